@@ -233,7 +233,11 @@ func TestRequestChecks(t *testing.T) {
 		{"not json", event(`id=a`, ok, "203.0.113.1"), 400, pipeline.CodeMalformedJSON},
 		{"duplicate key", event(`{"id":"a","id":"b"}`, ok, "203.0.113.1"), 400, pipeline.CodeDuplicateKey},
 		{"invalid utf-8", base64Event("{\"id\":\"\xff\"}", ok), 400, pipeline.CodeInvalidEncoding},
-		{"bad base64", func() events.APIGatewayV2HTTPRequest { e := event("!!", ok, "203.0.113.1"); e.IsBase64Encoded = true; return e }(), 400, pipeline.CodeInvalidEncoding},
+		{"bad base64", func() events.APIGatewayV2HTTPRequest {
+			e := event("!!", ok, "203.0.113.1")
+			e.IsBase64Encoded = true
+			return e
+		}(), 400, pipeline.CodeInvalidEncoding},
 		{"missing field", event(`{"x":1}`, ok, "203.0.113.1"), 400, pipeline.CodeMissingField},
 		{"accepted", event(`{"id":"a"}`, ok, "203.0.113.1"), 200, ""},
 		{"content type with charset", event(`{"id":"b"}`, map[string]string{"x-token": "t1", "content-type": "application/json; charset=utf-8"}, "203.0.113.1"), 200, ""},
