@@ -120,6 +120,15 @@ func (c *Cache[C]) Refresh(ctx context.Context) ([]Version[C], bool, error) {
 	return v, err == nil, err
 }
 
+// Reload re-reads the secret now, regardless of the refresh limit. It is for
+// rare operator actions (re-processing after a fix), not for the request path,
+// where Refresh's limit protects Secrets Manager from floods of bad requests.
+func (c *Cache[C]) Reload(ctx context.Context) ([]Version[C], error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.load(ctx)
+}
+
 func (c *Cache[C]) load(ctx context.Context) ([]Version[C], error) {
 	cur, err := c.read(ctx, StageCurrent)
 	if err != nil {
