@@ -45,6 +45,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"webhooks/shared/apigw"
@@ -94,6 +95,17 @@ type Secret struct {
 	AllowedIPs verify.AllowList
 	block      cipher.Block
 }
+
+// String keeps the secret's values out of any log or error that formats it.
+func (s Secret) String() string {
+	return fmt.Sprintf("apigift.Secret{secretKey: [%d bytes redacted], urlToken: [redacted], allowedIps: %d}", len(s.SecretKey), len(s.AllowedIPs))
+}
+
+// GoString is String, for %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue is String, for slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Provider implements pipeline.Provider for APIGift.
 type Provider struct{}

@@ -3,6 +3,8 @@ package apigift_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"testing"
@@ -82,6 +84,17 @@ func TestParseSecret(t *testing.T) {
 				t.Errorf("parsed %+v", s)
 			}
 		})
+	}
+}
+
+func TestSecretNeverFormatsItsValues(t *testing.T) {
+	s := testSecret(t, `,"allowedIps":["203.0.113.0/24"]`)
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("x", "secret", s)
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", s), fmt.Sprintf("%#v", s), fmt.Sprintf("%v", &s), b.String()} {
+		if strings.Contains(out, testKey) || strings.Contains(out, testToken) {
+			t.Errorf("formatted secret reveals a value: %s", out)
+		}
 	}
 }
 
