@@ -8,6 +8,10 @@
 //     its value masked with Mask, whatever it holds: a string is masked in place,
 //     a number becomes a masked string, an object or array has every string and
 //     number inside masked.
+//   - The digits of every card number found that way are then masked wherever
+//     else they appear, in any string or number of the payload (also grouped by
+//     spaces or dashes, also inside exempt fields): a card number copied into a
+//     message or an id must not survive because it fails the Luhn check.
 //   - Optionally (Redactor.ScanText), every other string value is scanned for
 //     card numbers written inside text: a standalone run of 13 to 19 digits,
 //     optionally grouped by single spaces or dashes, that passes the Luhn check
@@ -228,10 +232,49 @@ type Redactor struct {
 // is a value decoded by encoding/json (preferably with UseNumber); maps and
 // slices are modified in place.
 func (r Redactor) Redact(v any) (any, bool) {
-	return r.walk(v, true)
+	known := map[string]bool{}
+	collectKnown(v, false, known)
+	return r.walk(v, true, known)
 }
 
-func (r Redactor) walk(v any, top bool) (any, bool) {
+// minKnownDigits is the fewest digits a card-number field's value must have to
+// be searched for elsewhere (shorter ones would mask unrelated numbers).
+const minKnownDigits = 12
+
+// collectKnown gathers the digits of every value held by a card-number field.
+func collectKnown(v any, inCard bool, known map[string]bool) {
+	add := func(s string) {
+		d := strings.Map(func(r rune) rune {
+			if isDigit(r) {
+				return r
+			}
+			return -1
+		}, s)
+		if len(d) >= minKnownDigits && !strings.ContainsRune(s, '*') {
+			known[d] = true
+		}
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		for k, val := range t {
+			collectKnown(val, inCard || IsCardNumberField(k), known)
+		}
+	case []any:
+		for _, val := range t {
+			collectKnown(val, inCard, known)
+		}
+	case string:
+		if inCard {
+			add(t)
+		}
+	case json.Number:
+		if inCard {
+			add(t.String())
+		}
+	}
+}
+
+func (r Redactor) walk(v any, top bool, known map[string]bool) (any, bool) {
 	changed := false
 	switch t := v.(type) {
 	case map[string]any:
@@ -241,26 +284,75 @@ func (r Redactor) walk(v any, top bool) (any, bool) {
 			case IsCardNumberField(k):
 				t[k], c = maskAll(val)
 			case top && r.Exempt[k]:
-				if _, isStr := val.(string); !isStr {
-					t[k], c = r.walk(val, false)
+				if s, isStr := val.(string); isStr {
+					t[k], c = maskKnown(s, known)
+				} else {
+					t[k], c = r.walk(val, false, known)
 				}
 			default:
-				t[k], c = r.walk(val, false)
+				t[k], c = r.walk(val, false, known)
 			}
 			changed = changed || c
 		}
 	case []any:
 		for i, val := range t {
 			var c bool
-			t[i], c = r.walk(val, false)
+			t[i], c = r.walk(val, false, known)
 			changed = changed || c
 		}
 	case string:
+		s, c := maskKnown(t, known)
 		if r.ScanText {
-			return MaskText(t)
+			var c2 bool
+			s, c2 = MaskText(s)
+			c = c || c2
+		}
+		return s, c
+	case json.Number:
+		if s, c := maskKnown(t.String(), known); c {
+			return s, true
 		}
 	}
 	return v, changed
+}
+
+// maskKnown masks every occurrence in s of a known card number's digits, also
+// where single spaces or dashes separate them.
+func maskKnown(s string, known map[string]bool) (string, bool) {
+	if len(known) == 0 {
+		return s, false
+	}
+	rs := []rune(s)
+	changed := false
+	for p := range known {
+		pd := []rune(p)
+		for i := 0; i < len(rs); i++ {
+			if rs[i] != pd[0] {
+				continue
+			}
+			j, k := i, 0
+			for j < len(rs) && k < len(pd) {
+				if rs[j] == pd[k] {
+					j, k = j+1, k+1
+					continue
+				}
+				if k > 0 && isSep(rs[j]) && j+1 < len(rs) && rs[j+1] == pd[k] {
+					j++
+					continue
+				}
+				break
+			}
+			if k == len(pd) {
+				copy(rs[i:j], []rune(Mask(string(rs[i:j]))))
+				changed = true
+				i = j - 1
+			}
+		}
+	}
+	if !changed {
+		return s, false
+	}
+	return string(rs), true
 }
 
 // maskAll masks every string and number inside v.

@@ -103,10 +103,26 @@ func TestRedact(t *testing.T) {
 		}
 	}
 	// Without text scanning only card-number fields change.
-	v, _ = Decode([]byte(`{"note":"4111111111111111","cardNumber":"4111111111111111"}`))
+	v, _ = Decode([]byte(`{"note":"5555555555554444","cardNumber":"4111111111111111"}`))
 	out, _ = Redactor{}.Redact(v)
 	b, _ = Encode(out)
-	if string(b) != `{"cardNumber":"411111******1111","note":"4111111111111111"}` {
+	if string(b) != `{"cardNumber":"411111******1111","note":"5555555555554444"}` {
 		t.Errorf("field-only redaction: %s", b)
+	}
+}
+
+// A card number that fails the Luhn check (like the provider's documented
+// example) is still masked wherever else it appears in the same payload.
+func TestRedactKnownNumberEverywhere(t *testing.T) {
+	v, _ := Decode([]byte(`{"cardNumber":"5554748800912345","failReason":"card 5554 7488 0091 2345 declined","orderNo":"x5554748800912345",
+		"n":5554748800912345,"deep":[{"t":"5554-7488-0091-2345"}],"other":"5554748800912346"}`))
+	out, _ := Redactor{Exempt: map[string]bool{"orderNo": true}}.Redact(v)
+	b, _ := Encode(out)
+	s := string(b)
+	for _, want := range []string{`"cardNumber":"555474******2345"`, `"card 5554 74** **** 2345 declined"`, `"orderNo":"x555474******2345"`,
+		`"n":"555474******2345"`, `"t":"5554-74**-****-2345"`, `"other":"5554748800912346"`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("missing %s in %s", want, s)
+		}
 	}
 }

@@ -413,11 +413,11 @@ func TestEventType(t *testing.T) {
 
 func TestSanitise(t *testing.T) {
 	out, err := Sanitise([]byte(`{"privateSecret":"p","PRIVATE_SECRET":"q","clientSecret":"r","nested":[{"password":"w","privateKey":"k","keep":"v"}],
-		"cardNumber":"4111111111111111","merchantOrderId":"4111111111111111","orderId":"O1"}`))
+		"cardNumber":"4111111111111111","merchantOrderId":"5555555555554444","orderId":"O1"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"cardNumber":"411111******1111","merchantOrderId":"4111111111111111","nested":[{"keep":"v"}],"orderId":"O1"}`
+	want := `{"cardNumber":"411111******1111","merchantOrderId":"5555555555554444","nested":[{"keep":"v"}],"orderId":"O1"}`
 	if string(out) != want {
 		t.Errorf("got  %s\nwant %s", out, want)
 	}
