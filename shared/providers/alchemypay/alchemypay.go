@@ -44,10 +44,11 @@ var documented = []string{
 }
 
 // Redactor is applied to every body before it is stored: cardNumber (and any
-// field named like a card number, at any depth) is masked to first 6 + last 4,
-// and Luhn-valid card numbers inside other string fields are masked, except in
-// the documented identifier, address, code and amount fields, whose formats
-// are not free text (cardId, a 19-digit id, may pass the Luhn check by chance).
+// field named like a card number, at any depth) is masked to first 6 + last 4;
+// that number's digits are masked wherever else they appear; and Luhn-valid
+// card numbers inside other string fields are masked, except in the documented
+// identifier, address, code and amount fields, whose formats are not free text
+// (cardId, a 19-digit id, may pass the Luhn check by chance).
 var Redactor = pan.Redactor{
 	ScanText: true,
 	Exempt: map[string]bool{
