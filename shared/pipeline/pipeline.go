@@ -257,6 +257,13 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	// Transform for the queue. The result stays in memory: only ev.Data is stored.
 	msgData, quarantine := h.enrich(ev, matched, versions)
 	if quarantine != nil {
+		// The cached secret may predate a fix (a rotated decryption key): re-read
+		// it (at most once a minute) before quarantining.
+		if fresh, refreshed, err := h.secrets.Refresh(ctx); err == nil && refreshed && len(fresh) > 0 {
+			msgData, quarantine = h.enrich(ev, fresh[0], fresh)
+		}
+	}
+	if quarantine != nil {
 		var q *QuarantineError
 		if !errors.As(quarantine, &q) {
 			return with(res, failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", quarantine))
