@@ -222,3 +222,13 @@ func (s *SyncBuffer) String() string {
 }
 
 var _ io.Writer = (*SyncBuffer)(nil)
+
+// Endpoint returns the test binary's moto_server endpoint, skipping the test
+// when there is none.
+func Endpoint(t testing.TB) string {
+	t.Helper()
+	if server == nil {
+		t.Skip(skipReason)
+	}
+	return server.Endpoint
+}

@@ -100,11 +100,14 @@ const AttemptTimeout = 4 * time.Second
 
 // NewHandler builds the pipeline for p from env, with AWS clients from the SDK's
 // standard configuration (AWS_REGION, AWS_ENDPOINT_URL, credentials chain).
-func NewHandler[C any](ctx context.Context, p pipeline.Provider[C], env Env, log *slog.Logger, stdout io.Writer) (*pipeline.Handler[C], error) {
+// Tests may append standard SDK load options (config.With...); a function
+// passes none.
+func NewHandler[C any](ctx context.Context, p pipeline.Provider[C], env Env, log *slog.Logger, stdout io.Writer, opts ...func(*config.LoadOptions) error) (*pipeline.Handler[C], error) {
 	// A per-attempt timeout turns a hung connection into a retryable error: the
 	// SDK retries (3 attempts) well within API Gateway's 30-second limit instead
 	// of waiting out the whole invocation.
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(AttemptTimeout)))
+	opts = append([]func(*config.LoadOptions) error{config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(AttemptTimeout))}, opts...)
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}

@@ -1,0 +1,392 @@
+// Package soak drives many webhooks of every provider through the real
+// handlers while a fault proxy breaks a share of their AWS calls, retries each
+// webhook the way its provider does, and then checks the queues: every webhook
+// acknowledged with a 2xx must be enqueued exactly once.
+package soak
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"webhooks/internal/awstest"
+	"webhooks/internal/faultproxy"
+	"webhooks/internal/samples"
+	"webhooks/internal/signer"
+	"webhooks/shared/lambdamain"
+	"webhooks/shared/pipeline"
+	"webhooks/shared/providers/alchemypay"
+	"webhooks/shared/providers/apigift"
+	"webhooks/shared/providers/oslpay"
+	"webhooks/shared/providers/tiki"
+)
+
+// Providers in report order.
+var Providers = []string{"tiki", "apigift", "alchemypay", "oslpay"}
+
+// Config of one run.
+type Config struct {
+	Endpoint     string // the real AWS API (moto_server)
+	EventsDir    string
+	PerProvider  int // distinct webhooks per provider
+	Redeliver    float64
+	Concurrency  int
+	Rules        []faultproxy.Rule
+	Seed         uint64
+	MaxAttempts  int           // per webhook (Alchemy Pay: ~30 over 25 hours)
+	RetryDelay   time.Duration // compressed retry interval
+	AttemptLimit time.Duration // per AWS HTTP attempt (the functions use 4s)
+}
+
+// ProviderResult is one provider's outcome.
+type ProviderResult struct {
+	Provider    string
+	Webhooks    int            // distinct webhooks sent
+	Deliveries  int            // HTTP deliveries, retries and redeliveries included
+	Statuses    map[int]int    // answers by status
+	Acked       int            // webhooks that got a 2xx
+	Unacked     int            // webhooks still failing after MaxAttempts
+	Events      int            // distinct event ids acknowledged
+	Messages    int            // messages on the queue
+	Lost        int            // acknowledged events with no message
+	Extra       int            // messages beyond one per acknowledged event
+	ItemsQueued int            // stored items marked queued
+	Outcomes    map[string]int // answers by X-Webhook-Outcome
+}
+
+// Result of a run.
+type Result struct {
+	Providers []ProviderResult
+	Calls     map[string]int // AWS calls by service/operation
+	Faults    map[string]int // injected faults by service/operation/kind
+	Duration  time.Duration
+}
+
+type webhook struct {
+	provider, variant string
+	body              []byte
+}
+
+// Run executes one soak run against fresh resources.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	start := time.Now()
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 8
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 30
+	}
+	if cfg.AttemptLimit == 0 {
+		cfg.AttemptLimit = 400 * time.Millisecond
+	}
+	aws, err := awstest.New(ctx, cfg.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := faultproxy.New(cfg.Endpoint, cfg.Seed, cfg.Rules...)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: proxy}
+	go srv.Serve(ln)
+	defer srv.Close()
+	proxyURL := "http://" + ln.Addr().String()
+
+	dev, err := samples.LoadDevSecrets(cfg.EventsDir)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := signer.DevKeys(cfg.EventsDir)
+	if err != nil {
+		return nil, err
+	}
+	table := awstest.Unique("soak")
+	if err := aws.CreateTable(ctx, table); err != nil {
+		return nil, err
+	}
+	handlers := map[string]lambda.Handler{}
+	queues := map[string]string{}
+	for _, p := range Providers {
+		q, err := aws.CreateQueue(ctx, awstest.Unique("soak-"+p))
+		if err != nil {
+			return nil, err
+		}
+		secretID := awstest.Unique("soak/" + p)
+		if _, err := aws.PutSecret(ctx, secretID, string(dev[p])); err != nil {
+			return nil, err
+		}
+		env := lambdamain.Env{Table: table, QueueURL: q.URL, SecretID: secretID, EventTTL: pipeline.DefaultEventTTL}
+		queues[p] = q.URL
+		h, err := build(ctx, p, env, proxyURL, cfg.AttemptLimit)
+		if err != nil {
+			return nil, err
+		}
+		handlers[p] = h
+	}
+
+	hooks, err := generate(cfg.EventsDir, cfg.PerProvider)
+	if err != nil {
+		return nil, err
+	}
+	res := map[string]*ProviderResult{}
+	acked := map[string]map[string]bool{} // provider -> event ids
+	for _, p := range Providers {
+		res[p] = &ProviderResult{Provider: p, Statuses: map[int]int{}, Outcomes: map[string]int{}}
+		acked[p] = map[string]bool{}
+	}
+	var mu sync.Mutex
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < cfg.Concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				hk := hooks[i]
+				deliveries := 1
+				if float64(i%100)/100 < cfg.Redeliver {
+					deliveries = 2 // the provider sends it again after it was acknowledged
+				}
+				for d := 0; d < deliveries; d++ {
+					for attempt := 1; ; attempt++ {
+						status, outcome, id, err := deliver(ctx, handlers[hk.provider], keys, hk)
+						mu.Lock()
+						r := res[hk.provider]
+						r.Deliveries++
+						r.Statuses[status]++
+						r.Outcomes[outcome]++
+						if err == nil && status >= 200 && status < 300 {
+							if d == 0 {
+								r.Acked++
+							}
+							if outcome != "quarantined" {
+								acked[hk.provider][id] = true
+							}
+							mu.Unlock()
+							break
+						}
+						if attempt >= cfg.MaxAttempts {
+							if d == 0 {
+								r.Unacked++
+							}
+							mu.Unlock()
+							break
+						}
+						mu.Unlock()
+						time.Sleep(cfg.RetryDelay)
+					}
+				}
+			}
+		}()
+	}
+	for i := range hooks {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+
+	proxy.SetRules() // read back without faults
+	items, err := aws.Items(ctx, table)
+	if err != nil {
+		return nil, err
+	}
+	out := &Result{}
+	for _, p := range Providers {
+		r := res[p]
+		msgs, err := aws.Drain(ctx, queues[p])
+		if err != nil {
+			return nil, err
+		}
+		seen := map[string]int{}
+		for _, m := range msgs {
+			var ce struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal([]byte(m.Body), &ce); err != nil {
+				return nil, fmt.Errorf("%s: message is not a CloudEvent: %w", p, err)
+			}
+			seen[ce.ID]++
+		}
+		r.Messages = len(msgs)
+		r.Events = len(acked[p])
+		for id := range acked[p] {
+			if seen[id] == 0 {
+				r.Lost++
+			}
+		}
+		for id, n := range seen {
+			if !acked[p][id] {
+				r.Extra += n
+			} else if n > 1 {
+				r.Extra += n - 1
+			}
+		}
+		for _, it := range items {
+			if awsStr(it, "provider") == p && awsStr(it, "status") == "queued" {
+				r.ItemsQueued++
+			}
+		}
+		r.Webhooks = countProvider(hooks, p)
+		out.Providers = append(out.Providers, *r)
+	}
+	out.Calls, out.Faults = proxy.Stats()
+	out.Duration = time.Since(start)
+	return out, nil
+}
+
+func awsStr(it map[string]ddb.AttributeValue, k string) string {
+	if v, ok := it[k].(*ddb.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func countProvider(hooks []webhook, p string) int {
+	n := 0
+	for _, h := range hooks {
+		if h.provider == p {
+			n++
+		}
+	}
+	return n
+}
+
+func build(ctx context.Context, provider string, env lambdamain.Env, endpoint string, attempt time.Duration) (lambda.Handler, error) {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	opts := []func(*config.LoadOptions) error{
+		config.WithBaseEndpoint(endpoint),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(attempt)),
+		// Injected error bodies carry no DynamoDB CRC32; the SDK would warn on each.
+		config.WithLogger(logging.Nop{}),
+	}
+	switch provider {
+	case tiki.Name:
+		return lambdamain.NewHandler(ctx, tiki.New(), env, log, io.Discard, opts...)
+	case apigift.Name:
+		return lambdamain.NewHandler(ctx, apigift.New(), env, log, io.Discard, opts...)
+	case "alchemypay":
+		return lambdamain.NewHandler(ctx, alchemypay.New(), env, log, io.Discard, opts...)
+	case "oslpay":
+		return lambdamain.NewHandler(ctx, oslpay.New(), env, log, io.Discard, opts...)
+	}
+	return nil, fmt.Errorf("unknown provider %s", provider)
+}
+
+// deliver signs (OSL Pay re-signs every attempt, as a retry would be) and invokes.
+func deliver(ctx context.Context, h lambda.Handler, keys signer.Keys, hk webhook) (int, string, string, error) {
+	req, err := keys.Request(hk.provider, hk.variant, hk.body, time.Now())
+	if err != nil {
+		return 0, "", "", err
+	}
+	ev := samples.HTTPEvent(req).Event
+	raw, _ := json.Marshal(ev)
+	out, err := lambda.NewHandler(h).Invoke(ctx, raw)
+	if err != nil {
+		return 0, "", "", err
+	}
+	var res events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &res); err != nil {
+		return 0, "", "", err
+	}
+	return res.StatusCode, res.Headers["X-Webhook-Outcome"], res.Headers["X-Webhook-Event-Id"], nil
+}
+
+// idFields are made unique per generated webhook so each is a distinct event.
+var idFields = map[string]bool{
+	"order_code": true, "sku": true, "orderNo": true, "orderId": true, "userId": true,
+	"takeoutInventoryId": true, "inventoryId": true, "supportTicketId": true, "id": true,
+	"sourceOrderNumber": true, "replyId": true, "merchantOrderId": true, "requestDescription": true,
+}
+
+// generate derives n distinct webhooks per provider from its accepted samples,
+// interleaved so every provider meets the same fault conditions.
+func generate(eventsDir string, n int) ([]webhook, error) {
+	per := map[string][]webhook{}
+	for _, p := range Providers {
+		list, err := samples.Load(eventsDir, p)
+		if err != nil {
+			return nil, err
+		}
+		var bases []webhook
+		for _, s := range list {
+			// Quarantined, deprecated (no id to vary) and base64 samples are left out.
+			if samples.MustReject(s.Name) || strings.HasPrefix(s.Name, "quarantined-") || strings.Contains(s.Name, "deprecated") || s.Event.IsBase64Encoded {
+				continue
+			}
+			variant := s.Event.PathParameters["kind"]
+			if p == apigift.Name {
+				variant = s.Event.PathParameters["event"]
+			}
+			bases = append(bases, webhook{provider: p, variant: variant, body: []byte(s.Event.Body)})
+		}
+		if len(bases) == 0 {
+			return nil, fmt.Errorf("no accepted samples for %s", p)
+		}
+		for i := 0; i < n; i++ {
+			b := bases[i%len(bases)]
+			body, err := uniquify(b.body, fmt.Sprintf("-s%d", i))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			per[p] = append(per[p], webhook{provider: p, variant: b.variant, body: body})
+		}
+	}
+	var out []webhook
+	for i := 0; i < n; i++ {
+		for _, p := range Providers {
+			out = append(out, per[p][i])
+		}
+	}
+	return out, nil
+}
+
+func uniquify(body []byte, suffix string) ([]byte, error) {
+	var v any
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	changed := false
+	var walk func(any)
+	walk = func(x any) {
+		switch t := x.(type) {
+		case map[string]any:
+			for k, val := range t {
+				if s, ok := val.(string); ok && idFields[k] && s != "" {
+					t[k] = s + suffix
+					changed = true
+					continue
+				}
+				walk(val)
+			}
+		case []any:
+			for _, e := range t {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	if !changed {
+		return nil, fmt.Errorf("sample body has no id field to make unique")
+	}
+	return json.Marshal(v)
+}

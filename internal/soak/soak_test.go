@@ -1,0 +1,56 @@
+package soak
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"webhooks/internal/faultproxy"
+	"webhooks/internal/itest"
+)
+
+func TestMain(m *testing.M) { itest.Main(m) }
+
+// MixedFaults is the soak's fault mix: 20% of every AWS call the functions
+// make fails in one of five ways.
+func MixedFaults() []faultproxy.Rule {
+	return []faultproxy.Rule{
+		{Kind: faultproxy.Error, Rate: 0.05},
+		{Kind: faultproxy.Throttle, Rate: 0.05},
+		{Kind: faultproxy.LostResponse, Rate: 0.05},
+		{Kind: faultproxy.Timeout, Rate: 0.02, Delay: 2 * time.Second},
+		{Kind: faultproxy.Latency, Rate: 0.03, Delay: 50 * time.Millisecond},
+	}
+}
+
+// A reduced soak for every `make test`: 60 webhooks per provider under 20%
+// faults. `make soak` runs 1,000+ and writes docs/RELIABILITY.md.
+func TestSoakExactlyOnceUnderFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak skipped in -short mode")
+	}
+	res, err := Run(context.Background(), Config{
+		Endpoint: itest.Endpoint(t), EventsDir: "../../events", PerProvider: 60, Redeliver: 0.1,
+		Rules: MixedFaults(), Seed: 42, RetryDelay: 5 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults := 0
+	for _, n := range res.Faults {
+		faults += n
+	}
+	if faults == 0 {
+		t.Fatal("no fault was injected: the soak proves nothing")
+	}
+	for _, p := range res.Providers {
+		t.Logf("%+v", p)
+		if p.Unacked != 0 || p.Lost != 0 || p.Extra != 0 {
+			t.Errorf("%s: %d never acknowledged, %d lost, %d extra messages", p.Provider, p.Unacked, p.Lost, p.Extra)
+		}
+		if p.Acked != p.Webhooks || p.Messages != p.Events || p.Events == 0 {
+			t.Errorf("%s: %d webhooks, %d acknowledged, %d events, %d messages", p.Provider, p.Webhooks, p.Acked, p.Events, p.Messages)
+		}
+	}
+	t.Logf("faults injected: %v", res.Faults)
+}
