@@ -1,7 +1,7 @@
 // Package jsonx checks that a webhook body is one well-formed JSON object that
 // means exactly one thing: valid UTF-8, no duplicate keys (which parsers resolve
 // differently, a classic way to smuggle a second value past a signature check),
-// bounded nesting, nothing after the value.
+// bounded nesting, numbers a float64 can hold, nothing after the value.
 package jsonx
 
 import (
@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -29,6 +30,9 @@ var (
 	ErrTooDeep = errors.New("body is nested too deeply")
 	// ErrTrailingData means there is more than one JSON value.
 	ErrTrailingData = errors.New("body has data after the JSON value")
+	// ErrNumberRange means a number cannot be represented as a float64 (e.g.
+	// 1e400): consumers parsing it would fail or read infinity.
+	ErrNumberRange = errors.New("body has a number out of range")
 )
 
 // CheckObject reports whether body is a single, unambiguous JSON object.
@@ -61,7 +65,12 @@ func walk(dec *json.Decoder, depth int) error {
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
-		return nil // scalar
+		if n, isNum := tok.(json.Number); isNum {
+			if _, err := strconv.ParseFloat(string(n), 64); err != nil {
+				return ErrNumberRange
+			}
+		}
+		return nil // other scalar
 	}
 	if depth+1 > MaxDepth {
 		return ErrTooDeep

@@ -441,6 +441,8 @@ func malformedJSON(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Code: CodeDuplicateKey, Message: "body repeats a key in one object"}
 	case errors.Is(err, jsonx.ErrNotObject):
 		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "body must be a JSON object"}
+	case errors.Is(err, jsonx.ErrNumberRange):
+		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "body has a number out of range"}
 	case errors.Is(err, jsonx.ErrTooDeep):
 		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "body is nested too deeply"}
 	default:
