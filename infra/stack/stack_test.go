@@ -821,3 +821,32 @@ func TestTemplatePassesCfnLint(t *testing.T) {
 		}
 	}
 }
+
+func TestSamEnvFileMatchesTheFunctions(t *testing.T) {
+	// GIVEN infra/sam-env.json WHEN compared with the synthesised functions THEN it names each
+	// function by its logical id and overrides exactly the variables the template declares
+	// (the SAM CLI ignores any other)
+	raw, err := os.ReadFile(filepath.Join("..", "sam-env.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]map[string]string
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatal(err)
+	}
+	fns := dflt.resources("AWS::Lambda::Function")
+	if len(env) != len(fns) {
+		t.Errorf("sam-env.json has %d functions, template %d", len(env), len(fns))
+	}
+	for id, fn := range fns {
+		vars := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if len(env[id]) != len(vars) {
+			t.Errorf("%s: sam-env.json %v, template %v", id, env[id], vars)
+		}
+		for k := range env[id] {
+			if _, ok := vars[k]; !ok {
+				t.Errorf("%s: %s is not in the template", id, k)
+			}
+		}
+	}
+}
