@@ -174,13 +174,37 @@ func NewReceiver(scope constructs.Construct, id string, props *ReceiverProps) *R
 		},
 	}))
 
-	// Consumers: receive, change visibility, delete, get attributes (and decrypt) on this
-	// provider's queue only.
+	// Consumers (roles of this account): receive, change visibility, delete and read the
+	// attributes of this provider's queue, and decrypt its messages through SQS only. An
+	// identity policy attached to each role; the queue and key policies stay untouched.
 	for i, arn := range props.ConsumerRoleArns {
 		role := awsiam.Role_FromRoleArn(this, jsii.String(fmt.Sprintf("Consumer%d", i)), jsii.String(arn), &awsiam.FromRoleArnOptions{Mutable: jsii.Bool(true)})
-		r.Queue.GrantConsumeMessages(role)
+		awsiam.NewPolicy(this, jsii.String(fmt.Sprintf("Consumer%dPolicy", i)), &awsiam.PolicyProps{
+			Roles: &[]awsiam.IRole{role},
+			Statements: &[]awsiam.PolicyStatement{
+				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Sid:       jsii.String("ConsumeQueue"),
+					Actions:   jsii.Strings(ConsumerQueueActions...),
+					Resources: jsii.Strings(*r.Queue.QueueArn()),
+				}),
+				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Sid:       jsii.String("DecryptMessages"),
+					Actions:   jsii.Strings("kms:Decrypt"),
+					Resources: jsii.Strings(*props.Key.KeyArn()),
+					Conditions: &map[string]any{
+						"StringEquals": map[string]any{"kms:ViaService": fmt.Sprintf("sqs.%s.amazonaws.com", *region)},
+					},
+				}),
+			},
+		})
 	}
 	return r
+}
+
+// ConsumerQueueActions are granted to the consumer roles named in the context.
+var ConsumerQueueActions = []string{
+	"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
+	"sqs:GetQueueAttributes", "sqs:GetQueueUrl",
 }
 
 // FunctionLogicalID is the CloudFormation logical id of a provider's function, e.g.

@@ -497,6 +497,22 @@ func TestConsumersCanBeGrantedReadByRoleArn(t *testing.T) {
 	if g := grants["tiki-consumer"]; len(g) != 1 || !strings.Contains(g[0], "TikiQueue") {
 		t.Errorf("tiki-consumer: %v", g)
 	}
+	// AND they decrypt only through SQS, by identity policy: key and queue policies name no role
+	for _, pol := range full.resources("AWS::IAM::Policy") {
+		for _, st := range props(pol)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			s := st.(map[string]any)
+			if s["Sid"] == "DecryptMessages" && !strings.Contains(toJSON(s["Condition"]), "sqs.") {
+				t.Errorf("consumer decrypt without the SQS condition: %v", s)
+			}
+		}
+	}
+	for _, typ := range []string{"AWS::KMS::Key", "AWS::SQS::QueuePolicy"} {
+		for id, r := range full.resources(typ) {
+			if strings.Contains(toJSON(r), "-consumer") {
+				t.Errorf("%s names a consumer role", id)
+			}
+		}
+	}
 	// AND the default context grants nobody
 	for _, pol := range dflt.resources("AWS::IAM::Policy") {
 		if strings.Contains(toJSON(pol), "sqs:ReceiveMessage") {
