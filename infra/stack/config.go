@@ -61,9 +61,10 @@ type Config struct {
 }
 
 var (
-	stageRe   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,19}$`)
-	roleArnRe = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
-	emailRe   = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
+	stageRe     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,19}$`)
+	stackNameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,100}$`)
+	roleArnRe   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+	emailRe     = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 )
 
 // ConfigFromContext reads and validates the configuration. get returns the raw context value
@@ -111,6 +112,9 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		errs = append(errs, fmt.Errorf("context %q: %q must start with a letter and hold at most 20 letters, digits or '-'", CtxStage, c.Stage))
 	}
 	c.StackName = str(CtxStackName, "Webhooks-"+c.Stage)
+	if !stackNameRe.MatchString(c.StackName) {
+		errs = append(errs, fmt.Errorf("context %q: %q is not a CloudFormation stack name (a letter, then up to 100 letters, digits or '-')", CtxStackName, c.StackName))
+	}
 	c.AssetDir = str(CtxAssetDir, DefaultAssetDir)
 	c.EventTTL = str(CtxEventTTL, DefaultEventTTL)
 	if d, err := time.ParseDuration(c.EventTTL); err != nil {

@@ -40,6 +40,7 @@ func TestConfigRejectsInvalidValues(t *testing.T) {
 	// GIVEN an invalid value WHEN read THEN the error names the context key
 	for key, value := range map[string]any{
 		CtxStage:            "no spaces",
+		CtxStackName:        "Webhooks_dev",
 		CtxEventTTL:         "24h",
 		CtxRateLimit:        "-1",
 		CtxBurstLimit:       "1.5",
