@@ -29,10 +29,12 @@ type WebhooksStack struct {
 }
 
 func NewWebhooksStack(scope constructs.Construct, id string, props *WebhooksStackProps) *WebhooksStack {
-	var sprops awscdk.StackProps
-	if props != nil {
-		sprops = props.StackProps
+	if props == nil {
+		// Defaults (ConfigFromContext with an empty context cannot fail).
+		cfg, _ := ConfigFromContext(func(string) any { return nil })
+		props = &WebhooksStackProps{Config: cfg}
 	}
+	sprops := props.StackProps
 	cfg := props.Config
 	if sprops.Description == nil {
 		sprops.Description = jsii.String(fmt.Sprintf("Webhook receivers (tiki, apigift, alchemypay, oslpay), stage %s", cfg.Stage))
