@@ -37,3 +37,9 @@ fmt-check:
 
 clean:
 	rm -rf $(BUILD_DIR) cdk.out
+
+# CDK: synthesise the stack into cdk.out/ (the CLI runs `make build` first, see cdk.json).
+# Needs `npm ci` once for the pinned CDK CLI.
+.PHONY: synth
+synth:
+	npx cdk synth

@@ -1,0 +1,270 @@
+package stack
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+)
+
+// Context keys read by ConfigFromContext (set them in cdk.json or with `cdk -c key=value`).
+const (
+	CtxStage            = "stage"            // stage prefix, e.g. dev, prod (default "dev")
+	CtxStackName        = "stackName"        // CloudFormation stack name (default "Webhooks-<stage>")
+	CtxAssetDir         = "assetDir"         // directory holding <provider>/bootstrap (default "build")
+	CtxEventTTL         = "eventTtl"         // WEBHOOKS_EVENT_TTL, Go duration >= 48h (default "720h")
+	CtxMetricsNamespace = "metricsNamespace" // EMF namespace (default "Webhooks/<stage>")
+	CtxRateLimit        = "apiRateLimit"     // HTTP API default-stage steady-state requests/s (default 50)
+	CtxBurstLimit       = "apiBurstLimit"    // HTTP API default-stage burst (default 100)
+	CtxLogRetentionDays = "logRetentionDays" // function and access log retention (default 30)
+	CtxAlarmEmail       = "alarmEmail"       // comma-separated addresses subscribed to the alarm topic
+	CtxConsumerRoleArns = "consumerRoleArns" // IAM role ARNs granted read on the queues (see ParseConsumerRoleArns)
+)
+
+// Defaults for the values above.
+const (
+	DefaultStage            = "dev"
+	DefaultAssetDir         = "build"
+	DefaultEventTTL         = "720h"
+	DefaultRateLimit        = 50
+	DefaultBurstLimit       = 100
+	DefaultLogRetentionDays = 30
+
+	// MinEventTTL is the contract's lower bound for WEBHOOKS_EVENT_TTL: providers retry for up
+	// to a day or two, and de-duplication must outlive their retries.
+	MinEventTTL = 48 * time.Hour
+)
+
+// AllProviders is the key in ConsumerRoleArns whose roles may read every provider's queue.
+const AllProviders = "*"
+
+// Config is everything the stack takes from the CDK context, validated.
+type Config struct {
+	Stage            string
+	StackName        string
+	AssetDir         string
+	EventTTL         string
+	MetricsNamespace string
+	RateLimit        float64
+	BurstLimit       float64
+	LogRetentionDays int
+	AlarmEmails      []string
+	// ConsumerRoleArns maps a provider name (or AllProviders) to IAM role ARNs that may
+	// receive and delete messages on that provider's queue.
+	ConsumerRoleArns map[string][]string
+}
+
+var (
+	stageRe     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,19}$`)
+	stackNameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,100}$`)
+	roleArnRe   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+	emailRe     = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
+)
+
+// ConfigFromContext reads and validates the configuration. get returns the raw context value
+// for a key (nil when absent), e.g. app.Node().TryGetContext.
+func ConfigFromContext(get func(key string) any) (Config, error) {
+	var errs []error
+	str := func(key, def string) string {
+		switch v := get(key).(type) {
+		case nil:
+			return def
+		case string:
+			if strings.TrimSpace(v) == "" {
+				return def
+			}
+			return strings.TrimSpace(v)
+		default:
+			errs = append(errs, fmt.Errorf("context %q: want a string, got %T", key, v))
+			return def
+		}
+	}
+	num := func(key string, def float64) float64 {
+		switch v := get(key).(type) {
+		case nil:
+			return def
+		case float64:
+			return v
+		case string:
+			if strings.TrimSpace(v) == "" {
+				return def
+			}
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("context %q: %q is not a number", key, v))
+				return def
+			}
+			return f
+		default:
+			errs = append(errs, fmt.Errorf("context %q: want a number, got %T", key, v))
+			return def
+		}
+	}
+
+	c := Config{Stage: str(CtxStage, DefaultStage)}
+	if !stageRe.MatchString(c.Stage) {
+		errs = append(errs, fmt.Errorf("context %q: %q must start with a letter and hold at most 20 letters, digits or '-'", CtxStage, c.Stage))
+	}
+	c.StackName = str(CtxStackName, "Webhooks-"+c.Stage)
+	if !stackNameRe.MatchString(c.StackName) {
+		errs = append(errs, fmt.Errorf("context %q: %q is not a CloudFormation stack name (a letter, then up to 100 letters, digits or '-')", CtxStackName, c.StackName))
+	}
+	c.AssetDir = str(CtxAssetDir, DefaultAssetDir)
+	c.EventTTL = str(CtxEventTTL, DefaultEventTTL)
+	if d, err := time.ParseDuration(c.EventTTL); err != nil {
+		errs = append(errs, fmt.Errorf("context %q: %q is not a Go duration", CtxEventTTL, c.EventTTL))
+	} else if d < MinEventTTL {
+		errs = append(errs, fmt.Errorf("context %q: %s is shorter than the minimum %s", CtxEventTTL, c.EventTTL, MinEventTTL))
+	}
+	c.MetricsNamespace = str(CtxMetricsNamespace, "Webhooks/"+c.Stage)
+	c.RateLimit = num(CtxRateLimit, DefaultRateLimit)
+	c.BurstLimit = num(CtxBurstLimit, DefaultBurstLimit)
+	if c.RateLimit <= 0 || c.BurstLimit <= 0 || c.BurstLimit != float64(int64(c.BurstLimit)) {
+		errs = append(errs, fmt.Errorf("context %q/%q: want a positive rate and a positive whole burst, got %v/%v", CtxRateLimit, CtxBurstLimit, c.RateLimit, c.BurstLimit))
+	}
+	days := num(CtxLogRetentionDays, DefaultLogRetentionDays)
+	c.LogRetentionDays = int(days)
+	if _, ok := retentionDays[c.LogRetentionDays]; !ok || days != float64(c.LogRetentionDays) {
+		errs = append(errs, fmt.Errorf("context %q: %v is not a CloudWatch Logs retention (one of %v)", CtxLogRetentionDays, days, validRetentionDays()))
+	}
+	for _, e := range splitList(str(CtxAlarmEmail, "")) {
+		if !emailRe.MatchString(e) {
+			errs = append(errs, fmt.Errorf("context %q: %q is not an email address", CtxAlarmEmail, e))
+			continue
+		}
+		c.AlarmEmails = append(c.AlarmEmails, e)
+	}
+	roles, err := ParseConsumerRoleArns(get(CtxConsumerRoleArns))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.ConsumerRoleArns = roles
+	return c, errors.Join(errs...)
+}
+
+// ParseConsumerRoleArns accepts the consumerRoleArns context value in any of these forms:
+//
+//	"arn:...:role/a,arn:...:role/b"              every queue (a comma-separated string, as `-c` gives)
+//	["arn:...:role/a"]                           every queue
+//	{"tiki": ["arn:...:role/a"], "*": [...]}      per provider ("*" = every queue)
+//
+// and the same JSON passed as a string.
+func ParseConsumerRoleArns(v any) (map[string][]string, error) {
+	if s, ok := v.(string); ok {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return nil, nil
+		}
+		if strings.HasPrefix(s, "[") || strings.HasPrefix(s, "{") {
+			var parsed any
+			if err := json.Unmarshal([]byte(s), &parsed); err != nil {
+				return nil, fmt.Errorf("context %q: invalid JSON: %w", CtxConsumerRoleArns, err)
+			}
+			v = parsed
+		} else {
+			v = toAnySlice(splitList(s))
+		}
+	}
+	out := map[string][]string{}
+	add := func(provider string, arns any) error {
+		list, ok := arns.([]any)
+		if !ok {
+			if s, isStr := arns.(string); isStr {
+				list = toAnySlice(splitList(s))
+			} else {
+				return fmt.Errorf("context %q: %q: want a list of role ARNs", CtxConsumerRoleArns, provider)
+			}
+		}
+		for _, a := range list {
+			arn, _ := a.(string)
+			if !roleArnRe.MatchString(arn) {
+				return fmt.Errorf("context %q: %v is not an IAM role ARN", CtxConsumerRoleArns, a)
+			}
+			if !slices.Contains(out[provider], arn) {
+				out[provider] = append(out[provider], arn)
+			}
+		}
+		return nil
+	}
+	switch t := v.(type) {
+	case nil:
+		return nil, nil
+	case []any:
+		if err := add(AllProviders, t); err != nil {
+			return nil, err
+		}
+	case map[string]any:
+		for provider, arns := range t {
+			if provider != AllProviders && !slices.Contains(ProviderNames(), provider) {
+				return nil, fmt.Errorf("context %q: unknown provider %q (want one of %v or %q)", CtxConsumerRoleArns, provider, ProviderNames(), AllProviders)
+			}
+			if err := add(provider, arns); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		return nil, fmt.Errorf("context %q: want a string, list or object, got %T", CtxConsumerRoleArns, v)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// RolesFor returns the consumer roles that may read provider's queue.
+func (c Config) RolesFor(provider string) []string {
+	var out []string
+	for _, k := range []string{AllProviders, provider} {
+		for _, arn := range c.ConsumerRoleArns[k] {
+			if !slices.Contains(out, arn) {
+				out = append(out, arn)
+			}
+		}
+	}
+	return out
+}
+
+// retentionDays maps the retention periods CloudWatch Logs accepts to the CDK enum.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+func validRetentionDays() []int {
+	out := make([]int, 0, len(retentionDays))
+	for d := range retentionDays {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func toAnySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

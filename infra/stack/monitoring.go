@@ -1,0 +1,204 @@
+package stack
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Alarm thresholds.
+const (
+	alarmPeriodMinutes = 5
+	// Rejected-rate spike: more than this share of a provider's requests in one period were
+	// rejected (401/403/400/413) ...
+	RejectedRatePercent = 20
+	// ... counting only periods with at least this many requests, so that one bad request on
+	// a quiet day does not page anyone.
+	RejectedRateMinRequests = 10
+	// API 5xx: this many server errors in one period (the functions answer 5xx on storage,
+	// queue or configuration failures; providers retry, so a few are survivable, a stream is
+	// not).
+	API5xxThreshold = 5
+)
+
+type MonitoringProps struct {
+	Receivers []*Receiver
+	API       *WebhookAPI
+	Key       awskms.IKey
+	// Namespace is the functions' EMF namespace (WEBHOOKS_METRICS_NAMESPACE).
+	Namespace   string
+	AlarmEmails []string
+	// DashboardName is a physical name: derive it from the stack name so stages don't clash.
+	DashboardName string
+}
+
+// Monitoring holds the alarms (all notifying one SNS topic) and the dashboard.
+type Monitoring struct {
+	constructs.Construct
+	Topic     awssns.Topic
+	Alarms    []awscloudwatch.Alarm
+	Dashboard awscloudwatch.Dashboard
+}
+
+func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps) *Monitoring {
+	this := constructs.NewConstruct(scope, &id)
+	m := &Monitoring{Construct: this}
+	period := awscdk.Duration_Minutes(jsii.Number(alarmPeriodMinutes))
+
+	m.Topic = awssns.NewTopic(this, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("Webhook alarms"),
+		MasterKey:   props.Key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	for _, email := range props.AlarmEmails {
+		m.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
+	}
+	action := awscloudwatchactions.NewSnsAction(m.Topic)
+
+	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64) awscloudwatch.Alarm {
+		a := awscloudwatch.NewAlarm(this, jsii.String(id), &awscloudwatch.AlarmProps{
+			Metric:             metric,
+			AlarmDescription:   jsii.String(description),
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(action)
+		a.AddOkAction(action)
+		m.Alarms = append(m.Alarms, a)
+		return a
+	}
+	emf := func(metricName, provider, outcome, statistic, label string) awscloudwatch.Metric {
+		dims := map[string]*string{"provider": jsii.String(provider)}
+		if outcome != "" {
+			dims["outcome"] = jsii.String(outcome)
+		}
+		mp := &awscloudwatch.MetricProps{
+			Namespace:     jsii.String(props.Namespace),
+			MetricName:    jsii.String(metricName),
+			DimensionsMap: &dims,
+			Statistic:     jsii.String(statistic),
+			Period:        period,
+		}
+		if label != "" { // graphs only: a labelled metric turns an alarm into metric math
+			mp.Label = jsii.String(label)
+		}
+		return awscloudwatch.NewMetric(mp)
+	}
+
+	var rows [][]awscloudwatch.IWidget
+	for _, r := range props.Receivers {
+		p := r.Provider.Name
+		t := r.Provider.Title
+		alarm(t+"DeadLetters", fmt.Sprintf("%s: messages in the dead-letter queue (a consumer failed them %d times); inspect, fix, then redrive", p, MaxReceiveCount),
+			r.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}), 1)
+		alarm(t+"FunctionErrors", fmt.Sprintf("%s: function errors (crashes or timeouts)", p),
+			r.Function.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), 1)
+		alarm(t+"FunctionThrottles", fmt.Sprintf("%s: function throttled (account or reserved concurrency exhausted)", p),
+			r.Function.MetricThrottles(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), 1)
+		alarm(t+"Quarantined", fmt.Sprintf("%s: authenticated events quarantined (e.g. undecryptable); list them with the %s index, fix the cause, then reprocess", p, QuarantineIndex),
+			emf(MetricWebhooks, p, "quarantined", "Sum", ""), 1)
+		rate := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String(fmt.Sprintf("IF(FILL(total, 0) >= %d, 100 * FILL(rejected, 0) / total, 0)", RejectedRateMinRequests)),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{
+				"rejected": emf(MetricWebhooks, p, "rejected", "Sum", ""),
+				"total":    emf(MetricWebhooks, p, "", "Sum", ""),
+			},
+			Label:  jsii.String("rejected %"),
+			Period: period,
+		})
+		alarm(t+"RejectedRate", fmt.Sprintf("%s: over %d%% of at least %d requests rejected in %d minutes (wrong secret, rotated credentials or an attack)", p, RejectedRatePercent, RejectedRateMinRequests, alarmPeriodMinutes),
+			rate, RejectedRatePercent)
+
+		outcomes := make([]awscloudwatch.IMetric, 0, len(Outcomes))
+		for _, o := range Outcomes {
+			outcomes = append(outcomes, emf(MetricWebhooks, p, o, "Sum", o))
+		}
+		rows = append(rows, []awscloudwatch.IWidget{
+			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+				Title: jsii.String(p + ": webhooks by outcome"), Left: &outcomes, Stacked: jsii.Bool(true), Width: jsii.Number(6),
+			}),
+			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+				Title: jsii.String(p + ": latency (ms)"),
+				Left: &[]awscloudwatch.IMetric{
+					emf(MetricLatency, p, "", "p50", "p50"),
+					emf(MetricLatency, p, "", "p99", "p99"),
+					emf(MetricLatency, p, "", "Maximum", "max"),
+				},
+				Width: jsii.Number(6),
+			}),
+			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+				Title: jsii.String(p + ": function"),
+				Left: &[]awscloudwatch.IMetric{
+					r.Function.MetricInvocations(&awscloudwatch.MetricOptions{Period: period}),
+					r.Function.MetricErrors(&awscloudwatch.MetricOptions{Period: period}),
+					r.Function.MetricThrottles(&awscloudwatch.MetricOptions{Period: period}),
+				},
+				Right: &[]awscloudwatch.IMetric{
+					r.Function.MetricDuration(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("p99")}),
+				},
+				Width: jsii.Number(6),
+			}),
+			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+				Title: jsii.String(p + ": queues"),
+				Left: &[]awscloudwatch.IMetric{
+					r.Queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Label: jsii.String("queue visible")}),
+					r.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Label: jsii.String("DLQ visible")}),
+				},
+				Right: &[]awscloudwatch.IMetric{
+					r.Queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Period: period, Label: jsii.String("oldest message (s)")}),
+				},
+				Width: jsii.Number(6),
+			}),
+		})
+	}
+
+	alarm("Api5xx", fmt.Sprintf("HTTP API: %d or more 5xx answers in %d minutes (storage, queue or secret problems; providers are retrying)", API5xxThreshold, alarmPeriodMinutes),
+		props.API.API.MetricServerError(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), API5xxThreshold)
+
+	alarmRefs := make([]interfacesawscloudwatch.IAlarmRef, len(m.Alarms))
+	for i, a := range m.Alarms {
+		alarmRefs[i] = a
+	}
+	m.Dashboard = awscloudwatch.NewDashboard(this, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName:   jsii.String(props.DashboardName),
+		DefaultInterval: awscdk.Duration_Hours(jsii.Number(6)),
+	})
+	m.Dashboard.AddWidgets(
+		awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+			Title: jsii.String("Alarms"), Alarms: &alarmRefs, Width: jsii.Number(24), Height: jsii.Number(4),
+		}),
+	)
+	m.Dashboard.AddWidgets(
+		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String("HTTP API requests"),
+			Left: &[]awscloudwatch.IMetric{
+				props.API.API.MetricCount(&awscloudwatch.MetricOptions{Period: period}),
+				props.API.API.MetricClientError(&awscloudwatch.MetricOptions{Period: period}),
+				props.API.API.MetricServerError(&awscloudwatch.MetricOptions{Period: period}),
+			},
+			Width: jsii.Number(12),
+		}),
+		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String("HTTP API latency (ms)"),
+			Left: &[]awscloudwatch.IMetric{
+				props.API.API.MetricLatency(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("p99")}),
+				props.API.API.MetricIntegrationLatency(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("p99")}),
+			},
+			Width: jsii.Number(12),
+		}),
+	)
+	for _, row := range rows {
+		m.Dashboard.AddWidgets(row...)
+	}
+	return m
+}

@@ -1,0 +1,212 @@
+package stack
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Sizing of each receiver function.
+const (
+	// 256 MB: Lambda allocates CPU in proportion to memory, and a request does CPU work
+	// (HMAC/RSA verification, AES decryption, JSON) plus three or four AWS calls; 256 MB
+	// roughly halves cold start and p99 against 128 MB for a Go binary, at a cost that is still
+	// negligible at webhook volumes. The resident set of the binary is well under 64 MB.
+	FunctionMemoryMB = 256
+	// 10 s: a request is one secret read (cached), one conditional put, one send and one
+	// update, each retried by the SDK; 10 s covers retries on a slow dependency while staying
+	// well under the HTTP API's 30 s integration limit, so the provider gets the function's own
+	// 5xx answer and retries instead of a gateway timeout.
+	FunctionTimeoutSeconds = 10
+
+	// A message a consumer fails to process this many times goes to the dead-letter queue.
+	MaxReceiveCount = 5
+	// Queue retention: a week gives consumers room for a long outage (the table keeps each
+	// event for WEBHOOKS_EVENT_TTL in any case); the DLQ keeps failures for the maximum.
+	QueueRetentionDays = 7
+	DLQRetentionDays   = 14
+	// Consumers see a message again after this long without deleting it.
+	QueueVisibilityTimeoutSeconds = 60
+)
+
+type ReceiverProps struct {
+	Provider         Provider
+	Key              awskms.IKey
+	Store            *EventStore
+	AssetDir         string
+	EventTTL         string
+	MetricsNamespace string
+	LogRetention     awslogs.RetentionDays
+	// ConsumerRoleArns are IAM roles that may receive and delete messages on the queue.
+	ConsumerRoleArns []string
+}
+
+// Receiver is one provider's webhook receiver: the function with its own role and log group,
+// its FIFO queue and dead-letter queue, and its secret.
+type Receiver struct {
+	constructs.Construct
+	Provider        Provider
+	Function        awslambda.Function
+	Role            awsiam.Role
+	LogGroup        awslogs.LogGroup
+	Queue           awssqs.Queue
+	DeadLetterQueue awssqs.Queue
+	Secret          awssecretsmanager.Secret
+}
+
+func NewReceiver(scope constructs.Construct, id string, props *ReceiverProps) *Receiver {
+	this := constructs.NewConstruct(scope, &id)
+	p := props.Provider
+	r := &Receiver{Construct: this, Provider: p}
+
+	fifo := func(qid string, dlq *awssqs.DeadLetterQueue, retentionDays float64) awssqs.Queue {
+		return awssqs.NewQueue(this, jsii.String(qid), &awssqs.QueueProps{
+			Fifo: jsii.Bool(true),
+			// High-throughput FIFO: de-duplication and throughput are per message group (one
+			// entity), so one busy order never slows down the others.
+			FifoThroughputLimit: awssqs.FifoThroughputLimit_PER_MESSAGE_GROUP_ID,
+			DeduplicationScope:  awssqs.DeduplicationScope_MESSAGE_GROUP,
+			// The functions set MessageDeduplicationId to the event id.
+			ContentBasedDeduplication: jsii.Bool(false),
+			Encryption:                awssqs.QueueEncryption_KMS,
+			EncryptionMasterKey:       props.Key,
+			// Reuse a data key for 5 minutes: fewer KMS calls on the hot path.
+			DataKeyReuse:      awscdk.Duration_Minutes(jsii.Number(5)),
+			EnforceSSL:        jsii.Bool(true),
+			RetentionPeriod:   awscdk.Duration_Days(jsii.Number(retentionDays)),
+			VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(QueueVisibilityTimeoutSeconds)),
+			DeadLetterQueue:   dlq,
+		})
+	}
+	r.DeadLetterQueue = fifo("DeadLetterQueue", nil, DLQRetentionDays)
+	r.Queue = fifo("Queue", &awssqs.DeadLetterQueue{Queue: r.DeadLetterQueue, MaxReceiveCount: jsii.Number(MaxReceiveCount)}, QueueRetentionDays)
+
+	r.Secret = awssecretsmanager.NewSecret(this, jsii.String("Secret"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String(fmt.Sprintf("Webhook credentials for %s (JSON, see docs/DEPLOY.md); set with aws secretsmanager put-secret-value", p.Name)),
+		EncryptionKey: props.Key,
+		// A fixed placeholder, not a credential: the function refuses it as a configuration
+		// error until the operator sets the provider's real value (the value never comes
+		// from the template, so it is never in source control or CloudFormation).
+		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(SecretPlaceholder)),
+	})
+
+	r.LogGroup = awslogs.NewLogGroup(this, jsii.String("LogGroup"), &awslogs.LogGroupProps{
+		Retention:     props.LogRetention,
+		EncryptionKey: props.Key,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	// An explicit role instead of the default one: no AWS managed policy, logs only to this
+	// function's own log group.
+	r.Role = awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String(fmt.Sprintf("Webhook receiver for %s", p.Name)),
+	})
+	r.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("OwnLogGroup"),
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*r.LogGroup.LogGroupArn()),
+	}))
+
+	r.Function = awslambda.NewFunction(this, jsii.String("Function"), &awslambda.FunctionProps{
+		Description:  jsii.String(fmt.Sprintf("Receives %s webhooks: verify, normalise, store once, enqueue", p.Name)),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(props.AssetDir, p.Name)), nil),
+		MemorySize:   jsii.Number(FunctionMemoryMB),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(FunctionTimeoutSeconds)),
+		Role:         r.Role,
+		LogGroup:     r.LogGroup,
+		// JSON logs: the functions log with slog; Lambda adds the request id to every line.
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+		Tracing:               awslambda.Tracing_ACTIVE,
+		Environment: &map[string]*string{
+			EnvTable:            props.Store.Table.TableName(),
+			EnvQueueURL:         r.Queue.QueueUrl(),
+			EnvSecretID:         r.Secret.SecretArn(),
+			EnvEventTTL:         jsii.String(props.EventTTL),
+			EnvMetricsNamespace: jsii.String(props.MetricsNamespace),
+		},
+	})
+	// A stable logical id, so `sam local invoke <Title>Function` and infra/sam-env.json keep
+	// working whatever the construct tree looks like.
+	r.Function.Node().DefaultChild().(awslambda.CfnFunction).OverrideLogicalId(jsii.String(FunctionLogicalID(p)))
+
+	// Least privilege: the pipeline's item actions on the table, send on its own queue, read
+	// of its own secret (both AWSCURRENT and AWSPREVIOUS are GetSecretValue), and the key only
+	// through those three services.
+	props.Store.GrantPipeline(r.Role)
+	r.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("OwnQueueSend"),
+		Actions:   jsii.Strings("sqs:SendMessage"),
+		Resources: jsii.Strings(*r.Queue.QueueArn()),
+	}))
+	r.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("OwnSecretRead"),
+		Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+		Resources: jsii.Strings(*r.Secret.SecretArn()),
+	}))
+	region := awscdk.Stack_Of(this).Region()
+	r.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("DataKeyViaServices"),
+		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources: jsii.Strings(*props.Key.KeyArn()),
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{
+				"kms:ViaService": []any{
+					fmt.Sprintf("sqs.%s.amazonaws.com", *region),
+					fmt.Sprintf("secretsmanager.%s.amazonaws.com", *region),
+					fmt.Sprintf("dynamodb.%s.amazonaws.com", *region),
+				},
+			},
+		},
+	}))
+
+	// Consumers (roles of this account): receive, change visibility, delete and read the
+	// attributes of this provider's queue, and decrypt its messages through SQS only. An
+	// identity policy attached to each role; the queue and key policies stay untouched.
+	for i, arn := range props.ConsumerRoleArns {
+		role := awsiam.Role_FromRoleArn(this, jsii.String(fmt.Sprintf("Consumer%d", i)), jsii.String(arn), &awsiam.FromRoleArnOptions{Mutable: jsii.Bool(true)})
+		awsiam.NewPolicy(this, jsii.String(fmt.Sprintf("Consumer%dPolicy", i)), &awsiam.PolicyProps{
+			Roles: &[]awsiam.IRole{role},
+			Statements: &[]awsiam.PolicyStatement{
+				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Sid:       jsii.String("ConsumeQueue"),
+					Actions:   jsii.Strings(ConsumerQueueActions...),
+					Resources: jsii.Strings(*r.Queue.QueueArn()),
+				}),
+				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Sid:       jsii.String("DecryptMessages"),
+					Actions:   jsii.Strings("kms:Decrypt"),
+					Resources: jsii.Strings(*props.Key.KeyArn()),
+					Conditions: &map[string]any{
+						"StringEquals": map[string]any{"kms:ViaService": fmt.Sprintf("sqs.%s.amazonaws.com", *region)},
+					},
+				}),
+			},
+		})
+	}
+	return r
+}
+
+// ConsumerQueueActions are granted to the consumer roles named in the context.
+var ConsumerQueueActions = []string{
+	"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
+	"sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+}
+
+// FunctionLogicalID is the CloudFormation logical id of a provider's function, e.g.
+// TikiFunction (used by `sam local invoke` and infra/sam-env.json).
+func FunctionLogicalID(p Provider) string { return p.Title + "Function" }

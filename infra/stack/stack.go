@@ -1,0 +1,143 @@
+// Package stack is the CDK stack of the webhook receivers: one HTTP API, one function, queue
+// pair and secret per provider, the event store, and alarms with a dashboard.
+package stack
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+type WebhooksStackProps struct {
+	awscdk.StackProps
+	// Config is the validated context (ConfigFromContext).
+	Config Config
+}
+
+// WebhooksStack exposes its parts for tests and for stacks that build on it.
+type WebhooksStack struct {
+	awscdk.Stack
+	Key        awskms.Key
+	Store      *EventStore
+	Receivers  []*Receiver
+	API        *WebhookAPI
+	Monitoring *Monitoring
+}
+
+func NewWebhooksStack(scope constructs.Construct, id string, props *WebhooksStackProps) *WebhooksStack {
+	if props == nil {
+		// Defaults (ConfigFromContext with an empty context cannot fail).
+		cfg, _ := ConfigFromContext(func(string) any { return nil })
+		props = &WebhooksStackProps{Config: cfg}
+	}
+	sprops := props.StackProps
+	cfg := props.Config
+	if sprops.Description == nil {
+		sprops.Description = jsii.String(fmt.Sprintf("Webhook receivers (tiki, apigift, alchemypay, oslpay), stage %s", cfg.Stage))
+	}
+	stack := awscdk.NewStack(scope, &id, &sprops)
+	// Dashboards are left out: CloudFormation's published schema (and so cfn-lint) has no
+	// Tags on AWS::CloudWatch::Dashboard.
+	tagProps := &awscdk.TagProps{ExcludeResourceTypes: jsii.Strings("AWS::CloudWatch::Dashboard")}
+	awscdk.Tags_Of(stack).Add(jsii.String("project"), jsii.String("webhooks"), tagProps)
+	awscdk.Tags_Of(stack).Add(jsii.String("stage"), jsii.String(cfg.Stage), tagProps)
+	s := &WebhooksStack{Stack: stack}
+
+	s.Key = newDataKey(stack)
+	s.Store = NewEventStore(stack, "EventStore", &EventStoreProps{Key: s.Key})
+	retention := retentionDays[cfg.LogRetentionDays]
+	for _, p := range Providers {
+		s.Receivers = append(s.Receivers, NewReceiver(stack, p.Title, &ReceiverProps{
+			Provider:         p,
+			Key:              s.Key,
+			Store:            s.Store,
+			AssetDir:         cfg.AssetDir,
+			EventTTL:         cfg.EventTTL,
+			MetricsNamespace: cfg.MetricsNamespace,
+			LogRetention:     retention,
+			ConsumerRoleArns: cfg.RolesFor(p.Name),
+		}))
+	}
+	s.API = NewWebhookAPI(stack, "Api", &WebhookAPIProps{
+		Receivers:    s.Receivers,
+		Key:          s.Key,
+		RateLimit:    cfg.RateLimit,
+		BurstLimit:   cfg.BurstLimit,
+		LogRetention: retention,
+	})
+	s.Monitoring = NewMonitoring(stack, "Monitoring", &MonitoringProps{
+		Receivers:     s.Receivers,
+		API:           s.API,
+		Key:           s.Key,
+		Namespace:     cfg.MetricsNamespace,
+		AlarmEmails:   cfg.AlarmEmails,
+		DashboardName: *stack.StackName(),
+	})
+
+	s.addOutputs()
+	addNagSuppressions(s)
+	return s
+}
+
+// newDataKey is the customer-managed key for the table, queues, secrets, log groups and the
+// alarm topic. It is rotated yearly and retained when the stack is deleted (the retained
+// table and logs stay readable).
+func newDataKey(stack awscdk.Stack) awskms.Key {
+	key := awskms.NewKey(stack, jsii.String("DataKey"), &awskms.KeyProps{
+		Description:       jsii.String(fmt.Sprintf("Webhook data (%s): table, queues, secrets, logs, alarm topic", *stack.StackName())),
+		EnableKeyRotation: jsii.Bool(true),
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	// CloudWatch Logs encrypts this stack's log groups with the key (only log groups of this
+	// account and region, per the encryption context).
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchLogs"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(fmt.Sprintf("logs.%s.amazonaws.com", *stack.Region())), nil)},
+		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{
+			"ArnLike": map[string]any{
+				"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:%s:logs:%s:%s:log-group:*", *stack.Partition(), *stack.Region(), *stack.Account()),
+			},
+		},
+	}), nil)
+	// CloudWatch alarms publish to the encrypted alarm topic.
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsToTopic"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+	}), nil)
+	return key
+}
+
+func (s *WebhooksStack) addOutputs() {
+	out := func(id, value, description string) {
+		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{
+			Value:       jsii.String(value),
+			Description: jsii.String(description),
+		})
+	}
+	apiURL := *s.API.URL()
+	out("ApiUrl", apiURL, "Base URL of the HTTP API ($default stage)")
+	for _, r := range s.Receivers {
+		t, p := r.Provider.Title, r.Provider.Name
+		// Routes start with '/', the stage URL ends with one.
+		out(t+"WebhookUrl", apiURL+r.Provider.Routes[0][1:], fmt.Sprintf("%s webhook URL to register with the provider (%s)", p, r.Provider.URLPlaceholders))
+		out(t+"QueueUrl", *r.Queue.QueueUrl(), p+" FIFO queue URL (consumers read here)")
+		out(t+"QueueArn", *r.Queue.QueueArn(), p+" FIFO queue ARN")
+		out(t+"DeadLetterQueueUrl", *r.DeadLetterQueue.QueueUrl(), p+" dead-letter queue URL")
+		out(t+"DeadLetterQueueArn", *r.DeadLetterQueue.QueueArn(), p+" dead-letter queue ARN")
+		out(t+"SecretArn", *r.Secret.SecretArn(), p+" secret ARN (aws secretsmanager put-secret-value --secret-id <this>)")
+		out(t+"FunctionName", *r.Function.FunctionName(), p+" function name (aws lambda invoke, for reprocessing)")
+	}
+	out("TableName", *s.Store.Table.TableName(), "DynamoDB event store table name")
+	out("AlarmTopicArn", *s.Monitoring.Topic.TopicArn(), "SNS topic the alarms notify (subscribe to it)")
+	out("DashboardName", *s.Monitoring.Dashboard.DashboardName(), "CloudWatch dashboard name")
+	out("DataKeyArn", *s.Key.KeyArn(), "KMS key encrypting the table, queues, secrets and logs")
+}
