@@ -1,0 +1,129 @@
+// Package lambdamain wires a provider into a running Lambda function: typed
+// configuration from the contract's environment, AWS clients built once from the
+// SDK's standard configuration, JSON logs and EMF metrics on stdout.
+package lambdamain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"webhooks/shared/eventstore"
+	"webhooks/shared/metrics"
+	"webhooks/shared/pipeline"
+	"webhooks/shared/queue"
+	"webhooks/shared/secrets"
+)
+
+// Env is the function configuration of the contract.
+type Env struct {
+	Table            string        // WEBHOOKS_TABLE
+	QueueURL         string        // WEBHOOKS_QUEUE_URL
+	SecretID         string        // WEBHOOKS_SECRET_ID
+	EventTTL         time.Duration // WEBHOOKS_EVENT_TTL (default 720h, at least 48h)
+	MetricsNamespace string        // WEBHOOKS_METRICS_NAMESPACE (optional, default "Webhooks")
+}
+
+// LoadEnv reads and validates the configuration; every problem is reported at once.
+func LoadEnv(getenv func(string) string) (Env, error) {
+	e := Env{
+		Table:            strings.TrimSpace(getenv("WEBHOOKS_TABLE")),
+		QueueURL:         strings.TrimSpace(getenv("WEBHOOKS_QUEUE_URL")),
+		SecretID:         strings.TrimSpace(getenv("WEBHOOKS_SECRET_ID")),
+		EventTTL:         pipeline.DefaultEventTTL,
+		MetricsNamespace: strings.TrimSpace(getenv("WEBHOOKS_METRICS_NAMESPACE")),
+	}
+	var errs []error
+	for name, v := range map[string]string{"WEBHOOKS_TABLE": e.Table, "WEBHOOKS_QUEUE_URL": e.QueueURL, "WEBHOOKS_SECRET_ID": e.SecretID} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s is required", name))
+		}
+	}
+	if e.QueueURL != "" && !strings.HasSuffix(e.QueueURL, ".fifo") {
+		errs = append(errs, errors.New("WEBHOOKS_QUEUE_URL must be a FIFO queue URL (ending in .fifo)"))
+	}
+	if raw := strings.TrimSpace(getenv("WEBHOOKS_EVENT_TTL")); raw != "" {
+		d, err := time.ParseDuration(raw)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("WEBHOOKS_EVENT_TTL %q is not a Go duration (e.g. 720h)", raw))
+		case d < pipeline.MinEventTTL:
+			errs = append(errs, fmt.Errorf("WEBHOOKS_EVENT_TTL %s is shorter than the minimum %s", d, pipeline.MinEventTTL))
+		default:
+			e.EventTTL = d
+		}
+	}
+	if len(errs) > 0 {
+		return e, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return e, nil
+}
+
+// NewLogger returns a JSON slog logger that adds the Lambda request id of the
+// context to every record.
+func NewLogger(w io.Writer) *slog.Logger {
+	return slog.New(requestIDHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr})})
+}
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		r.AddAttrs(slog.String("requestId", lc.AwsRequestID))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(a)}
+}
+
+func (h requestIDHandler) WithGroup(n string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(n)}
+}
+
+// NewHandler builds the pipeline for p from env, with AWS clients from the SDK's
+// standard configuration (AWS_REGION, AWS_ENDPOINT_URL, credentials chain).
+func NewHandler[C any](ctx context.Context, p pipeline.Provider[C], env Env, log *slog.Logger, stdout io.Writer) (*pipeline.Handler[C], error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	sc := secrets.New(secretsmanager.NewFromConfig(cfg), env.SecretID, p.ParseSecret)
+	store := eventstore.New(dynamodb.NewFromConfig(cfg), env.Table)
+	pub := queue.New(sqs.NewFromConfig(cfg), env.QueueURL)
+	return pipeline.New(p, sc, store, pub, pipeline.Options{
+		EventTTL: env.EventTTL,
+		Logger:   log,
+		Metrics:  metrics.New(stdout, env.MetricsNamespace),
+	})
+}
+
+// Main is a function's whole main: configure, build once, serve. A configuration
+// error ends the process before it serves anything (a Lambda init error).
+func Main[C any](p pipeline.Provider[C]) {
+	log := NewLogger(os.Stdout)
+	env, err := LoadEnv(os.Getenv)
+	if err != nil {
+		log.Error("startup failed", slog.String("provider", p.Name()), slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	h, err := NewHandler(context.Background(), p, env, log, os.Stdout)
+	if err != nil {
+		log.Error("startup failed", slog.String("provider", p.Name()), slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}

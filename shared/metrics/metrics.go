@@ -1,0 +1,102 @@
+// Package metrics writes CloudWatch Embedded Metric Format (EMF) records: one
+// JSON line per webhook that CloudWatch turns into metrics, with no API call.
+package metrics
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+)
+
+// DefaultNamespace is used when none is configured.
+const DefaultNamespace = "Webhooks"
+
+// Outcome of one webhook, a metric dimension.
+type Outcome string
+
+// Outcomes.
+const (
+	Accepted    Outcome = "accepted"
+	Duplicate   Outcome = "duplicate"
+	Rejected    Outcome = "rejected"
+	Quarantined Outcome = "quarantined"
+	Failed      Outcome = "failed"
+)
+
+// Metric names.
+const (
+	MetricWebhooks = "Webhooks" // Count
+	MetricLatency  = "Latency"  // Milliseconds
+)
+
+// Recorder emits EMF records to a writer (Lambda: stdout).
+type Recorder struct {
+	mu        sync.Mutex
+	w         io.Writer
+	namespace string
+	now       func() time.Time
+}
+
+// New returns a Recorder writing to w in namespace (DefaultNamespace when empty).
+func New(w io.Writer, namespace string) *Recorder {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	return &Recorder{w: w, namespace: namespace, now: time.Now}
+}
+
+type emfMetric struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+type emfDirective struct {
+	Namespace  string      `json:"Namespace"`
+	Dimensions [][]string  `json:"Dimensions"`
+	Metrics    []emfMetric `json:"Metrics"`
+}
+
+type emfMeta struct {
+	Timestamp         int64          `json:"Timestamp"`
+	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
+}
+
+type record struct {
+	AWS       emfMeta `json:"_aws"`
+	Provider  string  `json:"provider"`
+	Outcome   Outcome `json:"outcome"`
+	EventType string  `json:"eventType,omitempty"`
+	Webhooks  int     `json:"Webhooks"`
+	Latency   float64 `json:"Latency"`
+}
+
+// Webhook records one webhook's outcome and latency, by provider and outcome and
+// by provider alone. eventType is a property for searching logs, not a dimension.
+func (r *Recorder) Webhook(provider string, outcome Outcome, eventType string, latency time.Duration) {
+	if r == nil {
+		return
+	}
+	rec := record{
+		AWS: emfMeta{
+			Timestamp: r.now().UnixMilli(),
+			CloudWatchMetrics: []emfDirective{{
+				Namespace:  r.namespace,
+				Dimensions: [][]string{{"provider", "outcome"}, {"provider"}},
+				Metrics:    []emfMetric{{Name: MetricWebhooks, Unit: "Count"}, {Name: MetricLatency, Unit: "Milliseconds"}},
+			}},
+		},
+		Provider:  provider,
+		Outcome:   outcome,
+		EventType: eventType,
+		Webhooks:  1,
+		Latency:   float64(latency.Microseconds()) / 1000,
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, _ = r.w.Write(append(b, '\n'))
+}

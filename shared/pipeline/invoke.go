@@ -1,0 +1,102 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"webhooks/shared/eventstore"
+	"webhooks/shared/metrics"
+)
+
+// ReprocessRequest is the payload an operator sends to the function directly
+// (aws lambda invoke --payload '{"reprocess":{"eventId":"..."}}') to re-process
+// a quarantined event after fixing its cause.
+type ReprocessRequest struct {
+	Reprocess *struct {
+		EventID string `json:"eventId"`
+	} `json:"reprocess"`
+}
+
+// ReprocessResult is the answer to a ReprocessRequest.
+type ReprocessResult struct {
+	EventID string `json:"eventId"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Reprocess re-runs the transform of a stored event that was not queued
+// (quarantined, or stored when the queue failed) with the current secret, and
+// queues it when it now succeeds.
+func (h *Handler[C]) Reprocess(ctx context.Context, eventID string) (ReprocessResult, error) {
+	it, err := h.store.Get(ctx, h.p.Name(), eventID)
+	if err != nil {
+		return ReprocessResult{EventID: eventID}, err
+	}
+	if it.Status == eventstore.StatusQueued {
+		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, ErrNoReprocess
+	}
+	// The operator has just fixed the secret: read it now rather than from cache.
+	versions, _, err := h.secrets.Refresh(ctx)
+	if err == nil && versions == nil {
+		versions, err = h.secrets.Versions(ctx)
+	}
+	if err != nil {
+		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
+	}
+	ev := &Event{Type: it.Type, Subject: it.Subject, Time: it.Time, Data: it.Data, Deprecated: it.Deprecated}
+	data, qerr := h.enrich(ev, versions[0], versions)
+	if qerr != nil {
+		var q *QuarantineError
+		if !errors.As(qerr, &q) {
+			return ReprocessResult{EventID: eventID, Status: string(it.Status)}, qerr
+		}
+		if it.Status == eventstore.StatusQuarantined {
+			if err := h.store.Requarantine(ctx, h.p.Name(), eventID, q.Reason); err != nil {
+				return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
+			}
+		}
+		h.opt.Metrics.Webhook(h.p.Name(), metrics.Quarantined, it.Type, 0)
+		return ReprocessResult{EventID: eventID, Status: string(eventstore.StatusQuarantined), Reason: q.Reason}, nil
+	}
+	if it.Status == eventstore.StatusQuarantined {
+		if err := h.store.Release(ctx, h.p.Name(), eventID); err != nil {
+			return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
+		}
+	}
+	res := h.enqueue(ctx, it, data, metrics.Accepted)
+	if res.status >= 300 {
+		return ReprocessResult{EventID: eventID, Status: string(eventstore.StatusStored)}, res.err
+	}
+	h.log.InfoContext(ctx, "reprocessed", slog.String("eventId", eventID), slog.String("eventType", it.Type))
+	return ReprocessResult{EventID: eventID, Status: string(eventstore.StatusQueued)}, nil
+}
+
+// Invoke implements lambda.Handler: an API Gateway HTTP API event is served as a
+// webhook; a ReprocessRequest re-processes one stored event.
+func (h *Handler[C]) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var rr ReprocessRequest
+	if bytes.Contains(payload, []byte(`"reprocess"`)) && json.Unmarshal(payload, &rr) == nil && rr.Reprocess != nil {
+		if rr.Reprocess.EventID == "" {
+			return nil, errors.New("reprocess: eventId is required")
+		}
+		res, err := h.Reprocess(ctx, rr.Reprocess.EventID)
+		if err != nil {
+			return nil, fmt.Errorf("reprocess %s: %w", rr.Reprocess.EventID, err)
+		}
+		return json.Marshal(res)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, fmt.Errorf("invoke: payload is neither an API Gateway HTTP API event nor a reprocess request: %w", err)
+	}
+	return json.Marshal(h.HandleHTTP(ctx, ev))
+}
+
+var _ lambda.Handler = (*Handler[struct{}])(nil)
