@@ -101,6 +101,11 @@ func Start(ctx context.Context, cfg Config) (*Function, error) {
 	if cfg.Name == "" || cfg.Binary == "" {
 		return nil, errors.New("lambdarun: Config needs Name and Binary")
 	}
+	abs, err := filepath.Abs(cfg.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("lambdarun: %s: %w", cfg.Name, err)
+	}
+	cfg.Binary = abs // the process runs in its binary's directory
 	if _, err := os.Stat(cfg.Binary); err != nil {
 		return nil, fmt.Errorf("lambdarun: %s: %w", cfg.Name, err)
 	}
@@ -327,7 +332,7 @@ func (f *Function) newInstance(index int) (*instance, error) {
 // (the caller's credentials or profile never leak in), plus the function's own.
 func (in *instance) env() []string {
 	c := in.f.cfg
-	abs, _ := filepath.Abs(c.Binary)
+	abs := c.Binary
 	m := map[string]string{
 		"AWS_LAMBDA_RUNTIME_API":          in.listener.Addr().String(),
 		"AWS_LAMBDA_FUNCTION_NAME":        c.Name,
