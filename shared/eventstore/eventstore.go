@@ -99,7 +99,9 @@ func key(pk, sk string) map[string]ddb.AttributeValue {
 func eventPK(provider, id string) string { return provider + "#" + id }
 
 func s(v string) ddb.AttributeValue { return &ddb.AttributeValueMemberS{Value: v} }
-func n(v int64) ddb.AttributeValue  { return &ddb.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+func n(v int64) ddb.AttributeValue {
+	return &ddb.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 

@@ -69,7 +69,9 @@ func (q *QuarantineError) Error() string { return "quarantine: " + q.Reason }
 func (q *QuarantineError) Unwrap() error { return q.Err }
 
 // Quarantine returns a QuarantineError with a reason safe to store and log.
-func Quarantine(reason string, cause error) error { return &QuarantineError{Reason: reason, Err: cause} }
+func Quarantine(reason string, cause error) error {
+	return &QuarantineError{Reason: reason, Err: cause}
+}
 
 // ErrNoReprocess is returned by Reprocess for events that are already queued.
 var ErrNoReprocess = errors.New("pipeline: event is already queued")

@@ -43,10 +43,7 @@ func (h *Handler[C]) Reprocess(ctx context.Context, eventID string) (ReprocessRe
 		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, ErrNoReprocess
 	}
 	// The operator has just fixed the secret: read it now rather than from cache.
-	versions, _, err := h.secrets.Refresh(ctx)
-	if err == nil && versions == nil {
-		versions, err = h.secrets.Versions(ctx)
-	}
+	versions, err := h.secrets.Reload(ctx)
 	if err != nil {
 		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
 	}

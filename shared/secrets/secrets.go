@@ -120,6 +120,14 @@ func (c *Cache[C]) Refresh(ctx context.Context) ([]Version[C], bool, error) {
 	return v, err == nil, err
 }
 
+// Reload re-reads the secret now, whatever the TTL and the refresh limit. It is
+// for operator actions (re-processing), never for the request path.
+func (c *Cache[C]) Reload(ctx context.Context) ([]Version[C], error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.load(ctx)
+}
+
 func (c *Cache[C]) load(ctx context.Context) ([]Version[C], error) {
 	cur, err := c.read(ctx, StageCurrent)
 	if err != nil {

@@ -1,0 +1,214 @@
+// Package awstest creates and inspects the AWS resources of the contract (table,
+// FIFO queue with DLQ, secret) on a local AWS API such as moto_server. It serves
+// integration tests and the local run; it is never deployed.
+package awstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Env holds clients for one AWS endpoint.
+type Env struct {
+	Endpoint string
+	Config   aws.Config
+	DynamoDB *dynamodb.Client
+	SQS      *sqs.Client
+	Secrets  *secretsmanager.Client
+}
+
+// New returns clients for endpoint with dummy credentials in us-east-1.
+func New(ctx context.Context, endpoint string) (*Env, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion("us-east-1"),
+		config.WithBaseEndpoint(endpoint),
+		config.WithCredentialsProvider(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "awstest"}, nil
+		})),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &Env{
+		Endpoint: endpoint, Config: cfg,
+		DynamoDB: dynamodb.NewFromConfig(cfg),
+		SQS:      sqs.NewFromConfig(cfg),
+		Secrets:  secretsmanager.NewFromConfig(cfg),
+	}, nil
+}
+
+// CreateTable creates the contract's table (pk/sk strings, TTL expires_at) and
+// the sparse by-quarantine index, on demand.
+func (e *Env) CreateTable(ctx context.Context, name string) error {
+	_, err := e.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: ddb.BillingModePayPerRequest,
+		AttributeDefinitions: []ddb.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: ddb.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: ddb.ScalarAttributeTypeS},
+			{AttributeName: aws.String("quarantine_pk"), AttributeType: ddb.ScalarAttributeTypeS},
+			{AttributeName: aws.String("received_at"), AttributeType: ddb.ScalarAttributeTypeS},
+		},
+		KeySchema: []ddb.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: ddb.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: ddb.KeyTypeRange},
+		},
+		GlobalSecondaryIndexes: []ddb.GlobalSecondaryIndex{{
+			IndexName: aws.String("by-quarantine"),
+			KeySchema: []ddb.KeySchemaElement{
+				{AttributeName: aws.String("quarantine_pk"), KeyType: ddb.KeyTypeHash},
+				{AttributeName: aws.String("received_at"), KeyType: ddb.KeyTypeRange},
+			},
+			Projection: &ddb.Projection{ProjectionType: ddb.ProjectionTypeAll},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", name, err)
+	}
+	_, err = e.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(name),
+		TimeToLiveSpecification: &ddb.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("enable TTL on %s: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteTable deletes a table.
+func (e *Env) DeleteTable(ctx context.Context, name string) error {
+	_, err := e.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	return err
+}
+
+// Queue is a FIFO queue and its dead-letter queue.
+type Queue struct {
+	URL, DLQURL string
+}
+
+// CreateQueue creates "<name>.fifo" with a FIFO dead-letter queue "<name>-dlq.fifo".
+func (e *Env) CreateQueue(ctx context.Context, name string) (Queue, error) {
+	name = strings.TrimSuffix(name, ".fifo")
+	dlq, err := e.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName:  aws.String(name + "-dlq.fifo"),
+		Attributes: map[string]string{"FifoQueue": "true", "MessageRetentionPeriod": "1209600"},
+	})
+	if err != nil {
+		return Queue{}, fmt.Errorf("create DLQ for %s: %w", name, err)
+	}
+	attrs, err := e.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return Queue{}, fmt.Errorf("read DLQ arn: %w", err)
+	}
+	q, err := e.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName: aws.String(name + ".fifo"),
+		Attributes: map[string]string{
+			"FifoQueue":           "true",
+			"DeduplicationScope":  "messageGroup",
+			"FifoThroughputLimit": "perMessageGroupId",
+			"RedrivePolicy":       fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"5"}`, attrs.Attributes["QueueArn"]),
+		},
+	})
+	if err != nil {
+		return Queue{}, fmt.Errorf("create queue %s: %w", name, err)
+	}
+	return Queue{URL: aws.ToString(q.QueueUrl), DLQURL: aws.ToString(dlq.QueueUrl)}, nil
+}
+
+// DeleteQueue deletes a queue by URL.
+func (e *Env) DeleteQueue(ctx context.Context, url string) error {
+	_, err := e.SQS.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(url)})
+	return err
+}
+
+// PutSecret creates the secret or, when it exists, stores value as its new
+// AWSCURRENT version (the old one becomes AWSPREVIOUS, as in a rotation).
+// It returns the secret's ARN.
+func (e *Env) PutSecret(ctx context.Context, name, value string) (string, error) {
+	out, err := e.Secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
+	if err == nil {
+		return aws.ToString(out.ARN), nil
+	}
+	var exists *smtypes.ResourceExistsException
+	if !errors.As(err, &exists) {
+		return "", fmt.Errorf("create secret %s: %w", name, err)
+	}
+	put, err := e.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
+	if err != nil {
+		return "", fmt.Errorf("put secret %s: %w", name, err)
+	}
+	return aws.ToString(put.ARN), nil
+}
+
+// Message is a received queue message.
+type Message struct {
+	Body       string
+	GroupID    string
+	DedupID    string
+	Attributes map[string]string
+}
+
+// Drain receives and deletes every message currently visible on the queue.
+func (e *Env) Drain(ctx context.Context, url string) ([]Message, error) {
+	var out []Message
+	for empty := 0; empty < 2; {
+		res, err := e.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:                    aws.String(url),
+			MaxNumberOfMessages:         10,
+			MessageAttributeNames:       []string{"All"},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+			VisibilityTimeout:           60,
+		})
+		if err != nil {
+			return out, fmt.Errorf("receive: %w", err)
+		}
+		if len(res.Messages) == 0 {
+			empty++
+			continue
+		}
+		for _, m := range res.Messages {
+			msg := Message{Body: aws.ToString(m.Body), Attributes: map[string]string{},
+				GroupID: m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageGroupId)],
+				DedupID: m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageDeduplicationId)]}
+			for k, v := range m.MessageAttributes {
+				msg.Attributes[k] = aws.ToString(v.StringValue)
+			}
+			out = append(out, msg)
+			if _, err := e.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				return out, fmt.Errorf("delete: %w", err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Items returns every item of the table (a Scan: tests and tools only).
+func (e *Env) Items(ctx context.Context, table string) ([]map[string]ddb.AttributeValue, error) {
+	var out []map[string]ddb.AttributeValue
+	p := dynamodb.NewScanPaginator(e.DynamoDB, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+	}
+	return out, nil
+}
+
+// Unique returns a name unique to this process and moment, for fresh resources.
+func Unique(prefix string) string {
+	return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+}

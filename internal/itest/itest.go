@@ -1,0 +1,224 @@
+// Package itest runs provider handlers against a real AWS API (moto_server)
+// the way Lambda runs them: configuration from the contract's environment,
+// events passed as the JSON Lambda would send.
+package itest
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"webhooks/internal/awstest"
+	"webhooks/internal/motoserver"
+	"webhooks/shared/lambdamain"
+	"webhooks/shared/pipeline"
+)
+
+var (
+	server     *motoserver.Server
+	skipReason string
+)
+
+// Main is a test binary's TestMain: it starts moto_server on a free loopback
+// port, points the AWS SDK's standard configuration at it, runs the tests and
+// stops the server. Without moto_server, integration tests skip with a reason
+// (CI=true: the run fails instead).
+func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	flag.Parse()
+	if !testing.Short() || os.Getenv("CI") == "true" {
+		s, reason, err := motoserver.ForTests()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "itest:", err)
+			return 1
+		}
+		server, skipReason = s, reason
+	} else {
+		skipReason = "integration tests skipped in -short mode"
+	}
+	if server != nil {
+		defer server.Stop()
+		for k, v := range server.Env() {
+			os.Setenv(k, v)
+		}
+	}
+	return m.Run()
+}
+
+// Stack is one test's fresh table, queue and secret.
+type Stack struct {
+	AWS      *awstest.Env
+	Table    string
+	Queue    awstest.Queue
+	SecretID string
+	Env      lambdamain.Env
+	Logs     *SyncBuffer
+}
+
+// NewStack creates fresh resources for one test, with secret as the secret's
+// AWSCURRENT value (none when empty). It skips the test without moto_server.
+func NewStack(t testing.TB, provider, secret string) *Stack {
+	t.Helper()
+	if server == nil {
+		t.Skip(skipReason)
+	}
+	ctx := context.Background()
+	env, err := awstest.New(ctx, server.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := awstest.Unique(strings.ReplaceAll(t.Name(), "/", "-"))
+	if len(name) > 60 {
+		name = name[len(name)-60:]
+	}
+	name = strings.TrimLeft(name, "-_")
+	s := &Stack{AWS: env, Table: name, SecretID: provider + "/" + name, Logs: &SyncBuffer{}}
+	if err := env.CreateTable(ctx, s.Table); err != nil {
+		t.Fatal(err)
+	}
+	if s.Queue, err = env.CreateQueue(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if secret != "" {
+		if _, err := env.PutSecret(ctx, s.SecretID, secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Env, err = lambdamain.LoadEnv(func(k string) string {
+		return map[string]string{
+			"WEBHOOKS_TABLE": s.Table, "WEBHOOKS_QUEUE_URL": s.Queue.URL, "WEBHOOKS_SECRET_ID": s.SecretID,
+			"WEBHOOKS_EVENT_TTL": "720h",
+		}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Handler builds the provider's handler exactly as its Lambda main does.
+func Handler[C any](t testing.TB, s *Stack, p pipeline.Provider[C]) *pipeline.Handler[C] {
+	t.Helper()
+	log := lambdamain.NewLogger(s.Logs)
+	h, err := lambdamain.NewHandler(context.Background(), p, s.Env, log, s.Logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// Invoke sends ev through lambda's own handler wrapper, as the runtime would.
+func Invoke(t testing.TB, h lambda.Handler, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := lambda.NewHandler(h).Invoke(context.Background(), raw)
+	if err != nil {
+		t.Fatalf("invoke: %v", err)
+	}
+	var res events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("response %s: %v", out, err)
+	}
+	return res
+}
+
+// Messages drains the stack's queue.
+func (s *Stack) Messages(t testing.TB) []awstest.Message {
+	t.Helper()
+	msgs, err := s.AWS.Drain(context.Background(), s.Queue.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
+}
+
+// Items returns every item of the stack's table.
+func (s *Stack) Items(t testing.TB) []map[string]ddb.AttributeValue {
+	t.Helper()
+	items, err := s.AWS.Items(context.Background(), s.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
+}
+
+// EventItems returns the table's event items (not replay guards), by event id.
+func (s *Stack) EventItems(t testing.TB) map[string]map[string]ddb.AttributeValue {
+	t.Helper()
+	out := map[string]map[string]ddb.AttributeValue{}
+	for _, it := range s.Items(t) {
+		if sk, _ := it["sk"].(*ddb.AttributeValueMemberS); sk != nil && sk.Value == "event" {
+			out[Str(it, "event_id")] = it
+		}
+	}
+	return out
+}
+
+// Str reads a string attribute.
+func Str(it map[string]ddb.AttributeValue, k string) string {
+	if v, ok := it[k].(*ddb.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// CloudEvent decodes a message body.
+func CloudEvent(t testing.TB, body string) map[string]any {
+	t.Helper()
+	var ce map[string]any
+	if err := json.Unmarshal([]byte(body), &ce); err != nil {
+		t.Fatalf("message body is not JSON: %v", err)
+	}
+	return ce
+}
+
+// ErrorCode extracts the stable error code of a {"success":false,"error":{...}} body.
+func ErrorCode(t testing.TB, body string) string {
+	t.Helper()
+	var b struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &b); err != nil {
+		t.Fatalf("error body is not JSON: %s", body)
+	}
+	return b.Error.Code
+}
+
+// SyncBuffer is a goroutine-safe log sink.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var _ io.Writer = (*SyncBuffer)(nil)

@@ -1,0 +1,173 @@
+// Package samples builds the payload-2.0 sample events under events/<provider>/,
+// signed with the development secrets of events/dev-secrets.json. The files are
+// generated (go run ./cmd/gen-events) and a test checks they match, so tests,
+// the local run and `sam local invoke -e` all use the same, reproducible events.
+//
+// A sample whose name starts with "invalid-" or "tampered-" must be rejected;
+// every other sample must be accepted.
+package samples
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// DevSecrets is events/dev-secrets.json: each provider's development secret,
+// exactly in the shape the function reads from Secrets Manager.
+type DevSecrets map[string]json.RawMessage
+
+// LoadDevSecrets reads dev-secrets.json from the events directory.
+func LoadDevSecrets(eventsDir string) (DevSecrets, error) {
+	b, err := os.ReadFile(filepath.Join(eventsDir, "dev-secrets.json"))
+	if err != nil {
+		return nil, err
+	}
+	var d DevSecrets
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("dev-secrets.json: %w", err)
+	}
+	return d, nil
+}
+
+// Sample is one named event.
+type Sample struct {
+	Name  string // file name without .json
+	Event events.APIGatewayV2HTTPRequest
+}
+
+// MustReject reports whether a sample of this name must be rejected.
+func MustReject(name string) bool {
+	name = strings.TrimSuffix(filepath.Base(name), ".json")
+	return strings.HasPrefix(name, "invalid-") || strings.HasPrefix(name, "tampered-")
+}
+
+// Generator builds a provider's samples from the events directory.
+type Generator func(eventsDir string, dev DevSecrets) ([]Sample, error)
+
+var generators = map[string]Generator{}
+
+// Register adds a provider's generator (called from init in each provider's file).
+func Register(provider string, g Generator) { generators[provider] = g }
+
+// Providers lists the providers with generators, sorted.
+func Providers() []string {
+	out := make([]string, 0, len(generators))
+	for p := range generators {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Generate builds the samples of one provider.
+func Generate(provider, eventsDir string, dev DevSecrets) ([]Sample, error) {
+	g, ok := generators[provider]
+	if !ok {
+		return nil, fmt.Errorf("samples: no generator for %s", provider)
+	}
+	return g(eventsDir, dev)
+}
+
+// Encode renders a sample file's bytes.
+func Encode(s Sample) ([]byte, error) {
+	b, err := json.MarshalIndent(s.Event, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// Fixed values keep the generated files byte-for-byte reproducible.
+var (
+	// SampleTime is the request time of every sample.
+	SampleTime = time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	// SampleSourceIP is the caller address of every sample.
+	SampleSourceIP = "203.0.113.10"
+)
+
+// Request describes one HTTP request to turn into an event.
+type Request struct {
+	Name       string
+	RouteKey   string // "POST /webhooks/tiki/{kind}"
+	Path       string // "/webhooks/tiki/order"
+	PathParams map[string]string
+	Headers    map[string]string // lowercase names, as API Gateway sends them
+	Body       []byte
+	Base64     bool
+}
+
+// HTTPEvent builds the payload-2.0 event API Gateway HTTP API would send.
+func HTTPEvent(r Request) Sample {
+	h := map[string]string{
+		"content-type":    "application/json",
+		"host":            "example.execute-api.us-east-1.amazonaws.com",
+		"user-agent":      "webhook-sample/1.0",
+		"x-forwarded-for": SampleSourceIP,
+	}
+	for k, v := range r.Headers {
+		h[strings.ToLower(k)] = v
+	}
+	h["content-length"] = fmt.Sprint(len(r.Body))
+	body := string(r.Body)
+	if r.Base64 {
+		body = base64.StdEncoding.EncodeToString(r.Body)
+	}
+	ev := events.APIGatewayV2HTTPRequest{
+		Version:        "2.0",
+		RouteKey:       r.RouteKey,
+		RawPath:        r.Path,
+		RawQueryString: "",
+		Headers:        h,
+		PathParameters: r.PathParams,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			AccountID:    "123456789012",
+			APIID:        "example",
+			DomainName:   "example.execute-api.us-east-1.amazonaws.com",
+			DomainPrefix: "example",
+			RequestID:    "sample-" + r.Name,
+			RouteKey:     r.RouteKey,
+			Stage:        "$default",
+			Time:         SampleTime.Format("02/Jan/2006:15:04:05 -0700"),
+			TimeEpoch:    SampleTime.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method:    "POST",
+				Path:      r.Path,
+				Protocol:  "HTTP/1.1",
+				SourceIP:  SampleSourceIP,
+				UserAgent: "webhook-sample/1.0",
+			},
+		},
+		Body:            body,
+		IsBase64Encoded: r.Base64,
+	}
+	return Sample{Name: r.Name, Event: ev}
+}
+
+// Load reads every sample file of a provider from the events directory.
+func Load(eventsDir, provider string) ([]Sample, error) {
+	files, err := filepath.Glob(filepath.Join(eventsDir, provider, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Sample
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(b, &ev); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		out = append(out, Sample{Name: strings.TrimSuffix(filepath.Base(f), ".json"), Event: ev})
+	}
+	return out, nil
+}

@@ -1,0 +1,276 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"webhooks/internal/itest"
+	"webhooks/shared/apigw"
+	"webhooks/shared/pipeline"
+	"webhooks/shared/verify"
+)
+
+func TestMain(m *testing.M) { itest.Main(m) }
+
+// testProvider exercises the pipeline's optional paths: a token header, an
+// allow-list, an Enricher that "decrypts" with a key, single-use credentials.
+type testProvider struct{}
+
+type testSecret struct {
+	Token string   `json:"token"`
+	Key   string   `json:"key"`
+	Allow []string `json:"allow"`
+}
+
+func (testProvider) Name() string { return "testprov" }
+
+func (testProvider) ParseSecret(raw []byte) (testSecret, error) {
+	var s testSecret
+	if err := json.Unmarshal(raw, &s); err != nil || s.Token == "" {
+		return s, errors.New("token required")
+	}
+	return s, nil
+}
+
+func (testProvider) Authenticate(r *apigw.Request, s testSecret) error {
+	al, err := verify.ParseAllowList(s.Allow)
+	if err != nil {
+		return err
+	}
+	if err := al.Check(r.SourceIP); err != nil {
+		return err
+	}
+	if !verify.EqualSecret(r.Headers.Get("x-token"), s.Token) {
+		return verify.ErrInvalidCredential
+	}
+	return nil
+}
+
+func (testProvider) Decode(r *apigw.Request, _ testSecret) (*pipeline.Event, error) {
+	var b struct {
+		ID     string `json:"id"`
+		Sealed string `json:"sealed"`
+	}
+	if err := json.Unmarshal(r.Body, &b); err != nil || b.ID == "" {
+		return nil, pipeline.Malformed(pipeline.CodeMissingField, "id is required")
+	}
+	ev := &pipeline.Event{Type: "testprov.thing", Subject: b.ID, Key: b.ID, Data: json.RawMessage(r.Body)}
+	if c := r.Headers.Get("x-credential"); c != "" {
+		ev.Credential, ev.CredentialTTL = c, time.Hour
+	}
+	return ev, nil
+}
+
+// Enrich "decrypts" sealed: only the key "good" opens it.
+func (testProvider) Enrich(ev *pipeline.Event, s testSecret) (json.RawMessage, error) {
+	var m map[string]any
+	_ = json.Unmarshal(ev.Data, &m)
+	if _, ok := m["sealed"]; !ok {
+		return ev.Data, nil
+	}
+	if s.Key != "good" {
+		return nil, pipeline.Quarantine("sealed field does not open with the configured key", nil)
+	}
+	m["opened"] = "PLAINTEXT-" + m["sealed"].(string)
+	delete(m, "sealed")
+	return json.Marshal(m)
+}
+
+func event(body string, headers map[string]string, ip string) events.APIGatewayV2HTTPRequest {
+	ev := events.APIGatewayV2HTTPRequest{RouteKey: "POST /t", RawPath: "/t", Body: body, Headers: map[string]string{"content-type": "application/json"}}
+	for k, v := range headers {
+		ev.Headers[k] = v
+	}
+	ev.RequestContext.HTTP.Method = "POST"
+	ev.RequestContext.HTTP.SourceIP = ip
+	return ev
+}
+
+// base64Event carries bytes that are not UTF-8, as API Gateway sends them.
+func base64Event(body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	ev := event(base64.StdEncoding.EncodeToString([]byte(body)), headers, "203.0.113.1")
+	ev.IsBase64Encoded = true
+	return ev
+}
+
+func TestQuarantineThenReprocess(t *testing.T) {
+	stack := itest.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
+	h := itest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	ev := event(`{"id":"e1","sealed":"abc"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
+	res := itest.Invoke(t, h, ev)
+	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "quarantined" {
+		t.Fatalf("got %d %v", res.StatusCode, res.Headers)
+	}
+	id := res.Headers["X-Webhook-Event-Id"]
+	items := stack.EventItems(t)
+	if it := items[id]; itest.Str(it, "status") != "quarantined" || !strings.Contains(itest.Str(it, "reason"), "does not open") || itest.Str(it, "quarantine_pk") != "testprov" {
+		t.Fatalf("quarantined item: %v", it)
+	}
+	if n := len(stack.Messages(t)); n != 0 {
+		t.Fatalf("%d messages for a quarantined event", n)
+	}
+	// Redelivered while the key is still wrong: acknowledged, still not queued.
+	if res := itest.Invoke(t, h, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
+		t.Fatalf("redelivery: %d %v", res.StatusCode, res.Headers)
+	}
+	// Reprocess with the key still wrong keeps it quarantined.
+	out, err := h.Invoke(context.Background(), []byte(`{"reprocess":{"eventId":"`+id+`"}}`))
+	if err != nil || !strings.Contains(string(out), `"status":"quarantined"`) {
+		t.Fatalf("reprocess with wrong key: %s %v", out, err)
+	}
+	// The operator fixes the secret and re-processes by direct invocation.
+	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"token":"t1","key":"good"}`); err != nil {
+		t.Fatal(err)
+	}
+	out, err = h.Invoke(context.Background(), []byte(`{"reprocess":{"eventId":"`+id+`"}}`))
+	if err != nil || !strings.Contains(string(out), `"status":"queued"`) {
+		t.Fatalf("reprocess after the fix: %s %v", out, err)
+	}
+	msgs := stack.Messages(t)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want 1", len(msgs))
+	}
+	if !strings.Contains(msgs[0].Body, "PLAINTEXT-abc") {
+		t.Errorf("message lacks the enriched data: %s", msgs[0].Body)
+	}
+	for _, it := range stack.Items(t) {
+		for k, v := range it {
+			if s, _ := json.Marshal(v); strings.Contains(string(s), "PLAINTEXT") {
+				t.Errorf("enriched plaintext stored in attribute %s", k)
+			}
+		}
+	}
+}
+
+// A fresh handler (a new Lambda instance) with the fixed secret: the next
+// delivery of the quarantined event releases it and queues it exactly once.
+func TestRedeliveryAfterFixReleasesQuarantine(t *testing.T) {
+	stack := itest.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
+	h := itest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	ev := event(`{"id":"e2","sealed":"xyz"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
+	if res := itest.Invoke(t, h, ev); res.Headers["X-Webhook-Outcome"] != "quarantined" {
+		t.Fatalf("not quarantined: %v", res.Headers)
+	}
+	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"token":"t1","key":"good"}`); err != nil {
+		t.Fatal(err)
+	}
+	h2 := itest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	for i := 0; i < 2; i++ {
+		if res := itest.Invoke(t, h2, ev); res.StatusCode != 200 {
+			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
+		}
+	}
+	msgs := stack.Messages(t)
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Body, "PLAINTEXT-xyz") {
+		t.Fatalf("messages %v", msgs)
+	}
+	for _, it := range stack.EventItems(t) {
+		if itest.Str(it, "status") != "queued" || itest.Str(it, "quarantine_pk") != "" || itest.Str(it, "reason") != "" {
+			t.Errorf("released item %v", it)
+		}
+	}
+	// Reprocessing a queued event is refused, not re-sent.
+	id := ""
+	for k := range stack.EventItems(t) {
+		id = k
+	}
+	if _, err := h2.Reprocess(context.Background(), id); !errors.Is(err, pipeline.ErrNoReprocess) {
+		t.Errorf("reprocess of a queued event: %v", err)
+	}
+	if _, err := h2.Reprocess(context.Background(), "nope"); err == nil {
+		t.Errorf("reprocess of an unknown event succeeded")
+	}
+}
+
+func TestSingleUseCredential(t *testing.T) {
+	stack := itest.NewStack(t, "testprov", `{"token":"t1"}`)
+	h := itest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	cred := map[string]string{"x-token": "t1", "x-credential": "sig-1"}
+	if res := itest.Invoke(t, h, event(`{"id":"a"}`, cred, "")); res.StatusCode != 200 {
+		t.Fatalf("first: %d %s", res.StatusCode, res.Body)
+	}
+	// Same credential, same body: the same delivery again.
+	if res := itest.Invoke(t, h, event(`{"id":"a"}`, cred, "")); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
+		t.Fatalf("same body: %d %v", res.StatusCode, res.Headers)
+	}
+	// Same credential, another body: a replay.
+	if res := itest.Invoke(t, h, event(`{"id":"b"}`, cred, "")); res.StatusCode != 401 {
+		t.Fatalf("replayed credential with another body: %d %s", res.StatusCode, res.Body)
+	}
+	if n := len(stack.EventItems(t)); n != 1 {
+		t.Errorf("%d events stored, want 1", n)
+	}
+	if n := len(stack.Messages(t)); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}
+
+func TestRequestChecks(t *testing.T) {
+	stack := itest.NewStack(t, "testprov", `{"token":"t1","allow":["203.0.113.0/24"]}`)
+	h := itest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	ok := map[string]string{"x-token": "t1"}
+	get := event(`{"id":"a"}`, ok, "203.0.113.1")
+	get.RequestContext.HTTP.Method = "GET"
+	cases := []struct {
+		name   string
+		ev     events.APIGatewayV2HTTPRequest
+		status int
+		code   string
+	}{
+		{"outside allow-list, right token", event(`{"id":"a"}`, ok, "198.51.100.1"), 403, pipeline.CodeForbidden},
+		{"outside allow-list, wrong token", event(`{"id":"a"}`, map[string]string{"x-token": "no"}, "198.51.100.1"), 403, pipeline.CodeForbidden},
+		{"no source address", event(`{"id":"a"}`, ok, ""), 403, pipeline.CodeForbidden},
+		{"wrong token", event(`{"id":"a"}`, map[string]string{"x-token": "t2"}, "203.0.113.1"), 401, pipeline.CodeUnauthorized},
+		{"method", get, 405, pipeline.CodeMethodNotAllowed},
+		{"content type", event(`{"id":"a"}`, map[string]string{"x-token": "t1", "content-type": "application/x-www-form-urlencoded"}, "203.0.113.1"), 415, pipeline.CodeUnsupportedMedia},
+		{"not json", event(`id=a`, ok, "203.0.113.1"), 400, pipeline.CodeMalformedJSON},
+		{"duplicate key", event(`{"id":"a","id":"b"}`, ok, "203.0.113.1"), 400, pipeline.CodeDuplicateKey},
+		{"invalid utf-8", base64Event("{\"id\":\"\xff\"}", ok), 400, pipeline.CodeInvalidEncoding},
+		{"bad base64", func() events.APIGatewayV2HTTPRequest {
+			e := event("!!", ok, "203.0.113.1")
+			e.IsBase64Encoded = true
+			return e
+		}(), 400, pipeline.CodeInvalidEncoding},
+		{"missing field", event(`{"x":1}`, ok, "203.0.113.1"), 400, pipeline.CodeMissingField},
+		{"accepted", event(`{"id":"a"}`, ok, "203.0.113.1"), 200, ""},
+		{"content type with charset", event(`{"id":"b"}`, map[string]string{"x-token": "t1", "content-type": "application/json; charset=utf-8"}, "203.0.113.1"), 200, ""},
+	}
+	for _, c := range cases {
+		res := itest.Invoke(t, h, c.ev)
+		if res.StatusCode != c.status || (c.code != "" && itest.ErrorCode(t, res.Body) != c.code) {
+			t.Errorf("%s: %d %s, want %d %s", c.name, res.StatusCode, res.Body, c.status, c.code)
+		}
+	}
+	if n := len(stack.EventItems(t)); n != 2 {
+		t.Errorf("%d items, want 2 (only the accepted requests)", n)
+	}
+}
+
+func TestNewValidatesTTL(t *testing.T) {
+	if _, err := pipeline.New[testSecret](testProvider{}, nil, nil, nil, pipeline.Options{EventTTL: time.Hour}); err == nil {
+		t.Error("TTL under 48h accepted")
+	}
+	if _, err := pipeline.New[testSecret](testProvider{}, nil, nil, nil, pipeline.Options{}); err == nil {
+		t.Error("missing dependencies accepted")
+	}
+}
+
+func TestEventID(t *testing.T) {
+	a := pipeline.EventID("p", "k", []byte("x"))
+	if a != pipeline.EventID("p", "k", []byte("y")) || len(a) != 32 {
+		t.Error("key-derived id depends on the body")
+	}
+	if a == pipeline.EventID("q", "k", nil) || a == pipeline.EventID("p", "k2", nil) {
+		t.Error("ids collide across providers or keys")
+	}
+	if pipeline.EventID("p", "", []byte("x")) == pipeline.EventID("p", "", []byte("y")) {
+		t.Error("body-derived ids collide")
+	}
+}

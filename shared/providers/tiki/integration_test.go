@@ -1,0 +1,355 @@
+package tiki_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"webhooks/internal/itest"
+	"webhooks/internal/samples"
+	"webhooks/shared/providers/tiki"
+)
+
+func TestMain(m *testing.M) { itest.Main(m) }
+
+const eventsDir = "../../../events"
+
+func devSecret(t *testing.T) string {
+	t.Helper()
+	dev, err := samples.LoadDevSecrets(eventsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(dev[tiki.Name])
+}
+
+func loadSamples(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	list, err := samples.Load(eventsDir, tiki.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) < 10 {
+		t.Fatalf("only %d tiki samples", len(list))
+	}
+	out := map[string]events.APIGatewayV2HTTPRequest{}
+	for _, s := range list {
+		out[s.Name] = s.Event
+	}
+	return out
+}
+
+// Every sample file behaves as its name says, against a real AWS API: accepted
+// ones are stored once and enqueued once as CloudEvents, rejected ones leave
+// nothing behind.
+func TestSamplesAgainstAWS(t *testing.T) {
+	stack := itest.NewStack(t, tiki.Name, devSecret(t))
+	h := itest.Handler(t, stack, tiki.New())
+	wantStatus := map[string]int{
+		"invalid-signature":          401,
+		"invalid-missing-signature":  401,
+		"invalid-wrong-kind-secret":  401,
+		"tampered-body":              401,
+		"invalid-malformed-json":     400,
+		"invalid-missing-order-code": 400,
+		"invalid-qty-not-number":     400,
+	}
+	accepted := 0
+	for name, ev := range loadSamples(t) {
+		res := itest.Invoke(t, h, ev)
+		if samples.MustReject(name) {
+			if want := wantStatus[name]; res.StatusCode != want {
+				t.Errorf("%s: status %d, want %d (%s)", name, res.StatusCode, want, res.Body)
+			}
+			if !strings.Contains(res.Body, `"success":false`) || itest.ErrorCode(t, res.Body) == "" {
+				t.Errorf("%s: error body %s lacks the Tiki error shape", name, res.Body)
+			}
+			continue
+		}
+		accepted++
+		if res.StatusCode != 200 || res.Body != `{"success":true}` {
+			t.Errorf("%s: got %d %s, want 200 {\"success\":true}", name, res.StatusCode, res.Body)
+		}
+	}
+	items := stack.EventItems(t)
+	if len(items) != accepted {
+		t.Errorf("%d items stored, want %d (one per accepted sample)", len(items), accepted)
+	}
+	msgs := stack.Messages(t)
+	if len(msgs) != accepted {
+		t.Fatalf("%d messages queued, want %d", len(msgs), accepted)
+	}
+	for _, m := range msgs {
+		ce := itest.CloudEvent(t, m.Body)
+		id, _ := ce["id"].(string)
+		it, ok := items[id]
+		if !ok {
+			t.Errorf("message %s has no stored item", id)
+			continue
+		}
+		if got := itest.Str(it, "status"); got != "queued" {
+			t.Errorf("item %s status %q, want queued", id, got)
+		}
+		if ce["specversion"] != "1.0" || ce["source"] != "webhooks/tiki" || ce["datacontenttype"] != "application/json" {
+			t.Errorf("envelope %v", ce)
+		}
+		if m.DedupID != id || m.GroupID != ce["subject"] {
+			t.Errorf("dedup %q group %q, want id %q subject %v", m.DedupID, m.GroupID, id, ce["subject"])
+		}
+		if m.Attributes["provider"] != "tiki" || m.Attributes["type"] != ce["type"] {
+			t.Errorf("attributes %v", m.Attributes)
+		}
+		data, _ := ce["data"].(map[string]any)
+		switch ce["type"] {
+		case tiki.TypeOrder, tiki.TypeAftersale:
+			if ce["subject"] != data["order_code"] {
+				t.Errorf("subject %v, want order_code %v", ce["subject"], data["order_code"])
+			}
+		case tiki.TypeStock:
+			if ce["subject"] != "sgn/1377286379376" {
+				t.Errorf("stock subject %v", ce["subject"])
+			}
+			if data["qty_salable"] != float64(60) {
+				t.Errorf("qty_salable %v", data["qty_salable"])
+			}
+		default:
+			t.Errorf("unexpected type %v", ce["type"])
+		}
+	}
+}
+
+func TestDuplicateDeliveryIsEnqueuedOnce(t *testing.T) {
+	stack := itest.NewStack(t, tiki.Name, devSecret(t))
+	h := itest.Handler(t, stack, tiki.New())
+	ev := loadSamples(t)["order-processing"]
+	var ids []string
+	for i := 0; i < 3; i++ {
+		res := itest.Invoke(t, h, ev)
+		if res.StatusCode != 200 {
+			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
+		}
+		ids = append(ids, res.Headers["X-Webhook-Event-Id"])
+		if want := map[bool]string{true: "accepted", false: "duplicate"}[i == 0]; res.Headers["X-Webhook-Outcome"] != want {
+			t.Errorf("delivery %d outcome %q, want %q", i, res.Headers["X-Webhook-Outcome"], want)
+		}
+	}
+	if ids[0] == "" || ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Errorf("event ids differ across deliveries: %v", ids)
+	}
+	if n := len(stack.Messages(t)); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+	if n := len(stack.EventItems(t)); n != 1 {
+		t.Errorf("%d items, want 1", n)
+	}
+}
+
+// Same event re-serialised with other whitespace: still one event.
+func TestSameEventDifferentBytesIsDuplicate(t *testing.T) {
+	stack := itest.NewStack(t, tiki.Name, devSecret(t))
+	h := itest.Handler(t, stack, tiki.New())
+	var sec tiki.Secret
+	_ = json.Unmarshal([]byte(devSecret(t)), &sec)
+	for _, body := range []string{
+		`{"data":{"date":"2023-05-15T15:36:37+07:00","sku":"A1","warehouse":"hn","qty_salable":5}}`,
+		`{ "data": { "warehouse": "hn", "sku": "A1", "qty_salable": 5, "date": "2023-05-15T15:36:37+07:00" } }`,
+	} {
+		res := itest.Invoke(t, h, tikiEvent("stock", body, tiki.Sign(sec.Stock, []byte(body)), nil))
+		if res.StatusCode != 200 {
+			t.Fatalf("%d %s", res.StatusCode, res.Body)
+		}
+	}
+	if n := len(stack.Messages(t)); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}
+
+func tikiEvent(kind, body, sig string, extra map[string]string) events.APIGatewayV2HTTPRequest {
+	h := map[string]string{"x-signature": sig}
+	for k, v := range extra {
+		h[k] = v
+	}
+	s := samples.HTTPEvent(samples.Request{
+		Name: "t", RouteKey: "POST /webhooks/tiki/{kind}", Path: "/webhooks/tiki/" + kind,
+		PathParams: map[string]string{"kind": kind}, Headers: h, Body: []byte(body),
+	})
+	return s.Event
+}
+
+func TestRotatedSecretAcceptsCurrentAndPrevious(t *testing.T) {
+	old := `{"order":"oldOrderKey0123456789abcdefghijk"}`
+	stack := itest.NewStack(t, tiki.Name, old)
+	h := itest.Handler(t, stack, tiki.New())
+	body := func(n string) string {
+		return `{"data":{"date":"2022-10-26T14:22:05+07:00","order_code":"` + n + `","main_state":"processing"}}`
+	}
+	if res := itest.Invoke(t, h, tikiEvent("order", body("1"), tiki.Sign("oldOrderKey0123456789abcdefghijk", []byte(body("1"))), nil)); res.StatusCode != 200 {
+		t.Fatalf("before rotation: %d %s", res.StatusCode, res.Body)
+	}
+	// Rotate while the function holds the old value in its cache.
+	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"order":"newOrderKey0123456789abcdefghijk"}`); err != nil {
+		t.Fatal(err)
+	}
+	if res := itest.Invoke(t, h, tikiEvent("order", body("2"), tiki.Sign("newOrderKey0123456789abcdefghijk", []byte(body("2"))), nil)); res.StatusCode != 200 {
+		t.Errorf("new secret (AWSCURRENT): %d %s", res.StatusCode, res.Body)
+	}
+	if res := itest.Invoke(t, h, tikiEvent("order", body("3"), tiki.Sign("oldOrderKey0123456789abcdefghijk", []byte(body("3"))), nil)); res.StatusCode != 200 {
+		t.Errorf("old secret (AWSPREVIOUS): %d %s", res.StatusCode, res.Body)
+	}
+	if res := itest.Invoke(t, h, tikiEvent("order", body("4"), tiki.Sign("someOtherKey123456789abcdefghijk", []byte(body("4"))), nil)); res.StatusCode != 401 {
+		t.Errorf("unknown secret: %d %s, want 401", res.StatusCode, res.Body)
+	}
+	if n := len(stack.Messages(t)); n != 3 {
+		t.Errorf("%d messages, want 3", n)
+	}
+}
+
+func TestKindWithoutSecretIsRejected(t *testing.T) {
+	stack := itest.NewStack(t, tiki.Name, `{"order":"onlyOrderKey0123456789abcdefghij"}`)
+	h := itest.Handler(t, stack, tiki.New())
+	body := `{"data":{"date":"2023-05-15T15:36:37+07:00","sku":"A1","warehouse":"hn","qty_salable":5}}`
+	// Even signed with an empty key, or with the order key, a kind without a secret is 401.
+	for _, key := range []string{"", "onlyOrderKey0123456789abcdefghij"} {
+		res := itest.Invoke(t, h, tikiEvent("stock", body, tiki.Sign(key, []byte(body)), nil))
+		if res.StatusCode != 401 || itest.ErrorCode(t, res.Body) != "unauthorized" {
+			t.Errorf("key %q: %d %s, want 401 unauthorized", key, res.StatusCode, res.Body)
+		}
+	}
+	if res := itest.Invoke(t, h, tikiEvent("refund", body, "sha1=00", nil)); res.StatusCode != 404 {
+		t.Errorf("unknown kind: %d, want 404", res.StatusCode)
+	}
+	if n := len(stack.Items(t)); n != 0 {
+		t.Errorf("%d items stored for rejected requests", n)
+	}
+}
+
+func TestPlaceholderSecretIsAConfigurationError(t *testing.T) {
+	stack := itest.NewStack(t, tiki.Name, `{"placeholder":"set with aws secretsmanager put-secret-value"}`)
+	h := itest.Handler(t, stack, tiki.New())
+	ev := loadSamples(t)["order-processing"]
+	res := itest.Invoke(t, h, ev)
+	if res.StatusCode != 500 || itest.ErrorCode(t, res.Body) != "configuration_error" {
+		t.Errorf("got %d %s, want 500 configuration_error", res.StatusCode, res.Body)
+	}
+	if n := len(stack.Items(t)); n != 0 {
+		t.Errorf("%d items stored", n)
+	}
+}
+
+func TestMissingSecretIsAConfigurationError(t *testing.T) {
+	stack := itest.NewStack(t, tiki.Name, "")
+	h := itest.Handler(t, stack, tiki.New())
+	res := itest.Invoke(t, h, loadSamples(t)["order-processing"])
+	if res.StatusCode != 500 || itest.ErrorCode(t, res.Body) != "configuration_error" {
+		t.Errorf("got %d %s, want 500 configuration_error", res.StatusCode, res.Body)
+	}
+}
+
+func TestOversizedBodyIs413(t *testing.T) {
+	stack := itest.NewStack(t, tiki.Name, devSecret(t))
+	h := itest.Handler(t, stack, tiki.New())
+	var sec tiki.Secret
+	_ = json.Unmarshal([]byte(devSecret(t)), &sec)
+	body := `{"data":{"order_code":"1","main_state":"x","pad":"` + strings.Repeat("a", 300<<10) + `"}}`
+	res := itest.Invoke(t, h, tikiEvent("order", body, tiki.Sign(sec.Order, []byte(body)), nil))
+	if res.StatusCode != 413 || itest.ErrorCode(t, res.Body) != "payload_too_large" {
+		t.Errorf("got %d %s, want 413 payload_too_large", res.StatusCode, res.Body)
+	}
+	if n := len(stack.Items(t)); n != 0 {
+		t.Errorf("%d items stored", n)
+	}
+}
+
+// DynamoDB failing (table missing) gives a 5xx and stores nothing; once the
+// table exists, the provider's retry is accepted and enqueued exactly once.
+func TestTableFailureThenRecovery(t *testing.T) {
+	stack := itest.NewStack(t, tiki.Name, devSecret(t))
+	ctx := context.Background()
+	if err := stack.AWS.DeleteTable(ctx, stack.Table); err != nil {
+		t.Fatal(err)
+	}
+	h := itest.Handler(t, stack, tiki.New())
+	ev := loadSamples(t)["order-processing"]
+	res := itest.Invoke(t, h, ev)
+	if res.StatusCode != 503 || itest.ErrorCode(t, res.Body) != "storage_unavailable" {
+		t.Fatalf("got %d %s, want 503 storage_unavailable", res.StatusCode, res.Body)
+	}
+	if n := len(stack.Messages(t)); n != 0 {
+		t.Fatalf("%d messages sent although storage failed", n)
+	}
+	if err := stack.AWS.CreateTable(ctx, stack.Table); err != nil {
+		t.Fatal(err)
+	}
+	if res := itest.Invoke(t, h, ev); res.StatusCode != 200 {
+		t.Fatalf("retry: %d %s", res.StatusCode, res.Body)
+	}
+	if n := len(stack.Messages(t)); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}
+
+// SQS failing after the event was stored gives a 5xx; the retry re-sends the
+// stored event and the queue receives exactly one message.
+func TestQueueFailureThenRecovery(t *testing.T) {
+	stack := itest.NewStack(t, tiki.Name, devSecret(t))
+	ctx := context.Background()
+	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
+		t.Fatal(err)
+	}
+	h := itest.Handler(t, stack, tiki.New())
+	ev := loadSamples(t)["stock-changed"]
+	res := itest.Invoke(t, h, ev)
+	if res.StatusCode != 503 || itest.ErrorCode(t, res.Body) != "queue_unavailable" {
+		t.Fatalf("got %d %s, want 503 queue_unavailable", res.StatusCode, res.Body)
+	}
+	items := stack.EventItems(t)
+	if len(items) != 1 {
+		t.Fatalf("%d items, want the event stored", len(items))
+	}
+	for _, it := range items {
+		if itest.Str(it, "status") != "stored" {
+			t.Fatalf("status %q, want stored", itest.Str(it, "status"))
+		}
+	}
+	q, err := stack.AWS.CreateQueue(ctx, strings.TrimSuffix(stack.Queue.URL[strings.LastIndex(stack.Queue.URL, "/")+1:], ".fifo"))
+	if err != nil || q.URL != stack.Queue.URL {
+		t.Fatalf("recreate queue: %v (%s vs %s)", err, q.URL, stack.Queue.URL)
+	}
+	for i := 0; i < 2; i++ { // the retry, then one more duplicate delivery
+		if res := itest.Invoke(t, h, ev); res.StatusCode != 200 {
+			t.Fatalf("retry %d: %d %s", i, res.StatusCode, res.Body)
+		}
+	}
+	if n := len(stack.Messages(t)); n != 1 {
+		t.Errorf("%d messages, want exactly 1", n)
+	}
+	for _, it := range stack.EventItems(t) {
+		if itest.Str(it, "status") != "queued" || itest.Str(it, "message_id") == "" {
+			t.Errorf("after recovery: status %q message_id %q", itest.Str(it, "status"), itest.Str(it, "message_id"))
+		}
+	}
+}
+
+func TestLogsCarryNoSecretOrBody(t *testing.T) {
+	stack := itest.NewStack(t, tiki.Name, devSecret(t))
+	h := itest.Handler(t, stack, tiki.New())
+	for _, ev := range loadSamples(t) {
+		itest.Invoke(t, h, ev)
+	}
+	logs := stack.Logs.String()
+	var sec tiki.Secret
+	_ = json.Unmarshal([]byte(devSecret(t)), &sec)
+	for _, s := range []string{sec.Order, sec.Stock, sec.Aftersale, "ready_for_pickup", "HOB-8735"} {
+		if strings.Contains(logs, s) {
+			t.Errorf("logs contain %q", s)
+		}
+	}
+	for _, want := range []string{`"provider":"tiki"`, `"outcome":"accepted"`, `"outcome":"rejected"`, `"eventType":"tiki.order.status_changed"`, `"CloudWatchMetrics"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s", want)
+		}
+	}
+}
