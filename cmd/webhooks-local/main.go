@@ -127,6 +127,17 @@ func run() int {
 		_ = srv.Shutdown(sctx)
 	}()
 
+	// Tell webhookctl where everything is; removed again on the way out.
+	// (Not for a one-shot demo, which may run beside `make run`.)
+	if !(*demo && *exit) {
+		statePath := filepath.Join(filepath.Dir(*logDir), "local.json")
+		if err := devstack.WriteState(statePath, stack.State(baseURL)); err != nil {
+			logf("state file: %v", err)
+		} else {
+			defer os.Remove(statePath)
+		}
+	}
+
 	printBanner(out, stack, baseURL, *logDir, time.Since(began))
 
 	code := 0
@@ -200,6 +211,7 @@ func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took ti
 	fmt.Fprintln(w, "See what is stored:")
 	fmt.Fprintf(w, "  %s dynamodb scan --table-name %s\n", awsCLI, s.Table)
 	fmt.Fprintf(w, "Function logs: %s/<provider>.log (or run with -v)\n", logDir)
+	fmt.Fprintln(w, "Sign, send and tail from another terminal: go run ./cmd/webhookctl help")
 	fmt.Fprintln(w, "\nOne line per request: time, provider, event type, outcome, status, duration, request.")
 }
 

@@ -67,10 +67,10 @@ type Config struct {
 // AWSEnv is how the SDK (ours and the functions') reaches AWS: the standard
 // environment variables, nothing else.
 type AWSEnv struct {
-	Endpoint        string // AWS_ENDPOINT_URL
-	Region          string // AWS_REGION
-	AccessKeyID     string // AWS_ACCESS_KEY_ID
-	SecretAccessKey string // AWS_SECRET_ACCESS_KEY
+	Endpoint        string `json:"endpoint"`        // AWS_ENDPOINT_URL
+	Region          string `json:"region"`          // AWS_REGION
+	AccessKeyID     string `json:"accessKeyId"`     // AWS_ACCESS_KEY_ID
+	SecretAccessKey string `json:"secretAccessKey"` // AWS_SECRET_ACCESS_KEY
 }
 
 // AWSEnvFromEnvironment reads AWS_ENDPOINT_URL and friends, filling in the
@@ -93,6 +93,24 @@ func (e AWSEnv) Vars() map[string]string {
 		"AWS_ACCESS_KEY_ID":     e.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY": e.SecretAccessKey,
 	}
+}
+
+// Config is the SDK configuration for this endpoint: the SDK's standard
+// loader, given the same values the environment variables would.
+func (e AWSEnv) Config(ctx context.Context) (aws.Config, error) {
+	e = fillDefaults(e)
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(e.Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(e.AccessKeyID, e.SecretAccessKey, "")),
+	}
+	if e.Endpoint != "" {
+		opts = append(opts, config.WithBaseEndpoint(e.Endpoint))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, fmt.Errorf("devstack: AWS configuration: %w", err)
+	}
+	return cfg, nil
 }
 
 // Provider is one provider's resources and function.
@@ -152,13 +170,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	s.AWS = fillDefaults(s.AWS)
 
-	awsCfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion(s.AWS.Region),
-		config.WithBaseEndpoint(s.AWS.Endpoint),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s.AWS.AccessKeyID, s.AWS.SecretAccessKey, "")),
-	)
+	awsCfg, err := s.AWS.Config(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("devstack: AWS configuration: %w", err)
+		return nil, err
 	}
 	s.DynamoDB = dynamodb.NewFromConfig(awsCfg)
 	s.SQS = sqs.NewFromConfig(awsCfg)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -38,21 +39,28 @@ type CloudEvent struct {
 // one of its messages is in flight, which is why all are received before any
 // is released.
 func (s *Stack) ReadQueue(ctx context.Context, url string, consume bool) ([]Message, error) {
+	return ReadQueue(ctx, s.SQS, url, consume, 0)
+}
+
+// ReadQueue is Stack.ReadQueue for any SQS client. wait > 0 long-polls the
+// first receive that many seconds (at most 20).
+func ReadQueue(ctx context.Context, api *sqs.Client, url string, consume bool, wait int32) ([]Message, error) {
 	var msgs []Message
 	var handles []string
 	seen := map[string]bool{}
 	for {
-		out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(url),
 			MaxNumberOfMessages:         10,
 			VisibilityTimeout:           30,
-			WaitTimeSeconds:             0,
+			WaitTimeSeconds:             wait,
 			MessageAttributeNames:       []string{"All"},
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
 			return msgs, fmt.Errorf("devstack: receive from %s: %w", url, err)
 		}
+		wait = 0
 		if len(out.Messages) == 0 {
 			break
 		}
@@ -84,7 +92,7 @@ func (s *Stack) ReadQueue(ctx context.Context, url string, consume bool) ([]Mess
 			for i, h := range batch {
 				entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: aws.String(h)}
 			}
-			if _, err := s.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: entries}); err != nil {
+			if _, err := api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: entries}); err != nil {
 				return msgs, fmt.Errorf("devstack: delete from %s: %w", url, err)
 			}
 			continue
@@ -93,9 +101,52 @@ func (s *Stack) ReadQueue(ctx context.Context, url string, consume bool) ([]Mess
 		for i, h := range batch {
 			entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: aws.String(h), VisibilityTimeout: 0}
 		}
-		if _, err := s.SQS.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries}); err != nil {
+		if _, err := api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries}); err != nil {
 			return msgs, fmt.Errorf("devstack: release messages on %s: %w", url, err)
 		}
 	}
 	return msgs, nil
+}
+
+// State is what a running webhooks-local tells other local tools
+// (webhookctl): where the gateway and the AWS endpoint are.
+type State struct {
+	Gateway string            `json:"gateway"`
+	AWS     AWSEnv            `json:"aws"`
+	Table   string            `json:"table"`
+	Queues  map[string]string `json:"queues"`
+	DLQs    map[string]string `json:"dlqs"`
+	Pid     int               `json:"pid"`
+}
+
+// State describes this stack with its gateway at gatewayURL.
+func (s *Stack) State(gatewayURL string) State {
+	st := State{Gateway: gatewayURL, AWS: s.AWS, Table: s.Table, Queues: map[string]string{}, DLQs: map[string]string{}, Pid: os.Getpid()}
+	for name, p := range s.Providers {
+		st.Queues[name] = p.QueueURL
+		st.DLQs[name] = p.DLQURL
+	}
+	return st
+}
+
+// WriteState writes st as JSON to path.
+func WriteState(path string, st State) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// LoadState reads a state file written by WriteState.
+func LoadState(path string) (State, error) {
+	var st State
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("devstack: state %s: %w", path, err)
+	}
+	return st, nil
 }

@@ -33,6 +33,26 @@ func (s Sample) ExpectAccepted() bool {
 	return !strings.HasPrefix(s.Name, "invalid-") && !strings.HasPrefix(s.Name, "tampered-")
 }
 
+// LoadSampleFile reads one sample file; its provider is its directory's name.
+func LoadSampleFile(path string) (Sample, error) {
+	s := Sample{
+		Provider: filepath.Base(filepath.Dir(path)),
+		Name:     strings.TrimSuffix(filepath.Base(path), ".json"),
+		File:     path,
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return s, fmt.Errorf("devstack: sample %s: %w", path, err)
+	}
+	if err := json.Unmarshal(raw, &s.Event); err != nil {
+		return s, fmt.Errorf("devstack: sample %s is not a payload-2.0 event: %w", path, err)
+	}
+	if s.Event.RawPath == "" {
+		return s, fmt.Errorf("devstack: sample %s has no rawPath", path)
+	}
+	return s, nil
+}
+
 // LoadSamples reads every events/<provider>/*.json under dir, sorted by
 // provider (in Providers order, then others) and name.
 func LoadSamples(dir string) ([]Sample, error) {
@@ -42,20 +62,9 @@ func LoadSamples(dir string) ([]Sample, error) {
 	}
 	var out []Sample
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
+		s, err := LoadSampleFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("devstack: sample %s: %w", f, err)
-		}
-		s := Sample{
-			Provider: filepath.Base(filepath.Dir(f)),
-			Name:     strings.TrimSuffix(filepath.Base(f), ".json"),
-			File:     f,
-		}
-		if err := json.Unmarshal(raw, &s.Event); err != nil {
-			return nil, fmt.Errorf("devstack: sample %s is not a payload-2.0 event: %w", f, err)
-		}
-		if s.Event.RawPath == "" {
-			return nil, fmt.Errorf("devstack: sample %s has no rawPath", f)
+			return nil, err
 		}
 		out = append(out, s)
 	}

@@ -205,11 +205,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) route(r *http.Request) (Route, map[string]string, bool) {
-	if r.Method != http.MethodPost {
+	return Match(r.Method, r.URL.EscapedPath())
+}
+
+// Match finds the route for a method and an escaped path, with its path
+// parameters (unescaped).
+func Match(method, escapedPath string) (Route, map[string]string, bool) {
+	if method != http.MethodPost {
 		// An HTTP API answers a method no route has with 404, not 405.
 		return Route{}, nil, false
 	}
-	raw := strings.TrimPrefix(r.URL.EscapedPath(), "/")
+	raw := strings.TrimPrefix(escapedPath, "/")
 	parts := strings.Split(raw, "/")
 	for i, p := range parts {
 		u, err := url.PathUnescape(p)
