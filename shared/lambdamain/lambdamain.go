@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -94,10 +95,16 @@ func (h requestIDHandler) WithGroup(n string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(n)}
 }
 
+// AttemptTimeout bounds one HTTP attempt to an AWS API.
+const AttemptTimeout = 4 * time.Second
+
 // NewHandler builds the pipeline for p from env, with AWS clients from the SDK's
 // standard configuration (AWS_REGION, AWS_ENDPOINT_URL, credentials chain).
 func NewHandler[C any](ctx context.Context, p pipeline.Provider[C], env Env, log *slog.Logger, stdout io.Writer) (*pipeline.Handler[C], error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	// A per-attempt timeout turns a hung connection into a retryable error: the
+	// SDK retries (3 attempts) well within API Gateway's 30-second limit instead
+	// of waiting out the whole invocation.
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(AttemptTimeout)))
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}

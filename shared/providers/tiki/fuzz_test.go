@@ -1,0 +1,49 @@
+package tiki_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"webhooks/internal/samples"
+	"webhooks/shared/apigw"
+	"webhooks/shared/jsonx"
+	"webhooks/shared/pipeline"
+	"webhooks/shared/providers/tiki"
+)
+
+// The authenticate-and-parse path never panics, never accepts a body whose
+// signature does not match, and whatever it decodes has a type, a key and
+// storable JSON data.
+func FuzzAuthenticateAndDecode(f *testing.F) {
+	list, err := samples.Load(eventsDir, tiki.Name)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range list {
+		f.Add(s.Event.PathParameters["kind"], s.Event.Body, s.Event.Headers["x-signature"])
+	}
+	key := "fuzzKey0123456789abcdefghijklmno"
+	sec := tiki.Secret{Order: key, Stock: key, Aftersale: key}
+	p := tiki.New()
+	f.Fuzz(func(t *testing.T, kind, body, sig string) {
+		r := &apigw.Request{Method: "POST", Headers: apigw.Headers{"x-signature": sig}, PathParams: map[string]string{"kind": kind}, Body: []byte(body)}
+		if err := p.Authenticate(r, sec); err == nil && !strings.EqualFold(strings.TrimSpace(sig), tiki.Sign(key, []byte(body))) {
+			t.Fatalf("accepted a forged signature %q", sig)
+		}
+		// Decode only runs on bodies the pipeline's JSON check passed.
+		if jsonx.CheckObject(r.Body) != nil {
+			return
+		}
+		ev, err := p.Decode(r, sec)
+		if err != nil {
+			if _, ok := err.(*pipeline.Error); !ok {
+				t.Fatalf("decode error is not a pipeline.Error: %v", err)
+			}
+			return
+		}
+		if ev.Type == "" || ev.Key == "" || !json.Valid(ev.Data) {
+			t.Fatalf("decoded %+v", ev)
+		}
+	})
+}
