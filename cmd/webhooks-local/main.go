@@ -164,7 +164,12 @@ func run() int {
 }
 
 func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took time.Duration) {
-	fmt.Fprintf(w, "\nwebhooks-local is up in %s: functions %s\n", took.Round(time.Millisecond), strings.Join(s.Running(), ", "))
+	var running []string
+	for _, name := range s.Running() {
+		f := s.Providers[name].Function
+		running = append(running, fmt.Sprintf("%s (pid %v, ready in %s)", name, f.Pids(), f.InitDuration().Round(100*time.Microsecond)))
+	}
+	fmt.Fprintf(w, "\nwebhooks-local is up in %s: functions %s\n", took.Round(time.Millisecond), strings.Join(running, ", "))
 
 	fmt.Fprintln(w, "\nWebhook URLs (POST, development tokens filled in):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
