@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -31,24 +32,31 @@ import (
 )
 
 func main() {
-	os.Exit(run())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	os.Exit(code)
 }
 
-func run() int {
-	addr := flag.String("addr", "127.0.0.1:3000", "address the gateway listens on (loopback)")
-	bin := flag.String("bin", ".run/bin", "directory holding <provider>/bootstrap built for this machine")
-	eventsDir := flag.String("events", "events", "directory of sample events and dev-secrets.json")
-	logDir := flag.String("logs", ".run/logs", "directory for function and moto_server logs")
-	verbose := flag.Bool("v", false, "also print the functions' own log lines on the console")
-	demo := flag.Bool("demo", false, "after start, send every sample in -events and print a summary")
-	exit := flag.Bool("exit", false, "with -demo: stop after the demo (exit status 1 when a sample failed)")
-	timeout := flag.Duration("timeout", 10*time.Second, "per-invocation timeout of each function")
-	flag.Parse()
+// run is the whole command; it returns when ctx ends (or after the demo with
+// -exit) with every child stopped, and gives the exit status.
+func run(ctx context.Context, args []string, out io.Writer) int {
+	fs := flag.NewFlagSet("webhooks-local", flag.ContinueOnError)
+	fs.SetOutput(out)
+	addr := fs.String("addr", "127.0.0.1:3000", "address the gateway listens on (loopback)")
+	bin := fs.String("bin", ".run/bin", "directory holding <provider>/bootstrap built for this machine")
+	eventsDir := fs.String("events", "events", "directory of sample events and dev-secrets.json")
+	logDir := fs.String("logs", ".run/logs", "directory for function and moto_server logs")
+	verbose := fs.Bool("v", false, "also print the functions' own log lines on the console")
+	demo := fs.Bool("demo", false, "after start, send every sample in -events and print a summary")
+	exit := fs.Bool("exit", false, "with -demo: stop after the demo (exit status 1 when a sample failed)")
+	timeout := fs.Duration("timeout", 10*time.Second, "per-invocation timeout of each function")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	out := os.Stdout
+	var outMu sync.Mutex
+	out = lockedWriter{&outMu, out}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(out, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
@@ -367,4 +375,16 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil
+}
+
+// lockedWriter serialises writes from the gateway, the runtimes and the demo.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
