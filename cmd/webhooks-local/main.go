@@ -202,7 +202,7 @@ func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took ti
 	}
 	tw.Flush()
 
-	origin := "external (AWS_ENDPOINT_URL)"
+	origin := "external, from AWS_ENDPOINT_URL"
 	if s.Moto != nil {
 		origin = fmt.Sprintf("moto_server, pid %d, log %s", s.Moto.Pid(), filepath.Join(logDir, "moto.log"))
 	}
