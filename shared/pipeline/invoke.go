@@ -43,6 +43,9 @@ func (h *Handler[C]) Reprocess(ctx context.Context, eventID string) (ReprocessRe
 		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, ErrNoReprocess
 	}
 	// The operator has just fixed the secret: read it now rather than from cache.
+	// Not Refresh: its once-a-minute limit may have been used up by requests that
+	// failed authentication (or by a previous reprocess), which would serve the
+	// stale secret and leave the event quarantined.
 	versions, err := h.secrets.Reload(ctx)
 	if err != nil {
 		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err

@@ -120,8 +120,9 @@ func (c *Cache[C]) Refresh(ctx context.Context) ([]Version[C], bool, error) {
 	return v, err == nil, err
 }
 
-// Reload re-reads the secret now, whatever the TTL and the refresh limit. It is
-// for operator actions (re-processing), never for the request path.
+// Reload re-reads the secret now, regardless of the refresh limit. It is for
+// rare operator actions (re-processing after a fix), not for the request path,
+// where Refresh's limit protects Secrets Manager from floods of bad requests.
 func (c *Cache[C]) Reload(ctx context.Context) ([]Version[C], error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

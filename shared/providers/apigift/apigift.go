@@ -1,0 +1,238 @@
+// Package apigift receives APIGift marketplace webhooks on
+// /webhooks/apigift/{token} and /webhooks/apigift/{token}/{event}.
+//
+// APIGift documents no webhook authentication, so a delivery is authentic only
+// when it presents secrets the operator configured: the unguessable URL token
+// and, when the request carries one, the "secret-key" header (the account's API
+// secret key), both compared in constant time; an optional source-IP allow-list
+// (CIDRs, answered 403) is checked first.
+//
+// The bodies carry no event type: it comes from the {event} slug, or on the
+// route without one it is recognised from the body's fields (see Classify).
+// Inventory Item Delivered carries the delivered goods as
+// encryptedVirtualCollections (base64 of AES-CBC, key = the secretKey's bytes,
+// IV "OFRna73mXaze01xY", PKCS#7, UTF-8). Only the ciphertext is ever stored; the
+// plaintext exists in memory long enough to build the queue message. Ciphertext
+// that does not decrypt is quarantined (stored, not queued, re-processable).
+//
+// # De-duplication keys
+//
+// APIGift bodies carry neither an event id nor a timestamp, so an event's key is
+// built from what identifies it:
+//
+//   - inventory_item.delivered: takeoutInventoryId (one takeout, one delivery).
+//   - inventory_item.refunded: inventoryId (an item is refunded once).
+//   - support_ticket.updated: supportTicketId, newReply.replyId when there is a
+//     reply, and the underMediationChanged and closed flags.
+//   - order_invoice.status_changed: orderId, status and price.
+//   - product.status_changed: id, status and price.
+//   - sell_review_request.created and the deprecated deposit.status_changed:
+//     the whole body in canonical form (sorted keys, values exactly as sent), so
+//     the same content re-serialised differently is still one event.
+//
+// The trade-off: for state events (invoice, product, a ticket update without a
+// reply, a sell review) a later event whose fields are identical to an earlier
+// one within the de-duplication window (WEBHOOKS_EVENT_TTL) is taken for a
+// redelivery and not queued again, for example a product that goes
+// Available → Unavailable → Available at an unchanged price. Without an id or
+// a time in the body, a redelivery and a genuine repeat cannot be told apart;
+// treating repeats as duplicates is what keeps retries from being enqueued twice.
+package apigift
+
+import (
+	"bytes"
+	"crypto/cipher"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"webhooks/shared/apigw"
+	"webhooks/shared/pipeline"
+	"webhooks/shared/verify"
+)
+
+// Name is the provider's route segment and CloudEvents source suffix.
+const Name = "apigift"
+
+// SecretKeyHeader is the header carrying the account's API secret key, when sent.
+const SecretKeyHeader = "secret-key"
+
+// Event types.
+const (
+	TypeSellReviewRequestCreated = "apigift.sell_review_request.created"
+	TypeSupportTicketUpdated     = "apigift.support_ticket.updated"
+	TypeOrderInvoiceStatus       = "apigift.order_invoice.status_changed"
+	TypeProductStatus            = "apigift.product.status_changed"
+	TypeInventoryItemDelivered   = "apigift.inventory_item.delivered"
+	TypeInventoryItemRefunded    = "apigift.inventory_item.refunded"
+	TypeDepositStatus            = "apigift.deposit.status_changed" // deprecated
+)
+
+// Slugs maps the {event} route parameter to the event type.
+var Slugs = map[string]string{
+	"sell-review-request-created":  TypeSellReviewRequestCreated,
+	"support-ticket-updated":       TypeSupportTicketUpdated,
+	"order-invoice-status-changed": TypeOrderInvoiceStatus,
+	"product-status-changed":       TypeProductStatus,
+	"inventory-item-delivered":     TypeInventoryItemDelivered,
+	"inventory-item-refunded":      TypeInventoryItemRefunded,
+	"deposit-status-changed":       TypeDepositStatus,
+}
+
+// Field names used by the transform.
+const (
+	fieldCiphertext = "encryptedVirtualCollections"
+	fieldPlaintext  = "virtualCollections"
+)
+
+// Secret is one version of the APIGift secret:
+// {"secretKey": "...", "urlToken": "...", "allowedIps": ["203.0.113.0/24"]}.
+type Secret struct {
+	SecretKey  string
+	URLToken   string
+	AllowedIPs verify.AllowList
+	block      cipher.Block
+}
+
+// String keeps the secret's values out of any log or error that formats it.
+func (s Secret) String() string {
+	return fmt.Sprintf("apigift.Secret{secretKey: [%d bytes redacted], urlToken: [redacted], allowedIps: %d}", len(s.SecretKey), len(s.AllowedIPs))
+}
+
+// GoString is String, for %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue is String, for slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Provider implements pipeline.Provider for APIGift.
+type Provider struct{}
+
+// New returns the APIGift provider.
+func New() *Provider { return &Provider{} }
+
+var (
+	_ pipeline.Provider[Secret] = (*Provider)(nil)
+	_ pipeline.Enricher[Secret] = (*Provider)(nil)
+)
+
+// Name implements pipeline.Provider.
+func (*Provider) Name() string { return Name }
+
+// ParseSecret implements pipeline.Provider. secretKey (16, 24 or 32 bytes, used
+// as given) and urlToken are required; allowedIps is optional. Errors never
+// contain the secret's values.
+func (*Provider) ParseSecret(raw []byte) (Secret, error) {
+	var f struct {
+		SecretKey  *string   `json:"secretKey"`
+		URLToken   *string   `json:"urlToken"`
+		AllowedIPs *[]string `json:"allowedIps"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return Secret{}, errors.New(`apigift secret must be a JSON object {"secretKey": "...", "urlToken": "...", "allowedIps": [...]} with string values`)
+	}
+	var s Secret
+	if f.SecretKey == nil || *f.SecretKey == "" {
+		return Secret{}, errors.New(`apigift secret has no "secretKey"`)
+	}
+	if f.URLToken == nil || strings.TrimSpace(*f.URLToken) == "" {
+		return Secret{}, errors.New(`apigift secret has no "urlToken"`)
+	}
+	s.SecretKey, s.URLToken = *f.SecretKey, strings.TrimSpace(*f.URLToken)
+	block, err := newCipher([]byte(s.SecretKey))
+	if err != nil {
+		return Secret{}, fmt.Errorf(`apigift secret "secretKey": %w`, err)
+	}
+	s.block = block
+	if f.AllowedIPs != nil {
+		if s.AllowedIPs, err = verify.ParseAllowList(*f.AllowedIPs); err != nil {
+			return Secret{}, fmt.Errorf(`apigift secret "allowedIps": %w`, err)
+		}
+	}
+	return s, nil
+}
+
+// Authenticate implements pipeline.Provider. The source allow-list is checked
+// first (403); then the URL token and, when present, the secret-key header are
+// both compared in constant time, and one undifferentiated error is returned
+// whichever did not match. An authentic request naming an unknown {event} is
+// answered 404.
+func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
+	if s.URLToken == "" || s.SecretKey == "" {
+		return verify.ErrNotConfigured
+	}
+	if err := s.AllowedIPs.Check(req.SourceIP); err != nil {
+		return err
+	}
+	token := req.PathParams["token"]
+	if token == "" {
+		return verify.ErrMissingCredential
+	}
+	ok := verify.EqualSecret(token, s.URLToken)
+	if hdr, sent := req.Headers[SecretKeyHeader]; sent {
+		// Evaluate both comparisons, so the time taken does not say which failed.
+		ok = verify.EqualSecret(hdr, s.SecretKey) && ok
+	}
+	if !ok {
+		return verify.ErrInvalidCredential
+	}
+	if slug, ok := req.PathParams["event"]; ok && slug != "" {
+		if _, known := Slugs[slug]; !known {
+			return pipeline.NotFound("unknown APIGift event; expected one of %s", strings.Join(slugList(), ", "))
+		}
+	}
+	return nil
+}
+
+// Decode implements pipeline.Provider: the type from the slug or the body's
+// fields, the fields it requires checked, subject and de-duplication key.
+func (*Provider) Decode(req *apigw.Request, _ Secret) (*pipeline.Event, error) {
+	obj, err := parseObject(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	typ := ""
+	if slug := req.PathParams["event"]; slug != "" {
+		t, ok := Slugs[slug]
+		if !ok {
+			return nil, pipeline.NotFound("unknown APIGift event")
+		}
+		typ = t
+	} else if typ, err = classify(obj); err != nil {
+		return nil, err
+	}
+	ev, err := describe(typ, obj)
+	if err != nil {
+		return nil, err
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, req.Body); err != nil {
+		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
+	}
+	ev.Data = compact.Bytes()
+	return ev, nil
+}
+
+// Enrich implements pipeline.Enricher: for Inventory Item Delivered it decrypts
+// encryptedVirtualCollections into data.virtualCollections (JSON when the
+// plaintext is JSON, else a string) and drops the ciphertext. The result goes
+// to the queue only. Other events are queued as stored.
+func (*Provider) Enrich(ev *pipeline.Event, s Secret) (json.RawMessage, error) {
+	if ev.Type != TypeInventoryItemDelivered {
+		return ev.Data, nil
+	}
+	if s.block == nil {
+		return nil, verify.ErrNotConfigured
+	}
+	return decryptData(ev.Data, s.block)
+}
+
+func slugList() []string {
+	return []string{
+		"sell-review-request-created", "support-ticket-updated", "order-invoice-status-changed",
+		"product-status-changed", "inventory-item-delivered", "inventory-item-refunded",
+		"deposit-status-changed",
+	}
+}
