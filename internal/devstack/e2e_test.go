@@ -88,7 +88,9 @@ func TestEndToEnd(t *testing.T) {
 			t.Logf("---- runtime events ----\n%s", runtimeEvents.snapshot()["runtime"])
 		}
 	}()
-	if got := strings.Join(stack.Running(), ","); got != strings.Join(built, ",") {
+	runningSorted := append([]string(nil), stack.Running()...)
+	sort.Strings(runningSorted)
+	if got := strings.Join(runningSorted, ","); got != strings.Join(built, ",") {
 		t.Fatalf("running %q, built %q", got, strings.Join(built, ","))
 	}
 
@@ -240,7 +242,7 @@ type forgery struct {
 // forgeries are copies of an accepted sample that an attacker could make
 // without the secret: the body changed after signing (providers that sign the
 // body or whose signature is single-use), the URL token guessed, the
-// signature altered.
+// signature or shared-secret header altered.
 func forgeries(s Sample, secrets map[string]json.RawMessage) []forgery {
 	var out []forgery
 	clone := func() Sample {
@@ -276,6 +278,12 @@ func forgeries(s Sample, secrets map[string]json.RawMessage) []forgery {
 	}
 	for k, v := range s.Event.Headers {
 		lk := strings.ToLower(k)
+		if lk == "secret-key" { // APIGift's optional shared-secret header
+			c := clone()
+			c.Event.Headers[k] = flipLastHex(v)
+			out = append(out, forgery{"secret-key-header-wrong", c})
+			continue
+		}
 		if lk != "signature" && lk != "x-signature" {
 			continue
 		}
