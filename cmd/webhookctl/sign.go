@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"webhooks/internal/localgw"
+	"webhooks/shared/providers/apigift"
 	"webhooks/shared/providers/tiki"
 )
 
@@ -34,6 +35,7 @@ type signFlags struct {
 	bodyFile    string
 	data        string
 	timestamp   int64
+	secretKey   bool
 }
 
 func addSignFlags(fs *flag.FlagSet) *signFlags {
@@ -47,6 +49,7 @@ func addSignFlags(fs *flag.FlagSet) *signFlags {
 	fs.StringVar(&f.bodyFile, "body", "", "file holding the body, - for stdin")
 	fs.StringVar(&f.data, "data", "", "the body itself")
 	fs.Int64Var(&f.timestamp, "timestamp", 0, "oslpay: timestamp in ms (default now)")
+	fs.BoolVar(&f.secretKey, "secret-key-header", false, "apigift: also send the account's secretKey in the secret-key header")
 	return f
 }
 
@@ -120,7 +123,8 @@ func (f *signFlags) sign(now time.Time) (signed, error) {
 		out.Headers = append(out.Headers, [2]string{"X-Signature", tiki.Sign(key, body)})
 	case "apigift", "alchemypay":
 		var sec struct {
-			URLToken string `json:"urlToken"`
+			URLToken  string `json:"urlToken"`
+			SecretKey string `json:"secretKey"`
 		}
 		if err := json.Unmarshal(secretRaw, &sec); err != nil {
 			return out, fmt.Errorf("%s secret: %w", f.provider, err)
@@ -131,6 +135,12 @@ func (f *signFlags) sign(now time.Time) (signed, error) {
 		out.Path = "/webhooks/" + f.provider + "/" + sec.URLToken
 		if f.provider == "apigift" && f.event != "" {
 			out.Path += "/" + f.event
+		}
+		if f.provider == "apigift" && f.secretKey {
+			if sec.SecretKey == "" {
+				return out, errors.New("apigift secret has no secretKey")
+			}
+			out.Headers = append(out.Headers, [2]string{apigift.SecretKeyHeader, sec.SecretKey})
 		}
 	case "oslpay":
 		var sec struct {

@@ -124,3 +124,13 @@ func TestSignEventFormatIsRoutable(t *testing.T) {
 		t.Errorf("event %+v", ev)
 	}
 }
+
+func TestSignAPIGiftSecretKeyHeader(t *testing.T) {
+	s, err := (&signFlags{provider: "apigift", data: `{}`, secretsFile: devSecrets, secretKey: true}).sign(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if header(s, "secret-key") != devSecret(t, "apigift")["secretKey"] {
+		t.Errorf("secret-key header %q", header(s, "secret-key"))
+	}
+}
