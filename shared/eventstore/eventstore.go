@@ -6,7 +6,8 @@
 //
 //	pk            "<provider>#<event id>"           sk "event"
 //	provider, event_id, type, subject, time (RFC 3339), data (JSON string: the
-//	storable form, never decrypted secrets or full card numbers), body_sha256,
+//	storable form, never decrypted secrets or full card numbers), body_sha256
+//	(SHA-256 of the raw body, or the provider's digest of its redacted form),
 //	status (stored | queued | quarantined), reason (quarantine), deprecated,
 //	received_at, updated_at, queued_at, message_id, expires_at (epoch s),
 //	quarantine_pk ("<provider>", only while quarantined: a sparse index key)

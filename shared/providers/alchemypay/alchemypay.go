@@ -1,0 +1,193 @@
+// Package alchemypay receives Alchemy Pay crypto-card order webhooks: one event,
+// an order's status change (card creation or recharge), pushed to
+// /webhooks/alchemypay/{token}.
+//
+// Alchemy Pay documents no authentication for these webhooks (its staff register
+// the URL). The receiver requires an unguessable token in the URL, compared in
+// constant time, and optionally a source-IP allow-list.
+//
+// The body carries the full card number (cardNumber). It is masked to the first
+// 6 and last 4 digits in the event's data before anything is stored, queued or
+// logged, and card numbers written inside other free-text fields are masked too
+// (see package pan and Redactor).
+package alchemypay
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"webhooks/shared/apigw"
+	"webhooks/shared/pan"
+	"webhooks/shared/pipeline"
+	"webhooks/shared/verify"
+)
+
+// Name is the provider's route segment and CloudEvents source suffix.
+const Name = "alchemypay"
+
+// TypeCardOrder is the type of every Alchemy Pay card-order event.
+const TypeCardOrder = "alchemypay.card_order.status_changed"
+
+// TokenParam is the route's path parameter holding the URL token.
+const TokenParam = "token"
+
+// Fields of the webhook body, all documented as strings.
+var documented = []string{
+	"orderNo", "email", "cardNumber", "cardId", "cryptoAddress", "network", "orderType", "cardType",
+	"orderAmount", "paymentAmount", "cryptoCurrency", "applyFee", "rechargeFee", "voucherCode",
+	"rechargeMarkup", "deliveryFee", "cardAmount", "cardCurrency", "currencyExchangeRate",
+	"cryptoCurrencyExchangeRate", "orderTime", "failReason", "status",
+}
+
+// Redactor is applied to every body before it is stored: cardNumber (and any
+// field named like a card number, at any depth) is masked to first 6 + last 4;
+// that number's digits are masked wherever else they appear; and Luhn-valid
+// card numbers inside other string fields are masked, except in the documented
+// identifier, address, code and amount fields, whose formats are not free text
+// (cardId, a 19-digit id, may pass the Luhn check by chance).
+var Redactor = pan.Redactor{
+	ScanText: true,
+	Exempt: map[string]bool{
+		"orderNo": true, "cardId": true, "cryptoAddress": true, "network": true, "orderType": true,
+		"cardType": true, "orderAmount": true, "paymentAmount": true, "cryptoCurrency": true,
+		"applyFee": true, "rechargeFee": true, "rechargeMarkup": true, "deliveryFee": true,
+		"cardAmount": true, "cardCurrency": true, "currencyExchangeRate": true,
+		"cryptoCurrencyExchangeRate": true, "orderTime": true, "status": true,
+	},
+}
+
+// Secret is one version of the Alchemy Pay secret.
+type Secret struct {
+	URLToken   string
+	AllowedIPs verify.AllowList
+}
+
+// Provider implements pipeline.Provider for Alchemy Pay.
+type Provider struct{}
+
+// New returns the Alchemy Pay provider.
+func New() *Provider { return &Provider{} }
+
+var _ pipeline.Provider[Secret] = (*Provider)(nil)
+
+// Name implements pipeline.Provider.
+func (*Provider) Name() string { return Name }
+
+// ParseSecret implements pipeline.Provider: {"urlToken": "...", "allowedIps": [...]}
+// with a non-empty urlToken; allowedIps is optional.
+func (*Provider) ParseSecret(raw []byte) (Secret, error) {
+	var f struct {
+		URLToken   *json.RawMessage `json:"urlToken"`
+		AllowedIPs *json.RawMessage `json:"allowedIps"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return Secret{}, errors.New(`alchemypay secret must be a JSON object {"urlToken": "...", "allowedIps": [...]}`)
+	}
+	var s Secret
+	if f.URLToken == nil || string(*f.URLToken) == "null" {
+		return Secret{}, errors.New(`alchemypay secret has no "urlToken"`)
+	}
+	if err := json.Unmarshal(*f.URLToken, &s.URLToken); err != nil {
+		return Secret{}, errors.New(`alchemypay secret field "urlToken" must be a string`)
+	}
+	s.URLToken = strings.TrimSpace(s.URLToken)
+	if s.URLToken == "" {
+		return Secret{}, errors.New(`alchemypay secret field "urlToken" is empty`)
+	}
+	if strings.ContainsAny(s.URLToken, "/?#% ") {
+		return Secret{}, errors.New(`alchemypay secret field "urlToken" must be one URL path segment (no / ? # % or space)`)
+	}
+	if f.AllowedIPs != nil && string(*f.AllowedIPs) != "null" {
+		var ips []string
+		if err := json.Unmarshal(*f.AllowedIPs, &ips); err != nil {
+			return Secret{}, errors.New(`alchemypay secret field "allowedIps" must be an array of IPs or CIDRs`)
+		}
+		list, err := verify.ParseAllowList(ips)
+		if err != nil {
+			return Secret{}, fmt.Errorf("alchemypay secret field \"allowedIps\": %w", err)
+		}
+		s.AllowedIPs = list
+	}
+	return s, nil
+}
+
+// Authenticate implements pipeline.Provider: the source IP against the
+// allow-list first (403), then the URL token in constant time (401).
+func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
+	if err := s.AllowedIPs.Check(req.SourceIP); err != nil {
+		return err
+	}
+	tok := req.PathParams[TokenParam]
+	if tok == "" {
+		return verify.ErrMissingCredential
+	}
+	if !verify.EqualSecret(tok, s.URLToken) {
+		return verify.ErrInvalidCredential
+	}
+	return nil
+}
+
+// Decode implements pipeline.Provider. orderNo and status are required; every
+// documented field, where present and not null, must be a string. The event's
+// key is the order, its type and its status, so the ~30 deliveries of one status
+// over 25 hours are one event and a new status is a new event.
+func (*Provider) Decode(req *apigw.Request, _ Secret) (*pipeline.Event, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(req.Body, &m); err != nil {
+		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not a JSON object")
+	}
+	str := map[string]string{}
+	for _, name := range documented {
+		raw, ok := m[name]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, pipeline.Malformed(pipeline.CodeInvalidField, "field %s must be a string", name)
+		}
+		str[name] = v
+	}
+	for _, name := range []string{"orderNo", "status"} {
+		if strings.TrimSpace(str[name]) == "" {
+			return nil, pipeline.Malformed(pipeline.CodeMissingField, "field %s is required", name)
+		}
+	}
+	data, err := Redact(req.Body)
+	if err != nil {
+		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
+	}
+	digest := sha256.Sum256(data)
+	return &pipeline.Event{
+		Type:       TypeCardOrder,
+		Subject:    str["orderNo"],
+		Key:        join("card_order", str["orderNo"], str["orderType"], str["status"]),
+		Data:       data,
+		BodyDigest: hex.EncodeToString(digest[:]),
+	}, nil
+}
+
+// Redact returns the storable form of a webhook body: compact JSON with card
+// numbers masked (see Redactor).
+func Redact(body []byte) (json.RawMessage, error) {
+	v, err := pan.Decode(body)
+	if err != nil {
+		return nil, err
+	}
+	v, _ = Redactor.Redact(v)
+	return pan.Encode(v)
+}
+
+// join builds a de-duplication key; each part is length-prefixed so that no two
+// different lists of parts give the same key.
+func join(parts ...string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		fmt.Fprintf(&b, "%d:%s|", len(p), p)
+	}
+	return b.String()
+}

@@ -1,0 +1,408 @@
+package alchemypay_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"webhooks/internal/itest"
+	"webhooks/internal/samples"
+	"webhooks/shared/providers/alchemypay"
+)
+
+func TestMain(m *testing.M) { itest.Main(m) }
+
+const eventsDir = "../../../events"
+
+// Every full card number that appears in a sample or test body, in every
+// spelling used.
+var fullPANs = []string{
+	"5554748800912345", "5554 7488 0091 2345", "4111111111111111", "5555-5555-5555-4444", "5555555555554444",
+	"4111 1111 1111 1111",
+}
+
+func devSecret(t *testing.T) string {
+	t.Helper()
+	dev, err := samples.LoadDevSecrets(eventsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(dev[alchemypay.Name])
+}
+
+func devToken(t *testing.T) string {
+	var s struct {
+		URLToken string `json:"urlToken"`
+	}
+	if err := json.Unmarshal([]byte(devSecret(t)), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s.URLToken
+}
+
+func loadSamples(t *testing.T) []samples.Sample {
+	t.Helper()
+	list, err := samples.Load(eventsDir, alchemypay.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) < 10 {
+		t.Fatalf("only %d alchemypay samples", len(list))
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list
+}
+
+func sample(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
+	for _, s := range loadSamples(t) {
+		if s.Name == name {
+			return s.Event
+		}
+	}
+	t.Fatalf("no sample %s", name)
+	return events.APIGatewayV2HTTPRequest{}
+}
+
+// dump renders every attribute of an item, whatever its type, as text.
+func dump(av ddb.AttributeValue) string {
+	switch v := av.(type) {
+	case *ddb.AttributeValueMemberS:
+		return v.Value
+	case *ddb.AttributeValueMemberN:
+		return v.Value
+	case *ddb.AttributeValueMemberB:
+		return string(v.Value)
+	case *ddb.AttributeValueMemberSS:
+		return strings.Join(v.Value, "\n")
+	case *ddb.AttributeValueMemberNS:
+		return strings.Join(v.Value, "\n")
+	case *ddb.AttributeValueMemberBS:
+		var b strings.Builder
+		for _, x := range v.Value {
+			b.Write(x)
+		}
+		return b.String()
+	case *ddb.AttributeValueMemberM:
+		var b strings.Builder
+		for k, x := range v.Value {
+			b.WriteString(k + "=" + dump(x) + "\n")
+		}
+		return b.String()
+	case *ddb.AttributeValueMemberL:
+		var b strings.Builder
+		for _, x := range v.Value {
+			b.WriteString(dump(x) + "\n")
+		}
+		return b.String()
+	case *ddb.AttributeValueMemberBOOL:
+		return fmt.Sprint(v.Value)
+	}
+	return ""
+}
+
+// assertNoPAN scans every attribute of every item, every message (body and
+// attributes) and the logs for a full card number.
+func assertNoPAN(t *testing.T, stack *itest.Stack, msgs []string) {
+	t.Helper()
+	var where []string
+	for _, it := range stack.Items(t) {
+		for k, v := range it {
+			where = append(where, "item attribute "+k+": "+dump(v))
+		}
+	}
+	for _, m := range msgs {
+		where = append(where, "message: "+m)
+	}
+	where = append(where, "logs: "+stack.Logs.String())
+	for _, w := range where {
+		for _, p := range fullPANs {
+			if strings.Contains(w, p) {
+				t.Errorf("full card number %s found in %.80s…", p, w)
+			}
+		}
+	}
+}
+
+func messageTexts(t *testing.T, stack *itest.Stack) ([]string, []map[string]any) {
+	var texts []string
+	var ces []map[string]any
+	for _, m := range stack.Messages(t) {
+		b, _ := json.Marshal(m)
+		texts = append(texts, string(b))
+		ce := itest.CloudEvent(t, m.Body)
+		ce["_group"], ce["_dedup"], ce["_attrs"] = m.GroupID, m.DedupID, m.Attributes
+		ces = append(ces, ce)
+	}
+	return texts, ces
+}
+
+// Every sample behaves as its name says; accepted ones are stored and queued
+// once with the card number masked; nothing of a rejected one is kept.
+func TestSamplesAgainstAWS(t *testing.T) {
+	stack := itest.NewStack(t, alchemypay.Name, devSecret(t))
+	h := itest.Handler(t, stack, alchemypay.New())
+	want := map[string]struct {
+		status int
+		code   string
+	}{
+		"invalid-token":                  {401, "unauthorized"},
+		"invalid-empty-token":            {401, "unauthorized"},
+		"invalid-malformed-json":         {400, "malformed_json"},
+		"invalid-missing-order-no":       {400, "missing_field"},
+		"invalid-missing-status":         {400, "missing_field"},
+		"invalid-order-type-not-string":  {400, "invalid_field"},
+		"invalid-card-number-not-string": {400, "invalid_field"},
+	}
+	accepted := 0
+	for _, s := range loadSamples(t) {
+		res := itest.Invoke(t, h, s.Event)
+		if samples.MustReject(s.Name) {
+			w, ok := want[s.Name]
+			if !ok {
+				t.Errorf("%s: no expectation", s.Name)
+				continue
+			}
+			if res.StatusCode != w.status || itest.ErrorCode(t, res.Body) != w.code {
+				t.Errorf("%s: %d %s, want %d %s", s.Name, res.StatusCode, res.Body, w.status, w.code)
+			}
+			continue
+		}
+		accepted++
+		if res.StatusCode != 200 || res.Body != `{"success":true}` || res.Headers["X-Webhook-Outcome"] != "accepted" {
+			t.Errorf("%s: %d %s %v, want 200 {\"success\":true} accepted", s.Name, res.StatusCode, res.Body, res.Headers)
+		}
+	}
+	items := stack.EventItems(t)
+	if len(items) != accepted || len(stack.Items(t)) != accepted {
+		t.Errorf("%d event items (%d in all), want %d", len(items), len(stack.Items(t)), accepted)
+	}
+	texts, ces := messageTexts(t, stack)
+	if len(ces) != accepted {
+		t.Fatalf("%d messages, want %d", len(ces), accepted)
+	}
+	groups := map[string]int{}
+	for _, ce := range ces {
+		id, _ := ce["id"].(string)
+		it, ok := items[id]
+		if !ok || itest.Str(it, "status") != "queued" {
+			t.Errorf("message %s: item %v", id, ok)
+		}
+		data, _ := ce["data"].(map[string]any)
+		if ce["type"] != alchemypay.TypeCardOrder || ce["source"] != "webhooks/alchemypay" || ce["subject"] != data["orderNo"] {
+			t.Errorf("envelope %v", ce)
+		}
+		if ce["_group"] != data["orderNo"] || ce["_dedup"] != id {
+			t.Errorf("group %v dedup %v", ce["_group"], ce["_dedup"])
+		}
+		attrs, _ := ce["_attrs"].(map[string]string)
+		if attrs["provider"] != "alchemypay" || attrs["type"] != alchemypay.TypeCardOrder {
+			t.Errorf("attributes %v", attrs)
+		}
+		pan, _ := data["cardNumber"].(string)
+		if !strings.Contains(pan, "****") {
+			t.Errorf("card number %q not masked", pan)
+		}
+		groups[ce["_group"].(string)]++
+		var stored map[string]any
+		if err := json.Unmarshal([]byte(itest.Str(it, "data")), &stored); err != nil || fmt.Sprint(stored) != fmt.Sprint(data) {
+			t.Errorf("stored data %v differs from queued %v", stored, data)
+		}
+	}
+	if groups["100217231874691200001"] != 2 {
+		t.Errorf("the two statuses of the virtual-card order should share a group: %v", groups)
+	}
+	assertNoPAN(t, stack, texts)
+}
+
+// Alchemy Pay retries for 25 hours (~30 deliveries): one event. A new status of
+// the order is a second event in the same message group.
+func TestRetriesAreOneEventAndNewStatusIsAnother(t *testing.T) {
+	stack := itest.NewStack(t, alchemypay.Name, devSecret(t))
+	h := itest.Handler(t, stack, alchemypay.New())
+	tok := devToken(t)
+	var ids []string
+	for i := 0; i < 30; i++ {
+		// Some retries re-serialise the body; it is the same event.
+		body := samples.AlchemyPayOrder(map[string]any{"orderNo": "900000000000000000001", "status": "INIT"})
+		if i%2 == 1 {
+			var m map[string]any
+			_ = json.Unmarshal(body, &m)
+			body, _ = json.Marshal(m)
+		}
+		res := itest.Invoke(t, h, samples.AlchemyPayEvent("retry", tok, body).Event)
+		if res.StatusCode != 200 || res.Body != `{"success":true}` {
+			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
+		}
+		if want := map[bool]string{true: "accepted", false: "duplicate"}[i == 0]; res.Headers["X-Webhook-Outcome"] != want {
+			t.Errorf("delivery %d outcome %q, want %q", i, res.Headers["X-Webhook-Outcome"], want)
+		}
+		ids = append(ids, res.Headers["X-Webhook-Event-Id"])
+	}
+	for _, id := range ids {
+		if id != ids[0] || id == "" {
+			t.Fatalf("event ids differ across retries: %v", ids)
+		}
+	}
+	for _, status := range []string{"SUCCESS", "SUCCESS", "REFUNDING"} {
+		res := itest.Invoke(t, h, samples.AlchemyPayEvent("next", tok, samples.AlchemyPayOrder(map[string]any{"orderNo": "900000000000000000001", "status": status})).Event)
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", status, res.StatusCode, res.Body)
+		}
+	}
+	texts, ces := messageTexts(t, stack)
+	if len(ces) != 3 {
+		t.Fatalf("%d messages, want 3 (INIT, SUCCESS, REFUNDING)", len(ces))
+	}
+	var statuses []string
+	for _, ce := range ces {
+		if ce["_group"] != "900000000000000000001" || ce["subject"] != "900000000000000000001" {
+			t.Errorf("group %v subject %v", ce["_group"], ce["subject"])
+		}
+		statuses = append(statuses, ce["data"].(map[string]any)["status"].(string))
+	}
+	if strings.Join(statuses, ",") != "INIT,SUCCESS,REFUNDING" {
+		t.Errorf("statuses in order %v", statuses)
+	}
+	if n := len(stack.EventItems(t)); n != 3 {
+		t.Errorf("%d items, want 3", n)
+	}
+	assertNoPAN(t, stack, texts)
+}
+
+// The card number is masked everywhere: items (every attribute), messages,
+// logs; also when it is spelled differently, nested or written in free text.
+func TestNoFullCardNumberAnywhere(t *testing.T) {
+	stack := itest.NewStack(t, alchemypay.Name, devSecret(t))
+	h := itest.Handler(t, stack, alchemypay.New())
+	tok := devToken(t)
+	for _, s := range loadSamples(t) {
+		itest.Invoke(t, h, s.Event)
+	}
+	bodies := []string{
+		`{"orderNo":"800000000000000000001","status":"SUCCESS","cardNumber":"4111 1111 1111 1111","failReason":"card 5555-5555-5555-4444 was declined"}`,
+		`{"orderNo":"800000000000000000002","status":"FAIL","card_number":"5554748800912345","extra":{"pan":5555555555554444,"list":["4111111111111111"]}}`,
+	}
+	for _, b := range bodies {
+		if res := itest.Invoke(t, h, samples.AlchemyPayEvent("x", tok, []byte(b)).Event); res.StatusCode != 200 {
+			t.Fatalf("%d %s", res.StatusCode, res.Body)
+		}
+	}
+	// A replay of the same bodies, and a failing storage path, must not leak either.
+	for _, b := range bodies {
+		itest.Invoke(t, h, samples.AlchemyPayEvent("x", tok, []byte(b)).Event)
+	}
+	texts, ces := messageTexts(t, stack)
+	if len(ces) != 8 {
+		t.Errorf("%d messages, want 8", len(ces))
+	}
+	assertNoPAN(t, stack, texts)
+	for _, it := range stack.EventItems(t) {
+		// The stored body digest is of the redacted form, not of the raw body.
+		if d := itest.Str(it, "body_sha256"); len(d) != 64 {
+			t.Errorf("body_sha256 %q", d)
+		}
+	}
+}
+
+func TestAllowList(t *testing.T) {
+	tok := devToken(t)
+	stack := itest.NewStack(t, alchemypay.Name, `{"urlToken":"`+tok+`","allowedIps":["198.51.100.0/24"]}`)
+	h := itest.Handler(t, stack, alchemypay.New())
+	ev := sample(t, "recharge-success") // from 203.0.113.10
+	res := itest.Invoke(t, h, ev)
+	if res.StatusCode != 403 || itest.ErrorCode(t, res.Body) != "forbidden" {
+		t.Errorf("outside the list: %d %s, want 403 forbidden", res.StatusCode, res.Body)
+	}
+	// The allow-list is checked first: a wrong token from outside is 403 too.
+	if res := itest.Invoke(t, h, sample(t, "invalid-token")); res.StatusCode != 403 {
+		t.Errorf("outside the list, wrong token: %d", res.StatusCode)
+	}
+	if n := len(stack.Items(t)); n != 0 {
+		t.Fatalf("%d items stored for refused sources", n)
+	}
+	ev.RequestContext.HTTP.SourceIP = "198.51.100.77"
+	if res := itest.Invoke(t, h, ev); res.StatusCode != 200 {
+		t.Errorf("inside the list: %d %s", res.StatusCode, res.Body)
+	}
+	bad := sample(t, "invalid-token")
+	bad.RequestContext.HTTP.SourceIP = "198.51.100.77"
+	if res := itest.Invoke(t, h, bad); res.StatusCode != 401 {
+		t.Errorf("inside the list, wrong token: %d, want 401", res.StatusCode)
+	}
+	if n := len(stack.Messages(t)); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}
+
+func TestTokenRotation(t *testing.T) {
+	stack := itest.NewStack(t, alchemypay.Name, `{"urlToken":"old-token-0123456789abcdef"}`)
+	h := itest.Handler(t, stack, alchemypay.New())
+	body := func(n string) []byte {
+		return samples.AlchemyPayOrder(map[string]any{"orderNo": "70000000000000000000" + n})
+	}
+	if res := itest.Invoke(t, h, samples.AlchemyPayEvent("a", "old-token-0123456789abcdef", body("1")).Event); res.StatusCode != 200 {
+		t.Fatalf("before rotation: %d", res.StatusCode)
+	}
+	if _, err := stack.AWS.PutSecret(t.Context(), stack.SecretID, `{"urlToken":"new-token-0123456789abcdef"}`); err != nil {
+		t.Fatal(err)
+	}
+	for tok, want := range map[string]int{"new-token-0123456789abcdef": 200, "old-token-0123456789abcdef": 200, "other-token-0123456789abcd": 401} {
+		if res := itest.Invoke(t, h, samples.AlchemyPayEvent("b", tok, body(fmt.Sprint(len(tok)%10))).Event); res.StatusCode != want {
+			t.Errorf("token %s: %d, want %d", tok[:5], res.StatusCode, want)
+		}
+	}
+}
+
+func TestConfigurationErrors(t *testing.T) {
+	for name, secret := range map[string]string{"missing": "", "placeholder": `{"placeholder":"x"}`, "empty token": `{"urlToken":""}`} {
+		stack := itest.NewStack(t, alchemypay.Name, secret)
+		h := itest.Handler(t, stack, alchemypay.New())
+		// Even the empty token that an empty secret would "match" is refused.
+		for _, tok := range []string{"", devToken(t)} {
+			res := itest.Invoke(t, h, samples.AlchemyPayEvent("x", tok, samples.AlchemyPayOrder(nil)).Event)
+			if res.StatusCode != 500 || itest.ErrorCode(t, res.Body) != "configuration_error" {
+				t.Errorf("%s, token %q: %d %s, want 500 configuration_error", name, tok, res.StatusCode, res.Body)
+			}
+		}
+		if n := len(stack.Items(t)); n != 0 {
+			t.Errorf("%s: %d items", name, n)
+		}
+	}
+}
+
+func TestLogsCarryNoTokenOrPersonalData(t *testing.T) {
+	stack := itest.NewStack(t, alchemypay.Name, devSecret(t))
+	h := itest.Handler(t, stack, alchemypay.New())
+	for _, s := range loadSamples(t) {
+		itest.Invoke(t, h, s.Event)
+	}
+	logs := stack.Logs.String()
+	for _, s := range []string{devToken(t), "not-the-configured-token", "[email protected]", "555474", "1232330814012345678"} {
+		if strings.Contains(logs, s) {
+			t.Errorf("logs contain %q", s)
+		}
+	}
+	for _, want := range []string{`"provider":"alchemypay"`, `"outcome":"accepted"`, `"outcome":"rejected"`, `"routeKey":"POST /webhooks/alchemypay/{token}"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s", want)
+		}
+	}
+}
+
+func TestOversizedBodyIs413(t *testing.T) {
+	stack := itest.NewStack(t, alchemypay.Name, devSecret(t))
+	h := itest.Handler(t, stack, alchemypay.New())
+	body := samples.AlchemyPayOrder(map[string]any{"failReason": strings.Repeat("a", 300<<10)})
+	res := itest.Invoke(t, h, samples.AlchemyPayEvent("big", devToken(t), body).Event)
+	if res.StatusCode != 413 || itest.ErrorCode(t, res.Body) != "payload_too_large" {
+		t.Errorf("%d %s", res.StatusCode, res.Body)
+	}
+	if n := len(stack.Items(t)); n != 0 {
+		t.Errorf("%d items", n)
+	}
+}

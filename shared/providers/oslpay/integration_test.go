@@ -1,0 +1,438 @@
+package oslpay_test
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"webhooks/internal/itest"
+	"webhooks/internal/samples"
+	"webhooks/shared/providers/oslpay"
+)
+
+func TestMain(m *testing.M) { itest.Main(m) }
+
+const eventsDir = "../../../events"
+
+type devSecretT struct {
+	AppID     string `json:"appId"`
+	PublicKey string `json:"publicKey"`
+}
+
+func devSecret(t *testing.T) (string, devSecretT) {
+	t.Helper()
+	dev, err := samples.LoadDevSecrets(eventsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s devSecretT
+	if err := json.Unmarshal(dev[oslpay.Name], &s); err != nil {
+		t.Fatal(err)
+	}
+	return string(dev[oslpay.Name]), s
+}
+
+// prodSecret is the development key pair with the production default tolerance.
+func prodSecret(t *testing.T) string {
+	_, s := devSecret(t)
+	b, _ := json.Marshal(map[string]any{"appId": s.AppID, "publicKey": s.PublicKey})
+	return string(b)
+}
+
+func devKey(t *testing.T) *rsa.PrivateKey {
+	k, err := samples.OSLPayDevKey(eventsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func loadSamples(t *testing.T) []samples.Sample {
+	t.Helper()
+	list, err := samples.Load(eventsDir, oslpay.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) < 20 {
+		t.Fatalf("only %d oslpay samples", len(list))
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list
+}
+
+func sampleEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
+	for _, s := range loadSamples(t) {
+		if s.Name == name {
+			return s.Event
+		}
+	}
+	t.Fatalf("no sample %s", name)
+	return events.APIGatewayV2HTTPRequest{}
+}
+
+type reply struct {
+	Code        string `json:"code"`
+	Msg         string `json:"msg"`
+	Data        any    `json:"data"`
+	RequestTime int64  `json:"requestTime"`
+	Error       string `json:"error"`
+	raw         map[string]json.RawMessage
+}
+
+func parseReply(t *testing.T, body string) reply {
+	t.Helper()
+	var r reply
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatalf("reply is not JSON: %s", body)
+	}
+	_ = json.Unmarshal([]byte(body), &r.raw)
+	if _, ok := r.raw["data"]; !ok || string(r.raw["data"]) != "null" {
+		t.Errorf("reply lacks data: null: %s", body)
+	}
+	if r.RequestTime < time.Now().Add(-time.Minute).UnixMilli() || r.RequestTime > time.Now().Add(time.Minute).UnixMilli() {
+		t.Errorf("requestTime %d is not now", r.RequestTime)
+	}
+	return r
+}
+
+// deliver signs body at the given time with the development key.
+func deliver(t *testing.T, appID string, at time.Time, body []byte) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	hd, err := oslpay.SignedHeaders(devKey(t), crypto.SHA256, appID, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return samples.OSLPayEvent("t", hd, body).Event
+}
+
+func withBody(ev events.APIGatewayV2HTTPRequest, body []byte) events.APIGatewayV2HTTPRequest {
+	ev.Body = string(body)
+	h := map[string]string{}
+	for k, v := range ev.Headers {
+		h[k] = v
+	}
+	ev.Headers = h
+	return ev
+}
+
+// Every sample file behaves as named (in file-name order, as a runner would).
+func TestSamplesAgainstAWS(t *testing.T) {
+	secret, _ := devSecret(t)
+	stack := itest.NewStack(t, oslpay.Name, secret)
+	h := itest.Handler(t, stack, oslpay.New())
+	want := map[string]struct {
+		status    int
+		code, osl string
+	}{
+		"invalid-forged-signature":               {401, "unauthorized", "00003"},
+		"invalid-signature-for-other-timestamp":  {401, "unauthorized", "00003"},
+		"invalid-signature-not-base64":           {401, "unauthorized", "00003"},
+		"invalid-missing-signature":              {401, "unauthorized", "00003"},
+		"invalid-missing-timestamp":              {401, "unauthorized", "00003"},
+		"invalid-missing-app-id":                 {401, "unauthorized", "00003"},
+		"invalid-timestamp-not-numeric":          {401, "unauthorized", "00003"},
+		"invalid-stale-timestamp":                {401, "unauthorized", "00003"},
+		"invalid-future-timestamp":               {401, "unauthorized", "00003"},
+		"invalid-foreign-app-id":                 {401, "unauthorized", "00003"},
+		"invalid-foreign-body-appid":             {401, "unauthorized", "00003"},
+		"tampered-captured-headers-foreign-body": {401, "unauthorized", "00003"},
+		"invalid-malformed-json":                 {400, "malformed_json", "00002"},
+		"invalid-missing-type":                   {400, "missing_field", "00002"},
+		"invalid-missing-order-id":               {400, "missing_field", "00002"},
+		"invalid-data-not-object":                {400, "invalid_field", "00002"},
+	}
+	wantType := map[string]string{
+		"order-processing": oslpay.TypeOrderStatus, "order-completed": oslpay.TypeOrderStatus, "order-createed": oslpay.TypeOrderStatus,
+		"order-failed": oslpay.TypeOrderStatus, "order-unknown-state": oslpay.TypeOrderStatus, "kyc-status-change": oslpay.TypeKYCStatus,
+		"defi-account-bind-status": oslpay.TypeDefiAccountBind, "defi-account-auth-status": oslpay.TypeDefiAccountAuth,
+		"unknown-type": "oslpay.wallet_freeze_status", "unknown-type-unsafe-characters": "oslpay.Risk_Alert_v2_",
+	}
+	accepted := 0
+	for _, s := range loadSamples(t) {
+		res := itest.Invoke(t, h, s.Event)
+		r := parseReply(t, res.Body)
+		if samples.MustReject(s.Name) {
+			w, ok := want[s.Name]
+			if !ok {
+				t.Errorf("%s: no expectation", s.Name)
+				continue
+			}
+			if res.StatusCode != w.status || r.Error != w.code || r.Code != w.osl || r.Msg == "" {
+				t.Errorf("%s: %d %s, want %d %s %s", s.Name, res.StatusCode, res.Body, w.status, w.code, w.osl)
+			}
+			continue
+		}
+		accepted++
+		if res.StatusCode != 200 || r.Code != "00000" || r.Msg != "success" || r.Error != "" {
+			t.Errorf("%s: %d %s", s.Name, res.StatusCode, res.Body)
+		}
+		if got := res.Headers["X-Webhook-Event-Type"]; got != wantType[s.Name] {
+			t.Errorf("%s: type %q, want %q", s.Name, got, wantType[s.Name])
+		}
+	}
+	if accepted != len(wantType) {
+		t.Errorf("%d accepted samples, want %d", accepted, len(wantType))
+	}
+	items := stack.EventItems(t)
+	if len(items) != accepted {
+		t.Errorf("%d items, want %d", len(items), accepted)
+	}
+	msgs := stack.Messages(t)
+	if len(msgs) != accepted {
+		t.Fatalf("%d messages, want %d", len(msgs), accepted)
+	}
+	for _, m := range msgs {
+		ce := itest.CloudEvent(t, m.Body)
+		id, _ := ce["id"].(string)
+		if it, ok := items[id]; !ok || itest.Str(it, "status") != "queued" {
+			t.Errorf("message %s without a queued item", id)
+		}
+		data, _ := ce["data"].(map[string]any)
+		var subject any
+		switch ce["type"] {
+		case oslpay.TypeOrderStatus, "oslpay.Risk_Alert_v2_":
+			subject = data["orderId"]
+		default:
+			subject = data["userId"]
+		}
+		if ce["subject"] != subject || m.GroupID != subject || m.DedupID != id || ce["source"] != "webhooks/oslpay" {
+			t.Errorf("%v: subject %v group %s, want %v", ce["type"], ce["subject"], m.GroupID, subject)
+		}
+		if m.Attributes["provider"] != "oslpay" || m.Attributes["type"] != ce["type"] {
+			t.Errorf("attributes %v", m.Attributes)
+		}
+		if _, has := data["privateSecret"]; has {
+			t.Errorf("%v keeps privateSecret", ce["type"])
+		}
+	}
+	assertNothingContains(t, stack, msgs, "dev-app-private-secret-do-not-store")
+}
+
+func assertNothingContains(t *testing.T, stack *itest.Stack, msgs any, needles ...string) {
+	t.Helper()
+	b, _ := json.Marshal(stack.Items(t))
+	m, _ := json.Marshal(msgs)
+	for _, n := range needles {
+		for where, text := range map[string]string{"items": string(b), "messages": string(m), "logs": stack.Logs.String()} {
+			if strings.Contains(text, n) {
+				t.Errorf("%s contain %q", where, n)
+			}
+		}
+	}
+}
+
+// The signature does not cover the body: captured headers with a new body are
+// refused and leave nothing behind; the same headers with the same body are a
+// duplicate; a re-signed retry of the same event is a duplicate.
+func TestCapturedHeadersWithNewBody(t *testing.T) {
+	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := itest.Handler(t, stack, oslpay.New())
+	_, dev := devSecret(t)
+	body := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "R1", "PROCESSING", nil))
+	orig := deliver(t, dev.AppID, time.Now(), body)
+	res := itest.Invoke(t, h, orig)
+	if res.StatusCode != 200 || parseReply(t, res.Body).Code != "00000" {
+		t.Fatalf("original: %d %s", res.StatusCode, res.Body)
+	}
+	before := len(stack.Items(t))
+
+	for name, nb := range map[string][]byte{
+		"new state":            samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "R1", "COMPLETED", nil)),
+		"other order":          samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "R2", "COMPLETED", nil)),
+		"other type":           samples.OSLPayBody(oslpay.KindKYCStatus, map[string]any{"userId": "U9", "kycStatus": "APPROVED"}),
+		"same event re-spaced": []byte(strings.ReplaceAll(string(body), "\n", "")),
+	} {
+		res := itest.Invoke(t, h, withBody(orig, nb))
+		r := parseReply(t, res.Body)
+		if res.StatusCode != 401 || r.Code != "00003" || r.Error != "unauthorized" {
+			t.Errorf("%s: %d %s, want 401", name, res.StatusCode, res.Body)
+		}
+	}
+	if after := len(stack.Items(t)); after != before {
+		t.Errorf("%d items after the replays, want %d", after, before)
+	}
+	// The captured request itself, again: a duplicate.
+	res = itest.Invoke(t, h, orig)
+	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" || parseReply(t, res.Body).Code != "00000" {
+		t.Errorf("same headers and body: %d %s %v", res.StatusCode, res.Body, res.Headers)
+	}
+	// OSL re-signs its retry: new timestamp, same event → duplicate.
+	res = itest.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(2*time.Second), body))
+	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
+		t.Errorf("re-signed retry: %d %s %v", res.StatusCode, res.Body, res.Headers)
+	}
+	// A new state, properly signed: a new event in the same group.
+	res = itest.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(3*time.Second),
+		samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "R1", "COMPLETED", nil))))
+	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
+		t.Errorf("new state: %d %s", res.StatusCode, res.Body)
+	}
+	msgs := stack.Messages(t)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want 2", len(msgs))
+	}
+	for i, state := range []string{"PROCESSING", "COMPLETED"} {
+		ce := itest.CloudEvent(t, msgs[i].Body)
+		if msgs[i].GroupID != "R1" || ce["data"].(map[string]any)["state"] != state {
+			t.Errorf("message %d: group %s data %v", i, msgs[i].GroupID, ce["data"])
+		}
+	}
+	// The replay guard stores a digest of the credential, not the signature.
+	for _, it := range stack.Items(t) {
+		if itest.Str(it, "sk") == "replay" && strings.Contains(itest.Str(it, "pk"), "timestamp=") {
+			t.Errorf("replay item keeps the credential in clear: %s", itest.Str(it, "pk"))
+		}
+	}
+}
+
+// With the production tolerance (300 s), timestamps further than that in
+// either direction are refused.
+func TestTimestampWindow(t *testing.T) {
+	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := itest.Handler(t, stack, oslpay.New())
+	_, dev := devSecret(t)
+	for i, tc := range []struct {
+		skew time.Duration
+		want int
+	}{
+		{-10 * time.Minute, 401}, {-301 * time.Second, 401}, {10 * time.Minute, 401}, {301 * time.Second, 401},
+		{-4 * time.Minute, 200}, {4 * time.Minute, 200}, {0, 200},
+		{-20 * 365 * 24 * time.Hour, 401}, {20 * 365 * 24 * time.Hour, 401},
+	} {
+		body := samples.OSLPayBody(oslpay.KindKYCStatus, map[string]any{"userId": "W" + string(rune('A'+i)), "kycStatus": "PENDING"})
+		res := itest.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(tc.skew), body))
+		if res.StatusCode != tc.want {
+			t.Errorf("skew %v: %d %s, want %d", tc.skew, res.StatusCode, res.Body, tc.want)
+		}
+	}
+	if n := len(stack.Messages(t)); n != 3 {
+		t.Errorf("%d messages, want 3", n)
+	}
+	// The committed samples carry fixed timestamps: with the production tolerance
+	// they are refused as stale (the development secret's 10-year tolerance is
+	// what keeps them valid for the local run).
+	if res := itest.Invoke(t, h, sampleEvent(t, "order-processing")); res.StatusCode != 401 {
+		t.Errorf("fixed-time sample under the 300 s window: %d", res.StatusCode)
+	}
+}
+
+func TestForeignAppID(t *testing.T) {
+	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := itest.Handler(t, stack, oslpay.New())
+	_, dev := devSecret(t)
+	own := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "F1", "PROCESSING", nil))
+	foreign := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder("someone-else", "F1", "PROCESSING", nil))
+	topLevel := []byte(`{"type":"kyc_status_change","appId":"someone-else","data":{"userId":"U1","kycStatus":"APPROVED"}}`)
+	now := time.Now()
+	for name, ev := range map[string]events.APIGatewayV2HTTPRequest{
+		"header appId of another app": deliver(t, "someone-else", now, own),
+		"body appid of another app":   deliver(t, dev.AppID, now.Add(time.Millisecond), foreign),
+		"top-level appId":             deliver(t, dev.AppID, now.Add(2*time.Millisecond), topLevel),
+	} {
+		res := itest.Invoke(t, h, ev)
+		if res.StatusCode != 401 || parseReply(t, res.Body).Error != "unauthorized" {
+			t.Errorf("%s: %d %s", name, res.StatusCode, res.Body)
+		}
+	}
+	if n := len(stack.Items(t)); n != 0 {
+		t.Errorf("%d items stored", n)
+	}
+	// The rejected deliveries did not consume their credentials: a request is
+	// recorded only once it is authentic.
+	if res := itest.Invoke(t, h, withBody(deliver(t, dev.AppID, now.Add(time.Millisecond), foreign), own)); res.StatusCode != 200 {
+		t.Errorf("own body under the timestamp of a refused delivery: %d %s", res.StatusCode, res.Body)
+	}
+}
+
+func TestUnknownTypesAreRecorded(t *testing.T) {
+	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := itest.Handler(t, stack, oslpay.New())
+	_, dev := devSecret(t)
+	now := time.Now()
+	bodies := []string{
+		`{"type":"wallet_freeze_status","data":{"userId":"U7","freezeStatus":"FROZEN"}}`,
+		`{"type":"card.refund/status","data":{"orderId":"O7","refundState":"DONE"}}`,
+		`{"type":"no_entity","data":{"something":true}}`,
+		`{"type":"scalar_data","data":42}`,
+		`{"type":"no_data"}`,
+	}
+	for i, b := range bodies {
+		res := itest.Invoke(t, h, deliver(t, dev.AppID, now.Add(time.Duration(i)*time.Millisecond), []byte(b)))
+		if res.StatusCode != 200 || parseReply(t, res.Body).Code != "00000" {
+			t.Errorf("%s: %d %s", b, res.StatusCode, res.Body)
+		}
+	}
+	msgs := stack.Messages(t)
+	if len(msgs) != len(bodies) {
+		t.Fatalf("%d messages, want %d", len(msgs), len(bodies))
+	}
+	got := map[string]string{}
+	for _, m := range msgs {
+		ce := itest.CloudEvent(t, m.Body)
+		got[ce["type"].(string)] = ce["subject"].(string)
+		if ce["subject"] == "" || m.GroupID == "" {
+			t.Errorf("%v: empty subject", ce["type"])
+		}
+	}
+	if got["oslpay.wallet_freeze_status"] != "U7" || got["oslpay.card_refund_status"] != "O7" {
+		t.Errorf("types and subjects %v", got)
+	}
+	for _, typ := range []string{"oslpay.no_entity", "oslpay.scalar_data", "oslpay.no_data"} {
+		if s, ok := got[typ]; !ok || len(s) != 32 {
+			t.Errorf("%s: subject %q, want the event id", typ, s)
+		}
+	}
+}
+
+func TestRepliesKeepOSLShape(t *testing.T) {
+	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := itest.Handler(t, stack, oslpay.New())
+	_, dev := devSecret(t)
+	big := deliver(t, dev.AppID, time.Now(), []byte(`{"type":"x","data":{"pad":"`+strings.Repeat("a", 300<<10)+`"}}`))
+	res := itest.Invoke(t, h, big)
+	if r := parseReply(t, res.Body); res.StatusCode != 413 || r.Code != "00005" || r.Error != "payload_too_large" {
+		t.Errorf("413: %d %s", res.StatusCode, res.Body)
+	}
+	get := deliver(t, dev.AppID, time.Now(), []byte(`{}`))
+	get.RequestContext.HTTP.Method = "GET"
+	res = itest.Invoke(t, h, get)
+	if r := parseReply(t, res.Body); res.StatusCode != 405 || r.Code != "00004" {
+		t.Errorf("405: %d %s", res.StatusCode, res.Body)
+	}
+	// A broken secret is a configuration error, never "verification skipped".
+	for _, secret := range []string{"", `{"placeholder":"x"}`, `{"appId":"a","publicKey":"not a key"}`} {
+		s := itest.NewStack(t, oslpay.Name, secret)
+		h := itest.Handler(t, s, oslpay.New())
+		res := itest.Invoke(t, h, deliver(t, dev.AppID, time.Now(), []byte(`{"type":"x"}`)))
+		if r := parseReply(t, res.Body); res.StatusCode != 500 || r.Code != "00001" || r.Error != "configuration_error" {
+			t.Errorf("secret %q: %d %s", secret, res.StatusCode, res.Body)
+		}
+	}
+}
+
+func TestLogsCarryNoSecrets(t *testing.T) {
+	secret, _ := devSecret(t)
+	stack := itest.NewStack(t, oslpay.Name, secret)
+	h := itest.Handler(t, stack, oslpay.New())
+	for _, s := range loadSamples(t) {
+		itest.Invoke(t, h, s.Event)
+	}
+	logs := stack.Logs.String()
+	sig := sampleEvent(t, "order-processing").Headers["signature"]
+	for _, s := range []string{"dev-app-private-secret-do-not-store", sig[:20], "MIIBIjAN", "TNPeeaaFB7K9cmo4uQpcU32zGK8G1NYqeL"} {
+		if strings.Contains(logs, s) {
+			t.Errorf("logs contain %q", s)
+		}
+	}
+	for _, want := range []string{`"provider":"oslpay"`, `"outcome":"accepted"`, `"outcome":"rejected"`, `"eventType":"oslpay.order.status_changed"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s", want)
+		}
+	}
+}

@@ -1,0 +1,439 @@
+// Package oslpay receives OSL Pay on-ramp webhooks at /webhooks/oslpay: an
+// envelope {"type": "...", "data": {...}} for order status, KYC status and DeFi
+// account bind/auth status changes.
+//
+// Authentication: the headers appId, timestamp (ms since the epoch) and
+// signature (base64 RSA PKCS#1 v1.5, SHA-256 by default, over
+// "appId=<appId>&timestamp=<timestamp>") verified with the merchant's OSL Pay
+// public key; appId equal to the configured one; timestamp within the
+// tolerance (default 5 minutes) in both directions.
+//
+// The signature does not cover the body, so the receiver closes the gap: a
+// signed appId/timestamp pair may carry one body only (the pipeline's
+// single-use record, kept for twice the tolerance), and an appid in the body,
+// top level or in data, must equal the configured appId.
+package oslpay
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rsa"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"webhooks/shared/apigw"
+	"webhooks/shared/pan"
+	"webhooks/shared/pipeline"
+	"webhooks/shared/verify"
+)
+
+// Name is the provider's route segment and CloudEvents source suffix.
+const Name = "oslpay"
+
+// OSL Pay's envelope types.
+const (
+	KindOrderStatus       = "order_status_change"
+	KindKYCStatus         = "kyc_status_change"
+	KindDefiAccountBind   = "defi_account_bind_status"
+	KindDefiAccountAuth   = "defi_account_auth_status"
+	maxSanitisedTypeBytes = 64
+)
+
+// Event types.
+const (
+	TypeOrderStatus     = "oslpay.order.status_changed"
+	TypeKYCStatus       = "oslpay.kyc.status_changed"
+	TypeDefiAccountBind = "oslpay.defi_account.bind_status"
+	TypeDefiAccountAuth = "oslpay.defi_account.auth_status"
+)
+
+// known maps each documented envelope type to its event type and the data
+// field that names the entity (the subject); that field is required.
+var known = map[string]struct{ typ, subject string }{
+	KindOrderStatus:     {TypeOrderStatus, "orderId"},
+	KindKYCStatus:       {TypeKYCStatus, "userId"},
+	KindDefiAccountBind: {TypeDefiAccountBind, "userId"},
+	KindDefiAccountAuth: {TypeDefiAccountAuth, "userId"},
+}
+
+// Reply codes in OSL Pay's {"code", "msg", "data", "requestTime"} shape. Only
+// CodeSuccess means success to OSL Pay; every other code is a failure (OSL Pay
+// retries). The field "error" carries the pipeline's stable error code.
+const (
+	CodeSuccess       = "00000" // 200: accepted or duplicate
+	CodeServerError   = "00001" // 5xx: storage, queue or configuration failure; retry
+	CodeBadRequest    = "00002" // 400, 415: malformed request
+	CodeUnauthorized  = "00003" // 401, 403: not authentic, or source not allowed
+	CodeNotFound      = "00004" // 404, 405: no such route or method
+	CodeTooLarge      = "00005" // 413: body over the limit
+	defaultTolSeconds = 300
+	maxTolSeconds     = 100 * 365 * 24 * 3600
+)
+
+// Secret is one version of the OSL Pay secret.
+type Secret struct {
+	AppID     string
+	PublicKey *rsa.PublicKey
+	Hash      crypto.Hash
+	Tolerance time.Duration
+}
+
+// Provider implements pipeline.Provider and pipeline.Responder for OSL Pay.
+type Provider struct{}
+
+// New returns the OSL Pay provider.
+func New() *Provider { return &Provider{} }
+
+var (
+	_ pipeline.Provider[Secret] = (*Provider)(nil)
+	_ pipeline.Responder        = (*Provider)(nil)
+)
+
+// Name implements pipeline.Provider.
+func (*Provider) Name() string { return Name }
+
+// ParseSecret implements pipeline.Provider: {"appId": "...", "publicKey":
+// "<PEM or base64 DER>", "hash": "SHA256", "toleranceSeconds": 300}; hash and
+// toleranceSeconds are optional.
+func (*Provider) ParseSecret(raw []byte) (Secret, error) {
+	var f struct {
+		AppID     *string          `json:"appId"`
+		PublicKey *string          `json:"publicKey"`
+		Hash      *string          `json:"hash"`
+		Tolerance *json.RawMessage `json:"toleranceSeconds"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return Secret{}, errors.New(`oslpay secret must be a JSON object {"appId": "...", "publicKey": "...", "hash": "SHA256", "toleranceSeconds": 300} with string appId, publicKey and hash`)
+	}
+	var s Secret
+	if f.AppID == nil || strings.TrimSpace(*f.AppID) == "" {
+		return Secret{}, errors.New(`oslpay secret has no "appId"`)
+	}
+	s.AppID = strings.TrimSpace(*f.AppID)
+	if f.PublicKey == nil || strings.TrimSpace(*f.PublicKey) == "" {
+		return Secret{}, errors.New(`oslpay secret has no "publicKey"`)
+	}
+	pub, err := ParsePublicKey(*f.PublicKey)
+	if err != nil {
+		return Secret{}, fmt.Errorf("oslpay secret field \"publicKey\": %w", err)
+	}
+	s.PublicKey = pub
+	hashName := ""
+	if f.Hash != nil {
+		hashName = *f.Hash
+	}
+	if s.Hash, err = ParseHash(hashName); err != nil {
+		return Secret{}, fmt.Errorf("oslpay secret field \"hash\": %w", err)
+	}
+	tol := int64(defaultTolSeconds)
+	if f.Tolerance != nil && string(*f.Tolerance) != "null" {
+		var n float64
+		if err := json.Unmarshal(*f.Tolerance, &n); err != nil || n != math.Trunc(n) || n < 1 || n > maxTolSeconds {
+			return Secret{}, fmt.Errorf(`oslpay secret field "toleranceSeconds" must be a whole number of seconds from 1 to %d`, maxTolSeconds)
+		}
+		tol = int64(n)
+	}
+	s.Tolerance = time.Duration(tol) * time.Second
+	return s, nil
+}
+
+// Authenticate implements pipeline.Provider: the signed headers (Verify), then
+// the body's appid, where present, against the configured appId.
+func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
+	h := req.Headers
+	if err := Verify(h.Get(HeaderAppID), h.Get(HeaderTimestamp), h.Get(HeaderSignature), s, req.Received); err != nil {
+		return err
+	}
+	return checkBodyAppID(req.Body, s.AppID)
+}
+
+// checkBodyAppID rejects a body whose appid (any spelling of the key, at the top
+// level or in data) is set to anything other than appID. A body that does not
+// parse is left to Decode (400).
+func checkBodyAppID(body []byte, appID string) error {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return nil
+	}
+	objs := []map[string]json.RawMessage{top}
+	for k, v := range top {
+		if strings.EqualFold(k, "data") {
+			var data map[string]json.RawMessage
+			if json.Unmarshal(v, &data) == nil {
+				objs = append(objs, data)
+			}
+		}
+	}
+	for _, o := range objs {
+		for k, v := range o {
+			if !strings.EqualFold(k, "appid") || string(v) == "null" {
+				continue
+			}
+			var got string
+			if json.Unmarshal(v, &got) != nil {
+				return fmt.Errorf("body appid is not a string: %w", verify.ErrInvalidCredential)
+			}
+			if got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(appID)) != 1 {
+				return fmt.Errorf("body appid differs from the configured appId: %w", verify.ErrInvalidCredential)
+			}
+		}
+	}
+	return nil
+}
+
+// Decode implements pipeline.Provider.
+func (*Provider) Decode(req *apigw.Request, s Secret) (*pipeline.Event, error) {
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(req.Body, &env); err != nil {
+		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not a JSON object")
+	}
+	rawType, ok := env["type"]
+	if !ok || string(rawType) == "null" {
+		return nil, pipeline.Malformed(pipeline.CodeMissingField, "field type is required")
+	}
+	var kind string
+	if err := json.Unmarshal(rawType, &kind); err != nil {
+		return nil, pipeline.Malformed(pipeline.CodeInvalidField, "field type must be a string")
+	}
+	if strings.TrimSpace(kind) == "" {
+		return nil, pipeline.Malformed(pipeline.CodeMissingField, "field type must not be empty")
+	}
+	rawData, hasData := env["data"]
+	if !hasData {
+		rawData = json.RawMessage("null")
+	}
+	k, isKnown := known[kind]
+	ev := &pipeline.Event{Type: EventType(kind)}
+
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(rawData, &fields) != nil || fields == nil {
+		if isKnown {
+			if string(rawData) == "null" {
+				return nil, pipeline.Malformed(pipeline.CodeMissingField, "field data is required")
+			}
+			return nil, pipeline.Malformed(pipeline.CodeInvalidField, "field data must be a JSON object")
+		}
+		fields = nil // an unknown type may carry anything: it is recorded as it is
+	}
+	str := func(name string, required bool) (string, error) {
+		raw, ok := fields[name]
+		if !ok || string(raw) == "null" {
+			if required {
+				return "", pipeline.Malformed(pipeline.CodeMissingField, "field data.%s is required", name)
+			}
+			return "", nil
+		}
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			if required {
+				return "", pipeline.Malformed(pipeline.CodeInvalidField, "field data.%s must be a string", name)
+			}
+			return "", nil
+		}
+		if required && strings.TrimSpace(v) == "" {
+			return "", pipeline.Malformed(pipeline.CodeMissingField, "field data.%s must not be empty", name)
+		}
+		return v, nil
+	}
+
+	data, err := Sanitise(rawData)
+	if err != nil {
+		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
+	}
+	ev.Data = data
+	switch {
+	case kind == KindOrderStatus:
+		orderID, err := str("orderId", true)
+		if err != nil {
+			return nil, err
+		}
+		state, err := str("state", true)
+		if err != nil {
+			return nil, err
+		}
+		updated, err := str("updateTime", false)
+		if err != nil {
+			return nil, err
+		}
+		ev.Subject = orderID
+		ev.Key = join(kind, orderID, state, updated)
+		ev.Time = parseTime(updated)
+	case isKnown:
+		subject, err := str(k.subject, true)
+		if err != nil {
+			return nil, err
+		}
+		ev.Subject = subject
+		ev.Key = join(kind, string(data))
+		updated, _ := str("updateTime", false)
+		ev.Time = parseTime(updated)
+	default:
+		if id, _ := str("orderId", false); strings.TrimSpace(id) != "" {
+			ev.Subject = id
+		} else if id, _ := str("userId", false); strings.TrimSpace(id) != "" {
+			ev.Subject = id
+		}
+		ev.Key = join(kind, string(data))
+	}
+	// A signed appId/timestamp pair may be used with one body only. PKCS#1 v1.5
+	// signatures are deterministic, so the signed string is the credential; using
+	// it rather than the header's text also covers re-encodings of the base64.
+	ev.Credential = SignedString(strings.TrimSpace(req.Headers.Get(HeaderAppID)), strings.TrimSpace(req.Headers.Get(HeaderTimestamp)))
+	tol := s.Tolerance
+	if tol <= 0 {
+		tol = DefaultTolerance
+	}
+	ev.CredentialTTL = 2*tol + time.Minute
+	return ev, nil
+}
+
+// EventType maps an envelope type to the event type: the four documented types
+// to their names, any other to "oslpay.<type>" with characters outside
+// [A-Za-z0-9_-] replaced by "_" (dots too, so an unknown type can never pose
+// as a documented one) and at most 64 bytes kept.
+func EventType(kind string) string {
+	if k, ok := known[kind]; ok {
+		return k.typ
+	}
+	var b strings.Builder
+	for _, r := range strings.TrimSpace(kind) {
+		if b.Len() >= maxSanitisedTypeBytes {
+			break
+		}
+		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '-') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	t := b.String()
+	if strings.Trim(t, "_") == "" {
+		t = "unknown"
+	}
+	return "oslpay." + t
+}
+
+// Sanitise returns the storable form of the envelope's data: compact JSON with
+// every field named like a secret (privateSecret, any *secret*, *password*,
+// *privateKey*, at any depth) removed and every field named like a card number
+// masked to first 6 + last 4.
+func Sanitise(raw json.RawMessage) (json.RawMessage, error) {
+	v, err := pan.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	v = dropSecrets(v)
+	v, _ = pan.Redactor{}.Redact(v)
+	return pan.Encode(v)
+}
+
+// IsSecretField reports whether a field holds a secret that must not be stored.
+func IsSecretField(name string) bool {
+	n := strings.ToLower(strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return -1
+	}, name))
+	return strings.Contains(n, "secret") || strings.Contains(n, "password") || strings.Contains(n, "privatekey")
+}
+
+func dropSecrets(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, val := range t {
+			if IsSecretField(k) {
+				delete(t, k)
+				continue
+			}
+			t[k] = dropSecrets(val)
+		}
+	case []any:
+		for i, val := range t {
+			t[i] = dropSecrets(val)
+		}
+	}
+	return v
+}
+
+// parseTime reads an epoch time in milliseconds (13 digits) or seconds (10
+// digits), or RFC 3339; anything else gives the zero time (receipt time).
+func parseTime(v string) time.Time {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+		switch len(v) {
+		case 13:
+			return time.UnixMilli(n).UTC()
+		case 10:
+			return time.Unix(n, 0).UTC()
+		}
+		return time.Time{}
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t
+	}
+	return time.Time{}
+}
+
+// join builds a de-duplication key from length-prefixed parts.
+func join(parts ...string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		fmt.Fprintf(&b, "%d:%s|", len(p), p)
+	}
+	return b.String()
+}
+
+// reply is OSL Pay's acknowledgement shape.
+type reply struct {
+	Code        string  `json:"code"`
+	Msg         string  `json:"msg"`
+	Data        *string `json:"data"`
+	RequestTime int64   `json:"requestTime"`
+	Error       string  `json:"error,omitempty"`
+}
+
+func encodeReply(r reply) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(r)
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}
+
+// SuccessBody implements pipeline.Responder:
+// {"code":"00000","msg":"success","data":null,"requestTime":<ms>}.
+func (*Provider) SuccessBody(now time.Time) []byte {
+	return encodeReply(reply{Code: CodeSuccess, Msg: "success", RequestTime: now.UnixMilli()})
+}
+
+// ErrorBody implements pipeline.Responder: OSL Pay's shape with a failure code
+// for the status (see the Code constants) and the stable error code in "error".
+func (*Provider) ErrorBody(status int, code, message string, now time.Time) []byte {
+	return encodeReply(reply{Code: ReplyCode(status), Msg: message, RequestTime: now.UnixMilli(), Error: code})
+}
+
+// ReplyCode is the OSL-shape code answered with an HTTP status.
+func ReplyCode(status int) string {
+	switch {
+	case status < 300:
+		return CodeSuccess
+	case status == 401 || status == 403:
+		return CodeUnauthorized
+	case status == 404 || status == 405:
+		return CodeNotFound
+	case status == 413:
+		return CodeTooLarge
+	case status >= 500:
+		return CodeServerError
+	default:
+		return CodeBadRequest
+	}
+}
