@@ -307,26 +307,30 @@ func runDemo(ctx context.Context, w io.Writer, s *devstack.Stack, baseURL, event
 }
 
 // why is a short reason for a non-2xx answer, from the usual error shapes:
-// {"error":{"code","message"}}, {"code","msg"} or {"message"}.
+// {"error":{"code","message"}}, {"code","msg","error":"<code>"} or {"message"}.
 func why(r devstack.SampleResult) string {
 	if r.Status >= 200 && r.Status < 300 {
 		return ""
 	}
 	var b struct {
-		Error *struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-		Code    any    `json:"code"`
-		Msg     string `json:"msg"`
-		Message string `json:"message"`
+		Error   json.RawMessage `json:"error"`
+		Code    any             `json:"code"`
+		Msg     string          `json:"msg"`
+		Message string          `json:"message"`
 	}
 	if json.Unmarshal([]byte(r.Body), &b) != nil {
 		return truncate(r.Body, 60)
 	}
+	var obj struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	var code string
 	switch {
-	case b.Error != nil:
-		return truncate(b.Error.Code+": "+b.Error.Message, 80)
+	case json.Unmarshal(b.Error, &obj) == nil && obj.Code != "":
+		return truncate(obj.Code+": "+obj.Message, 80)
+	case json.Unmarshal(b.Error, &code) == nil && code != "" && b.Msg != "":
+		return truncate(code+": "+b.Msg, 80)
 	case b.Msg != "":
 		return truncate(fmt.Sprint(b.Code)+": "+b.Msg, 80)
 	case b.Message != "":
