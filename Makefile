@@ -43,3 +43,27 @@ clean:
 .PHONY: synth
 synth:
 	npx cdk synth
+
+# ---- Local run (no Docker, no AWS account): see docs/LOCAL.md ----
+# Host binaries for the local Lambda runtime: same flags as the Lambda build,
+# but for this machine's OS and architecture, under the git-ignored .run/.
+RUN_BIN  ?= .run/bin
+RUN_ARGS ?=
+
+.PHONY: run demo run-bin
+
+run-bin: $(FUNCTIONS:%=$(RUN_BIN)/%/bootstrap)
+
+$(RUN_BIN)/%/bootstrap: FORCE
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*
+
+# Everything on 127.0.0.1:3000 until Ctrl-C (extra flags: make run RUN_ARGS=-v).
+run: run-bin
+	$(GO) run ./cmd/webhooks-local -bin $(RUN_BIN) $(RUN_ARGS)
+
+# Send every sample in events/ through the local system, print a summary, exit
+# non-zero if a sample was not answered as expected. Uses a free port, so it
+# also works while `make run` is up.
+demo: run-bin
+	$(GO) run ./cmd/webhooks-local -bin $(RUN_BIN) -addr 127.0.0.1:0 -demo -exit $(RUN_ARGS)

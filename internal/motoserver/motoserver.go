@@ -137,3 +137,6 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Pid is the moto_server process id (also its process group id).
+func (s *Server) Pid() int { return s.cmd.Process.Pid }

@@ -1,0 +1,394 @@
+// Command webhooks-local runs the whole webhook system on this machine, as
+// `sam local start-api` would: a local AWS API (moto_server, or the endpoint
+// in AWS_ENDPOINT_URL), the table, queues and development secrets, every
+// function's real bootstrap under a local Lambda runtime, and the API gateway
+// on 127.0.0.1:3000. `make run` builds the host binaries and starts it;
+// `make demo` also sends every sample in events/ and exits.
+//
+// It builds nothing itself: -bin must hold <provider>/bootstrap binaries built
+// for this machine (make build GOARCH_LAMBDA=$(go env GOARCH) BUILD_DIR=.run/bin).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"webhooks/internal/devstack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole command; it returns when ctx ends (or after the demo with
+// -exit) with every child stopped, and gives the exit status.
+func run(ctx context.Context, args []string, out io.Writer) int {
+	fs := flag.NewFlagSet("webhooks-local", flag.ContinueOnError)
+	fs.SetOutput(out)
+	addr := fs.String("addr", "127.0.0.1:3000", "address the gateway listens on (loopback)")
+	bin := fs.String("bin", ".run/bin", "directory holding <provider>/bootstrap built for this machine")
+	eventsDir := fs.String("events", "events", "directory of sample events and dev-secrets.json")
+	logDir := fs.String("logs", ".run/logs", "directory for function and moto_server logs")
+	verbose := fs.Bool("v", false, "also print the functions' own log lines on the console")
+	demo := fs.Bool("demo", false, "after start, send every sample in -events and print a summary")
+	exit := fs.Bool("exit", false, "with -demo: stop after the demo (exit status 1 when a sample failed)")
+	timeout := fs.Duration("timeout", 10*time.Second, "per-invocation timeout of each function")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+
+	var outMu sync.Mutex
+	out = lockedWriter{&outMu, out}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(out, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+
+	// Take the port first: a busy port should fail before anything starts.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		logf("cannot listen on %s: %v (another `make run`? use -addr)", *addr, err)
+		return 1
+	}
+	baseURL := "http://" + ln.Addr().String()
+
+	if err := os.MkdirAll(*logDir, 0o755); err != nil {
+		logf("log directory: %v", err)
+		return 1
+	}
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	openLog := func(name string) *os.File {
+		f, err := os.Create(filepath.Join(*logDir, name+".log"))
+		if err != nil {
+			logf("log file: %v", err)
+			return nil
+		}
+		files = append(files, f)
+		return f
+	}
+
+	awsEnv := devstack.AWSEnvFromEnvironment(os.Getenv)
+	cfg := devstack.Config{
+		SecretsFile: filepath.Join(*eventsDir, "dev-secrets.json"),
+		BinDir:      *bin,
+		AWS:         awsEnv,
+		Logf:        logf,
+		GatewayLog:  out,
+		Timeout:     *timeout,
+		FunctionOutput: func(provider string) io.Writer {
+			f := openLog(provider)
+			if f == nil {
+				return io.Discard
+			}
+			if *verbose {
+				return io.MultiWriter(f, prefixWriter{w: out, prefix: provider + " | "})
+			}
+			return f
+		},
+	}
+	if awsEnv.Endpoint == "" {
+		cfg.MotoLog = openLog("moto")
+		logf("starting moto_server (set AWS_ENDPOINT_URL to use another endpoint, e.g. LocalStack)")
+	}
+	began := time.Now()
+	stack, err := devstack.Start(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		logf("start failed: %v", err)
+		logf("function logs are in %s", *logDir)
+		return 1
+	}
+	defer func() {
+		pids := stack.Pids()
+		stack.Stop()
+		logf("stopped %d child processes %v", len(pids), pids)
+	}()
+
+	srv := &http.Server{Handler: stack.Gateway, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+
+	// Tell webhookctl where everything is; removed again on the way out.
+	// (Not for a one-shot demo, which may run beside `make run`.)
+	if !(*demo && *exit) {
+		statePath := filepath.Join(filepath.Dir(*logDir), "local.json")
+		if err := devstack.WriteState(statePath, stack.State(baseURL)); err != nil {
+			logf("state file: %v", err)
+		} else {
+			defer os.Remove(statePath)
+		}
+	}
+
+	printBanner(out, stack, baseURL, *logDir, time.Since(began))
+
+	code := 0
+	if *demo {
+		if !runDemo(ctx, out, stack, baseURL, *eventsDir) {
+			code = 1
+		}
+		if *exit {
+			return code
+		}
+	}
+	fmt.Fprintf(out, "\nListening on %s. Ctrl-C stops everything.\n\n", baseURL)
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out)
+		logf("shutting down")
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			logf("gateway: %v", err)
+			code = 1
+		}
+	}
+	return code
+}
+
+func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took time.Duration) {
+	var running []string
+	for _, name := range s.Running() {
+		f := s.Providers[name].Function
+		running = append(running, fmt.Sprintf("%s (pid %v, ready in %s)", name, f.Pids(), f.InitDuration().Round(100*time.Microsecond)))
+	}
+	fmt.Fprintf(w, "\nwebhooks-local is up in %s: functions %s\n", took.Round(time.Millisecond), strings.Join(running, ", "))
+
+	fmt.Fprintln(w, "\nWebhook URLs (POST, development tokens filled in):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, name := range devstack.Providers {
+		p := s.Providers[name]
+		state := ""
+		if p.Function == nil {
+			state = "\t(not running: " + p.Missing + ")"
+		}
+		for _, u := range providerURLs(baseURL, p) {
+			fmt.Fprintf(tw, "  %s\t%s%s\n", name, u, state)
+			state = ""
+		}
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\nDevelopment secrets (Secrets Manager; same as events/dev-secrets.json, which events/ is signed with):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, name := range devstack.Providers {
+		p := s.Providers[name]
+		fmt.Fprintf(tw, "  %s\t%s\n", p.SecretID, compactJSON(p.Secret))
+	}
+	tw.Flush()
+
+	origin := "external, from AWS_ENDPOINT_URL"
+	if s.Moto != nil {
+		origin = fmt.Sprintf("moto_server, pid %d, log %s", s.Moto.Pid(), filepath.Join(logDir, "moto.log"))
+	}
+	fmt.Fprintf(w, "\nAWS endpoint: %s (%s), region %s, access key %s\n", s.AWS.Endpoint, origin, s.AWS.Region, s.AWS.AccessKeyID)
+	fmt.Fprintf(w, "Table: %s\n", s.Table)
+	fmt.Fprintln(w, "Queues (FIFO, each with a FIFO dead-letter queue, maxReceiveCount 5):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, name := range devstack.Providers {
+		p := s.Providers[name]
+		fmt.Fprintf(tw, "  %s\t%s\tDLQ %s\n", name, p.QueueURL, p.DLQURL)
+	}
+	tw.Flush()
+
+	awsCLI := fmt.Sprintf("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_DEFAULT_REGION=%s aws --endpoint-url %s",
+		s.AWS.AccessKeyID, s.AWS.SecretAccessKey, s.AWS.Region, s.AWS.Endpoint)
+	fmt.Fprintln(w, "\nRead a queue (messages are CloudEvents JSON; add `sqs delete-message` to consume):")
+	fmt.Fprintf(w, "  %s sqs receive-message --queue-url %s --max-number-of-messages 10 --attribute-names All --message-attribute-names All\n",
+		awsCLI, s.Providers["tiki"].QueueURL)
+	fmt.Fprintln(w, "See what is stored:")
+	fmt.Fprintf(w, "  %s dynamodb scan --table-name %s\n", awsCLI, s.Table)
+	fmt.Fprintf(w, "Function logs: %s/<provider>.log (or run with -v)\n", logDir)
+	fmt.Fprintln(w, "Sign, send and tail from another terminal: go run ./cmd/webhookctl help")
+	fmt.Fprintln(w, "\nOne line per request: time, provider, event type, outcome, status, duration, request.")
+}
+
+// providerURLs are the provider's webhook URLs with the development tokens.
+func providerURLs(baseURL string, p *devstack.Provider) []string {
+	var sec struct {
+		URLToken string `json:"urlToken"`
+	}
+	_ = json.Unmarshal(p.Secret, &sec)
+	token := firstNonEmpty(sec.URLToken, "{token}")
+	switch p.Name {
+	case "tiki":
+		return []string{baseURL + "/webhooks/tiki/order", baseURL + "/webhooks/tiki/stock", baseURL + "/webhooks/tiki/aftersale"}
+	case "apigift":
+		return []string{baseURL + "/webhooks/apigift/" + token, baseURL + "/webhooks/apigift/" + token + "/{event}"}
+	case "alchemypay":
+		return []string{baseURL + "/webhooks/alchemypay/" + token}
+	case "oslpay":
+		return []string{baseURL + "/webhooks/oslpay"}
+	}
+	return nil
+}
+
+func runDemo(ctx context.Context, w io.Writer, s *devstack.Stack, baseURL, eventsDir string) bool {
+	samples, err := devstack.LoadSamples(eventsDir)
+	if err != nil {
+		fmt.Fprintf(w, "demo: %v\n", err)
+		return false
+	}
+	fmt.Fprintf(w, "\nDemo: sending %d samples from %s/ (valid ones first)\n\n", len(samples), eventsDir)
+	client := &http.Client{Timeout: 30 * time.Second}
+	results := devstack.RunSamples(ctx, client, baseURL, samples, s.Running())
+
+	fmt.Fprintln(w, "\nDemo summary")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  sample\texpected\tstatus\toutcome\tevent type\tresult\twhy")
+	failed := 0
+	for _, r := range results {
+		name := r.Sample.Provider + "/" + r.Sample.Name
+		switch {
+		case r.Skipped != "":
+			fmt.Fprintf(tw, "  %s\t%s\t-\t-\t-\tskipped\t%s\n", name, r.Expected(), r.Skipped)
+			continue
+		case r.Err != nil:
+			fmt.Fprintf(tw, "  %s\t%s\t-\t-\t-\tFAIL\t%v\n", name, r.Expected(), r.Err)
+			failed++
+			continue
+		}
+		verdict := "ok"
+		if !r.OK() {
+			verdict = "FAIL"
+			failed++
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\n", name, r.Expected(), r.Status, r.Outcome, r.EventType, verdict, why(r))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\nWhat landed on the queues (peeked: the messages stay for your consumers)")
+	for _, name := range s.Running() {
+		p := s.Providers[name]
+		msgs, err := s.ReadQueue(ctx, p.QueueURL, false)
+		if err != nil {
+			fmt.Fprintf(w, "  %s: %v\n", name, err)
+			failed++
+			continue
+		}
+		fmt.Fprintf(w, "  %s (%s): %d message(s)\n", name, filepath.Base(p.QueueURL), len(msgs))
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, m := range msgs {
+			fmt.Fprintf(tw, "    %s\tsubject %s\tid %s\n", m.Event.Type, m.Event.Subject, m.Event.ID)
+		}
+		tw.Flush()
+	}
+	if failed > 0 {
+		fmt.Fprintf(w, "\nDemo: %d of %d checks FAILED\n", failed, len(results))
+		return false
+	}
+	fmt.Fprintf(w, "\nDemo: all %d samples behaved as expected\n", len(results))
+	return true
+}
+
+// why is a short reason for a non-2xx answer, from the usual error shapes:
+// {"error":{"code","message"}}, {"code","msg","error":"<code>"} or {"message"}.
+func why(r devstack.SampleResult) string {
+	if r.Status >= 200 && r.Status < 300 {
+		return ""
+	}
+	var b struct {
+		Error   json.RawMessage `json:"error"`
+		Code    any             `json:"code"`
+		Msg     string          `json:"msg"`
+		Message string          `json:"message"`
+	}
+	if json.Unmarshal([]byte(r.Body), &b) != nil {
+		return truncate(r.Body, 60)
+	}
+	var obj struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	var code string
+	switch {
+	case json.Unmarshal(b.Error, &obj) == nil && obj.Code != "":
+		return truncate(obj.Code+": "+obj.Message, 80)
+	case json.Unmarshal(b.Error, &code) == nil && code != "" && b.Msg != "":
+		return truncate(code+": "+b.Msg, 80)
+	case b.Msg != "":
+		return truncate(fmt.Sprint(b.Code)+": "+b.Msg, 80)
+	case b.Message != "":
+		return truncate(b.Message, 80)
+	}
+	return truncate(r.Body, 60)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+func compactJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// prefixWriter prefixes every line written through it.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line == "" {
+			continue
+		}
+		if _, err := io.WriteString(p.w, p.prefix+line); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}
+
+// lockedWriter serialises writes from the gateway, the runtimes and the demo.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

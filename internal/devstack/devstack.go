@@ -1,0 +1,434 @@
+// Package devstack brings up the whole webhook system on one machine: a local
+// AWS API (moto_server, or whatever AWS_ENDPOINT_URL points at), the table,
+// queues and secrets the functions need, each function's real bootstrap under
+// the local Lambda runtime, and the local API gateway in front of them. Both
+// `make run` (cmd/webhooks-local) and the end-to-end test use it. Local
+// tooling only: never deployed.
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"webhooks/internal/lambdarun"
+	"webhooks/internal/localgw"
+	"webhooks/internal/motoserver"
+)
+
+// Providers are the four webhook providers, in the order they are printed.
+var Providers = []string{"tiki", "apigift", "alchemypay", "oslpay"}
+
+// EventTTL is the WEBHOOKS_EVENT_TTL the local functions run with.
+const EventTTL = "720h"
+
+// Config says what to bring up.
+type Config struct {
+	// SecretsFile is the development secrets (events/dev-secrets.json): one
+	// object per provider, each exactly the provider's secret value.
+	SecretsFile string
+	// BinDir holds <provider>/bootstrap for the host; a provider whose binary
+	// is missing is left out (its routes answer 502).
+	BinDir string
+	// Prefix names the resources: table <Prefix>-events, queues
+	// <Prefix>-<provider>.fifo, secrets <Prefix>/<provider>. Default "webhooks-local".
+	Prefix string
+	// AWS is the endpoint to use. Zero: start moto_server on a free loopback port.
+	AWS AWSEnv
+	// FunctionOutput gives the writer for a function's stdout and stderr; nil discards.
+	FunctionOutput func(provider string) io.Writer
+	// MotoLog receives moto_server's output when devstack starts it.
+	MotoLog *os.File
+	// Logf reports runtime events (function crashes, restarts); nil discards.
+	Logf func(format string, args ...any)
+	// GatewayLog receives the gateway's one line per request; nil discards.
+	GatewayLog io.Writer
+	// Timeout per invocation; default 10s.
+	Timeout time.Duration
+}
+
+// AWSEnv is how the SDK (ours and the functions') reaches AWS: the standard
+// environment variables, nothing else.
+type AWSEnv struct {
+	Endpoint        string `json:"endpoint"`        // AWS_ENDPOINT_URL
+	Region          string `json:"region"`          // AWS_REGION
+	AccessKeyID     string `json:"accessKeyId"`     // AWS_ACCESS_KEY_ID
+	SecretAccessKey string `json:"secretAccessKey"` // AWS_SECRET_ACCESS_KEY
+}
+
+// AWSEnvFromEnvironment reads AWS_ENDPOINT_URL and friends, filling in the
+// local defaults (us-east-1, test/test). The Endpoint is empty when
+// AWS_ENDPOINT_URL is unset.
+func AWSEnvFromEnvironment(getenv func(string) string) AWSEnv {
+	return AWSEnv{
+		Endpoint:        getenv("AWS_ENDPOINT_URL"),
+		Region:          firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"),
+		AccessKeyID:     firstNonEmpty(getenv("AWS_ACCESS_KEY_ID"), "test"),
+		SecretAccessKey: firstNonEmpty(getenv("AWS_SECRET_ACCESS_KEY"), "test"),
+	}
+}
+
+// Vars is the environment form, as the functions receive it.
+func (e AWSEnv) Vars() map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL":      e.Endpoint,
+		"AWS_REGION":            e.Region,
+		"AWS_ACCESS_KEY_ID":     e.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY": e.SecretAccessKey,
+	}
+}
+
+// Config is the SDK configuration for this endpoint: the SDK's standard
+// loader, given the same values the environment variables would.
+func (e AWSEnv) Config(ctx context.Context) (aws.Config, error) {
+	e = fillDefaults(e)
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(e.Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(e.AccessKeyID, e.SecretAccessKey, "")),
+	}
+	if e.Endpoint != "" {
+		opts = append(opts, config.WithBaseEndpoint(e.Endpoint))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, fmt.Errorf("devstack: AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// Provider is one provider's resources and function.
+type Provider struct {
+	Name       string
+	QueueURL   string
+	QueueARN   string
+	DLQURL     string
+	SecretID   string          // the secret's name, as WEBHOOKS_SECRET_ID
+	Secret     json.RawMessage // the development secret value
+	Function   *lambdarun.Function
+	Binary     string
+	Missing    string // why the function is not running, when it is not
+	FunctionIn map[string]string
+}
+
+// Stack is a running local system.
+type Stack struct {
+	AWS       AWSEnv
+	Moto      *motoserver.Server // nil when an external endpoint is used
+	Table     string
+	Providers map[string]*Provider
+	Gateway   *localgw.Gateway
+
+	DynamoDB       *dynamodb.Client
+	SQS            *sqs.Client
+	SecretsManager *secretsmanager.Client
+}
+
+// Start brings everything up. On error it stops whatever it started.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "webhooks-local"
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.FunctionOutput == nil {
+		cfg.FunctionOutput = func(string) io.Writer { return io.Discard }
+	}
+	secrets, err := LoadSecrets(cfg.SecretsFile)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{AWS: cfg.AWS, Table: cfg.Prefix + "-events", Providers: map[string]*Provider{}}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if s.AWS.Endpoint == "" {
+		s.Moto, err = motoserver.Start(ctx, cfg.MotoLog)
+		if err != nil {
+			return nil, err
+		}
+		s.AWS.Endpoint = s.Moto.Endpoint
+	}
+	s.AWS = fillDefaults(s.AWS)
+
+	awsCfg, err := s.AWS.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.DynamoDB = dynamodb.NewFromConfig(awsCfg)
+	s.SQS = sqs.NewFromConfig(awsCfg)
+	s.SecretsManager = secretsmanager.NewFromConfig(awsCfg)
+
+	if err := s.createTable(ctx); err != nil {
+		return nil, err
+	}
+	for _, name := range Providers {
+		p := &Provider{Name: name, Secret: secrets[name]}
+		if len(p.Secret) == 0 {
+			return nil, fmt.Errorf("devstack: %s has no development secret in %s", name, cfg.SecretsFile)
+		}
+		if err := s.createQueues(ctx, cfg.Prefix, p); err != nil {
+			return nil, err
+		}
+		if err := s.putSecret(ctx, cfg.Prefix, p); err != nil {
+			return nil, err
+		}
+		s.Providers[name] = p
+	}
+
+	// Functions start in parallel: each waits for its process to ask for work.
+	type started struct {
+		p   *Provider
+		f   *lambdarun.Function
+		err error
+	}
+	results := make(chan started, len(Providers))
+	launched := 0
+	for _, name := range Providers {
+		p := s.Providers[name]
+		p.Binary = filepath.Join(cfg.BinDir, name, "bootstrap")
+		if _, statErr := os.Stat(p.Binary); statErr != nil {
+			p.Missing = fmt.Sprintf("no binary at %s (build it: make build GOARCH_LAMBDA=$(go env GOARCH) BUILD_DIR=%s)", p.Binary, cfg.BinDir)
+			continue
+		}
+		p.FunctionIn = s.FunctionEnv(p)
+		launched++
+		go func() {
+			f, err := lambdarun.Start(ctx, lambdarun.Config{
+				Name:    cfg.Prefix + "-" + p.Name,
+				Binary:  p.Binary,
+				Env:     p.FunctionIn,
+				Memory:  256,
+				Timeout: cfg.Timeout,
+				Output:  cfg.FunctionOutput(p.Name),
+				Logf:    cfg.Logf,
+				Region:  s.AWS.Region,
+			})
+			results <- started{p, f, err}
+		}()
+	}
+	var startErrs []error
+	for range launched {
+		r := <-results
+		if r.err != nil {
+			r.p.Missing = "failed to start: " + r.err.Error()
+			startErrs = append(startErrs, r.err)
+			continue
+		}
+		r.p.Function = r.f
+	}
+	if len(startErrs) > 0 {
+		return nil, fmt.Errorf("devstack: %w", errors.Join(startErrs...))
+	}
+
+	fns := map[string]localgw.Invoker{}
+	missing := map[string]string{}
+	for name, p := range s.Providers {
+		if p.Function != nil {
+			fns[name] = invoker{p.Function}
+		} else {
+			missing[name] = p.Missing
+		}
+	}
+	s.Gateway = localgw.New(localgw.Options{Functions: fns, Unavailable: missing, Log: cfg.GatewayLog})
+	return s, nil
+}
+
+// FunctionEnv is the contract's function configuration for p in this stack.
+func (s *Stack) FunctionEnv(p *Provider) map[string]string {
+	env := s.AWS.Vars()
+	env["WEBHOOKS_TABLE"] = s.Table
+	env["WEBHOOKS_QUEUE_URL"] = p.QueueURL
+	env["WEBHOOKS_SECRET_ID"] = p.SecretID
+	env["WEBHOOKS_EVENT_TTL"] = EventTTL
+	return env
+}
+
+// Running lists the providers whose function is running, in Providers order.
+func (s *Stack) Running() []string {
+	var out []string
+	for _, name := range Providers {
+		if p := s.Providers[name]; p != nil && p.Function != nil {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Stop ends every function process and moto_server (if devstack started it).
+// Resources on an external endpoint are left as they are.
+func (s *Stack) Stop() {
+	if s == nil {
+		return
+	}
+	for _, p := range s.Providers {
+		if p.Function != nil {
+			p.Function.Stop()
+		}
+	}
+	if s.Moto != nil {
+		s.Moto.Stop()
+	}
+}
+
+// Pids lists every process the stack runs (functions and moto_server).
+func (s *Stack) Pids() []int {
+	var pids []int
+	for _, p := range s.Providers {
+		if p.Function != nil {
+			pids = append(pids, p.Function.Pids()...)
+		}
+	}
+	if s.Moto != nil {
+		pids = append(pids, s.Moto.Pid())
+	}
+	sort.Ints(pids)
+	return pids
+}
+
+// invoker adapts a lambdarun.Function to the gateway, translating Lambda's
+// payload limit into the gateway's 413.
+type invoker struct{ f *lambdarun.Function }
+
+func (i invoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, err := i.f.Invoke(ctx, payload)
+	if errors.Is(err, lambdarun.ErrPayloadTooLarge) {
+		return nil, fmt.Errorf("%w: %w", localgw.ErrPayloadTooLarge, err)
+	}
+	return out, err
+}
+
+// LoadSecrets reads the development secrets file: provider → secret JSON.
+func LoadSecrets(path string) (map[string]json.RawMessage, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("devstack: development secrets: %w", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("devstack: development secrets %s: %w", path, err)
+	}
+	return m, nil
+}
+
+func (s *Stack) createTable(ctx context.Context) error {
+	_, err := s.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName: aws.String(s.Table),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+		},
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange},
+		},
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+	})
+	var inUse *ddbtypes.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("devstack: create table %s: %w", s.Table, err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(s.DynamoDB).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Table)}, 30*time.Second); err != nil {
+		return fmt.Errorf("devstack: table %s not active: %w", s.Table, err)
+	}
+	_, err = s.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(s.Table),
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)},
+	})
+	if err != nil && !strings.Contains(err.Error(), "already enabled") {
+		return fmt.Errorf("devstack: TTL on %s: %w", s.Table, err)
+	}
+	return nil
+}
+
+func (s *Stack) createQueues(ctx context.Context, prefix string, p *Provider) error {
+	dlq, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName:  aws.String(prefix + "-" + p.Name + "-dlq.fifo"),
+		Attributes: map[string]string{"FifoQueue": "true", "MessageRetentionPeriod": "1209600"},
+	})
+	if err != nil {
+		return fmt.Errorf("devstack: create %s dead-letter queue: %w", p.Name, err)
+	}
+	p.DLQURL = aws.ToString(dlq.QueueUrl)
+	dlqARN, err := s.queueARN(ctx, p.DLQURL)
+	if err != nil {
+		return err
+	}
+	redrive, _ := json.Marshal(map[string]any{"deadLetterTargetArn": dlqARN, "maxReceiveCount": 5})
+	q, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName:  aws.String(prefix + "-" + p.Name + ".fifo"),
+		Attributes: map[string]string{"FifoQueue": "true", "RedrivePolicy": string(redrive)},
+	})
+	if err != nil {
+		return fmt.Errorf("devstack: create %s queue: %w", p.Name, err)
+	}
+	p.QueueURL = aws.ToString(q.QueueUrl)
+	p.QueueARN, err = s.queueARN(ctx, p.QueueURL)
+	return err
+}
+
+func (s *Stack) queueARN(ctx context.Context, url string) (string, error) {
+	out, err := s.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		return "", fmt.Errorf("devstack: attributes of %s: %w", url, err)
+	}
+	return out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], nil
+}
+
+func (s *Stack) putSecret(ctx context.Context, prefix string, p *Provider) error {
+	p.SecretID = prefix + "/" + p.Name
+	_, err := s.SecretsManager.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String(p.SecretID),
+		Description:  aws.String("Development secret of the local webhook run (events/dev-secrets.json)"),
+		SecretString: aws.String(string(p.Secret)),
+	})
+	var exists *smtypes.ResourceExistsException
+	if errors.As(err, &exists) {
+		_, err = s.SecretsManager.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+			SecretId:     aws.String(p.SecretID),
+			SecretString: aws.String(string(p.Secret)),
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("devstack: secret %s: %w", p.SecretID, err)
+	}
+	return nil
+}
+
+func fillDefaults(e AWSEnv) AWSEnv {
+	e.Region = firstNonEmpty(e.Region, "us-east-1")
+	e.AccessKeyID = firstNonEmpty(e.AccessKeyID, "test")
+	e.SecretAccessKey = firstNonEmpty(e.SecretAccessKey, "test")
+	return e
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

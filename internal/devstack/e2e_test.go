@@ -1,0 +1,393 @@
+package devstack
+
+// End-to-end: moto_server, the real function binaries built for this host
+// under the local Lambda runtime, the local gateway on a loopback port, and
+// HTTP requests: every sample in events/, forged copies of them, and a
+// request signed here with the development secret. Then the queues must hold
+// exactly one CloudEvent per accepted delivery.
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"webhooks/internal/motoserver"
+)
+
+const repoRoot = "../.."
+
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: not in -short mode")
+	}
+	began := time.Now()
+	moto, skip, err := motoserver.ForTests()
+	if err != nil {
+		t.Fatalf("moto_server: %v", err)
+	}
+	if skip != "" {
+		t.Skipf("end-to-end test needs moto_server: %s", skip)
+	}
+	defer moto.Stop()
+	t.Logf("moto_server ready in %s", time.Since(began).Round(time.Millisecond))
+
+	binDir, built := buildFunctions(t)
+	if len(built) == 0 {
+		t.Fatal("no function under functions/ to run")
+	}
+
+	logs := &functionLogs{bufs: map[string]*bytes.Buffer{}}
+	runtimeEvents := &functionLogs{bufs: map[string]*bytes.Buffer{}}
+	startAt := time.Now()
+	stack, err := Start(context.Background(), Config{
+		SecretsFile:    filepath.Join(repoRoot, "events", "dev-secrets.json"),
+		BinDir:         binDir,
+		Prefix:         "e2e",
+		AWS:            AWSEnv{Endpoint: moto.Endpoint},
+		FunctionOutput: logs.writer,
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(runtimeEvents.writer("runtime"), format+"\n", args...)
+		},
+		Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("devstack.Start: %v", err)
+	}
+	pids := stack.Pids()
+	defer func() {
+		stack.Stop()
+		for _, pid := range pids {
+			if syscall.Kill(pid, 0) == nil {
+				t.Errorf("process %d still running after Stop", pid)
+			}
+		}
+	}()
+	t.Logf("functions %v up in %s", stack.Running(), time.Since(startAt).Round(time.Millisecond))
+	defer func() {
+		if t.Failed() {
+			for name, l := range logs.snapshot() {
+				t.Logf("---- %s output ----\n%s", name, l)
+			}
+			t.Logf("---- runtime events ----\n%s", runtimeEvents.snapshot()["runtime"])
+		}
+	}()
+	runningSorted := append([]string(nil), stack.Running()...)
+	sort.Strings(runningSorted)
+	if got := strings.Join(runningSorted, ","); got != strings.Join(built, ",") {
+		t.Fatalf("running %q, built %q", got, strings.Join(built, ","))
+	}
+
+	gw := httptest.NewServer(stack.Gateway)
+	defer gw.Close()
+	client := gw.Client()
+
+	// accepted[provider] lists the event types of deliveries that must be on the queue.
+	accepted := map[string][]string{}
+	record := func(provider string, status int, h http.Header) {
+		if status/100 == 2 && h.Get("X-Webhook-Outcome") == "accepted" {
+			accepted[provider] = append(accepted[provider], h.Get("X-Webhook-Event-Type"))
+		}
+	}
+
+	samples, err := LoadSamples(filepath.Join(repoRoot, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := map[string]bool{}
+	for _, p := range stack.Running() {
+		running[p] = true
+	}
+	sent := time.Now()
+	results := RunSamples(context.Background(), client, gw.URL, samples, stack.Running())
+	t.Logf("%d samples answered in %s", len(results), time.Since(sent).Round(time.Millisecond))
+	for _, r := range results {
+		t.Run("sample/"+r.Sample.Provider+"/"+r.Sample.Name, func(t *testing.T) {
+			if r.Skipped != "" {
+				t.Skip(r.Skipped)
+			}
+			if !r.OK() {
+				t.Fatalf("expected %s, got %d %s (err %v)", r.Expected(), r.Status, r.Body, r.Err)
+			}
+		})
+		if r.Err == nil && r.Status/100 == 2 && r.Outcome == "accepted" {
+			accepted[r.Sample.Provider] = append(accepted[r.Sample.Provider], r.EventType)
+		}
+	}
+
+	// Forged copies of every accepted sample: each must be refused with 401 and
+	// leave nothing on a queue.
+	secrets, err := LoadSecrets(filepath.Join(repoRoot, "events", "dev-secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if !r.OK() || r.Skipped != "" || !r.Sample.ExpectAccepted() {
+			continue
+		}
+		for _, f := range forgeries(r.Sample, secrets) {
+			t.Run("forged/"+r.Sample.Provider+"/"+r.Sample.Name+"/"+f.name, func(t *testing.T) {
+				req, err := f.sample.Request(context.Background(), gw.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				status, _, body, err := Send(client, req)
+				if err != nil || status != http.StatusUnauthorized {
+					t.Fatalf("got %d %s (err %v), want 401", status, body, err)
+				}
+			})
+		}
+	}
+
+	// A Tiki delivery signed here with the development secret, whatever the
+	// samples hold: accepted once, a redelivery is a duplicate, and the same
+	// body changed after signing is refused.
+	if running["tiki"] {
+		var tiki map[string]string
+		if err := json.Unmarshal(secrets["tiki"], &tiki); err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprintf(`{"data":{"date":"2024-01-02T03:04:05+07:00","sku":"E2E-%d","warehouse":"sgn","qty_salable":7,"seller_product_code":"E2E"}}`, time.Now().UnixNano())
+		post := func(body, sig string) (int, http.Header, string) {
+			req, _ := http.NewRequest(http.MethodPost, gw.URL+"/webhooks/tiki/stock", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Signature", sig)
+			status, h, b, err := Send(client, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return status, h, b
+		}
+		sig := "sha1=" + hmacSHA1(tiki["stock"], body)
+		status, h, b := post(body, sig)
+		if status != 200 || h.Get("X-Webhook-Outcome") != "accepted" || h.Get("X-Webhook-Event-Type") != "tiki.stock.changed" {
+			t.Errorf("signed tiki stock: %d %v %s", status, h, b)
+		}
+		record("tiki", status, h)
+		if status, h, b := post(body, sig); status != 200 || h.Get("X-Webhook-Outcome") != "duplicate" {
+			t.Errorf("redelivery: %d %s %s, want 200 duplicate", status, h.Get("X-Webhook-Outcome"), b)
+		}
+		if status, _, b := post(strings.Replace(body, `"qty_salable":7`, `"qty_salable":9`, 1), sig); status != 401 {
+			t.Errorf("body changed after signing: %d %s, want 401", status, b)
+		}
+		if status, _, b := post(body, "sha1="+hmacSHA1(tiki["order"], body)); status != 401 {
+			t.Errorf("signed with another kind's secret: %d %s, want 401", status, b)
+		}
+	}
+
+	// The gateway answers what API Gateway would for what no route serves.
+	for _, c := range []struct{ method, path string }{{"GET", "/webhooks/oslpay"}, {"POST", "/webhooks/unknown"}, {"POST", "/webhooks/tiki"}} {
+		req, _ := http.NewRequest(c.method, gw.URL+c.path, strings.NewReader("{}"))
+		status, _, body, err := Send(client, req)
+		if err != nil || status != 404 || body != `{"message":"Not Found"}` {
+			t.Errorf("%s %s: %d %s (err %v), want 404 Not Found", c.method, c.path, status, body, err)
+		}
+	}
+
+	// Exactly one CloudEvent per accepted delivery, nothing for anything refused.
+	for _, name := range stack.Running() {
+		p := stack.Providers[name]
+		msgs, err := stack.ReadQueue(context.Background(), p.QueueURL, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range msgs {
+			got = append(got, m.Event.Type)
+			if m.Event.SpecVersion != "1.0" || m.Event.Source != "webhooks/"+name || m.Event.ID == "" {
+				t.Errorf("%s: message is not the contract's CloudEvent: %s", name, m.Body)
+			}
+			if m.Attributes["provider"] != name || m.Attributes["type"] != m.Event.Type {
+				t.Errorf("%s: message attributes %v", name, m.Attributes)
+			}
+			if m.DeduplicationID != m.Event.ID {
+				t.Errorf("%s: deduplication id %q, event id %q", name, m.DeduplicationID, m.Event.ID)
+			}
+		}
+		want := append([]string(nil), accepted[name]...)
+		sort.Strings(got)
+		sort.Strings(want)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s queue holds %d messages %v, want one per accepted delivery: %v", name, len(got), got, want)
+		}
+		dlq, err := stack.ReadQueue(context.Background(), p.DLQURL, true)
+		if err != nil || len(dlq) != 0 {
+			t.Errorf("%s dead-letter queue: %d messages, err %v", name, len(dlq), err)
+		}
+	}
+	t.Logf("end-to-end total %s", time.Since(began).Round(time.Millisecond))
+}
+
+type forgery struct {
+	name   string
+	sample Sample
+}
+
+// forgeries are copies of an accepted sample that an attacker could make
+// without the secret: the body changed after signing (providers that sign the
+// body or whose signature is single-use), the URL token guessed, the
+// signature or shared-secret header altered.
+func forgeries(s Sample, secrets map[string]json.RawMessage) []forgery {
+	var out []forgery
+	clone := func() Sample {
+		c := s
+		c.Event.Headers = map[string]string{}
+		for k, v := range s.Event.Headers {
+			c.Event.Headers[k] = v
+		}
+		return c
+	}
+	body, err := s.Body()
+	if err == nil && json.Valid(body) && (s.Provider == "tiki" || s.Provider == "oslpay") {
+		c := clone()
+		var v any
+		_ = json.Unmarshal(body, &v)
+		changed, _ := json.Marshal(map[string]any{"forged": true, "original": v})
+		if obj, ok := v.(map[string]any); ok {
+			obj["forged"] = true
+			changed, _ = json.Marshal(obj)
+		}
+		c.Event.Body, c.Event.IsBase64Encoded = string(changed), false
+		out = append(out, forgery{"body-changed-after-signing", c})
+	}
+	var tok struct {
+		URLToken string `json:"urlToken"`
+	}
+	_ = json.Unmarshal(secrets[s.Provider], &tok)
+	if tok.URLToken != "" && strings.Contains(s.Event.RawPath, tok.URLToken) {
+		c := clone()
+		guess := strings.Repeat("x", len(tok.URLToken))
+		c.Event.RawPath = strings.Replace(s.Event.RawPath, tok.URLToken, guess, 1)
+		out = append(out, forgery{"wrong-url-token", c})
+	}
+	for k, v := range s.Event.Headers {
+		lk := strings.ToLower(k)
+		if lk == "secret-key" { // APIGift's optional shared-secret header
+			c := clone()
+			c.Event.Headers[k] = flipLastHex(v)
+			out = append(out, forgery{"secret-key-header-wrong", c})
+			continue
+		}
+		if lk != "signature" && lk != "x-signature" {
+			continue
+		}
+		c := clone()
+		if raw, err := base64.StdEncoding.DecodeString(v); err == nil && len(raw) > 0 {
+			raw[0] ^= 0xff
+			c.Event.Headers[k] = base64.StdEncoding.EncodeToString(raw)
+		} else {
+			c.Event.Headers[k] = flipLastHex(v)
+		}
+		out = append(out, forgery{"signature-altered", c})
+	}
+	return out
+}
+
+func flipLastHex(v string) string {
+	if v == "" {
+		return "0"
+	}
+	last := v[len(v)-1]
+	repl := byte('0')
+	if last == '0' {
+		repl = '1'
+	}
+	return v[:len(v)-1] + string(repl)
+}
+
+func hmacSHA1(key, body string) string {
+	m := hmac.New(sha1.New, []byte(key))
+	m.Write([]byte(body))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// buildFunctions builds every functions/<name> for this host into a temporary
+// directory laid out as <name>/bootstrap, in one go build (it links in parallel).
+func buildFunctions(t *testing.T) (string, []string) {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(repoRoot, "functions", "*", "main.go"))
+	var names, pkgs []string
+	for _, d := range dirs {
+		name := filepath.Base(filepath.Dir(d))
+		names = append(names, name)
+		pkgs = append(pkgs, "./functions/"+name)
+	}
+	sort.Strings(names)
+	sort.Strings(pkgs)
+	if len(pkgs) == 0 {
+		return "", nil
+	}
+	tmp := t.TempDir()
+	out := filepath.Join(tmp, "out")
+	began := time.Now()
+	args := append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-o", out + string(filepath.Separator)}, pkgs...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build functions: %v\n%s", err, b)
+	}
+	bin := filepath.Join(tmp, "bin")
+	for _, n := range names {
+		if err := os.MkdirAll(filepath.Join(bin, n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(out, n), filepath.Join(bin, n, "bootstrap")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("built %v for the host in %s", names, time.Since(began).Round(time.Millisecond))
+	return bin, names
+}
+
+// functionLogs keeps each function's output for the failure report.
+type functionLogs struct {
+	mu   sync.Mutex
+	bufs map[string]*bytes.Buffer
+}
+
+func (l *functionLogs) writer(name string) io.Writer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.bufs[name] == nil {
+		l.bufs[name] = &bytes.Buffer{}
+	}
+	return lockedWriter{l, l.bufs[name]}
+}
+
+func (l *functionLogs) snapshot() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]string{}
+	for k, b := range l.bufs {
+		out[k] = b.String()
+	}
+	return out
+}
+
+type lockedWriter struct {
+	l *functionLogs
+	b *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.l.mu.Lock()
+	defer w.l.mu.Unlock()
+	return w.b.Write(p)
+}

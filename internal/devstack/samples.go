@@ -1,0 +1,227 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"webhooks/internal/localgw"
+)
+
+// Sample is one file events/<provider>/<name>.json: a complete payload-2.0
+// event, signed with the development secrets.
+type Sample struct {
+	Provider string // the directory
+	Name     string // the file name without .json
+	File     string
+	Event    events.APIGatewayV2HTTPRequest
+}
+
+// ExpectAccepted says what the contract expects of the sample: names starting
+// with "invalid-" or "tampered-" must be rejected, every other accepted.
+func (s Sample) ExpectAccepted() bool {
+	return !strings.HasPrefix(s.Name, "invalid-") && !strings.HasPrefix(s.Name, "tampered-")
+}
+
+// LoadSampleFile reads one sample file; its provider is its directory's name.
+func LoadSampleFile(path string) (Sample, error) {
+	s := Sample{
+		Provider: filepath.Base(filepath.Dir(path)),
+		Name:     strings.TrimSuffix(filepath.Base(path), ".json"),
+		File:     path,
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return s, fmt.Errorf("devstack: sample %s: %w", path, err)
+	}
+	if err := json.Unmarshal(raw, &s.Event); err != nil {
+		return s, fmt.Errorf("devstack: sample %s is not a payload-2.0 event: %w", path, err)
+	}
+	if s.Event.RawPath == "" {
+		return s, fmt.Errorf("devstack: sample %s has no rawPath", path)
+	}
+	return s, nil
+}
+
+// LoadSamples reads every events/<provider>/*.json under dir, sorted by
+// provider (in Providers order, then others) and name.
+func LoadSamples(dir string) ([]Sample, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Sample
+	for _, f := range files {
+		s, err := LoadSampleFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	order := map[string]int{}
+	for i, p := range Providers {
+		order[p] = i + 1
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		oi, oj := order[out[i].Provider], order[out[j].Provider]
+		if oi == 0 {
+			oi = len(Providers) + 1
+		}
+		if oj == 0 {
+			oj = len(Providers) + 1
+		}
+		if oi != oj {
+			return oi < oj
+		}
+		if out[i].Provider != out[j].Provider {
+			return out[i].Provider < out[j].Provider
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// Body is the sample's raw body bytes.
+func (s Sample) Body() ([]byte, error) {
+	if s.Event.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(s.Event.Body)
+		if err != nil {
+			return nil, fmt.Errorf("devstack: sample %s: body is not base64: %w", s.File, err)
+		}
+		return b, nil
+	}
+	return []byte(s.Event.Body), nil
+}
+
+// gatewayHeaders are added by the gateway itself, so a replayed sample must not carry them.
+var gatewayHeaders = map[string]bool{
+	"host": true, "content-length": true, "x-forwarded-for": true, "x-forwarded-port": true,
+	"x-forwarded-proto": true, "x-amzn-trace-id": true, "connection": true, "transfer-encoding": true,
+}
+
+// Request is the HTTP request that makes API Gateway produce the sample's
+// event: its method, rawPath and rawQueryString, headers, cookies and body.
+func (s Sample) Request(ctx context.Context, baseURL string) (*http.Request, error) {
+	body, err := s.Body()
+	if err != nil {
+		return nil, err
+	}
+	url := strings.TrimSuffix(baseURL, "/") + s.Event.RawPath
+	if s.Event.RawQueryString != "" {
+		url += "?" + s.Event.RawQueryString
+	}
+	method := firstNonEmpty(s.Event.RequestContext.HTTP.Method, http.MethodPost)
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("devstack: sample %s: %w", s.File, err)
+	}
+	for k, v := range s.Event.Headers {
+		if !gatewayHeaders[strings.ToLower(k)] {
+			req.Header.Set(k, v)
+		}
+	}
+	if len(s.Event.Cookies) > 0 {
+		req.Header.Set("Cookie", strings.Join(s.Event.Cookies, "; "))
+	}
+	return req, nil
+}
+
+// SampleResult is what the gateway answered to a sample.
+type SampleResult struct {
+	Sample    Sample
+	Status    int
+	Outcome   string // X-Webhook-Outcome, or derived from Status
+	EventType string // X-Webhook-Event-Type, or "-"
+	Body      string
+	Skipped   string // why the sample was not sent
+	Err       error
+}
+
+// OK says whether the result meets the sample's expectation: 2xx for a sample
+// to accept, 4xx for one to reject. A skipped sample is not a failure.
+func (r SampleResult) OK() bool {
+	if r.Skipped != "" {
+		return true
+	}
+	if r.Err != nil {
+		return false
+	}
+	if r.Sample.ExpectAccepted() {
+		return r.Status >= 200 && r.Status < 300
+	}
+	return r.Status >= 400 && r.Status < 500
+}
+
+// Expected names the expectation for a summary.
+func (r SampleResult) Expected() string {
+	if r.Sample.ExpectAccepted() {
+		return "accept (2xx)"
+	}
+	return "reject (4xx)"
+}
+
+// Send sends one request and reads the answer.
+func Send(client *http.Client, req *http.Request) (status int, header http.Header, body string, err error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, resp.Header, string(b), err
+}
+
+// RunSamples sends the samples to the gateway at baseURL: every sample to
+// accept first, then every sample to reject (so a forged copy can never spend
+// a single-use credential before the genuine delivery). Samples of providers
+// not in running are skipped.
+func RunSamples(ctx context.Context, client *http.Client, baseURL string, samples []Sample, running []string) []SampleResult {
+	isRunning := map[string]bool{}
+	for _, p := range running {
+		isRunning[p] = true
+	}
+	ordered := make([]Sample, 0, len(samples))
+	for _, pass := range []bool{true, false} {
+		for _, s := range samples {
+			if s.ExpectAccepted() == pass {
+				ordered = append(ordered, s)
+			}
+		}
+	}
+	results := make([]SampleResult, 0, len(ordered))
+	for _, s := range ordered {
+		r := SampleResult{Sample: s, EventType: "-"}
+		if !isRunning[s.Provider] {
+			r.Skipped = "function " + s.Provider + " is not running"
+			results = append(results, r)
+			continue
+		}
+		req, err := s.Request(ctx, baseURL)
+		if err == nil {
+			var h http.Header
+			r.Status, h, r.Body, err = Send(client, req)
+			if h != nil {
+				r.Outcome = h.Get("X-Webhook-Outcome")
+				r.EventType = firstNonEmpty(h.Get("X-Webhook-Event-Type"), "-")
+			}
+		}
+		r.Err = err
+		if r.Outcome == "" && err == nil {
+			r.Outcome = outcomeFor(r.Status)
+		}
+		results = append(results, r)
+	}
+	return results
+}
+
+func outcomeFor(status int) string { return localgw.OutcomeFor(status) }
