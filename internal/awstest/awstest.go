@@ -164,12 +164,19 @@ type Message struct {
 func (e *Env) Drain(ctx context.Context, url string) ([]Message, error) {
 	var out []Message
 	for empty := 0; empty < 2; {
+		// The last look before calling the queue empty long-polls for a second,
+		// so a loaded moto_server cannot make a queue look empty too early.
+		var wait int32
+		if empty == 1 {
+			wait = 1
+		}
 		res, err := e.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(url),
 			MaxNumberOfMessages:         10,
 			MessageAttributeNames:       []string{"All"},
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 			VisibilityTimeout:           60,
+			WaitTimeSeconds:             wait,
 		})
 		if err != nil {
 			return out, fmt.Errorf("receive: %w", err)
