@@ -1,0 +1,211 @@
+// Package hostile feeds every receiver hostile input — empty, truncated, deeply
+// nested, huge numbers, invalid UTF-8, duplicate keys, wrong types, nulls,
+// wrong content types, oversized bodies, header tricks — through the real
+// handlers against a real AWS API, and checks that each one is answered with a
+// 4xx and a stable error code and that nothing is stored or enqueued.
+package hostile
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"webhooks/internal/itest"
+	"webhooks/internal/samples"
+	"webhooks/internal/signer"
+	"webhooks/shared/pipeline"
+	"webhooks/shared/providers/alchemypay"
+	"webhooks/shared/providers/apigift"
+	"webhooks/shared/providers/oslpay"
+	"webhooks/shared/providers/tiki"
+)
+
+func TestMain(m *testing.M) { itest.Main(m) }
+
+const eventsDir = "../../events"
+
+type hostileCase struct {
+	name     string
+	provider string
+	variant  string // Tiki kind, APIGift slug
+	body     string
+	mutate   func(*events.APIGatewayV2HTTPRequest)
+	status   int
+	code     string
+}
+
+// Valid bodies, one per provider, that the hostile variants start from.
+var valid = map[string]struct{ variant, body string }{
+	"tiki":       {"order", `{"data":{"date":"2022-10-26T14:22:05+07:00","order_code":"1","main_state":"processing"}}`},
+	"apigift":    {"order-invoice-status-changed", `{"orderId":"b3c09d58","status":1,"price":47.99}`},
+	"alchemypay": {"", `{"orderNo":"100217","orderType":"2","status":"SUCCESS","cardNumber":"5554748800912345"}`},
+	"oslpay":     {"", `{"type":"order_status_change","data":{"orderId":"o1","userId":"u1","state":"COMPLETED","updateTime":"2024-01-01 00:00:00"}}`},
+}
+
+func setHeader(k, v string) func(*events.APIGatewayV2HTTPRequest) {
+	return func(e *events.APIGatewayV2HTTPRequest) { e.Headers[k] = v }
+}
+
+func asBase64(e *events.APIGatewayV2HTTPRequest) {
+	e.Body = base64.StdEncoding.EncodeToString([]byte(e.Body))
+	e.IsBase64Encoded = true
+}
+
+// generic are hostile bodies every provider must refuse with the same code.
+func generic(provider string) []hostileCase {
+	v := valid[provider]
+	deep := strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100)
+	bad := func(name, body, code string) hostileCase {
+		return hostileCase{name: name, provider: provider, variant: v.variant, body: body, status: 400, code: code}
+	}
+	return []hostileCase{
+		bad("empty body", ``, pipeline.CodeMalformedJSON),
+		bad("whitespace only", " \n\t ", pipeline.CodeMalformedJSON),
+		bad("truncated", v.body[:len(v.body)/2], pipeline.CodeMalformedJSON),
+		bad("top-level array", `[`+v.body+`]`, pipeline.CodeMalformedJSON),
+		bad("top-level string", `"`+strings.ReplaceAll(v.body, `"`, `\"`)+`"`, pipeline.CodeMalformedJSON),
+		bad("null", `null`, pipeline.CodeMalformedJSON),
+		bad("nested 100 deep", deep, pipeline.CodeMalformedJSON),
+		bad("number out of float64 range", strings.Replace(v.body, "{", `{"n":1e400,`, 1), pipeline.CodeMalformedJSON),
+		bad("duplicate key", strings.Replace(v.body, "{", `{"x":1,"x":2,`, 1), pipeline.CodeDuplicateKey),
+		bad("byte order mark", "\ufeff"+v.body, pipeline.CodeMalformedJSON),
+		bad("NaN literal", strings.Replace(v.body, "{", `{"n":NaN,`, 1), pipeline.CodeMalformedJSON),
+		bad("trailing garbage", v.body+`}`, pipeline.CodeMalformedJSON),
+		bad("two objects", v.body+v.body, pipeline.CodeMalformedJSON),
+		bad("single quotes", strings.ReplaceAll(v.body, `"`, `'`), pipeline.CodeMalformedJSON),
+		bad("raw control character", strings.Replace(v.body, "{", "{\"c\":\"a\x01b\",", 1), pipeline.CodeMalformedJSON),
+		{name: "invalid UTF-8", provider: provider, variant: v.variant, body: strings.Replace(v.body, "{", "{\"u\":\"\xff\xfe\",", 1), mutate: asBase64, status: 400, code: pipeline.CodeInvalidEncoding},
+		{name: "bad base64 transport", provider: provider, variant: v.variant, body: v.body, mutate: func(e *events.APIGatewayV2HTTPRequest) { e.Body = "%%%"; e.IsBase64Encoded = true }, status: 400, code: pipeline.CodeInvalidEncoding},
+		{name: "form content type", provider: provider, variant: v.variant, body: v.body, mutate: setHeader("content-type", "application/x-www-form-urlencoded"), status: 415, code: pipeline.CodeUnsupportedMedia},
+		{name: "xml content type", provider: provider, variant: v.variant, body: v.body, mutate: setHeader("content-type", "application/xml"), status: 415, code: pipeline.CodeUnsupportedMedia},
+		{name: "unparsable content type", provider: provider, variant: v.variant, body: v.body, mutate: setHeader("content-type", "application/json; ;;="), status: 415, code: pipeline.CodeUnsupportedMedia},
+		{name: "oversized", provider: provider, variant: v.variant, body: strings.Replace(v.body, "{", `{"pad":"`+strings.Repeat("a", 300<<10)+`",`, 1), status: 413, code: pipeline.CodePayloadTooLarge},
+		{name: "GET", provider: provider, variant: v.variant, body: v.body, mutate: func(e *events.APIGatewayV2HTTPRequest) { e.RequestContext.HTTP.Method = "GET" }, status: 405, code: pipeline.CodeMethodNotAllowed},
+	}
+}
+
+func specific() []hostileCase {
+	c := func(provider, variant, name, body string, status int, code string, mutate func(*events.APIGatewayV2HTTPRequest)) hostileCase {
+		return hostileCase{name: name, provider: provider, variant: variant, body: body, status: status, code: code, mutate: mutate}
+	}
+	return []hostileCase{
+		// Tiki: wrong types, nulls, header tricks.
+		c("tiki", "order", "data is a string", `{"data":"x"}`, 400, pipeline.CodeInvalidField, nil),
+		c("tiki", "order", "order_code null", `{"data":{"order_code":null,"main_state":"x"}}`, 400, pipeline.CodeMissingField, nil),
+		c("tiki", "order", "order_code object", `{"data":{"order_code":{"$gt":""},"main_state":"x"}}`, 400, pipeline.CodeInvalidField, nil),
+		c("tiki", "stock", "qty boolean", `{"data":{"sku":"s","warehouse":"w","qty_salable":true}}`, 400, pipeline.CodeInvalidField, nil),
+		c("tiki", "order", "two signatures joined", valid["tiki"].body, 401, pipeline.CodeUnauthorized, func(e *events.APIGatewayV2HTTPRequest) {
+			e.Headers["x-signature"] = e.Headers["x-signature"] + ",sha1=00"
+		}),
+		c("tiki", "order", "signature with inner space", valid["tiki"].body, 401, pipeline.CodeUnauthorized, func(e *events.APIGatewayV2HTTPRequest) {
+			e.Headers["x-signature"] = strings.Replace(e.Headers["x-signature"], "=", "= ", 1)
+		}),
+		c("tiki", "order", "kind in upper case", valid["tiki"].body, 404, pipeline.CodeNotFound, func(e *events.APIGatewayV2HTTPRequest) { e.PathParameters["kind"] = "ORDER" }),
+		c("tiki", "order", "path traversal kind", valid["tiki"].body, 404, pipeline.CodeNotFound, func(e *events.APIGatewayV2HTTPRequest) { e.PathParameters["kind"] = "../order" }),
+		// APIGift.
+		c("apigift", "", "matches no event", `{"foo":"bar"}`, 400, pipeline.CodeUnknownEvent, nil),
+		c("apigift", "order-invoice-status-changed", "status as string", `{"orderId":"o","status":"1","price":1}`, 400, pipeline.CodeInvalidField, nil),
+		c("apigift", "order-invoice-status-changed", "orderId null", `{"orderId":null,"status":1,"price":1}`, 400, pipeline.CodeMissingField, nil),
+		c("apigift", "inventory-item-delivered", "ciphertext is a number", `{"takeoutInventoryId":"t","inventoryId":"i","encryptedVirtualCollections":12}`, 400, pipeline.CodeInvalidField, nil),
+		c("apigift", "no-such-event", "unknown slug", valid["apigift"].body, 404, pipeline.CodeNotFound, nil),
+		c("apigift", "", "token in another case", valid["apigift"].body, 401, pipeline.CodeUnauthorized, func(e *events.APIGatewayV2HTTPRequest) {
+			e.PathParameters["token"] = strings.ToUpper(e.PathParameters["token"])
+		}),
+		c("apigift", "", "token with a trailing space", valid["apigift"].body, 401, pipeline.CodeUnauthorized, func(e *events.APIGatewayV2HTTPRequest) {
+			e.PathParameters["token"] += " "
+		}),
+		// Alchemy Pay.
+		c("alchemypay", "", "orderNo a number", `{"orderNo":100217,"status":"SUCCESS"}`, 400, pipeline.CodeInvalidField, nil),
+		c("alchemypay", "", "status null", `{"orderNo":"1","status":null}`, 400, pipeline.CodeMissingField, nil),
+		c("alchemypay", "", "cardNumber an object", `{"orderNo":"1","status":"SUCCESS","cardNumber":{"n":"5554748800912345"}}`, 400, pipeline.CodeInvalidField, nil),
+		c("alchemypay", "", "empty token", valid["alchemypay"].body, 401, pipeline.CodeUnauthorized, func(e *events.APIGatewayV2HTTPRequest) { e.PathParameters["token"] = "" }),
+		// OSL Pay.
+		c("oslpay", "", "type a number", `{"type":7,"data":{"orderId":"o"}}`, 400, pipeline.CodeInvalidField, nil),
+		c("oslpay", "", "data an array", `{"type":"order_status_change","data":[1]}`, 400, pipeline.CodeInvalidField, nil),
+		c("oslpay", "", "no type", `{"data":{"orderId":"o"}}`, 400, pipeline.CodeMissingField, nil),
+		c("oslpay", "", "timestamp with a plus sign", valid["oslpay"].body, 401, pipeline.CodeUnauthorized, func(e *events.APIGatewayV2HTTPRequest) { e.Headers["timestamp"] = "+" + e.Headers["timestamp"] }),
+		c("oslpay", "", "signature twice", valid["oslpay"].body, 401, pipeline.CodeUnauthorized, func(e *events.APIGatewayV2HTTPRequest) {
+			e.Headers["signature"] = e.Headers["signature"] + "," + e.Headers["signature"]
+		}),
+		c("oslpay", "", "appId in another case", valid["oslpay"].body, 401, pipeline.CodeUnauthorized, func(e *events.APIGatewayV2HTTPRequest) { e.Headers["appid"] = strings.ToUpper(e.Headers["appid"]) }),
+		c("oslpay", "", "foreign appid in body", `{"type":"order_status_change","data":{"orderId":"o","appid":"someone-else"}}`, 401, pipeline.CodeUnauthorized, nil),
+	}
+}
+
+// errorCode reads the stable code of either error shape.
+func errorCode(body string) string {
+	var b struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal([]byte(body), &b) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(b.Error, &s) == nil {
+		return s // OSL Pay: {"code":"0000x", ..., "error":"<code>"}
+	}
+	var o struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal(b.Error, &o)
+	return o.Code
+}
+
+func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
+	keys, err := signer.DevKeys(eventsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := samples.LoadDevSecrets(eventsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stacks := map[string]*itest.Stack{}
+	handlers := map[string]lambda.Handler{}
+	for _, p := range []string{tiki.Name, apigift.Name, "alchemypay", "oslpay"} {
+		stacks[p] = itest.NewStack(t, p, string(dev[p]))
+	}
+	handlers["tiki"] = itest.Handler(t, stacks["tiki"], tiki.New())
+	handlers["apigift"] = itest.Handler(t, stacks["apigift"], apigift.New())
+	handlers["alchemypay"] = itest.Handler(t, stacks["alchemypay"], alchemypay.New())
+	handlers["oslpay"] = itest.Handler(t, stacks["oslpay"], oslpay.New())
+
+	var cases []hostileCase
+	for _, p := range []string{"tiki", "apigift", "alchemypay", "oslpay"} {
+		cases = append(cases, generic(p)...)
+	}
+	cases = append(cases, specific()...)
+	if len(cases) < 60 {
+		t.Fatalf("only %d hostile cases", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(c.provider+"/"+c.name, func(t *testing.T) {
+			req, err := keys.Request(c.provider, c.variant, []byte(c.body), time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := samples.HTTPEvent(req).Event
+			if c.mutate != nil {
+				c.mutate(&ev)
+			}
+			res := itest.Invoke(t, handlers[c.provider], ev)
+			if res.StatusCode != c.status || errorCode(res.Body) != c.code {
+				t.Errorf("got %d %s, want %d %s", res.StatusCode, res.Body, c.status, c.code)
+			}
+		})
+	}
+	for p, s := range stacks {
+		if n := len(s.Items(t)); n != 0 {
+			t.Errorf("%s: %d items stored from hostile input", p, n)
+		}
+		if n := len(s.Messages(t)); n != 0 {
+			t.Errorf("%s: %d messages enqueued from hostile input", p, n)
+		}
+	}
+	t.Logf("%d hostile inputs refused", len(cases))
+}
