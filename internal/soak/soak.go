@@ -390,3 +390,15 @@ func uniquify(body []byte, suffix string) ([]byte, error) {
 	}
 	return json.Marshal(v)
 }
+
+// MixedFaults is the soak's fault mix: 20% of every AWS call the functions
+// make fails in one of five ways.
+func MixedFaults() []faultproxy.Rule {
+	return []faultproxy.Rule{
+		{Kind: faultproxy.Error, Rate: 0.05},
+		{Kind: faultproxy.Throttle, Rate: 0.05},
+		{Kind: faultproxy.LostResponse, Rate: 0.05},
+		{Kind: faultproxy.Timeout, Rate: 0.02, Delay: 2 * time.Second},
+		{Kind: faultproxy.Latency, Rate: 0.03, Delay: 50 * time.Millisecond},
+	}
+}

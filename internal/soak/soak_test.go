@@ -5,23 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"webhooks/internal/faultproxy"
 	"webhooks/internal/itest"
 )
 
 func TestMain(m *testing.M) { itest.Main(m) }
-
-// MixedFaults is the soak's fault mix: 20% of every AWS call the functions
-// make fails in one of five ways.
-func MixedFaults() []faultproxy.Rule {
-	return []faultproxy.Rule{
-		{Kind: faultproxy.Error, Rate: 0.05},
-		{Kind: faultproxy.Throttle, Rate: 0.05},
-		{Kind: faultproxy.LostResponse, Rate: 0.05},
-		{Kind: faultproxy.Timeout, Rate: 0.02, Delay: 2 * time.Second},
-		{Kind: faultproxy.Latency, Rate: 0.03, Delay: 50 * time.Millisecond},
-	}
-}
 
 // A reduced soak for every `make test`: 60 webhooks per provider under 20%
 // faults. `make soak` runs 1,000+ and writes docs/RELIABILITY.md.
