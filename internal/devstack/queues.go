@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"webhooks/shared/queue"
 )
 
 // Message is one queued CloudEvent, as a consumer reads it.
@@ -21,17 +23,8 @@ type Message struct {
 	Event           CloudEvent // parsed Body; zero when the body is not a CloudEvent
 }
 
-// CloudEvent is the envelope of DESIGN.md's queue messages.
-type CloudEvent struct {
-	SpecVersion     string          `json:"specversion"`
-	ID              string          `json:"id"`
-	Source          string          `json:"source"`
-	Type            string          `json:"type"`
-	Subject         string          `json:"subject"`
-	Time            string          `json:"time"`
-	DataContentType string          `json:"datacontenttype"`
-	Data            json.RawMessage `json:"data"`
-}
+// CloudEvent is the envelope of DESIGN.md's queue messages, as the functions write it.
+type CloudEvent = queue.CloudEvent
 
 // ReadQueue receives every message available on url. With consume it deletes
 // them; otherwise it makes them visible again once all are read, so other
