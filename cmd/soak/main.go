@@ -68,6 +68,9 @@ func run(report string, perKind, mixed int) error {
 			return fmt.Errorf("%s: %w", r.name, err)
 		}
 		for _, p := range res.Providers {
+			if p.Acked == 0 {
+				return fmt.Errorf("%s: %s acknowledged nothing: the run proves nothing", r.name, p.Provider)
+			}
 			non2xx := 0
 			for st, n := range p.Statuses {
 				if st < 200 || st >= 300 {

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/logging"
 
@@ -273,6 +274,8 @@ func build(ctx context.Context, provider string, env lambdamain.Env, endpoint st
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	opts := []func(*config.LoadOptions) error{
 		config.WithBaseEndpoint(endpoint),
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(attempt)),
 		// Injected error bodies carry no DynamoDB CRC32; the SDK would warn on each.
 		config.WithLogger(logging.Nop{}),
