@@ -52,6 +52,10 @@ type Snapshot struct {
 	Errors map[string]int
 	// WriteUnits and ReadUnits computed from item sizes.
 	WriteUnits, ReadUnits float64
+	// WriteUnitsByKind splits WriteUnits by the written item's sort key "sk"
+	// (in this project's table: "event" for stored events, "replay" for
+	// single-use credentials); "" when the item has none.
+	WriteUnitsByKind map[string]float64
 	// ReportedCapacity is the sum of ConsumedCapacity the endpoint returned.
 	ReportedCapacity float64
 	// ItemBytes is the largest DynamoDB item size written (PutItem), in bytes.
@@ -74,7 +78,7 @@ func New() *Counter {
 func (c *Counter) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.snap = Snapshot{Calls: map[string]int{}, Attempts: map[string]int{}, Errors: map[string]int{}}
+	c.snap = Snapshot{Calls: map[string]int{}, Attempts: map[string]int{}, Errors: map[string]int{}, WriteUnitsByKind: map[string]float64{}}
 	c.items = map[string]map[string]int{}
 }
 
@@ -84,6 +88,10 @@ func (c *Counter) Snapshot() Snapshot {
 	defer c.mu.Unlock()
 	s := c.snap
 	s.Calls, s.Attempts, s.Errors = copyMap(c.snap.Calls), copyMap(c.snap.Attempts), copyMap(c.snap.Errors)
+	s.WriteUnitsByKind = make(map[string]float64, len(c.snap.WriteUnitsByKind))
+	for k, v := range c.snap.WriteUnitsByKind {
+		s.WriteUnitsByKind[k] = v
+	}
 	return s
 }
 
@@ -144,10 +152,12 @@ func (c *Counter) handleInitialize(ctx context.Context, in middleware.Initialize
 	var write, read float64
 	var sqsBytes, itemBytes int
 	var estimated bool
+	kind := ""
 	c.mu.Lock()
 	switch p := in.Parameters.(type) {
 	case *dynamodb.PutItemInput:
 		p.ReturnConsumedCapacity = ddb.ReturnConsumedCapacityTotal
+		kind = sortKey(p.Item)
 		sizes := attrSizes(p.Item)
 		itemBytes = sum(sizes)
 		write = units(itemBytes, 1024)
@@ -157,6 +167,7 @@ func (c *Counter) handleInitialize(ctx context.Context, in middleware.Initialize
 		c.items[itemKey(aws.ToString(p.TableName), p.Item)] = sizes
 	case *dynamodb.UpdateItemInput:
 		p.ReturnConsumedCapacity = ddb.ReturnConsumedCapacityTotal
+		kind = sortKey(p.Key)
 		k := itemKey(aws.ToString(p.TableName), p.Key)
 		before, known := c.items[k]
 		if !known {
@@ -176,6 +187,9 @@ func (c *Counter) handleInitialize(ctx context.Context, in middleware.Initialize
 	}
 	c.snap.Calls[name]++
 	c.snap.WriteUnits += write
+	if write > 0 {
+		c.snap.WriteUnitsByKind[kind] += write
+	}
 	if itemBytes > c.snap.ItemBytes {
 		c.snap.ItemBytes = itemBytes
 	}
@@ -237,6 +251,13 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+func sortKey(item map[string]ddb.AttributeValue) string {
+	if v, ok := item["sk"].(*ddb.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
 }
 
 func itemKey(table string, item map[string]ddb.AttributeValue) string {

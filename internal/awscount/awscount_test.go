@@ -93,6 +93,9 @@ func TestCountsTheDesignsCallsAndUnits(t *testing.T) {
 	if s.WriteUnits != 4 { // put 2 KB-blocks + update of the same (still under 2 KB) item
 		t.Errorf("WriteUnits = %v, want 4", s.WriteUnits)
 	}
+	if s.WriteUnitsByKind["event"] != 4 || len(s.WriteUnitsByKind) != 1 {
+		t.Errorf("WriteUnitsByKind = %v, want event: 4", s.WriteUnitsByKind)
+	}
 	if s.ItemBytes < 1024 || s.ItemBytes > 2048 {
 		t.Errorf("ItemBytes = %d, want between 1 and 2 KB", s.ItemBytes)
 	}
