@@ -95,14 +95,19 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o opt
 	}
 	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(lambdamain.AttemptTimeout)
 	db, q := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	bareQ, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName:  aws.String(fmt.Sprintf("perf-bare-%d.fifo", time.Now().UnixNano())),
-		Attributes: map[string]string{"FifoQueue": "true"},
-	})
-	if err != nil {
-		return nil, err
+	// One bare queue per provider, as the pipeline has: moto's SendMessage
+	// slows with the depth of the queue, so both sides must spread alike.
+	bareURL := map[string]string{}
+	for _, name := range devstack.Providers {
+		bq, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{
+			QueueName:  aws.String(fmt.Sprintf("perf-bare-%s-%d.fifo", name, time.Now().UnixNano())),
+			Attributes: map[string]string{"FifoQueue": "true"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		bareURL[name] = aws.ToString(bq.QueueUrl)
 	}
-	bareURL := aws.ToString(bareQ.QueueUrl)
 
 	var out []loadLevel
 	run := time.Now().UnixNano()
@@ -113,12 +118,11 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o opt
 			return nil, err
 		}
 		for _, name := range devstack.Providers {
-			if err := purge(ctx, q, stack.Providers[name].QueueURL); err != nil {
-				return nil, err
+			for _, url := range []string{stack.Providers[name].QueueURL, bareURL[name]} {
+				if err := purge(ctx, q, url); err != nil {
+					return nil, err
+				}
 			}
-		}
-		if err := purge(ctx, q, bareURL); err != nil {
-			return nil, err
 		}
 		lvl := loadLevel{Concurrency: c}
 		label := "c" + strconv.Itoa(c)
@@ -126,7 +130,7 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o opt
 
 		// Pipeline: HTTP through the gateway to the real bootstraps.
 		lat, errs, first, accepted, wall := drive(len(hooks), c, func(i int) error {
-			req, err := hookgen.HTTPRequest(keys, base, hooks[i], time.Now())
+			req, err := hookgen.HTTPRequest(keys, base, hooks[i], clock.next())
 			if err != nil {
 				return err
 			}
@@ -172,7 +176,7 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o opt
 			return err
 		}
 		blat, berrs, bfirst, _, bwall := drive(len(hooks), c, func(i int) error {
-			return bareCalls(ctx, db, q, stack.Table, bareURL, fmt.Sprintf("%d-%d-%d", run, c, i), hooks[i], timed)
+			return bareCalls(ctx, db, q, stack.Table, bareURL[hooks[i].Provider], fmt.Sprintf("%d-%d-%d", run, c, i), hooks[i], timed)
 		}, func(i int) string { return "bare" })
 		lvl.Bare = summarise(blat, berrs, bwall)
 		if lvl.FirstError == "" {
@@ -187,6 +191,29 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o opt
 		out = append(out, lvl)
 	}
 	return out, nil
+}
+
+// uniqueClock hands out signing times at least a millisecond apart. OSL Pay
+// signs only its app id and a millisecond timestamp, not the body, and the
+// receiver accepts each signature once: two different webhooks signed in the
+// same millisecond would share a signature, and the second is rejected as a
+// replay (401). A real sender signing concurrently hits the same limit.
+type uniqueClock struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+var clock = &uniqueClock{}
+
+func (c *uniqueClock) next() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := time.Now().Truncate(time.Millisecond)
+	if !t.After(c.last) {
+		t = c.last.Add(time.Millisecond)
+	}
+	c.last = t
+	return t
 }
 
 // drive runs f(0..n-1) on c workers; it returns latencies (ms) of the

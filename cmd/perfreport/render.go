@@ -145,6 +145,9 @@ func renderLoad(b *strings.Builder, r *report) {
 	w("\nmoto_server serves one request at a time (about 350 requests/s on this class of machine), so throughput stops growing once it is\n")
 	w("saturated and latency grows with *c* instead; on AWS each call has its own capacity. OSL Pay makes one more DynamoDB call than the\n")
 	w("others (its single-use signature record), which the bare floor does not include.\n\n")
+	w("OSL Pay requests are signed at distinct milliseconds: its signature covers only the app id and a millisecond timestamp, and the\n")
+	w("receiver accepts a signature once, so two different webhooks signed in the same millisecond share a signature and the second is\n")
+	w("answered 401 as a replay. A first version of this run, signing with the wall clock, hit exactly that at c ≥ 16.\n\n")
 }
 
 func renderCost(b *strings.Builder, r *report) {
