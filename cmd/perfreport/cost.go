@@ -74,6 +74,11 @@ func measureCost(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o
 	tag := fmt.Sprintf("cost%d-", time.Now().UnixNano())
 	for _, name := range devstack.Providers {
 		p := stack.Providers[name]
+		// Start from an empty queue, as each load level does (moto's
+		// SendMessage slows as a queue grows).
+		if err := purge(ctx, stack.SQS, p.QueueURL); err != nil {
+			return nil, err
+		}
 		counter := awscount.New()
 		logs := &countingWriter{}
 		env := lambdamain.Env{Table: stack.Table, QueueURL: p.QueueURL, SecretID: p.SecretID, EventTTL: pipeline.DefaultEventTTL}
