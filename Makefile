@@ -89,3 +89,21 @@ fuzz:
 # fault kind; rewrites the soak table of docs/RELIABILITY.md.
 soak:
 	$(GO) run ./cmd/soak -report docs/RELIABILITY.md
+
+# ---- Performance report (issue 7): see docs/PERFORMANCE.md ----
+# Benchmarks (CPU only), binary sizes, cold starts, a load run through the local
+# gateway with the bare AWS calls beside it, and AWS calls and dollars per
+# million webhooks; cmd/perfreport renders docs/PERFORMANCE.md. Loopback only;
+# about 5 minutes on 2 cores. A load run with any error fails and writes nothing.
+BENCH_OUT   ?= .run/bench.txt
+BENCH_COUNT ?= 5
+BENCH_TIME  ?= 300ms
+BENCH_PKGS  := ./shared/providers/... ./shared/pipeline ./shared/queue
+PERF_ARGS   ?=
+
+.PHONY: bench
+bench: build run-bin
+	@mkdir -p $(dir $(BENCH_OUT))
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) $(BENCH_PKGS) > $(BENCH_OUT)
+	$(GO) run ./cmd/perfreport -bench $(BENCH_OUT) -lambda-bin $(BUILD_DIR) -host-bin $(RUN_BIN) -out docs/PERFORMANCE.md \
+		-commands "make bench; $(GO) test -run '^\$$' -bench . -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) $(BENCH_PKGS); $(GO) run ./cmd/perfreport -bench $(BENCH_OUT) -lambda-bin $(BUILD_DIR) -host-bin $(RUN_BIN) -out docs/PERFORMANCE.md $(PERF_ARGS)" $(PERF_ARGS)

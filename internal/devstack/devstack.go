@@ -62,6 +62,9 @@ type Config struct {
 	GatewayLog io.Writer
 	// Timeout per invocation; default 10s.
 	Timeout time.Duration
+	// Instances is how many processes serve each function concurrently, as
+	// Lambda scales out; default 1.
+	Instances int
 }
 
 // AWSEnv is how the SDK (ours and the functions') reaches AWS: the standard
@@ -220,8 +223,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 				Memory:  256,
 				Timeout: cfg.Timeout,
 				Output:  cfg.FunctionOutput(p.Name),
-				Logf:    cfg.Logf,
-				Region:  s.AWS.Region,
+				// The load run needs several processes per function.
+				Instances: cfg.Instances,
+				Logf:      cfg.Logf,
+				Region:    s.AWS.Region,
 			})
 			results <- started{p, f, err}
 		}()

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"webhooks/internal/awscount"
+	"webhooks/internal/costmodel"
+	"webhooks/internal/devstack"
+	"webhooks/internal/hookgen"
+	"webhooks/internal/signer"
+	"webhooks/shared/lambdamain"
+	"webhooks/shared/pipeline"
+	"webhooks/shared/providers/alchemypay"
+	"webhooks/shared/providers/apigift"
+	"webhooks/shared/providers/oslpay"
+	"webhooks/shared/providers/tiki"
+)
+
+// MemoryMB is the functions' configured memory (infra/stack FunctionMemoryMB).
+const MemoryMB = 256
+
+// providerCost is one provider's measured usage and its price.
+type providerCost struct {
+	Provider        string
+	Webhooks        int
+	Calls           map[string]float64 // per webhook, by Service.Operation (warm)
+	FirstCalls      map[string]int     // the first webhook of a fresh handler
+	DuplicateCalls  map[string]int     // a redelivery of an accepted webhook
+	SecretsPerRead  int
+	ItemBytes       int
+	MsgBytes        float64
+	Snapshot        awscount.Snapshot
+	Usage, Floor    costmodel.Usage
+	Amortised       costmodel.Amortised
+	Cost, FloorCost costmodel.Breakdown
+	EstimatedUpdate int
+}
+
+type countingWriter struct{ n atomic.Int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
+
+func newHandler(ctx context.Context, provider string, env lambdamain.Env, out io.Writer, opts ...func(*config.LoadOptions) error) (lambda.Handler, error) {
+	log := lambdamain.NewLogger(out)
+	switch provider {
+	case tiki.Name:
+		return lambdamain.NewHandler(ctx, tiki.New(), env, log, out, opts...)
+	case apigift.Name:
+		return lambdamain.NewHandler(ctx, apigift.New(), env, log, out, opts...)
+	case alchemypay.Name:
+		return lambdamain.NewHandler(ctx, alchemypay.New(), env, log, out, opts...)
+	case oslpay.Name:
+		return lambdamain.NewHandler(ctx, oslpay.New(), env, log, out, opts...)
+	}
+	return nil, fmt.Errorf("unknown provider %s", provider)
+}
+
+// measureCost runs each provider's real handler in this process, with its AWS
+// clients counted by awscount, against the stack's endpoint: one cold
+// webhook, then o.costHooks warm ones, then one redelivery.
+func measureCost(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o options, bareMs float64) ([]providerCost, error) {
+	var out []providerCost
+	tag := fmt.Sprintf("cost%d-", time.Now().UnixNano())
+	for _, name := range devstack.Providers {
+		p := stack.Providers[name]
+		// Start from an empty queue, as each load level does (moto's
+		// SendMessage slows as a queue grows).
+		if err := purge(ctx, stack.SQS, p.QueueURL); err != nil {
+			return nil, err
+		}
+		counter := awscount.New()
+		logs := &countingWriter{}
+		env := lambdamain.Env{Table: stack.Table, QueueURL: p.QueueURL, SecretID: p.SecretID, EventTTL: pipeline.DefaultEventTTL}
+		h, err := newHandler(ctx, name, env, logs,
+			config.WithRegion(stack.AWS.Region),
+			config.WithBaseEndpoint(stack.AWS.Endpoint),
+			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(stack.AWS.AccessKeyID, stack.AWS.SecretAccessKey, "")),
+			counter.LoadOption())
+		if err != nil {
+			return nil, err
+		}
+		hooks, err := hookgen.Generate(o.events, name, tag, o.costHooks+1)
+		if err != nil {
+			return nil, err
+		}
+		invoke := func(w hookgen.Webhook) (time.Duration, error) {
+			ev, err := hookgen.Event(keys, w, time.Now())
+			if err != nil {
+				return 0, err
+			}
+			t0 := time.Now()
+			raw, err := h.Invoke(ctx, ev)
+			d := time.Since(t0)
+			if err != nil {
+				return d, err
+			}
+			return d, expectAccepted(raw)
+		}
+		pc := providerCost{Provider: name, Webhooks: o.costHooks}
+		if _, err := invoke(hooks[0]); err != nil {
+			return nil, fmt.Errorf("cost run, %s: %w", name, err)
+		}
+		first := counter.Snapshot()
+		pc.FirstCalls = first.Calls
+		pc.SecretsPerRead = first.Calls["Secrets Manager.GetSecretValue"]
+
+		counter.Reset()
+		logs.n.Store(0)
+		var total time.Duration
+		reqBytes := 0
+		for _, w := range hooks[1:] {
+			d, err := invoke(w)
+			if err != nil {
+				return nil, fmt.Errorf("cost run, %s: %w", name, err)
+			}
+			total += d
+			req, err := hookgen.HTTPRequest(keys, "https://example.execute-api.us-east-1.amazonaws.com", w, time.Now())
+			if err != nil {
+				return nil, err
+			}
+			reqBytes += requestSize(req, len(w.Body))
+		}
+		s := counter.Snapshot()
+		pc.Snapshot = s
+		n := float64(o.costHooks)
+		pc.Calls = map[string]float64{}
+		for op, c := range s.Calls {
+			pc.Calls[op] = float64(c) / n
+		}
+		pc.ItemBytes = s.ItemBytes
+		pc.MsgBytes = float64(s.SQSBytes) / n
+		pc.EstimatedUpdate = s.EstimatedUpdates
+		durMs := float64(total.Microseconds()) / 1000 / n
+		pc.Usage = costmodel.Usage{
+			Provider: name, RequestBytes: reqBytes / o.costHooks, MemoryMB: MemoryMB, DurationMs: durMs,
+			WriteUnits: s.WriteUnits / n, ReadUnits: s.ReadUnits / n, SQSRequests: float64(s.SQSRequests) / n,
+			LogBytes: float64(logs.n.Load()) / n,
+		}
+
+		// A redelivery of the last webhook: the duplicate path.
+		counter.Reset()
+		if _, err := invoke(hooks[len(hooks)-1]); err != nil && !isDuplicateOK(err) {
+			return nil, fmt.Errorf("cost run, %s redelivery: %w", name, err)
+		}
+		pc.DuplicateCalls = counter.Snapshot().Calls
+
+		a := costmodel.DefaultAmortised
+		a.SecretCallsPerRead = float64(pc.SecretsPerRead)
+		a.Instances = max(1, int(math.Ceil(a.RatePerSecond*durMs/1000)))
+		pc.Amortised = a
+		pc.Cost = costmodel.PerMillion(costmodel.USEast1, pc.Usage, a)
+
+		// The floor: what the design must do per webhook and nothing more — one
+		// request and invocation, lasting as long as the three bare calls; one
+		// PutItem and one UpdateItem of the stored item; one SendMessage; no logs.
+		pc.Floor = costmodel.Usage{
+			Provider: name, RequestBytes: pc.Usage.RequestBytes, MemoryMB: MemoryMB, DurationMs: bareMs,
+			WriteUnits: s.WriteUnitsByKind["event"] / n, SQSRequests: math.Max(1, math.Ceil(pc.MsgBytes/awscount.SQSChunk)),
+		}
+		fa := a
+		fa.Instances = max(1, int(math.Ceil(a.RatePerSecond*bareMs/1000)))
+		pc.FloorCost = costmodel.PerMillion(costmodel.USEast1, pc.Floor, fa)
+		out = append(out, pc)
+	}
+	return out, nil
+}
+
+// isDuplicateOK: a redelivery is answered 200 with outcome duplicate.
+func isDuplicateOK(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "answered 200") && strings.Contains(err.Error(), `"duplicate"`)
+}
+
+// requestSize approximates the bytes API Gateway meters: request line,
+// headers and body.
+func requestSize(r *http.Request, body int) int {
+	n := len(r.Method) + 1 + len(r.URL.RequestURI()) + len(" HTTP/1.1\r\n") + len("Host: \r\n") + len(r.URL.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n + 2 + body
+}

@@ -1,0 +1,170 @@
+// Package hookgen derives many distinct, valid webhooks per provider from the
+// accepted samples under events/: each copy has its entity and id fields made
+// unique, so every one is a new event (stored and enqueued, never a
+// duplicate). The load and cost runs of cmd/perfreport use it. Local tooling
+// only: never deployed.
+package hookgen
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"webhooks/internal/samples"
+	"webhooks/internal/signer"
+	"webhooks/shared/providers/apigift"
+)
+
+// Providers in report order.
+var Providers = []string{"tiki", "apigift", "alchemypay", "oslpay"}
+
+// Webhook is one unsigned webhook: a provider, its route variant (the Tiki
+// kind or the APIGift event slug) and the exact body.
+type Webhook struct {
+	Provider string
+	Variant  string
+	Body     []byte
+}
+
+// ErrNoIDField means a sample body has no field that makes an event distinct.
+var ErrNoIDField = errors.New("hookgen: sample body has no id field to make unique")
+
+// idFields are the fields the providers derive event keys and subjects from.
+var idFields = map[string]bool{
+	"order_code": true, "sku": true, "orderNo": true, "orderId": true, "userId": true,
+	"takeoutInventoryId": true, "inventoryId": true, "supportTicketId": true, "id": true,
+	"sourceOrderNumber": true, "replyId": true, "merchantOrderId": true, "requestDescription": true,
+}
+
+// Bases returns the accepted samples of provider that can be varied: rejected,
+// quarantined, deprecated and base64-bodied samples are left out.
+func Bases(eventsDir, provider string) ([]Webhook, error) {
+	list, err := samples.Load(eventsDir, provider)
+	if err != nil {
+		return nil, err
+	}
+	var out []Webhook
+	for _, s := range list {
+		if samples.MustReject(s.Name) || strings.HasPrefix(s.Name, "quarantined-") ||
+			strings.Contains(s.Name, "deprecated") || s.Event.IsBase64Encoded {
+			continue
+		}
+		variant := s.Event.PathParameters["kind"]
+		if provider == apigift.Name {
+			variant = s.Event.PathParameters["event"]
+		}
+		out = append(out, Webhook{Provider: provider, Variant: variant, Body: []byte(s.Event.Body)})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("hookgen: no accepted samples for %s in %s", provider, eventsDir)
+	}
+	return out, nil
+}
+
+// Generate returns n distinct webhooks of provider, cycling through its
+// samples; tag goes into every id so that runs with different tags never
+// collide in one table.
+func Generate(eventsDir, provider, tag string, n int) ([]Webhook, error) {
+	bases, err := Bases(eventsDir, provider)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Webhook, 0, n)
+	for i := 0; i < n; i++ {
+		b := bases[i%len(bases)]
+		body, err := Uniquify(b.Body, fmt.Sprintf("-%s%d", tag, i))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", provider, err)
+		}
+		out = append(out, Webhook{Provider: provider, Variant: b.Variant, Body: body})
+	}
+	return out, nil
+}
+
+// Interleaved returns n webhooks of every provider, interleaved (tiki,
+// apigift, alchemypay, oslpay, tiki, ...), so every provider meets the same
+// load.
+func Interleaved(eventsDir, tag string, n int) ([]Webhook, error) {
+	per := map[string][]Webhook{}
+	for _, p := range Providers {
+		hooks, err := Generate(eventsDir, p, tag, n)
+		if err != nil {
+			return nil, err
+		}
+		per[p] = hooks
+	}
+	out := make([]Webhook, 0, n*len(Providers))
+	for i := 0; i < n; i++ {
+		for _, p := range Providers {
+			out = append(out, per[p][i])
+		}
+	}
+	return out, nil
+}
+
+// Uniquify appends suffix to every non-empty id field of a JSON body (numbers
+// kept exactly). It fails when the body has no such field.
+func Uniquify(body []byte, suffix string) ([]byte, error) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("hookgen: sample body: %w", err)
+	}
+	changed := false
+	var walk func(any)
+	walk = func(x any) {
+		switch t := x.(type) {
+		case map[string]any:
+			for k, val := range t {
+				if s, ok := val.(string); ok && idFields[k] && s != "" {
+					t[k] = s + suffix
+					changed = true
+					continue
+				}
+				walk(val)
+			}
+		case []any:
+			for _, e := range t {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	if !changed {
+		return nil, ErrNoIDField
+	}
+	return json.Marshal(v)
+}
+
+// HTTPRequest builds the signed HTTP request a provider would send to the
+// gateway at base (e.g. "http://127.0.0.1:3000"), signed at now.
+func HTTPRequest(keys signer.Keys, base string, w Webhook, now time.Time) (*http.Request, error) {
+	r, err := keys.Request(w.Provider, w.Variant, w.Body, now)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(base, "/")+r.Path, bytes.NewReader(r.Body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range r.Headers {
+		req.Header.Set(k, v)
+	}
+	return req, nil
+}
+
+// Event builds the payload-2.0 event API Gateway would hand the function,
+// signed at now.
+func Event(keys signer.Keys, w Webhook, now time.Time) ([]byte, error) {
+	r, err := keys.Request(w.Provider, w.Variant, w.Body, now)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(samples.HTTPEvent(r).Event)
+}

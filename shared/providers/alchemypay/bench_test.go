@@ -1,0 +1,52 @@
+package alchemypay_test
+
+import (
+	"testing"
+
+	"webhooks/internal/benchdata"
+	"webhooks/shared/providers/alchemypay"
+)
+
+// Alchemy Pay's hot path: URL token (Authenticate), parse, classify and redact
+// the card number (Decode), and the redaction alone (Redact). Run with make bench.
+
+const benchSample = "create-virtual-card-success"
+
+func BenchmarkAuthenticate(b *testing.B) {
+	p := alchemypay.New()
+	s, err := p.ParseSecret(benchdata.Secret(b, alchemypay.Name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := benchdata.Request(b, alchemypay.Name, benchSample)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Authenticate(req, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	p := alchemypay.New()
+	s, _ := p.ParseSecret(benchdata.Secret(b, alchemypay.Name))
+	req := benchdata.Request(b, alchemypay.Name, benchSample)
+	b.SetBytes(int64(len(req.Body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Decode(req, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRedact(b *testing.B) {
+	req := benchdata.Request(b, alchemypay.Name, benchSample)
+	b.SetBytes(int64(len(req.Body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := alchemypay.Redact(req.Body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,91 @@
+package apigift_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"webhooks/internal/benchdata"
+	"webhooks/shared/providers/apigift"
+)
+
+// APIGift's hot path: URL token and secret-key header (Authenticate), parse
+// and classify (Decode), AES-256-CBC decryption of the delivered inventory
+// (Decrypt, Enrich). Run with make bench.
+
+func setup(b *testing.B) (*apigift.Provider, apigift.Secret, []byte) {
+	b.Helper()
+	p := apigift.New()
+	raw := benchdata.Secret(b, apigift.Name)
+	s, err := p.ParseSecret(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var plain struct{ SecretKey string }
+	if err := json.Unmarshal(raw, &plain); err != nil {
+		b.Fatal(err)
+	}
+	return p, s, []byte(plain.SecretKey)
+}
+
+func BenchmarkAuthenticate(b *testing.B) {
+	p, s, _ := setup(b)
+	req := benchdata.Request(b, apigift.Name, "inventory-item-delivered-secret-key-header")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Authenticate(req, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	p, s, _ := setup(b)
+	for _, name := range []string{"inventory-item-delivered", "inferred-order-invoice-status-changed"} {
+		req := benchdata.Request(b, apigift.Name, name)
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(req.Body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Decode(req, s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDecrypt(b *testing.B) {
+	_, _, key := setup(b)
+	req := benchdata.Request(b, apigift.Name, "inventory-item-delivered")
+	var body struct {
+		EncryptedVirtualCollections string `json:"encryptedVirtualCollections"`
+	}
+	if err := json.Unmarshal(req.Body, &body); err != nil || body.EncryptedVirtualCollections == "" {
+		b.Fatalf("sample has no encryptedVirtualCollections (%v)", err)
+	}
+	ct := body.EncryptedVirtualCollections
+	b.SetBytes(int64(len(ct)))
+	b.ReportAllocs()
+	for b.Loop() {
+		pt, err := apigift.Decrypt(key, ct)
+		if err != nil {
+			b.Fatal(err)
+		}
+		apigift.Wipe(pt)
+	}
+}
+
+func BenchmarkEnrich(b *testing.B) {
+	p, s, _ := setup(b)
+	req := benchdata.Request(b, apigift.Name, "inventory-item-delivered")
+	ev, err := p.Decode(req, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Enrich(ev, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
