@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 
 	"webhooks/internal/awstest"
 	"webhooks/internal/faultproxy"
+	"webhooks/internal/hookgen"
 	"webhooks/internal/samples"
 	"webhooks/internal/signer"
 	"webhooks/shared/lambdamain"
@@ -77,10 +77,7 @@ type Result struct {
 	Duration  time.Duration
 }
 
-type webhook struct {
-	provider, variant string
-	body              []byte
-}
+type webhook = hookgen.Webhook
 
 // Run executes one soak run against fresh resources.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
@@ -143,7 +140,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		handlers[p] = h
 	}
 
-	hooks, err := generate(cfg.EventsDir, cfg.PerProvider)
+	hooks, err := hookgen.Interleaved(cfg.EventsDir, "s", cfg.PerProvider)
 	if err != nil {
 		return nil, err
 	}
@@ -168,9 +165,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				}
 				for d := 0; d < deliveries; d++ {
 					for attempt := 1; ; attempt++ {
-						status, outcome, id, err := deliver(ctx, handlers[hk.provider], keys, hk)
+						status, outcome, id, err := deliver(ctx, handlers[hk.Provider], keys, hk)
 						mu.Lock()
-						r := res[hk.provider]
+						r := res[hk.Provider]
 						r.Deliveries++
 						r.Statuses[status]++
 						r.Outcomes[outcome]++
@@ -179,7 +176,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 								r.Acked++
 							}
 							if outcome != "quarantined" {
-								acked[hk.provider][id] = true
+								acked[hk.Provider][id] = true
 							}
 							mu.Unlock()
 							break
@@ -263,7 +260,7 @@ func awsStr(it map[string]ddb.AttributeValue, k string) string {
 func countProvider(hooks []webhook, p string) int {
 	n := 0
 	for _, h := range hooks {
-		if h.provider == p {
+		if h.Provider == p {
 			n++
 		}
 	}
@@ -295,7 +292,7 @@ func build(ctx context.Context, provider string, env lambdamain.Env, endpoint st
 
 // deliver signs (OSL Pay re-signs every attempt, as a retry would be) and invokes.
 func deliver(ctx context.Context, h lambda.Handler, keys signer.Keys, hk webhook) (int, string, string, error) {
-	req, err := keys.Request(hk.provider, hk.variant, hk.body, time.Now())
+	req, err := keys.Request(hk.Provider, hk.Variant, hk.Body, time.Now())
 	if err != nil {
 		return 0, "", "", err
 	}
@@ -310,88 +307,6 @@ func deliver(ctx context.Context, h lambda.Handler, keys signer.Keys, hk webhook
 		return 0, "", "", err
 	}
 	return res.StatusCode, res.Headers["X-Webhook-Outcome"], res.Headers["X-Webhook-Event-Id"], nil
-}
-
-// idFields are made unique per generated webhook so each is a distinct event.
-var idFields = map[string]bool{
-	"order_code": true, "sku": true, "orderNo": true, "orderId": true, "userId": true,
-	"takeoutInventoryId": true, "inventoryId": true, "supportTicketId": true, "id": true,
-	"sourceOrderNumber": true, "replyId": true, "merchantOrderId": true, "requestDescription": true,
-}
-
-// generate derives n distinct webhooks per provider from its accepted samples,
-// interleaved so every provider meets the same fault conditions.
-func generate(eventsDir string, n int) ([]webhook, error) {
-	per := map[string][]webhook{}
-	for _, p := range Providers {
-		list, err := samples.Load(eventsDir, p)
-		if err != nil {
-			return nil, err
-		}
-		var bases []webhook
-		for _, s := range list {
-			// Quarantined, deprecated (no id to vary) and base64 samples are left out.
-			if samples.MustReject(s.Name) || strings.HasPrefix(s.Name, "quarantined-") || strings.Contains(s.Name, "deprecated") || s.Event.IsBase64Encoded {
-				continue
-			}
-			variant := s.Event.PathParameters["kind"]
-			if p == apigift.Name {
-				variant = s.Event.PathParameters["event"]
-			}
-			bases = append(bases, webhook{provider: p, variant: variant, body: []byte(s.Event.Body)})
-		}
-		if len(bases) == 0 {
-			return nil, fmt.Errorf("no accepted samples for %s", p)
-		}
-		for i := 0; i < n; i++ {
-			b := bases[i%len(bases)]
-			body, err := uniquify(b.body, fmt.Sprintf("-s%d", i))
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
-			}
-			per[p] = append(per[p], webhook{provider: p, variant: b.variant, body: body})
-		}
-	}
-	var out []webhook
-	for i := 0; i < n; i++ {
-		for _, p := range Providers {
-			out = append(out, per[p][i])
-		}
-	}
-	return out, nil
-}
-
-func uniquify(body []byte, suffix string) ([]byte, error) {
-	var v any
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	changed := false
-	var walk func(any)
-	walk = func(x any) {
-		switch t := x.(type) {
-		case map[string]any:
-			for k, val := range t {
-				if s, ok := val.(string); ok && idFields[k] && s != "" {
-					t[k] = s + suffix
-					changed = true
-					continue
-				}
-				walk(val)
-			}
-		case []any:
-			for _, e := range t {
-				walk(e)
-			}
-		}
-	}
-	walk(v)
-	if !changed {
-		return nil, fmt.Errorf("sample body has no id field to make unique")
-	}
-	return json.Marshal(v)
 }
 
 // MixedFaults is the soak's fault mix: 20% of every AWS call the functions
