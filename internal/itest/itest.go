@@ -20,6 +20,7 @@ import (
 
 	"webhooks/internal/awstest"
 	"webhooks/internal/motoserver"
+	"webhooks/internal/samples"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
 )
@@ -231,4 +232,47 @@ func Endpoint(t testing.TB) string {
 		t.Skip(skipReason)
 	}
 	return server.Endpoint
+}
+
+// DevSecret returns a provider's development secret from eventsDir's
+// dev-secrets.json, and decodes it into into when into is not nil.
+func DevSecret(t testing.TB, eventsDir, provider string, into any) string {
+	t.Helper()
+	dev, err := samples.LoadDevSecrets(eventsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, ok := dev[provider]
+	if !ok {
+		t.Fatalf("dev-secrets.json has no %s secret", provider)
+	}
+	if into != nil {
+		if err := json.Unmarshal(raw, into); err != nil {
+			t.Fatalf("dev secret %s: %v", provider, err)
+		}
+	}
+	return string(raw)
+}
+
+// Samples loads a provider's sample events, failing when there are fewer than min.
+func Samples(t testing.TB, eventsDir, provider string, min int) []samples.Sample {
+	t.Helper()
+	list, err := samples.Load(eventsDir, provider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) < min {
+		t.Fatalf("only %d %s samples, want at least %d", len(list), provider, min)
+	}
+	return list
+}
+
+// SamplesByName is Samples keyed by sample name.
+func SamplesByName(t testing.TB, eventsDir, provider string, min int) map[string]events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	out := map[string]events.APIGatewayV2HTTPRequest{}
+	for _, s := range Samples(t, eventsDir, provider, min) {
+		out[s.Name] = s.Event
+	}
+	return out
 }

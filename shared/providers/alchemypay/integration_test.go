@@ -3,7 +3,6 @@ package alchemypay_test
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 
@@ -28,11 +27,7 @@ var fullPANs = []string{
 
 func devSecret(t *testing.T) string {
 	t.Helper()
-	dev, err := samples.LoadDevSecrets(eventsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(dev[alchemypay.Name])
+	return itest.DevSecret(t, eventsDir, alchemypay.Name, nil)
 }
 
 func devToken(t *testing.T) string {
@@ -47,15 +42,7 @@ func devToken(t *testing.T) string {
 
 func loadSamples(t *testing.T) []samples.Sample {
 	t.Helper()
-	list, err := samples.Load(eventsDir, alchemypay.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) < 10 {
-		t.Fatalf("only %d alchemypay samples", len(list))
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
-	return list
+	return itest.Samples(t, eventsDir, alchemypay.Name, 10) // sorted by name
 }
 
 func sample(t *testing.T, name string) events.APIGatewayV2HTTPRequest {

@@ -33,15 +33,8 @@ type devSecretT struct {
 
 func devSecret(t *testing.T) (string, devSecretT) {
 	t.Helper()
-	dev, err := samples.LoadDevSecrets(eventsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var s devSecretT
-	if err := json.Unmarshal(dev[apigift.Name], &s); err != nil {
-		t.Fatal(err)
-	}
-	return string(dev[apigift.Name]), s
+	return itest.DevSecret(t, eventsDir, apigift.Name, &s), s
 }
 
 // secretWith is the dev secret with other fields (a wrong key, an allow-list).
@@ -56,18 +49,7 @@ func secretWith(t *testing.T, key string, extra string) string {
 
 func loadSamples(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	list, err := samples.Load(eventsDir, apigift.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) < 25 {
-		t.Fatalf("only %d apigift samples", len(list))
-	}
-	out := map[string]events.APIGatewayV2HTTPRequest{}
-	for _, s := range list {
-		out[s.Name] = s.Event
-	}
-	return out
+	return itest.SamplesByName(t, eventsDir, apigift.Name, 25)
 }
 
 // The committed files are exactly what the generator produces.

@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"encoding/json"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -27,15 +26,8 @@ type devSecretT struct {
 
 func devSecret(t *testing.T) (string, devSecretT) {
 	t.Helper()
-	dev, err := samples.LoadDevSecrets(eventsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var s devSecretT
-	if err := json.Unmarshal(dev[oslpay.Name], &s); err != nil {
-		t.Fatal(err)
-	}
-	return string(dev[oslpay.Name]), s
+	return itest.DevSecret(t, eventsDir, oslpay.Name, &s), s
 }
 
 // prodSecret is the development key pair with the production default tolerance.
@@ -55,15 +47,7 @@ func devKey(t *testing.T) *rsa.PrivateKey {
 
 func loadSamples(t *testing.T) []samples.Sample {
 	t.Helper()
-	list, err := samples.Load(eventsDir, oslpay.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) < 20 {
-		t.Fatalf("only %d oslpay samples", len(list))
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
-	return list
+	return itest.Samples(t, eventsDir, oslpay.Name, 20) // sorted by name
 }
 
 func sampleEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {

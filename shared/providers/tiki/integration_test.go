@@ -19,27 +19,12 @@ const eventsDir = "../../../events"
 
 func devSecret(t *testing.T) string {
 	t.Helper()
-	dev, err := samples.LoadDevSecrets(eventsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(dev[tiki.Name])
+	return itest.DevSecret(t, eventsDir, tiki.Name, nil)
 }
 
 func loadSamples(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	list, err := samples.Load(eventsDir, tiki.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) < 10 {
-		t.Fatalf("only %d tiki samples", len(list))
-	}
-	out := map[string]events.APIGatewayV2HTTPRequest{}
-	for _, s := range list {
-		out[s.Name] = s.Event
-	}
-	return out
+	return itest.SamplesByName(t, eventsDir, tiki.Name, 10)
 }
 
 // Every sample file behaves as its name says, against a real AWS API: accepted
