@@ -1,13 +1,7 @@
 package main
 
 import (
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,13 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strconv"
+	"sort"
 	"strings"
 	"time"
 
 	"webhooks/internal/localgw"
-	"webhooks/shared/providers/apigift"
-	"webhooks/shared/providers/tiki"
+	"webhooks/internal/signer"
 )
 
 // signFlags select a provider, its secret and the body to sign.
@@ -93,7 +86,8 @@ func (f *signFlags) secretJSON() ([]byte, error) {
 	return s, nil
 }
 
-// sign builds the provider's request for the body, signed with its secret.
+// sign builds the provider's request for the body, signed with its secret
+// (internal/signer: the same code the soak and load runs sign with).
 func (f *signFlags) sign(now time.Time) (signed, error) {
 	body, err := f.body()
 	if err != nil {
@@ -103,125 +97,38 @@ func (f *signFlags) sign(now time.Time) (signed, error) {
 	if err != nil {
 		return signed{}, err
 	}
-	out := signed{Body: body, Headers: [][2]string{{"Content-Type", "application/json"}}}
-	switch f.provider {
-	case "tiki":
-		var sec map[string]string
-		if err := json.Unmarshal(secretRaw, &sec); err != nil {
-			return out, fmt.Errorf("tiki secret: %w", err)
+	var keyPEM []byte
+	if f.provider == "oslpay" {
+		if keyPEM, err = os.ReadFile(f.keyFile); err != nil {
+			return signed{}, fmt.Errorf("oslpay key: %w", err)
 		}
-		switch f.kind {
-		case "order", "stock", "aftersale":
-		default:
-			return out, fmt.Errorf("tiki needs -kind order, stock or aftersale (got %q)", f.kind)
+		if f.timestamp != 0 {
+			now = time.UnixMilli(f.timestamp)
 		}
-		key := sec[f.kind]
-		if key == "" {
-			return out, fmt.Errorf("tiki secret has no %q key", f.kind)
-		}
-		out.Path = "/webhooks/tiki/" + f.kind
-		out.Headers = append(out.Headers, [2]string{"X-Signature", tiki.Sign(key, body)})
-	case "apigift", "alchemypay":
-		var sec struct {
-			URLToken  string `json:"urlToken"`
-			SecretKey string `json:"secretKey"`
-		}
-		if err := json.Unmarshal(secretRaw, &sec); err != nil {
-			return out, fmt.Errorf("%s secret: %w", f.provider, err)
-		}
-		if sec.URLToken == "" {
-			return out, fmt.Errorf("%s secret has no urlToken", f.provider)
-		}
-		out.Path = "/webhooks/" + f.provider + "/" + sec.URLToken
-		if f.provider == "apigift" && f.event != "" {
-			out.Path += "/" + f.event
-		}
-		if f.provider == "apigift" && f.secretKey {
-			if sec.SecretKey == "" {
-				return out, errors.New("apigift secret has no secretKey")
-			}
-			out.Headers = append(out.Headers, [2]string{apigift.SecretKeyHeader, sec.SecretKey})
-		}
-	case "oslpay":
-		var sec struct {
-			AppID string `json:"appId"`
-			Hash  string `json:"hash"`
-		}
-		if err := json.Unmarshal(secretRaw, &sec); err != nil {
-			return out, fmt.Errorf("oslpay secret: %w", err)
-		}
-		if sec.AppID == "" {
-			return out, errors.New("oslpay secret has no appId")
-		}
-		key, err := loadRSAKey(f.keyFile)
-		if err != nil {
-			return out, err
-		}
-		ts := f.timestamp
-		if ts == 0 {
-			ts = now.UnixMilli()
-		}
-		sig, err := oslpaySignature(key, sec.Hash, sec.AppID, ts)
-		if err != nil {
-			return out, err
-		}
-		out.Path = "/webhooks/oslpay"
-		out.Headers = append(out.Headers,
-			[2]string{"appId", sec.AppID},
-			[2]string{"timestamp", strconv.FormatInt(ts, 10)},
-			[2]string{"signature", sig})
-	default:
-		return out, fmt.Errorf("unknown -provider %q (tiki, apigift, alchemypay, oslpay)", f.provider)
+	}
+	keys, err := signer.FromSecrets(map[string]json.RawMessage{f.provider: secretRaw}, keyPEM)
+	if err != nil {
+		return signed{}, err
+	}
+	keys.APIGiftSendSecretKey = f.secretKey
+	variant := f.kind
+	if f.provider == "apigift" {
+		variant = f.event
+	}
+	req, err := keys.Request(f.provider, variant, body, now)
+	if err != nil {
+		return signed{}, err
+	}
+	out := signed{Path: req.Path, Body: body, Headers: [][2]string{{"Content-Type", "application/json"}}}
+	names := make([]string, 0, len(req.Headers))
+	for name := range req.Headers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		out.Headers = append(out.Headers, [2]string{name, req.Headers[name]})
 	}
 	return out, nil
-}
-
-// oslpaySignature is OSL Pay's scheme (PROVIDERS.md): RSA PKCS#1 v1.5 over
-// "appId=<appId>&timestamp=<ms>", base64; SHA-256 unless the secret's hash says otherwise.
-func oslpaySignature(key *rsa.PrivateKey, hashName, appID string, ts int64) (string, error) {
-	var h crypto.Hash
-	switch strings.ToUpper(strings.ReplaceAll(hashName, "-", "")) {
-	case "", "SHA256":
-		h = crypto.SHA256
-	case "SHA1":
-		h = crypto.SHA1
-	case "SHA384":
-		h = crypto.SHA384
-	case "SHA512":
-		h = crypto.SHA512
-	default:
-		return "", fmt.Errorf("oslpay: unsupported hash %q", hashName)
-	}
-	d := h.New()
-	fmt.Fprintf(d, "appId=%s&timestamp=%d", appID, ts)
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, h, d.Sum(nil))
-	if err != nil {
-		return "", fmt.Errorf("oslpay: sign: %w", err)
-	}
-	return base64.StdEncoding.EncodeToString(sig), nil
-}
-
-func loadRSAKey(path string) (*rsa.PrivateKey, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("oslpay key: %w", err)
-	}
-	block, _ := pem.Decode(raw)
-	if block == nil {
-		return nil, fmt.Errorf("oslpay key %s: no PEM block", path)
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("oslpay key %s: %w", path, err)
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("oslpay key %s is not an RSA key", path)
-	}
-	return rk, nil
 }
 
 func runSign(args []string, w io.Writer) error {

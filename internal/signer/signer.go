@@ -7,6 +7,7 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,10 +24,57 @@ type Keys struct {
 	Tiki             tiki.Secret
 	APIGiftToken     string
 	APIGiftSecretKey string
-	AlchemyPayToken  string
-	OSLAppID         string
-	OSLKey           *rsa.PrivateKey
-	OSLHash          crypto.Hash
+	// APIGiftSendSecretKey also sends the account's secretKey in the
+	// secret-key header, as APIGift may.
+	APIGiftSendSecretKey bool
+	AlchemyPayToken      string
+	OSLAppID             string
+	OSLKey               *rsa.PrivateKey
+	OSLHash              crypto.Hash
+}
+
+// FromSecrets reads the keys of the providers present in secrets (each in its
+// Secrets Manager shape, as in DESIGN.md); oslKeyPEM is OSL Pay's private key,
+// needed only when secrets has an oslpay entry.
+func FromSecrets(secrets map[string]json.RawMessage, oslKeyPEM []byte) (Keys, error) {
+	var k Keys
+	if raw, ok := secrets[tiki.Name]; ok {
+		if err := json.Unmarshal(raw, &k.Tiki); err != nil {
+			return k, fmt.Errorf("tiki secret: %w", err)
+		}
+	}
+	if raw, ok := secrets[apigift.Name]; ok {
+		var s struct{ SecretKey, URLToken string }
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return k, fmt.Errorf("apigift secret: %w", err)
+		}
+		k.APIGiftToken, k.APIGiftSecretKey = s.URLToken, s.SecretKey
+	}
+	if raw, ok := secrets["alchemypay"]; ok {
+		var s struct{ URLToken string }
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return k, fmt.Errorf("alchemypay secret: %w", err)
+		}
+		k.AlchemyPayToken = s.URLToken
+	}
+	if raw, ok := secrets["oslpay"]; ok {
+		var s struct {
+			AppID string `json:"appId"`
+			Hash  string `json:"hash"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return k, fmt.Errorf("oslpay secret: %w", err)
+		}
+		h, err := oslpay.ParseHash(s.Hash)
+		if err != nil {
+			return k, fmt.Errorf("oslpay secret: %w", err)
+		}
+		if k.OSLKey, err = oslpay.ParsePrivateKey(oslKeyPEM); err != nil {
+			return k, err
+		}
+		k.OSLAppID, k.OSLHash = s.AppID, h
+	}
+	return k, nil
 }
 
 // DevKeys reads the development secrets (events/dev-secrets.json) and the OSL
@@ -36,28 +84,11 @@ func DevKeys(eventsDir string) (Keys, error) {
 	if err != nil {
 		return Keys{}, err
 	}
-	var k Keys
-	var ag struct{ SecretKey, URLToken string }
-	var ap struct{ URLToken string }
-	var osl struct {
-		AppID string `json:"appId"`
-		Hash  string `json:"hash"`
-	}
-	for name, dst := range map[string]any{"tiki": &k.Tiki, "apigift": &ag, "alchemypay": &ap, "oslpay": &osl} {
-		if err := json.Unmarshal(dev[name], dst); err != nil {
-			return Keys{}, fmt.Errorf("dev secret %s: %w", name, err)
-		}
-	}
-	k.APIGiftToken, k.APIGiftSecretKey, k.AlchemyPayToken, k.OSLAppID = ag.URLToken, ag.SecretKey, ap.URLToken, osl.AppID
-	k.OSLHash = crypto.SHA256
 	pemText, err := os.ReadFile(filepath.Join(eventsDir, "oslpay", "dev-private-key.pem"))
 	if err != nil {
 		return Keys{}, err
 	}
-	if k.OSLKey, err = oslpay.ParsePrivateKey(pemText); err != nil {
-		return Keys{}, err
-	}
-	return k, nil
+	return FromSecrets(dev, pemText)
 }
 
 // Request returns an authentic request of provider carrying body, signed at
@@ -75,16 +106,31 @@ func (k Keys) Request(provider, variant string, body []byte, now time.Time) (sam
 		r.PathParams = map[string]string{"kind": variant}
 		r.Headers[tiki.SignatureHeader] = tiki.Sign(key, body)
 	case apigift.Name:
+		if k.APIGiftToken == "" {
+			return r, errors.New("signer: no APIGift urlToken")
+		}
 		r.PathParams = map[string]string{"token": k.APIGiftToken}
 		r.RouteKey, r.Path = "POST /webhooks/apigift/{token}", "/webhooks/apigift/"+k.APIGiftToken
 		if variant != "" {
 			r.PathParams["event"] = variant
 			r.RouteKey, r.Path = "POST /webhooks/apigift/{token}/{event}", r.Path+"/"+variant
 		}
+		if k.APIGiftSendSecretKey {
+			if k.APIGiftSecretKey == "" {
+				return r, errors.New("signer: no APIGift secretKey to send")
+			}
+			r.Headers[apigift.SecretKeyHeader] = k.APIGiftSecretKey
+		}
 	case "alchemypay":
+		if k.AlchemyPayToken == "" {
+			return r, errors.New("signer: no Alchemy Pay urlToken")
+		}
 		r.RouteKey, r.Path = "POST /webhooks/alchemypay/{token}", "/webhooks/alchemypay/"+k.AlchemyPayToken
 		r.PathParams = map[string]string{"token": k.AlchemyPayToken}
 	case "oslpay":
+		if k.OSLAppID == "" || k.OSLKey == nil {
+			return r, errors.New("signer: no OSL Pay appId or private key")
+		}
 		h, err := oslpay.SignedHeaders(k.OSLKey, k.OSLHash, k.OSLAppID, now)
 		if err != nil {
 			return r, err
