@@ -17,14 +17,11 @@ import (
 	"webhooks/internal/awscount"
 	"webhooks/internal/costmodel"
 	"webhooks/internal/devstack"
+	"webhooks/internal/handlers"
 	"webhooks/internal/hookgen"
 	"webhooks/internal/signer"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/providers/alchemypay"
-	"webhooks/shared/providers/apigift"
-	"webhooks/shared/providers/oslpay"
-	"webhooks/shared/providers/tiki"
 )
 
 // MemoryMB is the functions' configured memory (infra/stack FunctionMemoryMB).
@@ -52,18 +49,7 @@ type countingWriter struct{ n atomic.Int64 }
 func (w *countingWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
 
 func newHandler(ctx context.Context, provider string, env lambdamain.Env, out io.Writer, opts ...func(*config.LoadOptions) error) (lambda.Handler, error) {
-	log := lambdamain.NewLogger(out)
-	switch provider {
-	case tiki.Name:
-		return lambdamain.NewHandler(ctx, tiki.New(), env, log, out, opts...)
-	case apigift.Name:
-		return lambdamain.NewHandler(ctx, apigift.New(), env, log, out, opts...)
-	case alchemypay.Name:
-		return lambdamain.NewHandler(ctx, alchemypay.New(), env, log, out, opts...)
-	case oslpay.Name:
-		return lambdamain.NewHandler(ctx, oslpay.New(), env, log, out, opts...)
-	}
-	return nil, fmt.Errorf("unknown provider %s", provider)
+	return handlers.New(ctx, provider, env, lambdamain.NewLogger(out), out, opts...)
 }
 
 // measureCost runs each provider's real handler in this process, with its AWS

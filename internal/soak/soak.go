@@ -25,19 +25,16 @@ import (
 
 	"webhooks/internal/awstest"
 	"webhooks/internal/faultproxy"
+	"webhooks/internal/handlers"
 	"webhooks/internal/hookgen"
 	"webhooks/internal/samples"
 	"webhooks/internal/signer"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/providers/alchemypay"
-	"webhooks/shared/providers/apigift"
-	"webhooks/shared/providers/oslpay"
-	"webhooks/shared/providers/tiki"
 )
 
 // Providers in report order.
-var Providers = []string{"tiki", "apigift", "alchemypay", "oslpay"}
+var Providers = handlers.Providers
 
 // Config of one run.
 type Config struct {
@@ -277,27 +274,15 @@ func build(ctx context.Context, provider string, env lambdamain.Env, endpoint st
 		// Injected error bodies carry no DynamoDB CRC32; the SDK would warn on each.
 		config.WithLogger(logging.Nop{}),
 	}
-	switch provider {
-	case tiki.Name:
-		return lambdamain.NewHandler(ctx, tiki.New(), env, log, io.Discard, opts...)
-	case apigift.Name:
-		return lambdamain.NewHandler(ctx, apigift.New(), env, log, io.Discard, opts...)
-	case "alchemypay":
-		return lambdamain.NewHandler(ctx, alchemypay.New(), env, log, io.Discard, opts...)
-	case "oslpay":
-		return lambdamain.NewHandler(ctx, oslpay.New(), env, log, io.Discard, opts...)
-	}
-	return nil, fmt.Errorf("unknown provider %s", provider)
+	return handlers.New(ctx, provider, env, log, io.Discard, opts...)
 }
 
 // deliver signs (OSL Pay re-signs every attempt, as a retry would be) and invokes.
 func deliver(ctx context.Context, h lambda.Handler, keys signer.Keys, hk webhook) (int, string, string, error) {
-	req, err := keys.Request(hk.Provider, hk.Variant, hk.Body, time.Now())
+	raw, err := hookgen.Event(keys, hk, time.Now())
 	if err != nil {
 		return 0, "", "", err
 	}
-	ev := samples.HTTPEvent(req).Event
-	raw, _ := json.Marshal(ev)
 	out, err := lambda.NewHandler(h).Invoke(ctx, raw)
 	if err != nil {
 		return 0, "", "", err
