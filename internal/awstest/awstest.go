@@ -41,16 +41,23 @@ func New(ctx context.Context, endpoint string) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	return FromConfig(endpoint, cfg), nil
+}
+
+// FromConfig returns clients built from cfg (for callers with their own
+// credentials and region, such as the local run pointed at LocalStack).
+func FromConfig(endpoint string, cfg aws.Config) *Env {
 	return &Env{
 		Endpoint: endpoint, Config: cfg,
 		DynamoDB: dynamodb.NewFromConfig(cfg),
 		SQS:      sqs.NewFromConfig(cfg),
 		Secrets:  secretsmanager.NewFromConfig(cfg),
-	}, nil
+	}
 }
 
 // CreateTable creates the contract's table (pk/sk strings, TTL expires_at) and
-// the sparse by-quarantine index, on demand.
+// the sparse by-quarantine index, on demand, as the stack deploys it. A table
+// that already exists is kept (a re-run against the same endpoint).
 func (e *Env) CreateTable(ctx context.Context, name string) error {
 	_, err := e.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
@@ -74,14 +81,18 @@ func (e *Env) CreateTable(ctx context.Context, name string) error {
 			Projection: &ddb.Projection{ProjectionType: ddb.ProjectionTypeAll},
 		}},
 	})
-	if err != nil {
+	var inUse *ddb.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", name, err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(e.DynamoDB).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
+		return fmt.Errorf("table %s not active: %w", name, err)
 	}
 	_, err = e.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               aws.String(name),
 		TimeToLiveSpecification: &ddb.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)},
 	})
-	if err != nil {
+	if err != nil && !strings.Contains(err.Error(), "already enabled") {
 		return fmt.Errorf("enable TTL on %s: %w", name, err)
 	}
 	return nil
@@ -95,10 +106,13 @@ func (e *Env) DeleteTable(ctx context.Context, name string) error {
 
 // Queue is a FIFO queue and its dead-letter queue.
 type Queue struct {
-	URL, DLQURL string
+	URL, ARN, DLQURL string
 }
 
-// CreateQueue creates "<name>.fifo" with a FIFO dead-letter queue "<name>-dlq.fifo".
+// CreateQueue creates "<name>.fifo" with a FIFO dead-letter queue
+// "<name>-dlq.fifo" (14 days, after 5 receives), with the stack's settings:
+// high-throughput FIFO, de-duplication per message group. Creating an existing
+// queue with the same attributes returns it.
 func (e *Env) CreateQueue(ctx context.Context, name string) (Queue, error) {
 	name = strings.TrimSuffix(name, ".fifo")
 	dlq, err := e.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{
@@ -124,7 +138,11 @@ func (e *Env) CreateQueue(ctx context.Context, name string) (Queue, error) {
 	if err != nil {
 		return Queue{}, fmt.Errorf("create queue %s: %w", name, err)
 	}
-	return Queue{URL: aws.ToString(q.QueueUrl), DLQURL: aws.ToString(dlq.QueueUrl)}, nil
+	qa, err := e.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return Queue{}, fmt.Errorf("read queue arn: %w", err)
+	}
+	return Queue{URL: aws.ToString(q.QueueUrl), ARN: qa.Attributes["QueueArn"], DLQURL: aws.ToString(dlq.QueueUrl)}, nil
 }
 
 // DeleteQueue deletes a queue by URL.

@@ -15,19 +15,16 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"webhooks/internal/awstest"
 	"webhooks/internal/lambdarun"
 	"webhooks/internal/localgw"
 	"webhooks/internal/motoserver"
@@ -177,23 +174,25 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.DynamoDB = dynamodb.NewFromConfig(awsCfg)
-	s.SQS = sqs.NewFromConfig(awsCfg)
-	s.SecretsManager = secretsmanager.NewFromConfig(awsCfg)
-
-	if err := s.createTable(ctx); err != nil {
-		return nil, err
+	// The same resources, created the same way, as the integration tests use
+	// (idempotent, so a re-run against LocalStack or a kept moto works).
+	res := awstest.FromConfig(s.AWS.Endpoint, awsCfg)
+	s.DynamoDB, s.SQS, s.SecretsManager = res.DynamoDB, res.SQS, res.Secrets
+	if err := res.CreateTable(ctx, s.Table); err != nil {
+		return nil, fmt.Errorf("devstack: %w", err)
 	}
 	for _, name := range Providers {
-		p := &Provider{Name: name, Secret: secrets[name]}
+		p := &Provider{Name: name, Secret: secrets[name], SecretID: cfg.Prefix + "/" + name}
 		if len(p.Secret) == 0 {
 			return nil, fmt.Errorf("devstack: %s has no development secret in %s", name, cfg.SecretsFile)
 		}
-		if err := s.createQueues(ctx, cfg.Prefix, p); err != nil {
-			return nil, err
+		q, err := res.CreateQueue(ctx, cfg.Prefix+"-"+name)
+		if err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
 		}
-		if err := s.putSecret(ctx, cfg.Prefix, p); err != nil {
-			return nil, err
+		p.QueueURL, p.QueueARN, p.DLQURL = q.URL, q.ARN, q.DLQURL
+		if _, err := res.PutSecret(ctx, p.SecretID, string(p.Secret)); err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
 		}
 		s.Providers[name] = p
 	}
@@ -333,93 +332,6 @@ func LoadSecrets(path string) (map[string]json.RawMessage, error) {
 		return nil, fmt.Errorf("devstack: development secrets %s: %w", path, err)
 	}
 	return m, nil
-}
-
-func (s *Stack) createTable(ctx context.Context) error {
-	_, err := s.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName: aws.String(s.Table),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{
-			{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
-			{AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
-		},
-		KeySchema: []ddbtypes.KeySchemaElement{
-			{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash},
-			{AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange},
-		},
-		BillingMode: ddbtypes.BillingModePayPerRequest,
-	})
-	var inUse *ddbtypes.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("devstack: create table %s: %w", s.Table, err)
-	}
-	if err := dynamodb.NewTableExistsWaiter(s.DynamoDB).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Table)}, 30*time.Second); err != nil {
-		return fmt.Errorf("devstack: table %s not active: %w", s.Table, err)
-	}
-	_, err = s.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName:               aws.String(s.Table),
-		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)},
-	})
-	if err != nil && !strings.Contains(err.Error(), "already enabled") {
-		return fmt.Errorf("devstack: TTL on %s: %w", s.Table, err)
-	}
-	return nil
-}
-
-func (s *Stack) createQueues(ctx context.Context, prefix string, p *Provider) error {
-	dlq, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName:  aws.String(prefix + "-" + p.Name + "-dlq.fifo"),
-		Attributes: map[string]string{"FifoQueue": "true", "MessageRetentionPeriod": "1209600"},
-	})
-	if err != nil {
-		return fmt.Errorf("devstack: create %s dead-letter queue: %w", p.Name, err)
-	}
-	p.DLQURL = aws.ToString(dlq.QueueUrl)
-	dlqARN, err := s.queueARN(ctx, p.DLQURL)
-	if err != nil {
-		return err
-	}
-	redrive, _ := json.Marshal(map[string]any{"deadLetterTargetArn": dlqARN, "maxReceiveCount": 5})
-	q, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName:  aws.String(prefix + "-" + p.Name + ".fifo"),
-		Attributes: map[string]string{"FifoQueue": "true", "RedrivePolicy": string(redrive)},
-	})
-	if err != nil {
-		return fmt.Errorf("devstack: create %s queue: %w", p.Name, err)
-	}
-	p.QueueURL = aws.ToString(q.QueueUrl)
-	p.QueueARN, err = s.queueARN(ctx, p.QueueURL)
-	return err
-}
-
-func (s *Stack) queueARN(ctx context.Context, url string) (string, error) {
-	out, err := s.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl:       aws.String(url),
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		return "", fmt.Errorf("devstack: attributes of %s: %w", url, err)
-	}
-	return out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], nil
-}
-
-func (s *Stack) putSecret(ctx context.Context, prefix string, p *Provider) error {
-	p.SecretID = prefix + "/" + p.Name
-	_, err := s.SecretsManager.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name:         aws.String(p.SecretID),
-		Description:  aws.String("Development secret of the local webhook run (events/dev-secrets.json)"),
-		SecretString: aws.String(string(p.Secret)),
-	})
-	var exists *smtypes.ResourceExistsException
-	if errors.As(err, &exists) {
-		_, err = s.SecretsManager.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-			SecretId:     aws.String(p.SecretID),
-			SecretString: aws.String(string(p.Secret)),
-		})
-	}
-	if err != nil {
-		return fmt.Errorf("devstack: secret %s: %w", p.SecretID, err)
-	}
-	return nil
 }
 
 func fillDefaults(e AWSEnv) AWSEnv {
