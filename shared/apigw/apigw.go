@@ -27,8 +27,7 @@ var (
 // Request is one inbound HTTP request, independent of API Gateway's event shape.
 type Request struct {
 	Method     string
-	Path       string // raw path as received; may contain URL tokens, never log it
-	RouteKey   string // e.g. "POST /webhooks/tiki/{kind}": safe to log
+	RouteKey   string // e.g. "POST /webhooks/tiki/{kind}": safe to log (the raw path, which holds URL tokens, is not kept)
 	Headers    Headers
 	PathParams map[string]string
 	SourceIP   netip.Addr // invalid when API Gateway gave none or an unparsable one
@@ -55,7 +54,6 @@ func Adapt(ev events.APIGatewayV2HTTPRequest, maxBody int, now time.Time) (*Requ
 	}
 	r := &Request{
 		Method:     strings.ToUpper(ev.RequestContext.HTTP.Method),
-		Path:       ev.RawPath,
 		RouteKey:   ev.RouteKey,
 		Headers:    make(Headers, len(ev.Headers)),
 		PathParams: ev.PathParameters,

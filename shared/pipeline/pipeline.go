@@ -255,19 +255,17 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	res = result{eventType: ev.Type, eventID: id}
 
 	// Transform for the queue. The result stays in memory: only ev.Data is stored.
-	msgData, quarantine := h.enrich(ev, matched, versions)
-	if quarantine != nil {
+	msgData, err := h.enrich(ev, matched, versions)
+	if err != nil {
 		// The cached secret may predate a fix (a rotated decryption key): re-read
 		// it (at most once a minute) before quarantining.
-		if fresh, refreshed, err := h.secrets.Refresh(ctx); err == nil && refreshed && len(fresh) > 0 {
-			msgData, quarantine = h.enrich(ev, fresh[0], fresh)
+		if fresh, refreshed, rerr := h.secrets.Refresh(ctx); rerr == nil && refreshed && len(fresh) > 0 {
+			msgData, err = h.enrich(ev, fresh[0], fresh)
 		}
 	}
-	if quarantine != nil {
-		var q *QuarantineError
-		if !errors.As(quarantine, &q) {
-			return with(res, failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", quarantine))
-		}
+	var q *QuarantineError // non-nil: authentic, but cannot be processed
+	if err != nil && !errors.As(err, &q) {
+		return with(res, failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", err))
 	}
 	sum := sha256.Sum256(req.Body)
 	bodyHash := hex.EncodeToString(sum[:])
@@ -290,8 +288,7 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 		Data: ev.Data, BodySHA256: bodyHash, Status: eventstore.StatusStored, Deprecated: ev.Deprecated,
 		ReceivedAt: req.Received, ExpiresAt: req.Received.Add(h.opt.EventTTL),
 	}
-	var q *QuarantineError
-	if errors.As(quarantine, &q) {
+	if q != nil {
 		item.Status, item.Reason = eventstore.StatusQuarantined, q.Reason
 	}
 	existing, err := h.store.Create(ctx, item)
