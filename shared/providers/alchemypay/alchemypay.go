@@ -16,7 +16,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -60,11 +59,9 @@ var Redactor = pan.Redactor{
 	},
 }
 
-// Secret is one version of the Alchemy Pay secret.
-type Secret struct {
-	URLToken   string
-	AllowedIPs verify.AllowList
-}
+// Secret is one version of the Alchemy Pay secret: a URL token and an
+// optional allow-list, the scheme shared with APIGift.
+type Secret = verify.TokenAuth
 
 // Provider implements pipeline.Provider for Alchemy Pay.
 type Provider struct{}
@@ -80,37 +77,9 @@ func (*Provider) Name() string { return Name }
 // ParseSecret implements pipeline.Provider: {"urlToken": "...", "allowedIps": [...]}
 // with a non-empty urlToken; allowedIps is optional.
 func (*Provider) ParseSecret(raw []byte) (Secret, error) {
-	var f struct {
-		URLToken   *json.RawMessage `json:"urlToken"`
-		AllowedIPs *json.RawMessage `json:"allowedIps"`
-	}
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return Secret{}, errors.New(`alchemypay secret must be a JSON object {"urlToken": "...", "allowedIps": [...]}`)
-	}
-	var s Secret
-	if f.URLToken == nil || string(*f.URLToken) == "null" {
-		return Secret{}, errors.New(`alchemypay secret has no "urlToken"`)
-	}
-	if err := json.Unmarshal(*f.URLToken, &s.URLToken); err != nil {
-		return Secret{}, errors.New(`alchemypay secret field "urlToken" must be a string`)
-	}
-	s.URLToken = strings.TrimSpace(s.URLToken)
-	if s.URLToken == "" {
-		return Secret{}, errors.New(`alchemypay secret field "urlToken" is empty`)
-	}
-	if strings.ContainsAny(s.URLToken, "/?#% ") {
-		return Secret{}, errors.New(`alchemypay secret field "urlToken" must be one URL path segment (no / ? # % or space)`)
-	}
-	if f.AllowedIPs != nil && string(*f.AllowedIPs) != "null" {
-		var ips []string
-		if err := json.Unmarshal(*f.AllowedIPs, &ips); err != nil {
-			return Secret{}, errors.New(`alchemypay secret field "allowedIps" must be an array of IPs or CIDRs`)
-		}
-		list, err := verify.ParseAllowList(ips)
-		if err != nil {
-			return Secret{}, fmt.Errorf("alchemypay secret field \"allowedIps\": %w", err)
-		}
-		s.AllowedIPs = list
+	s, err := verify.ParseTokenAuth(raw)
+	if err != nil {
+		return Secret{}, fmt.Errorf("alchemypay %w", err)
 	}
 	return s, nil
 }
@@ -118,17 +87,7 @@ func (*Provider) ParseSecret(raw []byte) (Secret, error) {
 // Authenticate implements pipeline.Provider: the source IP against the
 // allow-list first (403), then the URL token in constant time (401).
 func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
-	if err := s.AllowedIPs.Check(req.SourceIP); err != nil {
-		return err
-	}
-	tok := req.PathParams[TokenParam]
-	if tok == "" {
-		return verify.ErrMissingCredential
-	}
-	if !verify.EqualSecret(tok, s.URLToken) {
-		return verify.ErrInvalidCredential
-	}
-	return nil
+	return s.Check(req.SourceIP, req.PathParams[TokenParam])
 }
 
 // Decode implements pipeline.Provider. orderNo and status are required; every

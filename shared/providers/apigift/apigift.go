@@ -90,10 +90,9 @@ const (
 // Secret is one version of the APIGift secret:
 // {"secretKey": "...", "urlToken": "...", "allowedIps": ["203.0.113.0/24"]}.
 type Secret struct {
-	SecretKey  string
-	URLToken   string
-	AllowedIPs verify.AllowList
-	block      cipher.Block
+	verify.TokenAuth // urlToken and allowedIps, as for Alchemy Pay
+	SecretKey        string
+	block            cipher.Block
 }
 
 // String keeps the secret's values out of any log or error that formats it.
@@ -126,30 +125,21 @@ func (*Provider) Name() string { return Name }
 // contain the secret's values.
 func (*Provider) ParseSecret(raw []byte) (Secret, error) {
 	var f struct {
-		SecretKey  *string   `json:"secretKey"`
-		URLToken   *string   `json:"urlToken"`
-		AllowedIPs *[]string `json:"allowedIps"`
+		SecretKey *string `json:"secretKey"`
 	}
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return Secret{}, errors.New(`apigift secret must be a JSON object {"secretKey": "...", "urlToken": "...", "allowedIps": [...]} with string values`)
 	}
-	var s Secret
 	if f.SecretKey == nil || *f.SecretKey == "" {
 		return Secret{}, errors.New(`apigift secret has no "secretKey"`)
 	}
-	if f.URLToken == nil || strings.TrimSpace(*f.URLToken) == "" {
-		return Secret{}, errors.New(`apigift secret has no "urlToken"`)
-	}
-	s.SecretKey, s.URLToken = *f.SecretKey, strings.TrimSpace(*f.URLToken)
-	block, err := newCipher([]byte(s.SecretKey))
+	auth, err := verify.ParseTokenAuth(raw)
 	if err != nil {
-		return Secret{}, fmt.Errorf(`apigift secret "secretKey": %w`, err)
+		return Secret{}, fmt.Errorf("apigift %w", err)
 	}
-	s.block = block
-	if f.AllowedIPs != nil {
-		if s.AllowedIPs, err = verify.ParseAllowList(*f.AllowedIPs); err != nil {
-			return Secret{}, fmt.Errorf(`apigift secret "allowedIps": %w`, err)
-		}
+	s := Secret{TokenAuth: auth, SecretKey: *f.SecretKey}
+	if s.block, err = newCipher([]byte(s.SecretKey)); err != nil {
+		return Secret{}, fmt.Errorf(`apigift secret "secretKey": %w`, err)
 	}
 	return s, nil
 }
@@ -163,20 +153,16 @@ func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
 	if s.URLToken == "" || s.SecretKey == "" {
 		return verify.ErrNotConfigured
 	}
-	if err := s.AllowedIPs.Check(req.SourceIP); err != nil {
-		return err
-	}
-	token := req.PathParams["token"]
-	if token == "" {
-		return verify.ErrMissingCredential
-	}
-	ok := verify.EqualSecret(token, s.URLToken)
+	err := s.Check(req.SourceIP, req.PathParams["token"])
 	if hdr, sent := req.Headers[SecretKeyHeader]; sent {
-		// Evaluate both comparisons, so the time taken does not say which failed.
-		ok = verify.EqualSecret(hdr, s.SecretKey) && ok
+		// Compared whatever the token's result, so the time taken does not say
+		// which of the two failed.
+		if !verify.EqualSecret(hdr, s.SecretKey) && err == nil {
+			err = verify.ErrInvalidCredential
+		}
 	}
-	if !ok {
-		return verify.ErrInvalidCredential
+	if err != nil {
+		return err
 	}
 	if slug, ok := req.PathParams["event"]; ok && slug != "" {
 		if _, known := Slugs[slug]; !known {

@@ -1,0 +1,71 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestParseTokenAuth(t *testing.T) {
+	a, err := ParseTokenAuth([]byte(`{"urlToken":" tok-123 ","allowedIps":["203.0.113.0/24"],"other":1}`))
+	if err != nil || a.URLToken != "tok-123" || len(a.AllowedIPs) != 1 {
+		t.Fatalf("%v %v", a, err)
+	}
+	if a, err := ParseTokenAuth([]byte(`{"urlToken":"tok-123","allowedIps":null}`)); err != nil || a.AllowedIPs != nil {
+		t.Errorf("null allow-list: %v", err)
+	}
+	for name, raw := range map[string]string{
+		"not an object":      `["secret-abc"]`,
+		"no token":           `{"allowedIps":[]}`,
+		"null token":         `{"urlToken":null}`,
+		"blank token":        `{"urlToken":"   "}`,
+		"number token":       `{"urlToken":42}`,
+		"token with slash":   `{"urlToken":"secret-abc/def"}`,
+		"token with percent": `{"urlToken":"secret-abc%2F"}`,
+		"token with space":   `{"urlToken":"secret abc"}`,
+		"bad CIDR":           `{"urlToken":"secret-abc","allowedIps":["10.0.0.0/33"]}`,
+		"allow-list string":  `{"urlToken":"secret-abc","allowedIps":"10.0.0.0/8"}`,
+	} {
+		_, err := ParseTokenAuth([]byte(raw))
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if strings.Contains(err.Error(), "secret-abc") {
+			t.Errorf("%s: error echoes the token: %v", name, err)
+		}
+	}
+}
+
+func TestTokenAuthCheck(t *testing.T) {
+	list, _ := ParseAllowList([]string{"203.0.113.0/24"})
+	open, fenced := TokenAuth{URLToken: "tok"}, TokenAuth{URLToken: "tok", AllowedIPs: list}
+	in, out := netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("198.51.100.1")
+	for _, c := range []struct {
+		name  string
+		a     TokenAuth
+		ip    netip.Addr
+		token string
+		want  error
+	}{
+		{"right token", open, out, "tok", nil},
+		{"wrong token", open, out, "tok2", ErrInvalidCredential},
+		{"no token", open, out, "", ErrMissingCredential},
+		{"inside list", fenced, in, "tok", nil},
+		{"outside list, right token", fenced, out, "tok", ErrSourceNotAllowed},
+		{"outside list, wrong token", fenced, out, "x", ErrSourceNotAllowed},
+		{"zero value matches nothing", TokenAuth{}, in, "x", ErrInvalidCredential},
+	} {
+		if err := c.a.Check(c.ip, c.token); !errors.Is(err, c.want) && !(c.want == nil && err == nil) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	for _, s := range []string{fmt.Sprint(open), fmt.Sprintf("%+v", open), fmt.Sprintf("%#v", open)} {
+		if strings.Contains(s, "tok") && !strings.Contains(s, "TokenAuth") {
+			t.Errorf("formatting reveals the token: %s", s)
+		}
+		if strings.Contains(strings.ReplaceAll(s, "TokenAuth", ""), "tok") {
+			t.Errorf("formatting reveals the token: %s", s)
+		}
+	}
+}
