@@ -6,6 +6,7 @@ package itest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -275,4 +276,22 @@ func SamplesByName(t testing.TB, eventsDir, provider string, min int) map[string
 		out[s.Name] = s.Event
 	}
 	return out
+}
+
+// Decoded checks a provider's Decode result against what the pipeline relies
+// on (fuzz targets): an error must be a *pipeline.Error, an event must pass
+// Validate. It reports whether an event was decoded.
+func Decoded(t testing.TB, ev *pipeline.Event, err error) bool {
+	t.Helper()
+	if err != nil {
+		var pe *pipeline.Error
+		if !errors.As(err, &pe) || pe.Status < 400 || pe.Status >= 500 {
+			t.Fatalf("decode error is not a 4xx *pipeline.Error: %v", err)
+		}
+		return false
+	}
+	if err := ev.Validate(); err != nil {
+		t.Fatalf("%v: %+v", err, ev)
+	}
+	return true
 }

@@ -48,7 +48,7 @@ func path[C any](p pipeline.Provider[C], cfg C) cpuPath {
 		if err != nil {
 			return nil, err
 		}
-		id := pipeline.EventID(p.Name(), e.Key, req.Body)
+		id := pipeline.EventID(p.Name(), e.Key)
 		sum := sha256.Sum256(req.Body)
 		_ = hex.EncodeToString(sum[:])
 		data := e.Data
@@ -97,10 +97,9 @@ func BenchmarkCPUPath(b *testing.B) {
 }
 
 func BenchmarkEventID(b *testing.B) {
-	body := []byte(`{"order_code":"861640277"}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = pipeline.EventID("tiki", "order_code=861640277|main_state=processing", body)
+		_ = pipeline.EventID("tiki", "order_code=861640277|main_state=processing")
 	}
 }
 

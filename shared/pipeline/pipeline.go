@@ -36,7 +36,7 @@ type Event struct {
 	Subject string
 	// Key identifies the event among all of the provider's events: two
 	// deliveries of the same event must give the same Key, two different events
-	// different ones. The event id is derived from it.
+	// different ones. The event id is derived from it. Required.
 	Key string
 	// Time is when it happened, when the body says so; zero means receipt time.
 	Time time.Time
@@ -56,6 +56,24 @@ type Event struct {
 	// body, stored beside the redacted data, would let anyone who reads the
 	// table recover the masked digits by trying the few candidates.
 	BodyDigest string
+}
+
+// Validate reports whether a provider's Decode kept the contract the pipeline
+// relies on: a type, a key, and data that is one JSON value (CloudEvents data
+// may be any JSON; bytes that are not JSON would make the event unsendable and
+// the provider retry it forever).
+func (ev *Event) Validate() error {
+	switch {
+	case ev == nil:
+		return errors.New("pipeline: provider decoded no event")
+	case ev.Type == "":
+		return errors.New("pipeline: decoded event has no type")
+	case ev.Key == "":
+		return errors.New("pipeline: decoded event has no key")
+	case len(ev.Data) == 0 || !json.Valid(ev.Data):
+		return errors.New("pipeline: decoded event data is not JSON")
+	}
+	return nil
 }
 
 // Provider is what one webhook provider supplies. C is its parsed secret.
@@ -248,10 +266,13 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 		}
 		return reject(&Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "body could not be parsed", Err: err})
 	}
+	if err := ev.Validate(); err != nil { // a provider bug, not the sender's fault
+		return failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", err)
+	}
 	if ev.Time.IsZero() {
 		ev.Time = req.Received
 	}
-	id := EventID(h.p.Name(), ev.Key, req.Body)
+	id := EventID(h.p.Name(), ev.Key)
 	res = result{eventType: ev.Type, eventID: id}
 
 	// Transform for the queue. The result stays in memory: only ev.Data is stored.
@@ -462,18 +483,14 @@ func jsonContentType(ct string) bool {
 }
 
 // EventID derives an event's id from the provider and the event's key: the same
-// event always gets the same id, whichever delivery carried it. Without a key the
-// exact body identifies the event.
-func EventID(provider, key string, body []byte) string {
+// event always gets the same id, whichever delivery carried it. (The "key:"
+// prefix is kept so ids stay what they were when a body could stand in for a
+// missing key: stored events keep de-duplicating.)
+func EventID(provider, key string) string {
 	h := sha256.New()
 	h.Write([]byte(provider))
 	h.Write([]byte{0})
-	if key != "" {
-		h.Write([]byte("key:"))
-		h.Write([]byte(key))
-	} else {
-		h.Write([]byte("body:"))
-		h.Write(body)
-	}
+	h.Write([]byte("key:"))
+	h.Write([]byte(key))
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }

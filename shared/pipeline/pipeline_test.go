@@ -263,14 +263,28 @@ func TestNewValidatesTTL(t *testing.T) {
 }
 
 func TestEventID(t *testing.T) {
-	a := pipeline.EventID("p", "k", []byte("x"))
-	if a != pipeline.EventID("p", "k", []byte("y")) || len(a) != 32 {
-		t.Error("key-derived id depends on the body")
+	a := pipeline.EventID("p", "k")
+	if a != pipeline.EventID("p", "k") || len(a) != 32 {
+		t.Error("event id is not a stable 32-character id")
 	}
-	if a == pipeline.EventID("q", "k", nil) || a == pipeline.EventID("p", "k2", nil) {
+	if a == pipeline.EventID("q", "k") || a == pipeline.EventID("p", "k2") {
 		t.Error("ids collide across providers or keys")
 	}
-	if pipeline.EventID("p", "", []byte("x")) == pipeline.EventID("p", "", []byte("y")) {
-		t.Error("body-derived ids collide")
+	// Pinned: a changed derivation would stop de-duplicating events already stored.
+	if got := pipeline.EventID("tiki", "k"); got != "b913c3418a5001e0869e082720d44127" {
+		t.Errorf("EventID(tiki, k) = %s", got)
+	}
+}
+
+func TestDecodedEventMustKeepTheContract(t *testing.T) {
+	for _, ev := range []*pipeline.Event{nil, {Key: "k", Data: []byte(`{}`)}, {Type: "t", Data: []byte(`{}`)}, {Type: "t", Key: "k", Data: []byte(`{"a":`)}, {Type: "t", Key: "k"}} {
+		if ev.Validate() == nil {
+			t.Errorf("%+v passed Validate", ev)
+		}
+	}
+	for _, data := range []string{`{"a":1}`, `null`, `[1]`, `"x"`} {
+		if err := (&pipeline.Event{Type: "t", Key: "k", Data: []byte(data)}).Validate(); err != nil {
+			t.Errorf("%s: %v", data, err)
+		}
 	}
 }

@@ -1,14 +1,13 @@
 package oslpay_test
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
+	"webhooks/internal/itest"
 	"webhooks/internal/samples"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
-	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/oslpay"
 )
 
@@ -45,14 +44,8 @@ func FuzzAuthenticateAndDecode(f *testing.F) {
 			return
 		}
 		ev, err := p.Decode(r, sec)
-		if err != nil {
-			if _, ok := err.(*pipeline.Error); !ok {
-				t.Fatalf("decode error is not a pipeline.Error: %v", err)
-			}
+		if !itest.Decoded(t, ev, err) {
 			return
-		}
-		if ev.Type == "" || ev.Key == "" || !json.Valid(ev.Data) {
-			t.Fatalf("decoded %+v", ev)
 		}
 	})
 }
