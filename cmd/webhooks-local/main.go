@@ -11,6 +11,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -234,7 +235,7 @@ func providerURLs(baseURL string, p *devstack.Provider) []string {
 		URLToken string `json:"urlToken"`
 	}
 	_ = json.Unmarshal(p.Secret, &sec)
-	token := firstNonEmpty(sec.URLToken, "{token}")
+	token := cmp.Or(sec.URLToken, "{token}")
 	switch p.Name {
 	case "tiki":
 		return []string{baseURL + "/webhooks/tiki/order", baseURL + "/webhooks/tiki/stock", baseURL + "/webhooks/tiki/aftersale"}
@@ -352,15 +353,6 @@ func compactJSON(raw json.RawMessage) string {
 		return string(raw)
 	}
 	return b.String()
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // prefixWriter prefixes every line written through it.

@@ -7,6 +7,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,9 +80,9 @@ type AWSEnv struct {
 func AWSEnvFromEnvironment(getenv func(string) string) AWSEnv {
 	return AWSEnv{
 		Endpoint:        getenv("AWS_ENDPOINT_URL"),
-		Region:          firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"),
-		AccessKeyID:     firstNonEmpty(getenv("AWS_ACCESS_KEY_ID"), "test"),
-		SecretAccessKey: firstNonEmpty(getenv("AWS_SECRET_ACCESS_KEY"), "test"),
+		Region:          cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"),
+		AccessKeyID:     cmp.Or(getenv("AWS_ACCESS_KEY_ID"), "test"),
+		SecretAccessKey: cmp.Or(getenv("AWS_SECRET_ACCESS_KEY"), "test"),
 	}
 }
 
@@ -335,17 +336,8 @@ func LoadSecrets(path string) (map[string]json.RawMessage, error) {
 }
 
 func fillDefaults(e AWSEnv) AWSEnv {
-	e.Region = firstNonEmpty(e.Region, "us-east-1")
-	e.AccessKeyID = firstNonEmpty(e.AccessKeyID, "test")
-	e.SecretAccessKey = firstNonEmpty(e.SecretAccessKey, "test")
+	e.Region = cmp.Or(e.Region, "us-east-1")
+	e.AccessKeyID = cmp.Or(e.AccessKeyID, "test")
+	e.SecretAccessKey = cmp.Or(e.SecretAccessKey, "test")
 	return e
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

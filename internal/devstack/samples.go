@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -120,7 +121,7 @@ func (s Sample) Request(ctx context.Context, baseURL string) (*http.Request, err
 	if s.Event.RawQueryString != "" {
 		url += "?" + s.Event.RawQueryString
 	}
-	method := firstNonEmpty(s.Event.RequestContext.HTTP.Method, http.MethodPost)
+	method := cmp.Or(s.Event.RequestContext.HTTP.Method, http.MethodPost)
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("devstack: sample %s: %w", s.File, err)
@@ -212,7 +213,7 @@ func RunSamples(ctx context.Context, client *http.Client, baseURL string, sample
 			r.Status, h, r.Body, err = Send(client, req)
 			if h != nil {
 				r.Outcome = h.Get("X-Webhook-Outcome")
-				r.EventType = firstNonEmpty(h.Get("X-Webhook-Event-Type"), "-")
+				r.EventType = cmp.Or(h.Get("X-Webhook-Event-Type"), "-")
 			}
 		}
 		r.Err = err

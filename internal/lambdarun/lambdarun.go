@@ -12,6 +12,7 @@ package lambdarun
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -128,7 +129,7 @@ func Start(ctx context.Context, cfg Config) (*Function, error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	if cfg.Region == "" {
-		cfg.Region = firstNonEmpty(cfg.Env["AWS_REGION"], "us-east-1")
+		cfg.Region = cmp.Or(cfg.Env["AWS_REGION"], "us-east-1")
 	}
 	if cfg.AccountID == "" {
 		cfg.AccountID = "000000000000"
@@ -680,7 +681,7 @@ func parseFunctionError(body []byte, typ string) *FunctionError {
 		fe = &FunctionError{Message: strings.TrimSpace(string(body))}
 	}
 	if fe.Type == "" {
-		fe.Type = firstNonEmpty(typ, "Unhandled")
+		fe.Type = cmp.Or(typ, "Unhandled")
 	}
 	return fe
 }
@@ -716,15 +717,6 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func closedChan() chan struct{} {

@@ -6,6 +6,7 @@
 package localgw
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -196,7 +197,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add(k, v)
 		}
 	}
-	res.EventType = firstNonEmpty(resp.Header.Get("X-Webhook-Event-Type"), "-")
+	res.EventType = cmp.Or(resp.Header.Get("X-Webhook-Event-Type"), "-")
 	res.Outcome = resp.Header.Get("X-Webhook-Outcome")
 	res.Status = resp.Status
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
@@ -443,13 +444,4 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
