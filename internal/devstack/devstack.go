@@ -29,6 +29,7 @@ import (
 	"webhooks/internal/lambdarun"
 	"webhooks/internal/localgw"
 	"webhooks/internal/motoserver"
+	"webhooks/internal/samples"
 )
 
 // Providers are the four webhook providers, in the order they are printed.
@@ -152,7 +153,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.FunctionOutput == nil {
 		cfg.FunctionOutput = func(string) io.Writer { return io.Discard }
 	}
-	secrets, err := LoadSecrets(cfg.SecretsFile)
+	secrets, err := samples.ReadDevSecrets(cfg.SecretsFile)
 	if err != nil {
 		return nil, err
 	}
@@ -320,19 +321,6 @@ func (i invoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", localgw.ErrPayloadTooLarge, err)
 	}
 	return out, err
-}
-
-// LoadSecrets reads the development secrets file: provider → secret JSON.
-func LoadSecrets(path string) (map[string]json.RawMessage, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("devstack: development secrets: %w", err)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("devstack: development secrets %s: %w", path, err)
-	}
-	return m, nil
 }
 
 func fillDefaults(e AWSEnv) AWSEnv {

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	sampledata "webhooks/internal/samples"
 
 	"webhooks/internal/motoserver"
 )
@@ -133,7 +134,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Forged copies of every accepted sample: each must be refused with 401 and
 	// leave nothing on a queue.
-	secrets, err := LoadSecrets(filepath.Join(repoRoot, "events", "dev-secrets.json"))
+	secrets, err := sampledata.ReadDevSecrets(filepath.Join(repoRoot, "events", "dev-secrets.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,13 +26,18 @@ type DevSecrets map[string]json.RawMessage
 
 // LoadDevSecrets reads dev-secrets.json from the events directory.
 func LoadDevSecrets(eventsDir string) (DevSecrets, error) {
-	b, err := os.ReadFile(filepath.Join(eventsDir, "dev-secrets.json"))
+	return ReadDevSecrets(filepath.Join(eventsDir, "dev-secrets.json"))
+}
+
+// ReadDevSecrets reads a development secrets file: provider → secret JSON.
+func ReadDevSecrets(path string) (DevSecrets, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("development secrets: %w", err)
 	}
 	var d DevSecrets
 	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("dev-secrets.json: %w", err)
+		return nil, fmt.Errorf("development secrets %s: %w", path, err)
 	}
 	return d, nil
 }
