@@ -8,7 +8,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # Reproducible Lambda binaries: no VCS stamp, no build id, trimmed paths, no cgo.
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags "-s -w -buildid="
 
-.PHONY: build test test-unit vet fmt fmt-check clean
+.PHONY: build test test-unit vet fmt fmt-check size-check clean
 
 build: $(FUNCTIONS:%=$(BUILD_DIR)/%/bootstrap)
 
@@ -18,8 +18,8 @@ $(BUILD_DIR)/%/bootstrap: FORCE
 
 FORCE:
 
-# Everything: formatting, vet, unit and integration tests (moto_server is started by the tests).
-test: fmt-check vet
+# Everything: formatting, vet, tracked file sizes, unit and integration tests (moto_server is started by the tests).
+test: fmt-check vet size-check
 	$(GO) test -count=1 ./...
 
 # Unit tests only (no moto_server needed).
@@ -34,6 +34,12 @@ fmt:
 
 fmt-check:
 	@out=$$(gofmt -l $$($(GO) list -f '{{.Dir}}' ./...)); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+
+# No tracked file over 1 MiB: build outputs and binaries do not belong in the repository.
+MAX_TRACKED_BYTES ?= 1048576
+size-check:
+	@big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk -v max=$(MAX_TRACKED_BYTES) '$$1 > max {print "  " $$2 " (" $$1 " bytes)"}'); \
+	if [ -n "$$big" ]; then echo "tracked files over $(MAX_TRACKED_BYTES) bytes (build outputs do not belong in git):"; echo "$$big"; exit 1; fi
 
 clean:
 	rm -rf $(BUILD_DIR) cdk.out
