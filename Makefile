@@ -77,6 +77,7 @@ demo: run-bin
 # ---- Reliability (docs/RELIABILITY.md) ----
 FUZZTIME ?= 30s
 FUZZ_TARGETS := shared/jsonx:FuzzCheckObject \
+	shared/pan:FuzzRedact \
 	shared/providers/tiki:FuzzAuthenticateAndDecode \
 	shared/providers/apigift:FuzzAuthenticateAndDecode \
 	shared/providers/apigift:FuzzDecrypt \
@@ -104,7 +105,7 @@ soak:
 BENCH_OUT   ?= .run/bench.txt
 BENCH_COUNT ?= 5
 BENCH_TIME  ?= 300ms
-BENCH_PKGS  := ./shared/providers/... ./shared/pipeline ./shared/queue
+BENCH_PKGS  := ./shared/providers/... ./shared/pipeline ./shared/queue ./shared/pan
 PERF_ARGS   ?=
 
 .PHONY: bench

@@ -269,7 +269,7 @@ func bareCalls(ctx context.Context, db *dynamodb.Client, q *sqs.Client, table, q
 			TableName: aws.String(table),
 			Item: map[string]ddb.AttributeValue{
 				"pk": s(pk), "sk": s("event"), "provider": s(h.Provider), "event_id": s(id), "type": s("bare"),
-				"subject": s(id), "time": s(now), "data": s(string(h.Body)), "body_sha256": s(strings.Repeat("0", 64)),
+				"subject": s(id), "time": s(now), "data": s(string(h.Body)), "data_sha256": s(strings.Repeat("0", 64)),
 				"status": s("stored"), "received_at": s(now), "updated_at": s(now),
 				"expires_at": &ddb.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(720*time.Hour).Unix(), 10)},
 			},

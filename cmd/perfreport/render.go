@@ -62,10 +62,40 @@ func renderBench(b *strings.Builder, r *report) {
 		w("Not run (no `-bench` file given).\n\n")
 		return
 	}
-	w("`go test -bench -benchmem`, median of %d runs each. `BenchmarkCPUPath` is the pipeline's CPU work per request (adapt, authenticate,\n", r.Bench[0].Runs)
-	w("strict JSON check, decode, event id, body digest, enrich, CloudEvent encode) through the same exported functions, with no AWS client and no fake of one.\n\n")
-	w("| package | benchmark | time/op | range | MB/s | B/op | allocs/op |\n|---|---|---:|---:|---:|---:|---:|\n")
+	w("`go test -bench -benchmem`, median of %d runs each. `BenchmarkCPUPath` is the pipeline's CPU work per request (adapt, source check, authenticate,\n", r.Bench[0].Runs)
+	w("single-use body digest, strict JSON check, decode and redact, event id, data digest, enrich, message encode) through the same exported functions, with no AWS client and no fake of one.\n\n")
+	var normal, adversarial []benchResult
 	for _, x := range r.Bench {
+		if strings.Contains(x.Name, "Adversarial") {
+			adversarial = append(adversarial, x)
+		} else {
+			normal = append(normal, x)
+		}
+	}
+	benchTable(b, normal)
+	if len(adversarial) == 0 {
+		return
+	}
+	w("### Adversarial bodies\n\n")
+	w("Each shape (`internal/benchdata`: many digit groups, many separators, long digit runs, many card numbers, many known-number look-alikes, many keys,\n")
+	w("number arrays, `<` and U+2028 that escaping would inflate, long Unicode text, escaped digits) at the 256 KiB body limit. Budget: 50 ms of CPU per body.\n")
+	w("`CPUPathAdversarial/<provider>/<shape>` is the whole CPU path; `RedactAdversarial/<shape>` the card-number redaction alone.\n\n")
+	worst := 0.0
+	for _, x := range adversarial {
+		worst = max(worst, x.MaxNsOp)
+	}
+	verdict := "within"
+	if worst > 50e6 {
+		verdict = "OVER"
+	}
+	w("Slowest run of any shape: **%s** (%s the 50 ms budget).\n\n", nsStr(worst), verdict)
+	benchTable(b, adversarial)
+}
+
+func benchTable(b *strings.Builder, rows []benchResult) {
+	w := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	w("| package | benchmark | time/op | range | MB/s | B/op | allocs/op |\n|---|---|---:|---:|---:|---:|---:|\n")
+	for _, x := range rows {
 		mbs := "—"
 		if x.MBs > 0 {
 			mbs = fmt.Sprintf("%.1f", x.MBs)
@@ -158,11 +188,17 @@ func renderCost(b *strings.Builder, r *report) {
 	w("its SDK clients counted by `internal/awscount` (added with `config.WithAPIOptions`): one webhook on a fresh handler (*first*), then %d\n", r.Opts.costHooks)
 	w("distinct webhooks one at a time (*per webhook* = their mean), then one redelivery (*duplicate*). DynamoDB units are computed from item\n")
 	w("sizes by DynamoDB's rules (1 WRU per started KB written, the larger of before and after for an update); moto reports fixed capacity, so\n")
-	w("its `ConsumedCapacity` is not used. SQS requests are counted per started 64 KB of body plus attributes.\n\n")
-	w("| provider | per webhook (warm) | first (cold) | duplicate | largest item | message | WRU | RRU | SQS req | log bytes | handler time |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	w("its `ConsumedCapacity` is not used. SQS requests are counted per started 64 KB of body plus attributes. *WRU by item* splits the write units by\n")
+	w("the item written: `event` (the event itself), `replay` (OSL Pay's single-use record), `state` (the latest state of an APIGift entity whose\n")
+	w("events carry no id or time: invoice, product, ticket and sell-review events, 1 WRU each, averaged here over the provider's sample mix).\n\n")
+	w("| provider | per webhook (warm) | first (cold) | duplicate | largest item | message | WRU | WRU by item | RRU | SQS req | log bytes | handler time |\n|---|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n")
 	for _, c := range r.Cost {
-		w("| %s | %s | %s | %s | %d B | %.0f B | %.2f | %.2f | %.2f | %.0f | %.1f ms |\n", c.Provider, fmtCalls(c.Calls), fmtIntCalls(c.FirstCalls), fmtIntCalls(c.DuplicateCalls),
-			c.ItemBytes, c.MsgBytes, c.Usage.WriteUnits, c.Usage.ReadUnits, c.Usage.SQSRequests, c.Usage.LogBytes, c.Usage.DurationMs)
+		byKind := map[string]float64{}
+		for k, v := range c.Snapshot.WriteUnitsByKind {
+			byKind[k] = v / float64(max(1, c.Webhooks))
+		}
+		w("| %s | %s | %s | %s | %d B | %.0f B | %.2f | %s | %.2f | %.2f | %.0f | %.1f ms |\n", c.Provider, fmtCalls(c.Calls), fmtIntCalls(c.FirstCalls), fmtIntCalls(c.DuplicateCalls),
+			c.ItemBytes, c.MsgBytes, c.Usage.WriteUnits, fmtCalls(byKind), c.Usage.ReadUnits, c.Usage.SQSRequests, c.Usage.LogBytes, c.Usage.DurationMs)
 	}
 	w("\n### Prices\n\n%s list prices as entered on %s (free tiers ignored; check the AWS pricing pages before relying on them):\n\n", p.Region, p.Date)
 	w("| service | price |\n|---|---|\n")

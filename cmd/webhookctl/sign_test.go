@@ -66,8 +66,8 @@ func TestSignTokenProviders(t *testing.T) {
 	if err != nil || s.Path != "/webhooks/apigift/"+tok+"/product-status-changed" {
 		t.Fatalf("apigift: %q %v", s.Path, err)
 	}
-	s, err = (&signFlags{provider: "alchemypay", data: `{}`, secret: `{"urlToken":"given"}`}).sign(time.Now())
-	if err != nil || s.Path != "/webhooks/alchemypay/given" {
+	s, err = (&signFlags{provider: "alchemypay", data: `{}`, secret: `{"urlToken":"given-0123456789abcdefghij"}`}).sign(time.Now())
+	if err != nil || s.Path != "/webhooks/alchemypay/given-0123456789abcdefghij" {
 		t.Fatalf("alchemypay with -secret: %q %v", s.Path, err)
 	}
 	if _, err := (&signFlags{provider: "alchemypay", data: `{}`, secret: `{"urlToken":""}`}).sign(time.Now()); err == nil {

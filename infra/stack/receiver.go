@@ -36,6 +36,11 @@ const (
 	DLQRetentionDays   = 14
 	// Consumers see a message again after this long without deleting it.
 	QueueVisibilityTimeoutSeconds = 60
+	// The largest message SQS takes (1 MiB), set explicitly so that a queue created before
+	// SQS raised its default (256 KiB) is raised too: an event enveloped for the queue may be
+	// larger than the 256 KiB body it came in (APIGift's decrypted goods), and a message the
+	// queue refuses is quarantined instead of queued.
+	QueueMaxMessageBytes = 1048576
 )
 
 type ReceiverProps struct {
@@ -80,11 +85,12 @@ func NewReceiver(scope constructs.Construct, id string, props *ReceiverProps) *R
 			Encryption:                awssqs.QueueEncryption_KMS,
 			EncryptionMasterKey:       props.Key,
 			// Reuse a data key for 5 minutes: fewer KMS calls on the hot path.
-			DataKeyReuse:      awscdk.Duration_Minutes(jsii.Number(5)),
-			EnforceSSL:        jsii.Bool(true),
-			RetentionPeriod:   awscdk.Duration_Days(jsii.Number(retentionDays)),
-			VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(QueueVisibilityTimeoutSeconds)),
-			DeadLetterQueue:   dlq,
+			DataKeyReuse:        awscdk.Duration_Minutes(jsii.Number(5)),
+			EnforceSSL:          jsii.Bool(true),
+			RetentionPeriod:     awscdk.Duration_Days(jsii.Number(retentionDays)),
+			VisibilityTimeout:   awscdk.Duration_Seconds(jsii.Number(QueueVisibilityTimeoutSeconds)),
+			MaxMessageSizeBytes: jsii.Number(QueueMaxMessageBytes),
+			DeadLetterQueue:     dlq,
 		})
 	}
 	r.DeadLetterQueue = fifo("DeadLetterQueue", nil, DLQRetentionDays)

@@ -584,8 +584,8 @@ func TestDataKeyRotatesAndIsRetained(t *testing.T) {
 
 func TestQueuesAreEncryptedHighThroughputFifoWithDeadLetterQueues(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN per provider a FIFO queue (per-group throughput and
-	// de-duplication) redriving to a FIFO DLQ that keeps messages 14 days, both KMS-encrypted
-	// with the data key and refusing non-TLS requests
+	// de-duplication, 1 MiB messages) redriving to a FIFO DLQ that keeps messages 14 days, both
+	// KMS-encrypted with the data key and refusing non-TLS requests
 	check(t, "count", func() { dflt.template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(8)) })
 	key := dflt.logicalID(t, "AWS::KMS::Key", "DataKey")
 	queues := dflt.resources("AWS::SQS::Queue")
@@ -599,6 +599,10 @@ func TestQueuesAreEncryptedHighThroughputFifoWithDeadLetterQueues(t *testing.T) 
 			}
 			if toJSON(qp["KmsMasterKeyId"]) != toJSON(map[string]any{"Fn::GetAtt": []any{key, "Arn"}}) {
 				t.Errorf("%s: key %v", id, qp["KmsMasterKeyId"])
+			}
+			// SQS's largest message (1 MiB), so an enveloped event is never refused for a size SQS could take.
+			if qp["MaximumMessageSize"] != float64(1048576) {
+				t.Errorf("%s: MaximumMessageSize %v, want 1048576", id, qp["MaximumMessageSize"])
 			}
 		}
 		rp := props(queues[q])["RedrivePolicy"].(map[string]any)

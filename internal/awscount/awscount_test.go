@@ -67,16 +67,16 @@ func TestCountsTheDesignsCallsAndUnits(t *testing.T) {
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	data := `{"order_code":"A1","pad":"` + strings.Repeat("x", 1200) + `"}` // item over 1 KB: 2 WRU
 	it := &eventstore.Item{Provider: "tiki", EventID: "e1", Type: "tiki.order.status_changed", Subject: "A1",
-		Time: now, Data: []byte(data), BodySHA256: strings.Repeat("a", 64), Status: eventstore.StatusStored,
+		Time: now, Data: []byte(data), DataSHA256: strings.Repeat("a", 64), Status: eventstore.StatusStored,
 		ReceivedAt: now, ExpiresAt: now.Add(720 * time.Hour)}
 	if existing, err := store.Create(ctx, it); err != nil || existing != nil {
 		t.Fatalf("Create = %v, %v", existing, err)
 	}
 	ce := queue.NewCloudEvent("tiki", "e1", it.Type, it.Subject, it.Time, []byte(`{"order_code":"A1"}`))
-	if _, err := pub.Send(ctx, "tiki", ce); err != nil {
+	if _, err := pub.Send(ctx, queue.NewMessage("tiki", ce)); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	if err := store.MarkQueued(ctx, "tiki", "e1", "m-1"); err != nil {
+	if err := store.MarkQueued(ctx, "tiki", "e1", "m-1", now.Add(720*time.Hour)); err != nil {
 		t.Fatalf("MarkQueued: %v", err)
 	}
 
@@ -112,7 +112,7 @@ func TestCountsTheDesignsCallsAndUnits(t *testing.T) {
 	// Large messages are billed per 64 KB chunk; Reset forgets everything.
 	c.Reset()
 	big := queue.NewCloudEvent("tiki", "e2", it.Type, "A2", now, []byte(`"`+strings.Repeat("y", 70<<10)+`"`))
-	if _, err := pub.Send(ctx, "tiki", big); err != nil {
+	if _, err := pub.Send(ctx, queue.NewMessage("tiki", big)); err != nil {
 		t.Fatal(err)
 	}
 	if s := c.Snapshot(); s.SQSRequests != 2 || s.Total() != 1 || s.WriteUnits != 0 {

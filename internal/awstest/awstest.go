@@ -111,7 +111,7 @@ type Queue struct {
 
 // CreateQueue creates "<name>.fifo" with a FIFO dead-letter queue
 // "<name>-dlq.fifo" (14 days, after 5 receives), with the stack's settings:
-// high-throughput FIFO, de-duplication per message group. Creating an existing
+// high-throughput FIFO, de-duplication per message group, 1 MiB messages. Creating an existing
 // queue with the same attributes returns it.
 func (e *Env) CreateQueue(ctx context.Context, name string) (Queue, error) {
 	name = strings.TrimSuffix(name, ".fifo")
@@ -132,6 +132,7 @@ func (e *Env) CreateQueue(ctx context.Context, name string) (Queue, error) {
 			"FifoQueue":           "true",
 			"DeduplicationScope":  "messageGroup",
 			"FifoThroughputLimit": "perMessageGroupId",
+			"MaximumMessageSize":  "1048576",
 			"RedrivePolicy":       fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"5"}`, attrs.Attributes["QueueArn"]),
 		},
 	})

@@ -156,6 +156,51 @@ func errorCode(body string) string {
 	return o.Code
 }
 
+// The source address is API Gateway's sourceIp and nothing else: headers a
+// sender chooses (X-Forwarded-For, X-Real-Ip, Forwarded) never get a request
+// past an allow-list.
+func TestForwardedHeadersNeverCount(t *testing.T) {
+	keys, err := signer.DevKeys(eventsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := samples.LoadDevSecrets(eventsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withList := func(p string) string {
+		var m map[string]any
+		_ = json.Unmarshal(dev[p], &m)
+		m["allowedIps"] = []string{"198.51.100.0/24"}
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	for _, p := range []string{apigift.Name, "alchemypay"} {
+		stack := itest.NewStack(t, p, withList(p))
+		var h lambda.Handler = itest.Handler(t, stack, alchemypay.New())
+		if p == apigift.Name {
+			h = itest.Handler(t, stack, apigift.New())
+		}
+		req, err := keys.Request(p, valid[p].variant, []byte(valid[p].body), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := samples.HTTPEvent(req).Event
+		ev.RequestContext.HTTP.SourceIP = "203.0.113.9"
+		ev.Headers["x-forwarded-for"] = "198.51.100.7"
+		ev.Headers["x-real-ip"] = "198.51.100.7"
+		ev.Headers["forwarded"] = "for=198.51.100.7"
+		if res := itest.Invoke(t, h, ev); res.StatusCode != 403 {
+			t.Errorf("%s: spoofed forwarding headers got %d %s", p, res.StatusCode, res.Body)
+		}
+		ev.RequestContext.HTTP.SourceIP = "198.51.100.7"
+		ev.Headers["x-forwarded-for"] = "203.0.113.9"
+		if res := itest.Invoke(t, h, ev); res.StatusCode != 200 {
+			t.Errorf("%s: allowed source with other forwarding headers got %d %s", p, res.StatusCode, res.Body)
+		}
+	}
+}
+
 func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
 	keys, err := signer.DevKeys(eventsDir)
 	if err != nil {
@@ -197,10 +242,31 @@ func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
 			if res.StatusCode != c.status || errorCode(res.Body) != c.code {
 				t.Errorf("got %d %s, want %d %s", res.StatusCode, res.Body, c.status, c.code)
 			}
+			for k := range res.Headers {
+				if strings.HasPrefix(strings.ToLower(k), "x-webhook-event-") {
+					t.Errorf("a %d carries %s", res.StatusCode, k)
+				}
+			}
 		})
 	}
 	for p, s := range stacks {
-		if n := len(s.Items(t)); n != 0 {
+		// Nothing but OSL Pay's single-use records, which bind a verified
+		// signature to the body it came with and hold only a keyed digest of it.
+		n := 0
+		for _, it := range s.Items(t) {
+			if itest.Str(it, "sk") != "replay" {
+				n++
+				continue
+			}
+			for k := range it {
+				switch k {
+				case "pk", "sk", "provider", "body_mac", "received_at", "expires_at":
+				default:
+					t.Errorf("%s: single-use record holds %s", p, k)
+				}
+			}
+		}
+		if n != 0 {
 			t.Errorf("%s: %d items stored from hostile input", p, n)
 		}
 		if n := len(s.Messages(t)); n != 0 {

@@ -6,14 +6,30 @@
 //
 //	pk            "<provider>#<event id>"           sk "event"
 //	provider, event_id, type, subject, time (RFC 3339), data (JSON string: the
-//	storable form, never decrypted secrets or full card numbers), body_sha256
-//	(SHA-256 of the raw body, or the provider's digest of its redacted form),
-//	status (stored | queued | quarantined), reason (quarantine), deprecated,
-//	received_at, updated_at, queued_at, message_id, expires_at (epoch s),
-//	quarantine_pk ("<provider>", only while quarantined: a sparse index key)
+//	storable form, never decrypted secrets or full card numbers), data_sha256
+//	(SHA-256 of data: a digest of what is stored beside it, never of the raw
+//	body, which may hold secrets the stored form drops), status (stored |
+//	queued | quarantined), reason (why it was quarantined), deprecated,
+//	data_dropped (true when DynamoDB could not hold the data: data is null),
+//	received_at, updated_at, queued_at, message_id, expires_at (epoch s; absent
+//	while quarantined: a quarantined event never expires until it is released
+//	and queued), quarantine_pk ("<provider>", a sparse index key: set when the
+//	event is quarantined and removed only once it is queued, so a released
+//	event whose send failed stays findable)
 //
 //	pk            "<provider>#replay#<sha256 of the credential>"   sk "replay"
-//	body_sha256, expires_at: a single-use credential (OSL Pay signatures)
+//	body_mac, received_at, expires_at: a single-use credential (OSL Pay
+//	signatures) bound to one body
+//
+//	pk            "<provider>#state#<sha256 of type and entity>"   sk "state"
+//	state (SHA-256 of the entity's latest state), event_id (the event that
+//	recorded it), updated_at, expires_at: the latest recorded state of an entity
+//	whose events carry no id or time (APIGift invoices, products, tickets, sell
+//	reviews)
+//
+// Timestamps are written with at most millisecond precision: a nanosecond
+// time of day is a run of 15 digits, which must never be mistaken for (or
+// stored as) a card number.
 package eventstore
 
 import (
@@ -28,6 +44,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // Status of a stored event.
@@ -43,11 +60,24 @@ const (
 const (
 	sortEvent  = "event"
 	sortReplay = "replay"
+	sortState  = "state"
 )
 
+// MaxItemBytes is DynamoDB's item size limit (400 KB, attribute names included).
+const MaxItemBytes = 400 * 1024
+
+// TimeLayout is how every timestamp attribute is written: RFC 3339 in UTC with
+// at most millisecond precision.
+const TimeLayout = "2006-01-02T15:04:05.999Z07:00"
+
 var (
-	// ErrUnavailable wraps every DynamoDB failure: the caller answers a retryable 5xx.
+	// ErrUnavailable wraps every DynamoDB failure that is not the item's fault
+	// (throttling, 5xx, a missing table, access denied, a network error): the
+	// caller answers a retryable 5xx.
 	ErrUnavailable = errors.New("eventstore: DynamoDB is unavailable")
+	// ErrRefused means DynamoDB refused the item for its content (a
+	// ValidationException: too large, an invalid value): retrying cannot help.
+	ErrRefused = errors.New("eventstore: DynamoDB refused the item")
 	// ErrNotFound means no item has that key.
 	ErrNotFound = errors.New("eventstore: event not found")
 	// ErrReplay means a single-use credential was seen before with another body.
@@ -74,13 +104,16 @@ type Item struct {
 	Subject    string
 	Time       time.Time
 	Data       []byte // JSON, storable form
-	BodySHA256 string
+	DataSHA256 string // hex SHA-256 of Data
 	Status     Status
 	Reason     string
 	Deprecated bool
 	ReceivedAt time.Time
-	ExpiresAt  time.Time
+	ExpiresAt  time.Time // zero: no TTL (quarantined)
 	MessageID  string
+	// DataDropped marks a quarantined event whose data DynamoDB could not hold:
+	// Data is null, and the event cannot be re-processed from the table.
+	DataDropped bool
 }
 
 // Store reads and writes events in one table.
@@ -104,11 +137,18 @@ func n(v int64) ddb.AttributeValue {
 	return &ddb.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
 }
 
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// FormatTime formats t as every timestamp attribute is stored (TimeLayout).
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
-// Create writes it unless an event with its key exists. It returns nil, nil when
-// it created the item, and the existing item when there was one (a duplicate).
-func (st *Store) Create(ctx context.Context, it *Item) (*Item, error) {
+func ts(t time.Time) string { return FormatTime(t) }
+
+// Digest is the hex SHA-256 stored beside data.
+func Digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func (it *Item) attributes() map[string]ddb.AttributeValue {
 	av := map[string]ddb.AttributeValue{
 		"pk":          s(eventPK(it.Provider, it.EventID)),
 		"sk":          s(sortEvent),
@@ -118,20 +158,53 @@ func (st *Store) Create(ctx context.Context, it *Item) (*Item, error) {
 		"subject":     s(it.Subject),
 		"time":        s(ts(it.Time)),
 		"data":        s(string(it.Data)),
-		"body_sha256": s(it.BodySHA256),
+		"data_sha256": s(it.DataSHA256),
 		"status":      s(string(it.Status)),
 		"deprecated":  &ddb.AttributeValueMemberBOOL{Value: it.Deprecated},
 		"received_at": s(ts(it.ReceivedAt)),
 		"updated_at":  s(ts(it.ReceivedAt)),
-		"expires_at":  n(it.ExpiresAt.Unix()),
 	}
 	if it.Status == StatusQuarantined {
 		av["reason"] = s(it.Reason)
 		av["quarantine_pk"] = s(it.Provider)
+		if it.DataDropped {
+			av["data_dropped"] = &ddb.AttributeValueMemberBOOL{Value: true}
+		}
+	} else if !it.ExpiresAt.IsZero() {
+		av["expires_at"] = n(it.ExpiresAt.Unix())
 	}
+	return av
+}
+
+// Size is the item's size as DynamoDB counts it against MaxItemBytes (the
+// UTF-8 bytes of attribute names and string values; numbers and booleans
+// counted at their largest).
+func (it *Item) Size() int { return itemSize(it.attributes()) }
+
+func itemSize(av map[string]ddb.AttributeValue) int {
+	total := 0
+	for k, v := range av {
+		total += len(k)
+		switch t := v.(type) {
+		case *ddb.AttributeValueMemberS:
+			total += len(t.Value)
+		case *ddb.AttributeValueMemberN:
+			total += 21
+		default:
+			total++
+		}
+	}
+	return total
+}
+
+// Create writes it unless an event with its key exists. It returns nil, nil when
+// it created the item, and the existing item when there was one (a duplicate).
+// A quarantined item is written without expires_at. ErrRefused means DynamoDB
+// refused the item for its content.
+func (st *Store) Create(ctx context.Context, it *Item) (*Item, error) {
 	_, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(st.table),
-		Item:                                av,
+		Item:                                it.attributes(),
 		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
 		ReturnValuesOnConditionCheckFailure: ddb.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -140,12 +213,24 @@ func (st *Store) Create(ctx context.Context, it *Item) (*Item, error) {
 	}
 	var ccf *ddb.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return nil, fmt.Errorf("%w: put %s: %w", ErrUnavailable, it.EventID, err)
+		return nil, classify(err, "put "+it.EventID)
 	}
 	if len(ccf.Item) > 0 {
 		return decode(ccf.Item)
 	}
 	return st.Get(ctx, it.Provider, it.EventID)
+}
+
+// classify wraps a DynamoDB error by its error code: ErrRefused when the
+// request was refused for its content (ValidationException: the item is too
+// large or holds a value DynamoDB does not take), ErrUnavailable for everything
+// else (throttling, 5xx, a missing table, access denied, KMS, the network).
+func classify(err error, what string) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "ValidationException" {
+		return fmt.Errorf("%w: %s: %w", ErrRefused, what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
 }
 
 // Get reads an event with a strongly consistent read.
@@ -164,31 +249,36 @@ func (st *Store) Get(ctx context.Context, provider, eventID string) (*Item, erro
 	return decode(out.Item)
 }
 
-// MarkQueued records that the event is on the queue.
-func (st *Store) MarkQueued(ctx context.Context, provider, eventID, messageID string) error {
+// MarkQueued records that the event is on the queue: status queued, out of the
+// quarantine index, and — when it has none yet, because it was quarantined —
+// a TTL of expires, so an event's time to live starts only once it is queued.
+func (st *Store) MarkQueued(ctx context.Context, provider, eventID, messageID string, expires time.Time) error {
 	now := ts(st.now())
 	_, err := st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(st.table),
 		Key:                 key(eventPK(provider, eventID), sortEvent),
 		ConditionExpression: aws.String("attribute_exists(pk)"),
-		UpdateExpression:    aws.String("SET #st = :q, queued_at = :now, updated_at = :now, message_id = :mid REMOVE quarantine_pk, reason"),
-		ExpressionAttributeNames: map[string]string{
-			"#st": "status",
+		UpdateExpression: aws.String("SET #st = :q, queued_at = :now, updated_at = :now, message_id = :mid, " +
+			"expires_at = if_not_exists(expires_at, :exp) REMOVE quarantine_pk, reason"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{
+			":q": s(string(StatusQueued)), ":now": s(now), ":mid": s(messageID), ":exp": n(expires.Unix()),
 		},
-		ExpressionAttributeValues: map[string]ddb.AttributeValue{":q": s(string(StatusQueued)), ":now": s(now), ":mid": s(messageID)},
 	})
 	return st.updateErr(err, eventID)
 }
 
 // Release moves a quarantined event back to stored so it can be queued, as the
-// first step of re-processing it. It fails with ErrConflict unless the event was
-// quarantined.
+// first step of re-processing it. It keeps the quarantine index key and the
+// reason (and still no TTL) until MarkQueued: if the send that follows fails,
+// the event is still listed where operators and the redrive look for it. It
+// fails with ErrConflict unless the event was quarantined.
 func (st *Store) Release(ctx context.Context, provider, eventID string) error {
 	_, err := st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(st.table),
 		Key:                      key(eventPK(provider, eventID), sortEvent),
 		ConditionExpression:      aws.String("#st = :qr"),
-		UpdateExpression:         aws.String("SET #st = :stored, updated_at = :now REMOVE quarantine_pk"),
+		UpdateExpression:         aws.String("SET #st = :stored, updated_at = :now"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{
 			":qr": s(string(StatusQuarantined)), ":stored": s(string(StatusStored)), ":now": s(ts(st.now())),
@@ -197,16 +287,21 @@ func (st *Store) Release(ctx context.Context, provider, eventID string) error {
 	return st.updateErr(err, eventID)
 }
 
-// Requarantine records a new reason on a quarantined event.
-func (st *Store) Requarantine(ctx context.Context, provider, eventID, reason string) error {
+// Quarantine records that an event that is not queued cannot be processed:
+// status quarantined with the reason, in the quarantine index, and no TTL. It
+// fails with ErrConflict when the event is already queued.
+func (st *Store) Quarantine(ctx context.Context, provider, eventID, reason string) error {
 	_, err := st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(st.table),
-		Key:                      key(eventPK(provider, eventID), sortEvent),
-		ConditionExpression:      aws.String("#st = :qr"),
-		UpdateExpression:         aws.String("SET reason = :r, updated_at = :now"),
-		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		TableName:           aws.String(st.table),
+		Key:                 key(eventPK(provider, eventID), sortEvent),
+		ConditionExpression: aws.String("attribute_exists(pk) AND #st <> :queued"),
+		UpdateExpression:    aws.String("SET #st = :qr, reason = :r, quarantine_pk = :p, updated_at = :now REMOVE expires_at"),
+		ExpressionAttributeNames: map[string]string{
+			"#st": "status",
+		},
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{
-			":qr": s(string(StatusQuarantined)), ":r": s(reason), ":now": s(ts(st.now())),
+			":queued": s(string(StatusQueued)), ":qr": s(string(StatusQuarantined)), ":r": s(reason),
+			":p": s(provider), ":now": s(ts(st.now())),
 		},
 	})
 	return st.updateErr(err, eventID)
@@ -223,10 +318,11 @@ func (st *Store) updateErr(err error, eventID string) error {
 	return fmt.Errorf("%w: update %s: %w", ErrUnavailable, eventID, err)
 }
 
-// UseOnce records that a single-use credential was presented with a body. The
-// same credential with the same body again is allowed (a retry of the same
-// delivery); with another body it fails with ErrReplay.
-func (st *Store) UseOnce(ctx context.Context, provider, credential, bodySHA256 string, expires time.Time) error {
+// UseOnce records that a single-use credential was presented with a body,
+// identified by bodyMAC (a keyed digest: never a plain hash of a body that may
+// hold secrets). The same credential with the same body again is allowed (a
+// retry of the same delivery); with another body it fails with ErrReplay.
+func (st *Store) UseOnce(ctx context.Context, provider, credential, bodyMAC string, expires time.Time) error {
 	h := sha256.Sum256([]byte(credential))
 	_, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(st.table),
@@ -234,12 +330,12 @@ func (st *Store) UseOnce(ctx context.Context, provider, credential, bodySHA256 s
 			"pk":          s(provider + "#replay#" + hex.EncodeToString(h[:])),
 			"sk":          s(sortReplay),
 			"provider":    s(provider),
-			"body_sha256": s(bodySHA256),
+			"body_mac":    s(bodyMAC),
 			"received_at": s(ts(st.now())),
 			"expires_at":  n(expires.Unix()),
 		},
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR body_sha256 = :h"),
-		ExpressionAttributeValues: map[string]ddb.AttributeValue{":h": s(bodySHA256)},
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR body_mac = :h"),
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{":h": s(bodyMAC)},
 	})
 	if err == nil {
 		return nil
@@ -249,6 +345,44 @@ func (st *Store) UseOnce(ctx context.Context, provider, credential, bodySHA256 s
 		return ErrReplay
 	}
 	return fmt.Errorf("%w: replay guard: %w", ErrUnavailable, err)
+}
+
+// RecordState records state as the latest state of an entity whose events
+// carry no id or time, and returns the id of the event that records it.
+//
+// When state differs from the latest recorded state (or none is recorded),
+// newEventID becomes the entity's latest event and isNew is true. When it
+// equals the latest state, the delivery is a redelivery of that state: the id
+// of the event that recorded it is returned and isNew is false — the caller
+// then stores (or finds) that event as for any other delivery, so a crash
+// between this write and the event's own write loses nothing. One conditional
+// UpdateItem of a small item: one write unit.
+func (st *Store) RecordState(ctx context.Context, provider, entity, state, newEventID string, expires time.Time) (eventID string, isNew bool, err error) {
+	eh := sha256.Sum256([]byte(entity))
+	sh := sha256.Sum256([]byte(state))
+	stateHash := hex.EncodeToString(sh[:])
+	_, err = st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(st.table),
+		Key:                                 key(provider+"#state#"+hex.EncodeToString(eh[:]), sortState),
+		ConditionExpression:                 aws.String("attribute_not_exists(pk) OR #state <> :s"),
+		UpdateExpression:                    aws.String("SET #state = :s, event_id = :e, updated_at = :now, expires_at = :exp"),
+		ExpressionAttributeNames:            map[string]string{"#state": "state"},
+		ReturnValuesOnConditionCheckFailure: ddb.ReturnValuesOnConditionCheckFailureAllOld,
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{
+			":s": s(stateHash), ":e": s(newEventID), ":now": s(ts(st.now())), ":exp": n(expires.Unix()),
+		},
+	})
+	if err == nil {
+		return newEventID, true, nil
+	}
+	var ccf *ddb.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if v, ok := ccf.Item["event_id"].(*ddb.AttributeValueMemberS); ok && v.Value != "" {
+			return v.Value, false, nil
+		}
+		return "", false, fmt.Errorf("%w: state of %s: no event id returned", ErrUnavailable, provider)
+	}
+	return "", false, fmt.Errorf("%w: state: %w", ErrUnavailable, err)
 }
 
 func decode(av map[string]ddb.AttributeValue) (*Item, error) {
@@ -269,7 +403,7 @@ func decode(av map[string]ddb.AttributeValue) (*Item, error) {
 		Subject:    str("subject"),
 		Time:       t("time"),
 		Data:       []byte(str("data")),
-		BodySHA256: str("body_sha256"),
+		DataSHA256: str("data_sha256"),
 		Status:     Status(str("status")),
 		Reason:     str("reason"),
 		ReceivedAt: t("received_at"),
@@ -277,6 +411,9 @@ func decode(av map[string]ddb.AttributeValue) (*Item, error) {
 	}
 	if b, ok := av["deprecated"].(*ddb.AttributeValueMemberBOOL); ok {
 		it.Deprecated = b.Value
+	}
+	if b, ok := av["data_dropped"].(*ddb.AttributeValueMemberBOOL); ok {
+		it.DataDropped = b.Value
 	}
 	if v, ok := av["expires_at"].(*ddb.AttributeValueMemberN); ok {
 		if sec, err := strconv.ParseInt(v.Value, 10, 64); err == nil {

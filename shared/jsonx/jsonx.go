@@ -104,3 +104,24 @@ func walk(dec *json.Decoder, depth int) error {
 	}
 	return nil
 }
+
+// Canonical renders a JSON value with object keys sorted and numbers exactly
+// as sent, so that the same content gives the same text whatever its spacing
+// or key order: for de-duplication keys. Invalid JSON renders as itself; an
+// empty value as "".
+func Canonical(raw []byte) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var val any
+	if err := dec.Decode(&val); err != nil {
+		return string(raw)
+	}
+	out, err := json.Marshal(val)
+	if err != nil {
+		return string(raw)
+	}
+	return string(out)
+}

@@ -135,5 +135,29 @@ func Main[C any](p pipeline.Provider[C]) {
 		log.Error("startup failed", slog.String("provider", p.Name()), slog.String("error", err.Error()))
 		os.Exit(1)
 	}
+	CheckSecret(context.Background(), h, log)
 	lambda.Start(h)
+}
+
+// SecretCheckTimeout bounds the secret read at start-up.
+const SecretCheckTimeout = 3 * time.Second
+
+// CheckSecret reads the secret once at start-up, so that a secret that is
+// missing or invalid (a placeholder, a urlToken under 24 characters) is logged
+// as a configuration error when the function starts, not only on the first
+// webhook. The function still starts: it answers 500 configuration_error
+// until the operator fixes the secret, and picks the fix up without a deploy.
+// The read fills the cache the first request would fill anyway.
+func CheckSecret[C any](ctx context.Context, h *pipeline.Handler[C], log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, SecretCheckTimeout)
+	defer cancel()
+	err := h.CheckSecret(ctx)
+	switch {
+	case err == nil:
+	case errors.Is(err, secrets.ErrNotConfigured):
+		log.Error("configuration error: the secret is missing or invalid; webhooks are answered 500 configuration_error until it is fixed",
+			slog.String("error", err.Error()))
+	default:
+		log.Warn("secret could not be read at start-up; it is read again on the first webhook", slog.String("error", err.Error()))
+	}
 }

@@ -26,8 +26,9 @@ const (
 
 // Metric names.
 const (
-	MetricWebhooks = "Webhooks" // Count
-	MetricLatency  = "Latency"  // Milliseconds
+	MetricWebhooks        = "Webhooks"              // Count
+	MetricLatency         = "Latency"               // Milliseconds
+	MetricPreviousVersion = "PreviousSecretVersion" // Count: requests verified by AWSPREVIOUS
 )
 
 // Recorder emits EMF records to a writer (Lambda: stdout).
@@ -92,6 +93,38 @@ func (r *Recorder) Webhook(provider string, outcome Outcome, eventType string, l
 		Webhooks:  1,
 		Latency:   float64(latency.Microseconds()) / 1000,
 	}
+	r.write(rec)
+}
+
+type previousRecord struct {
+	AWS      emfMeta `json:"_aws"`
+	Provider string  `json:"provider"`
+	Count    int     `json:"PreviousSecretVersion"`
+}
+
+// PreviousSecretVersion counts one request verified by the AWSPREVIOUS version
+// of the provider's secret (dimension [provider]): while it is above zero, the
+// provider has not switched to the current version yet.
+func (r *Recorder) PreviousSecretVersion(provider string) {
+	if r == nil {
+		return
+	}
+	rec := previousRecord{
+		AWS: emfMeta{
+			Timestamp: r.now().UnixMilli(),
+			CloudWatchMetrics: []emfDirective{{
+				Namespace:  r.namespace,
+				Dimensions: [][]string{{"provider"}},
+				Metrics:    []emfMetric{{Name: MetricPreviousVersion, Unit: "Count"}},
+			}},
+		},
+		Provider: provider,
+		Count:    1,
+	}
+	r.write(rec)
+}
+
+func (r *Recorder) write(rec any) {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return

@@ -75,3 +75,7 @@ func Quarantine(reason string, cause error) error {
 
 // ErrNoReprocess is returned by Reprocess for events that are already queued.
 var ErrNoReprocess = errors.New("pipeline: event is already queued")
+
+// ErrDataNotKept is returned by Reprocess for a quarantined event whose data
+// DynamoDB could not hold: it cannot be rebuilt from the table.
+var ErrDataNotKept = errors.New("pipeline: the event's data was not kept (DynamoDB refused it); it cannot be re-processed")

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"webhooks/shared/eventstore"
-	"webhooks/shared/metrics"
 )
 
 // ReprocessRequest is the payload an operator sends to the function directly
@@ -42,6 +41,9 @@ func (h *Handler[C]) Reprocess(ctx context.Context, eventID string) (ReprocessRe
 	if it.Status == eventstore.StatusQueued {
 		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, ErrNoReprocess
 	}
+	if it.DataDropped {
+		return ReprocessResult{EventID: eventID, Status: string(it.Status), Reason: it.Reason}, ErrDataNotKept
+	}
 	// The operator has just fixed the secret: read it now rather than from cache.
 	// Not Refresh: its once-a-minute limit may have been used up by requests that
 	// failed authentication (or by a previous reprocess), which would serve the
@@ -51,31 +53,37 @@ func (h *Handler[C]) Reprocess(ctx context.Context, eventID string) (ReprocessRe
 		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
 	}
 	ev := &Event{Type: it.Type, Subject: it.Subject, Time: it.Time, Data: it.Data, Deprecated: it.Deprecated}
-	data, qerr := h.enrich(ev, versions[0], versions)
-	if qerr != nil {
-		var q *QuarantineError
-		if !errors.As(qerr, &q) {
-			return ReprocessResult{EventID: eventID, Status: string(it.Status)}, qerr
-		}
-		if it.Status == eventstore.StatusQuarantined {
-			if err := h.store.Requarantine(ctx, h.p.Name(), eventID, q.Reason); err != nil {
+	data, err := h.enrich(ev, versions[0], versions)
+	var res result
+	var q *QuarantineError
+	switch {
+	case err != nil && !errors.As(err, &q):
+		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
+	case q != nil:
+		res = h.quarantine(ctx, it, q)
+	default:
+		msg := h.message(it, data)
+		if it.Status == eventstore.StatusQuarantined && tooLarge(msg) == nil {
+			if err := h.store.Release(ctx, h.p.Name(), eventID); err != nil {
 				return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
 			}
+			it.Status = eventstore.StatusStored
 		}
-		h.opt.Metrics.Webhook(h.p.Name(), metrics.Quarantined, it.Type, 0)
-		return ReprocessResult{EventID: eventID, Status: string(eventstore.StatusQuarantined), Reason: q.Reason}, nil
+		res = h.enqueue(ctx, it, msg)
 	}
-	if it.Status == eventstore.StatusQuarantined {
-		if err := h.store.Release(ctx, h.p.Name(), eventID); err != nil {
-			return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
-		}
-	}
-	res := h.enqueue(ctx, it, data, metrics.Accepted)
 	if res.status >= 300 {
-		return ReprocessResult{EventID: eventID, Status: string(eventstore.StatusStored)}, res.err
+		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, res.err
 	}
-	h.log.InfoContext(ctx, "reprocessed", slog.String("eventId", eventID), slog.String("eventType", it.Type))
-	return ReprocessResult{EventID: eventID, Status: string(eventstore.StatusQueued)}, nil
+	h.opt.Metrics.Webhook(h.p.Name(), res.outcome, it.Type, 0)
+	h.log.InfoContext(ctx, "reprocessed", slog.String("eventId", eventID), slog.String("eventType", it.Type), slog.String("status", string(it.Status)))
+	return ReprocessResult{EventID: eventID, Status: string(it.Status), Reason: it.Reason}, nil
+}
+
+// CheckSecret reads the secret (filling the cache) and reports whether it is
+// usable: secrets.ErrNotConfigured when it is missing or invalid.
+func (h *Handler[C]) CheckSecret(ctx context.Context) error {
+	_, err := h.secrets.Versions(ctx)
+	return err
 }
 
 // Invoke implements lambda.Handler: an API Gateway HTTP API event is served as a

@@ -6,6 +6,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/smithy-go"
 
 	"webhooks/shared/apigw"
 	"webhooks/shared/eventstore"
@@ -36,8 +39,16 @@ type Event struct {
 	Subject string
 	// Key identifies the event among all of the provider's events: two
 	// deliveries of the same event must give the same Key, two different events
-	// different ones. The event id is derived from it. Required.
+	// different ones. The event id is derived from it. Required. It must be
+	// built from the stored form of the body (Data), never from values the
+	// stored form redacts or drops: the id is a digest stored beside the data.
 	Key string
+	// Entity, when set, marks an event that carries no id or time of its own
+	// (APIGift invoice, product, ticket and sell-review events): Key is then the
+	// entity's state, and the event is a duplicate only when that state equals
+	// the entity's latest recorded state (see eventstore.RecordState), so a
+	// return to an earlier state is a new event.
+	Entity string
 	// Time is when it happened, when the body says so; zero means receipt time.
 	Time time.Time
 	// Data is the storable form of the payload (JSON): what DynamoDB keeps. It
@@ -45,17 +56,6 @@ type Event struct {
 	Data json.RawMessage
 	// Deprecated marks an event type the provider no longer documents.
 	Deprecated bool
-	// Credential, when set, is a single-use credential (a signature that does not
-	// cover the body): seen again with another body, the request is rejected.
-	Credential string
-	// CredentialTTL is how long the single-use record must be kept.
-	CredentialTTL time.Duration
-	// BodyDigest, when set, is stored (and used by the single-use check) instead
-	// of the SHA-256 of the raw body. Providers whose raw body holds a full card
-	// number set it to a digest of the redacted form: a plain hash of the raw
-	// body, stored beside the redacted data, would let anyone who reads the
-	// table recover the masked digits by trying the few candidates.
-	BodyDigest string
 }
 
 // Validate reports whether a provider's Decode kept the contract the pipeline
@@ -83,12 +83,41 @@ type Provider[C any] interface {
 	// ParseSecret parses and validates one version of the secret. An empty or
 	// incomplete secret is an error; the error must not contain secret values.
 	ParseSecret(raw []byte) (C, error)
-	// Authenticate checks req against one secret version. Errors wrap the
-	// sentinels of package verify (ErrSourceNotAllowed → 403, others → 401).
+	// Authenticate checks req's credential against one secret version. Errors
+	// wrap the sentinels of package verify (all → 401) or are a *Error. Network
+	// policy is not checked here but by SourceChecker, with AWSCURRENT only.
 	Authenticate(req *apigw.Request, cfg C) error
 	// Decode parses and classifies an authenticated, well-formed JSON body.
 	// Input it cannot accept is a *Error (see Malformed).
 	Decode(req *apigw.Request, cfg C) (*Event, error)
+}
+
+// SourceChecker is implemented by providers whose secret carries a network
+// policy (a source-IP allow-list). The pipeline applies it with the AWSCURRENT
+// version for every request, whichever version's credential matches: a
+// previous version's looser (or absent) list never admits a request. Errors
+// wrap verify.ErrSourceNotAllowed (403).
+type SourceChecker[C any] interface {
+	CheckSource(req *apigw.Request, cfg C) error
+}
+
+// SingleUser is implemented by providers whose signature does not cover the
+// body (OSL Pay). For an authenticated request it returns the signed
+// credential (none: ID empty), which may carry one body only: the pipeline binds it to the body
+// right after authentication, before any parsing, so the same credential with
+// another body is refused (401) whatever became of the first body.
+type SingleUser[C any] interface {
+	SingleUse(req *apigw.Request, cfg C) Credential
+}
+
+// Credential is a single-use credential: ID identifies it (the signed string),
+// Key is secret material only its holder has (the signature bytes), used to
+// key the digest of the body it is bound to, so the stored record lets no one
+// test guesses of the body; TTL is how long the record must be kept.
+type Credential struct {
+	ID  string
+	Key []byte
+	TTL time.Duration
 }
 
 // Enricher is implemented by providers whose queued data differs from the
@@ -235,11 +264,16 @@ func (h *Handler[C]) respond(res result) events.APIGatewayV2HTTPResponse {
 		body, _ = json.Marshal(map[string]any{"success": false, "error": map[string]string{"code": res.code, "message": res.message}})
 	}
 	hdr := map[string]string{"X-Webhook-Outcome": string(res.outcome)}
-	if res.eventType != "" {
-		hdr["X-Webhook-Event-Type"] = res.eventType
-	}
-	if res.eventID != "" {
-		hdr["X-Webhook-Event-Id"] = res.eventID
+	// A rejected sender learns nothing about the event it tried to pass: no
+	// 4xx carries an event header (a replayed signature answered with the
+	// event's id and type would tell the sender its headers were valid).
+	if res.status < 400 || res.status >= 500 {
+		if res.eventType != "" {
+			hdr["X-Webhook-Event-Type"] = res.eventType
+		}
+		if res.eventID != "" {
+			hdr["X-Webhook-Event-Id"] = res.eventID
+		}
 	}
 	return apigw.JSON(res.status, body, hdr)
 }
@@ -250,6 +284,9 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	}
 	versions, matched, res, ok := h.authenticate(ctx, req)
 	if !ok {
+		return res
+	}
+	if res, ok := h.bindCredential(ctx, req, matched.Config); !ok {
 		return res
 	}
 	if !jsonContentType(req.Headers.Get("content-type")) {
@@ -272,7 +309,10 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	if ev.Time.IsZero() {
 		ev.Time = req.Received
 	}
-	id := EventID(h.p.Name(), ev.Key)
+	id, err := h.eventID(ctx, ev, req.Received)
+	if err != nil {
+		return failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err)
+	}
 	res = result{eventType: ev.Type, eventID: id}
 
 	// Transform for the queue. The result stays in memory: only ev.Data is stored.
@@ -288,31 +328,29 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	if err != nil && !errors.As(err, &q) {
 		return with(res, failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", err))
 	}
-	sum := sha256.Sum256(req.Body)
-	bodyHash := hex.EncodeToString(sum[:])
-	if ev.BodyDigest != "" {
-		bodyHash = ev.BodyDigest
-	}
-
-	if ev.Credential != "" {
-		ttl := max(ev.CredentialTTL, time.Hour)
-		if err := h.store.UseOnce(ctx, h.p.Name(), ev.Credential, bodyHash, req.Received.Add(ttl)); err != nil {
-			if errors.Is(err, eventstore.ErrReplay) {
-				return with(res, reject(&Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "request is not authentic", Err: err}))
-			}
-			return with(res, failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err))
-		}
-	}
-
 	item := &eventstore.Item{
 		Provider: h.p.Name(), EventID: id, Type: ev.Type, Subject: ev.Subject, Time: ev.Time,
-		Data: ev.Data, BodySHA256: bodyHash, Status: eventstore.StatusStored, Deprecated: ev.Deprecated,
+		Data: ev.Data, DataSHA256: eventstore.Digest(ev.Data), Status: eventstore.StatusStored, Deprecated: ev.Deprecated,
 		ReceivedAt: req.Received, ExpiresAt: req.Received.Add(h.opt.EventTTL),
 	}
+	var msg queue.Message
+	if q == nil {
+		msg = h.message(item, msgData)
+		q = tooLarge(msg)
+	}
+	if q == nil && item.Size() > eventstore.MaxItemBytes {
+		q = &QuarantineError{Reason: fmt.Sprintf("stored form is %d bytes, over DynamoDB's item limit of %d", item.Size(), eventstore.MaxItemBytes)}
+	}
 	if q != nil {
-		item.Status, item.Reason = eventstore.StatusQuarantined, q.Reason
+		quarantined(item, q.Reason, item.Size() <= eventstore.MaxItemBytes)
 	}
 	existing, err := h.store.Create(ctx, item)
+	if errors.Is(err, eventstore.ErrRefused) {
+		// DynamoDB refused the item for its content: keep what it takes.
+		q = &QuarantineError{Reason: "DynamoDB refused the event: " + awsCode(err), Err: err}
+		quarantined(item, q.Reason, false)
+		existing, err = h.store.Create(ctx, item)
+	}
 	if err != nil {
 		return with(res, failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err))
 	}
@@ -322,7 +360,84 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	if q != nil {
 		return with(res, result{status: http.StatusOK, outcome: metrics.Quarantined, err: q})
 	}
-	return with(res, h.enqueue(ctx, item, msgData, metrics.Accepted))
+	return with(res, h.enqueue(ctx, item, msg))
+}
+
+// quarantined turns a new item into a quarantined one: the reason and no TTL.
+// Without keepData (DynamoDB cannot hold it) data is null, and an operator
+// sees the reason and the digest of what could not be kept.
+func quarantined(it *eventstore.Item, reason string, keepData bool) {
+	it.Status, it.Reason, it.ExpiresAt = eventstore.StatusQuarantined, reason, time.Time{}
+	if !keepData {
+		it.Data, it.DataDropped = json.RawMessage("null"), true
+	}
+}
+
+// tooLarge is the quarantine of a message SQS can never take.
+func tooLarge(m queue.Message) *QuarantineError {
+	if m.Size() <= queue.MaxMessageBytes {
+		return nil
+	}
+	return &QuarantineError{Reason: fmt.Sprintf("message is %d bytes once enveloped, over SQS's maximum of %d", m.Size(), queue.MaxMessageBytes)}
+}
+
+// awsCode is the AWS error code in err, for a quarantine reason (never the
+// message, which may quote values).
+func awsCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return "refused"
+}
+
+// eventID derives the event's id. An event without an id or time of its own
+// (ev.Entity set) is recorded as its entity's latest state: a new state gets a
+// new id, the latest state again gets the id it was recorded with.
+func (h *Handler[C]) eventID(ctx context.Context, ev *Event, received time.Time) (string, error) {
+	if ev.Entity == "" {
+		return EventID(h.p.Name(), ev.Key), nil
+	}
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", err
+	}
+	candidate := EventID(h.p.Name(), "state:"+ev.Type+"|"+ev.Entity+"|"+ev.Key+"|"+hex.EncodeToString(nonce[:]))
+	id, _, err := h.store.RecordState(ctx, h.p.Name(), ev.Type+"|"+ev.Entity, ev.Key, candidate, received.Add(h.opt.EventTTL))
+	return id, err
+}
+
+// bindCredential binds a single-use credential to the request's body, right
+// after authentication and before any parsing: the same credential with another
+// body is refused, whatever became of the first body (400, 503 or 200).
+func (h *Handler[C]) bindCredential(ctx context.Context, req *apigw.Request, cfg C) (result, bool) {
+	su, ok := any(h.p).(SingleUser[C])
+	if !ok {
+		return result{}, true
+	}
+	cred := su.SingleUse(req, cfg)
+	if cred.ID == "" { // this request carries no single-use credential
+		return result{}, true
+	}
+	if len(cred.Key) == 0 {
+		return failure(http.StatusInternalServerError, CodeInternal, "request could not be processed", errors.New("pipeline: single-use credential without a key")), false
+	}
+	mac := hmac.New(sha256.New, cred.Key)
+	mac.Write(req.Body)
+	ttl := max(cred.TTL, time.Hour)
+	err := h.store.UseOnce(ctx, h.p.Name(), cred.ID, hex.EncodeToString(mac.Sum(nil)), req.Received.Add(ttl))
+	switch {
+	case errors.Is(err, eventstore.ErrReplay):
+		return reject(&Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "request is not authentic", Err: err}), false
+	case err != nil:
+		return failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err), false
+	}
+	return result{}, true
+}
+
+// message builds the event's queue message.
+func (h *Handler[C]) message(it *eventstore.Item, data json.RawMessage) queue.Message {
+	return queue.NewMessage(h.p.Name(), queue.NewCloudEvent(h.p.Name(), it.EventID, it.Type, it.Subject, it.Time, data))
 }
 
 // redelivered handles a delivery of an event that is already stored.
@@ -331,36 +446,56 @@ func (h *Handler[C]) redelivered(ctx context.Context, it *eventstore.Item, msgDa
 	case eventstore.StatusQueued:
 		return result{status: http.StatusOK, outcome: metrics.Duplicate}
 	case eventstore.StatusQuarantined:
-		if q != nil {
+		if q != nil || it.DataDropped {
 			return result{status: http.StatusOK, outcome: metrics.Duplicate, err: q}
 		}
 		// The cause was fixed (the secret now works): release and queue it.
 		if err := h.store.Release(ctx, it.Provider, it.EventID); err != nil && !errors.Is(err, eventstore.ErrConflict) {
 			return failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err)
 		}
-		return h.enqueue(ctx, it, msgData, metrics.Accepted)
+		return h.enqueue(ctx, it, h.message(it, msgData))
 	default: // stored but not confirmed queued: a retry after a queue failure.
 		if q != nil {
-			return failure(http.StatusInternalServerError, CodeConfiguration, "event could not be processed with the configured secret", q)
+			return h.quarantine(ctx, it, q)
 		}
-		return h.enqueue(ctx, it, msgData, metrics.Accepted)
+		return h.enqueue(ctx, it, h.message(it, msgData))
 	}
 }
 
-// enqueue sends the stored event and marks it queued.
-func (h *Handler[C]) enqueue(ctx context.Context, it *eventstore.Item, msgData json.RawMessage, outcome metrics.Outcome) result {
-	ce := queue.NewCloudEvent(h.p.Name(), it.EventID, it.Type, it.Subject, it.Time, msgData)
-	msgID, err := h.queue.Send(ctx, h.p.Name(), ce)
+// quarantine records that a stored event cannot be processed (200: retrying
+// cannot help; an operator re-processes it after fixing the cause).
+func (h *Handler[C]) quarantine(ctx context.Context, it *eventstore.Item, q *QuarantineError) result {
+	if err := h.store.Quarantine(ctx, it.Provider, it.EventID, q.Reason); err != nil {
+		if errors.Is(err, eventstore.ErrConflict) { // queued meanwhile by another delivery
+			return result{status: http.StatusOK, outcome: metrics.Duplicate}
+		}
+		return failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err)
+	}
+	it.Status, it.Reason = eventstore.StatusQuarantined, q.Reason
+	return result{status: http.StatusOK, outcome: metrics.Quarantined, err: q}
+}
+
+// enqueue sends the stored event and marks it queued. A message SQS refuses
+// for its content quarantines the event; any other failure is a 5xx.
+func (h *Handler[C]) enqueue(ctx context.Context, it *eventstore.Item, msg queue.Message) result {
+	if q := tooLarge(msg); q != nil {
+		return h.quarantine(ctx, it, q)
+	}
+	msgID, err := h.queue.Send(ctx, msg)
+	if errors.Is(err, queue.ErrRefused) {
+		return h.quarantine(ctx, it, &QuarantineError{Reason: "SQS refused the message: " + awsCode(err), Err: err})
+	}
 	if err != nil {
 		return failure(http.StatusServiceUnavailable, CodeQueue, "event could not be queued; retry later", err)
 	}
-	if err := h.store.MarkQueued(ctx, it.Provider, it.EventID, msgID); err != nil {
+	if err := h.store.MarkQueued(ctx, it.Provider, it.EventID, msgID, h.opt.Now().Add(h.opt.EventTTL)); err != nil {
 		// The message is durably on the queue, so the webhook is acknowledged: a 5xx
 		// here would make the provider redeliver it after SQS's 5-minute
 		// de-duplication window and enqueue it twice. The item stays "stored".
 		h.log.LogAttrs(ctx, slog.LevelError, "queued but not marked", slog.String("eventId", it.EventID), slog.String("error", err.Error()))
 	}
-	return result{status: http.StatusOK, outcome: outcome}
+	it.Status = eventstore.StatusQueued
+	return result{status: http.StatusOK, outcome: metrics.Accepted}
 }
 
 // enrich produces the message data, trying the version that authenticated the
@@ -385,26 +520,29 @@ func (h *Handler[C]) enrich(ev *Event, matched secrets.Version[C], all []secrets
 	return nil, err
 }
 
-// authenticate tries every secret version; when none verifies it re-reads the
-// secret (at most once a minute) and tries again, so a rotation is picked up
-// before the cache expires.
+// authenticate checks the request against the usable secret versions; when
+// that fails it re-reads the secret (at most once a minute) and checks again,
+// so a rotation is picked up before the cache expires.
 func (h *Handler[C]) authenticate(ctx context.Context, req *apigw.Request) ([]secrets.Version[C], secrets.Version[C], result, bool) {
 	var none secrets.Version[C]
 	versions, err := h.secrets.Versions(ctx)
 	if err != nil {
 		return nil, none, secretFailure(err), false
 	}
-	v, authErr := h.tryVersions(req, versions)
-	if authErr == nil {
-		return versions, v, result{}, true
-	}
-	if fresh, refreshed, err := h.secrets.Refresh(ctx); err == nil && refreshed {
-		versions = fresh
-		if v, err := h.tryVersions(req, versions); err == nil {
-			return versions, v, result{}, true
-		} else {
-			authErr = err
+	v, authErr := h.check(req, versions)
+	if authErr != nil {
+		if fresh, refreshed, err := h.secrets.Refresh(ctx); err == nil && refreshed {
+			versions = fresh
+			v, authErr = h.check(req, versions)
 		}
+	}
+	if authErr == nil {
+		if v.Previous() {
+			h.opt.Metrics.PreviousSecretVersion(h.p.Name())
+			h.log.LogAttrs(ctx, slog.LevelWarn, "verified with the previous secret version",
+				slog.String("versionId", v.VersionID), slog.String("currentCreated", versions[0].Created.UTC().Format(time.RFC3339)))
+		}
+		return versions, v, result{}, true
 	}
 	var pe *Error
 	if errors.As(authErr, &pe) {
@@ -416,11 +554,16 @@ func (h *Handler[C]) authenticate(ctx context.Context, req *apigw.Request) ([]se
 	return nil, none, reject(&Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "request is not authentic", Err: authErr}), false
 }
 
-// tryVersions returns the first version that authenticates req. When all fail it
-// returns a 401-class error if any version got past its source check, so that a
-// 403 is given only when the address is refused by every version.
-func (h *Handler[C]) tryVersions(req *apigw.Request, versions []secrets.Version[C]) (secrets.Version[C], error) {
-	var first, nonIP error
+// check applies the network policy of AWSCURRENT (versions[0]), then returns
+// the first version whose credential authenticates req, or the current
+// version's error.
+func (h *Handler[C]) check(req *apigw.Request, versions []secrets.Version[C]) (secrets.Version[C], error) {
+	if sc, ok := any(h.p).(SourceChecker[C]); ok {
+		if err := sc.CheckSource(req, versions[0].Config); err != nil {
+			return secrets.Version[C]{}, err
+		}
+	}
+	var first error
 	for _, v := range versions {
 		err := h.p.Authenticate(req, v.Config)
 		if err == nil {
@@ -429,12 +572,6 @@ func (h *Handler[C]) tryVersions(req *apigw.Request, versions []secrets.Version[
 		if first == nil {
 			first = err
 		}
-		if nonIP == nil && !errors.Is(err, verify.ErrSourceNotAllowed) {
-			nonIP = err
-		}
-	}
-	if nonIP != nil {
-		return secrets.Version[C]{}, nonIP
 	}
 	return secrets.Version[C]{}, first
 }

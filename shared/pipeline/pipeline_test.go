@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -39,18 +40,25 @@ func (testProvider) ParseSecret(raw []byte) (testSecret, error) {
 	return s, nil
 }
 
-func (testProvider) Authenticate(r *apigw.Request, s testSecret) error {
+func (testProvider) CheckSource(r *apigw.Request, s testSecret) error {
 	al, err := verify.ParseAllowList(s.Allow)
 	if err != nil {
 		return err
 	}
-	if err := al.Check(r.SourceIP); err != nil {
-		return err
-	}
+	return al.Check(r.SourceIP)
+}
+
+func (testProvider) Authenticate(r *apigw.Request, s testSecret) error {
 	if !verify.EqualSecret(r.Headers.Get("x-token"), s.Token) {
 		return verify.ErrInvalidCredential
 	}
 	return nil
+}
+
+// SingleUse: an x-credential header is a credential that does not cover the body.
+func (testProvider) SingleUse(r *apigw.Request, _ testSecret) pipeline.Credential {
+	c := r.Headers.Get("x-credential")
+	return pipeline.Credential{ID: c, Key: []byte("signature-of-" + c), TTL: time.Hour}
 }
 
 func (testProvider) Decode(r *apigw.Request, _ testSecret) (*pipeline.Event, error) {
@@ -61,11 +69,9 @@ func (testProvider) Decode(r *apigw.Request, _ testSecret) (*pipeline.Event, err
 	if err := json.Unmarshal(r.Body, &b); err != nil || b.ID == "" {
 		return nil, pipeline.Malformed(pipeline.CodeMissingField, "id is required")
 	}
-	ev := &pipeline.Event{Type: "testprov.thing", Subject: b.ID, Key: b.ID, Data: json.RawMessage(r.Body)}
-	if c := r.Headers.Get("x-credential"); c != "" {
-		ev.Credential, ev.CredentialTTL = c, time.Hour
-	}
-	return ev, nil
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, r.Body)
+	return &pipeline.Event{Type: "testprov.thing", Subject: b.ID, Key: b.ID, Data: compact.Bytes()}, nil
 }
 
 // Enrich "decrypts" sealed: only the key "good" opens it.

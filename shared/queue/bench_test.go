@@ -15,8 +15,8 @@ func BenchmarkCloudEventEnvelope(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ce := queue.NewCloudEvent("tiki", "0123456789abcdef0123456789abcdef", "tiki.order.status_changed", "861640277", t, data)
-		if _, err := json.Marshal(ce); err != nil {
-			b.Fatal(err)
+		if len(ce.Encode()) == 0 {
+			b.Fatal("empty")
 		}
 	}
 }

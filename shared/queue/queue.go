@@ -14,10 +14,29 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+
+	"webhooks/shared/jsonx"
 )
 
-// ErrUnavailable wraps every SQS failure: the caller answers a retryable 5xx.
-var ErrUnavailable = errors.New("queue: SQS is unavailable")
+// MaxMessageBytes is the largest message SQS takes (1 MiB, body and attributes
+// together), whatever the queue's own maximum. The stack sets every queue's
+// maximum to it.
+const MaxMessageBytes = 1 << 20
+
+// TimeLayout is the CloudEvent time: RFC 3339 in UTC, at most millisecond
+// precision.
+const TimeLayout = "2006-01-02T15:04:05.999Z07:00"
+
+var (
+	// ErrUnavailable wraps every SQS failure that is not the message's fault
+	// (throttling, 5xx, a missing queue, access denied, KMS, the network): the
+	// caller answers a retryable 5xx.
+	ErrUnavailable = errors.New("queue: SQS is unavailable")
+	// ErrRefused means SQS refused the message for its content (too large for
+	// the queue, characters it does not take): retrying cannot help.
+	ErrRefused = errors.New("queue: SQS refused the message")
+)
 
 // API is the part of the SQS client this package uses (sqs:SendMessage only).
 type API interface {
@@ -49,10 +68,54 @@ func NewCloudEvent(provider, id, typ, subject string, t time.Time, data json.Raw
 		Source:          "webhooks/" + provider,
 		Type:            typ,
 		Subject:         subject,
-		Time:            t.UTC().Format(time.RFC3339Nano),
+		Time:            t.UTC().Format(TimeLayout),
 		DataContentType: "application/json",
 		Data:            data,
 	}
+}
+
+// Encode renders the event as the message body: the envelope's strings with
+// the least escaping JSON needs and data exactly as given (no HTML escaping,
+// no re-escaping: what is stored is what is sent, byte for byte), then every
+// character SQS refuses written as a \uXXXX escape. Data must be valid JSON.
+func (ce CloudEvent) Encode() []byte {
+	b := make([]byte, 0, len(ce.Data)+256+len(ce.Subject))
+	field := func(name, v string) {
+		b = append(b, name...)
+		b = jsonx.AppendString(b, v)
+	}
+	field(`{"specversion":`, ce.SpecVersion)
+	field(`,"id":`, ce.ID)
+	field(`,"source":`, ce.Source)
+	field(`,"type":`, ce.Type)
+	field(`,"subject":`, ce.Subject)
+	field(`,"time":`, ce.Time)
+	field(`,"datacontenttype":`, ce.DataContentType)
+	b = append(b, `,"data":`...)
+	b = append(b, ce.Data...)
+	b = append(b, '}')
+	return jsonx.SQSSafe(b)
+}
+
+// Message is one encoded SendMessage request.
+type Message struct {
+	ID       string // the CloudEvent id: MessageDeduplicationId
+	Type     string
+	Provider string
+	GroupID  string // MessageGroupId
+	Body     []byte
+}
+
+// NewMessage encodes ce for provider's queue.
+func NewMessage(provider string, ce CloudEvent) Message {
+	return Message{ID: ce.ID, Type: ce.Type, Provider: provider, GroupID: GroupID(ce.Subject), Body: ce.Encode()}
+}
+
+// Size is the message's size as SQS counts it against its maximum: the body
+// plus each attribute's name, data type and value.
+func (m Message) Size() int {
+	const dataType = len("String")
+	return len(m.Body) + len("provider") + dataType + len(m.Provider) + len("type") + dataType + len(m.Type)
 }
 
 // Publisher sends to one FIFO queue.
@@ -64,27 +127,48 @@ type Publisher struct {
 // New returns a Publisher for the queue URL.
 func New(api API, queueURL string) *Publisher { return &Publisher{api: api, url: queueURL} }
 
-// Send publishes ev with MessageGroupId = its subject (see GroupID) and
-// MessageDeduplicationId = its id, and returns the SQS message id.
-func (p *Publisher) Send(ctx context.Context, provider string, ev CloudEvent) (string, error) {
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return "", fmt.Errorf("queue: encode %s: %w", ev.ID, err)
+// Send publishes m with MessageGroupId = its group and MessageDeduplicationId
+// = its event id, and returns the SQS message id. Errors wrap ErrRefused or
+// ErrUnavailable (see Classify).
+func (p *Publisher) Send(ctx context.Context, m Message) (string, error) {
+	if m.Size() > MaxMessageBytes {
+		return "", fmt.Errorf("%w: %s is %d bytes, over SQS's maximum of %d", ErrRefused, m.ID, m.Size(), MaxMessageBytes)
 	}
 	out, err := p.api.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:               aws.String(p.url),
-		MessageBody:            aws.String(string(body)),
-		MessageGroupId:         aws.String(GroupID(ev.Subject)),
-		MessageDeduplicationId: aws.String(ev.ID),
+		MessageBody:            aws.String(string(m.Body)),
+		MessageGroupId:         aws.String(m.GroupID),
+		MessageDeduplicationId: aws.String(m.ID),
 		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
-			"provider": {DataType: aws.String("String"), StringValue: aws.String(provider)},
-			"type":     {DataType: aws.String("String"), StringValue: aws.String(ev.Type)},
+			"provider": {DataType: aws.String("String"), StringValue: aws.String(m.Provider)},
+			"type":     {DataType: aws.String("String"), StringValue: aws.String(m.Type)},
 		},
 	})
 	if err != nil {
-		return "", fmt.Errorf("%w: send %s: %w", ErrUnavailable, ev.ID, err)
+		return "", Classify(err, "send "+m.ID)
 	}
 	return aws.ToString(out.MessageId), nil
+}
+
+// refusedCodes are the SQS error codes that refuse a message for its content.
+// InvalidParameterValue is what SQS answers a body over the queue's maximum
+// size (our group and de-duplication ids are valid by construction, so it can
+// only be the body); InvalidMessageContents, characters outside those it takes.
+var refusedCodes = map[string]bool{
+	"InvalidMessageContents": true,
+	"InvalidParameterValue":  true,
+	"MessageTooLong":         true,
+}
+
+// Classify wraps an SQS error by its error code: ErrRefused when the message
+// was refused for its content, ErrUnavailable for everything else (throttling,
+// 5xx, a missing queue, access denied, KMS, the network).
+func Classify(err error, what string) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && refusedCodes[ae.ErrorCode()] {
+		return fmt.Errorf("%w: %s: %w", ErrRefused, what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
 }
 
 // GroupID is the MessageGroupId for an entity id: the id itself when SQS accepts

@@ -1,13 +1,18 @@
 // Package secrets reads a provider's secret from AWS Secrets Manager and keeps it
-// in memory for a bounded time. Both the AWSCURRENT and the AWSPREVIOUS versions
-// are returned so that a request signed with a secret that is being rotated out
-// still verifies (zero-downtime rotation).
+// in memory for a bounded time. The AWSCURRENT version is always used; the
+// AWSPREVIOUS version as well, but only for a grace period after AWSCURRENT was
+// created (the secret's optional "previousVersionGraceHours", default 48, 0 =
+// never), so that a request signed with a secret that is being rotated out
+// still verifies (zero-downtime rotation) without the old secret working for
+// ever.
 package secrets
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -17,11 +22,20 @@ import (
 )
 
 // Defaults from the design: cache for 5 minutes, force a re-read on a
-// verification failure at most once a minute.
+// verification failure at most once a minute, accept the previous version for
+// 48 hours after the current one was created.
 const (
 	DefaultTTL        = 5 * time.Minute
 	DefaultMinRefresh = time.Minute
+	DefaultGrace      = 48 * time.Hour
 )
+
+// GraceField is the optional field of any provider's secret that sets, in
+// hours, how long after AWSCURRENT's creation AWSPREVIOUS is still accepted.
+const GraceField = "previousVersionGraceHours"
+
+// maxGraceHours bounds GraceField (a year).
+const maxGraceHours = 365 * 24
 
 // Stage labels read, in the order they are tried.
 const (
@@ -50,7 +64,11 @@ type Version[C any] struct {
 	Stage     string
 	VersionID string
 	Config    C
+	Created   time.Time // when Secrets Manager created this version
 }
+
+// Previous reports whether v is the AWSPREVIOUS version.
+func (v Version[C]) Previous() bool { return v.Stage == StagePrevious }
 
 // Cache holds the parsed versions of one secret.
 type Cache[C any] struct {
@@ -62,10 +80,18 @@ type Cache[C any] struct {
 	now        func() time.Time
 
 	mu         sync.Mutex
-	versions   []Version[C]
+	current    *Version[C]
+	previous   *Version[C] // nil when absent, unusable or outside the grace period at load time
+	grace      time.Duration
 	fetched    time.Time
 	lastForced time.Time
-	parsed     map[string]C // by version id: a version's value never changes
+	parsed     map[string]parsedVersion[C] // by version id: a version's value never changes
+	firstSeen  map[string]time.Time        // by version id, for a version Secrets Manager gave no creation date
+}
+
+type parsedVersion[C any] struct {
+	cfg   C
+	grace time.Duration
 }
 
 // Option changes a Cache's defaults.
@@ -92,18 +118,29 @@ func New[C any](api API, id string, parse func([]byte) (C, error), opts ...Optio
 	for _, f := range opts {
 		f(&o)
 	}
-	return &Cache[C]{api: api, id: id, parse: parse, ttl: o.ttl, minRefresh: o.minRefresh, now: o.now, parsed: map[string]C{}}
+	return &Cache[C]{api: api, id: id, parse: parse, ttl: o.ttl, minRefresh: o.minRefresh, now: o.now,
+		parsed: map[string]parsedVersion[C]{}, firstSeen: map[string]time.Time{}}
 }
 
 // Versions returns the usable versions, AWSCURRENT first, reading Secrets
-// Manager when the cached copy is older than the TTL.
+// Manager when the cached copy is older than the TTL. AWSPREVIOUS is among
+// them only until the grace period after AWSCURRENT's creation has passed.
 func (c *Cache[C]) Versions(ctx context.Context) ([]Version[C], error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.versions != nil && c.now().Sub(c.fetched) < c.ttl {
-		return c.versions, nil
+	if c.current != nil && c.now().Sub(c.fetched) < c.ttl {
+		return c.usable(), nil
 	}
 	return c.load(ctx)
+}
+
+// usable is the cached versions that may be used now.
+func (c *Cache[C]) usable() []Version[C] {
+	out := []Version[C]{*c.current}
+	if c.previous != nil && c.now().Before(c.current.Created.Add(c.grace)) {
+		out = append(out, *c.previous)
+	}
+	return out
 }
 
 // Refresh re-reads the secret ahead of its TTL, as after a verification failure,
@@ -113,7 +150,10 @@ func (c *Cache[C]) Refresh(ctx context.Context) ([]Version[C], bool, error) {
 	defer c.mu.Unlock()
 	now := c.now()
 	if !c.lastForced.IsZero() && now.Sub(c.lastForced) < c.minRefresh {
-		return c.versions, false, nil
+		if c.current == nil {
+			return nil, false, nil
+		}
+		return c.usable(), false, nil
 	}
 	c.lastForced = now
 	v, err := c.load(ctx)
@@ -130,43 +170,57 @@ func (c *Cache[C]) Reload(ctx context.Context) ([]Version[C], error) {
 }
 
 func (c *Cache[C]) load(ctx context.Context) ([]Version[C], error) {
-	cur, err := c.read(ctx, StageCurrent)
+	cur, grace, err := c.read(ctx, StageCurrent)
 	if err != nil {
 		return nil, err
 	}
 	if cur == nil {
 		return nil, fmt.Errorf("%w: %s has no %s version", ErrNotConfigured, c.id, StageCurrent)
 	}
-	out := []Version[C]{*cur}
-	prev, err := c.read(ctx, StagePrevious)
-	switch {
-	case err != nil && errors.Is(err, ErrUnavailable):
-		return nil, err
-	case err != nil:
-		// A broken previous version must not take the current one down with it.
-	case prev != nil:
-		out = append(out, *prev)
+	var prev *Version[C]
+	// The previous version is read only while it may still be used: once the
+	// grace period is over (or when it is 0) it costs no call at all.
+	if c.now().Before(cur.Created.Add(grace)) {
+		p, _, err := c.read(ctx, StagePrevious)
+		switch {
+		case err != nil && errors.Is(err, ErrUnavailable):
+			return nil, err
+		case err != nil:
+			// A broken previous version must not take the current one down with it.
+		default:
+			prev = p
+		}
 	}
-	c.versions, c.fetched = out, c.now()
-	return out, nil
+	c.current, c.previous, c.grace, c.fetched = cur, prev, grace, c.now()
+	return c.usable(), nil
 }
 
-// read returns nil, nil when the stage does not exist.
-func (c *Cache[C]) read(ctx context.Context, stage string) (*Version[C], error) {
+// read returns nil, 0, nil when the stage does not exist. The duration is the
+// version's grace period for the previous version.
+func (c *Cache[C]) read(ctx context.Context, stage string) (*Version[C], time.Duration, error) {
 	res, err := c.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(c.id), VersionStage: aws.String(stage)})
 	if err != nil {
 		var nf *smtypes.ResourceNotFoundException
 		if errors.As(err, &nf) {
 			if stage == StageCurrent {
-				return nil, fmt.Errorf("%w: %s not found", ErrNotConfigured, c.id)
+				return nil, 0, fmt.Errorf("%w: %s not found", ErrNotConfigured, c.id)
 			}
-			return nil, nil
+			return nil, 0, nil
 		}
-		return nil, fmt.Errorf("%w: read %s (%s): %w", ErrUnavailable, c.id, stage, err)
+		return nil, 0, fmt.Errorf("%w: read %s (%s): %w", ErrUnavailable, c.id, stage, err)
 	}
 	vid := aws.ToString(res.VersionId)
-	if cfg, ok := c.parsed[vid]; ok && vid != "" {
-		return &Version[C]{Stage: stage, VersionID: vid, Config: cfg}, nil
+	created := aws.ToTime(res.CreatedDate)
+	if created.IsZero() {
+		// Secrets Manager always gives a creation date; an emulator may not. The
+		// first time this instance saw the version bounds it from above.
+		if _, ok := c.firstSeen[vid]; !ok {
+			c.firstSeen[vid] = c.now()
+		}
+		created = c.firstSeen[vid]
+	}
+	if pv, ok := c.parsed[vid]; ok && vid != "" {
+		return &Version[C]{Stage: stage, VersionID: vid, Config: pv.cfg, Created: created}, pv.grace, nil
 	}
 	raw := res.SecretBinary
 	if res.SecretString != nil {
@@ -175,10 +229,33 @@ func (c *Cache[C]) read(ctx context.Context, stage string) (*Version[C], error) 
 	cfg, err := c.parse(raw)
 	if err != nil {
 		// The value is never part of the error: only which secret and stage.
-		return nil, fmt.Errorf("%w: %s (%s) is not a valid secret for this provider: %w", ErrNotConfigured, c.id, stage, err)
+		return nil, 0, fmt.Errorf("%w: %s (%s) is not a valid secret for this provider: %w", ErrNotConfigured, c.id, stage, err)
+	}
+	grace, err := ParseGrace(raw)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %s (%s): %w", ErrNotConfigured, c.id, stage, err)
 	}
 	if vid != "" {
-		c.parsed[vid] = cfg
+		c.parsed[vid] = parsedVersion[C]{cfg: cfg, grace: grace}
 	}
-	return &Version[C]{Stage: stage, VersionID: vid, Config: cfg}, nil
+	return &Version[C]{Stage: stage, VersionID: vid, Config: cfg, Created: created}, grace, nil
+}
+
+// ParseGrace reads GraceField from a secret's JSON object: absent or null is
+// DefaultGrace; otherwise a number of hours from 0 (never accept the previous
+// version) to a year. The error never contains the secret's values.
+func ParseGrace(raw []byte) (time.Duration, error) {
+	var f map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return 0, errors.New("secret must be a JSON object")
+	}
+	v, ok := f[GraceField]
+	if !ok || string(v) == "null" {
+		return DefaultGrace, nil
+	}
+	var h float64
+	if err := json.Unmarshal(v, &h); err != nil || math.IsNaN(h) || h < 0 || h > maxGraceHours {
+		return 0, fmt.Errorf("secret field %q must be a number of hours from 0 to %d", GraceField, maxGraceHours)
+	}
+	return time.Duration(h * float64(time.Hour)), nil
 }

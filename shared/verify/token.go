@@ -17,9 +17,14 @@ type TokenAuth struct {
 	AllowedIPs AllowList
 }
 
-// ParseTokenAuth reads "urlToken" (required: one URL path segment, since it
-// arrives as {token}) and "allowedIps" (optional: IPs or CIDRs) from a secret's
-// JSON object. Errors name the field, never its value.
+// MinURLTokenLength is the shortest URL token accepted: a token is a password,
+// and a short one is a guessable one. A shorter token is a configuration error.
+const MinURLTokenLength = 24
+
+// ParseTokenAuth reads "urlToken" (required: at least MinURLTokenLength
+// characters, one URL path segment, since it arrives as {token}) and
+// "allowedIps" (optional: IPs or CIDRs) from a secret's JSON object. Errors
+// name the field, never its value.
 func ParseTokenAuth(raw []byte) (TokenAuth, error) {
 	var f struct {
 		URLToken   json.RawMessage `json:"urlToken"`
@@ -38,6 +43,9 @@ func ParseTokenAuth(raw []byte) (TokenAuth, error) {
 	a.URLToken = strings.TrimSpace(a.URLToken)
 	if a.URLToken == "" {
 		return TokenAuth{}, errors.New(`secret field "urlToken" is empty`)
+	}
+	if n := len([]rune(a.URLToken)); n < MinURLTokenLength {
+		return TokenAuth{}, fmt.Errorf(`secret field "urlToken" has %d characters; at least %d are required (use a random token)`, n, MinURLTokenLength)
 	}
 	if strings.ContainsAny(a.URLToken, "/?#% ") {
 		// Such a token could never arrive as one path segment: the receiver would
@@ -58,13 +66,14 @@ func ParseTokenAuth(raw []byte) (TokenAuth, error) {
 	return a, nil
 }
 
-// Check verifies the source address against the allow-list first
-// (ErrSourceNotAllowed: 403 whatever the token), then the presented token
+// CheckSource verifies the source address against the allow-list
+// (ErrSourceNotAllowed: 403). The pipeline applies it with the AWSCURRENT
+// version of the secret only, whichever version's token matches.
+func (a TokenAuth) CheckSource(source netip.Addr) error { return a.AllowedIPs.Check(source) }
+
+// CheckToken verifies the presented token in constant time
 // (ErrMissingCredential, ErrInvalidCredential). A zero TokenAuth matches nothing.
-func (a TokenAuth) Check(source netip.Addr, presented string) error {
-	if err := a.AllowedIPs.Check(source); err != nil {
-		return err
-	}
+func (a TokenAuth) CheckToken(presented string) error {
 	if presented == "" {
 		return ErrMissingCredential
 	}

@@ -9,24 +9,28 @@ import (
 )
 
 func TestParseTokenAuth(t *testing.T) {
-	a, err := ParseTokenAuth([]byte(`{"urlToken":" tok-123 ","allowedIps":["203.0.113.0/24"],"other":1}`))
-	if err != nil || a.URLToken != "tok-123" || len(a.AllowedIPs) != 1 {
+	const tok = "tok-0123456789abcdefghijk" // 24 characters: the shortest accepted
+	a, err := ParseTokenAuth([]byte(`{"urlToken":" ` + tok + ` ","allowedIps":["203.0.113.0/24"],"other":1}`))
+	if err != nil || a.URLToken != tok || len(a.AllowedIPs) != 1 {
 		t.Fatalf("%v %v", a, err)
 	}
-	if a, err := ParseTokenAuth([]byte(`{"urlToken":"tok-123","allowedIps":null}`)); err != nil || a.AllowedIPs != nil {
+	if a, err := ParseTokenAuth([]byte(`{"urlToken":"` + tok + `","allowedIps":null}`)); err != nil || a.AllowedIPs != nil {
 		t.Errorf("null allow-list: %v", err)
 	}
 	for name, raw := range map[string]string{
-		"not an object":      `["secret-abc"]`,
-		"no token":           `{"allowedIps":[]}`,
-		"null token":         `{"urlToken":null}`,
-		"blank token":        `{"urlToken":"   "}`,
-		"number token":       `{"urlToken":42}`,
-		"token with slash":   `{"urlToken":"secret-abc/def"}`,
-		"token with percent": `{"urlToken":"secret-abc%2F"}`,
-		"token with space":   `{"urlToken":"secret abc"}`,
-		"bad CIDR":           `{"urlToken":"secret-abc","allowedIps":["10.0.0.0/33"]}`,
-		"allow-list string":  `{"urlToken":"secret-abc","allowedIps":"10.0.0.0/8"}`,
+		"not an object":       `["secret-abc"]`,
+		"no token":            `{"allowedIps":[]}`,
+		"null token":          `{"urlToken":null}`,
+		"blank token":         `{"urlToken":"   "}`,
+		"number token":        `{"urlToken":42}`,
+		"token with slash":    `{"urlToken":"secret-abc/def-0123456789abcdef"}`,
+		"token with percent":  `{"urlToken":"secret-abc%2F-0123456789abcdef"}`,
+		"token with space":    `{"urlToken":"secret abc-0123456789abcdefgh"}`,
+		"short token":         `{"urlToken":"secret-abc"}`,
+		"23 characters":       `{"urlToken":"secret-abc0123456789abc"}`,
+		"short-token example": `{"urlToken":"short-token"}`,
+		"bad CIDR":            `{"urlToken":"secret-abc-0123456789abcdefgh","allowedIps":["10.0.0.0/33"]}`,
+		"allow-list string":   `{"urlToken":"secret-abc-0123456789abcdefgh","allowedIps":"10.0.0.0/8"}`,
 	} {
 		_, err := ParseTokenAuth([]byte(raw))
 		if err == nil {
@@ -56,7 +60,11 @@ func TestTokenAuthCheck(t *testing.T) {
 		{"outside list, wrong token", fenced, out, "x", ErrSourceNotAllowed},
 		{"zero value matches nothing", TokenAuth{}, in, "x", ErrInvalidCredential},
 	} {
-		if err := c.a.Check(c.ip, c.token); !errors.Is(err, c.want) && !(c.want == nil && err == nil) {
+		err := c.a.CheckSource(c.ip)
+		if err == nil {
+			err = c.a.CheckToken(c.token)
+		}
+		if !errors.Is(err, c.want) && !(c.want == nil && err == nil) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}

@@ -13,8 +13,6 @@
 package alchemypay
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -42,22 +40,14 @@ var documented = []string{
 	"cryptoCurrencyExchangeRate", "orderTime", "failReason", "status",
 }
 
-// Redactor is applied to every body before it is stored: cardNumber (and any
-// field named like a card number, at any depth) is masked to first 6 + last 4;
-// that number's digits are masked wherever else they appear; and Luhn-valid
-// card numbers inside other string fields are masked, except in the documented
-// identifier, address, code and amount fields, whose formats are not free text
-// (cardId, a 19-digit id, may pass the Luhn check by chance).
-var Redactor = pan.Redactor{
-	ScanText: true,
-	Exempt: map[string]bool{
-		"orderNo": true, "cardId": true, "cryptoAddress": true, "network": true, "orderType": true,
-		"cardType": true, "orderAmount": true, "paymentAmount": true, "cryptoCurrency": true,
-		"applyFee": true, "rechargeFee": true, "rechargeMarkup": true, "deliveryFee": true,
-		"cardAmount": true, "cardCurrency": true, "currencyExchangeRate": true,
-		"cryptoCurrencyExchangeRate": true, "orderTime": true, "status": true,
-	},
-}
+// Redactor is applied to every body before anything is stored, queued or
+// logged: every 13–19-digit Luhn-valid run, whatever its shape (strings,
+// numbers, keys; any separators; touching letters), and every value of a field
+// named like a card number, is masked to its first 6 and last 4 digits. Only
+// the documented top-level identifiers orderNo and cardId are kept as sent:
+// they are the provider's ids, and a random 19-digit id passes the Luhn check
+// one time in ten.
+var Redactor = pan.Policy{Keep: map[string]bool{"orderNo": true, "cardId": true}}
 
 // Secret is one version of the Alchemy Pay secret: a URL token and an
 // optional allow-list, the scheme shared with APIGift.
@@ -69,7 +59,10 @@ type Provider struct{}
 // New returns the Alchemy Pay provider.
 func New() *Provider { return &Provider{} }
 
-var _ pipeline.Provider[Secret] = (*Provider)(nil)
+var (
+	_ pipeline.Provider[Secret]      = (*Provider)(nil)
+	_ pipeline.SourceChecker[Secret] = (*Provider)(nil)
+)
 
 // Name implements pipeline.Provider.
 func (*Provider) Name() string { return Name }
@@ -84,16 +77,23 @@ func (*Provider) ParseSecret(raw []byte) (Secret, error) {
 	return s, nil
 }
 
-// Authenticate implements pipeline.Provider: the source IP against the
-// allow-list first (403), then the URL token in constant time (401).
+// CheckSource implements pipeline.SourceChecker: the source IP against the
+// allow-list of the secret (the pipeline passes AWSCURRENT's).
+func (*Provider) CheckSource(req *apigw.Request, s Secret) error {
+	return s.CheckSource(req.SourceIP)
+}
+
+// Authenticate implements pipeline.Provider: the URL token in constant time.
 func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
-	return s.Check(req.SourceIP, req.PathParams[TokenParam])
+	return s.CheckToken(req.PathParams[TokenParam])
 }
 
 // Decode implements pipeline.Provider. orderNo and status are required; every
 // documented field, where present and not null, must be a string. The event's
 // key is the order, its type and its status, so the ~30 deliveries of one status
-// over 25 hours are one event and a new status is a new event.
+// over 25 hours are one event and a new status is a new event. Key and subject
+// are read from the redacted form: the event id is a digest stored beside the
+// data, and must not let anyone recover a digit the data hides.
 func (*Provider) Decode(req *apigw.Request, _ Secret) (*pipeline.Event, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(req.Body, &m); err != nil {
@@ -120,25 +120,27 @@ func (*Provider) Decode(req *apigw.Request, _ Secret) (*pipeline.Event, error) {
 	if err != nil {
 		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
 	}
-	digest := sha256.Sum256(data)
+	var red map[string]json.RawMessage
+	if err := json.Unmarshal(data, &red); err != nil {
+		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not a JSON object")
+	}
+	val := func(name string) string {
+		var v string
+		_ = json.Unmarshal(red[name], &v)
+		return v
+	}
 	return &pipeline.Event{
-		Type:       TypeCardOrder,
-		Subject:    str["orderNo"],
-		Key:        join("card_order", str["orderNo"], str["orderType"], str["status"]),
-		Data:       data,
-		BodyDigest: hex.EncodeToString(digest[:]),
+		Type:    TypeCardOrder,
+		Subject: val("orderNo"),
+		Key:     join("card_order", val("orderNo"), val("orderType"), val("status")),
+		Data:    data,
 	}, nil
 }
 
 // Redact returns the storable form of a webhook body: compact JSON with card
 // numbers masked (see Redactor).
 func Redact(body []byte) (json.RawMessage, error) {
-	v, err := pan.Decode(body)
-	if err != nil {
-		return nil, err
-	}
-	v, _ = Redactor.Redact(v)
-	return pan.Encode(v)
+	return Redactor.Redact(body)
 }
 
 // join builds a de-duplication key; each part is length-prefixed so that no two

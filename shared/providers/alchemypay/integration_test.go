@@ -1,6 +1,8 @@
 package alchemypay_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"webhooks/internal/itest"
 	"webhooks/internal/samples"
+	"webhooks/shared/lambdamain"
 	"webhooks/shared/providers/alchemypay"
 )
 
@@ -289,9 +292,10 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 	}
 	assertNoPAN(t, stack, texts)
 	for _, it := range stack.EventItems(t) {
-		// The stored body digest is of the redacted form, not of the raw body.
-		if d := itest.Str(it, "body_sha256"); len(d) != 64 {
-			t.Errorf("body_sha256 %q", d)
+		// The stored digest is of the redacted data stored beside it, not of the raw body.
+		sum := sha256.Sum256([]byte(itest.Str(it, "data")))
+		if d := itest.Str(it, "data_sha256"); d != hex.EncodeToString(sum[:]) {
+			t.Errorf("data_sha256 %q is not the digest of the stored data", d)
 		}
 	}
 }
@@ -346,11 +350,18 @@ func TestTokenRotation(t *testing.T) {
 }
 
 func TestConfigurationErrors(t *testing.T) {
-	for name, secret := range map[string]string{"missing": "", "placeholder": `{"placeholder":"x"}`, "empty token": `{"urlToken":""}`} {
+	for name, secret := range map[string]string{"missing": "", "placeholder": `{"placeholder":"x"}`, "empty token": `{"urlToken":""}`,
+		"weak token": `{"urlToken":"short-token"}`, "23 characters": `{"urlToken":"abcdefghij0123456789xyz"}`} {
 		stack := itest.NewStack(t, alchemypay.Name, secret)
 		h := itest.Handler(t, stack, alchemypay.New())
-		// Even the empty token that an empty secret would "match" is refused.
-		for _, tok := range []string{"", devToken(t)} {
+		// Logged when the function starts, naming the problem but not the value.
+		lambdamain.CheckSecret(t.Context(), h, lambdamain.NewLogger(stack.Logs))
+		if logs := stack.Logs.String(); !strings.Contains(logs, "configuration error") || strings.Contains(logs, "short-token") || strings.Contains(logs, "abcdefghij") {
+			t.Errorf("%s: start-up log %s", name, logs)
+		}
+		// Even the empty token that an empty secret would "match" is refused,
+		// and a weak token is never a working password.
+		for _, tok := range []string{"", devToken(t), "short-token", "abcdefghij0123456789xyz"} {
 			res := itest.Invoke(t, h, samples.AlchemyPayEvent("x", tok, samples.AlchemyPayOrder(nil)).Event)
 			if res.StatusCode != 500 || itest.ErrorCode(t, res.Body) != "configuration_error" {
 				t.Errorf("%s, token %q: %d %s, want 500 configuration_error", name, tok, res.StatusCode, res.Body)

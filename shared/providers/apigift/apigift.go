@@ -22,21 +22,28 @@
 //
 //   - inventory_item.delivered: takeoutInventoryId (one takeout, one delivery).
 //   - inventory_item.refunded: inventoryId (an item is refunded once).
-//   - support_ticket.updated: supportTicketId, newReply.replyId when there is a
-//     reply, and the underMediationChanged and closed flags.
-//   - order_invoice.status_changed: orderId, status and price.
-//   - product.status_changed: id, status and price.
-//   - sell_review_request.created and the deprecated deposit.status_changed:
-//     the whole body in canonical form (sorted keys, values exactly as sent), so
-//     the same content re-serialised differently is still one event.
+//   - the deprecated deposit.status_changed: the whole body in canonical form
+//     (sorted keys, values exactly as sent), so the same content re-serialised
+//     differently is still one event.
 //
-// The trade-off: for state events (invoice, product, a ticket update without a
-// reply, a sell review) a later event whose fields are identical to an earlier
-// one within the de-duplication window (WEBHOOKS_EVENT_TTL) is taken for a
-// redelivery and not queued again, for example a product that goes
-// Available → Unavailable → Available at an unchanged price. Without an id or
-// a time in the body, a redelivery and a genuine repeat cannot be told apart;
-// treating repeats as duplicates is what keeps retries from being enqueued twice.
+// Invoice, product, ticket and sell-review events are states of an entity
+// (pipeline.Event.Entity) and carry no id or time: such an event is a
+// duplicate only when it equals the entity's latest recorded state, so a
+// product that goes Available → Unavailable → Available yields three events,
+// and an immediate redelivery of the last one yields none.
+//
+//   - order_invoice.status_changed: entity orderId; state status and price.
+//   - product.status_changed: entity id; state status and price.
+//   - support_ticket.updated: entity supportTicketId; state newReply.replyId
+//     (when there is a reply) and the underMediationChanged and closed flags.
+//   - sell_review_request.created: entity sourceOrderNumber (else the whole
+//     body); state the whole body in canonical form.
+//
+// The one ambiguity left: a retry of an older state that arrives after a newer
+// one (A, then B, then A's late retry) cannot be told from a genuine return to
+// A, and is queued as a new event. A consumer that must never step back to a
+// stale state has no time in these bodies to compare; it can only treat each
+// event as "the provider says the entity is in this state".
 package apigift
 
 import (
@@ -113,8 +120,9 @@ type Provider struct{}
 func New() *Provider { return &Provider{} }
 
 var (
-	_ pipeline.Provider[Secret] = (*Provider)(nil)
-	_ pipeline.Enricher[Secret] = (*Provider)(nil)
+	_ pipeline.Provider[Secret]      = (*Provider)(nil)
+	_ pipeline.SourceChecker[Secret] = (*Provider)(nil)
+	_ pipeline.Enricher[Secret]      = (*Provider)(nil)
 )
 
 // Name implements pipeline.Provider.
@@ -144,16 +152,21 @@ func (*Provider) ParseSecret(raw []byte) (Secret, error) {
 	return s, nil
 }
 
-// Authenticate implements pipeline.Provider. The source allow-list is checked
-// first (403); then the URL token and, when present, the secret-key header are
-// both compared in constant time, and one undifferentiated error is returned
-// whichever did not match. An authentic request naming an unknown {event} is
-// answered 404.
+// CheckSource implements pipeline.SourceChecker: the source IP against the
+// allow-list of the secret (the pipeline passes AWSCURRENT's).
+func (*Provider) CheckSource(req *apigw.Request, s Secret) error {
+	return s.TokenAuth.CheckSource(req.SourceIP)
+}
+
+// Authenticate implements pipeline.Provider. The URL token and, when present,
+// the secret-key header are both compared in constant time, and one
+// undifferentiated error is returned whichever did not match. An authentic
+// request naming an unknown {event} is answered 404.
 func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
 	if s.URLToken == "" || s.SecretKey == "" {
 		return verify.ErrNotConfigured
 	}
-	err := s.Check(req.SourceIP, req.PathParams["token"])
+	err := s.CheckToken(req.PathParams["token"])
 	if hdr, sent := req.Headers[SecretKeyHeader]; sent {
 		// Compared whatever the token's result, so the time taken does not say
 		// which of the two failed.

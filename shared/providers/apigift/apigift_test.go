@@ -16,7 +16,7 @@ import (
 )
 
 const (
-	testToken = "tok-Zq81mXc2Lp0Vw7Rb"
+	testToken = "tok-Zq81mXc2Lp0Vw7Rb-4kD9sWq"
 	testKey   = key32
 )
 
@@ -47,22 +47,22 @@ func TestParseSecret(t *testing.T) {
 		name, raw string
 		ok        bool
 	}{
-		{"AES-256 key", `{"secretKey":"` + key32 + `","urlToken":"t"}`, true},
-		{"AES-192 key", `{"secretKey":"` + key24 + `","urlToken":"t"}`, true},
-		{"AES-128 key", `{"secretKey":"` + key16 + `","urlToken":"t"}`, true},
-		{"with allow-list", `{"secretKey":"` + key16 + `","urlToken":"t","allowedIps":["203.0.113.0/24","2001:db8::/32","198.51.100.7"]}`, true},
-		{"null allow-list", `{"secretKey":"` + key16 + `","urlToken":"t","allowedIps":null}`, true},
-		{"20-byte key", `{"secretKey":"01234567890123456789","urlToken":"t"}`, false},
-		{"33-byte key", `{"secretKey":"` + key32 + `X","urlToken":"t"}`, false},
-		{"missing key", `{"urlToken":"t"}`, false},
-		{"empty key", `{"secretKey":"","urlToken":"t"}`, false},
-		{"null key", `{"secretKey":null,"urlToken":"t"}`, false},
-		{"numeric key", `{"secretKey":1234567890123456,"urlToken":"t"}`, false},
+		{"AES-256 key", `{"secretKey":"` + key32 + `","urlToken":"tok-0123456789abcdefghijklm"}`, true},
+		{"AES-192 key", `{"secretKey":"` + key24 + `","urlToken":"tok-0123456789abcdefghijklm"}`, true},
+		{"AES-128 key", `{"secretKey":"` + key16 + `","urlToken":"tok-0123456789abcdefghijklm"}`, true},
+		{"with allow-list", `{"secretKey":"` + key16 + `","urlToken":"tok-0123456789abcdefghijklm","allowedIps":["203.0.113.0/24","2001:db8::/32","198.51.100.7"]}`, true},
+		{"null allow-list", `{"secretKey":"` + key16 + `","urlToken":"tok-0123456789abcdefghijklm","allowedIps":null}`, true},
+		{"20-byte key", `{"secretKey":"01234567890123456789","urlToken":"tok-0123456789abcdefghijklm"}`, false},
+		{"33-byte key", `{"secretKey":"` + key32 + `X","urlToken":"tok-0123456789abcdefghijklm"}`, false},
+		{"missing key", `{"urlToken":"tok-0123456789abcdefghijklm"}`, false},
+		{"empty key", `{"secretKey":"","urlToken":"tok-0123456789abcdefghijklm"}`, false},
+		{"null key", `{"secretKey":null,"urlToken":"tok-0123456789abcdefghijklm"}`, false},
+		{"numeric key", `{"secretKey":1234567890123456,"urlToken":"tok-0123456789abcdefghijklm"}`, false},
 		{"missing token", `{"secretKey":"` + key32 + `"}`, false},
 		{"empty token", `{"secretKey":"` + key32 + `","urlToken":""}`, false},
 		{"blank token", `{"secretKey":"` + key32 + `","urlToken":"   "}`, false},
-		{"bad CIDR", `{"secretKey":"` + key32 + `","urlToken":"t","allowedIps":["203.0.113.0/33"]}`, false},
-		{"allow-list not an array", `{"secretKey":"` + key32 + `","urlToken":"t","allowedIps":"203.0.113.0/24"}`, false},
+		{"bad CIDR", `{"secretKey":"` + key32 + `","urlToken":"tok-0123456789abcdefghijklm","allowedIps":["203.0.113.0/33"]}`, false},
+		{"allow-list not an array", `{"secretKey":"` + key32 + `","urlToken":"tok-0123456789abcdefghijklm","allowedIps":"203.0.113.0/24"}`, false},
 		{"placeholder", `{"placeholder":"set with aws secretsmanager put-secret-value"}`, false},
 		{"not JSON", `secretKey=abc`, false},
 		{"empty", ``, false},
@@ -80,7 +80,7 @@ func TestParseSecret(t *testing.T) {
 				}
 				return
 			}
-			if s.URLToken != "t" || s.SecretKey == "" {
+			if s.URLToken != "tok-0123456789abcdefghijklm" || s.SecretKey == "" {
 				t.Errorf("parsed %+v", s)
 			}
 		})
@@ -144,7 +144,11 @@ func TestAuthenticate(t *testing.T) {
 			default:
 				req.SourceIP = netip.MustParseAddr(c.ip)
 			}
-			err := p.Authenticate(req, c.sec)
+			// As the pipeline runs them: the source (with AWSCURRENT), then the credential.
+			err := p.CheckSource(req, c.sec)
+			if err == nil {
+				err = p.Authenticate(req, c.sec)
+			}
 			switch {
 			case c.want == nil && err != nil:
 				t.Fatalf("err %v, want nil", err)
@@ -369,6 +373,8 @@ func TestNumbersKeptAsSent(t *testing.T) {
 	}
 }
 
+// What identifies an event: its type, and its key — for state events (no id or
+// time in the body) the entity and its state.
 func TestKeys(t *testing.T) {
 	p := apigift.New()
 	sec := testSecret(t, "")
@@ -378,7 +384,12 @@ func TestKeys(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", body, err)
 		}
-		return ev.Key
+		state := ev.Type == apigift.TypeOrderInvoiceStatus || ev.Type == apigift.TypeProductStatus ||
+			ev.Type == apigift.TypeSupportTicketUpdated || ev.Type == apigift.TypeSellReviewRequestCreated
+		if state != (ev.Entity != "") {
+			t.Errorf("%s: %s with entity %q", body, ev.Type, ev.Entity)
+		}
+		return ev.Type + "|" + ev.Entity + "|" + ev.Key
 	}
 	same := [][2]string{
 		{bodyInvoice, `{ "price": 47.99, "status": 1, "orderId": "b3c09d58-6ac6-4b20-9286-601c1d62f4e2" }`},
@@ -459,7 +470,7 @@ func TestEnrichDecrypts(t *testing.T) {
 func TestEnrichQuarantines(t *testing.T) {
 	p := apigift.New()
 	sec := testSecret(t, "")
-	other, err := p.ParseSecret([]byte(`{"secretKey":"0123456789abcdef0123456789abcdef","urlToken":"t"}`))
+	other, err := p.ParseSecret([]byte(`{"secretKey":"0123456789abcdef0123456789abcdef","urlToken":"tok-0123456789abcdefghijklm"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"webhooks/shared/jsonx"
 	"webhooks/shared/pipeline"
 )
 
@@ -95,7 +96,11 @@ func describe(typ string, o object) (*pipeline.Event, error) {
 		f.optString("source")
 		ev.Subject = f.optString("sourceOrderNumber")
 		f.reqString("requestDescription")
-		ev.Key = join(typ, canonical(o))
+		ev.Key = canonical(o)
+		ev.Entity = "body:" + ev.Key
+		if strings.TrimSpace(ev.Subject) != "" {
+			ev.Entity = "order:" + ev.Subject
+		}
 	case TypeSupportTicketUpdated:
 		ev.Subject = f.reqID("supportTicketId")
 		f.optBool("underMediationChanged")
@@ -113,17 +118,18 @@ func describe(typ string, o object) (*pipeline.Event, error) {
 				ev.Time = t
 			}
 		}
-		ev.Key = join(typ, ev.Subject, replyID, canonical(o["underMediationChanged"]), canonical(o["closed"]))
+		ev.Entity = ev.Subject
+		ev.Key = join(replyID, canonical(o["underMediationChanged"]), canonical(o["closed"]))
 	case TypeOrderInvoiceStatus:
 		ev.Subject = f.reqID("orderId")
 		status := f.reqNumber("status")
 		price := f.optNumber("price")
-		ev.Key = join(typ, ev.Subject, status, price)
+		ev.Entity, ev.Key = ev.Subject, join(status, price)
 	case TypeProductStatus:
 		ev.Subject = f.reqID("id")
 		status := f.reqNumber("status")
 		price := f.optNumber("price")
-		ev.Key = join(typ, ev.Subject, status, price)
+		ev.Entity, ev.Key = ev.Subject, join(status, price)
 	case TypeInventoryItemDelivered:
 		takeout := f.reqID("takeoutInventoryId")
 		ev.Subject = f.reqID("inventoryId")
@@ -197,7 +203,8 @@ func decryptData(data json.RawMessage, block cipher.Block) (json.RawMessage, err
 		if json.Valid(pt) {
 			out.Write(pt)
 		} else {
-			s, _ := json.Marshal(string(pt))
+			// The plaintext as one JSON string, escaped no more than JSON needs.
+			s := jsonx.AppendString(nil, string(pt))
 			out.Write(s)
 			Wipe(s)
 		}
@@ -217,31 +224,17 @@ func decryptData(data json.RawMessage, block cipher.Block) (json.RawMessage, err
 	return out.Bytes(), nil
 }
 
-// canonical renders a JSON value with sorted keys and numbers exactly as sent:
-// the same content gives the same text whatever its spacing or key order.
-// An absent value renders as "".
+// canonical renders a body or one of its values with sorted keys and numbers
+// exactly as sent (jsonx.Canonical). An absent value renders as "".
 func canonical(v any) string {
-	var raw []byte
 	switch x := v.(type) {
 	case json.RawMessage:
-		raw = x
+		return jsonx.Canonical(x)
 	case object:
-		raw, _ = json.Marshal(map[string]json.RawMessage(x))
+		raw, _ := json.Marshal(map[string]json.RawMessage(x))
+		return jsonx.Canonical(raw)
 	}
-	if len(raw) == 0 {
-		return ""
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var val any
-	if err := dec.Decode(&val); err != nil {
-		return string(raw)
-	}
-	out, err := json.Marshal(val)
-	if err != nil {
-		return string(raw)
-	}
-	return string(out)
+	return ""
 }
 
 // join builds a de-duplication key; each part is length-prefixed, so no

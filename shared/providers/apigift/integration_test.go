@@ -304,6 +304,77 @@ func TestDuplicatesAreEnqueuedOnce(t *testing.T) {
 	}
 }
 
+// Events without an id or time are states of an entity: a return to an
+// earlier state is a new event, an immediate redelivery of the latest state is
+// not. Available → Unavailable → Available gives three messages, in order, in
+// the entity's message group, each with its own id.
+func TestStateEventsKeepEveryTransition(t *testing.T) {
+	raw, sec := devSecret(t)
+	stack := itest.NewStack(t, apigift.Name, raw)
+	h := itest.Handler(t, stack, apigift.New())
+	for _, c := range []struct {
+		slug   string
+		bodies []string // delivered in order; a repeat of the previous body is a redelivery
+		want   []string // outcome of each delivery
+	}{
+		{"product-status-changed",
+			[]string{`{"id":"p-1","status":0,"price":10}`, `{"id":"p-1","status":2,"price":10}`, `{"id":"p-1","status":0,"price":10}`, `{"id":"p-1","status":0,"price":10}`},
+			[]string{"accepted", "accepted", "accepted", "duplicate"}},
+		{"order-invoice-status-changed",
+			[]string{`{"orderId":"o-1","status":0,"price":5}`, `{"orderId":"o-1","status":0,"price":5}`, `{"orderId":"o-1","status":2,"price":5}`, `{"orderId":"o-1","status":0,"price":5}`},
+			[]string{"accepted", "duplicate", "accepted", "accepted"}},
+		{"support-ticket-updated",
+			[]string{`{"supportTicketId":"t-1","closed":false}`, `{"supportTicketId":"t-1","closed":true}`, `{"supportTicketId":"t-1","closed":false}`, `{"closed":false,"supportTicketId":"t-1"}`},
+			[]string{"accepted", "accepted", "accepted", "duplicate"}},
+		{"sell-review-request-created",
+			[]string{`{"sourceOrderNumber":"s-1","requestDescription":"a"}`, `{"sourceOrderNumber":"s-1","requestDescription":"b"}`, `{"sourceOrderNumber":"s-1","requestDescription":"a"}`, `{"sourceOrderNumber":"s-1","requestDescription":"a"}`},
+			[]string{"accepted", "accepted", "accepted", "duplicate"}},
+	} {
+		t.Run(c.slug, func(t *testing.T) {
+			ids := map[string]bool{}
+			for i, body := range c.bodies {
+				res := itest.Invoke(t, h, apigiftEvent(sec.URLToken, c.slug, body, nil))
+				if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != c.want[i] {
+					t.Fatalf("delivery %d %s: %d %s, want %s", i, body, res.StatusCode, res.Headers["X-Webhook-Outcome"], c.want[i])
+				}
+				ids[res.Headers["X-Webhook-Event-Id"]] = true
+			}
+			accepted := 0
+			for _, w := range c.want {
+				if w == "accepted" {
+					accepted++
+				}
+			}
+			msgs := stack.Messages(t)
+			if len(msgs) != accepted || len(ids) != accepted {
+				t.Fatalf("%d messages with %d ids, want %d", len(msgs), len(ids), accepted)
+			}
+			var got []string
+			for _, m := range msgs {
+				ce := itest.CloudEvent(t, m.Body)
+				data, _ := json.Marshal(ce["data"])
+				got = append(got, string(data))
+			}
+			var want []string
+			for i, b := range c.bodies {
+				if c.want[i] == "accepted" {
+					var v any
+					_ = json.Unmarshal([]byte(b), &v)
+					d, _ := json.Marshal(v)
+					want = append(want, string(d))
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("messages out of order or wrong:\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+	// The same body on the generic route is the same state: a duplicate.
+	if res := itest.Invoke(t, h, apigiftEvent(sec.URLToken, "", `{"id":"p-1","price":10,"status":0}`, nil)); res.Headers["X-Webhook-Outcome"] != "duplicate" {
+		t.Errorf("latest product state on the generic route: %v", res.Headers)
+	}
+}
+
 func apigiftEvent(token, slug, body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
 	route, path := "POST /webhooks/apigift/{token}", "/webhooks/apigift/"+token
 	p := map[string]string{"token": token}
@@ -338,7 +409,7 @@ func TestAllowList(t *testing.T) {
 				t.Errorf("code %s", res.Body)
 			}
 			wantItems := map[bool]int{true: 1, false: 0}[c.status == 200]
-			if n := len(stack.Items(t)); n != wantItems {
+			if n := len(stack.EventItems(t)); n != wantItems {
 				t.Errorf("%d items, want %d", n, wantItems)
 			}
 		})
@@ -624,7 +695,7 @@ func TestSecretConfigurationErrors(t *testing.T) {
 func TestRotatedKeyStillDecrypts(t *testing.T) {
 	ctx := context.Background()
 	const oldKey, newKey = "oldApiGiftAes256Key0123456789abc", "newApiGiftAes256Key0123456789abc"
-	stack := itest.NewStack(t, apigift.Name, `{"secretKey":"`+oldKey+`","urlToken":"tok-old"}`)
+	stack := itest.NewStack(t, apigift.Name, `{"secretKey":"`+oldKey+`","urlToken":"tok-old-0123456789abcdefghij"}`)
 	h := itest.Handler(t, stack, apigift.New())
 	body := func(takeout, key, pt string) string {
 		ct, err := apigift.Encrypt([]byte(key), []byte(pt))
@@ -633,20 +704,20 @@ func TestRotatedKeyStillDecrypts(t *testing.T) {
 		}
 		return `{"takeoutInventoryId":"` + takeout + `","inventoryId":"i-` + takeout + `","encryptedVirtualCollections":"` + ct + `"}`
 	}
-	if res := itest.Invoke(t, h, apigiftEvent("tok-old", "", body("1", oldKey, "OLD-1"), nil)); res.Headers["X-Webhook-Outcome"] != "accepted" {
+	if res := itest.Invoke(t, h, apigiftEvent("tok-old-0123456789abcdefghij", "", body("1", oldKey, "OLD-1"), nil)); res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Fatalf("before rotation: %d %v", res.StatusCode, res.Headers)
 	}
-	if _, err := stack.AWS.PutSecret(ctx, stack.SecretID, `{"secretKey":"`+newKey+`","urlToken":"tok-new"}`); err != nil {
+	if _, err := stack.AWS.PutSecret(ctx, stack.SecretID, `{"secretKey":"`+newKey+`","urlToken":"tok-new-0123456789abcdefghij"}`); err != nil {
 		t.Fatal(err)
 	}
-	for i, c := range []struct{ token, key string }{{"tok-new", newKey}, {"tok-old", oldKey}} {
+	for i, c := range []struct{ token, key string }{{"tok-new-0123456789abcdefghij", newKey}, {"tok-old-0123456789abcdefghij", oldKey}} {
 		res := itest.Invoke(t, h, apigiftEvent(c.token, "inventory-item-delivered", body(fmt.Sprint(i+2), c.key, "CODE"), map[string]string{"secret-key": c.key}))
 		if res.Headers["X-Webhook-Outcome"] != "accepted" {
 			t.Errorf("%s: %d %s %v", c.token, res.StatusCode, res.Body, res.Headers)
 		}
 	}
 	// The new token with the old key in the header is not authentic.
-	if res := itest.Invoke(t, h, apigiftEvent("tok-new", "", body("9", newKey, "X"), map[string]string{"secret-key": oldKey})); res.StatusCode != 401 {
+	if res := itest.Invoke(t, h, apigiftEvent("tok-new-0123456789abcdefghij", "", body("9", newKey, "X"), map[string]string{"secret-key": oldKey})); res.StatusCode != 401 {
 		t.Errorf("mixed versions: %d, want 401", res.StatusCode)
 	}
 	if n := len(stack.Messages(t)); n != 3 {

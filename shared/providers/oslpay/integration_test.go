@@ -3,7 +3,11 @@ package oslpay_test
 import (
 	"crypto"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -275,6 +279,132 @@ func TestCapturedHeadersWithNewBody(t *testing.T) {
 	}
 }
 
+// Headers captured from a delivery that was answered 400 (bad field,
+// malformed JSON, wrong content type, foreign body appid) cannot carry another
+// body: the signature is bound to the first body before anything parses it.
+// The 401 carries no event header.
+func TestCapturedHeadersAfterARejection(t *testing.T) {
+	_, dev := devSecret(t)
+	good := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "F1", "COMPLETED", nil))
+	for name, first := range map[string][]byte{
+		"malformed JSON":     []byte(`{"type":"order_status_change","data":{`),
+		"missing orderId":    []byte(`{"type":"order_status_change","data":{"state":"COMPLETED"}}`),
+		"wrong field type":   []byte(`{"type":5,"data":{}}`),
+		"duplicate key":      []byte(`{"type":"a","type":"b"}`),
+		"not an object":      []byte(`[1]`),
+		"foreign body appid": samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder("someone-else", "F1", "COMPLETED", nil)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
+			h := itest.Handler(t, stack, oslpay.New())
+			orig := deliver(t, dev.AppID, time.Now(), first)
+			if res := itest.Invoke(t, h, orig); res.StatusCode < 400 || res.StatusCode >= 500 {
+				t.Fatalf("first delivery: %d %s", res.StatusCode, res.Body)
+			}
+			res := itest.Invoke(t, h, withBody(orig, good))
+			if res.StatusCode != 401 || parseReply(t, res.Body).Code != "00003" {
+				t.Fatalf("captured headers with a forged body: %d %s", res.StatusCode, res.Body)
+			}
+			for k := range res.Headers {
+				if strings.HasPrefix(strings.ToLower(k), "x-webhook-event-") {
+					t.Errorf("the 401 carries %s", k)
+				}
+			}
+			if n := len(stack.EventItems(t)); n != 0 {
+				t.Errorf("%d events stored", n)
+			}
+			if n := len(stack.Messages(t)); n != 0 {
+				t.Errorf("%d messages", n)
+			}
+		})
+	}
+}
+
+// Property: whatever the first body with a set of signed headers was —
+// generated at random: valid, malformed, truncated, a wrong type, another
+// order — the same headers with any other body are refused 401 and leave
+// nothing stored or queued; the same headers with the same body get the
+// answer they got the first time.
+func TestSignedHeadersCarryOneBodyOnly(t *testing.T) {
+	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := itest.Handler(t, stack, oslpay.New())
+	_, dev := devSecret(t)
+	rng := rand.New(rand.NewPCG(10, 3))
+	gen := func(i int) []byte {
+		order := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, fmt.Sprintf("P%d-%d", i, rng.IntN(1000)), "COMPLETED", nil))
+		switch rng.IntN(6) {
+		case 0:
+			return order
+		case 1:
+			return order[:rng.IntN(len(order))] // truncated
+		case 2:
+			return []byte(strings.Replace(string(order), `"orderId"`, `"orderID"`, 1)) // missing field
+		case 3:
+			return []byte(`{"type":` + fmt.Sprint(rng.IntN(100)) + `}`)
+		case 4:
+			return append([]byte(" \n"), order...) // the same JSON, other bytes
+		default:
+			return []byte(strings.Replace(string(order), `"COMPLETED"`, `"FAILED"`, 1))
+		}
+	}
+	accepted := 0
+	at := time.Now()
+	for i := 0; i < 24; i++ {
+		first, second := gen(i), gen(i+1000)
+		if string(first) == string(second) {
+			continue
+		}
+		orig := deliver(t, dev.AppID, at.Add(time.Duration(i)*time.Millisecond), first)
+		r1 := itest.Invoke(t, h, orig)
+		if r1.StatusCode == 200 {
+			accepted++
+		}
+		if r := itest.Invoke(t, h, withBody(orig, second)); r.StatusCode != 401 {
+			t.Fatalf("case %d: first %q got %d; then %q got %d, want 401", i, first, r1.StatusCode, second, r.StatusCode)
+		}
+		if r := itest.Invoke(t, h, orig); r.StatusCode != r1.StatusCode {
+			t.Fatalf("case %d: the same delivery again got %d, first %d", i, r.StatusCode, r1.StatusCode)
+		}
+	}
+	if n := len(stack.EventItems(t)); n != accepted {
+		t.Errorf("%d events stored, %d deliveries accepted", n, accepted)
+	}
+	if n := len(stack.Messages(t)); n != accepted {
+		t.Errorf("%d messages, %d deliveries accepted", n, accepted)
+	}
+}
+
+// The stored digest is of the stored (sanitised) data, never of the raw body,
+// whose secret fields the data drops: reading the table must not let anyone
+// test guesses of privateSecret.
+func TestStoredDigestIsOfTheStoredForm(t *testing.T) {
+	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := itest.Handler(t, stack, oslpay.New())
+	_, dev := devSecret(t)
+	body := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "D1", "COMPLETED", map[string]any{"privateSecret": "guess-me-123"}))
+	res := itest.Invoke(t, h, deliver(t, dev.AppID, time.Now(), body))
+	if res.StatusCode != 200 {
+		t.Fatalf("%d %s", res.StatusCode, res.Body)
+	}
+	rawSum := sha256.Sum256(body)
+	for _, it := range stack.Items(t) {
+		for k, v := range it {
+			b, _ := json.Marshal(v)
+			if strings.Contains(string(b), hex.EncodeToString(rawSum[:])) {
+				t.Errorf("attribute %s holds the SHA-256 of the raw body", k)
+			}
+		}
+		if itest.Str(it, "sk") == "event" {
+			data := itest.Str(it, "data")
+			sum := sha256.Sum256([]byte(data))
+			if itest.Str(it, "data_sha256") != hex.EncodeToString(sum[:]) || strings.Contains(data, "guess-me") {
+				t.Errorf("data_sha256 %s is not the digest of the stored data %s", itest.Str(it, "data_sha256"), data)
+			}
+		}
+	}
+	assertNothingContains(t, stack, stack.Messages(t), "guess-me-123")
+}
+
 // With the production tolerance (300 s), timestamps further than that in
 // either direction are refused.
 func TestTimestampWindow(t *testing.T) {
@@ -324,13 +454,18 @@ func TestForeignAppID(t *testing.T) {
 			t.Errorf("%s: %d %s", name, res.StatusCode, res.Body)
 		}
 	}
-	if n := len(stack.Items(t)); n != 0 {
-		t.Errorf("%d items stored", n)
+	if n := len(stack.EventItems(t)); n != 0 {
+		t.Errorf("%d events stored", n)
 	}
-	// The rejected deliveries did not consume their credentials: a request is
-	// recorded only once it is authentic.
-	if res := itest.Invoke(t, h, withBody(deliver(t, dev.AppID, now.Add(time.Millisecond), foreign), own)); res.StatusCode != 200 {
-		t.Errorf("own body under the timestamp of a refused delivery: %d %s", res.StatusCode, res.Body)
+	// A signature that verified is bound to the first body it came with, before
+	// the body is looked at: its headers with another body are refused too,
+	// whatever became of the first body (here: refused for its appid).
+	if res := itest.Invoke(t, h, withBody(deliver(t, dev.AppID, now.Add(time.Millisecond), foreign), own)); res.StatusCode != 401 {
+		t.Errorf("own body under the headers of a refused delivery: %d %s", res.StatusCode, res.Body)
+	}
+	// A header signature that never verified binds nothing.
+	if res := itest.Invoke(t, h, deliver(t, dev.AppID, now.Add(5*time.Millisecond), own)); res.StatusCode != 200 {
+		t.Errorf("own body, freshly signed: %d %s", res.StatusCode, res.Body)
 	}
 }
 

@@ -9,9 +9,10 @@
 // tolerance (default 5 minutes) in both directions.
 //
 // The signature does not cover the body, so the receiver closes the gap: a
-// signed appId/timestamp pair may carry one body only (the pipeline's
-// single-use record, kept for twice the tolerance), and an appid in the body,
-// top level or in data, must equal the configured appId.
+// signed appId/timestamp pair may carry one body only — the pipeline binds it
+// to the body right after the signature verifies, before the body is parsed,
+// and keeps the record for twice the tolerance (see SingleUse) — and an appid
+// in the body, top level or in data, must equal the configured appId.
 package oslpay
 
 import (
@@ -23,12 +24,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
 	"webhooks/shared/apigw"
+	"webhooks/shared/jsonx"
 	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/verify"
@@ -92,8 +95,9 @@ type Provider struct{}
 func New() *Provider { return &Provider{} }
 
 var (
-	_ pipeline.Provider[Secret] = (*Provider)(nil)
-	_ pipeline.Responder        = (*Provider)(nil)
+	_ pipeline.Provider[Secret]   = (*Provider)(nil)
+	_ pipeline.SingleUser[Secret] = (*Provider)(nil)
+	_ pipeline.Responder          = (*Provider)(nil)
 )
 
 // Name implements pipeline.Provider.
@@ -144,14 +148,32 @@ func (*Provider) ParseSecret(raw []byte) (Secret, error) {
 	return s, nil
 }
 
-// Authenticate implements pipeline.Provider: the signed headers (Verify), then
-// the body's appid, where present, against the configured appId.
+// Authenticate implements pipeline.Provider: the signed headers (Verify). The
+// body is not looked at here: it is bound to the signature first (SingleUse),
+// then its appid is checked by Decode.
 func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
 	h := req.Headers
-	if err := Verify(h.Get(HeaderAppID), h.Get(HeaderTimestamp), h.Get(HeaderSignature), s, req.Received); err != nil {
-		return err
+	return Verify(h.Get(HeaderAppID), h.Get(HeaderTimestamp), h.Get(HeaderSignature), s, req.Received)
+}
+
+// SingleUse implements pipeline.SingleUser. The credential is the signed
+// string: PKCS#1 v1.5 signatures are deterministic, so it identifies the
+// signature whatever base64 spelling carried it. Its key is the signature's
+// bytes, which only whoever holds the delivery has: the stored record keys the
+// body's digest with it, so reading the table lets no one test guesses of a
+// body (whose secret fields the stored data drops).
+func (*Provider) SingleUse(req *apigw.Request, s Secret) pipeline.Credential {
+	h := req.Headers
+	sig, _ := decodeBase64(strings.TrimSpace(h.Get(HeaderSignature)))
+	tol := s.Tolerance
+	if tol <= 0 {
+		tol = DefaultTolerance
 	}
-	return checkBodyAppID(req.Body, s.AppID)
+	return pipeline.Credential{
+		ID:  SignedString(strings.TrimSpace(h.Get(HeaderAppID)), strings.TrimSpace(h.Get(HeaderTimestamp))),
+		Key: sig,
+		TTL: 2*tol + time.Minute,
+	}
 }
 
 // checkBodyAppID rejects a body whose appid (any spelling of the key, at the top
@@ -188,8 +210,13 @@ func checkBodyAppID(body []byte, appID string) error {
 	return nil
 }
 
-// Decode implements pipeline.Provider.
+// Decode implements pipeline.Provider. A body whose appid differs from the
+// configured appId is not authentic (401). Subject and key are read from the
+// sanitised data: the event id is a digest stored beside it.
 func (*Provider) Decode(req *apigw.Request, s Secret) (*pipeline.Event, error) {
+	if err := checkBodyAppID(req.Body, s.AppID); err != nil {
+		return nil, &pipeline.Error{Status: http.StatusUnauthorized, Code: pipeline.CodeUnauthorized, Message: "request is not authentic", Err: err}
+	}
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(req.Body, &env); err != nil {
 		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not a JSON object")
@@ -210,7 +237,11 @@ func (*Provider) Decode(req *apigw.Request, s Secret) (*pipeline.Event, error) {
 		rawData = json.RawMessage("null")
 	}
 	k, isKnown := known[kind]
-	ev := &pipeline.Event{Type: EventType(kind)}
+	typ, err := redactedType(EventType(kind))
+	if err != nil {
+		return nil, err
+	}
+	ev := &pipeline.Event{Type: typ}
 
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(rawData, &fields) != nil || fields == nil {
@@ -221,6 +252,17 @@ func (*Provider) Decode(req *apigw.Request, s Secret) (*pipeline.Event, error) {
 			return nil, pipeline.Malformed(pipeline.CodeInvalidField, "field data must be a JSON object")
 		}
 		fields = nil // an unknown type may carry anything: it is recorded as it is
+	}
+	data, err := Sanitise(rawData)
+	if err != nil {
+		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
+	}
+	ev.Data = data
+	// Required fields are checked on the data as sent (sanitising may turn a
+	// number into a masked string); values are read from the sanitised form.
+	var clean map[string]json.RawMessage
+	if fields != nil {
+		_ = json.Unmarshal(data, &clean)
 	}
 	str := func(name string, required bool) (string, error) {
 		raw, ok := fields[name]
@@ -240,14 +282,10 @@ func (*Provider) Decode(req *apigw.Request, s Secret) (*pipeline.Event, error) {
 		if required && strings.TrimSpace(v) == "" {
 			return "", pipeline.Malformed(pipeline.CodeMissingField, "field data.%s must not be empty", name)
 		}
+		_ = json.Unmarshal(clean[name], &v)
 		return v, nil
 	}
 
-	data, err := Sanitise(rawData)
-	if err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
-	}
-	ev.Data = data
 	switch {
 	case kind == KindOrderStatus:
 		orderID, err := str("orderId", true)
@@ -271,7 +309,7 @@ func (*Provider) Decode(req *apigw.Request, s Secret) (*pipeline.Event, error) {
 			return nil, err
 		}
 		ev.Subject = subject
-		ev.Key = join(kind, string(data))
+		ev.Key = join(kind, jsonx.Canonical(data))
 		updated, _ := str("updateTime", false)
 		ev.Time = parseTime(updated)
 	default:
@@ -280,18 +318,23 @@ func (*Provider) Decode(req *apigw.Request, s Secret) (*pipeline.Event, error) {
 		} else if id, _ := str("userId", false); strings.TrimSpace(id) != "" {
 			ev.Subject = id
 		}
-		ev.Key = join(kind, string(data))
+		ev.Key = join(typ, jsonx.Canonical(data))
 	}
-	// A signed appId/timestamp pair may be used with one body only. PKCS#1 v1.5
-	// signatures are deterministic, so the signed string is the credential; using
-	// it rather than the header's text also covers re-encodings of the base64.
-	ev.Credential = SignedString(strings.TrimSpace(req.Headers.Get(HeaderAppID)), strings.TrimSpace(req.Headers.Get(HeaderTimestamp)))
-	tol := s.Tolerance
-	if tol <= 0 {
-		tol = DefaultTolerance
-	}
-	ev.CredentialTTL = 2*tol + time.Minute
 	return ev, nil
+}
+
+// redactedType masks a card number an unknown envelope type may carry: the
+// type is stored, sent as a message attribute and part of the event id.
+func redactedType(t string) (string, error) {
+	out, err := pan.Policy{}.Redact(jsonx.AppendString(nil, t))
+	if err != nil {
+		return "", pipeline.Malformed(pipeline.CodeInvalidField, "field type is not a valid string")
+	}
+	var v string
+	if err := json.Unmarshal(out, &v); err != nil {
+		return "", pipeline.Malformed(pipeline.CodeInvalidField, "field type is not a valid string")
+	}
+	return v, nil
 }
 
 // EventType maps an envelope type to the event type: the four documented types
@@ -320,18 +363,17 @@ func EventType(kind string) string {
 	return "oslpay." + t
 }
 
+// Sanitiser is applied to the envelope's data before anything is stored: every
+// field named like a secret is dropped (IsSecretField), and card numbers are
+// masked to first 6 + last 4 by the same rule as Alchemy Pay's, with nothing
+// kept as sent.
+var Sanitiser = pan.Policy{Drop: IsSecretField}
+
 // Sanitise returns the storable form of the envelope's data: compact JSON with
 // every field named like a secret (privateSecret, any *secret*, *password*,
-// *privateKey*, at any depth) removed and every field named like a card number
-// masked to first 6 + last 4.
+// *privateKey*, at any depth) removed and every card number masked (Sanitiser).
 func Sanitise(raw json.RawMessage) (json.RawMessage, error) {
-	v, err := pan.Decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	v = dropSecrets(v)
-	v, _ = pan.Redactor{}.Redact(v)
-	return pan.Encode(v)
+	return Sanitiser.Redact(raw)
 }
 
 // IsSecretField reports whether a field holds a secret that must not be stored.
@@ -343,24 +385,6 @@ func IsSecretField(name string) bool {
 		return -1
 	}, name))
 	return strings.Contains(n, "secret") || strings.Contains(n, "password") || strings.Contains(n, "privatekey")
-}
-
-func dropSecrets(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, val := range t {
-			if IsSecretField(k) {
-				delete(t, k)
-				continue
-			}
-			t[k] = dropSecrets(val)
-		}
-	case []any:
-		for i, val := range t {
-			t[i] = dropSecrets(val)
-		}
-	}
-	return v
 }
 
 // parseTime reads an epoch time in milliseconds (13 digits) or seconds (10

@@ -1,0 +1,73 @@
+package eventstore
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+)
+
+// DynamoDB errors are classified by their error code: refused for the item's
+// content (quarantine: retrying cannot help) or unavailable (5xx: retry).
+func TestClassify(t *testing.T) {
+	for code, refused := range map[string]bool{
+		"ValidationException":                    true,
+		"ProvisionedThroughputExceededException": false,
+		"ThrottlingException":                    false,
+		"RequestLimitExceeded":                   false,
+		"ResourceNotFoundException":              false,
+		"AccessDeniedException":                  false,
+		"KMSAccessDeniedException":               false,
+		"InternalServerError":                    false,
+		"ServiceUnavailable":                     false,
+		"TransactionConflictException":           false,
+	} {
+		err := classify(&smithy.GenericAPIError{Code: code, Message: "m"}, "put")
+		if errors.Is(err, ErrRefused) != refused || errors.Is(err, ErrUnavailable) == refused {
+			t.Errorf("%s: %v", code, err)
+		}
+	}
+	if err := classify(errors.New("dial tcp: i/o timeout"), "put"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("network error: %v", err)
+	}
+}
+
+// A quarantined item has no TTL and is in the quarantine index; any other has
+// its TTL. Timestamps never carry more than milliseconds: a nanosecond time of
+// day is a 15-digit run, which must not be stored.
+func TestItemAttributes(t *testing.T) {
+	now := time.Date(2026, 11, 28, 8, 48, 13, 123456789, time.UTC)
+	it := &Item{Provider: "p", EventID: "e", Type: "t", Time: now, Data: []byte(`{}`), Status: StatusStored, ReceivedAt: now, ExpiresAt: now.Add(time.Hour)}
+	av := it.attributes()
+	if _, ok := av["expires_at"]; !ok {
+		t.Error("stored item without TTL")
+	}
+	if _, ok := av["quarantine_pk"]; ok {
+		t.Error("stored item in the quarantine index")
+	}
+	for _, k := range []string{"time", "received_at", "updated_at"} {
+		v := av[k].(*ddb.AttributeValueMemberS).Value
+		if v != "2026-11-28T08:48:13.123Z" {
+			t.Errorf("%s = %s, want millisecond precision", k, v)
+		}
+	}
+	it.Status, it.Reason = StatusQuarantined, "why"
+	av = it.attributes()
+	if _, ok := av["expires_at"]; ok {
+		t.Error("quarantined item with a TTL")
+	}
+	if av["quarantine_pk"].(*ddb.AttributeValueMemberS).Value != "p" || av["reason"].(*ddb.AttributeValueMemberS).Value != "why" {
+		t.Errorf("quarantined item %v", av)
+	}
+	if n := it.Size(); n < len(`{}`)+len("data") || n > 1000 {
+		t.Errorf("size %d", n)
+	}
+	big := *it
+	big.Data = []byte(`"` + strings.Repeat("x", MaxItemBytes) + `"`)
+	if big.Size() <= MaxItemBytes {
+		t.Errorf("a %d-byte data attribute fits in an item", len(big.Data))
+	}
+}

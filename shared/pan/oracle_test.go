@@ -1,0 +1,967 @@
+package pan
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"webhooks/shared/jsonx"
+)
+
+// ---- The reference scanner: the guarantee, checked naively on the output ----
+
+// refDigit returns the ASCII form of a decimal digit of any script, found by
+// a linear search of unicode.Nd (independent of digitValue).
+func refDigit(r rune) (byte, bool) {
+	if !unicode.IsDigit(r) {
+		return 0, false
+	}
+	for _, rg := range unicode.Nd.R16 {
+		if rune(rg.Lo) <= r && r <= rune(rg.Hi) {
+			return '0' + byte((r-rune(rg.Lo))%10), true
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if rune(rg.Lo) <= r && r <= rune(rg.Hi) {
+			return '0' + byte((r-rune(rg.Lo))%10), true
+		}
+	}
+	panic(fmt.Sprintf("%U is a digit outside unicode.Nd", r))
+}
+
+// refScanner reads a document decoded by encoding/json as the logical
+// character stream of the guarantee and collects the digits of each run.
+type refScanner struct {
+	keep       map[string]bool
+	starLetter bool // treat '*' as a letter (else as a separator)
+	runs       []string
+	cur        []byte
+}
+
+func (s *refScanner) brk() {
+	if len(s.cur) > 0 {
+		s.runs = append(s.runs, string(s.cur))
+		s.cur = nil
+	}
+}
+
+func (s *refScanner) text(str string) {
+	for _, r := range str {
+		if d, ok := refDigit(r); ok {
+			s.cur = append(s.cur, d)
+		} else if unicode.IsLetter(r) || (s.starLetter && r == '*') {
+			s.brk()
+		}
+	}
+}
+
+var errRefDuplicate = errors.New("duplicate key")
+
+func (s *refScanner) value(dec *json.Decoder, top bool) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch v := tok.(type) {
+	case json.Delim:
+		seen := map[string]bool{}
+		for dec.More() {
+			if v == '{' {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				k := kt.(string)
+				if seen[k] {
+					return fmt.Errorf("%w %q", errRefDuplicate, k)
+				}
+				seen[k] = true
+				s.text(k)
+				if top && s.keep[k] {
+					s.brk()
+					var raw json.RawMessage
+					if err := dec.Decode(&raw); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+			if err := s.value(dec, false); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return err
+		}
+	case string:
+		s.text(v)
+	case json.Number:
+		s.text(string(v))
+	default: // true, false, null: letters
+		s.brk()
+	}
+	return nil
+}
+
+// refRuns returns the digits of every run of doc's character stream.
+func refRuns(doc []byte, keep map[string]bool, starLetter bool) ([]string, error) {
+	s := &refScanner{keep: keep, starLetter: starLetter}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	if err := s.value(dec, true); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("data after the value")
+	}
+	s.brk()
+	return s.runs, nil
+}
+
+// refLuhnWindow returns a 13–19-digit Luhn-valid window of some run, checking
+// every window.
+func refLuhnWindow(runs []string) (string, bool) {
+	for _, d := range runs {
+		for i := range d {
+			for L := 13; L <= 19 && i+L <= len(d); L++ {
+				if Luhn(d[i : i+L]) {
+					return d[i : i+L], true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// flatToken is a token of a document as encoding/json reads it.
+type flatToken struct {
+	kind byte // '{', '}', '[', ']', 'k' key, 's' string, 'n' number, 'l' literal
+	text string
+}
+
+// flatten lists doc's tokens, leaving out dropped members.
+func flatten(doc []byte, drop func(string) bool) ([]flatToken, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var out []flatToken
+	var walk func() error
+	walk = func() error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			out = append(out, flatToken{kind: byte(v)})
+			for dec.More() {
+				if v == '{' {
+					kt, err := dec.Token()
+					if err != nil {
+						return err
+					}
+					if drop != nil && drop(kt.(string)) {
+						var raw json.RawMessage
+						if err := dec.Decode(&raw); err != nil {
+							return err
+						}
+						continue
+					}
+					out = append(out, flatToken{kind: 'k', text: kt.(string)})
+				}
+				if err := walk(); err != nil {
+					return err
+				}
+			}
+			end, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			out = append(out, flatToken{kind: byte(end.(json.Delim))})
+		case string:
+			out = append(out, flatToken{kind: 's', text: v})
+		case json.Number:
+			out = append(out, flatToken{kind: 'n', text: string(v)})
+		default:
+			out = append(out, flatToken{kind: 'l', text: fmt.Sprint(v)})
+		}
+		return nil
+	}
+	return out, walk()
+}
+
+// maskedFrom reports whether out is in with some digits written '*'.
+func maskedFrom(out, in string) bool {
+	o := []rune(out)
+	i := []rune(in)
+	if len(o) != len(i) {
+		return false
+	}
+	for k := range o {
+		if o[k] != i[k] && !(o[k] == '*' && unicode.IsDigit(i[k])) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkRedacted checks the guarantee and the properties of Redact on one
+// input. pans are digit strings that must not survive in any run; solos maps
+// the top-level members holding a card number alone (between letters) to it;
+// known are the digits of the card-number fields' values.
+func checkRedacted(t *testing.T, p Policy, in []byte, pans []string, solos map[string]string, known []string) {
+	t.Helper()
+	out, st, err := p.redact(in)
+	if err != nil {
+		t.Fatalf("Redact(%q): %v", in, err)
+	}
+	// (a) Valid JSON, no duplicate keys.
+	if !json.Valid(out) || !utf8.Valid(out) {
+		t.Fatalf("invalid output %q from %q", out, in)
+	}
+	// (refRuns below also fails on a duplicate key, at any level.)
+	topObject := bytes.HasPrefix(bytes.TrimLeft(in, " \t\r\n"), []byte("{"))
+	if topObject && jsonx.CheckObject(in) == nil {
+		if err := jsonx.CheckObject(out); err != nil {
+			t.Fatalf("output %q: %v", out, err)
+		}
+	}
+	// (b) No Luhn-valid window, with '*' as a separator or as a letter.
+	for _, starLetter := range []bool{false, true} {
+		runs, err := refRuns(out, p.Keep, starLetter)
+		if err != nil {
+			t.Fatalf("output %q: %v", out, err)
+		}
+		if w, ok := refLuhnWindow(runs); ok {
+			t.Fatalf("Luhn-valid %s survives (star letter %v) in %q\nfrom %q", w, starLetter, out, in)
+		}
+		// (c) No planted card number or known number survives.
+		if !starLetter {
+			for _, run := range runs {
+				for _, pan := range append(pans[:len(pans):len(pans)], known...) {
+					if strings.Contains(run, pan) {
+						t.Fatalf("%s survives in %q\nfrom %q", pan, out, in)
+					}
+				}
+			}
+		}
+	}
+	// (d) Idempotent.
+	again, _, err := p.redact(out)
+	if err != nil || !bytes.Equal(again, out) {
+		t.Fatalf("not idempotent: %q\n-> %q\n-> %q (%v)", in, out, again, err)
+	}
+	// (e) Never longer than the input plus the quotes of masked numbers and
+	// the suffixes of renamed keys; a suffix is short.
+	if len(out) > len(in)+2*st.maskedNumbers+st.renameBytes {
+		t.Fatalf("output %d bytes, input %d, %+v", len(out), len(in), st)
+	}
+	if st.renameBytes > 5*st.renamedKeys {
+		t.Fatalf("long suffixes: %+v", st)
+	}
+	// Only digits changed (and masked numbers became strings, and masked
+	// keys may have a suffix); dropped members are gone.
+	ft, err := flatten(in, p.Drop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fo, err := flatten(out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ft) != len(fo) {
+		t.Fatalf("%d tokens in, %d out: %q -> %q", len(ft), len(fo), in, out)
+	}
+	for k := range ft {
+		a, b := ft[k], fo[k]
+		switch {
+		case a == b:
+		case a.kind == 'n' && b.kind == 's' && maskedFrom(b.text, a.text) && b.text != a.text:
+		case a.kind == b.kind && (a.kind == 's' || a.kind == 'k') && maskedFrom(b.text, a.text):
+		case a.kind == 'k' && b.kind == 'k' && strings.Contains(b.text, "#") &&
+			maskedFrom(b.text[:strings.LastIndexByte(b.text, '#')], a.text) &&
+			strings.Trim(b.text[strings.LastIndexByte(b.text, '#')+1:], suffixLetters) == "":
+		default:
+			t.Fatalf("token %d: %q became %q in %q -> %q", k, a, b, in, out)
+		}
+		if b.kind == 'k' && p.Drop != nil && p.Drop(b.text) {
+			t.Fatalf("dropped key %q in the output", b.text)
+		}
+	}
+	// Kept members are written as sent (without insignificant whitespace).
+	if topObject && len(p.Keep) > 0 {
+		var mi, mo map[string]json.RawMessage
+		if json.Unmarshal(in, &mi) != nil || json.Unmarshal(out, &mo) != nil {
+			t.Fatal("not objects")
+		}
+		for k := range p.Keep {
+			if v, ok := mi[k]; ok && !IsCardNumberField(k) && (p.Drop == nil || !p.Drop(k)) {
+				var c bytes.Buffer
+				_ = json.Compact(&c, v)
+				if !bytes.Equal(c.Bytes(), mo[k]) {
+					t.Fatalf("kept %s: %s became %s", k, v, mo[k])
+				}
+			}
+		}
+	}
+	// (f) A card number alone between letters shows its first 6 and last 4
+	// digits (all masked if it is a known number under 15 digits).
+	if len(solos) > 0 {
+		var mo map[string]json.RawMessage
+		if err := json.Unmarshal(out, &mo); err != nil {
+			t.Fatal(err)
+		}
+	solo:
+		for key, pan := range solos {
+			for _, k := range append(known[:len(known):len(known)], pans...) {
+				if k != pan && strings.Contains(pan, k) {
+					continue solo // another number inside it: masked its own way
+				}
+			}
+			var v string
+			if err := json.Unmarshal(mo[key], &v); err != nil {
+				t.Fatalf("solo %q: %s in %q", key, mo[key], out)
+			}
+			got := strings.Map(func(r rune) rune {
+				if r == '*' || unicode.IsDigit(r) {
+					return r
+				}
+				return -1
+			}, v)
+			want := pan[:6] + strings.Repeat("*", len(pan)-10) + pan[len(pan)-4:]
+			for _, k := range known {
+				if k == pan && len(pan) < MinPartialLength {
+					want = strings.Repeat("*", len(pan))
+				}
+			}
+			if got != want {
+				t.Fatalf("solo %s: %q shows %q, want %q\n%q -> %q", key, pan, got, want, in, out)
+			}
+		}
+	}
+}
+
+// ---- The generator: random JSON bodies with card numbers planted in every shape ----
+
+type gnode struct {
+	kind byte   // 'o' object, 'a' array, 's' string, 'r' raw number or literal
+	text string // string value (decoded), or the raw number or literal
+	keys []string
+	kids []*gnode
+}
+
+type gen struct {
+	data  []byte
+	rng   *rand.Rand
+	pans  []string          // planted Luhn-valid card numbers that must not survive
+	known []string          // digits of the card-number fields' values
+	solos map[string]string // top-level member → card number alone in it
+	conts []*gnode          // containers where things may be planted
+}
+
+func newGen(data []byte) *gen {
+	h := fnv.New64a()
+	h.Write(data)
+	return &gen{data: data, rng: rand.New(rand.NewPCG(h.Sum64(), uint64(len(data)))), solos: map[string]string{}}
+}
+
+// intn returns a number in [0, n): from the fuzzer's bytes while they last.
+func (g *gen) intn(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	if len(g.data) > 0 {
+		v := int(g.data[0])
+		g.data = g.data[1:]
+		return v % n
+	}
+	return g.rng.IntN(n)
+}
+
+func (g *gen) pick(s []string) string { return s[g.intn(len(s))] }
+
+var (
+	genSeps    = []string{" ", "  ", "-", ".", "_", "/", "\u00a0", "\u2028", "\u3000", "\t", "\n", "*", ",", ":"}
+	genLetters = []string{"a", "b", "c", "x", "y", "z", "A", "X", "é", "ß", "ж", "中"}
+	genOther   = []string{"<", ">", "&", `"`, `\`, "\u2029", "😀", "\ufffd", "²", "\u0301", "#", "'", "\x00", "\x1f", "\x7f"}
+	genDigits  = []string{"0", "1", "4", "5", "9", "４", "٤", "𝟗"}
+)
+
+func (g *gen) randText(max int) string {
+	var b strings.Builder
+	for n := g.intn(max + 1); n > 0; n-- {
+		switch g.intn(4) {
+		case 0:
+			b.WriteString(g.pick(genSeps))
+		case 1:
+			b.WriteString(g.pick(genLetters))
+		case 2:
+			b.WriteString(g.pick(genOther))
+		default:
+			b.WriteString(g.pick(genDigits))
+		}
+	}
+	return b.String()
+}
+
+func (g *gen) randNumber() string {
+	var b strings.Builder
+	if g.intn(3) == 0 {
+		b.WriteByte('-')
+	}
+	n := g.intn(20)
+	if n == 0 {
+		b.WriteByte('0')
+	} else {
+		b.WriteByte(byte('1' + g.intn(9)))
+		for ; n > 1; n-- {
+			b.WriteByte(byte('0' + g.intn(10)))
+		}
+	}
+	if g.intn(4) == 0 {
+		b.WriteString("." + strconv.Itoa(g.intn(1000)))
+	}
+	if g.intn(5) == 0 {
+		b.WriteString(g.pick([]string{"e", "E", "e+", "e-"}) + strconv.Itoa(g.intn(30)))
+	}
+	return b.String()
+}
+
+func (g *gen) randValue(depth int) *gnode {
+	k := g.intn(6)
+	if depth >= 5 && k < 2 {
+		k += 2
+	}
+	switch k {
+	case 0:
+		o := &gnode{kind: 'o'}
+		for n := g.intn(5); n > 0; n-- {
+			g.addMember(o, g.randText(6), g.randValue(depth+1))
+		}
+		g.conts = append(g.conts, o)
+		return o
+	case 1:
+		a := &gnode{kind: 'a'}
+		for n := g.intn(5); n > 0; n-- {
+			a.kids = append(a.kids, g.randValue(depth+1))
+		}
+		g.conts = append(g.conts, a)
+		return a
+	case 2, 3:
+		return &gnode{kind: 's', text: g.randText(12)}
+	case 4:
+		return &gnode{kind: 'r', text: g.randNumber()}
+	default:
+		return &gnode{kind: 'r', text: g.pick([]string{"true", "false", "null"})}
+	}
+}
+
+// addMember adds a member to o (at a random place), making its key unique.
+func (g *gen) addMember(o *gnode, key string, v *gnode) string {
+	for {
+		dup := false
+		for _, k := range o.keys {
+			if k == key {
+				dup = true
+			}
+		}
+		if !dup {
+			break
+		}
+		key += g.pick([]string{"a", "b", "c", "1", "2", " "})
+	}
+	i := g.intn(len(o.keys) + 1)
+	o.keys = append(o.keys[:i], append([]string{key}, o.keys[i:]...)...)
+	o.kids = append(o.kids[:i], append([]*gnode{v}, o.kids[i:]...)...)
+	return key
+}
+
+// place puts v somewhere: a new member of an object or element of an array.
+func (g *gen) place(v *gnode) {
+	c := g.conts[g.intn(len(g.conts))]
+	if c.kind == 'o' {
+		g.addMember(c, g.randText(5), v)
+		return
+	}
+	i := g.intn(len(c.kids) + 1)
+	c.kids = append(c.kids[:i], append([]*gnode{v}, c.kids[i:]...)...)
+}
+
+// randPAN returns a Luhn-valid number of 13 to 19 digits, not starting with 0.
+func (g *gen) randPAN() string {
+	n := 13 + g.intn(7)
+	b := []byte{byte('1' + g.intn(9))}
+	for len(b) < n-1 {
+		b = append(b, byte('0'+g.intn(10)))
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		if Luhn(string(b) + string(c)) {
+			return string(b) + string(c)
+		}
+	}
+	panic("no check digit")
+}
+
+// groups splits digits into groups joined by random separators.
+func (g *gen) groups(digits string) []string {
+	var gs []string
+	for len(digits) > 0 {
+		n := min(1+g.intn(6), len(digits))
+		gs = append(gs, digits[:n])
+		digits = digits[n:]
+	}
+	return gs
+}
+
+func (g *gen) sepRun() string {
+	var b strings.Builder
+	for n := 1 + g.intn(3); n > 0; n-- {
+		b.WriteString(g.pick(genSeps))
+	}
+	return b.String()
+}
+
+func (g *gen) grouped(digits string) string {
+	if g.intn(3) == 0 {
+		return digits
+	}
+	var b strings.Builder
+	for i, gr := range g.groups(digits) {
+		if i > 0 {
+			b.WriteString(g.sepRun())
+		}
+		b.WriteString(gr)
+	}
+	return b.String()
+}
+
+func (g *gen) affix() string {
+	switch g.intn(5) {
+	case 0:
+		return ""
+	case 1:
+		return g.pick(genLetters)
+	case 2:
+		return g.pick(genSeps)
+	default:
+		return g.randText(4)
+	}
+}
+
+const docSample = "5554748800912345" // the provider's documented sample: fails Luhn
+
+var cardKeys = []string{"cardNumber", "card_number", "pan", "CardNo", "primaryAccountNumber", "cardPan"}
+
+// generate builds a random body with 1–5 card numbers planted in it.
+func generate(data []byte) (body []byte, pans []string, solos map[string]string, known []string) {
+	g := newGen(data)
+	var root *gnode
+	switch g.intn(10) {
+	case 0:
+		root = &gnode{kind: 'a'}
+	case 1:
+		root = &gnode{kind: 's', text: g.randText(8)}
+	default:
+		root = &gnode{kind: 'o'}
+	}
+	if root.kind != 's' {
+		g.conts = append(g.conts, root)
+		for n := g.intn(6); n > 0; n-- {
+			v := g.randValue(1)
+			if root.kind == 'o' {
+				g.addMember(root, g.randText(6), v)
+			} else {
+				root.kids = append(root.kids, v)
+			}
+		}
+	}
+	for n := 1 + g.intn(5); n > 0; n-- {
+		pan := g.randPAN()
+		g.pans = append(g.pans, pan)
+		if root.kind == 's' {
+			root.text += g.affix() + g.grouped(pan) + g.affix()
+			continue
+		}
+		switch g.intn(9) {
+		case 0, 1: // in a string
+			g.place(&gnode{kind: 's', text: g.affix() + g.grouped(pan) + g.affix()})
+		case 2: // a number
+			g.place(&gnode{kind: 'r', text: g.pick([]string{"", "-"}) + pan + g.pick([]string{"", ".5", "e3", ".0E-2"})})
+		case 3: // a key
+			if c := g.conts[g.intn(len(g.conts))]; c.kind == 'o' {
+				g.addMember(c, g.affix()+g.grouped(pan)+g.affix(), g.randValue(4))
+			} else {
+				g.place(&gnode{kind: 'o', keys: []string{g.grouped(pan)}, kids: []*gnode{{kind: 'r', text: "null"}}})
+			}
+		case 4: // over consecutive array elements
+			a := &gnode{kind: 'a'}
+			for _, gr := range g.groups(pan) {
+				if gr[0] != '0' && g.intn(2) == 0 {
+					a.kids = append(a.kids, &gnode{kind: 'r', text: gr})
+				} else {
+					a.kids = append(a.kids, &gnode{kind: 's', text: gr})
+				}
+			}
+			g.place(a)
+		case 5: // alone between letters, in a top-level member
+			if root.kind == 'o' {
+				key := g.addMember(root, "solo"+g.pick([]string{"a", "b", "c", "x", "y", "z"}), &gnode{kind: 's', text: "xy" + pan + "zw"})
+				g.solos[key] = pan
+			} else {
+				g.place(&gnode{kind: 's', text: "q" + pan + "q"})
+			}
+		case 6: // a card-number field
+			v := &gnode{kind: 's', text: g.grouped(pan)}
+			if g.intn(3) == 0 {
+				v = &gnode{kind: 'r', text: pan}
+			}
+			c := g.conts[g.intn(len(g.conts))]
+			if c.kind != 'o' {
+				c = &gnode{kind: 'o'}
+				g.place(c)
+			}
+			if key := g.addMember(c, g.pick(cardKeys), v); isCardKey(key) {
+				g.known = append(g.known, pan)
+			}
+			if g.intn(2) == 0 { // and copied elsewhere
+				g.place(&gnode{kind: 's', text: g.affix() + g.grouped(pan) + g.affix()})
+			}
+		case 7: // kept or dropped: out of the guarantee's reach, or gone
+			if root.kind == 'o' && g.intn(2) == 0 {
+				g.addMember(root, g.pick([]string{"orderNo", "cardId"}), &gnode{kind: 's', text: g.grouped(pan)})
+			} else {
+				c := g.conts[g.intn(len(g.conts))]
+				if c.kind != 'o' {
+					c = &gnode{kind: 'o'}
+					g.place(c)
+				}
+				g.addMember(c, g.pick([]string{"secret", "privateSecret", "mySecretKey"}), &gnode{kind: 's', text: pan})
+			}
+		default: // colliding masked keys
+			o := &gnode{kind: 'o'}
+			mid := pan[6 : len(pan)-4]
+			for i := 0; i < 3; i++ {
+				other := pan[:6] + mid + pan[len(pan)-4:]
+				if Luhn(other) {
+					g.addMember(o, other, &gnode{kind: 's', text: "v"})
+				}
+				mid = strconv.Itoa(g.intn(10)) + mid[1:]
+			}
+			masked := pan[:6] + strings.Repeat("*", len(pan)-10) + pan[len(pan)-4:]
+			g.addMember(o, masked, &gnode{kind: 'r', text: "true"})
+			g.addMember(o, masked+"#a", &gnode{kind: 'r', text: "false"})
+			g.place(o)
+		}
+	}
+	if root.kind == 'o' && g.intn(2) == 0 { // the documented sample, also copied
+		key := g.addMember(root, g.pick(cardKeys), &gnode{kind: 's', text: g.pick([]string{docSample, "5554 7488 0091 2345", "5554-7488-0091-2345"})})
+		if isCardKey(key) {
+			g.known = append(g.known, docSample)
+		}
+		g.place(&gnode{kind: 's', text: "declined " + g.grouped(docSample) + g.affix()})
+	}
+	var b []byte
+	b = g.ws(b)
+	b = g.write(b, root)
+	b = g.ws(b)
+	return b, g.pans, g.solos, g.known
+}
+
+func (g *gen) ws(b []byte) []byte {
+	return append(b, g.pick([]string{"", "", "", " ", "\n", "\t ", "\r\n"})...)
+}
+
+func (g *gen) write(b []byte, n *gnode) []byte {
+	switch n.kind {
+	case 'o', 'a':
+		open, close := byte('['), byte(']')
+		if n.kind == 'o' {
+			open, close = '{', '}'
+		}
+		b = append(b, open)
+		for i, kid := range n.kids {
+			if i > 0 {
+				b = append(g.ws(b), ',')
+			}
+			b = g.ws(b)
+			if n.kind == 'o' {
+				b = g.writeString(b, n.keys[i], false)
+				b = append(g.ws(b), ':')
+				b = g.ws(b)
+			}
+			b = g.write(b, kid)
+		}
+		return append(g.ws(b), close)
+	case 's':
+		return g.writeString(b, n.text, true)
+	default:
+		return append(b, n.text...)
+	}
+}
+
+// writeString writes s as a JSON string, escaping some characters at random,
+// and (when lone) sometimes adding a lone surrogate escape.
+func (g *gen) writeString(b []byte, s string, lone bool) []byte {
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20 && g.intn(2) == 0 && (r == '\n' || r == '\t'):
+			b = append(b, '\\', map[rune]byte{'\n': 'n', '\t': 't'}[r])
+		case r < 0x20 || g.intn(8) == 0:
+			if r > 0xFFFF {
+				r1, r2 := utf16.EncodeRune(r)
+				b = fmt.Appendf(b, `\u%04x\u%04X`, r1, r2)
+			} else {
+				b = fmt.Appendf(b, `\u%04x`, r)
+			}
+		case r == '/' && g.intn(2) == 0:
+			b = append(b, `\/`...)
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	if lone && g.intn(16) == 0 {
+		b = append(b, `\ud800`...) // a lone surrogate: U+FFFD
+	}
+	return append(b, '"')
+}
+
+var fuzzPolicy = Policy{
+	Keep: map[string]bool{"orderNo": true, "cardId": true},
+	Drop: func(name string) bool { return strings.Contains(strings.ToLower(name), "secret") },
+}
+
+// checkGenerated generates a body from data and checks the guarantee on it.
+func checkGenerated(t *testing.T, data []byte) {
+	body, pans, solos, known := generate(data)
+	if !json.Valid(body) {
+		t.Fatalf("generator: invalid JSON %q", body)
+	}
+	if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
+		if err := jsonx.CheckObject(body); err != nil {
+			t.Fatalf("generator: %v: %q", err, body)
+		}
+	}
+	checkRedacted(t, fuzzPolicy, body, pans, solos, known)
+	checkRedacted(t, Policy{}, body, pans, solos, known)
+}
+
+// FuzzRedact: from the fuzzer's bytes, a random JSON body with card numbers
+// planted in every shape; the oracle is the guarantee itself.
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{"", "\x00", "\x01\x02\x03\x04\x05\x06\x07\x08", "seed", "\x02\x05\x03\x04\x06\x07\x08\x00\x01",
+		"card numbers everywhere", strings.Repeat("\x03", 40), strings.Repeat("\x04\x08", 30)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkGenerated(t, data)
+	})
+}
+
+// FuzzRedactRaw: arbitrary bytes. Redact never panics, accepts exactly the
+// valid documents (valid JSON in valid UTF-8 without duplicate keys), and its
+// output holds the guarantee.
+func FuzzRedactRaw(f *testing.F) {
+	for _, s := range []string{`{"a":"4111 1111 1111 1111"}`, `[4111,1111,1111,1111]`, `{"cardNumber":5554748800912345,"x":"5554748800912345"}`,
+		`"\ud800\udc00"`, `{"a":1,"a":2}`, "\"\xff\"", `{"4111111111111111":1,"4111110000091111":2,"411111******1111":3}`, `-0.0e+0`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, _, err := fuzzPolicy.redact(in)
+		if bytes.Count(in, []byte("["))+bytes.Count(in, []byte("{")) > 9000 {
+			return // encoding/json refuses nesting deeper than 10000; Redact does not
+		}
+		_, refErr := refRuns(in, nil, false)
+		valid := json.Valid(in) && utf8.Valid(in) && refErr == nil
+		if (err == nil) != valid {
+			t.Fatalf("Redact(%q): %v; valid %v (%v)", in, err, valid, refErr)
+		}
+		if err != nil {
+			if out != nil {
+				t.Fatal("output with an error")
+			}
+			return
+		}
+		checkRedacted(t, fuzzPolicy, in, nil, nil, nil)
+	})
+}
+
+// The fuzz oracle on a few thousand generated bodies, in every `go test`.
+func TestRedactGenerated(t *testing.T) {
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	for i := range n {
+		checkGenerated(t, []byte(strconv.FormatUint(uint64(i), 36)))
+	}
+}
+
+// naiveMaskRun applies the masking rules to one run's digits (ASCII) the slow
+// way: every Luhn window, every known number, then the fixpoint on the digits
+// left, recomputing them from scratch after each masking. known lists the
+// known numbers in the order Redact meets them (their lengths are tried in
+// that order).
+func naiveMaskRun(d string, known []string) []bool {
+	m := make([]bool, len(d))
+	mark := func(from, to int) {
+		for t := from; t < to; t++ {
+			m[t] = true
+		}
+	}
+	isKnown := func(s string) bool {
+		for _, k := range known {
+			if k == s {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range d {
+		for L := 13; L <= 19 && i+L <= len(d); L++ {
+			if Luhn(d[i : i+L]) {
+				mark(i+6, i+L-4)
+			}
+		}
+		for L := 12; L <= 19 && i+L <= len(d); L++ {
+			if isKnown(d[i : i+L]) {
+				if L >= 15 {
+					mark(i+6, i+L-4)
+				} else {
+					mark(i, i+L)
+				}
+			}
+		}
+	}
+	var lens []int // known lengths in first-seen order
+	for _, k := range known {
+		seen := false
+		for _, L := range lens {
+			seen = seen || L == len(k)
+		}
+		if !seen {
+			lens = append(lens, len(k))
+		}
+	}
+	for e := 0; ; e++ { // e: index in K of the digit whose windows are checked
+		var K []int
+		var ks []byte
+		for t := range d {
+			if !m[t] {
+				K = append(K, t)
+				ks = append(ks, d[t])
+			}
+		}
+		if e >= len(K) {
+			return m
+		}
+		n := e + 1
+		cut, to := -1, 0
+		for L := 19; L >= 13; L-- {
+			if L <= n && Luhn(string(ks[n-L:n])) {
+				cut, to = n-L+6, n-4
+				break
+			}
+		}
+		if cut < 0 {
+			for _, L := range lens {
+				if L <= n && isKnown(string(ks[n-L:n])) {
+					cut, to = n-L, n
+					if L >= 15 {
+						cut, to = n-L+6, n-4
+					}
+					break
+				}
+			}
+		}
+		if cut >= 0 {
+			for _, k := range K[cut:to] {
+				m[k] = true
+			}
+			e = cut - 1 // resume at the digit after the masked ones, now K[cut]
+		}
+	}
+}
+
+// Redact masks exactly what the naive procedure masks (the stack, the prefix
+// sums, the skipped prefix of a run, the rolling windows are shortcuts).
+func TestRedactMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 6000
+	if testing.Short() {
+		n = 600
+	}
+	for it := range n {
+		alphabet := []string{"0123456789", "01", "1", "19", "4", "0", "0123456789"}[it%7]
+		var d []byte
+		for range rng.IntN([]int{40, 90, 250}[it%3]) {
+			d = append(d, alphabet[rng.IntN(len(alphabet))])
+		}
+		// Up to 3 card-number fields holding pieces of the run (or not).
+		var known []string
+		body := `{`
+		for k := range rng.IntN(4) {
+			L := 12 + rng.IntN(8)
+			v := pseudoDigits(L)
+			if len(d) >= L && rng.IntN(4) > 0 {
+				i := rng.IntN(len(d) - L + 1)
+				v = string(d[i : i+L])
+			}
+			known = append(known, v)
+			body += fmt.Sprintf(`"%s":"%s",`, []string{"cardNumber", "card_number", "pan"}[k], v)
+		}
+		// The run, its digits separated at random.
+		var run strings.Builder
+		for _, c := range d {
+			run.WriteByte(c)
+			run.WriteString([]string{"", "", "", " ", "-", ".", "\u2028"}[rng.IntN(7)])
+		}
+		body += `"x":"` + run.String() + `"}`
+		out, err := Policy{}.Redact([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		var gotMask []bool
+		for _, r := range got["x"] {
+			if r == '*' || unicode.IsDigit(r) {
+				gotMask = append(gotMask, r == '*')
+			}
+		}
+		if want := naiveMaskRun(string(d), known); fmt.Sprint(gotMask) != fmt.Sprint(want) {
+			t.Fatalf("%s\n-> %s\nwant mask %v\n got mask %v", body, out, want, gotMask)
+		}
+	}
+}
+
+// Redact accepts what the caller's check would reject for other reasons than
+// ambiguity (deep nesting, huge numbers) and still holds the guarantee.
+func TestRedactBeyondCheckObject(t *testing.T) {
+	for _, in := range []string{
+		`{"a":` + strings.Repeat("[", 40) + `"4111 1111 1111 1111"` + strings.Repeat("]", 40) + `}`,
+		`{"a":1e400,"b":4111111111111111e400}`,
+		strings.Repeat("[", 20000) + "4111111111111111" + strings.Repeat("]", 20000),
+	} {
+		out, err := Policy{}.Redact([]byte(in))
+		if err != nil {
+			t.Fatalf("%.60s: %v", in, err)
+		}
+		if strings.Contains(string(out), "4111111111111111") || strings.Contains(string(out), "4111 1111 1111 1111") {
+			t.Errorf("%.60s: survives: %.80s", in, out)
+		}
+	}
+}
