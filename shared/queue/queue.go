@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -150,23 +151,27 @@ func (p *Publisher) Send(ctx context.Context, m Message) (string, error) {
 	return aws.ToString(out.MessageId), nil
 }
 
-// refusedCodes are the SQS error codes that refuse a message for its content.
-// InvalidParameterValue is what SQS answers a body over the queue's maximum
-// size (our group and de-duplication ids are valid by construction, so it can
-// only be the body); InvalidMessageContents, characters outside those it takes.
-var refusedCodes = map[string]bool{
-	"InvalidMessageContents": true,
-	"InvalidParameterValue":  true,
-	"MessageTooLong":         true,
-}
-
 // Classify wraps an SQS error by its error code: ErrRefused when the message
 // was refused for its content, ErrUnavailable for everything else (throttling,
 // 5xx, a missing queue, access denied, KMS, the network).
+//
+// InvalidMessageContents (characters SQS does not take) and MessageTooLong are
+// the message's fault. InvalidParameterValue is what SQS answers a body over
+// the queue's maximum size, but also a request the queue cannot take for its
+// configuration (a group id sent to a standard queue): only the size refusal
+// is the message's fault; any other is the infrastructure's, answered 5xx
+// rather than quarantining every event of a misconfigured queue.
 func Classify(err error, what string) error {
 	var ae smithy.APIError
-	if errors.As(err, &ae) && refusedCodes[ae.ErrorCode()] {
-		return fmt.Errorf("%w: %s: %w", ErrRefused, what, err)
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "InvalidMessageContents", "MessageTooLong":
+			return fmt.Errorf("%w: %s: %w", ErrRefused, what, err)
+		case "InvalidParameterValue":
+			if m := strings.ToLower(ae.ErrorMessage()); strings.Contains(m, "shorter than") || strings.Contains(m, "too long") || strings.Contains(m, "message size") {
+				return fmt.Errorf("%w: %s: %w", ErrRefused, what, err)
+			}
+		}
 	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
 }

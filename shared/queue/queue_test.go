@@ -108,23 +108,28 @@ func TestEncodeSendsDataAsStoredAndOnlySQSCharacters(t *testing.T) {
 // SQS errors are classified by their code: refused for the message's content
 // (retrying cannot help: quarantine) or unavailable (retry: 5xx).
 func TestClassify(t *testing.T) {
-	for code, refused := range map[string]bool{
-		"InvalidMessageContents":                  true,
-		"InvalidParameterValue":                   true,
-		"MessageTooLong":                          true,
-		"AWS.SimpleQueueService.NonExistentQueue": false,
-		"QueueDoesNotExist":                       false,
-		"RequestThrottled":                        false,
-		"ThrottlingException":                     false,
-		"AccessDenied":                            false,
-		"KmsDisabled":                             false,
-		"KmsThrottled":                            false,
-		"InternalError":                           false,
-		"ServiceUnavailable":                      false,
+	for _, c := range []struct {
+		code, message string
+		refused       bool
+	}{
+		{"InvalidMessageContents", "Invalid characters found", true},
+		{"MessageTooLong", "", true},
+		{"InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.", true},
+		// The same code for a queue that cannot take the request: the queue's fault, not the event's.
+		{"InvalidParameterValue", "The request include parameter that is not valid for this queue type", false},
+		{"AWS.SimpleQueueService.NonExistentQueue", "", false},
+		{"QueueDoesNotExist", "", false},
+		{"RequestThrottled", "", false},
+		{"ThrottlingException", "", false},
+		{"AccessDenied", "", false},
+		{"KmsDisabled", "", false},
+		{"KmsThrottled", "", false},
+		{"InternalError", "", false},
+		{"ServiceUnavailable", "", false},
 	} {
-		err := Classify(&smithy.GenericAPIError{Code: code, Message: "m"}, "send")
-		if errors.Is(err, ErrRefused) != refused || errors.Is(err, ErrUnavailable) == refused {
-			t.Errorf("%s: %v", code, err)
+		err := Classify(&smithy.GenericAPIError{Code: c.code, Message: c.message}, "send")
+		if errors.Is(err, ErrRefused) != c.refused || errors.Is(err, ErrUnavailable) == c.refused {
+			t.Errorf("%s %q: %v", c.code, c.message, err)
 		}
 	}
 	if err := Classify(errors.New("dial tcp: connection refused"), "send"); !errors.Is(err, ErrUnavailable) {
