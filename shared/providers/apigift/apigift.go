@@ -47,7 +47,6 @@
 package apigift
 
 import (
-	"bytes"
 	"crypto/cipher"
 	"encoding/json"
 	"errors"
@@ -56,6 +55,7 @@ import (
 	"strings"
 
 	"webhooks/shared/apigw"
+	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/verify"
 )
@@ -185,10 +185,30 @@ func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
 	return nil
 }
 
-// Decode implements pipeline.Provider: the type from the slug or the body's
-// fields, the fields it requires checked, subject and de-duplication key.
+// Redactor masks card numbers in what APIGift sends (the rule of package pan)
+// before anything is stored: in free text (a sell review's description, a
+// ticket's reply) and in undocumented fields. The documented identifier,
+// status and amount fields are kept as sent — they are APIGift's ids, which
+// events and message groups are keyed on — and so is the ciphertext of the
+// delivered goods, whose base64 must reach decryption byte for byte (the
+// plaintext is the product and never stored).
+var Redactor = pan.Policy{Keep: map[string]bool{
+	"source": true, "sourceOrderNumber": true, "supportTicketId": true, "underMediationChanged": true, "closed": true,
+	"orderId": true, "status": true, "price": true, "id": true, "inventoryId": true, "takeoutInventoryId": true,
+	"entryPrice": true, fieldCiphertext: true, "deliveryKey": true, "productId": true,
+}}
+
+// Decode implements pipeline.Provider: the body is redacted (Redactor), then
+// the type comes from the slug or the redacted body's fields, the fields it
+// requires are checked, and subject and de-duplication key are read from the
+// redacted form (what is stored; redaction only changes strings in fields
+// that are not kept, so the types the checks see are the types sent).
 func (*Provider) Decode(req *apigw.Request, _ Secret) (*pipeline.Event, error) {
-	obj, err := parseObject(req.Body)
+	data, err := Redactor.Redact(req.Body)
+	if err != nil {
+		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
+	}
+	obj, err := parseObject(data)
 	if err != nil {
 		return nil, err
 	}
@@ -206,11 +226,7 @@ func (*Provider) Decode(req *apigw.Request, _ Secret) (*pipeline.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, req.Body); err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
-	}
-	ev.Data = compact.Bytes()
+	ev.Data = data
 	return ev, nil
 }
 

@@ -515,3 +515,53 @@ func TestEnrichFromStoredForm(t *testing.T) {
 		t.Errorf("%s, %v", data, err)
 	}
 }
+
+// Card numbers in APIGift's free text are masked before anything is stored;
+// the identifiers and the ciphertext of the goods are kept as sent.
+func TestDecodeRedactsFreeText(t *testing.T) {
+	p := apigift.New()
+	sec := testSecret(t, "")
+	ticket := strings.Replace(bodyTicket, "Can you provide more details about the issue?", "my card is 4111-1111-1111-1111", 1)
+	ev, err := p.Decode(request(testToken, "support-ticket-updated", nil, ticket), sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(ev.Data), "4111-1111-1111-1111") || !strings.Contains(string(ev.Data), "4111-11**-****-1111") {
+		t.Errorf("ticket data %s", ev.Data)
+	}
+	if ev.Subject != "b3f32b90-89b1-4636-85d0-e5f9a12e06b4" {
+		t.Errorf("subject %s", ev.Subject)
+	}
+	delivered := bodyDelivered(t, testKey, `["4111111111111111"]`) // the goods: not masked, never stored
+	ev, err = p.Decode(request(testToken, "inventory-item-delivered", nil, delivered), sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in, stored map[string]any
+	_ = json.Unmarshal([]byte(delivered), &in)
+	_ = json.Unmarshal(ev.Data, &stored)
+	if stored["encryptedVirtualCollections"] != in["encryptedVirtualCollections"] {
+		t.Error("ciphertext changed")
+	}
+	msg, err := p.Enrich(ev, sec)
+	if err != nil || !strings.Contains(string(msg), `"4111111111111111"`) {
+		t.Errorf("delivered goods altered: %s %v", msg, err)
+	}
+}
+
+// Enrich writes every field name escaped no more than JSON needs: a key of
+// '<' characters is not inflated six times into a message SQS refuses.
+func TestEnrichDoesNotInflateKeys(t *testing.T) {
+	p := apigift.New()
+	sec := testSecret(t, "")
+	key := strings.Repeat("<", 1000)
+	body := strings.Replace(bodyDelivered(t, testKey, "code"), "{", `{"`+key+`":1,`, 1)
+	ev, err := p.Decode(request(testToken, "inventory-item-delivered", nil, body), sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := p.Enrich(ev, sec)
+	if err != nil || !strings.Contains(string(msg), `"`+key+`":1`) || len(msg) > len(body)+100 {
+		t.Errorf("%d-byte body gave a %d-byte message: %v", len(body), len(msg), err)
+	}
+}

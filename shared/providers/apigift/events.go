@@ -182,8 +182,8 @@ func decryptData(data json.RawMessage, block cipher.Block) (json.RawMessage, err
 			out.WriteByte(',')
 		}
 		if name != fieldCiphertext {
-			k, _ := json.Marshal(name)
-			out.Write(k)
+			out.Write(jsonx.AppendString(nil, name)) // escaped no more than JSON needs
+
 			out.WriteByte(':')
 			out.Write(val)
 			continue

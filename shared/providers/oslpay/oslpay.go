@@ -365,9 +365,12 @@ func EventType(kind string) string {
 
 // Sanitiser is applied to the envelope's data before anything is stored: every
 // field named like a secret is dropped (IsSecretField), and card numbers are
-// masked to first 6 + last 4 by the same rule as Alchemy Pay's, with nothing
-// kept as sent.
-var Sanitiser = pan.Policy{Drop: IsSecretField}
+// masked to first 6 + last 4 by the same rule as Alchemy Pay's. Only the
+// entity ids that events and message groups are keyed on, orderId and userId
+// at the top of data, are kept as sent: masked, two orders whose long numeric
+// ids share their first 6 and last 4 digits would be taken for one, and the
+// second lost.
+var Sanitiser = pan.Policy{Drop: IsSecretField, Keep: map[string]bool{"orderId": true, "userId": true}}
 
 // Sanitise returns the storable form of the envelope's data: compact JSON with
 // every field named like a secret (privateSecret, any *secret*, *password*,

@@ -467,3 +467,25 @@ func TestReplies(t *testing.T) {
 		}
 	}
 }
+
+// orderId and userId, the ids events and message groups are keyed on, are kept
+// as sent: masked, two orders whose ids share first 6 and last 4 digits would
+// be one event and the second lost.
+func TestOrderIdsKeptSoOrdersNeverCollide(t *testing.T) {
+	a, _ := keys(t)
+	s := mustSecret(t, secretJSON(t, &a.PublicKey, ""))
+	var ids []string
+	for _, id := range []string{"1823456789019345678", "1823450000009005678"} {
+		ev, err := decode(t, `{"type":"order_status_change","data":{"orderId":"`+id+`","state":"COMPLETED","note":"`+id+`"}}`, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Subject != id || strings.Contains(string(ev.Data), `"note":"`+id) {
+			t.Errorf("subject %s data %s", ev.Subject, ev.Data)
+		}
+		ids = append(ids, pipeline.EventID(Name, ev.Key))
+	}
+	if ids[0] == ids[1] {
+		t.Error("two orders share an event id")
+	}
+}

@@ -217,3 +217,24 @@ func TestDecodeKeys(t *testing.T) {
 		t.Errorf("different status changes share a key")
 	}
 }
+
+// Card numbers in Tiki's free text are masked before anything is stored; its
+// identifiers are kept as sent, even a Luhn-valid 13-digit SKU.
+func TestDecodeRedactsFreeText(t *testing.T) {
+	body := `{"data":{"date":"2022-10-26T14:22:05+07:00","order_code":"347171821","main_state":"failed","reason":"card 4111 1111 1111 1111 declined","extra_info":{"cancel_reason":"4111111111111111"},"note":4111111111111111}}`
+	ev, err := tiki.New().Decode(req(tiki.KindOrder, body, nil), tiki.Secret{Order: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.NewReplacer(" ", "").Replace(string(ev.Data)), "4111111111111111") {
+		t.Errorf("card number survives: %s", ev.Data)
+	}
+	if !strings.Contains(string(ev.Data), `"reason":"card 4111 11** **** 1111 declined"`) || !strings.Contains(string(ev.Data), `"order_code":"347171821"`) {
+		t.Errorf("data %s", ev.Data)
+	}
+	stock := `{"data":{"date":"2023-05-15T15:36:37+07:00","sku":"1377286379376","warehouse":"sgn","qty_salable":60,"seller_product_code":"HOB-8735"}}`
+	ev, err = tiki.New().Decode(req(tiki.KindStock, stock, nil), tiki.Secret{Stock: "k"})
+	if err != nil || ev.Subject != "sgn/1377286379376" || !strings.Contains(string(ev.Data), `"sku":"1377286379376"`) {
+		t.Errorf("stock: %v %+v", err, ev)
+	}
+}
