@@ -77,7 +77,9 @@ demo: run-bin
 # ---- Reliability (docs/RELIABILITY.md) ----
 FUZZTIME ?= 30s
 FUZZ_TARGETS := shared/jsonx:FuzzCheckObject \
+	shared/jsonx:FuzzCheckObjectAgrees \
 	shared/pan:FuzzRedact \
+	shared/pan:FuzzRedactRaw \
 	shared/providers/tiki:FuzzAuthenticateAndDecode \
 	shared/providers/apigift:FuzzAuthenticateAndDecode \
 	shared/providers/apigift:FuzzDecrypt \
