@@ -156,10 +156,9 @@ func errorCode(body string) string {
 	return o.Code
 }
 
-// The source address is API Gateway's sourceIp and nothing else: headers a
-// sender chooses (X-Forwarded-For, X-Real-Ip, Forwarded) never get a request
-// past an allow-list.
-func TestForwardedHeadersNeverCount(t *testing.T) {
+// devKeys returns the development signing keys and secrets.
+func devKeys(t *testing.T) (signer.Keys, samples.DevSecrets) {
+	t.Helper()
 	keys, err := signer.DevKeys(eventsDir)
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +167,14 @@ func TestForwardedHeadersNeverCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return keys, dev
+}
+
+// The source address is API Gateway's sourceIp and nothing else: headers a
+// sender chooses (X-Forwarded-For, X-Real-Ip, Forwarded) never get a request
+// past an allow-list.
+func TestForwardedHeadersNeverCount(t *testing.T) {
+	keys, dev := devKeys(t)
 	withList := func(p string) string {
 		var m map[string]any
 		_ = json.Unmarshal(dev[p], &m)
@@ -202,14 +209,7 @@ func TestForwardedHeadersNeverCount(t *testing.T) {
 }
 
 func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
-	keys, err := signer.DevKeys(eventsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := samples.LoadDevSecrets(eventsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, dev := devKeys(t)
 	stacks := map[string]*itest.Stack{}
 	handlers := map[string]lambda.Handler{}
 	for _, p := range []string{tiki.Name, apigift.Name, "alchemypay", "oslpay"} {
