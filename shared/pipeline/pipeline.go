@@ -338,11 +338,12 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 		msg = h.message(item, msgData)
 		q = tooLarge(msg)
 	}
-	if q == nil && item.Size() > eventstore.MaxItemBytes {
-		q = &QuarantineError{Reason: fmt.Sprintf("stored form is %d bytes, over DynamoDB's item limit of %d", item.Size(), eventstore.MaxItemBytes)}
+	size := item.Size()
+	if q == nil && size > eventstore.MaxItemBytes {
+		q = &QuarantineError{Reason: fmt.Sprintf("stored form is %d bytes, over DynamoDB's item limit of %d", size, eventstore.MaxItemBytes)}
 	}
 	if q != nil {
-		quarantined(item, q.Reason, item.Size() <= eventstore.MaxItemBytes)
+		quarantined(item, q.Reason, size <= eventstore.MaxItemBytes)
 	}
 	existing, err := h.store.Create(ctx, item)
 	if errors.Is(err, eventstore.ErrRefused) {
