@@ -275,3 +275,52 @@ func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
 	}
 	t.Logf("%d hostile inputs refused", len(cases))
 }
+
+// Rejected bodies are never stored, and what is logged about them never holds
+// a card number either: a card number in a duplicate key, a field of the wrong
+// type, a broken body or a route parameter leaves no trace in any log line.
+func TestNoCardNumberInLogsOfRejectedRequests(t *testing.T) {
+	keys, dev := devKeys(t)
+	const pan = "4111111111111111"
+	bodies := []string{
+		`{"` + pan + `":1,"` + pan + `":2}`,
+		`{"a":{"` + pan + `":1,"` + pan + `":2}}`,
+		`{"orderNo":` + pan + `,"status":"` + pan + `"}`,
+		`{"type":` + pan + `,"data":{"orderId":"` + pan + `"}}`,
+		`{"data":{"order_code":` + pan + `,"main_state":"` + pan + `"}}`,
+		`{"orderId":` + pan + `,"status":"` + pan + `"}`,
+		`{"` + pan + `":`,
+		`{"a":"` + pan + `"` + pan + `}`,
+		`{"a":1e` + pan + pan + `}`,
+		`{"a":"\u` + pan[:3] + `x"}`,
+	}
+	for _, p := range []string{tiki.Name, apigift.Name, "alchemypay", "oslpay"} {
+		stack := itest.NewStack(t, p, string(dev[p]))
+		var h lambda.Handler
+		switch p {
+		case tiki.Name:
+			h = itest.Handler(t, stack, tiki.New())
+		case apigift.Name:
+			h = itest.Handler(t, stack, apigift.New())
+		case "alchemypay":
+			h = itest.Handler(t, stack, alchemypay.New())
+		default:
+			h = itest.Handler(t, stack, oslpay.New())
+		}
+		for i, body := range bodies {
+			req, err := keys.Request(p, valid[p].variant, []byte(body), time.Now().Add(time.Duration(i)*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res := itest.Invoke(t, h, samples.HTTPEvent(req).Event); res.StatusCode < 400 || res.StatusCode >= 500 {
+				t.Errorf("%s %s: %d", p, body, res.StatusCode)
+			}
+		}
+		if logs := stack.Logs.String(); strings.Contains(logs, pan) || strings.Contains(logs, "411111111") {
+			t.Errorf("%s: a card number reached the logs:\n%s", p, logs)
+		}
+		if n := len(stack.EventItems(t)); n != 0 {
+			t.Errorf("%s: %d events stored", p, n)
+		}
+	}
+}

@@ -145,7 +145,7 @@ func (c *checker) object(i, depth int) (int, error) {
 		if seen == nil && len(c.keys)-base < 8 {
 			for _, k := range c.keys[base:] {
 				if bytes.Equal(k, key) {
-					return i, fmt.Errorf("%w: %q", ErrDuplicateKey, key)
+					return i, ErrDuplicateKey // never the key: it may be a card number, and errors are logged
 				}
 			}
 			c.keys = append(c.keys, key)
@@ -157,7 +157,7 @@ func (c *checker) object(i, depth int) (int, error) {
 				}
 			}
 			if _, dup := seen[string(key)]; dup {
-				return i, fmt.Errorf("%w: %q", ErrDuplicateKey, key)
+				return i, ErrDuplicateKey // never the key: it may be a card number, and errors are logged
 			}
 			seen[string(key)] = struct{}{}
 		}
