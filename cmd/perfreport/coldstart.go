@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"webhooks/internal/devkit"
+	"webhooks/shared/providers"
 
 	"webhooks/internal/devstack"
-	"webhooks/internal/hookgen"
 	"webhooks/internal/lambdarun"
 	"webhooks/internal/localgw"
-	"webhooks/internal/signer"
 )
 
 // coldStart is one function's cold starts, medians over the runs.
@@ -24,12 +24,13 @@ type coldStart struct {
 // measureColdStarts starts each function's real bootstrap afresh, opts.coldRuns
 // times: the time until it asks the Runtime API for work, then its first
 // invocation (which reads the secret from Secrets Manager) and a second one.
-func measureColdStarts(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o options) ([]coldStart, error) {
+func measureColdStarts(ctx context.Context, stack *devstack.Stack, keys devkit.Signers, o options) ([]coldStart, error) {
 	var out []coldStart
 	tag := fmt.Sprintf("cold%d-", time.Now().UnixNano())
-	for _, name := range devstack.Providers {
+	for _, kit := range providers.All {
+		name := kit.Name
 		p := stack.Providers[name]
-		hooks, err := hookgen.Generate(o.events, name, tag, 2*o.coldRuns)
+		hooks, err := devkit.Generate(o.events, kit, tag, 2*o.coldRuns)
 		if err != nil {
 			return nil, err
 		}
@@ -43,7 +44,7 @@ func measureColdStarts(ctx context.Context, stack *devstack.Stack, keys signer.K
 			}
 			cs.Init = append(cs.Init, f.InitDuration())
 			for j, dst := range []*[]time.Duration{&cs.First, &cs.Second} {
-				ev, err := hookgen.Event(keys, hooks[2*i+j], time.Now())
+				ev, err := devkit.Event(keys, hooks[2*i+j], time.Now())
 				if err != nil {
 					f.Stop()
 					return nil, err

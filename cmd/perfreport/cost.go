@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"webhooks/internal/devkit"
+	"webhooks/shared/providers"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -17,9 +19,6 @@ import (
 	"webhooks/internal/awscount"
 	"webhooks/internal/costmodel"
 	"webhooks/internal/devstack"
-	"webhooks/internal/handlers"
-	"webhooks/internal/hookgen"
-	"webhooks/internal/signer"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
 )
@@ -48,17 +47,18 @@ type countingWriter struct{ n atomic.Int64 }
 
 func (w *countingWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
 
-func newHandler(ctx context.Context, provider string, env lambdamain.Env, out io.Writer, opts ...func(*config.LoadOptions) error) (lambda.Handler, error) {
-	return handlers.New(ctx, provider, env, lambdamain.NewLogger(out), out, opts...)
+func newHandler(ctx context.Context, kit devkit.Kit, env lambdamain.Env, out io.Writer, opts ...func(*config.LoadOptions) error) (lambda.Handler, error) {
+	return kit.Handler(ctx, env, lambdamain.NewLogger(out), out, opts...)
 }
 
 // measureCost runs each provider's real handler in this process, with its AWS
 // clients counted by awscount, against the stack's endpoint: one cold
 // webhook, then o.costHooks warm ones, then one redelivery.
-func measureCost(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o options, bareMs float64) ([]providerCost, error) {
+func measureCost(ctx context.Context, stack *devstack.Stack, keys devkit.Signers, o options, bareMs float64) ([]providerCost, error) {
 	var out []providerCost
 	tag := fmt.Sprintf("cost%d-", time.Now().UnixNano())
-	for _, name := range devstack.Providers {
+	for _, kit := range providers.All {
+		name := kit.Name
 		p := stack.Providers[name]
 		// Start from an empty queue, as each load level does (moto's
 		// SendMessage slows as a queue grows).
@@ -68,7 +68,7 @@ func measureCost(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o
 		counter := awscount.New()
 		logs := &countingWriter{}
 		env := lambdamain.Env{Table: stack.Table, QueueURL: p.QueueURL, SecretID: p.SecretID, EventTTL: pipeline.DefaultEventTTL}
-		h, err := newHandler(ctx, name, env, logs,
+		h, err := newHandler(ctx, kit, env, logs,
 			config.WithRegion(stack.AWS.Region),
 			config.WithBaseEndpoint(stack.AWS.Endpoint),
 			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(stack.AWS.AccessKeyID, stack.AWS.SecretAccessKey, "")),
@@ -76,12 +76,12 @@ func measureCost(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o
 		if err != nil {
 			return nil, err
 		}
-		hooks, err := hookgen.Generate(o.events, name, tag, o.costHooks+1)
+		hooks, err := devkit.Generate(o.events, kit, tag, o.costHooks+1)
 		if err != nil {
 			return nil, err
 		}
-		invoke := func(w hookgen.Webhook) (time.Duration, error) {
-			ev, err := hookgen.Event(keys, w, time.Now())
+		invoke := func(w devkit.Webhook) (time.Duration, error) {
+			ev, err := devkit.Event(keys, w, time.Now())
 			if err != nil {
 				return 0, err
 			}
@@ -111,7 +111,7 @@ func measureCost(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o
 				return nil, fmt.Errorf("cost run, %s: %w", name, err)
 			}
 			total += d
-			req, err := hookgen.HTTPRequest(keys, "https://example.execute-api.us-east-1.amazonaws.com", w, time.Now())
+			req, err := devkit.HTTPRequest(keys, "https://example.execute-api.us-east-1.amazonaws.com", w, time.Now())
 			if err != nil {
 				return nil, err
 			}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"webhooks/internal/devkit"
+	"webhooks/shared/providers"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -23,8 +25,6 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"webhooks/internal/devstack"
-	"webhooks/internal/hookgen"
-	"webhooks/internal/signer"
 	"webhooks/shared/lambdamain"
 )
 
@@ -76,7 +76,7 @@ type loadLevel struct {
 	FirstError  string
 }
 
-func runLoad(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o options, log io.Writer) ([]loadLevel, error) {
+func runLoad(ctx context.Context, stack *devstack.Stack, keys devkit.Signers, o options, log io.Writer) ([]loadLevel, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -112,8 +112,8 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o opt
 	var out []loadLevel
 	run := time.Now().UnixNano()
 	for _, c := range o.levels {
-		per := max(1, o.perLevel/len(hookgen.Providers))
-		hooks, err := hookgen.Interleaved(o.events, fmt.Sprintf("L%d-%d-", c, run), per)
+		per := max(1, o.perLevel/len(providers.All))
+		hooks, err := devkit.Interleaved(providers.All, o.events, fmt.Sprintf("L%d-%d-", c, run), per)
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +130,7 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o opt
 
 		// Pipeline: HTTP through the gateway to the real bootstraps.
 		lat, errs, first, accepted, wall := drive(len(hooks), c, func(i int) error {
-			req, err := hookgen.HTTPRequest(keys, base, hooks[i], clock.next())
+			req, err := devkit.HTTPRequest(keys, base, hooks[i], clock.next())
 			if err != nil {
 				return err
 			}
@@ -193,8 +193,8 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o opt
 	return out, nil
 }
 
-// uniqueClock hands out signing times at least a millisecond apart. OSL Pay
-// signs only its app id and a millisecond timestamp, not the body, and the
+// uniqueClock hands out signing times at least a millisecond apart. A
+// provider may sign only its app id and a millisecond timestamp, not the body, and the
 // receiver accepts each signature once: two different webhooks signed in the
 // same millisecond would share a signature, and the second is rejected as a
 // replay (401). A real sender signing concurrently hits the same limit.
@@ -260,7 +260,7 @@ func drive(n, c int, f func(int) error, group func(int) string) ([]float64, int,
 // bareCalls makes the three calls the design needs per webhook, shaped as the
 // pipeline shapes them (conditional put of an item with the body as data, a
 // FIFO message with group, dedup id and two attributes, a conditional update).
-func bareCalls(ctx context.Context, db *dynamodb.Client, q *sqs.Client, table, queueURL, id string, h hookgen.Webhook, timed func(string, func() error) error) error {
+func bareCalls(ctx context.Context, db *dynamodb.Client, q *sqs.Client, table, queueURL, id string, h devkit.Webhook, timed func(string, func() error) error) error {
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	pk := "bare#" + id
 	s := func(v string) ddb.AttributeValue { return &ddb.AttributeValueMemberS{Value: v} }

@@ -23,10 +23,11 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"webhooks/internal/devkit"
+	"webhooks/shared/providers"
 
+	"webhooks/internal/awskit"
 	"webhooks/internal/devstack"
-	"webhooks/internal/motoserver"
-	"webhooks/internal/signer"
 )
 
 type options struct {
@@ -108,7 +109,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	defer os.Remove(motoLog.Name())
 	defer motoLog.Close()
 	fmt.Fprintln(log, "perfreport: starting moto_server and the functions")
-	moto, err := motoserver.Start(ctx, motoLog)
+	moto, err := awskit.StartMoto(ctx, motoLog)
 	if err != nil {
 		return fmt.Errorf("moto_server: %w", err)
 	}
@@ -131,7 +132,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	if running := stack.Running(); len(running) != len(devstack.Providers) {
 		return fmt.Errorf("only %v of the functions run; build them first (make run-bin)", running)
 	}
-	keys, err := signer.DevKeys(o.events)
+	keys, err := devkit.DevSigners(providers.All, o.events)
 	if err != nil {
 		return err
 	}

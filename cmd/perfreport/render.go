@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"webhooks/internal/costmodel"
+	"webhooks/shared/providers"
 )
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
@@ -167,15 +168,19 @@ func renderLoad(b *strings.Builder, r *report) {
 			l.Bare.Throughput, l.Bare.P50, l.Bare.P99, ratio)
 	}
 	w("\nMean time per bare call, and the functions' own handler time (the `latencyMs` of their log records), by level:\n\n")
-	w("| c | PutItem | SendMessage | UpdateItem | handler tiki | apigift | alchemypay | oslpay |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	names := providers.Names()
+	w("| c | PutItem | SendMessage | UpdateItem | handler %s |\n|---:|---:|---:|---:|%s\n", strings.Join(names, " | "), strings.Repeat("---:|", len(names)))
 	for _, l := range r.Load {
-		w("| %d | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms |\n", l.Concurrency, l.BareOps["PutItem"], l.BareOps["SendMessage"], l.BareOps["UpdateItem"],
-			l.Handler["tiki"], l.Handler["apigift"], l.Handler["alchemypay"], l.Handler["oslpay"])
+		w("| %d | %.1f ms | %.1f ms | %.1f ms |", l.Concurrency, l.BareOps["PutItem"], l.BareOps["SendMessage"], l.BareOps["UpdateItem"])
+		for _, n := range names {
+			w(" %.1f ms |", l.Handler[n])
+		}
+		w("\n")
 	}
 	w("\nmoto_server serves one request at a time (about 350 requests/s on this class of machine), so throughput stops growing once it is\n")
-	w("saturated and latency grows with *c* instead; on AWS each call has its own capacity. OSL Pay makes one more DynamoDB call than the\n")
-	w("others (its single-use signature record), which the bare floor does not include.\n\n")
-	w("OSL Pay requests are signed at distinct milliseconds: its signature covers only the app id and a millisecond timestamp, and the\n")
+	w("saturated and latency grows with *c* instead; on AWS each call has its own capacity. A provider with single-use signatures makes one more\n")
+	w("DynamoDB call than the others (its single-use signature record), which the bare floor does not include.\n\n")
+	w("Requests are signed at distinct milliseconds: a signature may cover only the app id and a millisecond timestamp, and the\n")
 	w("receiver accepts a signature once, so two different webhooks signed in the same millisecond share a signature and the second is\n")
 	w("answered 401 as a replay. A first version of this run, signing with the wall clock, hit exactly that at c ≥ 16.\n\n")
 }
@@ -189,8 +194,8 @@ func renderCost(b *strings.Builder, r *report) {
 	w("distinct webhooks one at a time (*per webhook* = their mean), then one redelivery (*duplicate*). DynamoDB units are computed from item\n")
 	w("sizes by DynamoDB's rules (1 WRU per started KB written, the larger of before and after for an update); moto reports fixed capacity, so\n")
 	w("its `ConsumedCapacity` is not used. SQS requests are counted per started 64 KB of body plus attributes. *WRU by item* splits the write units by\n")
-	w("the item written: `event` (the event itself), `replay` (OSL Pay's single-use record), `state` (the latest state of an APIGift entity whose\n")
-	w("events carry no id or time: invoice, product, ticket and sell-review events, 1 WRU each, averaged here over the provider's sample mix).\n\n")
+	w("the item written: `event` (the event itself), `replay` (a single-use signature record), `state` (the latest state of an entity whose\n")
+	w("events carry no id or time, 1 WRU each, averaged here over the provider's sample mix).\n\n")
 	w("| provider | per webhook (warm) | first (cold) | duplicate | largest item | message | WRU | WRU by item | RRU | SQS req | log bytes | handler time |\n|---|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n")
 	for _, c := range r.Cost {
 		byKind := map[string]float64{}

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"webhooks/internal/awskit"
 	"webhooks/internal/faultproxy"
-	"webhooks/internal/motoserver"
 	"webhooks/internal/soak"
 )
 
@@ -41,7 +41,7 @@ type run_ struct {
 
 func run(report string, perKind, mixed int) error {
 	ctx := context.Background()
-	srv, err := motoserver.Start(ctx, nil)
+	srv, err := awskit.StartMoto(ctx, nil)
 	if err != nil {
 		return err
 	}

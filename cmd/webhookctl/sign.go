@@ -9,19 +9,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"webhooks/internal/devkit"
 	"webhooks/internal/localgw"
-	"webhooks/internal/signer"
+	"webhooks/shared/providers"
 )
 
 // signFlags select a provider, its secret and the body to sign.
 type signFlags struct {
 	provider    string
-	kind        string
-	event       string
+	variant     string // the kit's variant: its path parameter (-kind, -event)
 	secret      string
 	secretsFile string
 	keyFile     string
@@ -33,17 +34,39 @@ type signFlags struct {
 
 func addSignFlags(fs *flag.FlagSet) *signFlags {
 	f := &signFlags{}
-	fs.StringVar(&f.provider, "provider", "", "tiki, apigift, alchemypay or oslpay")
-	fs.StringVar(&f.kind, "kind", "", "tiki: order, stock or aftersale")
-	fs.StringVar(&f.event, "event", "", "apigift: event slug for /webhooks/apigift/{token}/{event} (optional)")
+	fs.StringVar(&f.provider, "provider", "", strings.Join(providers.Names(), ", "))
+	// One flag per variant parameter the providers have, named after it.
+	seen := map[string]bool{}
+	for _, k := range providers.All {
+		if k.Variant == "" || seen[k.Variant] {
+			continue
+		}
+		seen[k.Variant] = true
+		fs.StringVar(&f.variant, k.Variant, "", variantHelp(k.Variant))
+	}
 	fs.StringVar(&f.secret, "secret", "", "the provider's secret JSON (default: its entry in -secrets)")
-	fs.StringVar(&f.secretsFile, "secrets", "events/dev-secrets.json", "development secrets file")
-	fs.StringVar(&f.keyFile, "key", "events/oslpay/dev-private-key.pem", "oslpay: RSA private key (PEM, PKCS#8 or PKCS#1)")
+	fs.StringVar(&f.secretsFile, "secrets", "events/dev-secrets.json", "development secrets file (its folder holds the development keys)")
+	fs.StringVar(&f.keyFile, "key", "", "private key (PEM) for a provider that signs with one (default: its development key beside -secrets)")
 	fs.StringVar(&f.bodyFile, "body", "", "file holding the body, - for stdin")
 	fs.StringVar(&f.data, "data", "", "the body itself")
-	fs.Int64Var(&f.timestamp, "timestamp", 0, "oslpay: timestamp in ms (default now)")
-	fs.BoolVar(&f.secretKey, "secret-key-header", false, "apigift: also send the account's secretKey in the secret-key header")
+	fs.Int64Var(&f.timestamp, "timestamp", 0, "signing time in ms since the epoch (default now)")
+	fs.BoolVar(&f.secretKey, "secret-key-header", false, "also send the account's shared secret in a header, where the provider allows it")
 	return f
+}
+
+// variantHelp lists, for a variant parameter, each provider's values.
+func variantHelp(param string) string {
+	var parts []string
+	for _, k := range providers.All {
+		if k.Variant == param {
+			req := "optional"
+			if k.VariantRequired {
+				req = "required"
+			}
+			parts = append(parts, fmt.Sprintf("%s (%s): %s", k.Name, req, strings.Join(k.Variants, ", ")))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // signed is a request as the provider would send it.
@@ -87,8 +110,18 @@ func (f *signFlags) secretJSON() ([]byte, error) {
 }
 
 // sign builds the provider's request for the body, signed with its secret
-// (internal/signer: the same code the soak and load runs sign with).
+// (the provider's kit: the same code the soak and load runs sign with).
 func (f *signFlags) sign(now time.Time) (signed, error) {
+	if f.provider == "" {
+		return signed{}, fmt.Errorf("give -provider: one of %s", strings.Join(providers.Names(), ", "))
+	}
+	kit, err := providers.Get(f.provider)
+	if err != nil {
+		return signed{}, err
+	}
+	if err := kit.CheckVariant(f.variant); err != nil {
+		return signed{}, err
+	}
 	body, err := f.body()
 	if err != nil {
 		return signed{}, err
@@ -98,28 +131,32 @@ func (f *signFlags) sign(now time.Time) (signed, error) {
 		return signed{}, err
 	}
 	var keyPEM []byte
-	if f.provider == "oslpay" {
-		if keyPEM, err = os.ReadFile(f.keyFile); err != nil {
-			return signed{}, fmt.Errorf("oslpay key: %w", err)
+	if kit.KeyFile != "" {
+		file := f.keyFile
+		if file == "" {
+			file = filepath.Join(filepath.Dir(f.secretsFile), kit.KeyFile)
 		}
-		if f.timestamp != 0 {
-			now = time.UnixMilli(f.timestamp)
+		if keyPEM, err = os.ReadFile(file); err != nil {
+			return signed{}, fmt.Errorf("%s key: %w", f.provider, err)
 		}
 	}
-	keys, err := signer.FromSecrets(map[string]json.RawMessage{f.provider: secretRaw}, keyPEM)
+	if f.timestamp != 0 {
+		now = time.UnixMilli(f.timestamp)
+	}
+	sign, err := kit.NewSigner(secretRaw, keyPEM, devkit.SignOptions{SecretHeader: f.secretKey})
+	if err != nil {
+		return signed{}, fmt.Errorf("%s secret: %w", f.provider, err)
+	}
+	req, err := sign(f.variant, body, now)
 	if err != nil {
 		return signed{}, err
 	}
-	keys.APIGiftSendSecretKey = f.secretKey
-	variant := f.kind
-	if f.provider == "apigift" {
-		variant = f.event
-	}
-	req, err := keys.Request(f.provider, variant, body, now)
-	if err != nil {
-		return signed{}, err
-	}
-	out := signed{Path: req.Path, Body: body, Headers: [][2]string{{"Content-Type", "application/json"}}}
+	return signedOf(req), nil
+}
+
+// signedOf orders a request's headers as sent.
+func signedOf(req devkit.Request) signed {
+	out := signed{Path: req.Path, Body: req.Body, Headers: [][2]string{{"Content-Type", "application/json"}}}
 	names := make([]string, 0, len(req.Headers))
 	for name := range req.Headers {
 		names = append(names, name)
@@ -128,7 +165,7 @@ func (f *signFlags) sign(now time.Time) (signed, error) {
 	for _, name := range names {
 		out.Headers = append(out.Headers, [2]string{name, req.Headers[name]})
 	}
-	return out, nil
+	return out
 }
 
 func runSign(args []string, w io.Writer) error {

@@ -43,7 +43,7 @@ func devSecret(t *testing.T, provider string) map[string]any {
 
 func TestSignTiki(t *testing.T) {
 	body := `{"data":{"order_code":"1"}}`
-	s, err := (&signFlags{provider: "tiki", kind: "aftersale", data: body, secretsFile: devSecrets}).sign(time.Now())
+	s, err := (&signFlags{provider: "tiki", variant: "aftersale", data: body, secretsFile: devSecrets}).sign(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,14 +55,14 @@ func TestSignTiki(t *testing.T) {
 	if s.Path != "/webhooks/tiki/aftersale" || string(s.Body) != body {
 		t.Errorf("path %q body %q", s.Path, s.Body)
 	}
-	if _, err := (&signFlags{provider: "tiki", kind: "refund", data: body, secretsFile: devSecrets}).sign(time.Now()); err == nil {
+	if _, err := (&signFlags{provider: "tiki", variant: "refund", data: body, secretsFile: devSecrets}).sign(time.Now()); err == nil {
 		t.Error("unknown tiki kind accepted")
 	}
 }
 
 func TestSignTokenProviders(t *testing.T) {
 	tok := devSecret(t, "apigift")["urlToken"].(string)
-	s, err := (&signFlags{provider: "apigift", event: "product-status-changed", data: `{}`, secretsFile: devSecrets}).sign(time.Now())
+	s, err := (&signFlags{provider: "apigift", variant: "product-status-changed", data: `{}`, secretsFile: devSecrets}).sign(time.Now())
 	if err != nil || s.Path != "/webhooks/apigift/"+tok+"/product-status-changed" {
 		t.Fatalf("apigift: %q %v", s.Path, err)
 	}
@@ -103,7 +103,7 @@ func TestSignOSLPayVerifiesWithDevPublicKey(t *testing.T) {
 }
 
 func TestSignEventFormatIsRoutable(t *testing.T) {
-	s, err := (&signFlags{provider: "tiki", kind: "order", data: `{"data":{}}`, secretsFile: devSecrets}).sign(time.Now())
+	s, err := (&signFlags{provider: "tiki", variant: "order", data: `{"data":{}}`, secretsFile: devSecrets}).sign(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

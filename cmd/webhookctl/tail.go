@@ -18,11 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"webhooks/internal/devstack"
+	"webhooks/shared/providers"
 )
 
 func runTail(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
-	provider := fs.String("provider", "", "tiki, apigift, alchemypay or oslpay")
+	provider := fs.String("provider", "", strings.Join(providers.Names(), ", "))
 	queue := fs.String("queue", "", "queue URL (default: the provider's queue of the running make run)")
 	dlq := fs.Bool("dlq", false, "read the provider's dead-letter queue instead")
 	follow := fs.Bool("f", false, "keep waiting for new messages; what is printed is consumed (deleted), like a consumer")

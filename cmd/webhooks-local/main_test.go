@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"webhooks/internal/motoserver"
+	"webhooks/internal/awskit"
 )
 
 // syncBuffer is the command's console.
@@ -44,9 +44,9 @@ func TestRunDemoServeAndStop(t *testing.T) {
 	}
 	if _, err := exec.LookPath("moto_server"); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatal(motoserver.ErrNotInstalled)
+			t.Fatal(awskit.ErrMotoNotInstalled)
 		}
-		t.Skip(motoserver.ErrNotInstalled)
+		t.Skip(awskit.ErrMotoNotInstalled)
 	}
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", filepath.Join(bin, "tiki", "bootstrap"), "./functions/tiki")

@@ -14,8 +14,8 @@ import (
 )
 
 // AccessLogFields is the JSON access log format of the HTTP API. It names the route template
-// ($context.routeKey, e.g. "POST /webhooks/apigift/{token}") and never the request path, so
-// the URL tokens that authenticate APIGift and Alchemy Pay never reach the logs. Only
+// ($context.routeKey, e.g. "POST /webhooks/<provider>/{token}") and never the request path, so
+// the URL tokens that authenticate some providers never reach the logs. Only
 // variables that HTTP APIs support (an unknown one fails the deployment).
 var AccessLogFields = map[string]string{
 	"requestId":          "$context.requestId",

@@ -152,7 +152,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 //
 //	"arn:...:role/a,arn:...:role/b"              every queue (a comma-separated string, as `-c` gives)
 //	["arn:...:role/a"]                           every queue
-//	{"tiki": ["arn:...:role/a"], "*": [...]}      per provider ("*" = every queue)
+//	{"<provider>": ["arn:...:role/a"], "*": [...]}      per provider ("*" = every queue)
 //
 // and the same JSON passed as a string.
 func ParseConsumerRoleArns(v any) (map[string][]string, error) {

@@ -7,16 +7,18 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"webhooks/shared/contract"
 )
 
 // Table layout (DESIGN.md, "Table").
 const (
-	PartitionKey       = "pk"
-	SortKey            = "sk"
-	TTLAttribute       = "expires_at"
-	QuarantineIndex    = "by-quarantine"
-	QuarantineIndexPK  = "quarantine_pk"
-	QuarantineIndexSK  = "received_at"
+	PartitionKey       = contract.TablePartitionKey
+	SortKey            = contract.TableSortKey
+	TTLAttribute       = contract.TableTTLAttribute
+	QuarantineIndex    = contract.QuarantineIndex
+	QuarantineIndexPK  = contract.QuarantineIndexKey
+	QuarantineIndexSK  = contract.QuarantineIndexRange
 	pitrRecoveryPeriod = 35 // days, the maximum
 )
 

@@ -38,7 +38,7 @@ const (
 	QueueVisibilityTimeoutSeconds = 60
 	// The largest message SQS takes (1 MiB), set explicitly so that a queue created before
 	// SQS raised its default (256 KiB) is raised too: an event enveloped for the queue may be
-	// larger than the 256 KiB body it came in (APIGift's decrypted goods), and a message the
+	// larger than the 256 KiB body it came in (goods decrypted for the queue), and a message the
 	// queue refuses is quarantined instead of queued.
 	QueueMaxMessageBytes = 1048576
 )
@@ -214,5 +214,5 @@ var ConsumerQueueActions = []string{
 }
 
 // FunctionLogicalID is the CloudFormation logical id of a provider's function, e.g.
-// TikiFunction (used by `sam local invoke` and infra/sam-env.json).
+// <Title>Function (used by `sam local invoke` and infra/sam-env.json).
 func FunctionLogicalID(p Provider) string { return p.Title + "Function" }

@@ -4,6 +4,7 @@ package stack
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -37,7 +38,7 @@ func NewWebhooksStack(scope constructs.Construct, id string, props *WebhooksStac
 	sprops := props.StackProps
 	cfg := props.Config
 	if sprops.Description == nil {
-		sprops.Description = jsii.String(fmt.Sprintf("Webhook receivers (tiki, apigift, alchemypay, oslpay), stage %s", cfg.Stage))
+		sprops.Description = jsii.String(fmt.Sprintf("Webhook receivers (%s), stage %s", strings.Join(ProviderNames(), ", "), cfg.Stage))
 	}
 	stack := awscdk.NewStack(scope, &id, &sprops)
 	// Dashboards are left out: CloudFormation's published schema (and so cfn-lint) has no
@@ -128,7 +129,7 @@ func (s *WebhooksStack) addOutputs() {
 	for _, r := range s.Receivers {
 		t, p := r.Provider.Title, r.Provider.Name
 		// Routes start with '/', the stage URL ends with one.
-		out(t+"WebhookUrl", apiURL+r.Provider.Routes[0][1:], fmt.Sprintf("%s webhook URL to register with the provider (%s)", p, r.Provider.URLPlaceholders))
+		out(t+"WebhookUrl", apiURL+r.Provider.Routes[0][1:], fmt.Sprintf("%s webhook URL to register with the provider (%s)", p, r.Provider.URLHint))
 		out(t+"QueueUrl", *r.Queue.QueueUrl(), p+" FIFO queue URL (consumers read here)")
 		out(t+"QueueArn", *r.Queue.QueueArn(), p+" FIFO queue ARN")
 		out(t+"DeadLetterQueueUrl", *r.DeadLetterQueue.QueueUrl(), p+" dead-letter queue URL")

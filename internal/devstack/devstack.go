@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+	"webhooks/internal/devkit"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -25,11 +26,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"webhooks/internal/awstest"
+	"webhooks/internal/awskit"
 	"webhooks/internal/lambdarun"
 	"webhooks/internal/localgw"
-	"webhooks/internal/motoserver"
-	"webhooks/internal/samples"
 )
 
 // Providers are the four webhook providers, in the order they are printed.
@@ -132,7 +131,7 @@ type Provider struct {
 // Stack is a running local system.
 type Stack struct {
 	AWS       AWSEnv
-	Moto      *motoserver.Server // nil when an external endpoint is used
+	Moto      *awskit.Server // nil when an external endpoint is used
 	Table     string
 	Providers map[string]*Provider
 	Gateway   *localgw.Gateway
@@ -153,7 +152,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.FunctionOutput == nil {
 		cfg.FunctionOutput = func(string) io.Writer { return io.Discard }
 	}
-	secrets, err := samples.ReadDevSecrets(cfg.SecretsFile)
+	secrets, err := devkit.ReadDevSecrets(cfg.SecretsFile)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +163,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 	}()
 	if s.AWS.Endpoint == "" {
-		s.Moto, err = motoserver.Start(ctx, cfg.MotoLog)
+		s.Moto, err = awskit.StartMoto(ctx, cfg.MotoLog)
 		if err != nil {
 			return nil, err
 		}
@@ -178,7 +177,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	// The same resources, created the same way, as the integration tests use
 	// (idempotent, so a re-run against LocalStack or a kept moto works).
-	res := awstest.FromConfig(s.AWS.Endpoint, awsCfg)
+	res := awskit.FromConfig(s.AWS.Endpoint, awsCfg)
 	s.DynamoDB, s.SQS, s.SecretsManager = res.DynamoDB, res.SQS, res.Secrets
 	if err := res.CreateTable(ctx, s.Table); err != nil {
 		return nil, fmt.Errorf("devstack: %w", err)

@@ -27,9 +27,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	sampledata "webhooks/internal/samples"
+	"webhooks/internal/devkit"
 
-	"webhooks/internal/motoserver"
+	"webhooks/internal/awskit"
 )
 
 const repoRoot = "../.."
@@ -39,7 +39,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("end-to-end test: not in -short mode")
 	}
 	began := time.Now()
-	moto, skip, err := motoserver.ForTests()
+	moto, skip, err := awskit.MotoForTests()
 	if err != nil {
 		t.Fatalf("moto_server: %v", err)
 	}
@@ -134,7 +134,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Forged copies of every accepted sample: each must be refused with 401 and
 	// leave nothing on a queue.
-	secrets, err := sampledata.ReadDevSecrets(filepath.Join(repoRoot, "events", "dev-secrets.json"))
+	secrets, err := devkit.ReadDevSecrets(filepath.Join(repoRoot, "events", "dev-secrets.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"webhooks/internal/devkit"
+	"webhooks/shared/providers"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"webhooks/internal/itest"
-	"webhooks/internal/samples"
-	"webhooks/internal/signer"
+	"webhooks/internal/awskit"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/alchemypay"
 	"webhooks/shared/providers/apigift"
@@ -25,7 +25,7 @@ import (
 	"webhooks/shared/providers/tiki"
 )
 
-func TestMain(m *testing.M) { itest.Main(m) }
+func TestMain(m *testing.M) { awskit.Main(m) }
 
 const eventsDir = "../../events"
 
@@ -157,13 +157,13 @@ func errorCode(body string) string {
 }
 
 // devKeys returns the development signing keys and secrets.
-func devKeys(t *testing.T) (signer.Keys, samples.DevSecrets) {
+func devKeys(t *testing.T) (devkit.Signers, devkit.DevSecrets) {
 	t.Helper()
-	keys, err := signer.DevKeys(eventsDir)
+	keys, err := devkit.DevSigners(providers.All, eventsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev, err := samples.LoadDevSecrets(eventsDir)
+	dev, err := devkit.LoadDevSecrets(eventsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,26 +183,26 @@ func TestForwardedHeadersNeverCount(t *testing.T) {
 		return string(b)
 	}
 	for _, p := range []string{apigift.Name, "alchemypay"} {
-		stack := itest.NewStack(t, p, withList(p))
-		var h lambda.Handler = itest.Handler(t, stack, alchemypay.New())
+		stack := awskit.NewStack(t, p, withList(p))
+		var h lambda.Handler = awskit.Handler(t, stack, alchemypay.New())
 		if p == apigift.Name {
-			h = itest.Handler(t, stack, apigift.New())
+			h = awskit.Handler(t, stack, apigift.New())
 		}
 		req, err := keys.Request(p, valid[p].variant, []byte(valid[p].body), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev := samples.HTTPEvent(req).Event
+		ev := devkit.HTTPEvent(req).Event
 		ev.RequestContext.HTTP.SourceIP = "203.0.113.9"
 		ev.Headers["x-forwarded-for"] = "198.51.100.7"
 		ev.Headers["x-real-ip"] = "198.51.100.7"
 		ev.Headers["forwarded"] = "for=198.51.100.7"
-		if res := itest.Invoke(t, h, ev); res.StatusCode != 403 {
+		if res := awskit.Invoke(t, h, ev); res.StatusCode != 403 {
 			t.Errorf("%s: spoofed forwarding headers got %d %s", p, res.StatusCode, res.Body)
 		}
 		ev.RequestContext.HTTP.SourceIP = "198.51.100.7"
 		ev.Headers["x-forwarded-for"] = "203.0.113.9"
-		if res := itest.Invoke(t, h, ev); res.StatusCode != 200 {
+		if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 {
 			t.Errorf("%s: allowed source with other forwarding headers got %d %s", p, res.StatusCode, res.Body)
 		}
 	}
@@ -210,15 +210,15 @@ func TestForwardedHeadersNeverCount(t *testing.T) {
 
 func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
 	keys, dev := devKeys(t)
-	stacks := map[string]*itest.Stack{}
+	stacks := map[string]*awskit.Stack{}
 	handlers := map[string]lambda.Handler{}
 	for _, p := range []string{tiki.Name, apigift.Name, "alchemypay", "oslpay"} {
-		stacks[p] = itest.NewStack(t, p, string(dev[p]))
+		stacks[p] = awskit.NewStack(t, p, string(dev[p]))
 	}
-	handlers["tiki"] = itest.Handler(t, stacks["tiki"], tiki.New())
-	handlers["apigift"] = itest.Handler(t, stacks["apigift"], apigift.New())
-	handlers["alchemypay"] = itest.Handler(t, stacks["alchemypay"], alchemypay.New())
-	handlers["oslpay"] = itest.Handler(t, stacks["oslpay"], oslpay.New())
+	handlers["tiki"] = awskit.Handler(t, stacks["tiki"], tiki.New())
+	handlers["apigift"] = awskit.Handler(t, stacks["apigift"], apigift.New())
+	handlers["alchemypay"] = awskit.Handler(t, stacks["alchemypay"], alchemypay.New())
+	handlers["oslpay"] = awskit.Handler(t, stacks["oslpay"], oslpay.New())
 
 	var cases []hostileCase
 	for _, p := range []string{"tiki", "apigift", "alchemypay", "oslpay"} {
@@ -234,11 +234,11 @@ func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ev := samples.HTTPEvent(req).Event
+			ev := devkit.HTTPEvent(req).Event
 			if c.mutate != nil {
 				c.mutate(&ev)
 			}
-			res := itest.Invoke(t, handlers[c.provider], ev)
+			res := awskit.Invoke(t, handlers[c.provider], ev)
 			if res.StatusCode != c.status || errorCode(res.Body) != c.code {
 				t.Errorf("got %d %s, want %d %s", res.StatusCode, res.Body, c.status, c.code)
 			}
@@ -254,7 +254,7 @@ func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
 		// signature to the body it came with and hold only a keyed digest of it.
 		n := 0
 		for _, it := range s.Items(t) {
-			if itest.Str(it, "sk") != "replay" {
+			if awskit.Str(it, "sk") != "replay" {
 				n++
 				continue
 			}
@@ -295,24 +295,24 @@ func TestNoCardNumberInLogsOfRejectedRequests(t *testing.T) {
 		`{"a":"\u` + pan[:3] + `x"}`,
 	}
 	for _, p := range []string{tiki.Name, apigift.Name, "alchemypay", "oslpay"} {
-		stack := itest.NewStack(t, p, string(dev[p]))
+		stack := awskit.NewStack(t, p, string(dev[p]))
 		var h lambda.Handler
 		switch p {
 		case tiki.Name:
-			h = itest.Handler(t, stack, tiki.New())
+			h = awskit.Handler(t, stack, tiki.New())
 		case apigift.Name:
-			h = itest.Handler(t, stack, apigift.New())
+			h = awskit.Handler(t, stack, apigift.New())
 		case "alchemypay":
-			h = itest.Handler(t, stack, alchemypay.New())
+			h = awskit.Handler(t, stack, alchemypay.New())
 		default:
-			h = itest.Handler(t, stack, oslpay.New())
+			h = awskit.Handler(t, stack, oslpay.New())
 		}
 		for i, body := range bodies {
 			req, err := keys.Request(p, valid[p].variant, []byte(body), time.Now().Add(time.Duration(i)*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res := itest.Invoke(t, h, samples.HTTPEvent(req).Event); res.StatusCode < 400 || res.StatusCode >= 500 {
+			if res := awskit.Invoke(t, h, devkit.HTTPEvent(req).Event); res.StatusCode < 400 || res.StatusCode >= 500 {
 				t.Errorf("%s %s: %d", p, body, res.StatusCode)
 			}
 		}

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"webhooks/internal/devkit"
+	"webhooks/shared/providers"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -23,18 +25,14 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/logging"
 
-	"webhooks/internal/awstest"
+	"webhooks/internal/awskit"
 	"webhooks/internal/faultproxy"
-	"webhooks/internal/handlers"
-	"webhooks/internal/hookgen"
-	"webhooks/internal/samples"
-	"webhooks/internal/signer"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
 )
 
 // Providers in report order.
-var Providers = handlers.Providers
+var Providers = providers.Names()
 
 // Config of one run.
 type Config struct {
@@ -74,7 +72,7 @@ type Result struct {
 	Duration  time.Duration
 }
 
-type webhook = hookgen.Webhook
+type webhook = devkit.Webhook
 
 // Run executes one soak run against fresh resources.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
@@ -88,7 +86,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.AttemptLimit == 0 {
 		cfg.AttemptLimit = 400 * time.Millisecond
 	}
-	aws, err := awstest.New(ctx, cfg.Endpoint)
+	aws, err := awskit.NewEnv(ctx, cfg.Endpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -105,26 +103,26 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer srv.Close()
 	proxyURL := "http://" + ln.Addr().String()
 
-	dev, err := samples.LoadDevSecrets(cfg.EventsDir)
+	dev, err := devkit.LoadDevSecrets(cfg.EventsDir)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := signer.DevKeys(cfg.EventsDir)
+	keys, err := devkit.DevSigners(providers.All, cfg.EventsDir)
 	if err != nil {
 		return nil, err
 	}
-	table := awstest.Unique("soak")
+	table := awskit.Unique("soak")
 	if err := aws.CreateTable(ctx, table); err != nil {
 		return nil, err
 	}
 	handlers := map[string]lambda.Handler{}
 	queues := map[string]string{}
 	for _, p := range Providers {
-		q, err := aws.CreateQueue(ctx, awstest.Unique("soak-"+p))
+		q, err := aws.CreateQueue(ctx, awskit.Unique("soak-"+p))
 		if err != nil {
 			return nil, err
 		}
-		secretID := awstest.Unique("soak/" + p)
+		secretID := awskit.Unique("soak/" + p)
 		if _, err := aws.PutSecret(ctx, secretID, string(dev[p])); err != nil {
 			return nil, err
 		}
@@ -137,7 +135,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		handlers[p] = h
 	}
 
-	hooks, err := hookgen.Interleaved(cfg.EventsDir, "s", cfg.PerProvider)
+	hooks, err := devkit.Interleaved(providers.All, cfg.EventsDir, "s", cfg.PerProvider)
 	if err != nil {
 		return nil, err
 	}
@@ -274,12 +272,16 @@ func build(ctx context.Context, provider string, env lambdamain.Env, endpoint st
 		// Injected error bodies carry no DynamoDB CRC32; the SDK would warn on each.
 		config.WithLogger(logging.Nop{}),
 	}
-	return handlers.New(ctx, provider, env, log, io.Discard, opts...)
+	k, err := providers.Get(provider)
+	if err != nil {
+		return nil, err
+	}
+	return k.Handler(ctx, env, log, io.Discard, opts...)
 }
 
 // deliver signs (OSL Pay re-signs every attempt, as a retry would be) and invokes.
-func deliver(ctx context.Context, h lambda.Handler, keys signer.Keys, hk webhook) (int, string, string, error) {
-	raw, err := hookgen.Event(keys, hk, time.Now())
+func deliver(ctx context.Context, h lambda.Handler, keys devkit.Signers, hk webhook) (int, string, string, error) {
+	raw, err := devkit.Event(keys, hk, time.Now())
 	if err != nil {
 		return 0, "", "", err
 	}

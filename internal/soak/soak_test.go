@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"webhooks/internal/itest"
+	"webhooks/internal/awskit"
 )
 
-func TestMain(m *testing.M) { itest.Main(m) }
+func TestMain(m *testing.M) { awskit.Main(m) }
 
 // A reduced soak for every `make test`: 60 webhooks per provider under 20%
 // faults. `make soak` runs 1,000+ and writes docs/RELIABILITY.md.
@@ -17,7 +17,7 @@ func TestSoakExactlyOnceUnderFaults(t *testing.T) {
 		t.Skip("soak skipped in -short mode")
 	}
 	res, err := Run(context.Background(), Config{
-		Endpoint: itest.Endpoint(t), EventsDir: "../../events", PerProvider: 60, Redeliver: 0.1,
+		Endpoint: awskit.Endpoint(t), EventsDir: "../../events", PerProvider: 60, Redeliver: 0.1,
 		Rules: MixedFaults(), Seed: 42, RetryDelay: 5 * time.Millisecond,
 	})
 	if err != nil {

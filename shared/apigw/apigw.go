@@ -27,7 +27,7 @@ var (
 // Request is one inbound HTTP request, independent of API Gateway's event shape.
 type Request struct {
 	Method     string
-	RouteKey   string // e.g. "POST /webhooks/tiki/{kind}": safe to log (the raw path, which holds URL tokens, is not kept)
+	RouteKey   string // e.g. "POST /webhooks/<provider>/{token}": safe to log (the raw path, which holds URL tokens, is not kept)
 	Headers    Headers
 	PathParams map[string]string
 	SourceIP   netip.Addr // invalid when API Gateway gave none or an unparsable one

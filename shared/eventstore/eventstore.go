@@ -18,14 +18,14 @@
 //	event whose send failed stays findable)
 //
 //	pk            "<provider>#replay#<sha256 of the credential>"   sk "replay"
-//	body_mac, received_at, expires_at: a single-use credential (OSL Pay
-//	signatures) bound to one body
+//	body_mac, received_at, expires_at: a single-use credential (signatures
+//	that do not cover the body) bound to one body
 //
 //	pk            "<provider>#state#<sha256 of type and entity>"   sk "state"
 //	state (SHA-256 of the entity's latest state), event_id (the event that
 //	recorded it), updated_at, expires_at: the latest recorded state of an entity
-//	whose events carry no id or time (APIGift invoices, products, tickets, sell
-//	reviews)
+//	whose events carry no id or time (invoice, product, ticket and review status
+//	changes)
 //
 // Timestamps are written with at most millisecond precision: a nanosecond
 // time of day is a run of 15 digits, which must never be mistaken for (or
@@ -45,6 +45,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+
+	"webhooks/shared/contract"
 )
 
 // Status of a stored event.
@@ -127,7 +129,7 @@ type Store struct {
 func New(api API, table string) *Store { return &Store{api: api, table: table, now: time.Now} }
 
 func key(pk, sk string) map[string]ddb.AttributeValue {
-	return map[string]ddb.AttributeValue{"pk": s(pk), "sk": s(sk)}
+	return map[string]ddb.AttributeValue{contract.TablePartitionKey: s(pk), contract.TableSortKey: s(sk)}
 }
 
 func eventPK(provider, id string) string { return provider + "#" + id }
@@ -150,28 +152,28 @@ func Digest(data []byte) string {
 
 func (it *Item) attributes() map[string]ddb.AttributeValue {
 	av := map[string]ddb.AttributeValue{
-		"pk":          s(eventPK(it.Provider, it.EventID)),
-		"sk":          s(sortEvent),
-		"provider":    s(it.Provider),
-		"event_id":    s(it.EventID),
-		"type":        s(it.Type),
-		"subject":     s(it.Subject),
-		"time":        s(ts(it.Time)),
-		"data":        s(string(it.Data)),
-		"data_sha256": s(it.DataSHA256),
-		"status":      s(string(it.Status)),
-		"deprecated":  &ddb.AttributeValueMemberBOOL{Value: it.Deprecated},
-		"received_at": s(ts(it.ReceivedAt)),
-		"updated_at":  s(ts(it.ReceivedAt)),
+		contract.TablePartitionKey: s(eventPK(it.Provider, it.EventID)),
+		contract.TableSortKey:      s(sortEvent),
+		"provider":                 s(it.Provider),
+		"event_id":                 s(it.EventID),
+		"type":                     s(it.Type),
+		"subject":                  s(it.Subject),
+		"time":                     s(ts(it.Time)),
+		"data":                     s(string(it.Data)),
+		"data_sha256":              s(it.DataSHA256),
+		"status":                   s(string(it.Status)),
+		"deprecated":               &ddb.AttributeValueMemberBOOL{Value: it.Deprecated},
+		contract.AttrReceivedAt:    s(ts(it.ReceivedAt)),
+		"updated_at":               s(ts(it.ReceivedAt)),
 	}
 	if it.Status == StatusQuarantined {
 		av["reason"] = s(it.Reason)
-		av["quarantine_pk"] = s(it.Provider)
+		av[contract.QuarantineIndexKey] = s(it.Provider)
 		if it.DataDropped {
 			av["data_dropped"] = &ddb.AttributeValueMemberBOOL{Value: true}
 		}
 	} else if !it.ExpiresAt.IsZero() {
-		av["expires_at"] = n(it.ExpiresAt.Unix())
+		av[contract.TableTTLAttribute] = n(it.ExpiresAt.Unix())
 	}
 	return av
 }
@@ -327,12 +329,12 @@ func (st *Store) UseOnce(ctx context.Context, provider, credential, bodyMAC stri
 	_, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(st.table),
 		Item: map[string]ddb.AttributeValue{
-			"pk":          s(provider + "#replay#" + hex.EncodeToString(h[:])),
-			"sk":          s(sortReplay),
-			"provider":    s(provider),
-			"body_mac":    s(bodyMAC),
-			"received_at": s(ts(st.now())),
-			"expires_at":  n(expires.Unix()),
+			contract.TablePartitionKey: s(provider + "#replay#" + hex.EncodeToString(h[:])),
+			contract.TableSortKey:      s(sortReplay),
+			"provider":                 s(provider),
+			"body_mac":                 s(bodyMAC),
+			contract.AttrReceivedAt:    s(ts(st.now())),
+			contract.TableTTLAttribute: n(expires.Unix()),
 		},
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR body_mac = :h"),
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{":h": s(bodyMAC)},
@@ -406,7 +408,7 @@ func decode(av map[string]ddb.AttributeValue) (*Item, error) {
 		DataSHA256: str("data_sha256"),
 		Status:     Status(str("status")),
 		Reason:     str("reason"),
-		ReceivedAt: t("received_at"),
+		ReceivedAt: t(contract.AttrReceivedAt),
 		MessageID:  str("message_id"),
 	}
 	if b, ok := av["deprecated"].(*ddb.AttributeValueMemberBOOL); ok {
@@ -415,7 +417,7 @@ func decode(av map[string]ddb.AttributeValue) (*Item, error) {
 	if b, ok := av["data_dropped"].(*ddb.AttributeValueMemberBOOL); ok {
 		it.DataDropped = b.Value
 	}
-	if v, ok := av["expires_at"].(*ddb.AttributeValueMemberN); ok {
+	if v, ok := av[contract.TableTTLAttribute].(*ddb.AttributeValueMemberN); ok {
 		if sec, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
 			it.ExpiresAt = time.Unix(sec, 0)
 		}

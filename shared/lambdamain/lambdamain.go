@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"webhooks/shared/contract"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/metrics"
 	"webhooks/shared/pipeline"
@@ -40,28 +41,28 @@ type Env struct {
 // LoadEnv reads and validates the configuration; every problem is reported at once.
 func LoadEnv(getenv func(string) string) (Env, error) {
 	e := Env{
-		Table:            strings.TrimSpace(getenv("WEBHOOKS_TABLE")),
-		QueueURL:         strings.TrimSpace(getenv("WEBHOOKS_QUEUE_URL")),
-		SecretID:         strings.TrimSpace(getenv("WEBHOOKS_SECRET_ID")),
+		Table:            strings.TrimSpace(getenv(contract.EnvTable)),
+		QueueURL:         strings.TrimSpace(getenv(contract.EnvQueueURL)),
+		SecretID:         strings.TrimSpace(getenv(contract.EnvSecretID)),
 		EventTTL:         pipeline.DefaultEventTTL,
-		MetricsNamespace: strings.TrimSpace(getenv("WEBHOOKS_METRICS_NAMESPACE")),
+		MetricsNamespace: strings.TrimSpace(getenv(contract.EnvMetricsNamespace)),
 	}
 	var errs []error
-	for name, v := range map[string]string{"WEBHOOKS_TABLE": e.Table, "WEBHOOKS_QUEUE_URL": e.QueueURL, "WEBHOOKS_SECRET_ID": e.SecretID} {
+	for name, v := range map[string]string{contract.EnvTable: e.Table, contract.EnvQueueURL: e.QueueURL, contract.EnvSecretID: e.SecretID} {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s is required", name))
 		}
 	}
 	if e.QueueURL != "" && !strings.HasSuffix(e.QueueURL, ".fifo") {
-		errs = append(errs, errors.New("WEBHOOKS_QUEUE_URL must be a FIFO queue URL (ending in .fifo)"))
+		errs = append(errs, errors.New(contract.EnvQueueURL+" must be a FIFO queue URL (ending in .fifo)"))
 	}
-	if raw := strings.TrimSpace(getenv("WEBHOOKS_EVENT_TTL")); raw != "" {
+	if raw := strings.TrimSpace(getenv(contract.EnvEventTTL)); raw != "" {
 		d, err := time.ParseDuration(raw)
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("WEBHOOKS_EVENT_TTL %q is not a Go duration (e.g. 720h)", raw))
+			errs = append(errs, fmt.Errorf("%s %q is not a Go duration (e.g. 720h)", contract.EnvEventTTL, raw))
 		case d < pipeline.MinEventTTL:
-			errs = append(errs, fmt.Errorf("WEBHOOKS_EVENT_TTL %s is shorter than the minimum %s", d, pipeline.MinEventTTL))
+			errs = append(errs, fmt.Errorf("%s %s is shorter than the minimum %s", contract.EnvEventTTL, d, contract.MinEventTTL))
 		default:
 			e.EventTTL = d
 		}

@@ -7,28 +7,30 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"webhooks/shared/contract"
 )
 
 // DefaultNamespace is used when none is configured.
-const DefaultNamespace = "Webhooks"
+const DefaultNamespace = contract.MetricsNamespace
 
 // Outcome of one webhook, a metric dimension.
-type Outcome string
+type Outcome = contract.Outcome
 
 // Outcomes.
 const (
-	Accepted    Outcome = "accepted"
-	Duplicate   Outcome = "duplicate"
-	Rejected    Outcome = "rejected"
-	Quarantined Outcome = "quarantined"
-	Failed      Outcome = "failed"
+	Accepted    = contract.Accepted
+	Duplicate   = contract.Duplicate
+	Rejected    = contract.Rejected
+	Quarantined = contract.Quarantined
+	Failed      = contract.Failed
 )
 
 // Metric names.
 const (
-	MetricWebhooks        = "Webhooks"              // Count
-	MetricLatency         = "Latency"               // Milliseconds
-	MetricPreviousVersion = "PreviousSecretVersion" // Count: requests verified by AWSPREVIOUS
+	MetricWebhooks        = contract.MetricWebhooks              // Count
+	MetricLatency         = contract.MetricLatency               // Milliseconds
+	MetricPreviousVersion = contract.MetricPreviousSecretVersion // Count: requests verified by AWSPREVIOUS
 )
 
 // Recorder emits EMF records to a writer (Lambda: stdout).

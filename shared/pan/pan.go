@@ -59,7 +59,7 @@ const MinPartialLength = 15
 // zero Policy redacts everything.
 type Policy struct {
 	// Keep names TOP-LEVEL members whose values are kept exactly as sent
-	// (provider identifiers such as Alchemy Pay's orderNo and cardId). Nothing
+	// (provider identifiers, such as a card-order number). Nothing
 	// else is exempt: a field named like a card number is never kept, and the
 	// member's key is scanned like any other key.
 	Keep map[string]bool

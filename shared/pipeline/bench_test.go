@@ -20,12 +20,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"webhooks/internal/benchdata"
-	"webhooks/internal/samples"
+	"webhooks/internal/devkit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/pipeline"
+	"webhooks/shared/providers"
 	"webhooks/shared/providers/alchemypay"
 	"webhooks/shared/providers/apigift"
 	"webhooks/shared/providers/oslpay"
@@ -95,7 +95,7 @@ var providerCases = []providerCase{
 
 func mustSecret[C any](b testing.TB, p pipeline.Provider[C]) C {
 	b.Helper()
-	c, err := p.ParseSecret(benchdata.Secret(b, p.Name()))
+	c, err := p.ParseSecret(devkit.DevSecret(b, p.Name()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,9 +103,9 @@ func mustSecret[C any](b testing.TB, p pipeline.Provider[C]) C {
 }
 
 func BenchmarkCPUPath(b *testing.B) {
-	now := samples.SampleTime.Add(time.Second)
+	now := devkit.SampleTime.Add(time.Second)
 	for _, c := range providerCases {
-		ev := benchdata.Event(b, c.provider, c.sample)
+		ev := devkit.SampleEvent(b, c.provider, c.sample)
 		run := c.run(b)
 		b.Run(c.provider, func(b *testing.B) {
 			b.SetBytes(int64(len(ev.Body)))
@@ -122,11 +122,11 @@ func BenchmarkCPUPath(b *testing.B) {
 // The whole CPU path on 256 KiB adversarial bodies (the body limit), per
 // provider and shape: each must stay far under 50 ms of CPU.
 func BenchmarkCPUPathAdversarial(b *testing.B) {
-	now := samples.SampleTime.Add(time.Second)
+	now := devkit.SampleTime.Add(time.Second)
 	for _, c := range providerCases {
 		run := c.run(b)
-		for _, shape := range benchdata.Shapes {
-			ev := benchdata.AdversarialEvent(b, c.provider, shape, apigw.DefaultMaxBody-512)
+		for _, shape := range devkit.Shapes {
+			ev := devkit.AdversarialEvent(b, kitOf(b, c.provider), shape, apigw.DefaultMaxBody-512)
 			b.Run(c.provider+"/"+shape.Name, func(b *testing.B) {
 				b.SetBytes(int64(len(ev.Body)))
 				b.ReportAllocs()
@@ -148,8 +148,8 @@ func BenchmarkEventID(b *testing.B) {
 }
 
 func BenchmarkAdapt(b *testing.B) {
-	ev := benchdata.Event(b, "tiki", "order-processing")
-	now := samples.SampleTime
+	ev := devkit.SampleEvent(b, "tiki", "order-processing")
+	now := devkit.SampleTime
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := apigw.Adapt(ev, 0, now); err != nil {
@@ -194,13 +194,13 @@ func cpuTime(t *testing.T, run cpuPath, ev events.APIGatewayV2HTTPRequest, now t
 // gives about 8, quadratic 64). Both sizes are timed in the same run and
 // compared with each other, never with a fixed limit.
 func TestCPUPathIsLinear(t *testing.T) {
-	now := samples.SampleTime.Add(time.Second)
+	now := devkit.SampleTime.Add(time.Second)
 	const n = 16 << 10
 	for _, c := range providerCases {
 		run := c.run(t)
-		for _, shape := range benchdata.Shapes {
-			small := benchdata.AdversarialEvent(t, c.provider, shape, n)
-			large := benchdata.AdversarialEvent(t, c.provider, shape, 8*n)
+		for _, shape := range devkit.Shapes {
+			small := devkit.AdversarialEvent(t, kitOf(t, c.provider), shape, n)
+			large := devkit.AdversarialEvent(t, kitOf(t, c.provider), shape, 8*n)
 			cpuTime(t, run, large, now) // warm up
 			ts, tl := cpuTime(t, run, small, now), cpuTime(t, run, large, now)
 			ratio := float64(tl) / float64(max(ts, time.Microsecond))
@@ -214,4 +214,13 @@ func TestCPUPathIsLinear(t *testing.T) {
 			}
 		}
 	}
+}
+
+func kitOf(tb testing.TB, name string) devkit.Kit {
+	tb.Helper()
+	k, err := providers.Get(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"webhooks/shared/apigw"
+	"webhooks/shared/contract"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/metrics"
@@ -33,7 +34,7 @@ import (
 
 // Event is what a provider's Decode makes of an authenticated body.
 type Event struct {
-	// Type is the CloudEvents type, e.g. "tiki.order.status_changed".
+	// Type is the CloudEvents type, e.g. "<provider>.order.status_changed".
 	Type string
 	// Subject is the entity id (message group); empty when the body has none.
 	Subject string
@@ -44,7 +45,7 @@ type Event struct {
 	// stored form redacts or drops: the id is a digest stored beside the data.
 	Key string
 	// Entity, when set, marks an event that carries no id or time of its own
-	// (APIGift invoice, product, ticket and sell-review events): Key is then the
+	// (for example an invoice or product status change): Key is then the
 	// entity's state, and the event is a duplicate only when that state equals
 	// the entity's latest recorded state (see eventstore.RecordState), so a
 	// return to an earlier state is a new event.
@@ -78,7 +79,7 @@ func (ev *Event) Validate() error {
 
 // Provider is what one webhook provider supplies. C is its parsed secret.
 type Provider[C any] interface {
-	// Name is the provider's route and source name ("tiki").
+	// Name is the provider's route and source name (contract.Provider.Name).
 	Name() string
 	// ParseSecret parses and validates one version of the secret. An empty or
 	// incomplete secret is an error; the error must not contain secret values.
@@ -102,7 +103,7 @@ type SourceChecker[C any] interface {
 }
 
 // SingleUser is implemented by providers whose signature does not cover the
-// body (OSL Pay). For an authenticated request it returns the signed
+// body. For an authenticated request it returns the signed
 // credential (none: ID empty), which may carry one body only: the pipeline binds it to the body
 // right after authentication, before any parsing, so the same credential with
 // another body is refused (401) whatever became of the first body.
@@ -121,7 +122,7 @@ type Credential struct {
 }
 
 // Enricher is implemented by providers whose queued data differs from the
-// stored data (APIGift decrypts a field). Enrich returns the message data, or a
+// stored data (a field decrypted for the queue only). Enrich returns the message data, or a
 // QuarantineError when the input can never be processed with cfg.
 type Enricher[C any] interface {
 	Enrich(ev *Event, cfg C) (json.RawMessage, error)
@@ -144,10 +145,10 @@ type Options struct {
 }
 
 // MinEventTTL is the shortest allowed EventTTL: providers retry for up to 25 hours.
-const MinEventTTL = 48 * time.Hour
+const MinEventTTL = contract.MinEventTTL
 
 // DefaultEventTTL is the default EventTTL (30 days).
-const DefaultEventTTL = 720 * time.Hour
+const DefaultEventTTL = contract.DefaultEventTTL
 
 // Handler runs the pipeline for one provider.
 type Handler[C any] struct {
@@ -263,16 +264,16 @@ func (h *Handler[C]) respond(res result) events.APIGatewayV2HTTPResponse {
 	default:
 		body, _ = json.Marshal(map[string]any{"success": false, "error": map[string]string{"code": res.code, "message": res.message}})
 	}
-	hdr := map[string]string{"X-Webhook-Outcome": string(res.outcome)}
+	hdr := map[string]string{contract.HeaderOutcome: string(res.outcome)}
 	// A rejected sender learns nothing about the event it tried to pass: no
 	// 4xx carries an event header (a replayed signature answered with the
 	// event's id and type would tell the sender its headers were valid).
 	if res.status < 400 || res.status >= 500 {
 		if res.eventType != "" {
-			hdr["X-Webhook-Event-Type"] = res.eventType
+			hdr[contract.HeaderEventType] = res.eventType
 		}
 		if res.eventID != "" {
-			hdr["X-Webhook-Event-Id"] = res.eventID
+			hdr[contract.HeaderEventID] = res.eventID
 		}
 	}
 	return apigw.JSON(res.status, body, hdr)

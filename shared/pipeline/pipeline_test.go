@@ -12,13 +12,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"webhooks/internal/itest"
+	"webhooks/internal/awskit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/verify"
 )
 
-func TestMain(m *testing.M) { itest.Main(m) }
+func TestMain(m *testing.M) { awskit.Main(m) }
 
 // testProvider exercises the pipeline's optional paths: a token header, an
 // allow-list, an Enricher that "decrypts" with a key, single-use credentials.
@@ -107,23 +107,23 @@ func base64Event(body string, headers map[string]string) events.APIGatewayV2HTTP
 }
 
 func TestQuarantineThenReprocess(t *testing.T) {
-	stack := itest.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
-	h := itest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
+	h := awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
 	ev := event(`{"id":"e1","sealed":"abc"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
-	res := itest.Invoke(t, h, ev)
+	res := awskit.Invoke(t, h, ev)
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("got %d %v", res.StatusCode, res.Headers)
 	}
 	id := res.Headers["X-Webhook-Event-Id"]
 	items := stack.EventItems(t)
-	if it := items[id]; itest.Str(it, "status") != "quarantined" || !strings.Contains(itest.Str(it, "reason"), "does not open") || itest.Str(it, "quarantine_pk") != "testprov" {
+	if it := items[id]; awskit.Str(it, "status") != "quarantined" || !strings.Contains(awskit.Str(it, "reason"), "does not open") || awskit.Str(it, "quarantine_pk") != "testprov" {
 		t.Fatalf("quarantined item: %v", it)
 	}
 	if n := len(stack.Messages(t)); n != 0 {
 		t.Fatalf("%d messages for a quarantined event", n)
 	}
 	// Redelivered while the key is still wrong: acknowledged, still not queued.
-	if res := itest.Invoke(t, h, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
+	if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Fatalf("redelivery: %d %v", res.StatusCode, res.Headers)
 	}
 	// Reprocess with the key still wrong keeps it quarantined.
@@ -158,18 +158,18 @@ func TestQuarantineThenReprocess(t *testing.T) {
 // A fresh handler (a new Lambda instance) with the fixed secret: the next
 // delivery of the quarantined event releases it and queues it exactly once.
 func TestRedeliveryAfterFixReleasesQuarantine(t *testing.T) {
-	stack := itest.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
-	h := itest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
+	h := awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
 	ev := event(`{"id":"e2","sealed":"xyz"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
-	if res := itest.Invoke(t, h, ev); res.Headers["X-Webhook-Outcome"] != "quarantined" {
+	if res := awskit.Invoke(t, h, ev); res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("not quarantined: %v", res.Headers)
 	}
 	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"token":"t1","key":"good"}`); err != nil {
 		t.Fatal(err)
 	}
-	h2 := itest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	h2 := awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
 	for i := 0; i < 2; i++ {
-		if res := itest.Invoke(t, h2, ev); res.StatusCode != 200 {
+		if res := awskit.Invoke(t, h2, ev); res.StatusCode != 200 {
 			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
 		}
 	}
@@ -178,7 +178,7 @@ func TestRedeliveryAfterFixReleasesQuarantine(t *testing.T) {
 		t.Fatalf("messages %v", msgs)
 	}
 	for _, it := range stack.EventItems(t) {
-		if itest.Str(it, "status") != "queued" || itest.Str(it, "quarantine_pk") != "" || itest.Str(it, "reason") != "" {
+		if awskit.Str(it, "status") != "queued" || awskit.Str(it, "quarantine_pk") != "" || awskit.Str(it, "reason") != "" {
 			t.Errorf("released item %v", it)
 		}
 	}
@@ -196,18 +196,18 @@ func TestRedeliveryAfterFixReleasesQuarantine(t *testing.T) {
 }
 
 func TestSingleUseCredential(t *testing.T) {
-	stack := itest.NewStack(t, "testprov", `{"token":"t1"}`)
-	h := itest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	h := awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
 	cred := map[string]string{"x-token": "t1", "x-credential": "sig-1"}
-	if res := itest.Invoke(t, h, event(`{"id":"a"}`, cred, "")); res.StatusCode != 200 {
+	if res := awskit.Invoke(t, h, event(`{"id":"a"}`, cred, "")); res.StatusCode != 200 {
 		t.Fatalf("first: %d %s", res.StatusCode, res.Body)
 	}
 	// Same credential, same body: the same delivery again.
-	if res := itest.Invoke(t, h, event(`{"id":"a"}`, cred, "")); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
+	if res := awskit.Invoke(t, h, event(`{"id":"a"}`, cred, "")); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Fatalf("same body: %d %v", res.StatusCode, res.Headers)
 	}
 	// Same credential, another body: a replay.
-	if res := itest.Invoke(t, h, event(`{"id":"b"}`, cred, "")); res.StatusCode != 401 {
+	if res := awskit.Invoke(t, h, event(`{"id":"b"}`, cred, "")); res.StatusCode != 401 {
 		t.Fatalf("replayed credential with another body: %d %s", res.StatusCode, res.Body)
 	}
 	if n := len(stack.EventItems(t)); n != 1 {
@@ -219,8 +219,8 @@ func TestSingleUseCredential(t *testing.T) {
 }
 
 func TestRequestChecks(t *testing.T) {
-	stack := itest.NewStack(t, "testprov", `{"token":"t1","allow":["203.0.113.0/24"]}`)
-	h := itest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	stack := awskit.NewStack(t, "testprov", `{"token":"t1","allow":["203.0.113.0/24"]}`)
+	h := awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
 	ok := map[string]string{"x-token": "t1"}
 	get := event(`{"id":"a"}`, ok, "203.0.113.1")
 	get.RequestContext.HTTP.Method = "GET"
@@ -249,8 +249,8 @@ func TestRequestChecks(t *testing.T) {
 		{"content type with charset", event(`{"id":"b"}`, map[string]string{"x-token": "t1", "content-type": "application/json; charset=utf-8"}, "203.0.113.1"), 200, ""},
 	}
 	for _, c := range cases {
-		res := itest.Invoke(t, h, c.ev)
-		if res.StatusCode != c.status || (c.code != "" && itest.ErrorCode(t, res.Body) != c.code) {
+		res := awskit.Invoke(t, h, c.ev)
+		if res.StatusCode != c.status || (c.code != "" && awskit.ErrorCode(t, res.Body) != c.code) {
 			t.Errorf("%s: %d %s, want %d %s", c.name, res.StatusCode, res.Body, c.status, c.code)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
+	"webhooks/shared/contract"
 	"webhooks/shared/jsonx"
 )
 
@@ -64,9 +65,9 @@ func NewCloudEvent(provider, id, typ, subject string, t time.Time, data json.Raw
 		subject = id
 	}
 	return CloudEvent{
-		SpecVersion:     "1.0",
+		SpecVersion:     contract.CloudEventSpecVersion,
 		ID:              id,
-		Source:          "webhooks/" + provider,
+		Source:          contract.CloudEventSource + provider,
 		Type:            typ,
 		Subject:         subject,
 		Time:            t.UTC().Format(TimeLayout),
@@ -116,7 +117,7 @@ func NewMessage(provider string, ce CloudEvent) Message {
 // plus each attribute's name, data type and value.
 func (m Message) Size() int {
 	const dataType = len("String")
-	return len(m.Body) + len("provider") + dataType + len(m.Provider) + len("type") + dataType + len(m.Type)
+	return len(m.Body) + len(contract.MessageAttrProvider) + dataType + len(m.Provider) + len(contract.MessageAttrType) + dataType + len(m.Type)
 }
 
 // Publisher sends to one FIFO queue.
@@ -141,8 +142,8 @@ func (p *Publisher) Send(ctx context.Context, m Message) (string, error) {
 		MessageGroupId:         aws.String(m.GroupID),
 		MessageDeduplicationId: aws.String(m.ID),
 		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
-			"provider": {DataType: aws.String("String"), StringValue: aws.String(m.Provider)},
-			"type":     {DataType: aws.String("String"), StringValue: aws.String(m.Type)},
+			contract.MessageAttrProvider: {DataType: aws.String("String"), StringValue: aws.String(m.Provider)},
+			contract.MessageAttrType:     {DataType: aws.String("String"), StringValue: aws.String(m.Type)},
 		},
 	})
 	if err != nil {

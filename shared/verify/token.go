@@ -9,7 +9,7 @@ import (
 )
 
 // TokenAuth authenticates providers that document no webhook signature
-// (APIGift, Alchemy Pay): an unguessable token in the registered URL, compared
+// (token-addressed providers): an unguessable token in the registered URL, compared
 // in constant time, behind an optional source-IP allow-list. It is read from
 // the "urlToken" and "allowedIps" fields of the provider's secret.
 type TokenAuth struct {

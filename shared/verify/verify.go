@@ -30,7 +30,7 @@ var (
 	// ErrSourceNotAllowed means the source IP is outside the configured allow-list (403).
 	ErrSourceNotAllowed = errors.New("verify: source IP not allowed")
 	// ErrNotConfigured means no secret is configured for what the request claims
-	// to be (for example a Tiki kind without a secret): rejected, never skipped.
+	// to be (for example a route variant without its own secret): rejected, never skipped.
 	ErrNotConfigured = errors.New("verify: no secret configured for this request")
 )
 

@@ -50,7 +50,7 @@ var documented = []string{
 var Redactor = pan.Policy{Keep: map[string]bool{"orderNo": true, "cardId": true}}
 
 // Secret is one version of the Alchemy Pay secret: a URL token and an
-// optional allow-list, the scheme shared with APIGift.
+// optional allow-list, the scheme shared with other token-addressed providers.
 type Secret = verify.TokenAuth
 
 // Provider implements pipeline.Provider for Alchemy Pay.

@@ -3,7 +3,7 @@ package alchemypay_test
 import (
 	"testing"
 
-	"webhooks/internal/benchdata"
+	"webhooks/internal/devkit"
 	"webhooks/shared/providers/alchemypay"
 )
 
@@ -14,11 +14,11 @@ const benchSample = "create-virtual-card-success"
 
 func BenchmarkAuthenticate(b *testing.B) {
 	p := alchemypay.New()
-	s, err := p.ParseSecret(benchdata.Secret(b, alchemypay.Name))
+	s, err := p.ParseSecret(devkit.DevSecret(b, alchemypay.Name))
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := benchdata.Request(b, alchemypay.Name, benchSample)
+	req := devkit.SampleRequest(b, alchemypay.Name, benchSample)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := p.Authenticate(req, s); err != nil {
@@ -29,8 +29,8 @@ func BenchmarkAuthenticate(b *testing.B) {
 
 func BenchmarkDecode(b *testing.B) {
 	p := alchemypay.New()
-	s, _ := p.ParseSecret(benchdata.Secret(b, alchemypay.Name))
-	req := benchdata.Request(b, alchemypay.Name, benchSample)
+	s, _ := p.ParseSecret(devkit.DevSecret(b, alchemypay.Name))
+	req := devkit.SampleRequest(b, alchemypay.Name, benchSample)
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -41,7 +41,7 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 func BenchmarkRedact(b *testing.B) {
-	req := benchdata.Request(b, alchemypay.Name, benchSample)
+	req := devkit.SampleRequest(b, alchemypay.Name, benchSample)
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {

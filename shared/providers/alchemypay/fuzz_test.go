@@ -7,8 +7,8 @@ import (
 	"testing"
 	"unicode"
 
-	"webhooks/internal/itest"
-	"webhooks/internal/samples"
+	"webhooks/internal/awskit"
+	"webhooks/internal/devkit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/pipeline"
@@ -48,7 +48,7 @@ func alnum(s string) string {
 // stored data is exactly the redaction of the body (whose guarantee
 // shared/pan's FuzzRedact proves on generated bodies).
 func FuzzDecodeRedacts(f *testing.F) {
-	list, err := samples.Load("../../../events", "alchemypay")
+	list, err := devkit.Load("../../../events", "alchemypay")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func FuzzDecodeRedacts(f *testing.F) {
 			return
 		}
 		ev, err := p.Decode(r, sec)
-		if !itest.Decoded(t, ev, err) {
+		if !awskit.Decoded(t, ev, err) {
 			return
 		}
 		want, err := alchemypay.Redactor.Redact(r.Body)

@@ -11,13 +11,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"webhooks/internal/itest"
-	"webhooks/internal/samples"
+	"webhooks/internal/awskit"
+	"webhooks/internal/devkit"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/providers/alchemypay"
+	"webhooks/shared/providers/alchemypay/alchemypaydev"
 )
 
-func TestMain(m *testing.M) { itest.Main(m) }
+func TestMain(m *testing.M) { awskit.Main(m) }
 
 const eventsDir = "../../../events"
 
@@ -30,7 +31,7 @@ var fullPANs = []string{
 
 func devSecret(t *testing.T) string {
 	t.Helper()
-	return itest.DevSecret(t, eventsDir, alchemypay.Name, nil)
+	return awskit.DevSecret(t, eventsDir, alchemypay.Name, nil)
 }
 
 func devToken(t *testing.T) string {
@@ -43,9 +44,9 @@ func devToken(t *testing.T) string {
 	return s.URLToken
 }
 
-func loadSamples(t *testing.T) []samples.Sample {
+func loadSamples(t *testing.T) []devkit.Sample {
 	t.Helper()
-	return itest.Samples(t, eventsDir, alchemypay.Name, 10) // sorted by name
+	return awskit.Samples(t, eventsDir, alchemypay.Name, 10) // sorted by name
 }
 
 func sample(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
@@ -97,7 +98,7 @@ func dump(av ddb.AttributeValue) string {
 
 // assertNoPAN scans every attribute of every item, every message (body and
 // attributes) and the logs for a full card number.
-func assertNoPAN(t *testing.T, stack *itest.Stack, msgs []string) {
+func assertNoPAN(t *testing.T, stack *awskit.Stack, msgs []string) {
 	t.Helper()
 	var where []string
 	for _, it := range stack.Items(t) {
@@ -118,13 +119,13 @@ func assertNoPAN(t *testing.T, stack *itest.Stack, msgs []string) {
 	}
 }
 
-func messageTexts(t *testing.T, stack *itest.Stack) ([]string, []map[string]any) {
+func messageTexts(t *testing.T, stack *awskit.Stack) ([]string, []map[string]any) {
 	var texts []string
 	var ces []map[string]any
 	for _, m := range stack.Messages(t) {
 		b, _ := json.Marshal(m)
 		texts = append(texts, string(b))
-		ce := itest.CloudEvent(t, m.Body)
+		ce := awskit.CloudEvent(t, m.Body)
 		ce["_group"], ce["_dedup"], ce["_attrs"] = m.GroupID, m.DedupID, m.Attributes
 		ces = append(ces, ce)
 	}
@@ -134,8 +135,8 @@ func messageTexts(t *testing.T, stack *itest.Stack) ([]string, []map[string]any)
 // Every sample behaves as its name says; accepted ones are stored and queued
 // once with the card number masked; nothing of a rejected one is kept.
 func TestSamplesAgainstAWS(t *testing.T) {
-	stack := itest.NewStack(t, alchemypay.Name, devSecret(t))
-	h := itest.Handler(t, stack, alchemypay.New())
+	stack := awskit.NewStack(t, alchemypay.Name, devSecret(t))
+	h := awskit.Handler(t, stack, alchemypay.New())
 	want := map[string]struct {
 		status int
 		code   string
@@ -150,14 +151,14 @@ func TestSamplesAgainstAWS(t *testing.T) {
 	}
 	accepted := 0
 	for _, s := range loadSamples(t) {
-		res := itest.Invoke(t, h, s.Event)
-		if samples.MustReject(s.Name) {
+		res := awskit.Invoke(t, h, s.Event)
+		if devkit.MustReject(s.Name) {
 			w, ok := want[s.Name]
 			if !ok {
 				t.Errorf("%s: no expectation", s.Name)
 				continue
 			}
-			if res.StatusCode != w.status || itest.ErrorCode(t, res.Body) != w.code {
+			if res.StatusCode != w.status || awskit.ErrorCode(t, res.Body) != w.code {
 				t.Errorf("%s: %d %s, want %d %s", s.Name, res.StatusCode, res.Body, w.status, w.code)
 			}
 			continue
@@ -179,7 +180,7 @@ func TestSamplesAgainstAWS(t *testing.T) {
 	for _, ce := range ces {
 		id, _ := ce["id"].(string)
 		it, ok := items[id]
-		if !ok || itest.Str(it, "status") != "queued" {
+		if !ok || awskit.Str(it, "status") != "queued" {
 			t.Errorf("message %s: item %v", id, ok)
 		}
 		data, _ := ce["data"].(map[string]any)
@@ -199,7 +200,7 @@ func TestSamplesAgainstAWS(t *testing.T) {
 		}
 		groups[ce["_group"].(string)]++
 		var stored map[string]any
-		if err := json.Unmarshal([]byte(itest.Str(it, "data")), &stored); err != nil || fmt.Sprint(stored) != fmt.Sprint(data) {
+		if err := json.Unmarshal([]byte(awskit.Str(it, "data")), &stored); err != nil || fmt.Sprint(stored) != fmt.Sprint(data) {
 			t.Errorf("stored data %v differs from queued %v", stored, data)
 		}
 	}
@@ -212,19 +213,19 @@ func TestSamplesAgainstAWS(t *testing.T) {
 // Alchemy Pay retries for 25 hours (~30 deliveries): one event. A new status of
 // the order is a second event in the same message group.
 func TestRetriesAreOneEventAndNewStatusIsAnother(t *testing.T) {
-	stack := itest.NewStack(t, alchemypay.Name, devSecret(t))
-	h := itest.Handler(t, stack, alchemypay.New())
+	stack := awskit.NewStack(t, alchemypay.Name, devSecret(t))
+	h := awskit.Handler(t, stack, alchemypay.New())
 	tok := devToken(t)
 	var ids []string
 	for i := 0; i < 30; i++ {
 		// Some retries re-serialise the body; it is the same event.
-		body := samples.AlchemyPayOrder(map[string]any{"orderNo": "900000000000000000001", "status": "INIT"})
+		body := alchemypaydev.Order(map[string]any{"orderNo": "900000000000000000001", "status": "INIT"})
 		if i%2 == 1 {
 			var m map[string]any
 			_ = json.Unmarshal(body, &m)
 			body, _ = json.Marshal(m)
 		}
-		res := itest.Invoke(t, h, samples.AlchemyPayEvent("retry", tok, body).Event)
+		res := awskit.Invoke(t, h, alchemypaydev.Event("retry", tok, body).Event)
 		if res.StatusCode != 200 || res.Body != `{"success":true}` {
 			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
 		}
@@ -239,7 +240,7 @@ func TestRetriesAreOneEventAndNewStatusIsAnother(t *testing.T) {
 		}
 	}
 	for _, status := range []string{"SUCCESS", "SUCCESS", "REFUNDING"} {
-		res := itest.Invoke(t, h, samples.AlchemyPayEvent("next", tok, samples.AlchemyPayOrder(map[string]any{"orderNo": "900000000000000000001", "status": status})).Event)
+		res := awskit.Invoke(t, h, alchemypaydev.Event("next", tok, alchemypaydev.Order(map[string]any{"orderNo": "900000000000000000001", "status": status})).Event)
 		if res.StatusCode != 200 {
 			t.Fatalf("%s: %d %s", status, res.StatusCode, res.Body)
 		}
@@ -267,24 +268,24 @@ func TestRetriesAreOneEventAndNewStatusIsAnother(t *testing.T) {
 // The card number is masked everywhere: items (every attribute), messages,
 // logs; also when it is spelled differently, nested or written in free text.
 func TestNoFullCardNumberAnywhere(t *testing.T) {
-	stack := itest.NewStack(t, alchemypay.Name, devSecret(t))
-	h := itest.Handler(t, stack, alchemypay.New())
+	stack := awskit.NewStack(t, alchemypay.Name, devSecret(t))
+	h := awskit.Handler(t, stack, alchemypay.New())
 	tok := devToken(t)
 	for _, s := range loadSamples(t) {
-		itest.Invoke(t, h, s.Event)
+		awskit.Invoke(t, h, s.Event)
 	}
 	bodies := []string{
 		`{"orderNo":"800000000000000000001","status":"SUCCESS","cardNumber":"4111 1111 1111 1111","failReason":"card 5555-5555-5555-4444 was declined"}`,
 		`{"orderNo":"800000000000000000002","status":"FAIL","card_number":"5554748800912345","extra":{"pan":5555555555554444,"list":["4111111111111111"]}}`,
 	}
 	for _, b := range bodies {
-		if res := itest.Invoke(t, h, samples.AlchemyPayEvent("x", tok, []byte(b)).Event); res.StatusCode != 200 {
+		if res := awskit.Invoke(t, h, alchemypaydev.Event("x", tok, []byte(b)).Event); res.StatusCode != 200 {
 			t.Fatalf("%d %s", res.StatusCode, res.Body)
 		}
 	}
 	// A replay of the same bodies, and a failing storage path, must not leak either.
 	for _, b := range bodies {
-		itest.Invoke(t, h, samples.AlchemyPayEvent("x", tok, []byte(b)).Event)
+		awskit.Invoke(t, h, alchemypaydev.Event("x", tok, []byte(b)).Event)
 	}
 	texts, ces := messageTexts(t, stack)
 	if len(ces) != 8 {
@@ -293,8 +294,8 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 	assertNoPAN(t, stack, texts)
 	for _, it := range stack.EventItems(t) {
 		// The stored digest is of the redacted data stored beside it, not of the raw body.
-		sum := sha256.Sum256([]byte(itest.Str(it, "data")))
-		if d := itest.Str(it, "data_sha256"); d != hex.EncodeToString(sum[:]) {
+		sum := sha256.Sum256([]byte(awskit.Str(it, "data")))
+		if d := awskit.Str(it, "data_sha256"); d != hex.EncodeToString(sum[:]) {
 			t.Errorf("data_sha256 %q is not the digest of the stored data", d)
 		}
 	}
@@ -302,27 +303,27 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 
 func TestAllowList(t *testing.T) {
 	tok := devToken(t)
-	stack := itest.NewStack(t, alchemypay.Name, `{"urlToken":"`+tok+`","allowedIps":["198.51.100.0/24"]}`)
-	h := itest.Handler(t, stack, alchemypay.New())
+	stack := awskit.NewStack(t, alchemypay.Name, `{"urlToken":"`+tok+`","allowedIps":["198.51.100.0/24"]}`)
+	h := awskit.Handler(t, stack, alchemypay.New())
 	ev := sample(t, "recharge-success") // from 203.0.113.10
-	res := itest.Invoke(t, h, ev)
-	if res.StatusCode != 403 || itest.ErrorCode(t, res.Body) != "forbidden" {
+	res := awskit.Invoke(t, h, ev)
+	if res.StatusCode != 403 || awskit.ErrorCode(t, res.Body) != "forbidden" {
 		t.Errorf("outside the list: %d %s, want 403 forbidden", res.StatusCode, res.Body)
 	}
 	// The allow-list is checked first: a wrong token from outside is 403 too.
-	if res := itest.Invoke(t, h, sample(t, "invalid-token")); res.StatusCode != 403 {
+	if res := awskit.Invoke(t, h, sample(t, "invalid-token")); res.StatusCode != 403 {
 		t.Errorf("outside the list, wrong token: %d", res.StatusCode)
 	}
 	if n := len(stack.Items(t)); n != 0 {
 		t.Fatalf("%d items stored for refused sources", n)
 	}
 	ev.RequestContext.HTTP.SourceIP = "198.51.100.77"
-	if res := itest.Invoke(t, h, ev); res.StatusCode != 200 {
+	if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 {
 		t.Errorf("inside the list: %d %s", res.StatusCode, res.Body)
 	}
 	bad := sample(t, "invalid-token")
 	bad.RequestContext.HTTP.SourceIP = "198.51.100.77"
-	if res := itest.Invoke(t, h, bad); res.StatusCode != 401 {
+	if res := awskit.Invoke(t, h, bad); res.StatusCode != 401 {
 		t.Errorf("inside the list, wrong token: %d, want 401", res.StatusCode)
 	}
 	if n := len(stack.Messages(t)); n != 1 {
@@ -331,19 +332,19 @@ func TestAllowList(t *testing.T) {
 }
 
 func TestTokenRotation(t *testing.T) {
-	stack := itest.NewStack(t, alchemypay.Name, `{"urlToken":"old-token-0123456789abcdef"}`)
-	h := itest.Handler(t, stack, alchemypay.New())
+	stack := awskit.NewStack(t, alchemypay.Name, `{"urlToken":"old-token-0123456789abcdef"}`)
+	h := awskit.Handler(t, stack, alchemypay.New())
 	body := func(n string) []byte {
-		return samples.AlchemyPayOrder(map[string]any{"orderNo": "70000000000000000000" + n})
+		return alchemypaydev.Order(map[string]any{"orderNo": "70000000000000000000" + n})
 	}
-	if res := itest.Invoke(t, h, samples.AlchemyPayEvent("a", "old-token-0123456789abcdef", body("1")).Event); res.StatusCode != 200 {
+	if res := awskit.Invoke(t, h, alchemypaydev.Event("a", "old-token-0123456789abcdef", body("1")).Event); res.StatusCode != 200 {
 		t.Fatalf("before rotation: %d", res.StatusCode)
 	}
 	if _, err := stack.AWS.PutSecret(t.Context(), stack.SecretID, `{"urlToken":"new-token-0123456789abcdef"}`); err != nil {
 		t.Fatal(err)
 	}
 	for tok, want := range map[string]int{"new-token-0123456789abcdef": 200, "old-token-0123456789abcdef": 200, "other-token-0123456789abcd": 401} {
-		if res := itest.Invoke(t, h, samples.AlchemyPayEvent("b", tok, body(fmt.Sprint(len(tok)%10))).Event); res.StatusCode != want {
+		if res := awskit.Invoke(t, h, alchemypaydev.Event("b", tok, body(fmt.Sprint(len(tok)%10))).Event); res.StatusCode != want {
 			t.Errorf("token %s: %d, want %d", tok[:5], res.StatusCode, want)
 		}
 	}
@@ -352,8 +353,8 @@ func TestTokenRotation(t *testing.T) {
 func TestConfigurationErrors(t *testing.T) {
 	for name, secret := range map[string]string{"missing": "", "placeholder": `{"placeholder":"x"}`, "empty token": `{"urlToken":""}`,
 		"weak token": `{"urlToken":"short-token"}`, "23 characters": `{"urlToken":"abcdefghij0123456789xyz"}`} {
-		stack := itest.NewStack(t, alchemypay.Name, secret)
-		h := itest.Handler(t, stack, alchemypay.New())
+		stack := awskit.NewStack(t, alchemypay.Name, secret)
+		h := awskit.Handler(t, stack, alchemypay.New())
 		// Logged when the function starts, naming the problem but not the value.
 		lambdamain.CheckSecret(t.Context(), h, lambdamain.NewLogger(stack.Logs))
 		if logs := stack.Logs.String(); !strings.Contains(logs, "configuration error") || strings.Contains(logs, "short-token") || strings.Contains(logs, "abcdefghij") {
@@ -362,8 +363,8 @@ func TestConfigurationErrors(t *testing.T) {
 		// Even the empty token that an empty secret would "match" is refused,
 		// and a weak token is never a working password.
 		for _, tok := range []string{"", devToken(t), "short-token", "abcdefghij0123456789xyz"} {
-			res := itest.Invoke(t, h, samples.AlchemyPayEvent("x", tok, samples.AlchemyPayOrder(nil)).Event)
-			if res.StatusCode != 500 || itest.ErrorCode(t, res.Body) != "configuration_error" {
+			res := awskit.Invoke(t, h, alchemypaydev.Event("x", tok, alchemypaydev.Order(nil)).Event)
+			if res.StatusCode != 500 || awskit.ErrorCode(t, res.Body) != "configuration_error" {
 				t.Errorf("%s, token %q: %d %s, want 500 configuration_error", name, tok, res.StatusCode, res.Body)
 			}
 		}
@@ -374,10 +375,10 @@ func TestConfigurationErrors(t *testing.T) {
 }
 
 func TestLogsCarryNoTokenOrPersonalData(t *testing.T) {
-	stack := itest.NewStack(t, alchemypay.Name, devSecret(t))
-	h := itest.Handler(t, stack, alchemypay.New())
+	stack := awskit.NewStack(t, alchemypay.Name, devSecret(t))
+	h := awskit.Handler(t, stack, alchemypay.New())
 	for _, s := range loadSamples(t) {
-		itest.Invoke(t, h, s.Event)
+		awskit.Invoke(t, h, s.Event)
 	}
 	logs := stack.Logs.String()
 	for _, s := range []string{devToken(t), "not-the-configured-token", "[email protected]", "555474", "1232330814012345678"} {
@@ -393,11 +394,11 @@ func TestLogsCarryNoTokenOrPersonalData(t *testing.T) {
 }
 
 func TestOversizedBodyIs413(t *testing.T) {
-	stack := itest.NewStack(t, alchemypay.Name, devSecret(t))
-	h := itest.Handler(t, stack, alchemypay.New())
-	body := samples.AlchemyPayOrder(map[string]any{"failReason": strings.Repeat("a", 300<<10)})
-	res := itest.Invoke(t, h, samples.AlchemyPayEvent("big", devToken(t), body).Event)
-	if res.StatusCode != 413 || itest.ErrorCode(t, res.Body) != "payload_too_large" {
+	stack := awskit.NewStack(t, alchemypay.Name, devSecret(t))
+	h := awskit.Handler(t, stack, alchemypay.New())
+	body := alchemypaydev.Order(map[string]any{"failReason": strings.Repeat("a", 300<<10)})
+	res := awskit.Invoke(t, h, alchemypaydev.Event("big", devToken(t), body).Event)
+	if res.StatusCode != 413 || awskit.ErrorCode(t, res.Body) != "payload_too_large" {
 		t.Errorf("%d %s", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Items(t)); n != 0 {

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"webhooks/internal/benchdata"
+	"webhooks/internal/devkit"
 	"webhooks/shared/providers/apigift"
 )
 
@@ -15,7 +15,7 @@ import (
 func setup(b *testing.B) (*apigift.Provider, apigift.Secret, []byte) {
 	b.Helper()
 	p := apigift.New()
-	raw := benchdata.Secret(b, apigift.Name)
+	raw := devkit.DevSecret(b, apigift.Name)
 	s, err := p.ParseSecret(raw)
 	if err != nil {
 		b.Fatal(err)
@@ -29,7 +29,7 @@ func setup(b *testing.B) (*apigift.Provider, apigift.Secret, []byte) {
 
 func BenchmarkAuthenticate(b *testing.B) {
 	p, s, _ := setup(b)
-	req := benchdata.Request(b, apigift.Name, "inventory-item-delivered-secret-key-header")
+	req := devkit.SampleRequest(b, apigift.Name, "inventory-item-delivered-secret-key-header")
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := p.Authenticate(req, s); err != nil {
@@ -41,7 +41,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 func BenchmarkDecode(b *testing.B) {
 	p, s, _ := setup(b)
 	for _, name := range []string{"inventory-item-delivered", "inferred-order-invoice-status-changed"} {
-		req := benchdata.Request(b, apigift.Name, name)
+		req := devkit.SampleRequest(b, apigift.Name, name)
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(req.Body)))
 			b.ReportAllocs()
@@ -56,7 +56,7 @@ func BenchmarkDecode(b *testing.B) {
 
 func BenchmarkDecrypt(b *testing.B) {
 	_, _, key := setup(b)
-	req := benchdata.Request(b, apigift.Name, "inventory-item-delivered")
+	req := devkit.SampleRequest(b, apigift.Name, "inventory-item-delivered")
 	var body struct {
 		EncryptedVirtualCollections string `json:"encryptedVirtualCollections"`
 	}
@@ -77,7 +77,7 @@ func BenchmarkDecrypt(b *testing.B) {
 
 func BenchmarkEnrich(b *testing.B) {
 	p, s, _ := setup(b)
-	req := benchdata.Request(b, apigift.Name, "inventory-item-delivered")
+	req := devkit.SampleRequest(b, apigift.Name, "inventory-item-delivered")
 	ev, err := p.Decode(req, s)
 	if err != nil {
 		b.Fatal(err)

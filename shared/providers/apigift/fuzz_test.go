@@ -6,8 +6,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"webhooks/internal/itest"
-	"webhooks/internal/samples"
+	"webhooks/internal/awskit"
+	"webhooks/internal/devkit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/providers/apigift"
@@ -43,14 +43,14 @@ func FuzzDecrypt(f *testing.F) {
 // The authenticate-and-parse path never panics; whatever it decodes is storable
 // JSON that holds no plaintext field.
 func FuzzAuthenticateAndDecode(f *testing.F) {
-	list, err := samples.Load("../../../events", apigift.Name)
+	list, err := devkit.Load("../../../events", apigift.Name)
 	if err != nil {
 		f.Fatal(err)
 	}
 	for _, s := range list {
 		f.Add(s.Event.PathParameters["token"], s.Event.PathParameters["event"], s.Event.Body)
 	}
-	dev, err := samples.LoadDevSecrets("../../../events")
+	dev, err := devkit.LoadDevSecrets("../../../events")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func FuzzAuthenticateAndDecode(f *testing.F) {
 			return
 		}
 		ev, err := p.Decode(r, sec)
-		if !itest.Decoded(t, ev, err) {
+		if !awskit.Decoded(t, ev, err) {
 			return
 		}
 		var m map[string]json.RawMessage

@@ -1,14 +1,11 @@
 package apigift_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,13 +13,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"webhooks/internal/itest"
-	"webhooks/internal/samples"
+	"webhooks/internal/awskit"
+	"webhooks/internal/devkit"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/apigift"
+	"webhooks/shared/providers/apigift/apigiftdev"
 )
 
-func TestMain(m *testing.M) { itest.Main(m) }
+func TestMain(m *testing.M) { awskit.Main(m) }
 
 const eventsDir = "../../../events"
 
@@ -34,7 +32,7 @@ type devSecretT struct {
 func devSecret(t *testing.T) (string, devSecretT) {
 	t.Helper()
 	var s devSecretT
-	return itest.DevSecret(t, eventsDir, apigift.Name, &s), s
+	return awskit.DevSecret(t, eventsDir, apigift.Name, &s), s
 }
 
 // secretWith is the dev secret with other fields (a wrong key, an allow-list).
@@ -49,30 +47,7 @@ func secretWith(t *testing.T, key string, extra string) string {
 
 func loadSamples(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	return itest.SamplesByName(t, eventsDir, apigift.Name, 25)
-}
-
-// The committed files are exactly what the generator produces.
-func TestSampleFilesAreUpToDate(t *testing.T) {
-	dev, err := samples.LoadDevSecrets(eventsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := samples.Generate(apigift.Name, eventsDir, dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(eventsDir, apigift.Name, "*.json"))
-	if len(files) != len(list) {
-		t.Errorf("%d files, %d generated samples: run go run ./cmd/gen-events", len(files), len(list))
-	}
-	for _, s := range list {
-		want, _ := samples.Encode(s)
-		got, err := os.ReadFile(filepath.Join(eventsDir, apigift.Name, s.Name+".json"))
-		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("%s.json is stale or missing: run go run ./cmd/gen-events", s.Name)
-		}
-	}
+	return awskit.SamplesByName(t, eventsDir, apigift.Name, 25)
 }
 
 // What each accepted sample is.
@@ -129,20 +104,20 @@ func isQuarantineSample(name string) bool { return strings.HasPrefix(name, "quar
 // Every sample file behaves as its name says, against a real AWS API.
 func TestSamplesAgainstAWS(t *testing.T) {
 	raw, _ := devSecret(t)
-	stack := itest.NewStack(t, apigift.Name, raw)
-	h := itest.Handler(t, stack, apigift.New())
+	stack := awskit.NewStack(t, apigift.Name, raw)
+	h := awskit.Handler(t, stack, apigift.New())
 	all := loadSamples(t)
 	queued, quarantined := 0, 0
 	idByName := map[string]string{}
 	for name, ev := range all {
-		res := itest.Invoke(t, h, ev)
-		if samples.MustReject(name) {
+		res := awskit.Invoke(t, h, ev)
+		if devkit.MustReject(name) {
 			want, ok := rejectStatus[name]
 			if !ok {
 				t.Errorf("%s: no expectation", name)
 				continue
 			}
-			if res.StatusCode != want.status || itest.ErrorCode(t, res.Body) != want.code || !strings.Contains(res.Body, `"success":false`) {
+			if res.StatusCode != want.status || awskit.ErrorCode(t, res.Body) != want.code || !strings.Contains(res.Body, `"success":false`) {
 				t.Errorf("%s: %d %s, want %d %s", name, res.StatusCode, res.Body, want.status, want.code)
 			}
 			continue
@@ -179,18 +154,18 @@ func TestSamplesAgainstAWS(t *testing.T) {
 		wantStatus := "queued"
 		if isQuarantineSample(name) {
 			wantStatus = "quarantined"
-			if r := itest.Str(it, "reason"); !strings.Contains(r, "encryptedVirtualCollections") {
+			if r := awskit.Str(it, "reason"); !strings.Contains(r, "encryptedVirtualCollections") {
 				t.Errorf("%s: reason %q", name, r)
 			}
 		}
-		if got := itest.Str(it, "status"); got != wantStatus {
+		if got := awskit.Str(it, "status"); got != wantStatus {
 			t.Errorf("%s: status %q, want %s", name, got, wantStatus)
 		}
 		dep, _ := it["deprecated"].(*ddb.AttributeValueMemberBOOL)
 		if wantDep := sampleTypes[name] == apigift.TypeDepositStatus; dep == nil || dep.Value != wantDep {
 			t.Errorf("%s: deprecated %v, want %v", name, dep, wantDep)
 		}
-		if sampleTypes[name] == apigift.TypeInventoryItemDelivered && !strings.Contains(itest.Str(it, "data"), `"encryptedVirtualCollections":"`) {
+		if sampleTypes[name] == apigift.TypeInventoryItemDelivered && !strings.Contains(awskit.Str(it, "data"), `"encryptedVirtualCollections":"`) {
 			t.Errorf("%s: stored data lacks the ciphertext", name)
 		}
 	}
@@ -201,7 +176,7 @@ func TestSamplesAgainstAWS(t *testing.T) {
 	}
 	byID := map[string]map[string]any{}
 	for _, m := range msgs {
-		ce := itest.CloudEvent(t, m.Body)
+		ce := awskit.CloudEvent(t, m.Body)
 		id, _ := ce["id"].(string)
 		byID[id] = ce
 		if ce["specversion"] != "1.0" || ce["source"] != "webhooks/apigift" || ce["datacontenttype"] != "application/json" {
@@ -268,11 +243,11 @@ func TestSamplesAgainstAWS(t *testing.T) {
 // the other route form, or re-serialised, is the same event.
 func TestDuplicatesAreEnqueuedOnce(t *testing.T) {
 	raw, sec := devSecret(t)
-	stack := itest.NewStack(t, apigift.Name, raw)
-	h := itest.Handler(t, stack, apigift.New())
+	stack := awskit.NewStack(t, apigift.Name, raw)
+	h := awskit.Handler(t, stack, apigift.New())
 	want := 0
 	for name, ev := range loadSamples(t) {
-		if samples.MustReject(name) {
+		if devkit.MustReject(name) {
 			continue
 		}
 		if !isQuarantineSample(name) {
@@ -280,7 +255,7 @@ func TestDuplicatesAreEnqueuedOnce(t *testing.T) {
 		}
 		var ids []string
 		for i := 0; i < 3; i++ {
-			res := itest.Invoke(t, h, ev)
+			res := awskit.Invoke(t, h, ev)
 			if res.StatusCode != 200 {
 				t.Fatalf("%s delivery %d: %d %s", name, i, res.StatusCode, res.Body)
 			}
@@ -295,7 +270,7 @@ func TestDuplicatesAreEnqueuedOnce(t *testing.T) {
 	}
 	// The slug route's invoice, posted on the generic route and re-serialised.
 	body := `{ "price": 47.99, "status": 1, "orderId": "b3c09d58-6ac6-4b20-9286-601c1d62f4e2" }`
-	res := itest.Invoke(t, h, apigiftEvent(sec.URLToken, "", body, nil))
+	res := awskit.Invoke(t, h, apigiftEvent(sec.URLToken, "", body, nil))
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Errorf("same invoice on the generic route: %d %v", res.StatusCode, res.Headers)
 	}
@@ -310,8 +285,8 @@ func TestDuplicatesAreEnqueuedOnce(t *testing.T) {
 // the entity's message group, each with its own id.
 func TestStateEventsKeepEveryTransition(t *testing.T) {
 	raw, sec := devSecret(t)
-	stack := itest.NewStack(t, apigift.Name, raw)
-	h := itest.Handler(t, stack, apigift.New())
+	stack := awskit.NewStack(t, apigift.Name, raw)
+	h := awskit.Handler(t, stack, apigift.New())
 	for _, c := range []struct {
 		slug   string
 		bodies []string // delivered in order; a repeat of the previous body is a redelivery
@@ -333,7 +308,7 @@ func TestStateEventsKeepEveryTransition(t *testing.T) {
 		t.Run(c.slug, func(t *testing.T) {
 			ids := map[string]bool{}
 			for i, body := range c.bodies {
-				res := itest.Invoke(t, h, apigiftEvent(sec.URLToken, c.slug, body, nil))
+				res := awskit.Invoke(t, h, apigiftEvent(sec.URLToken, c.slug, body, nil))
 				if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != c.want[i] {
 					t.Fatalf("delivery %d %s: %d %s, want %s", i, body, res.StatusCode, res.Headers["X-Webhook-Outcome"], c.want[i])
 				}
@@ -351,7 +326,7 @@ func TestStateEventsKeepEveryTransition(t *testing.T) {
 			}
 			var got []string
 			for _, m := range msgs {
-				ce := itest.CloudEvent(t, m.Body)
+				ce := awskit.CloudEvent(t, m.Body)
 				data, _ := json.Marshal(ce["data"])
 				got = append(got, string(data))
 			}
@@ -370,7 +345,7 @@ func TestStateEventsKeepEveryTransition(t *testing.T) {
 		})
 	}
 	// The same body on the generic route is the same state: a duplicate.
-	if res := itest.Invoke(t, h, apigiftEvent(sec.URLToken, "", `{"id":"p-1","price":10,"status":0}`, nil)); res.Headers["X-Webhook-Outcome"] != "duplicate" {
+	if res := awskit.Invoke(t, h, apigiftEvent(sec.URLToken, "", `{"id":"p-1","price":10,"status":0}`, nil)); res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Errorf("latest product state on the generic route: %v", res.Headers)
 	}
 }
@@ -382,7 +357,7 @@ func apigiftEvent(token, slug, body string, headers map[string]string) events.AP
 		route, path = route+"/{event}", path+"/"+slug
 		p["event"] = slug
 	}
-	return samples.HTTPEvent(samples.Request{Name: "t", RouteKey: route, Path: path, PathParams: p, Headers: headers, Body: []byte(body)}).Event
+	return devkit.HTTPEvent(devkit.Request{Name: "t", RouteKey: route, Path: path, PathParams: p, Headers: headers, Body: []byte(body)}).Event
 }
 
 func TestAllowList(t *testing.T) {
@@ -399,13 +374,13 @@ func TestAllowList(t *testing.T) {
 		{"inside the list with a bad token is 401", `["203.0.113.0/24"]`, "invalid-token", 401},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			stack := itest.NewStack(t, apigift.Name, secretWith(t, "", `,"allowedIps":`+c.list))
-			h := itest.Handler(t, stack, apigift.New())
-			res := itest.Invoke(t, h, all[c.sample])
+			stack := awskit.NewStack(t, apigift.Name, secretWith(t, "", `,"allowedIps":`+c.list))
+			h := awskit.Handler(t, stack, apigift.New())
+			res := awskit.Invoke(t, h, all[c.sample])
 			if res.StatusCode != c.status {
 				t.Fatalf("%d %s, want %d", res.StatusCode, res.Body, c.status)
 			}
-			if c.status == 403 && itest.ErrorCode(t, res.Body) != "forbidden" {
+			if c.status == 403 && awskit.ErrorCode(t, res.Body) != "forbidden" {
 				t.Errorf("code %s", res.Body)
 			}
 			wantItems := map[bool]int{true: 1, false: 0}[c.status == 200]
@@ -422,12 +397,12 @@ func TestAllowList(t *testing.T) {
 func TestQuarantineThenReprocess(t *testing.T) {
 	ctx := context.Background()
 	good, _ := devSecret(t)
-	stack := itest.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
-	h := itest.Handler(t, stack, apigift.New())
+	stack := awskit.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
+	h := awskit.Handler(t, stack, apigift.New())
 	ev := loadSamples(t)["inventory-item-delivered"]
 	var id string
 	for i := 0; i < 2; i++ { // the provider's retry finds it quarantined, still 200
-		res := itest.Invoke(t, h, ev)
+		res := awskit.Invoke(t, h, ev)
 		if res.StatusCode != 200 || res.Body != `{"success":true}` {
 			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
 		}
@@ -435,14 +410,14 @@ func TestQuarantineThenReprocess(t *testing.T) {
 	}
 	items := stack.EventItems(t)
 	it := items[id]
-	if len(items) != 1 || itest.Str(it, "status") != "quarantined" {
+	if len(items) != 1 || awskit.Str(it, "status") != "quarantined" {
 		t.Fatalf("items %v", items)
 	}
-	if r := itest.Str(it, "reason"); r != "encryptedVirtualCollections does not decrypt with the configured key" {
+	if r := awskit.Str(it, "reason"); r != "encryptedVirtualCollections does not decrypt with the configured key" {
 		t.Errorf("reason %q", r)
 	}
-	if itest.Str(it, "quarantine_pk") != apigift.Name {
-		t.Errorf("quarantine index key %q", itest.Str(it, "quarantine_pk"))
+	if awskit.Str(it, "quarantine_pk") != apigift.Name {
+		t.Errorf("quarantine index key %q", awskit.Str(it, "quarantine_pk"))
 	}
 	if n := len(stack.Messages(t)); n != 0 {
 		t.Fatalf("%d messages for a quarantined event", n)
@@ -467,17 +442,17 @@ func TestQuarantineThenReprocess(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages, want 1", len(msgs))
 	}
-	ce := itest.CloudEvent(t, msgs[0].Body)
+	ce := awskit.CloudEvent(t, msgs[0].Body)
 	data, _ := ce["data"].(map[string]any)
 	got, _ := json.Marshal(data["virtualCollections"])
 	if ce["id"] != id || string(got) != samplePlaintexts["inventory-item-delivered"] {
 		t.Errorf("message %s", msgs[0].Body)
 	}
-	if s := itest.Str(stack.EventItems(t)[id], "status"); s != "queued" {
+	if s := awskit.Str(stack.EventItems(t)[id], "status"); s != "queued" {
 		t.Errorf("status %q after reprocess", s)
 	}
 	// Later deliveries and reprocess requests change nothing.
-	if res := itest.Invoke(t, h, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
+	if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Errorf("redelivery: %d %v", res.StatusCode, res.Headers)
 	}
 	if _, err := h.Reprocess(ctx, id); !errors.Is(err, pipeline.ErrNoReprocess) {
@@ -493,11 +468,11 @@ func TestQuarantineThenReprocess(t *testing.T) {
 func TestQuarantineReleasedByInvokeAndByRedelivery(t *testing.T) {
 	ctx := context.Background()
 	good, _ := devSecret(t)
-	stack := itest.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
-	h := itest.Handler(t, stack, apigift.New())
+	stack := awskit.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
+	h := awskit.Handler(t, stack, apigift.New())
 	all := loadSamples(t)
-	a := itest.Invoke(t, h, all["inventory-item-delivered"])
-	b := itest.Invoke(t, h, all["inferred-inventory-item-delivered"])
+	a := awskit.Invoke(t, h, all["inventory-item-delivered"])
+	b := awskit.Invoke(t, h, all["inferred-inventory-item-delivered"])
 	if a.Headers["X-Webhook-Outcome"] != "quarantined" || b.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("outcomes %v %v", a.Headers, b.Headers)
 	}
@@ -509,8 +484,8 @@ func TestQuarantineReleasedByInvokeAndByRedelivery(t *testing.T) {
 		t.Fatalf("invoke reprocess: %s, %v", out, err)
 	}
 	// A fresh instance (new secrets cache) receiving the provider's retry.
-	h2 := itest.Handler(t, stack, apigift.New())
-	if res := itest.Invoke(t, h2, all["inferred-inventory-item-delivered"]); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
+	h2 := awskit.Handler(t, stack, apigift.New())
+	if res := awskit.Invoke(t, h2, all["inferred-inventory-item-delivered"]); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Fatalf("redelivery after fix: %d %v", res.StatusCode, res.Headers)
 	}
 	if n := len(stack.Messages(t)); n != 2 {
@@ -523,11 +498,11 @@ func TestQuarantineReleasedByInvokeAndByRedelivery(t *testing.T) {
 func TestReprocessAfterAuthFailures(t *testing.T) {
 	ctx := context.Background()
 	good, _ := devSecret(t)
-	stack := itest.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
-	h := itest.Handler(t, stack, apigift.New())
+	stack := awskit.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
+	h := awskit.Handler(t, stack, apigift.New())
 	all := loadSamples(t)
-	res := itest.Invoke(t, h, all["inventory-item-delivered"])
-	itest.Invoke(t, h, all["invalid-token"])
+	res := awskit.Invoke(t, h, all["inventory-item-delivered"])
+	awskit.Invoke(t, h, all["invalid-token"])
 	if _, err := stack.AWS.PutSecret(ctx, stack.SecretID, good); err != nil {
 		t.Fatal(err)
 	}
@@ -545,17 +520,17 @@ func TestReprocessAfterAuthFailures(t *testing.T) {
 func TestPlaintextOnlyOnTheQueue(t *testing.T) {
 	ctx := context.Background()
 	good, sec := devSecret(t)
-	stack := itest.NewStack(t, apigift.Name, good)
-	h := itest.Handler(t, stack, apigift.New())
+	stack := awskit.NewStack(t, apigift.Name, good)
+	h := awskit.Handler(t, stack, apigift.New())
 	var responses strings.Builder
 	for _, ev := range loadSamples(t) {
-		res := itest.Invoke(t, h, ev)
+		res := awskit.Invoke(t, h, ev)
 		fmt.Fprintf(&responses, "%v %s\n", res.Headers, res.Body)
 	}
 	// A quarantine and its reprocess go through storage too.
-	stack2 := itest.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
-	h2 := itest.Handler(t, stack2, apigift.New())
-	q := itest.Invoke(t, h2, loadSamples(t)["inventory-item-delivered"])
+	stack2 := awskit.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
+	h2 := awskit.Handler(t, stack2, apigift.New())
+	q := awskit.Invoke(t, h2, loadSamples(t)["inventory-item-delivered"])
 	if _, err := stack2.AWS.PutSecret(ctx, stack2.SecretID, good); err != nil {
 		t.Fatal(err)
 	}
@@ -563,12 +538,12 @@ func TestPlaintextOnlyOnTheQueue(t *testing.T) {
 		t.Fatalf("reprocess: %+v, %v", r, err)
 	}
 
-	codes := append([]string{}, samples.APIGiftCodes...)
-	for _, c := range samples.APIGiftCodes {
+	codes := append([]string{}, apigiftdev.Codes...)
+	for _, c := range apigiftdev.Codes {
 		codes = append(codes, base64.StdEncoding.EncodeToString([]byte(c)))
 	}
 	var stored strings.Builder
-	for _, s := range []*itest.Stack{stack, stack2} {
+	for _, s := range []*awskit.Stack{stack, stack2} {
 		for _, it := range s.Items(t) {
 			for k, v := range it {
 				stored.WriteString(k + "=")
@@ -598,12 +573,12 @@ func TestPlaintextOnlyOnTheQueue(t *testing.T) {
 		t.Error("scan found no ciphertext: is it scanning anything?")
 	}
 	var queued strings.Builder
-	for _, s := range []*itest.Stack{stack, stack2} {
+	for _, s := range []*awskit.Stack{stack, stack2} {
 		for _, m := range s.Messages(t) {
 			queued.WriteString(m.Body)
 		}
 	}
-	for _, c := range samples.APIGiftCodes {
+	for _, c := range apigiftdev.Codes {
 		if !strings.Contains(queued.String(), c) {
 			t.Errorf("the queue lacks plaintext %q", c)
 		}
@@ -674,10 +649,10 @@ func TestSecretConfigurationErrors(t *testing.T) {
 		{"20-byte key", `{"secretKey":"devApiGiftAes256Key0","urlToken":"dev-apigift-3kF9qL2xVb7TzR8mW1nY"}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			stack := itest.NewStack(t, apigift.Name, c.secret)
-			h := itest.Handler(t, stack, apigift.New())
-			res := itest.Invoke(t, h, loadSamples(t)["product-status-changed"])
-			if res.StatusCode != 500 || itest.ErrorCode(t, res.Body) != "configuration_error" {
+			stack := awskit.NewStack(t, apigift.Name, c.secret)
+			h := awskit.Handler(t, stack, apigift.New())
+			res := awskit.Invoke(t, h, loadSamples(t)["product-status-changed"])
+			if res.StatusCode != 500 || awskit.ErrorCode(t, res.Body) != "configuration_error" {
 				t.Errorf("%d %s, want 500 configuration_error", res.StatusCode, res.Body)
 			}
 			if strings.Contains(stack.Logs.String(), "devApiGiftAes256Key0") {
@@ -695,8 +670,8 @@ func TestSecretConfigurationErrors(t *testing.T) {
 func TestRotatedKeyStillDecrypts(t *testing.T) {
 	ctx := context.Background()
 	const oldKey, newKey = "oldApiGiftAes256Key0123456789abc", "newApiGiftAes256Key0123456789abc"
-	stack := itest.NewStack(t, apigift.Name, `{"secretKey":"`+oldKey+`","urlToken":"tok-old-0123456789abcdefghij"}`)
-	h := itest.Handler(t, stack, apigift.New())
+	stack := awskit.NewStack(t, apigift.Name, `{"secretKey":"`+oldKey+`","urlToken":"tok-old-0123456789abcdefghij"}`)
+	h := awskit.Handler(t, stack, apigift.New())
 	body := func(takeout, key, pt string) string {
 		ct, err := apigift.Encrypt([]byte(key), []byte(pt))
 		if err != nil {
@@ -704,20 +679,20 @@ func TestRotatedKeyStillDecrypts(t *testing.T) {
 		}
 		return `{"takeoutInventoryId":"` + takeout + `","inventoryId":"i-` + takeout + `","encryptedVirtualCollections":"` + ct + `"}`
 	}
-	if res := itest.Invoke(t, h, apigiftEvent("tok-old-0123456789abcdefghij", "", body("1", oldKey, "OLD-1"), nil)); res.Headers["X-Webhook-Outcome"] != "accepted" {
+	if res := awskit.Invoke(t, h, apigiftEvent("tok-old-0123456789abcdefghij", "", body("1", oldKey, "OLD-1"), nil)); res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Fatalf("before rotation: %d %v", res.StatusCode, res.Headers)
 	}
 	if _, err := stack.AWS.PutSecret(ctx, stack.SecretID, `{"secretKey":"`+newKey+`","urlToken":"tok-new-0123456789abcdefghij"}`); err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range []struct{ token, key string }{{"tok-new-0123456789abcdefghij", newKey}, {"tok-old-0123456789abcdefghij", oldKey}} {
-		res := itest.Invoke(t, h, apigiftEvent(c.token, "inventory-item-delivered", body(fmt.Sprint(i+2), c.key, "CODE"), map[string]string{"secret-key": c.key}))
+		res := awskit.Invoke(t, h, apigiftEvent(c.token, "inventory-item-delivered", body(fmt.Sprint(i+2), c.key, "CODE"), map[string]string{"secret-key": c.key}))
 		if res.Headers["X-Webhook-Outcome"] != "accepted" {
 			t.Errorf("%s: %d %s %v", c.token, res.StatusCode, res.Body, res.Headers)
 		}
 	}
 	// The new token with the old key in the header is not authentic.
-	if res := itest.Invoke(t, h, apigiftEvent("tok-new-0123456789abcdefghij", "", body("9", newKey, "X"), map[string]string{"secret-key": oldKey})); res.StatusCode != 401 {
+	if res := awskit.Invoke(t, h, apigiftEvent("tok-new-0123456789abcdefghij", "", body("9", newKey, "X"), map[string]string{"secret-key": oldKey})); res.StatusCode != 401 {
 		t.Errorf("mixed versions: %d, want 401", res.StatusCode)
 	}
 	if n := len(stack.Messages(t)); n != 3 {

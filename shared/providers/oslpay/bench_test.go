@@ -3,7 +3,7 @@ package oslpay_test
 import (
 	"testing"
 
-	"webhooks/internal/benchdata"
+	"webhooks/internal/devkit"
 	"webhooks/shared/providers/oslpay"
 )
 
@@ -16,7 +16,7 @@ const sample = "order-completed"
 func setup(b *testing.B) (*oslpay.Provider, oslpay.Secret) {
 	b.Helper()
 	p := oslpay.New()
-	s, err := p.ParseSecret(benchdata.Secret(b, oslpay.Name))
+	s, err := p.ParseSecret(devkit.DevSecret(b, oslpay.Name))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func setup(b *testing.B) (*oslpay.Provider, oslpay.Secret) {
 
 func BenchmarkVerifyRSA(b *testing.B) {
 	_, s := setup(b)
-	req := benchdata.Request(b, oslpay.Name, sample)
+	req := devkit.SampleRequest(b, oslpay.Name, sample)
 	h := req.Headers
 	b.ReportAllocs()
 	for b.Loop() {
@@ -37,7 +37,7 @@ func BenchmarkVerifyRSA(b *testing.B) {
 
 func BenchmarkAuthenticate(b *testing.B) {
 	p, s := setup(b)
-	req := benchdata.Request(b, oslpay.Name, sample)
+	req := devkit.SampleRequest(b, oslpay.Name, sample)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := p.Authenticate(req, s); err != nil {
@@ -48,7 +48,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 
 func BenchmarkDecode(b *testing.B) {
 	p, s := setup(b)
-	req := benchdata.Request(b, oslpay.Name, sample)
+	req := devkit.SampleRequest(b, oslpay.Name, sample)
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {

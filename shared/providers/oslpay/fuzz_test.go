@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"webhooks/internal/itest"
-	"webhooks/internal/samples"
+	"webhooks/internal/awskit"
+	"webhooks/internal/devkit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/providers/oslpay"
@@ -14,14 +14,14 @@ import (
 // The authenticate-and-parse path never panics, never accepts headers that were
 // not signed with the key, and whatever it decodes is storable JSON.
 func FuzzAuthenticateAndDecode(f *testing.F) {
-	list, err := samples.Load("../../../events", "oslpay")
+	list, err := devkit.Load("../../../events", "oslpay")
 	if err != nil {
 		f.Fatal(err)
 	}
 	for _, s := range list {
 		f.Add(s.Event.Headers["appid"], s.Event.Headers["timestamp"], s.Event.Headers["signature"], s.Event.Body)
 	}
-	dev, err := samples.LoadDevSecrets("../../../events")
+	dev, err := devkit.LoadDevSecrets("../../../events")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func FuzzAuthenticateAndDecode(f *testing.F) {
 			return
 		}
 		ev, err := p.Decode(r, sec)
-		if !itest.Decoded(t, ev, err) {
+		if !awskit.Decoded(t, ev, err) {
 			return
 		}
 	})

@@ -14,12 +14,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"webhooks/internal/itest"
-	"webhooks/internal/samples"
+	"webhooks/internal/awskit"
+	"webhooks/internal/devkit"
 	"webhooks/shared/providers/oslpay"
+	"webhooks/shared/providers/oslpay/oslpaydev"
 )
 
-func TestMain(m *testing.M) { itest.Main(m) }
+func TestMain(m *testing.M) { awskit.Main(m) }
 
 const eventsDir = "../../../events"
 
@@ -31,7 +32,7 @@ type devSecretT struct {
 func devSecret(t *testing.T) (string, devSecretT) {
 	t.Helper()
 	var s devSecretT
-	return itest.DevSecret(t, eventsDir, oslpay.Name, &s), s
+	return awskit.DevSecret(t, eventsDir, oslpay.Name, &s), s
 }
 
 // prodSecret is the development key pair with the production default tolerance.
@@ -42,16 +43,16 @@ func prodSecret(t *testing.T) string {
 }
 
 func devKey(t *testing.T) *rsa.PrivateKey {
-	k, err := samples.OSLPayDevKey(eventsDir)
+	k, err := oslpaydev.DevKey(eventsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k
 }
 
-func loadSamples(t *testing.T) []samples.Sample {
+func loadSamples(t *testing.T) []devkit.Sample {
 	t.Helper()
-	return itest.Samples(t, eventsDir, oslpay.Name, 20) // sorted by name
+	return awskit.Samples(t, eventsDir, oslpay.Name, 20) // sorted by name
 }
 
 func sampleEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
@@ -96,7 +97,7 @@ func deliver(t *testing.T, appID string, at time.Time, body []byte) events.APIGa
 	if err != nil {
 		t.Fatal(err)
 	}
-	return samples.OSLPayEvent("t", hd, body).Event
+	return oslpaydev.Event("t", hd, body).Event
 }
 
 func withBody(ev events.APIGatewayV2HTTPRequest, body []byte) events.APIGatewayV2HTTPRequest {
@@ -112,8 +113,8 @@ func withBody(ev events.APIGatewayV2HTTPRequest, body []byte) events.APIGatewayV
 // Every sample file behaves as named (in file-name order, as a runner would).
 func TestSamplesAgainstAWS(t *testing.T) {
 	secret, _ := devSecret(t)
-	stack := itest.NewStack(t, oslpay.Name, secret)
-	h := itest.Handler(t, stack, oslpay.New())
+	stack := awskit.NewStack(t, oslpay.Name, secret)
+	h := awskit.Handler(t, stack, oslpay.New())
 	want := map[string]struct {
 		status    int
 		code, osl string
@@ -143,9 +144,9 @@ func TestSamplesAgainstAWS(t *testing.T) {
 	}
 	accepted := 0
 	for _, s := range loadSamples(t) {
-		res := itest.Invoke(t, h, s.Event)
+		res := awskit.Invoke(t, h, s.Event)
 		r := parseReply(t, res.Body)
-		if samples.MustReject(s.Name) {
+		if devkit.MustReject(s.Name) {
 			w, ok := want[s.Name]
 			if !ok {
 				t.Errorf("%s: no expectation", s.Name)
@@ -176,9 +177,9 @@ func TestSamplesAgainstAWS(t *testing.T) {
 		t.Fatalf("%d messages, want %d", len(msgs), accepted)
 	}
 	for _, m := range msgs {
-		ce := itest.CloudEvent(t, m.Body)
+		ce := awskit.CloudEvent(t, m.Body)
 		id, _ := ce["id"].(string)
-		if it, ok := items[id]; !ok || itest.Str(it, "status") != "queued" {
+		if it, ok := items[id]; !ok || awskit.Str(it, "status") != "queued" {
 			t.Errorf("message %s without a queued item", id)
 		}
 		data, _ := ce["data"].(map[string]any)
@@ -202,7 +203,7 @@ func TestSamplesAgainstAWS(t *testing.T) {
 	assertNothingContains(t, stack, msgs, "dev-app-private-secret-do-not-store")
 }
 
-func assertNothingContains(t *testing.T, stack *itest.Stack, msgs any, needles ...string) {
+func assertNothingContains(t *testing.T, stack *awskit.Stack, msgs any, needles ...string) {
 	t.Helper()
 	b, _ := json.Marshal(stack.Items(t))
 	m, _ := json.Marshal(msgs)
@@ -219,24 +220,24 @@ func assertNothingContains(t *testing.T, stack *itest.Stack, msgs any, needles .
 // refused and leave nothing behind; the same headers with the same body are a
 // duplicate; a re-signed retry of the same event is a duplicate.
 func TestCapturedHeadersWithNewBody(t *testing.T) {
-	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
-	h := itest.Handler(t, stack, oslpay.New())
+	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awskit.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
-	body := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "R1", "PROCESSING", nil))
+	body := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "R1", "PROCESSING", nil))
 	orig := deliver(t, dev.AppID, time.Now(), body)
-	res := itest.Invoke(t, h, orig)
+	res := awskit.Invoke(t, h, orig)
 	if res.StatusCode != 200 || parseReply(t, res.Body).Code != "00000" {
 		t.Fatalf("original: %d %s", res.StatusCode, res.Body)
 	}
 	before := len(stack.Items(t))
 
 	for name, nb := range map[string][]byte{
-		"new state":            samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "R1", "COMPLETED", nil)),
-		"other order":          samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "R2", "COMPLETED", nil)),
-		"other type":           samples.OSLPayBody(oslpay.KindKYCStatus, map[string]any{"userId": "U9", "kycStatus": "APPROVED"}),
+		"new state":            oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "R1", "COMPLETED", nil)),
+		"other order":          oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "R2", "COMPLETED", nil)),
+		"other type":           oslpaydev.Body(oslpay.KindKYCStatus, map[string]any{"userId": "U9", "kycStatus": "APPROVED"}),
 		"same event re-spaced": []byte(strings.ReplaceAll(string(body), "\n", "")),
 	} {
-		res := itest.Invoke(t, h, withBody(orig, nb))
+		res := awskit.Invoke(t, h, withBody(orig, nb))
 		r := parseReply(t, res.Body)
 		if res.StatusCode != 401 || r.Code != "00003" || r.Error != "unauthorized" {
 			t.Errorf("%s: %d %s, want 401", name, res.StatusCode, res.Body)
@@ -246,18 +247,18 @@ func TestCapturedHeadersWithNewBody(t *testing.T) {
 		t.Errorf("%d items after the replays, want %d", after, before)
 	}
 	// The captured request itself, again: a duplicate.
-	res = itest.Invoke(t, h, orig)
+	res = awskit.Invoke(t, h, orig)
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" || parseReply(t, res.Body).Code != "00000" {
 		t.Errorf("same headers and body: %d %s %v", res.StatusCode, res.Body, res.Headers)
 	}
 	// OSL re-signs its retry: new timestamp, same event → duplicate.
-	res = itest.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(2*time.Second), body))
+	res = awskit.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(2*time.Second), body))
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Errorf("re-signed retry: %d %s %v", res.StatusCode, res.Body, res.Headers)
 	}
 	// A new state, properly signed: a new event in the same group.
-	res = itest.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(3*time.Second),
-		samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "R1", "COMPLETED", nil))))
+	res = awskit.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(3*time.Second),
+		oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "R1", "COMPLETED", nil))))
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Errorf("new state: %d %s", res.StatusCode, res.Body)
 	}
@@ -266,15 +267,15 @@ func TestCapturedHeadersWithNewBody(t *testing.T) {
 		t.Fatalf("%d messages, want 2", len(msgs))
 	}
 	for i, state := range []string{"PROCESSING", "COMPLETED"} {
-		ce := itest.CloudEvent(t, msgs[i].Body)
+		ce := awskit.CloudEvent(t, msgs[i].Body)
 		if msgs[i].GroupID != "R1" || ce["data"].(map[string]any)["state"] != state {
 			t.Errorf("message %d: group %s data %v", i, msgs[i].GroupID, ce["data"])
 		}
 	}
 	// The replay guard stores a digest of the credential, not the signature.
 	for _, it := range stack.Items(t) {
-		if itest.Str(it, "sk") == "replay" && strings.Contains(itest.Str(it, "pk"), "timestamp=") {
-			t.Errorf("replay item keeps the credential in clear: %s", itest.Str(it, "pk"))
+		if awskit.Str(it, "sk") == "replay" && strings.Contains(awskit.Str(it, "pk"), "timestamp=") {
+			t.Errorf("replay item keeps the credential in clear: %s", awskit.Str(it, "pk"))
 		}
 	}
 }
@@ -285,23 +286,23 @@ func TestCapturedHeadersWithNewBody(t *testing.T) {
 // The 401 carries no event header.
 func TestCapturedHeadersAfterARejection(t *testing.T) {
 	_, dev := devSecret(t)
-	good := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "F1", "COMPLETED", nil))
+	good := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "F1", "COMPLETED", nil))
 	for name, first := range map[string][]byte{
 		"malformed JSON":     []byte(`{"type":"order_status_change","data":{`),
 		"missing orderId":    []byte(`{"type":"order_status_change","data":{"state":"COMPLETED"}}`),
 		"wrong field type":   []byte(`{"type":5,"data":{}}`),
 		"duplicate key":      []byte(`{"type":"a","type":"b"}`),
 		"not an object":      []byte(`[1]`),
-		"foreign body appid": samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder("someone-else", "F1", "COMPLETED", nil)),
+		"foreign body appid": oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order("someone-else", "F1", "COMPLETED", nil)),
 	} {
 		t.Run(name, func(t *testing.T) {
-			stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
-			h := itest.Handler(t, stack, oslpay.New())
+			stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
+			h := awskit.Handler(t, stack, oslpay.New())
 			orig := deliver(t, dev.AppID, time.Now(), first)
-			if res := itest.Invoke(t, h, orig); res.StatusCode < 400 || res.StatusCode >= 500 {
+			if res := awskit.Invoke(t, h, orig); res.StatusCode < 400 || res.StatusCode >= 500 {
 				t.Fatalf("first delivery: %d %s", res.StatusCode, res.Body)
 			}
-			res := itest.Invoke(t, h, withBody(orig, good))
+			res := awskit.Invoke(t, h, withBody(orig, good))
 			if res.StatusCode != 401 || parseReply(t, res.Body).Code != "00003" {
 				t.Fatalf("captured headers with a forged body: %d %s", res.StatusCode, res.Body)
 			}
@@ -326,12 +327,12 @@ func TestCapturedHeadersAfterARejection(t *testing.T) {
 // nothing stored or queued; the same headers with the same body get the
 // answer they got the first time.
 func TestSignedHeadersCarryOneBodyOnly(t *testing.T) {
-	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
-	h := itest.Handler(t, stack, oslpay.New())
+	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awskit.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	rng := rand.New(rand.NewPCG(10, 3))
 	gen := func(i int) []byte {
-		order := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, fmt.Sprintf("P%d-%d", i, rng.IntN(1000)), "COMPLETED", nil))
+		order := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, fmt.Sprintf("P%d-%d", i, rng.IntN(1000)), "COMPLETED", nil))
 		switch rng.IntN(6) {
 		case 0:
 			return order
@@ -355,14 +356,14 @@ func TestSignedHeadersCarryOneBodyOnly(t *testing.T) {
 			continue
 		}
 		orig := deliver(t, dev.AppID, at.Add(time.Duration(i)*time.Millisecond), first)
-		r1 := itest.Invoke(t, h, orig)
+		r1 := awskit.Invoke(t, h, orig)
 		if r1.StatusCode == 200 {
 			accepted++
 		}
-		if r := itest.Invoke(t, h, withBody(orig, second)); r.StatusCode != 401 {
+		if r := awskit.Invoke(t, h, withBody(orig, second)); r.StatusCode != 401 {
 			t.Fatalf("case %d: first %q got %d; then %q got %d, want 401", i, first, r1.StatusCode, second, r.StatusCode)
 		}
-		if r := itest.Invoke(t, h, orig); r.StatusCode != r1.StatusCode {
+		if r := awskit.Invoke(t, h, orig); r.StatusCode != r1.StatusCode {
 			t.Fatalf("case %d: the same delivery again got %d, first %d", i, r.StatusCode, r1.StatusCode)
 		}
 	}
@@ -378,11 +379,11 @@ func TestSignedHeadersCarryOneBodyOnly(t *testing.T) {
 // whose secret fields the data drops: reading the table must not let anyone
 // test guesses of privateSecret.
 func TestStoredDigestIsOfTheStoredForm(t *testing.T) {
-	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
-	h := itest.Handler(t, stack, oslpay.New())
+	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awskit.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
-	body := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "D1", "COMPLETED", map[string]any{"privateSecret": "guess-me-123"}))
-	res := itest.Invoke(t, h, deliver(t, dev.AppID, time.Now(), body))
+	body := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "D1", "COMPLETED", map[string]any{"privateSecret": "guess-me-123"}))
+	res := awskit.Invoke(t, h, deliver(t, dev.AppID, time.Now(), body))
 	if res.StatusCode != 200 {
 		t.Fatalf("%d %s", res.StatusCode, res.Body)
 	}
@@ -394,11 +395,11 @@ func TestStoredDigestIsOfTheStoredForm(t *testing.T) {
 				t.Errorf("attribute %s holds the SHA-256 of the raw body", k)
 			}
 		}
-		if itest.Str(it, "sk") == "event" {
-			data := itest.Str(it, "data")
+		if awskit.Str(it, "sk") == "event" {
+			data := awskit.Str(it, "data")
 			sum := sha256.Sum256([]byte(data))
-			if itest.Str(it, "data_sha256") != hex.EncodeToString(sum[:]) || strings.Contains(data, "guess-me") {
-				t.Errorf("data_sha256 %s is not the digest of the stored data %s", itest.Str(it, "data_sha256"), data)
+			if awskit.Str(it, "data_sha256") != hex.EncodeToString(sum[:]) || strings.Contains(data, "guess-me") {
+				t.Errorf("data_sha256 %s is not the digest of the stored data %s", awskit.Str(it, "data_sha256"), data)
 			}
 		}
 	}
@@ -408,8 +409,8 @@ func TestStoredDigestIsOfTheStoredForm(t *testing.T) {
 // With the production tolerance (300 s), timestamps further than that in
 // either direction are refused.
 func TestTimestampWindow(t *testing.T) {
-	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
-	h := itest.Handler(t, stack, oslpay.New())
+	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awskit.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	for i, tc := range []struct {
 		skew time.Duration
@@ -419,8 +420,8 @@ func TestTimestampWindow(t *testing.T) {
 		{-4 * time.Minute, 200}, {4 * time.Minute, 200}, {0, 200},
 		{-20 * 365 * 24 * time.Hour, 401}, {20 * 365 * 24 * time.Hour, 401},
 	} {
-		body := samples.OSLPayBody(oslpay.KindKYCStatus, map[string]any{"userId": "W" + string(rune('A'+i)), "kycStatus": "PENDING"})
-		res := itest.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(tc.skew), body))
+		body := oslpaydev.Body(oslpay.KindKYCStatus, map[string]any{"userId": "W" + string(rune('A'+i)), "kycStatus": "PENDING"})
+		res := awskit.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(tc.skew), body))
 		if res.StatusCode != tc.want {
 			t.Errorf("skew %v: %d %s, want %d", tc.skew, res.StatusCode, res.Body, tc.want)
 		}
@@ -431,17 +432,17 @@ func TestTimestampWindow(t *testing.T) {
 	// The committed samples carry fixed timestamps: with the production tolerance
 	// they are refused as stale (the development secret's 10-year tolerance is
 	// what keeps them valid for the local run).
-	if res := itest.Invoke(t, h, sampleEvent(t, "order-processing")); res.StatusCode != 401 {
+	if res := awskit.Invoke(t, h, sampleEvent(t, "order-processing")); res.StatusCode != 401 {
 		t.Errorf("fixed-time sample under the 300 s window: %d", res.StatusCode)
 	}
 }
 
 func TestForeignAppID(t *testing.T) {
-	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
-	h := itest.Handler(t, stack, oslpay.New())
+	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awskit.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
-	own := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder(dev.AppID, "F1", "PROCESSING", nil))
-	foreign := samples.OSLPayBody(oslpay.KindOrderStatus, samples.OSLPayOrder("someone-else", "F1", "PROCESSING", nil))
+	own := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "F1", "PROCESSING", nil))
+	foreign := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order("someone-else", "F1", "PROCESSING", nil))
 	topLevel := []byte(`{"type":"kyc_status_change","appId":"someone-else","data":{"userId":"U1","kycStatus":"APPROVED"}}`)
 	now := time.Now()
 	for name, ev := range map[string]events.APIGatewayV2HTTPRequest{
@@ -449,7 +450,7 @@ func TestForeignAppID(t *testing.T) {
 		"body appid of another app":   deliver(t, dev.AppID, now.Add(time.Millisecond), foreign),
 		"top-level appId":             deliver(t, dev.AppID, now.Add(2*time.Millisecond), topLevel),
 	} {
-		res := itest.Invoke(t, h, ev)
+		res := awskit.Invoke(t, h, ev)
 		if res.StatusCode != 401 || parseReply(t, res.Body).Error != "unauthorized" {
 			t.Errorf("%s: %d %s", name, res.StatusCode, res.Body)
 		}
@@ -460,18 +461,18 @@ func TestForeignAppID(t *testing.T) {
 	// A signature that verified is bound to the first body it came with, before
 	// the body is looked at: its headers with another body are refused too,
 	// whatever became of the first body (here: refused for its appid).
-	if res := itest.Invoke(t, h, withBody(deliver(t, dev.AppID, now.Add(time.Millisecond), foreign), own)); res.StatusCode != 401 {
+	if res := awskit.Invoke(t, h, withBody(deliver(t, dev.AppID, now.Add(time.Millisecond), foreign), own)); res.StatusCode != 401 {
 		t.Errorf("own body under the headers of a refused delivery: %d %s", res.StatusCode, res.Body)
 	}
 	// A header signature that never verified binds nothing.
-	if res := itest.Invoke(t, h, deliver(t, dev.AppID, now.Add(5*time.Millisecond), own)); res.StatusCode != 200 {
+	if res := awskit.Invoke(t, h, deliver(t, dev.AppID, now.Add(5*time.Millisecond), own)); res.StatusCode != 200 {
 		t.Errorf("own body, freshly signed: %d %s", res.StatusCode, res.Body)
 	}
 }
 
 func TestUnknownTypesAreRecorded(t *testing.T) {
-	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
-	h := itest.Handler(t, stack, oslpay.New())
+	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awskit.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	now := time.Now()
 	bodies := []string{
@@ -482,7 +483,7 @@ func TestUnknownTypesAreRecorded(t *testing.T) {
 		`{"type":"no_data"}`,
 	}
 	for i, b := range bodies {
-		res := itest.Invoke(t, h, deliver(t, dev.AppID, now.Add(time.Duration(i)*time.Millisecond), []byte(b)))
+		res := awskit.Invoke(t, h, deliver(t, dev.AppID, now.Add(time.Duration(i)*time.Millisecond), []byte(b)))
 		if res.StatusCode != 200 || parseReply(t, res.Body).Code != "00000" {
 			t.Errorf("%s: %d %s", b, res.StatusCode, res.Body)
 		}
@@ -493,7 +494,7 @@ func TestUnknownTypesAreRecorded(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, m := range msgs {
-		ce := itest.CloudEvent(t, m.Body)
+		ce := awskit.CloudEvent(t, m.Body)
 		got[ce["type"].(string)] = ce["subject"].(string)
 		if ce["subject"] == "" || m.GroupID == "" {
 			t.Errorf("%v: empty subject", ce["type"])
@@ -510,25 +511,25 @@ func TestUnknownTypesAreRecorded(t *testing.T) {
 }
 
 func TestRepliesKeepOSLShape(t *testing.T) {
-	stack := itest.NewStack(t, oslpay.Name, prodSecret(t))
-	h := itest.Handler(t, stack, oslpay.New())
+	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awskit.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	big := deliver(t, dev.AppID, time.Now(), []byte(`{"type":"x","data":{"pad":"`+strings.Repeat("a", 300<<10)+`"}}`))
-	res := itest.Invoke(t, h, big)
+	res := awskit.Invoke(t, h, big)
 	if r := parseReply(t, res.Body); res.StatusCode != 413 || r.Code != "00005" || r.Error != "payload_too_large" {
 		t.Errorf("413: %d %s", res.StatusCode, res.Body)
 	}
 	get := deliver(t, dev.AppID, time.Now(), []byte(`{}`))
 	get.RequestContext.HTTP.Method = "GET"
-	res = itest.Invoke(t, h, get)
+	res = awskit.Invoke(t, h, get)
 	if r := parseReply(t, res.Body); res.StatusCode != 405 || r.Code != "00004" {
 		t.Errorf("405: %d %s", res.StatusCode, res.Body)
 	}
 	// A broken secret is a configuration error, never "verification skipped".
 	for _, secret := range []string{"", `{"placeholder":"x"}`, `{"appId":"a","publicKey":"not a key"}`} {
-		s := itest.NewStack(t, oslpay.Name, secret)
-		h := itest.Handler(t, s, oslpay.New())
-		res := itest.Invoke(t, h, deliver(t, dev.AppID, time.Now(), []byte(`{"type":"x"}`)))
+		s := awskit.NewStack(t, oslpay.Name, secret)
+		h := awskit.Handler(t, s, oslpay.New())
+		res := awskit.Invoke(t, h, deliver(t, dev.AppID, time.Now(), []byte(`{"type":"x"}`)))
 		if r := parseReply(t, res.Body); res.StatusCode != 500 || r.Code != "00001" || r.Error != "configuration_error" {
 			t.Errorf("secret %q: %d %s", secret, res.StatusCode, res.Body)
 		}
@@ -537,10 +538,10 @@ func TestRepliesKeepOSLShape(t *testing.T) {
 
 func TestLogsCarryNoSecrets(t *testing.T) {
 	secret, _ := devSecret(t)
-	stack := itest.NewStack(t, oslpay.Name, secret)
-	h := itest.Handler(t, stack, oslpay.New())
+	stack := awskit.NewStack(t, oslpay.Name, secret)
+	h := awskit.Handler(t, stack, oslpay.New())
 	for _, s := range loadSamples(t) {
-		itest.Invoke(t, h, s.Event)
+		awskit.Invoke(t, h, s.Event)
 	}
 	logs := stack.Logs.String()
 	sig := sampleEvent(t, "order-processing").Headers["signature"]

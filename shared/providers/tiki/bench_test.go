@@ -3,7 +3,7 @@ package tiki_test
 import (
 	"testing"
 
-	"webhooks/internal/benchdata"
+	"webhooks/internal/devkit"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/providers/tiki"
 )
@@ -13,11 +13,11 @@ import (
 
 func BenchmarkAuthenticate(b *testing.B) {
 	p := tiki.New()
-	s, err := p.ParseSecret(benchdata.Secret(b, tiki.Name))
+	s, err := p.ParseSecret(devkit.DevSecret(b, tiki.Name))
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := benchdata.Request(b, tiki.Name, "order-processing")
+	req := devkit.SampleRequest(b, tiki.Name, "order-processing")
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -28,7 +28,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 }
 
 func BenchmarkCheckJSON(b *testing.B) {
-	req := benchdata.Request(b, tiki.Name, "order-processing")
+	req := devkit.SampleRequest(b, tiki.Name, "order-processing")
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -40,8 +40,8 @@ func BenchmarkCheckJSON(b *testing.B) {
 
 func BenchmarkDecode(b *testing.B) {
 	p := tiki.New()
-	s, _ := p.ParseSecret(benchdata.Secret(b, tiki.Name))
-	req := benchdata.Request(b, tiki.Name, "order-processing")
+	s, _ := p.ParseSecret(devkit.DevSecret(b, tiki.Name))
+	req := devkit.SampleRequest(b, tiki.Name, "order-processing")
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {

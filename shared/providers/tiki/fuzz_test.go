@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"webhooks/internal/itest"
-	"webhooks/internal/samples"
+	"webhooks/internal/awskit"
+	"webhooks/internal/devkit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/providers/tiki"
@@ -15,7 +15,7 @@ import (
 // signature does not match, and whatever it decodes has a type, a key and
 // storable JSON data.
 func FuzzAuthenticateAndDecode(f *testing.F) {
-	list, err := samples.Load(eventsDir, tiki.Name)
+	list, err := devkit.Load(eventsDir, tiki.Name)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func FuzzAuthenticateAndDecode(f *testing.F) {
 			return
 		}
 		ev, err := p.Decode(r, sec)
-		if !itest.Decoded(t, ev, err) {
+		if !awskit.Decoded(t, ev, err) {
 			return
 		}
 	})

@@ -8,31 +8,31 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"webhooks/internal/itest"
-	"webhooks/internal/samples"
+	"webhooks/internal/awskit"
+	"webhooks/internal/devkit"
 	"webhooks/shared/providers/tiki"
 )
 
-func TestMain(m *testing.M) { itest.Main(m) }
+func TestMain(m *testing.M) { awskit.Main(m) }
 
 const eventsDir = "../../../events"
 
 func devSecret(t *testing.T) string {
 	t.Helper()
-	return itest.DevSecret(t, eventsDir, tiki.Name, nil)
+	return awskit.DevSecret(t, eventsDir, tiki.Name, nil)
 }
 
 func loadSamples(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	return itest.SamplesByName(t, eventsDir, tiki.Name, 10)
+	return awskit.SamplesByName(t, eventsDir, tiki.Name, 10)
 }
 
 // Every sample file behaves as its name says, against a real AWS API: accepted
 // ones are stored once and enqueued once as CloudEvents, rejected ones leave
 // nothing behind.
 func TestSamplesAgainstAWS(t *testing.T) {
-	stack := itest.NewStack(t, tiki.Name, devSecret(t))
-	h := itest.Handler(t, stack, tiki.New())
+	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
+	h := awskit.Handler(t, stack, tiki.New())
 	wantStatus := map[string]int{
 		"invalid-signature":          401,
 		"invalid-missing-signature":  401,
@@ -44,12 +44,12 @@ func TestSamplesAgainstAWS(t *testing.T) {
 	}
 	accepted := 0
 	for name, ev := range loadSamples(t) {
-		res := itest.Invoke(t, h, ev)
-		if samples.MustReject(name) {
+		res := awskit.Invoke(t, h, ev)
+		if devkit.MustReject(name) {
 			if want := wantStatus[name]; res.StatusCode != want {
 				t.Errorf("%s: status %d, want %d (%s)", name, res.StatusCode, want, res.Body)
 			}
-			if !strings.Contains(res.Body, `"success":false`) || itest.ErrorCode(t, res.Body) == "" {
+			if !strings.Contains(res.Body, `"success":false`) || awskit.ErrorCode(t, res.Body) == "" {
 				t.Errorf("%s: error body %s lacks the Tiki error shape", name, res.Body)
 			}
 			continue
@@ -68,14 +68,14 @@ func TestSamplesAgainstAWS(t *testing.T) {
 		t.Fatalf("%d messages queued, want %d", len(msgs), accepted)
 	}
 	for _, m := range msgs {
-		ce := itest.CloudEvent(t, m.Body)
+		ce := awskit.CloudEvent(t, m.Body)
 		id, _ := ce["id"].(string)
 		it, ok := items[id]
 		if !ok {
 			t.Errorf("message %s has no stored item", id)
 			continue
 		}
-		if got := itest.Str(it, "status"); got != "queued" {
+		if got := awskit.Str(it, "status"); got != "queued" {
 			t.Errorf("item %s status %q, want queued", id, got)
 		}
 		if ce["specversion"] != "1.0" || ce["source"] != "webhooks/tiki" || ce["datacontenttype"] != "application/json" {
@@ -107,12 +107,12 @@ func TestSamplesAgainstAWS(t *testing.T) {
 }
 
 func TestDuplicateDeliveryIsEnqueuedOnce(t *testing.T) {
-	stack := itest.NewStack(t, tiki.Name, devSecret(t))
-	h := itest.Handler(t, stack, tiki.New())
+	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
+	h := awskit.Handler(t, stack, tiki.New())
 	ev := loadSamples(t)["order-processing"]
 	var ids []string
 	for i := 0; i < 3; i++ {
-		res := itest.Invoke(t, h, ev)
+		res := awskit.Invoke(t, h, ev)
 		if res.StatusCode != 200 {
 			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
 		}
@@ -134,15 +134,15 @@ func TestDuplicateDeliveryIsEnqueuedOnce(t *testing.T) {
 
 // Same event re-serialised with other whitespace: still one event.
 func TestSameEventDifferentBytesIsDuplicate(t *testing.T) {
-	stack := itest.NewStack(t, tiki.Name, devSecret(t))
-	h := itest.Handler(t, stack, tiki.New())
+	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
+	h := awskit.Handler(t, stack, tiki.New())
 	var sec tiki.Secret
 	_ = json.Unmarshal([]byte(devSecret(t)), &sec)
 	for _, body := range []string{
 		`{"data":{"date":"2023-05-15T15:36:37+07:00","sku":"A1","warehouse":"hn","qty_salable":5}}`,
 		`{ "data": { "warehouse": "hn", "sku": "A1", "qty_salable": 5, "date": "2023-05-15T15:36:37+07:00" } }`,
 	} {
-		res := itest.Invoke(t, h, tikiEvent("stock", body, tiki.Sign(sec.Stock, []byte(body)), nil))
+		res := awskit.Invoke(t, h, tikiEvent("stock", body, tiki.Sign(sec.Stock, []byte(body)), nil))
 		if res.StatusCode != 200 {
 			t.Fatalf("%d %s", res.StatusCode, res.Body)
 		}
@@ -157,7 +157,7 @@ func tikiEvent(kind, body, sig string, extra map[string]string) events.APIGatewa
 	for k, v := range extra {
 		h[k] = v
 	}
-	s := samples.HTTPEvent(samples.Request{
+	s := devkit.HTTPEvent(devkit.Request{
 		Name: "t", RouteKey: "POST /webhooks/tiki/{kind}", Path: "/webhooks/tiki/" + kind,
 		PathParams: map[string]string{"kind": kind}, Headers: h, Body: []byte(body),
 	})
@@ -166,25 +166,25 @@ func tikiEvent(kind, body, sig string, extra map[string]string) events.APIGatewa
 
 func TestRotatedSecretAcceptsCurrentAndPrevious(t *testing.T) {
 	old := `{"order":"oldOrderKey0123456789abcdefghijk"}`
-	stack := itest.NewStack(t, tiki.Name, old)
-	h := itest.Handler(t, stack, tiki.New())
+	stack := awskit.NewStack(t, tiki.Name, old)
+	h := awskit.Handler(t, stack, tiki.New())
 	body := func(n string) string {
 		return `{"data":{"date":"2022-10-26T14:22:05+07:00","order_code":"` + n + `","main_state":"processing"}}`
 	}
-	if res := itest.Invoke(t, h, tikiEvent("order", body("1"), tiki.Sign("oldOrderKey0123456789abcdefghijk", []byte(body("1"))), nil)); res.StatusCode != 200 {
+	if res := awskit.Invoke(t, h, tikiEvent("order", body("1"), tiki.Sign("oldOrderKey0123456789abcdefghijk", []byte(body("1"))), nil)); res.StatusCode != 200 {
 		t.Fatalf("before rotation: %d %s", res.StatusCode, res.Body)
 	}
 	// Rotate while the function holds the old value in its cache.
 	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"order":"newOrderKey0123456789abcdefghijk"}`); err != nil {
 		t.Fatal(err)
 	}
-	if res := itest.Invoke(t, h, tikiEvent("order", body("2"), tiki.Sign("newOrderKey0123456789abcdefghijk", []byte(body("2"))), nil)); res.StatusCode != 200 {
+	if res := awskit.Invoke(t, h, tikiEvent("order", body("2"), tiki.Sign("newOrderKey0123456789abcdefghijk", []byte(body("2"))), nil)); res.StatusCode != 200 {
 		t.Errorf("new secret (AWSCURRENT): %d %s", res.StatusCode, res.Body)
 	}
-	if res := itest.Invoke(t, h, tikiEvent("order", body("3"), tiki.Sign("oldOrderKey0123456789abcdefghijk", []byte(body("3"))), nil)); res.StatusCode != 200 {
+	if res := awskit.Invoke(t, h, tikiEvent("order", body("3"), tiki.Sign("oldOrderKey0123456789abcdefghijk", []byte(body("3"))), nil)); res.StatusCode != 200 {
 		t.Errorf("old secret (AWSPREVIOUS): %d %s", res.StatusCode, res.Body)
 	}
-	if res := itest.Invoke(t, h, tikiEvent("order", body("4"), tiki.Sign("someOtherKey123456789abcdefghijk", []byte(body("4"))), nil)); res.StatusCode != 401 {
+	if res := awskit.Invoke(t, h, tikiEvent("order", body("4"), tiki.Sign("someOtherKey123456789abcdefghijk", []byte(body("4"))), nil)); res.StatusCode != 401 {
 		t.Errorf("unknown secret: %d %s, want 401", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Messages(t)); n != 3 {
@@ -193,17 +193,17 @@ func TestRotatedSecretAcceptsCurrentAndPrevious(t *testing.T) {
 }
 
 func TestKindWithoutSecretIsRejected(t *testing.T) {
-	stack := itest.NewStack(t, tiki.Name, `{"order":"onlyOrderKey0123456789abcdefghij"}`)
-	h := itest.Handler(t, stack, tiki.New())
+	stack := awskit.NewStack(t, tiki.Name, `{"order":"onlyOrderKey0123456789abcdefghij"}`)
+	h := awskit.Handler(t, stack, tiki.New())
 	body := `{"data":{"date":"2023-05-15T15:36:37+07:00","sku":"A1","warehouse":"hn","qty_salable":5}}`
 	// Even signed with an empty key, or with the order key, a kind without a secret is 401.
 	for _, key := range []string{"", "onlyOrderKey0123456789abcdefghij"} {
-		res := itest.Invoke(t, h, tikiEvent("stock", body, tiki.Sign(key, []byte(body)), nil))
-		if res.StatusCode != 401 || itest.ErrorCode(t, res.Body) != "unauthorized" {
+		res := awskit.Invoke(t, h, tikiEvent("stock", body, tiki.Sign(key, []byte(body)), nil))
+		if res.StatusCode != 401 || awskit.ErrorCode(t, res.Body) != "unauthorized" {
 			t.Errorf("key %q: %d %s, want 401 unauthorized", key, res.StatusCode, res.Body)
 		}
 	}
-	if res := itest.Invoke(t, h, tikiEvent("refund", body, "sha1=00", nil)); res.StatusCode != 404 {
+	if res := awskit.Invoke(t, h, tikiEvent("refund", body, "sha1=00", nil)); res.StatusCode != 404 {
 		t.Errorf("unknown kind: %d, want 404", res.StatusCode)
 	}
 	if n := len(stack.Items(t)); n != 0 {
@@ -212,11 +212,11 @@ func TestKindWithoutSecretIsRejected(t *testing.T) {
 }
 
 func TestPlaceholderSecretIsAConfigurationError(t *testing.T) {
-	stack := itest.NewStack(t, tiki.Name, `{"placeholder":"set with aws secretsmanager put-secret-value"}`)
-	h := itest.Handler(t, stack, tiki.New())
+	stack := awskit.NewStack(t, tiki.Name, `{"placeholder":"set with aws secretsmanager put-secret-value"}`)
+	h := awskit.Handler(t, stack, tiki.New())
 	ev := loadSamples(t)["order-processing"]
-	res := itest.Invoke(t, h, ev)
-	if res.StatusCode != 500 || itest.ErrorCode(t, res.Body) != "configuration_error" {
+	res := awskit.Invoke(t, h, ev)
+	if res.StatusCode != 500 || awskit.ErrorCode(t, res.Body) != "configuration_error" {
 		t.Errorf("got %d %s, want 500 configuration_error", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Items(t)); n != 0 {
@@ -225,22 +225,22 @@ func TestPlaceholderSecretIsAConfigurationError(t *testing.T) {
 }
 
 func TestMissingSecretIsAConfigurationError(t *testing.T) {
-	stack := itest.NewStack(t, tiki.Name, "")
-	h := itest.Handler(t, stack, tiki.New())
-	res := itest.Invoke(t, h, loadSamples(t)["order-processing"])
-	if res.StatusCode != 500 || itest.ErrorCode(t, res.Body) != "configuration_error" {
+	stack := awskit.NewStack(t, tiki.Name, "")
+	h := awskit.Handler(t, stack, tiki.New())
+	res := awskit.Invoke(t, h, loadSamples(t)["order-processing"])
+	if res.StatusCode != 500 || awskit.ErrorCode(t, res.Body) != "configuration_error" {
 		t.Errorf("got %d %s, want 500 configuration_error", res.StatusCode, res.Body)
 	}
 }
 
 func TestOversizedBodyIs413(t *testing.T) {
-	stack := itest.NewStack(t, tiki.Name, devSecret(t))
-	h := itest.Handler(t, stack, tiki.New())
+	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
+	h := awskit.Handler(t, stack, tiki.New())
 	var sec tiki.Secret
 	_ = json.Unmarshal([]byte(devSecret(t)), &sec)
 	body := `{"data":{"order_code":"1","main_state":"x","pad":"` + strings.Repeat("a", 300<<10) + `"}}`
-	res := itest.Invoke(t, h, tikiEvent("order", body, tiki.Sign(sec.Order, []byte(body)), nil))
-	if res.StatusCode != 413 || itest.ErrorCode(t, res.Body) != "payload_too_large" {
+	res := awskit.Invoke(t, h, tikiEvent("order", body, tiki.Sign(sec.Order, []byte(body)), nil))
+	if res.StatusCode != 413 || awskit.ErrorCode(t, res.Body) != "payload_too_large" {
 		t.Errorf("got %d %s, want 413 payload_too_large", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Items(t)); n != 0 {
@@ -251,15 +251,15 @@ func TestOversizedBodyIs413(t *testing.T) {
 // DynamoDB failing (table missing) gives a 5xx and stores nothing; once the
 // table exists, the provider's retry is accepted and enqueued exactly once.
 func TestTableFailureThenRecovery(t *testing.T) {
-	stack := itest.NewStack(t, tiki.Name, devSecret(t))
+	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
 	ctx := context.Background()
 	if err := stack.AWS.DeleteTable(ctx, stack.Table); err != nil {
 		t.Fatal(err)
 	}
-	h := itest.Handler(t, stack, tiki.New())
+	h := awskit.Handler(t, stack, tiki.New())
 	ev := loadSamples(t)["order-processing"]
-	res := itest.Invoke(t, h, ev)
-	if res.StatusCode != 503 || itest.ErrorCode(t, res.Body) != "storage_unavailable" {
+	res := awskit.Invoke(t, h, ev)
+	if res.StatusCode != 503 || awskit.ErrorCode(t, res.Body) != "storage_unavailable" {
 		t.Fatalf("got %d %s, want 503 storage_unavailable", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Messages(t)); n != 0 {
@@ -268,7 +268,7 @@ func TestTableFailureThenRecovery(t *testing.T) {
 	if err := stack.AWS.CreateTable(ctx, stack.Table); err != nil {
 		t.Fatal(err)
 	}
-	if res := itest.Invoke(t, h, ev); res.StatusCode != 200 {
+	if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 {
 		t.Fatalf("retry: %d %s", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Messages(t)); n != 1 {
@@ -279,15 +279,15 @@ func TestTableFailureThenRecovery(t *testing.T) {
 // SQS failing after the event was stored gives a 5xx; the retry re-sends the
 // stored event and the queue receives exactly one message.
 func TestQueueFailureThenRecovery(t *testing.T) {
-	stack := itest.NewStack(t, tiki.Name, devSecret(t))
+	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
 	ctx := context.Background()
 	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
 		t.Fatal(err)
 	}
-	h := itest.Handler(t, stack, tiki.New())
+	h := awskit.Handler(t, stack, tiki.New())
 	ev := loadSamples(t)["stock-changed"]
-	res := itest.Invoke(t, h, ev)
-	if res.StatusCode != 503 || itest.ErrorCode(t, res.Body) != "queue_unavailable" {
+	res := awskit.Invoke(t, h, ev)
+	if res.StatusCode != 503 || awskit.ErrorCode(t, res.Body) != "queue_unavailable" {
 		t.Fatalf("got %d %s, want 503 queue_unavailable", res.StatusCode, res.Body)
 	}
 	items := stack.EventItems(t)
@@ -295,8 +295,8 @@ func TestQueueFailureThenRecovery(t *testing.T) {
 		t.Fatalf("%d items, want the event stored", len(items))
 	}
 	for _, it := range items {
-		if itest.Str(it, "status") != "stored" {
-			t.Fatalf("status %q, want stored", itest.Str(it, "status"))
+		if awskit.Str(it, "status") != "stored" {
+			t.Fatalf("status %q, want stored", awskit.Str(it, "status"))
 		}
 	}
 	q, err := stack.AWS.CreateQueue(ctx, strings.TrimSuffix(stack.Queue.URL[strings.LastIndex(stack.Queue.URL, "/")+1:], ".fifo"))
@@ -304,7 +304,7 @@ func TestQueueFailureThenRecovery(t *testing.T) {
 		t.Fatalf("recreate queue: %v (%s vs %s)", err, q.URL, stack.Queue.URL)
 	}
 	for i := 0; i < 2; i++ { // the retry, then one more duplicate delivery
-		if res := itest.Invoke(t, h, ev); res.StatusCode != 200 {
+		if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 {
 			t.Fatalf("retry %d: %d %s", i, res.StatusCode, res.Body)
 		}
 	}
@@ -312,17 +312,17 @@ func TestQueueFailureThenRecovery(t *testing.T) {
 		t.Errorf("%d messages, want exactly 1", n)
 	}
 	for _, it := range stack.EventItems(t) {
-		if itest.Str(it, "status") != "queued" || itest.Str(it, "message_id") == "" {
-			t.Errorf("after recovery: status %q message_id %q", itest.Str(it, "status"), itest.Str(it, "message_id"))
+		if awskit.Str(it, "status") != "queued" || awskit.Str(it, "message_id") == "" {
+			t.Errorf("after recovery: status %q message_id %q", awskit.Str(it, "status"), awskit.Str(it, "message_id"))
 		}
 	}
 }
 
 func TestLogsCarryNoSecretOrBody(t *testing.T) {
-	stack := itest.NewStack(t, tiki.Name, devSecret(t))
-	h := itest.Handler(t, stack, tiki.New())
+	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
+	h := awskit.Handler(t, stack, tiki.New())
 	for _, ev := range loadSamples(t) {
-		itest.Invoke(t, h, ev)
+		awskit.Invoke(t, h, ev)
 	}
 	logs := stack.Logs.String()
 	var sec tiki.Secret

@@ -1,7 +1,9 @@
-// Package itest runs provider handlers against a real AWS API (moto_server)
-// the way Lambda runs them: configuration from the contract's environment,
-// events passed as the JSON Lambda would send.
-package itest
+// Package awskit is the test kit for a real AWS API: it starts moto_server on
+// a free loopback port, creates the contract's resources (table, FIFO queues,
+// secrets) and runs provider handlers against them the way Lambda runs them:
+// configuration from the contract's environment, events passed as the JSON
+// Lambda would send. Tests and the local run use it; it is never deployed.
+package awskit
 
 import (
 	"context"
@@ -19,15 +21,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"webhooks/internal/awstest"
-	"webhooks/internal/motoserver"
-	"webhooks/internal/samples"
+	"webhooks/internal/devkit"
+	"webhooks/shared/contract"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
 )
 
 var (
-	server     *motoserver.Server
+	server     *Server
 	skipReason string
 )
 
@@ -42,7 +43,7 @@ func Main(m *testing.M) {
 func run(m *testing.M) int {
 	flag.Parse()
 	if !testing.Short() || os.Getenv("CI") == "true" {
-		s, reason, err := motoserver.ForTests()
+		s, reason, err := MotoForTests()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "itest:", err)
 			return 1
@@ -62,9 +63,9 @@ func run(m *testing.M) int {
 
 // Stack is one test's fresh table, queue and secret.
 type Stack struct {
-	AWS      *awstest.Env
+	AWS      *Env
 	Table    string
-	Queue    awstest.Queue
+	Queue    Queue
 	SecretID string
 	Env      lambdamain.Env
 	Logs     *SyncBuffer
@@ -78,11 +79,11 @@ func NewStack(t testing.TB, provider, secret string) *Stack {
 		t.Skip(skipReason)
 	}
 	ctx := context.Background()
-	env, err := awstest.New(ctx, server.Endpoint)
+	env, err := NewEnv(ctx, server.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := awstest.Unique(strings.ReplaceAll(t.Name(), "/", "-"))
+	name := Unique(strings.ReplaceAll(t.Name(), "/", "-"))
 	if len(name) > 60 {
 		name = name[len(name)-60:]
 	}
@@ -101,8 +102,8 @@ func NewStack(t testing.TB, provider, secret string) *Stack {
 	}
 	s.Env, err = lambdamain.LoadEnv(func(k string) string {
 		return map[string]string{
-			"WEBHOOKS_TABLE": s.Table, "WEBHOOKS_QUEUE_URL": s.Queue.URL, "WEBHOOKS_SECRET_ID": s.SecretID,
-			"WEBHOOKS_EVENT_TTL": "720h",
+			contract.EnvTable: s.Table, contract.EnvQueueURL: s.Queue.URL, contract.EnvSecretID: s.SecretID,
+			contract.EnvEventTTL: "720h",
 		}[k]
 	})
 	if err != nil {
@@ -141,7 +142,7 @@ func Invoke(t testing.TB, h lambda.Handler, ev events.APIGatewayV2HTTPRequest) e
 }
 
 // Messages drains the stack's queue.
-func (s *Stack) Messages(t testing.TB) []awstest.Message {
+func (s *Stack) Messages(t testing.TB) []Message {
 	t.Helper()
 	msgs, err := s.AWS.Drain(context.Background(), s.Queue.URL)
 	if err != nil {
@@ -239,7 +240,7 @@ func Endpoint(t testing.TB) string {
 // dev-secrets.json, and decodes it into into when into is not nil.
 func DevSecret(t testing.TB, eventsDir, provider string, into any) string {
 	t.Helper()
-	dev, err := samples.LoadDevSecrets(eventsDir)
+	dev, err := devkit.LoadDevSecrets(eventsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,9 +257,9 @@ func DevSecret(t testing.TB, eventsDir, provider string, into any) string {
 }
 
 // Samples loads a provider's sample events, failing when there are fewer than min.
-func Samples(t testing.TB, eventsDir, provider string, min int) []samples.Sample {
+func Samples(t testing.TB, eventsDir, provider string, min int) []devkit.Sample {
 	t.Helper()
-	list, err := samples.Load(eventsDir, provider)
+	list, err := devkit.Load(eventsDir, provider)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
-// Package motoserver starts and stops a local moto_server (a real AWS API
-// implemented by the Python moto project) on a free loopback port. It is used
-// by integration tests and by the local run; it is never deployed.
-package motoserver
+package awskit
+
+// moto_server: a local moto_server (a real AWS API implemented by the Python
+// moto project) started and stopped on a free loopback port.
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 	"time"
 )
 
-// ErrNotInstalled is returned by Start when no moto_server executable is on PATH.
-var ErrNotInstalled = errors.New(`motoserver: moto_server not found on PATH (install it with: pip install "moto[server]")`)
+// ErrMotoNotInstalled is returned by Start when no moto_server executable is on PATH.
+var ErrMotoNotInstalled = errors.New(`moto_server not found on PATH (install it with: pip install "moto[server]")`)
 
 // Server is a running moto_server process.
 type Server struct {
@@ -27,12 +27,12 @@ type Server struct {
 	done     chan struct{}
 }
 
-// Start launches moto_server on 127.0.0.1 at a free port and waits until it answers.
+// StartMoto launches moto_server on 127.0.0.1 at a free port and waits until it answers.
 // Output goes to logFile when it is non-nil.
-func Start(ctx context.Context, logFile *os.File) (*Server, error) {
+func StartMoto(ctx context.Context, logFile *os.File) (*Server, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
-		return nil, ErrNotInstalled
+		return nil, ErrMotoNotInstalled
 	}
 	port, err := freePort()
 	if err != nil {
@@ -57,7 +57,7 @@ func Start(ctx context.Context, logFile *os.File) (*Server, error) {
 		}
 		select {
 		case <-s.done:
-			return nil, fmt.Errorf("motoserver: moto_server exited before it was ready (%v)", cmd.ProcessState)
+			return nil, fmt.Errorf("moto_server exited before it was ready (%v)", cmd.ProcessState)
 		case <-ctx.Done():
 			s.Stop()
 			return nil, ctx.Err()
@@ -65,7 +65,7 @@ func Start(ctx context.Context, logFile *os.File) (*Server, error) {
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, errors.New("motoserver: moto_server did not answer within 30s")
+			return nil, errors.New("moto_server did not answer within 30s")
 		}
 	}
 }
@@ -108,12 +108,12 @@ func (s *Server) Stop() {
 	}
 }
 
-// ForTests starts a server for a test binary's TestMain. When moto_server is not
+// MotoForTests starts a server for a test binary's TestMain. When moto_server is not
 // installed it returns (nil, reason): callers skip integration tests with that
 // reason, except on CI (CI=true), where a missing tool must fail the run.
-func ForTests() (*Server, string, error) {
-	s, err := Start(context.Background(), nil)
-	if errors.Is(err, ErrNotInstalled) && os.Getenv("CI") != "true" {
+func MotoForTests() (*Server, string, error) {
+	s, err := StartMoto(context.Background(), nil)
+	if errors.Is(err, ErrMotoNotInstalled) && os.Getenv("CI") != "true" {
 		return nil, err.Error(), nil
 	}
 	return s, "", err

@@ -1,24 +1,23 @@
-package samples
+package apigiftdev
 
 import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"webhooks/internal/devkit"
 
 	"webhooks/shared/providers/apigift"
 )
 
-func init() { Register(apigift.Name, apigiftSamples) }
-
-// APIGiftCodes are the plaintext goods encrypted into the delivery samples. They
+// Codes are the plaintext goods encrypted into the delivery samples. They
 // must reach the queue and nothing else: tests scan storage and logs for them.
-var APIGiftCodes = []string{"AGIFT-7F3K-9QXM-2LPD", "AGIFT-PIN-48213", "STEAM-QW7E-RT9Y-UI3O"}
+var Codes = []string{"AGIFT-7F3K-9QXM-2LPD", "AGIFT-PIN-48213", "STEAM-QW7E-RT9Y-UI3O"}
 
-// APIGiftQuarantineKey encrypts the sample that cannot be decrypted with the
+// QuarantineKey encrypts the sample that cannot be decrypted with the
 // development key (accepted with 200, stored as quarantined).
-const APIGiftQuarantineKey = "otherApiGiftAes256Key0123456789x"
+const QuarantineKey = "otherApiGiftAes256Key0123456789x"
 
-func apigiftSamples(_ string, dev DevSecrets) ([]Sample, error) {
+func samples(_ string, dev devkit.DevSecrets) ([]devkit.Sample, error) {
 	var sec struct {
 		SecretKey string `json:"secretKey"`
 		URLToken  string `json:"urlToken"`
@@ -36,7 +35,7 @@ func apigiftSamples(_ string, dev DevSecrets) ([]Sample, error) {
 		headers map[string]string // extra headers
 		b64     bool
 	}
-	req := func(name, slug, body string, o opt) Sample {
+	req := func(name, slug, body string, o opt) devkit.Sample {
 		token := sec.URLToken
 		if o.token != "" {
 			token = o.token
@@ -47,26 +46,26 @@ func apigiftSamples(_ string, dev DevSecrets) ([]Sample, error) {
 			route, path = route+"/{event}", path+"/"+slug
 			params["event"] = slug
 		}
-		return HTTPEvent(Request{Name: name, RouteKey: route, Path: path, PathParams: params, Headers: o.headers, Body: []byte(body), Base64: o.b64})
+		return devkit.HTTPEvent(devkit.Request{Name: name, RouteKey: route, Path: path, PathParams: params, Headers: o.headers, Body: []byte(body), Base64: o.b64})
 	}
 
-	ctJSON, err := enc(sec.SecretKey, `[{"code":"`+APIGiftCodes[0]+`","pin":"`+APIGiftCodes[1]+`"}]`)
+	ctJSON, err := enc(sec.SecretKey, `[{"code":"`+Codes[0]+`","pin":"`+Codes[1]+`"}]`)
 	if err != nil {
 		return nil, err
 	}
-	ctText, err := enc(sec.SecretKey, APIGiftCodes[2])
+	ctText, err := enc(sec.SecretKey, Codes[2])
 	if err != nil {
 		return nil, err
 	}
-	ctB64, err := enc(sec.SecretKey, `{"codes":["`+APIGiftCodes[0]+`"]}`)
+	ctB64, err := enc(sec.SecretKey, `{"codes":["`+Codes[0]+`"]}`)
 	if err != nil {
 		return nil, err
 	}
-	ctHeader, err := enc(sec.SecretKey, `["`+APIGiftCodes[1]+`"]`)
+	ctHeader, err := enc(sec.SecretKey, `["`+Codes[1]+`"]`)
 	if err != nil {
 		return nil, err
 	}
-	ctWrongKey, err := enc(APIGiftQuarantineKey, `[{"code":"`+APIGiftCodes[2]+`"}]`)
+	ctWrongKey, err := enc(QuarantineKey, `[{"code":"`+Codes[2]+`"}]`)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +83,7 @@ func apigiftSamples(_ string, dev DevSecrets) ([]Sample, error) {
 		product    = `{"id":"fa29855a-5d0e-4e2e-b7c7-120cb98c19fb","price":39.99,"status":1}`
 		refunded   = `{"inventoryId":"f71c2b48-82b9-48de-9a94-3db452cd1733"}`
 	)
-	out := []Sample{
+	out := []devkit.Sample{
 		// Every event on its own route (/webhooks/apigift/{token}/{event}).
 		req("sell-review-request-created", "sell-review-request-created", sellReview, opt{}),
 		req("support-ticket-updated", "support-ticket-updated", ticket, opt{}),

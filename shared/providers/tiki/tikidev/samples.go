@@ -1,21 +1,20 @@
-package samples
+package tikidev
 
 import (
 	"encoding/json"
 	"fmt"
+	"webhooks/internal/devkit"
 
 	"webhooks/shared/providers/tiki"
 )
 
-func init() { Register(tiki.Name, tikiSamples) }
-
-func tikiSamples(_ string, dev DevSecrets) ([]Sample, error) {
+func samples(_ string, dev devkit.DevSecrets) ([]devkit.Sample, error) {
 	var sec tiki.Secret
 	if err := json.Unmarshal(dev[tiki.Name], &sec); err != nil {
 		return nil, fmt.Errorf("tiki dev secret: %w", err)
 	}
 	keys := map[string]string{tiki.KindOrder: sec.Order, tiki.KindStock: sec.Stock, tiki.KindAftersale: sec.Aftersale}
-	req := func(name, kind, body, signature string, b64 bool) Sample {
+	req := func(name, kind, body, signature string, b64 bool) devkit.Sample {
 		if signature == "" {
 			signature = tiki.Sign(keys[kind], []byte(body))
 		}
@@ -23,7 +22,7 @@ func tikiSamples(_ string, dev DevSecrets) ([]Sample, error) {
 		if signature != "-" {
 			h["x-signature"] = signature
 		}
-		return HTTPEvent(Request{
+		return devkit.HTTPEvent(devkit.Request{
 			Name: name, RouteKey: "POST /webhooks/tiki/{kind}", Path: "/webhooks/tiki/" + kind,
 			PathParams: map[string]string{"kind": kind}, Headers: h, Body: []byte(body), Base64: b64,
 		})
@@ -36,7 +35,7 @@ func tikiSamples(_ string, dev DevSecrets) ([]Sample, error) {
 		aftersale = `{"data":{"date":"2023-06-01T10:00:00+07:00","ref_code":"FD123456","order_code":"347171821","status":"approved","type":"fd"}}`
 		cr        = `{"data":{"date":"2023-06-02T16:30:00+07:00","ref_code":"CR987654","order_code":"347171822","status":"received","type":"cr"}}`
 	)
-	out := []Sample{
+	out := []devkit.Sample{
 		req("order-processing", tiki.KindOrder, order, "", false),
 		req("order-canceled", tiki.KindOrder, canceled, "", false),
 		req("order-failed-delivery", tiki.KindOrder, failed, "", false),

@@ -1,16 +1,15 @@
-package samples
+package alchemypaydev
 
 import (
 	"encoding/json"
 	"fmt"
+	"webhooks/internal/devkit"
 
 	"webhooks/shared/providers/alchemypay"
 )
 
-func init() { Register(alchemypay.Name, alchemyPaySamples) }
-
-// AlchemyPayOrder is the seed's example body with some fields replaced.
-func AlchemyPayOrder(overrides map[string]any) []byte {
+// Order is the seed's example body with some fields replaced.
+func Order(overrides map[string]any) []byte {
 	m := map[string]any{
 		"applyFee": "0", "cardAmount": "55", "cardCurrency": "EUR", "cardId": "1232330814012345678",
 		"cardNumber": "5554748800912345", "cardType": "2", "cryptoAddress": "", "cryptoCurrency": "USDT",
@@ -31,15 +30,15 @@ func AlchemyPayOrder(overrides map[string]any) []byte {
 	return b
 }
 
-// AlchemyPayEvent builds a delivery to /webhooks/alchemypay/{token}.
-func AlchemyPayEvent(name, token string, body []byte) Sample {
-	return HTTPEvent(Request{
+// Event builds a delivery to /webhooks/alchemypay/{token}.
+func Event(name, token string, body []byte) devkit.Sample {
+	return devkit.HTTPEvent(devkit.Request{
 		Name: name, RouteKey: "POST /webhooks/alchemypay/{token}", Path: "/webhooks/alchemypay/" + token,
 		PathParams: map[string]string{alchemypay.TokenParam: token}, Body: body,
 	})
 }
 
-func alchemyPaySamples(_ string, dev DevSecrets) ([]Sample, error) {
+func samples(_ string, dev devkit.DevSecrets) ([]devkit.Sample, error) {
 	var sec struct {
 		URLToken string `json:"urlToken"`
 	}
@@ -63,27 +62,27 @@ func alchemyPaySamples(_ string, dev DevSecrets) ([]Sample, error) {
 		}
 		return out
 	}
-	return []Sample{
+	return []devkit.Sample{
 		// Accepted.
-		AlchemyPayEvent("recharge-success", tok, AlchemyPayOrder(nil)),
-		AlchemyPayEvent("recharge-fail", tok, AlchemyPayOrder(map[string]any{
+		Event("recharge-success", tok, Order(nil)),
+		Event("recharge-fail", tok, Order(map[string]any{
 			"orderNo": "100217231874691123457", "status": "FAIL", "failReason": "Payment of card 5554 7488 0091 2345 was declined",
 		})),
-		AlchemyPayEvent("recharge-cancel", tok, AlchemyPayOrder(map[string]any{"orderNo": "100217231874691123458", "status": "CANCEL"})),
-		AlchemyPayEvent("create-virtual-card-init", tok, AlchemyPayOrder(with(virtual, "status", "INIT"))),
-		AlchemyPayEvent("create-virtual-card-success", tok, AlchemyPayOrder(with(virtual, "status", "SUCCESS"))),
-		AlchemyPayEvent("create-physical-card-refunding", tok, AlchemyPayOrder(map[string]any{
+		Event("recharge-cancel", tok, Order(map[string]any{"orderNo": "100217231874691123458", "status": "CANCEL"})),
+		Event("create-virtual-card-init", tok, Order(with(virtual, "status", "INIT"))),
+		Event("create-virtual-card-success", tok, Order(with(virtual, "status", "SUCCESS"))),
+		Event("create-physical-card-refunding", tok, Order(map[string]any{
 			"orderNo": "100217231874691200002", "orderType": "1", "cardType": "2", "status": "REFUNDING",
 			"cardNumber": "5555-5555-5555-4444", "deliveryFee": "15",
 		})),
 		// Rejected: not authentic.
-		AlchemyPayEvent("invalid-token", "not-the-configured-token-0000000000", AlchemyPayOrder(nil)),
-		AlchemyPayEvent("invalid-empty-token", "", AlchemyPayOrder(nil)),
+		Event("invalid-token", "not-the-configured-token-0000000000", Order(nil)),
+		Event("invalid-empty-token", "", Order(nil)),
 		// Rejected: authentic but malformed.
-		AlchemyPayEvent("invalid-malformed-json", tok, []byte(`{"orderNo":"100217231874691123456","status":`)),
-		AlchemyPayEvent("invalid-missing-order-no", tok, AlchemyPayOrder(map[string]any{"orderNo": nil})),
-		AlchemyPayEvent("invalid-missing-status", tok, AlchemyPayOrder(map[string]any{"status": nil})),
-		AlchemyPayEvent("invalid-order-type-not-string", tok, AlchemyPayOrder(map[string]any{"orderType": 2})),
-		AlchemyPayEvent("invalid-card-number-not-string", tok, AlchemyPayOrder(map[string]any{"cardNumber": 5554748800912345})),
+		Event("invalid-malformed-json", tok, []byte(`{"orderNo":"100217231874691123456","status":`)),
+		Event("invalid-missing-order-no", tok, Order(map[string]any{"orderNo": nil})),
+		Event("invalid-missing-status", tok, Order(map[string]any{"status": nil})),
+		Event("invalid-order-type-not-string", tok, Order(map[string]any{"orderType": 2})),
+		Event("invalid-card-number-not-string", tok, Order(map[string]any{"cardNumber": 5554748800912345})),
 	}, nil
 }

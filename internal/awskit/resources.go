@@ -1,7 +1,7 @@
-// Package awstest creates and inspects the AWS resources of the contract (table,
-// FIFO queue with DLQ, secret) on a local AWS API such as moto_server. It serves
-// integration tests and the local run; it is never deployed.
-package awstest
+package awskit
+
+// Resources: the AWS resources of the contract (table, FIFO queue with DLQ,
+// secret) created and inspected on a local AWS API such as moto_server.
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"webhooks/shared/contract"
 )
 
 // Env holds clients for one AWS endpoint.
@@ -29,8 +31,8 @@ type Env struct {
 	Secrets  *secretsmanager.Client
 }
 
-// New returns clients for endpoint with dummy credentials in us-east-1.
-func New(ctx context.Context, endpoint string) (*Env, error) {
+// NewEnv returns clients for endpoint with dummy credentials in us-east-1.
+func NewEnv(ctx context.Context, endpoint string) (*Env, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion("us-east-1"),
 		config.WithBaseEndpoint(endpoint),
@@ -63,20 +65,20 @@ func (e *Env) CreateTable(ctx context.Context, name string) error {
 		TableName:   aws.String(name),
 		BillingMode: ddb.BillingModePayPerRequest,
 		AttributeDefinitions: []ddb.AttributeDefinition{
-			{AttributeName: aws.String("pk"), AttributeType: ddb.ScalarAttributeTypeS},
-			{AttributeName: aws.String("sk"), AttributeType: ddb.ScalarAttributeTypeS},
-			{AttributeName: aws.String("quarantine_pk"), AttributeType: ddb.ScalarAttributeTypeS},
-			{AttributeName: aws.String("received_at"), AttributeType: ddb.ScalarAttributeTypeS},
+			{AttributeName: aws.String(contract.TablePartitionKey), AttributeType: ddb.ScalarAttributeTypeS},
+			{AttributeName: aws.String(contract.TableSortKey), AttributeType: ddb.ScalarAttributeTypeS},
+			{AttributeName: aws.String(contract.QuarantineIndexKey), AttributeType: ddb.ScalarAttributeTypeS},
+			{AttributeName: aws.String(contract.QuarantineIndexRange), AttributeType: ddb.ScalarAttributeTypeS},
 		},
 		KeySchema: []ddb.KeySchemaElement{
-			{AttributeName: aws.String("pk"), KeyType: ddb.KeyTypeHash},
-			{AttributeName: aws.String("sk"), KeyType: ddb.KeyTypeRange},
+			{AttributeName: aws.String(contract.TablePartitionKey), KeyType: ddb.KeyTypeHash},
+			{AttributeName: aws.String(contract.TableSortKey), KeyType: ddb.KeyTypeRange},
 		},
 		GlobalSecondaryIndexes: []ddb.GlobalSecondaryIndex{{
-			IndexName: aws.String("by-quarantine"),
+			IndexName: aws.String(contract.QuarantineIndex),
 			KeySchema: []ddb.KeySchemaElement{
-				{AttributeName: aws.String("quarantine_pk"), KeyType: ddb.KeyTypeHash},
-				{AttributeName: aws.String("received_at"), KeyType: ddb.KeyTypeRange},
+				{AttributeName: aws.String(contract.QuarantineIndexKey), KeyType: ddb.KeyTypeHash},
+				{AttributeName: aws.String(contract.QuarantineIndexRange), KeyType: ddb.KeyTypeRange},
 			},
 			Projection: &ddb.Projection{ProjectionType: ddb.ProjectionTypeAll},
 		}},
@@ -90,7 +92,7 @@ func (e *Env) CreateTable(ctx context.Context, name string) error {
 	}
 	_, err = e.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               aws.String(name),
-		TimeToLiveSpecification: &ddb.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)},
+		TimeToLiveSpecification: &ddb.TimeToLiveSpecification{AttributeName: aws.String(contract.TableTTLAttribute), Enabled: aws.Bool(true)},
 	})
 	if err != nil && !strings.Contains(err.Error(), "already enabled") {
 		return fmt.Errorf("enable TTL on %s: %w", name, err)

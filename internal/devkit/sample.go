@@ -1,11 +1,12 @@
-// Package samples builds the payload-2.0 sample events under events/<provider>/,
-// signed with the development secrets of events/dev-secrets.json. The files are
-// generated (go run ./cmd/gen-events) and a test checks they match, so tests,
-// the local run and `sam local invoke -e` all use the same, reproducible events.
+package devkit
+
+// Samples: the payload-2.0 sample events under events/<provider>/, signed with
+// the development secrets of events/dev-secrets.json. The files are generated
+// (webhookctl gen-events) and a test checks they match, so tests, the local
+// run and `sam local invoke -e` all use the same, reproducible events.
 //
-// A sample whose name starts with "invalid-" or "tampered-" must be rejected;
-// every other sample must be accepted.
-package samples
+// A sample whose name starts with "invalid-" or "tampered-" must be rejected
+// (MustReject); every other sample must be accepted.
 
 import (
 	"encoding/base64"
@@ -13,7 +14,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -54,33 +54,6 @@ func MustReject(name string) bool {
 	return strings.HasPrefix(name, "invalid-") || strings.HasPrefix(name, "tampered-")
 }
 
-// Generator builds a provider's samples from the events directory.
-type Generator func(eventsDir string, dev DevSecrets) ([]Sample, error)
-
-var generators = map[string]Generator{}
-
-// Register adds a provider's generator (called from init in each provider's file).
-func Register(provider string, g Generator) { generators[provider] = g }
-
-// Providers lists the providers with generators, sorted.
-func Providers() []string {
-	out := make([]string, 0, len(generators))
-	for p := range generators {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Generate builds the samples of one provider.
-func Generate(provider, eventsDir string, dev DevSecrets) ([]Sample, error) {
-	g, ok := generators[provider]
-	if !ok {
-		return nil, fmt.Errorf("samples: no generator for %s", provider)
-	}
-	return g(eventsDir, dev)
-}
-
 // Encode renders a sample file's bytes.
 func Encode(s Sample) ([]byte, error) {
 	b, err := json.MarshalIndent(s.Event, "", "  ")
@@ -101,8 +74,8 @@ var (
 // Request describes one HTTP request to turn into an event.
 type Request struct {
 	Name       string
-	RouteKey   string // "POST /webhooks/tiki/{kind}"
-	Path       string // "/webhooks/tiki/order"
+	RouteKey   string // "POST /webhooks/<provider>/{kind}"
+	Path       string // "/webhooks/<provider>/order"
 	PathParams map[string]string
 	Headers    map[string]string // lowercase names, as API Gateway sends them
 	Body       []byte

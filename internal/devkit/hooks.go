@@ -1,9 +1,9 @@
-// Package hookgen derives many distinct, valid webhooks per provider from the
-// accepted samples under events/: each copy has its entity and id fields made
-// unique, so every one is a new event (stored and enqueued, never a
-// duplicate). The load and cost runs of cmd/perfreport use it. Local tooling
-// only: never deployed.
-package hookgen
+package devkit
+
+// Webhooks derived from the samples: many distinct, valid webhooks per
+// provider from the accepted samples under events/, each copy with its entity
+// and id fields made unique, so every one is a new event (stored and enqueued,
+// never a duplicate). The soak, load and cost runs use them.
 
 import (
 	"bytes"
@@ -13,17 +13,10 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"webhooks/internal/samples"
-	"webhooks/internal/signer"
-	"webhooks/shared/providers/apigift"
 )
 
-// Providers in report order.
-var Providers = []string{"tiki", "apigift", "alchemypay", "oslpay"}
-
-// Webhook is one unsigned webhook: a provider, its route variant (the Tiki
-// kind or the APIGift event slug) and the exact body.
+// Webhook is one unsigned webhook: a provider, its route variant (see
+// Kit.Variant) and the exact body.
 type Webhook struct {
 	Provider string
 	Variant  string
@@ -31,7 +24,7 @@ type Webhook struct {
 }
 
 // ErrNoIDField means a sample body has no field that makes an event distinct.
-var ErrNoIDField = errors.New("hookgen: sample body has no id field to make unique")
+var ErrNoIDField = errors.New("devkit: sample body has no id field to make unique")
 
 // idFields are the fields the providers derive event keys and subjects from.
 var idFields = map[string]bool{
@@ -42,25 +35,26 @@ var idFields = map[string]bool{
 
 // Bases returns the accepted samples of provider that can be varied: rejected,
 // quarantined, deprecated and base64-bodied samples are left out.
-func Bases(eventsDir, provider string) ([]Webhook, error) {
-	list, err := samples.Load(eventsDir, provider)
+func Bases(eventsDir string, k Kit) ([]Webhook, error) {
+	provider := k.Name
+	list, err := Load(eventsDir, provider)
 	if err != nil {
 		return nil, err
 	}
 	var out []Webhook
 	for _, s := range list {
-		if samples.MustReject(s.Name) || strings.HasPrefix(s.Name, "quarantined-") ||
+		if MustReject(s.Name) || strings.HasPrefix(s.Name, "quarantined-") ||
 			strings.Contains(s.Name, "deprecated") || s.Event.IsBase64Encoded {
 			continue
 		}
-		variant := s.Event.PathParameters["kind"]
-		if provider == apigift.Name {
-			variant = s.Event.PathParameters["event"]
+		variant := ""
+		if k.Variant != "" {
+			variant = s.Event.PathParameters[k.Variant]
 		}
 		out = append(out, Webhook{Provider: provider, Variant: variant, Body: []byte(s.Event.Body)})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("hookgen: no accepted samples for %s in %s", provider, eventsDir)
+		return nil, fmt.Errorf("devkit: no accepted samples for %s in %s", provider, eventsDir)
 	}
 	return out, nil
 }
@@ -68,8 +62,9 @@ func Bases(eventsDir, provider string) ([]Webhook, error) {
 // Generate returns n distinct webhooks of provider, cycling through its
 // samples; tag goes into every id so that runs with different tags never
 // collide in one table.
-func Generate(eventsDir, provider, tag string, n int) ([]Webhook, error) {
-	bases, err := Bases(eventsDir, provider)
+func Generate(eventsDir string, k Kit, tag string, n int) ([]Webhook, error) {
+	provider := k.Name
+	bases, err := Bases(eventsDir, k)
 	if err != nil {
 		return nil, err
 	}
@@ -85,22 +80,22 @@ func Generate(eventsDir, provider, tag string, n int) ([]Webhook, error) {
 	return out, nil
 }
 
-// Interleaved returns n webhooks of every provider, interleaved (tiki,
-// apigift, alchemypay, oslpay, tiki, ...), so every provider meets the same
-// load.
-func Interleaved(eventsDir, tag string, n int) ([]Webhook, error) {
-	per := map[string][]Webhook{}
-	for _, p := range Providers {
-		hooks, err := Generate(eventsDir, p, tag, n)
+// Interleaved returns n webhooks of every kit's provider, interleaved (the
+// first kit's, the second's, ..., the first's again), so every provider meets
+// the same load.
+func Interleaved(kits []Kit, eventsDir, tag string, n int) ([]Webhook, error) {
+	per := make([][]Webhook, len(kits))
+	for j, k := range kits {
+		hooks, err := Generate(eventsDir, k, tag, n)
 		if err != nil {
 			return nil, err
 		}
-		per[p] = hooks
+		per[j] = hooks
 	}
-	out := make([]Webhook, 0, n*len(Providers))
+	out := make([]Webhook, 0, n*len(kits))
 	for i := 0; i < n; i++ {
-		for _, p := range Providers {
-			out = append(out, per[p][i])
+		for j := range kits {
+			out = append(out, per[j][i])
 		}
 	}
 	return out, nil
@@ -113,7 +108,7 @@ func Uniquify(body []byte, suffix string) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("hookgen: sample body: %w", err)
+		return nil, fmt.Errorf("devkit: sample body: %w", err)
 	}
 	changed := false
 	var walk func(any)
@@ -143,7 +138,7 @@ func Uniquify(body []byte, suffix string) ([]byte, error) {
 
 // HTTPRequest builds the signed HTTP request a provider would send to the
 // gateway at base (e.g. "http://127.0.0.1:3000"), signed at now.
-func HTTPRequest(keys signer.Keys, base string, w Webhook, now time.Time) (*http.Request, error) {
+func HTTPRequest(keys Signers, base string, w Webhook, now time.Time) (*http.Request, error) {
 	r, err := keys.Request(w.Provider, w.Variant, w.Body, now)
 	if err != nil {
 		return nil, err
@@ -161,10 +156,10 @@ func HTTPRequest(keys signer.Keys, base string, w Webhook, now time.Time) (*http
 
 // Event builds the payload-2.0 event API Gateway would hand the function,
 // signed at now.
-func Event(keys signer.Keys, w Webhook, now time.Time) ([]byte, error) {
+func Event(keys Signers, w Webhook, now time.Time) ([]byte, error) {
 	r, err := keys.Request(w.Provider, w.Variant, w.Body, now)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(samples.HTTPEvent(r).Event)
+	return json.Marshal(HTTPEvent(r).Event)
 }

@@ -1,4 +1,4 @@
-package benchdata
+package devkit
 
 import (
 	"fmt"
@@ -7,9 +7,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"webhooks/internal/samples"
-	"webhooks/internal/signer"
 )
 
 // Shape builds an adversarial JSON value of about n bytes: the inputs that once
@@ -77,35 +74,19 @@ var Shapes = []Shape{
 	{"escaped-digits", func(n int) string { return repeatString(`\u0034\u0031\u0031\u0031 `, n) }},
 }
 
-// AdversarialBody is a provider's valid body (for its sample variant) with the
-// shape's value of about size bytes in an undocumented field.
-func AdversarialBody(provider string, shape Shape, size int) (variant string, body []byte) {
-	v := shape.Value(size)
-	switch provider {
-	case "tiki":
-		return "order", []byte(`{"data":{"date":"2022-10-26T14:22:05+07:00","order_code":"347171821","main_state":"processing","x":` + v + `}}`)
-	case "apigift":
-		return "order-invoice-status-changed", []byte(`{"orderId":"b3c09d58","status":1,"price":47.99,"x":` + v + `}`)
-	case "alchemypay":
-		return "", []byte(`{"orderNo":"100217","orderType":"1","status":"FAIL","cardNumber":"5554748800912345","x":` + v + `}`)
-	case "oslpay":
-		return "", []byte(`{"type":"order_status_change","data":{"orderId":"o1","state":"COMPLETED","appid":"dev-oslpay-app","x":` + v + `}}`)
-	}
-	panic("benchdata: unknown provider " + provider)
-}
-
-// AdversarialEvent is AdversarialBody as an authentic payload-2.0 event,
-// signed with the development secrets at the samples' time.
-func AdversarialEvent(tb testing.TB, provider string, shape Shape, size int) events.APIGatewayV2HTTPRequest {
+// AdversarialEvent is the kit's valid body (see Kit.Adversarial) with the
+// shape's value of about size bytes in an undocumented field, as an authentic
+// payload-2.0 event signed with the development secrets at the samples' time.
+func AdversarialEvent(tb testing.TB, k Kit, shape Shape, size int) events.APIGatewayV2HTTPRequest {
 	tb.Helper()
-	keys, err := signer.DevKeys(EventsDir())
+	keys, err := DevSigners([]Kit{k}, EventsDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	variant, body := AdversarialBody(provider, shape, size)
-	r, err := keys.Request(provider, variant, body, samples.SampleTime)
+	variant, body := k.Adversarial(shape.Value(size))
+	r, err := keys.Request(k.Name, variant, body, SampleTime)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return samples.HTTPEvent(r).Event
+	return HTTPEvent(r).Event
 }

@@ -1,0 +1,181 @@
+// Package devkit is what the local tooling knows of every provider, and the
+// generic code around it: the sample events, signing requests the way each
+// provider does, deriving many distinct webhooks from the samples, building a
+// provider's handler in-process, and the data of the benchmarks. Each
+// provider supplies one Kit from its own folder (shared/providers/<p>/<p>dev);
+// shared/providers lists them. Local tooling only: never deployed.
+package devkit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"webhooks/shared/contract"
+	"webhooks/shared/lambdamain"
+	"webhooks/shared/pipeline"
+)
+
+// Kit is one provider's tooling support.
+type Kit struct {
+	contract.Provider
+
+	// Variant names the path parameter that selects what is sent when the
+	// provider has several URLs for one secret ("kind"), with its values;
+	// VariantRequired when a request needs one.
+	Variant         string
+	Variants        []string
+	VariantRequired bool
+
+	// KeyFile is a private key the sender signs with, relative to the events
+	// directory ("" when the provider signs with the secret itself).
+	KeyFile string
+
+	// NewSigner returns a signer for one secret value (its Secrets Manager
+	// shape) and, when KeyFile is set, the sender's private key (PEM).
+	NewSigner func(secret json.RawMessage, keyPEM []byte, opt SignOptions) (Signer, error)
+
+	// Samples builds the sample events of events/<Name>/.
+	Samples func(eventsDir string, dev DevSecrets) ([]Sample, error)
+
+	// Handler builds the provider's handler in-process, exactly as its Lambda
+	// main does (shared/lambdamain).
+	Handler HandlerFunc
+
+	// Adversarial wraps a JSON value in an otherwise valid body of the
+	// provider, for the linear-time benchmarks; it returns the variant.
+	Adversarial func(value string) (variant string, body []byte)
+}
+
+// SignOptions are sender choices a provider may offer.
+type SignOptions struct {
+	// SecretHeader also sends the account's shared secret in a header, for a
+	// provider that lets the sender do so.
+	SecretHeader bool
+}
+
+// Signer builds an authentic request carrying body, sent to the variant's
+// URL, signed at now.
+type Signer func(variant string, body []byte, now time.Time) (Request, error)
+
+// HandlerFunc builds a provider's handler with env, logging to log and writing
+// metrics to out; opts are standard SDK load options (endpoint, HTTP client).
+type HandlerFunc func(ctx context.Context, env lambdamain.Env, log *slog.Logger, out io.Writer, opts ...func(*config.LoadOptions) error) (lambda.Handler, error)
+
+// HandlerOf returns the HandlerFunc of a provider.
+func HandlerOf[C any](p pipeline.Provider[C]) HandlerFunc {
+	return func(ctx context.Context, env lambdamain.Env, log *slog.Logger, out io.Writer, opts ...func(*config.LoadOptions) error) (lambda.Handler, error) {
+		return lambdamain.NewHandler(ctx, p, env, log, out, opts...)
+	}
+}
+
+// RouteRequest returns the request of a route (one of a kit's routes) with
+// its path parameters filled in, as API Gateway would route it.
+func RouteRequest(route string, params map[string]string) Request {
+	return Request{RouteKey: contract.RouteMethod + " " + route, Path: contract.Path(route, params), PathParams: params}
+}
+
+// CheckVariant explains a missing or unknown variant in the sender's terms.
+func (k Kit) CheckVariant(variant string) error {
+	switch {
+	case k.Variant == "" && variant != "":
+		return fmt.Errorf("%s takes no variant (got %q)", k.Name, variant)
+	case k.Variant == "", variant == "" && !k.VariantRequired:
+		return nil
+	case variant == "":
+		return fmt.Errorf("%s needs -%s: one of %s", k.Name, k.Variant, strings.Join(k.Variants, ", "))
+	case !slices.Contains(k.Variants, variant):
+		return fmt.Errorf("%s has no %s %q: one of %s", k.Name, k.Variant, variant, strings.Join(k.Variants, ", "))
+	}
+	return nil
+}
+
+// Signers holds a signer per provider.
+type Signers map[string]kitSigner
+
+type kitSigner struct {
+	kit  Kit
+	sign Signer
+}
+
+// NewSigners builds the signers of the kits whose secret is in secrets (each
+// in its Secrets Manager shape); a kit with a KeyFile reads it from eventsDir.
+func NewSigners(kits []Kit, secrets DevSecrets, eventsDir string, opt SignOptions) (Signers, error) {
+	out := Signers{}
+	for _, k := range kits {
+		raw, ok := secrets[k.Name]
+		if !ok {
+			continue
+		}
+		var keyPEM []byte
+		if k.KeyFile != "" {
+			b, err := os.ReadFile(filepath.Join(eventsDir, k.KeyFile))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k.Name, err)
+			}
+			keyPEM = b
+		}
+		s, err := k.NewSigner(raw, keyPEM, opt)
+		if err != nil {
+			return nil, fmt.Errorf("%s secret: %w", k.Name, err)
+		}
+		out[k.Name] = kitSigner{k, s}
+	}
+	return out, nil
+}
+
+// DevSigners builds every kit's signer from the development secrets
+// (events/dev-secrets.json) and keys under eventsDir.
+func DevSigners(kits []Kit, eventsDir string) (Signers, error) {
+	dev, err := LoadDevSecrets(eventsDir)
+	if err != nil {
+		return nil, err
+	}
+	return NewSigners(kits, dev, eventsDir, SignOptions{})
+}
+
+// Request signs body for provider's variant at now.
+func (s Signers) Request(provider, variant string, body []byte, now time.Time) (Request, error) {
+	ks, ok := s[provider]
+	if !ok {
+		return Request{}, fmt.Errorf("no secret for provider %q", provider)
+	}
+	if variant == "" && ks.kit.VariantRequired {
+		return Request{}, ks.kit.CheckVariant(variant)
+	}
+	// An unknown variant is signed as asked: tests send them on purpose.
+	r, err := ks.sign(variant, body, now)
+	if r.Name == "" {
+		r.Name = provider
+	}
+	return r, err
+}
+
+// Names lists the kits' provider names, in order.
+func Names(kits []Kit) []string {
+	out := make([]string, len(kits))
+	for i, k := range kits {
+		out[i] = k.Name
+	}
+	return out
+}
+
+// Find returns the kit of a provider.
+func Find(kits []Kit, name string) (Kit, error) {
+	for _, k := range kits {
+		if k.Name == name {
+			return k, nil
+		}
+	}
+	return Kit{}, fmt.Errorf("unknown provider %q (one of %s)", name, strings.Join(Names(kits), ", "))
+}

@@ -1,0 +1,167 @@
+// Package contract holds the names of the public contract (docs/CONTRACT.md)
+// that more than one part of the product must spell the same way: routes,
+// the function environment, metric names and outcomes, table keys and index
+// names, queue message attributes and response headers. The functions, the
+// CDK stack and the local tooling all import it, so a renamed name fails to
+// compile instead of drifting. It depends on nothing but the standard library.
+//
+// Each provider describes itself with a Provider value in its own package;
+// shared/providers lists them.
+package contract
+
+import (
+	"strings"
+	"time"
+)
+
+// Routes: every webhook route is POST /webhooks/<provider>[/...].
+const (
+	RouteMethod = "POST"
+	RoutePrefix = "/webhooks/"
+)
+
+// Function environment.
+const (
+	EnvTable            = "WEBHOOKS_TABLE"             // DynamoDB table name (required)
+	EnvQueueURL         = "WEBHOOKS_QUEUE_URL"         // the provider's FIFO queue URL (required)
+	EnvSecretID         = "WEBHOOKS_SECRET_ID"         // Secrets Manager secret id or ARN (required)
+	EnvEventTTL         = "WEBHOOKS_EVENT_TTL"         // Go duration, default DefaultEventTTL, at least MinEventTTL
+	EnvMetricsNamespace = "WEBHOOKS_METRICS_NAMESPACE" // EMF namespace (optional, default MetricsNamespace)
+)
+
+// Event lifetime: how long stored events, and so de-duplication, last.
+const (
+	DefaultEventTTL = 720 * time.Hour
+	MinEventTTL     = 48 * time.Hour // providers retry for up to 25 hours
+)
+
+// Secret fields every provider's secret may carry.
+const (
+	SecretPreviousVersionGraceHours = "previousVersionGraceHours"
+	DefaultPreviousVersionGrace     = 48 * time.Hour
+	MinURLTokenLength               = 24
+)
+
+// Metrics (CloudWatch Embedded Metric Format, written to stdout).
+const (
+	MetricsNamespace            = "Webhooks"              // default namespace
+	MetricWebhooks              = "Webhooks"              // Count, by [provider, outcome] and [provider]
+	MetricLatency               = "Latency"               // Milliseconds, same dimensions
+	MetricPreviousSecretVersion = "PreviousSecretVersion" // Count, by [provider]: verified by AWSPREVIOUS
+	DimensionProvider           = "provider"
+	DimensionOutcome            = "outcome"
+)
+
+// Outcome of one webhook: the outcome metric dimension and the
+// X-Webhook-Outcome response header.
+type Outcome string
+
+// Outcomes.
+const (
+	Accepted    Outcome = "accepted"
+	Duplicate   Outcome = "duplicate"
+	Rejected    Outcome = "rejected"
+	Quarantined Outcome = "quarantined"
+	Failed      Outcome = "failed"
+)
+
+// Outcomes lists every outcome, in a stable order.
+var Outcomes = []Outcome{Accepted, Duplicate, Rejected, Quarantined, Failed}
+
+// Response headers of every webhook answer. No 4xx carries an event header.
+const (
+	HeaderOutcome   = "X-Webhook-Outcome"
+	HeaderEventID   = "X-Webhook-Event-Id"
+	HeaderEventType = "X-Webhook-Event-Type"
+)
+
+// Table: keys, TTL attribute and the sparse index of quarantined events.
+const (
+	TablePartitionKey    = "pk"
+	TableSortKey         = "sk"
+	TableTTLAttribute    = "expires_at"
+	QuarantineIndex      = "by-quarantine"
+	QuarantineIndexKey   = "quarantine_pk" // the index's partition key: the provider
+	QuarantineIndexRange = "received_at"   // the index's sort key (projection: all)
+	AttrReceivedAt       = "received_at"   // when an event was received (RFC 3339, ms)
+)
+
+// Queue messages: a CloudEvents 1.0 structured JSON event with these message
+// attributes; MessageGroupId is the subject, MessageDeduplicationId the id.
+const (
+	CloudEventSpecVersion = "1.0"
+	CloudEventSource      = "webhooks/" // + provider
+	MessageAttrProvider   = "provider"
+	MessageAttrType       = "type"
+)
+
+// Provider is one webhook provider's part of the contract.
+type Provider struct {
+	// Name is the route segment, CloudEvents source suffix, metric dimension,
+	// function folder (functions/<name>) and sample folder (events/<name>).
+	Name string
+	// Title is the CamelCase name of its cloud resources ("AcmePay").
+	Title string
+	// Routes are its HTTP API route paths (all POST).
+	Routes []string
+	// URLHint explains the path parameters of its webhook URL to an operator.
+	URLHint string
+	// EventTypes are the CloudEvents types it sends (besides any it derives).
+	EventTypes []string
+}
+
+// Source is the CloudEvents source of the provider's events.
+func (p Provider) Source() string { return CloudEventSource + p.Name }
+
+// RouteKeys are the API Gateway route keys ("POST /webhooks/...").
+func (p Provider) RouteKeys() []string {
+	out := make([]string, len(p.Routes))
+	for i, r := range p.Routes {
+		out[i] = RouteMethod + " " + r
+	}
+	return out
+}
+
+// Match resolves a request path against the provider's routes, as API Gateway
+// does: every literal segment equal, every {param} one non-empty segment. It
+// returns the matched route key and the path parameters.
+func (p Provider) Match(path string) (routeKey string, params map[string]string, ok bool) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for _, r := range p.Routes {
+		tmpl := strings.Split(strings.Trim(r, "/"), "/")
+		if len(tmpl) != len(segs) {
+			continue
+		}
+		got := map[string]string{}
+		match := true
+		for i, t := range tmpl {
+			switch {
+			case strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}"):
+				if segs[i] == "" {
+					match = false
+				}
+				got[t[1:len(t)-1]] = segs[i]
+			case t != segs[i]:
+				match = false
+			}
+			if !match {
+				break
+			}
+		}
+		if match {
+			return RouteMethod + " " + r, got, true
+		}
+	}
+	return "", nil, false
+}
+
+// Path builds a concrete path of route (one of p.Routes) from params.
+func Path(route string, params map[string]string) string {
+	segs := strings.Split(route, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			segs[i] = params[s[1:len(s)-1]]
+		}
+	}
+	return strings.Join(segs, "/")
+}
