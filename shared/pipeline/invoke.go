@@ -14,16 +14,20 @@ import (
 	"webhooks/shared/eventstore"
 )
 
-// ReprocessRequest is the payload an operator sends to the function directly
-// (aws lambda invoke --payload '{"reprocess":{"eventId":"..."}}') to re-process
-// a quarantined event after fixing its cause.
-type ReprocessRequest struct {
-	Reprocess *struct {
-		EventID string `json:"eventId"`
-	} `json:"reprocess"`
+// Command is an operator command: the payload an operator sends to the
+// function directly (aws lambda invoke --payload '{"reprocess":{...}}'),
+// never through API Gateway. Exactly one field is set.
+type Command struct {
+	Reprocess *ReprocessCommand `json:"reprocess,omitempty"`
 }
 
-// ReprocessResult is the answer to a ReprocessRequest.
+// ReprocessCommand re-processes a quarantined (or stored, unqueued) event
+// after the operator fixed its cause.
+type ReprocessCommand struct {
+	EventID string `json:"eventId"`
+}
+
+// ReprocessResult is the answer to a ReprocessCommand.
 type ReprocessResult struct {
 	EventID string `json:"eventId"`
 	Status  string `json:"status"`
@@ -48,29 +52,16 @@ func (h *Handler[C]) Reprocess(ctx context.Context, eventID string) (ReprocessRe
 	// Not Refresh: its once-a-minute limit may have been used up by requests that
 	// failed authentication (or by a previous reprocess), which would serve the
 	// stale secret and leave the event quarantined.
-	versions, err := h.secrets.Reload(ctx)
-	if err != nil {
+	if _, err := h.secrets.Reload(ctx); err != nil {
 		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
 	}
 	ev := &Event{Type: it.Type, Subject: it.Subject, Time: it.Time, Data: it.Data, Deprecated: it.Deprecated}
-	data, err := h.enrich(ev, versions[0], versions)
-	var res result
+	data, err := h.enrich(ctx, ev, "")
 	var q *QuarantineError
-	switch {
-	case err != nil && !errors.As(err, &q):
+	if err != nil && !errors.As(err, &q) {
 		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
-	case q != nil:
-		res = h.quarantine(ctx, it, q)
-	default:
-		msg := h.message(it, data)
-		if it.Status == eventstore.StatusQuarantined && tooLarge(msg) == nil {
-			if err := h.store.Release(ctx, h.p.Name(), eventID); err != nil {
-				return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
-			}
-			it.Status = eventstore.StatusStored
-		}
-		res = h.enqueue(ctx, it, msg)
 	}
+	res := h.advance(ctx, it, false, data, q, byOperator)
 	if res.status >= 300 {
 		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, res.err
 	}
@@ -86,25 +77,102 @@ func (h *Handler[C]) CheckSecret(ctx context.Context) error {
 	return err
 }
 
-// Invoke implements lambda.Handler: an API Gateway HTTP API event is served as a
-// webhook; a ReprocessRequest re-processes one stored event.
+// Invoke implements lambda.Handler. The payload is either an API Gateway HTTP
+// API event (payload format 2.0: served as a webhook) or one operator Command;
+// which one is decided by the payload's top-level fields, never by searching
+// its bytes.
 func (h *Handler[C]) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	var rr ReprocessRequest
-	if bytes.Contains(payload, []byte(`"reprocess"`)) && json.Unmarshal(payload, &rr) == nil && rr.Reprocess != nil {
-		if rr.Reprocess.EventID == "" {
+	kind, err := payloadKind(payload)
+	if err != nil {
+		return nil, err
+	}
+	if kind == kindHTTP {
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("invoke: API Gateway event: %w", err)
+		}
+		return json.Marshal(h.HandleHTTP(ctx, ev))
+	}
+	cmd, err := ParseCommand(payload)
+	if err != nil {
+		return nil, err
+	}
+	out, err := h.Run(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// Run executes an operator command and returns its reply.
+func (h *Handler[C]) Run(ctx context.Context, cmd Command) (any, error) {
+	switch {
+	case cmd.Reprocess != nil:
+		if cmd.Reprocess.EventID == "" {
 			return nil, errors.New("reprocess: eventId is required")
 		}
-		res, err := h.Reprocess(ctx, rr.Reprocess.EventID)
+		res, err := h.Reprocess(ctx, cmd.Reprocess.EventID)
 		if err != nil {
-			return nil, fmt.Errorf("reprocess %s: %w", rr.Reprocess.EventID, err)
+			return nil, fmt.Errorf("reprocess %s: %w", cmd.Reprocess.EventID, err)
 		}
-		return json.Marshal(res)
+		return res, nil
 	}
-	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return nil, fmt.Errorf("invoke: payload is neither an API Gateway HTTP API event nor a reprocess request: %w", err)
+	return nil, errors.New("command: no command given")
+}
+
+type payloadKindT int
+
+const (
+	kindHTTP payloadKindT = iota
+	kindCommand
+)
+
+// payloadKind tells an API Gateway HTTP API event from an operator command by
+// the payload's top-level fields: any field of the payload-2.0 event makes it
+// an event; otherwise it must be an object of exactly one command field.
+func payloadKind(payload []byte) (payloadKindT, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &top); err != nil {
+		return 0, fmt.Errorf("invoke: payload is not a JSON object: %w", err)
 	}
-	return json.Marshal(h.HandleHTTP(ctx, ev))
+	for name := range top {
+		if httpEventFields[name] {
+			return kindHTTP, nil
+		}
+	}
+	if len(top) == 1 {
+		for name := range top {
+			if commandNames[name] {
+				return kindCommand, nil
+			}
+			return 0, fmt.Errorf("invoke: unknown command %q (commands: reprocess)", name)
+		}
+	}
+	return 0, errors.New("invoke: payload is neither an API Gateway HTTP API event (payload format 2.0) nor one operator command such as {\"reprocess\": {\"eventId\": \"...\"}}")
+}
+
+// httpEventFields are the top-level fields of a payload-2.0 event.
+var httpEventFields = map[string]bool{
+	"version": true, "routeKey": true, "rawPath": true, "rawQueryString": true, "cookies": true,
+	"headers": true, "queryStringParameters": true, "pathParameters": true, "stageVariables": true,
+	"requestContext": true, "body": true, "isBase64Encoded": true,
+}
+
+var commandNames = map[string]bool{"reprocess": true}
+
+// ParseCommand decodes one operator command strictly: unknown fields are an
+// error, so a misspelt option is never silently ignored.
+func ParseCommand(payload []byte) (Command, error) {
+	var cmd Command
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cmd); err != nil {
+		return Command{}, fmt.Errorf("command: %w", err)
+	}
+	if dec.More() {
+		return Command{}, errors.New("command: trailing data after the command")
+	}
+	return cmd, nil
 }
 
 var _ lambda.Handler = (*Handler[struct{}])(nil)

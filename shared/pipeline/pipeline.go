@@ -283,7 +283,7 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	if req.Method != http.MethodPost {
 		return reject(&Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "only POST is accepted"})
 	}
-	versions, matched, res, ok := h.authenticate(ctx, req)
+	matched, res, ok := h.authenticate(ctx, req)
 	if !ok {
 		return res
 	}
@@ -317,70 +317,17 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	res = result{eventType: ev.Type, eventID: id}
 
 	// Transform for the queue. The result stays in memory: only ev.Data is stored.
-	msgData, err := h.enrich(ev, matched, versions)
-	if err != nil {
-		// The cached secret may predate a fix (a rotated decryption key): re-read
-		// it (at most once a minute) before quarantining.
-		if fresh, refreshed, rerr := h.secrets.Refresh(ctx); rerr == nil && refreshed && len(fresh) > 0 {
-			msgData, err = h.enrich(ev, fresh[0], fresh)
-		}
-	}
+	msgData, err := h.enrich(ctx, ev, matched.VersionID)
 	var q *QuarantineError // non-nil: authentic, but cannot be processed
 	if err != nil && !errors.As(err, &q) {
 		return with(res, failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", err))
 	}
 	item := &eventstore.Item{
 		Provider: h.p.Name(), EventID: id, Type: ev.Type, Subject: ev.Subject, Time: ev.Time,
-		Data: ev.Data, DataSHA256: eventstore.Digest(ev.Data), Status: eventstore.StatusStored, Deprecated: ev.Deprecated,
+		Data: ev.Data, DataSHA256: eventstore.Digest(ev.Data), Deprecated: ev.Deprecated,
 		ReceivedAt: req.Received, ExpiresAt: req.Received.Add(h.opt.EventTTL),
 	}
-	var msg queue.Message
-	if q == nil {
-		msg = h.message(item, msgData)
-		q = tooLarge(msg)
-	}
-	size := item.Size()
-	if q == nil && size > eventstore.MaxItemBytes {
-		q = &QuarantineError{Reason: fmt.Sprintf("stored form is %d bytes, over DynamoDB's item limit of %d", size, eventstore.MaxItemBytes)}
-	}
-	if q != nil {
-		quarantined(item, q.Reason, size <= eventstore.MaxItemBytes)
-	}
-	existing, err := h.store.Create(ctx, item)
-	if errors.Is(err, eventstore.ErrRefused) {
-		// DynamoDB refused the item for its content: keep what it takes.
-		q = &QuarantineError{Reason: "DynamoDB refused the event: " + awsCode(err), Err: err}
-		quarantined(item, q.Reason, false)
-		existing, err = h.store.Create(ctx, item)
-	}
-	if err != nil {
-		return with(res, failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err))
-	}
-	if existing != nil {
-		return with(res, h.redelivered(ctx, existing, msgData, q))
-	}
-	if q != nil {
-		return with(res, result{status: http.StatusOK, outcome: metrics.Quarantined, err: q})
-	}
-	return with(res, h.enqueue(ctx, item, msg))
-}
-
-// quarantined turns a new item into a quarantined one: the reason and no TTL.
-// Without keepData (DynamoDB cannot hold it) data is null, and an operator
-// sees the reason and the digest of what could not be kept.
-func quarantined(it *eventstore.Item, reason string, keepData bool) {
-	it.Status, it.Reason, it.ExpiresAt = eventstore.StatusQuarantined, reason, time.Time{}
-	if !keepData {
-		it.Data, it.DataDropped = json.RawMessage("null"), true
-	}
-}
-
-// tooLarge is the quarantine of a message SQS can never take.
-func tooLarge(m queue.Message) *QuarantineError {
-	if m.Size() <= queue.MaxMessageBytes {
-		return nil
-	}
-	return &QuarantineError{Reason: fmt.Sprintf("message is %d bytes once enveloped, over SQS's maximum of %d", m.Size(), queue.MaxMessageBytes)}
+	return with(res, h.advance(ctx, item, true, msgData, q, byWebhook))
 }
 
 // awsCode is the AWS error code in err, for a quarantine reason (never the
@@ -437,145 +384,57 @@ func (h *Handler[C]) bindCredential(ctx context.Context, req *apigw.Request, cfg
 	return result{}, true
 }
 
-// message builds the event's queue message.
-func (h *Handler[C]) message(it *eventstore.Item, data json.RawMessage) queue.Message {
-	return queue.NewMessage(h.p.Name(), queue.NewCloudEvent(h.p.Name(), it.EventID, it.Type, it.Subject, it.Time, data))
-}
-
-// redelivered handles a delivery of an event that is already stored.
-func (h *Handler[C]) redelivered(ctx context.Context, it *eventstore.Item, msgData json.RawMessage, q *QuarantineError) result {
-	switch it.Status {
-	case eventstore.StatusQueued:
-		return result{status: http.StatusOK, outcome: metrics.Duplicate}
-	case eventstore.StatusQuarantined:
-		if q != nil || it.DataDropped {
-			return result{status: http.StatusOK, outcome: metrics.Duplicate, err: q}
-		}
-		// The cause was fixed (the secret now works): release and queue it.
-		if err := h.store.Release(ctx, it.Provider, it.EventID); err != nil && !errors.Is(err, eventstore.ErrConflict) {
-			return failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err)
-		}
-		return h.enqueue(ctx, it, h.message(it, msgData))
-	default: // stored but not confirmed queued: a retry after a queue failure.
-		if q != nil {
-			return h.quarantine(ctx, it, q)
-		}
-		return h.enqueue(ctx, it, h.message(it, msgData))
-	}
-}
-
-// quarantine records that a stored event cannot be processed (200: retrying
-// cannot help; an operator re-processes it after fixing the cause).
-func (h *Handler[C]) quarantine(ctx context.Context, it *eventstore.Item, q *QuarantineError) result {
-	if err := h.store.Quarantine(ctx, it.Provider, it.EventID, q.Reason); err != nil {
-		if errors.Is(err, eventstore.ErrConflict) { // queued meanwhile by another delivery
-			return result{status: http.StatusOK, outcome: metrics.Duplicate}
-		}
-		return failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err)
-	}
-	it.Status, it.Reason = eventstore.StatusQuarantined, q.Reason
-	return result{status: http.StatusOK, outcome: metrics.Quarantined, err: q}
-}
-
-// enqueue sends the stored event and marks it queued. A message SQS refuses
-// for its content quarantines the event; any other failure is a 5xx.
-func (h *Handler[C]) enqueue(ctx context.Context, it *eventstore.Item, msg queue.Message) result {
-	if q := tooLarge(msg); q != nil {
-		return h.quarantine(ctx, it, q)
-	}
-	msgID, err := h.queue.Send(ctx, msg)
-	if errors.Is(err, queue.ErrRefused) {
-		return h.quarantine(ctx, it, &QuarantineError{Reason: "SQS refused the message: " + awsCode(err), Err: err})
-	}
-	if err != nil {
-		return failure(http.StatusServiceUnavailable, CodeQueue, "event could not be queued; retry later", err)
-	}
-	if err := h.store.MarkQueued(ctx, it.Provider, it.EventID, msgID, h.opt.Now().Add(h.opt.EventTTL)); err != nil {
-		// The message is durably on the queue, so the webhook is acknowledged: a 5xx
-		// here would make the provider redeliver it after SQS's 5-minute
-		// de-duplication window and enqueue it twice. The item stays "stored".
-		h.log.LogAttrs(ctx, slog.LevelError, "queued but not marked", slog.String("eventId", it.EventID), slog.String("error", err.Error()))
-	}
-	it.Status = eventstore.StatusQueued
-	return result{status: http.StatusOK, outcome: metrics.Accepted}
-}
-
-// enrich produces the message data, trying the version that authenticated the
-// request first, then the others (a rotated decryption key).
-func (h *Handler[C]) enrich(ev *Event, matched secrets.Version[C], all []secrets.Version[C]) (json.RawMessage, error) {
+// enrich produces the message data, trying the version that authenticated
+// the request first (prefer), then the others, then — through the cache — a
+// fresh read of the secret (a rotated decryption key): only then is the event
+// unprocessable.
+func (h *Handler[C]) enrich(ctx context.Context, ev *Event, prefer string) (json.RawMessage, error) {
 	e, ok := any(h.p).(Enricher[C])
 	if !ok {
 		return ev.Data, nil
 	}
-	data, err := e.Enrich(ev, matched.Config)
-	if err == nil {
-		return data, nil
-	}
-	for _, v := range all {
-		if v.VersionID == matched.VersionID {
-			continue
-		}
-		if d, err2 := e.Enrich(ev, v.Config); err2 == nil {
-			return d, nil
-		}
-	}
-	return nil, err
+	var data json.RawMessage
+	_, _, err := h.secrets.Try(ctx, prefer, func(v secrets.Version[C], _ []secrets.Version[C]) error {
+		d, err := e.Enrich(ev, v.Config)
+		data = d
+		return err
+	})
+	return data, err
 }
 
-// authenticate checks the request against the usable secret versions; when
-// that fails it re-reads the secret (at most once a minute) and checks again,
-// so a rotation is picked up before the cache expires.
-func (h *Handler[C]) authenticate(ctx context.Context, req *apigw.Request) ([]secrets.Version[C], secrets.Version[C], result, bool) {
+// authenticate checks the request against the usable secret versions (the
+// cache re-reads the secret once when none matches, so a rotation is picked
+// up before the cache expires). The network policy is always AWSCURRENT's.
+func (h *Handler[C]) authenticate(ctx context.Context, req *apigw.Request) (secrets.Version[C], result, bool) {
 	var none secrets.Version[C]
-	versions, err := h.secrets.Versions(ctx)
-	if err != nil {
-		return nil, none, secretFailure(err), false
-	}
-	v, authErr := h.check(req, versions)
-	if authErr != nil {
-		if fresh, refreshed, err := h.secrets.Refresh(ctx); err == nil && refreshed {
-			versions = fresh
-			v, authErr = h.check(req, versions)
+	sc, checksSource := any(h.p).(SourceChecker[C])
+	v, versions, authErr := h.secrets.Try(ctx, "", func(v secrets.Version[C], all []secrets.Version[C]) error {
+		if checksSource {
+			if err := sc.CheckSource(req, all[0].Config); err != nil {
+				return err
+			}
 		}
-	}
-	if authErr == nil {
+		return h.p.Authenticate(req, v.Config)
+	})
+	switch {
+	case authErr == nil:
 		if v.Previous() {
 			h.opt.Metrics.PreviousSecretVersion(h.p.Name())
 			h.log.LogAttrs(ctx, slog.LevelWarn, "verified with the previous secret version",
 				slog.String("versionId", v.VersionID), slog.String("currentCreated", versions[0].Created.UTC().Format(time.RFC3339)))
 		}
-		return versions, v, result{}, true
+		return v, result{}, true
+	case versions == nil: // the secret could not be read
+		return none, secretFailure(authErr), false
 	}
 	var pe *Error
 	if errors.As(authErr, &pe) {
-		return nil, none, reject(pe), false
+		return none, reject(pe), false
 	}
 	if errors.Is(authErr, verify.ErrSourceNotAllowed) {
-		return nil, none, reject(&Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "source address is not allowed", Err: authErr}), false
+		return none, reject(&Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "source address is not allowed", Err: authErr}), false
 	}
-	return nil, none, reject(&Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "request is not authentic", Err: authErr}), false
-}
-
-// check applies the network policy of AWSCURRENT (versions[0]), then returns
-// the first version whose credential authenticates req, or the current
-// version's error.
-func (h *Handler[C]) check(req *apigw.Request, versions []secrets.Version[C]) (secrets.Version[C], error) {
-	if sc, ok := any(h.p).(SourceChecker[C]); ok {
-		if err := sc.CheckSource(req, versions[0].Config); err != nil {
-			return secrets.Version[C]{}, err
-		}
-	}
-	var first error
-	for _, v := range versions {
-		err := h.p.Authenticate(req, v.Config)
-		if err == nil {
-			return v, nil
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	return secrets.Version[C]{}, first
+	return none, reject(&Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "request is not authentic", Err: authErr}), false
 }
 
 func secretFailure(err error) result {

@@ -160,6 +160,58 @@ func (c *Cache[C]) Refresh(ctx context.Context) ([]Version[C], bool, error) {
 	return v, err == nil, err
 }
 
+// Try is how every use of the secret goes: it calls try with each usable
+// version, prefer first (by version id; "" means AWSCURRENT first) and then
+// the others in order, until one succeeds. When none does, the cached copy may
+// predate a rotation: it re-reads the secret (Refresh: at most once per
+// minimum refresh interval) and, when it did, tries every version again. try
+// receives all usable versions too (AWSCURRENT first), for checks that only
+// the current version may decide.
+//
+// It returns the version that succeeded and the usable versions. An error
+// reading the secret is returned as is (ErrNotConfigured, ErrUnavailable); a
+// failure of try is the first error try returned for the versions last tried.
+func (c *Cache[C]) Try(ctx context.Context, prefer string, try func(v Version[C], all []Version[C]) error) (Version[C], []Version[C], error) {
+	versions, err := c.Versions(ctx)
+	if err != nil {
+		return Version[C]{}, nil, err
+	}
+	v, tryErr := tryEach(versions, prefer, try)
+	if tryErr == nil {
+		return v, versions, nil
+	}
+	fresh, refreshed, err := c.Refresh(ctx)
+	if err != nil || !refreshed || len(fresh) == 0 {
+		return Version[C]{}, versions, tryErr
+	}
+	v, tryErr = tryEach(fresh, prefer, try)
+	return v, fresh, tryErr
+}
+
+func tryEach[C any](versions []Version[C], prefer string, try func(Version[C], []Version[C]) error) (Version[C], error) {
+	var first error
+	attempt := func(v Version[C]) bool {
+		err := try(v, versions)
+		if err != nil && first == nil {
+			first = err
+		}
+		return err == nil
+	}
+	if prefer != "" {
+		for _, v := range versions {
+			if v.VersionID == prefer && attempt(v) {
+				return v, nil
+			}
+		}
+	}
+	for _, v := range versions {
+		if (prefer == "" || v.VersionID != prefer) && attempt(v) {
+			return v, nil
+		}
+	}
+	return Version[C]{}, first
+}
+
 // Reload re-reads the secret now, regardless of the refresh limit. It is for
 // rare operator actions (re-processing after a fix), not for the request path,
 // where Refresh's limit protects Secrets Manager from floods of bad requests.

@@ -1,0 +1,45 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+)
+
+// A payload is an event or a command by its top-level fields, never by the
+// bytes it contains: a webhook body that mentions "reprocess" stays a webhook.
+func TestPayloadKind(t *testing.T) {
+	cases := []struct {
+		payload string
+		want    payloadKindT
+		err     string
+	}{
+		{`{"version":"2.0","routeKey":"POST /x","requestContext":{},"body":"{\"reprocess\":{\"eventId\":\"a\"}}"}`, kindHTTP, ""},
+		{`{"body":"x"}`, kindHTTP, ""},
+		{`{"reprocess":{"eventId":"a"}}`, kindCommand, ""},
+		{`{"reprocess":{"eventId":"a"},"headers":{}}`, kindHTTP, ""},
+		{`{"redrive":{}}`, 0, `unknown command "redrive"`},
+		{`{}`, 0, "neither"},
+		{`{"a":1,"b":2}`, 0, "neither"},
+		{`[1]`, 0, "not a JSON object"},
+	}
+	for _, c := range cases {
+		got, err := payloadKind([]byte(c.payload))
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: error %v, want one containing %q", c.payload, err, c.err)
+		case c.err == "" && (err != nil || got != c.want):
+			t.Errorf("%s: %v %v, want %v", c.payload, got, err, c.want)
+		}
+	}
+}
+
+// Commands are decoded strictly: a misspelt field is an error, not ignored.
+func TestParseCommandIsStrict(t *testing.T) {
+	if _, err := ParseCommand([]byte(`{"reprocess":{"event_id":"a"}}`)); err == nil {
+		t.Error("unknown field event_id accepted")
+	}
+	cmd, err := ParseCommand([]byte(`{"reprocess":{"eventId":"a"}}`))
+	if err != nil || cmd.Reprocess == nil || cmd.Reprocess.EventID != "a" {
+		t.Errorf("%+v %v", cmd, err)
+	}
+}

@@ -1,0 +1,215 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"webhooks/shared/eventstore"
+	"webhooks/shared/metrics"
+	"webhooks/shared/queue"
+)
+
+// An event's life, one stored item:
+//
+//	           store                 send, mark queued
+//	  (new) ─────────────▶ stored ─────────────────────▶ queued
+//	    │                    │ ▲
+//	    │ store quarantined  │ │ release (cause fixed)
+//	    │                    ▼ │
+//	    └──────────────▶ quarantined
+//
+// Every path that moves an event — a webhook (new or redelivered), an
+// operator's reprocess, and the redrive and replay that send stored events —
+// asks transition what to do next and does only that, so the rules live in one
+// place:
+//
+//   - a new event is stored once (conditional write): stored, or quarantined
+//     when it can never be processed; a concurrent delivery that stored it
+//     first makes this one a redelivery of that item;
+//   - a stored event (not confirmed queued: the send or the mark failed) is
+//     sent again; if it can never be processed it is quarantined instead;
+//   - a quarantined event stays so while the cause remains (a webhook's
+//     redelivery changes nothing; an operator's reprocess records the current
+//     reason); once the cause is fixed it is released and sent; an event whose
+//     data DynamoDB could not keep stays quarantined;
+//   - a queued event is never sent again by these paths (a duplicate).
+
+// step is what transition decides.
+type step int
+
+const (
+	stepStore      step = iota // write the new item (stored or quarantined)
+	stepSend                   // send the stored event, then mark it queued
+	stepQuarantine             // record why the stored event cannot be processed
+	stepRelease                // the cause is fixed: release, then send
+	stepStay                   // nothing to do: queued, or still quarantined
+)
+
+// trigger is who moves the event.
+type trigger int
+
+const (
+	byWebhook  trigger = iota // a delivery of the webhook
+	byOperator                // an operator's command (reprocess)
+)
+
+// transition is the event's next step. isNew: no item is stored yet. q: this
+// attempt found the event unprocessable (nil: it can be sent).
+func transition(it *eventstore.Item, isNew bool, q *QuarantineError, by trigger) step {
+	switch {
+	case isNew:
+		return stepStore
+	case it.Status == eventstore.StatusQueued:
+		return stepStay
+	case it.DataDropped: // nothing to send: it stays as it is (quarantined)
+		return stepStay
+	case it.Status == eventstore.StatusQuarantined && q != nil && by == byOperator:
+		return stepQuarantine // keep it, with the reason found now
+	case it.Status == eventstore.StatusQuarantined && q != nil:
+		return stepStay
+	case it.Status == eventstore.StatusQuarantined:
+		return stepRelease
+	case q != nil:
+		return stepQuarantine
+	default:
+		return stepSend
+	}
+}
+
+// advance moves the event as far as it can go. it is the new item (isNew) or
+// the stored one; data is the message data (the enriched form); q is non-nil
+// when the event cannot be processed. It answers as the webhook path answers.
+func (h *Handler[C]) advance(ctx context.Context, it *eventstore.Item, isNew bool, data json.RawMessage, unprocessable *QuarantineError, by trigger) result {
+	// The message is built from the item it is about: the stored one once
+	// there is one (a redelivery's own receipt time is not the event's).
+	var msg queue.Message
+	var q *QuarantineError
+	prepare := func() {
+		q = unprocessable
+		if q == nil {
+			msg = h.message(it, data)
+			q = tooLarge(msg)
+		}
+	}
+	prepare()
+	for {
+		switch transition(it, isNew, q, by) {
+		case stepStore:
+			existing, stored, res, ok := h.store1(ctx, it, q)
+			if !ok {
+				return res
+			}
+			if existing != nil { // stored first by another delivery: a redelivery
+				it, isNew = existing, false
+				prepare()
+				continue
+			}
+			if stored != nil {
+				return result{status: http.StatusOK, outcome: metrics.Quarantined, err: stored}
+			}
+			isNew = false
+		case stepSend:
+			return h.send(ctx, it, msg)
+		case stepQuarantine:
+			return h.quarantine(ctx, it, q)
+		case stepRelease:
+			if err := h.store.Release(ctx, it.Provider, it.EventID); err != nil && !errors.Is(err, eventstore.ErrConflict) {
+				return failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err)
+			}
+			it.Status = eventstore.StatusStored
+		case stepStay:
+			res := result{status: http.StatusOK, outcome: metrics.Duplicate}
+			if q != nil && it.Status == eventstore.StatusQuarantined {
+				res.err = q
+			}
+			return res
+		}
+	}
+}
+
+// store1 writes a new item once: quarantined (no TTL) when q is set or it is
+// too large for DynamoDB, with its data dropped when DynamoDB cannot hold it.
+// It returns the item already stored under the same id, if any, else the
+// quarantine it was stored with (nil: stored to be sent).
+func (h *Handler[C]) store1(ctx context.Context, it *eventstore.Item, q *QuarantineError) (*eventstore.Item, *QuarantineError, result, bool) {
+	it.Status = eventstore.StatusStored
+	size := it.Size()
+	if q == nil && size > eventstore.MaxItemBytes {
+		q = &QuarantineError{Reason: fmt.Sprintf("stored form is %d bytes, over DynamoDB's item limit of %d", size, eventstore.MaxItemBytes)}
+	}
+	if q != nil {
+		quarantined(it, q.Reason, size <= eventstore.MaxItemBytes)
+	}
+	existing, err := h.store.Create(ctx, it)
+	if errors.Is(err, eventstore.ErrRefused) {
+		// DynamoDB refused the item for its content: keep what it takes.
+		q = &QuarantineError{Reason: "DynamoDB refused the event: " + awsCode(err), Err: err}
+		quarantined(it, q.Reason, false)
+		existing, err = h.store.Create(ctx, it)
+	}
+	if err != nil {
+		return nil, nil, failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err), false
+	}
+	return existing, q, result{}, true
+}
+
+// quarantined turns a new item into a quarantined one: the reason and no TTL.
+// Without keepData (DynamoDB cannot hold it) data is null, and an operator
+// sees the reason and the digest of what could not be kept.
+func quarantined(it *eventstore.Item, reason string, keepData bool) {
+	it.Status, it.Reason, it.ExpiresAt = eventstore.StatusQuarantined, reason, time.Time{}
+	if !keepData {
+		it.Data, it.DataDropped = json.RawMessage("null"), true
+	}
+}
+
+// tooLarge is the quarantine of a message SQS can never take.
+func tooLarge(m queue.Message) *QuarantineError {
+	if m.Size() <= queue.MaxMessageBytes {
+		return nil
+	}
+	return &QuarantineError{Reason: fmt.Sprintf("message is %d bytes once enveloped, over SQS's maximum of %d", m.Size(), queue.MaxMessageBytes)}
+}
+
+// message builds the event's queue message.
+func (h *Handler[C]) message(it *eventstore.Item, data json.RawMessage) queue.Message {
+	return queue.NewMessage(h.p.Name(), queue.NewCloudEvent(h.p.Name(), it.EventID, it.Type, it.Subject, it.Time, data))
+}
+
+// quarantine records that a stored event cannot be processed (200: retrying
+// cannot help; an operator re-processes it after fixing the cause).
+func (h *Handler[C]) quarantine(ctx context.Context, it *eventstore.Item, q *QuarantineError) result {
+	if err := h.store.Quarantine(ctx, it.Provider, it.EventID, q.Reason); err != nil {
+		if errors.Is(err, eventstore.ErrConflict) { // queued meanwhile by another delivery
+			return result{status: http.StatusOK, outcome: metrics.Duplicate}
+		}
+		return failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err)
+	}
+	it.Status, it.Reason = eventstore.StatusQuarantined, q.Reason
+	return result{status: http.StatusOK, outcome: metrics.Quarantined, err: q}
+}
+
+// send sends the stored event and marks it queued. A message SQS refuses for
+// its content quarantines the event; any other failure is a 5xx.
+func (h *Handler[C]) send(ctx context.Context, it *eventstore.Item, msg queue.Message) result {
+	msgID, err := h.queue.Send(ctx, msg)
+	if errors.Is(err, queue.ErrRefused) {
+		return h.quarantine(ctx, it, &QuarantineError{Reason: "SQS refused the message: " + awsCode(err), Err: err})
+	}
+	if err != nil {
+		return failure(http.StatusServiceUnavailable, CodeQueue, "event could not be queued; retry later", err)
+	}
+	if err := h.store.MarkQueued(ctx, it.Provider, it.EventID, msgID, h.opt.Now().Add(h.opt.EventTTL)); err != nil {
+		// The message is durably on the queue, so the webhook is acknowledged: a 5xx
+		// here would make the provider redeliver it after SQS's 5-minute
+		// de-duplication window and enqueue it twice. The item stays "stored".
+		h.log.LogAttrs(ctx, slog.LevelError, "queued but not marked", slog.String("eventId", it.EventID), slog.String("error", err.Error()))
+	}
+	it.Status = eventstore.StatusQueued
+	return result{status: http.StatusOK, outcome: metrics.Accepted}
+}
