@@ -35,6 +35,9 @@ func TestTransitionRules(t *testing.T) {
 							bad = "an event whose data was not kept is never sent"
 						case got == stepSend && st != eventstore.StatusStored:
 							bad = "only a stored event is sent (a quarantined one is released first)"
+						case dropped && got != stepStay:
+							bad = "an event whose data was not kept stays as it is"
+						case dropped:
 						case st == eventstore.StatusStored && !unprocessable && got != stepSend:
 							bad = "a stored, processable event is sent"
 						case st == eventstore.StatusStored && unprocessable && got != stepQuarantine:
