@@ -16,9 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"webhooks/internal/awscount"
-	"webhooks/internal/costmodel"
 	"webhooks/internal/devstack"
+	"webhooks/internal/loadtest"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
 )
@@ -36,10 +35,10 @@ type providerCost struct {
 	SecretsPerRead  int
 	ItemBytes       int
 	MsgBytes        float64
-	Snapshot        awscount.Snapshot
-	Usage, Floor    costmodel.Usage
-	Amortised       costmodel.Amortised
-	Cost, FloorCost costmodel.Breakdown
+	Snapshot        loadtest.Snapshot
+	Usage, Floor    loadtest.Usage
+	Amortised       loadtest.Amortised
+	Cost, FloorCost loadtest.Breakdown
 	EstimatedUpdate int
 }
 
@@ -65,7 +64,7 @@ func measureCost(ctx context.Context, stack *devstack.Stack, keys devkit.Signers
 		if err := purge(ctx, stack.SQS, p.QueueURL); err != nil {
 			return nil, err
 		}
-		counter := awscount.New()
+		counter := loadtest.NewCounter()
 		logs := &countingWriter{}
 		env := lambdamain.Env{Table: stack.Table, QueueURL: p.QueueURL, SecretID: p.SecretID, EventTTL: pipeline.DefaultEventTTL}
 		h, err := newHandler(ctx, kit, env, logs,
@@ -128,7 +127,7 @@ func measureCost(ctx context.Context, stack *devstack.Stack, keys devkit.Signers
 		pc.MsgBytes = float64(s.SQSBytes) / n
 		pc.EstimatedUpdate = s.EstimatedUpdates
 		durMs := float64(total.Microseconds()) / 1000 / n
-		pc.Usage = costmodel.Usage{
+		pc.Usage = loadtest.Usage{
 			Provider: name, RequestBytes: reqBytes / o.costHooks, MemoryMB: MemoryMB, DurationMs: durMs,
 			WriteUnits: s.WriteUnits / n, ReadUnits: s.ReadUnits / n, SQSRequests: float64(s.SQSRequests) / n,
 			LogBytes: float64(logs.n.Load()) / n,
@@ -141,22 +140,22 @@ func measureCost(ctx context.Context, stack *devstack.Stack, keys devkit.Signers
 		}
 		pc.DuplicateCalls = counter.Snapshot().Calls
 
-		a := costmodel.DefaultAmortised
+		a := loadtest.DefaultAmortised
 		a.SecretCallsPerRead = float64(pc.SecretsPerRead)
 		a.Instances = max(1, int(math.Ceil(a.RatePerSecond*durMs/1000)))
 		pc.Amortised = a
-		pc.Cost = costmodel.PerMillion(costmodel.USEast1, pc.Usage, a)
+		pc.Cost = loadtest.PerMillion(loadtest.USEast1, pc.Usage, a)
 
 		// The floor: what the design must do per webhook and nothing more — one
 		// request and invocation, lasting as long as the three bare calls; one
 		// PutItem and one UpdateItem of the stored item; one SendMessage; no logs.
-		pc.Floor = costmodel.Usage{
+		pc.Floor = loadtest.Usage{
 			Provider: name, RequestBytes: pc.Usage.RequestBytes, MemoryMB: MemoryMB, DurationMs: bareMs,
-			WriteUnits: s.WriteUnitsByKind["event"] / n, SQSRequests: math.Max(1, math.Ceil(pc.MsgBytes/awscount.SQSChunk)),
+			WriteUnits: s.WriteUnitsByKind["event"] / n, SQSRequests: math.Max(1, math.Ceil(pc.MsgBytes/loadtest.SQSChunk)),
 		}
 		fa := a
 		fa.Instances = max(1, int(math.Ceil(a.RatePerSecond*bareMs/1000)))
-		pc.FloorCost = costmodel.PerMillion(costmodel.USEast1, pc.Floor, fa)
+		pc.FloorCost = loadtest.PerMillion(loadtest.USEast1, pc.Floor, fa)
 		out = append(out, pc)
 	}
 	return out, nil

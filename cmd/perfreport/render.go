@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"webhooks/internal/costmodel"
+	"webhooks/internal/loadtest"
 	"webhooks/shared/providers"
 )
 
@@ -34,7 +34,7 @@ func render(r *report) string {
 		r.Date.Format("2006-01-02 15:04"), r.Elapsed.Round(time.Second))
 	w("Numbers are measurements on the machine below, against a local AWS API (moto_server), not on AWS.\n")
 	w("They are reported, never asserted: tests check only that the counting and the arithmetic are right\n")
-	w("(`internal/awscount`, `internal/costmodel`).\n\n")
+	w("(`internal/loadtest`: its AWS call counter and cost model).\n\n")
 
 	w("## Machine\n\n| | |\n|---|---|\n")
 	w("| CPUs (`nproc`) | %d |\n| CPU model | %s |\n| memory | %s |\n| OS / arch | %s, kernel %s |\n| Go | %s |\n| moto | %s |\n\n",
@@ -187,10 +187,10 @@ func renderLoad(b *strings.Builder, r *report) {
 
 func renderCost(b *strings.Builder, r *report) {
 	w := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
-	p := costmodel.USEast1
+	p := loadtest.USEast1
 	w("## AWS calls and cost per webhook\n\n")
 	w("Each provider's real handler (`lambdamain.NewHandler`, as `functions/<provider>` builds it) run in this process against the same moto_server,\n")
-	w("its SDK clients counted by `internal/awscount` (added with `config.WithAPIOptions`): one webhook on a fresh handler (*first*), then %d\n", r.Opts.costHooks)
+	w("its SDK clients counted by `internal/loadtest` (added with `config.WithAPIOptions`): one webhook on a fresh handler (*first*), then %d\n", r.Opts.costHooks)
 	w("distinct webhooks one at a time (*per webhook* = their mean), then one redelivery (*duplicate*). DynamoDB units are computed from item\n")
 	w("sizes by DynamoDB's rules (1 WRU per started KB written, the larger of before and after for an update); moto reports fixed capacity, so\n")
 	w("its `ConsumedCapacity` is not used. SQS requests are counted per started 64 KB of body plus attributes. *WRU by item* splits the write units by\n")
@@ -268,7 +268,7 @@ func renderCost(b *strings.Builder, r *report) {
 	for _, c := range r.Cost {
 		for _, v := range []struct {
 			label string
-			b     costmodel.Breakdown
+			b     loadtest.Breakdown
 		}{{"measured", c.Cost}, {"floor", c.FloorCost}} {
 			w("**%s, %s** — total **%s** per million webhooks\n\n", c.Provider, v.label, dollars(v.b.Total))
 			for _, l := range v.b.Lines {
@@ -277,7 +277,7 @@ func renderCost(b *strings.Builder, r *report) {
 			w("\n")
 		}
 	}
-	top := append([]costmodel.Line(nil), r.Cost[0].Cost.Lines...)
+	top := append([]loadtest.Line(nil), r.Cost[0].Cost.Lines...)
 	sort.Slice(top, func(i, j int) bool { return top[i].Dollars > top[j].Dollars })
 	w("The largest lines (%s): %s, then %s. Lambda duration is the handler's time against moto_server on this machine; on AWS the\n",
 		r.Cost[0].Provider, top[0].Service, top[1].Service)
@@ -297,7 +297,7 @@ func ceil(x float64) float64 {
 	return float64(int64(x) + 1)
 }
 
-func lineDollars(b costmodel.Breakdown, service string) string {
+func lineDollars(b loadtest.Breakdown, service string) string {
 	for _, l := range b.Lines {
 		if l.Service == service {
 			return dollars(l.Dollars)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"webhooks/internal/awskit"
-	"webhooks/internal/faultproxy"
+	"webhooks/internal/loadtest"
 	"webhooks/internal/soak"
 )
 
@@ -36,7 +36,7 @@ func main() {
 type run_ struct {
 	name  string
 	n     int
-	rules []faultproxy.Rule
+	rules []loadtest.Rule
 }
 
 func run(report string, perKind, mixed int) error {
@@ -47,11 +47,11 @@ func run(report string, perKind, mixed int) error {
 	}
 	defer srv.Stop()
 	runs := []run_{
-		{"error (500)", perKind, []faultproxy.Rule{{Kind: faultproxy.Error, Rate: 0.2}}},
-		{"throttle (400 ThrottlingException)", perKind, []faultproxy.Rule{{Kind: faultproxy.Throttle, Rate: 0.2}}},
-		{"timeout (held past the 400 ms attempt limit)", perKind, []faultproxy.Rule{{Kind: faultproxy.Timeout, Rate: 0.2, Delay: 2 * time.Second}}},
-		{"latency (+50 ms)", perKind, []faultproxy.Rule{{Kind: faultproxy.Latency, Rate: 0.2, Delay: 50 * time.Millisecond}}},
-		{"lost response (applied, caller sees 500)", perKind, []faultproxy.Rule{{Kind: faultproxy.LostResponse, Rate: 0.2}}},
+		{"error (500)", perKind, []loadtest.Rule{{Kind: loadtest.Error, Rate: 0.2}}},
+		{"throttle (400 ThrottlingException)", perKind, []loadtest.Rule{{Kind: loadtest.Throttle, Rate: 0.2}}},
+		{"timeout (held past the 400 ms attempt limit)", perKind, []loadtest.Rule{{Kind: loadtest.Timeout, Rate: 0.2, Delay: 2 * time.Second}}},
+		{"latency (+50 ms)", perKind, []loadtest.Rule{{Kind: loadtest.Latency, Rate: 0.2, Delay: 50 * time.Millisecond}}},
+		{"lost response (applied, caller sees 500)", perKind, []loadtest.Rule{{Kind: loadtest.LostResponse, Rate: 0.2}}},
 		{"mixed (5% error, 5% throttle, 5% lost, 2% timeout, 3% latency)", mixed, soak.MixedFaults()},
 	}
 	var b strings.Builder

@@ -26,7 +26,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"webhooks/internal/awskit"
-	"webhooks/internal/faultproxy"
+	"webhooks/internal/loadtest"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
 )
@@ -41,7 +41,7 @@ type Config struct {
 	PerProvider  int // distinct webhooks per provider
 	Redeliver    float64
 	Concurrency  int
-	Rules        []faultproxy.Rule
+	Rules        []loadtest.Rule
 	Seed         uint64
 	MaxAttempts  int           // per webhook (Alchemy Pay: ~30 over 25 hours)
 	RetryDelay   time.Duration // compressed retry interval
@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	proxy, err := faultproxy.New(cfg.Endpoint, cfg.Seed, cfg.Rules...)
+	proxy, err := loadtest.NewFaultProxy(cfg.Endpoint, cfg.Seed, cfg.Rules...)
 	if err != nil {
 		return nil, err
 	}
@@ -298,12 +298,12 @@ func deliver(ctx context.Context, h lambda.Handler, keys devkit.Signers, hk webh
 
 // MixedFaults is the soak's fault mix: 20% of every AWS call the functions
 // make fails in one of five ways.
-func MixedFaults() []faultproxy.Rule {
-	return []faultproxy.Rule{
-		{Kind: faultproxy.Error, Rate: 0.05},
-		{Kind: faultproxy.Throttle, Rate: 0.05},
-		{Kind: faultproxy.LostResponse, Rate: 0.05},
-		{Kind: faultproxy.Timeout, Rate: 0.02, Delay: 2 * time.Second},
-		{Kind: faultproxy.Latency, Rate: 0.03, Delay: 50 * time.Millisecond},
+func MixedFaults() []loadtest.Rule {
+	return []loadtest.Rule{
+		{Kind: loadtest.Error, Rate: 0.05},
+		{Kind: loadtest.Throttle, Rate: 0.05},
+		{Kind: loadtest.LostResponse, Rate: 0.05},
+		{Kind: loadtest.Timeout, Rate: 0.02, Delay: 2 * time.Second},
+		{Kind: loadtest.Latency, Rate: 0.03, Delay: 50 * time.Millisecond},
 	}
 }

@@ -1,8 +1,9 @@
-// Package costmodel turns measured per-webhook usage (AWS calls, DynamoDB
+package loadtest
+
+// Cost model: turns measured per-webhook usage (AWS calls, DynamoDB
 // units, SQS requests, Lambda duration) into dollars per million webhooks at
 // AWS list prices, line by line, with the arithmetic spelled out. Local
 // tooling for the performance report: never deployed.
-package costmodel
 
 import (
 	"fmt"

@@ -1,4 +1,6 @@
-// Package awscount is an AWS SDK middleware that counts the calls a client
+package loadtest
+
+// AWS call counting: an AWS SDK middleware that counts the calls a client
 // makes, per service and operation, and the DynamoDB capacity units and SQS
 // requests they are billed as. Add it to any SDK configuration with
 // config.WithAPIOptions (see Counter.LoadOption). Local tooling for the cost
@@ -11,7 +13,6 @@
 // middleware also asks DynamoDB for ReturnConsumedCapacity=TOTAL and records
 // what the endpoint reports: on AWS the two agree, a local endpoint such as
 // moto_server reports fixed numbers.
-package awscount
 
 import (
 	"context"
@@ -67,8 +68,8 @@ type Snapshot struct {
 	EstimatedUpdates int
 }
 
-// New returns an empty Counter.
-func New() *Counter {
+// NewCounter returns an empty Counter.
+func NewCounter() *Counter {
 	c := &Counter{}
 	c.Reset()
 	return c

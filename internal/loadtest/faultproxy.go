@@ -1,9 +1,10 @@
-// Package faultproxy is an HTTP proxy placed between the functions and an AWS
+package loadtest
+
+// Fault injection. faultproxy is: an HTTP proxy placed between the functions and an AWS
 // endpoint (moto_server) that injects faults per service and operation at a
 // rate: server errors, throttling, timeouts, added latency, and lost responses
 // (the call succeeds at AWS but the caller sees an error). It proves the
 // pipeline's exactly-once claims under failure; it is never deployed.
-package faultproxy
 
 import (
 	"bytes"
@@ -53,8 +54,8 @@ type Proxy struct {
 	hits  map[string]int // "service/Operation/kind"
 }
 
-// New returns a proxy to target whose random choices follow seed.
-func New(target string, seed uint64, rules ...Rule) (*Proxy, error) {
+// NewFaultProxy returns a proxy to target whose random choices follow seed.
+func NewFaultProxy(target string, seed uint64, rules ...Rule) (*Proxy, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err

@@ -1,20 +1,20 @@
-package costmodel_test
+package loadtest_test
 
 import (
 	"math"
 	"testing"
 
-	"webhooks/internal/costmodel"
+	"webhooks/internal/loadtest"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
 
 func TestPerMillionArithmetic(t *testing.T) {
-	p := costmodel.USEast1
-	u := costmodel.Usage{Provider: "tiki", RequestBytes: 900, MemoryMB: 256, DurationMs: 40.2,
+	p := loadtest.USEast1
+	u := loadtest.Usage{Provider: "tiki", RequestBytes: 900, MemoryMB: 256, DurationMs: 40.2,
 		WriteUnits: 2, ReadUnits: 0, SQSRequests: 1, LogBytes: 1024}
-	a := costmodel.Amortised{RatePerSecond: 10, Instances: 1, CacheSeconds: 300, SecretCallsPerRead: 2, KMSPerSecretCall: 1, KMSBackgroundPerHour: 24}
-	b := costmodel.PerMillion(p, u, a)
+	a := loadtest.Amortised{RatePerSecond: 10, Instances: 1, CacheSeconds: 300, SecretCallsPerRead: 2, KMSPerSecretCall: 1, KMSBackgroundPerHour: 24}
+	b := loadtest.PerMillion(p, u, a)
 
 	secrets := 2 * math.Ceil(1e5/300) // 100,000 s at 10/s, one read per 5 minutes
 	kms := secrets + 1e5/3600*24
@@ -56,19 +56,19 @@ func TestPerMillionArithmetic(t *testing.T) {
 }
 
 func TestRequestsOver512KBAreSeveralGatewayRequests(t *testing.T) {
-	b := costmodel.PerMillion(costmodel.USEast1, costmodel.Usage{RequestBytes: 600 << 10, MemoryMB: 256, DurationMs: 1}, costmodel.Amortised{})
+	b := loadtest.PerMillion(loadtest.USEast1, loadtest.Usage{RequestBytes: 600 << 10, MemoryMB: 256, DurationMs: 1}, loadtest.Amortised{})
 	if b.Lines[0].Service != "API Gateway HTTP API" || !near(b.Lines[0].Dollars, 2.00) {
 		t.Errorf("first line = %+v, want API Gateway at $2.00", b.Lines[0])
 	}
 }
 
 func TestAmortisedCalls(t *testing.T) {
-	s, k := costmodel.AmortisedCalls(costmodel.Amortised{RatePerSecond: 100, Instances: 3, CacheSeconds: 300, SecretCallsPerRead: 2, KMSPerSecretCall: 1, KMSBackgroundPerHour: 24})
+	s, k := loadtest.AmortisedCalls(loadtest.Amortised{RatePerSecond: 100, Instances: 3, CacheSeconds: 300, SecretCallsPerRead: 2, KMSPerSecretCall: 1, KMSBackgroundPerHour: 24})
 	// 1e6/100 = 10,000 s → ceil(33.3) = 34 reads per instance × 3 × 2 calls.
 	if !near(s, 204) || !near(k, 204+3*1e4/3600*24) {
 		t.Errorf("AmortisedCalls = %v, %v", s, k)
 	}
-	if s, k := costmodel.AmortisedCalls(costmodel.Amortised{}); s != 0 || k != 0 {
+	if s, k := loadtest.AmortisedCalls(loadtest.Amortised{}); s != 0 || k != 0 {
 		t.Errorf("no rate: %v, %v", s, k)
 	}
 }

@@ -1,4 +1,4 @@
-package awscount_test
+package loadtest_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"webhooks/internal/awscount"
+	"webhooks/internal/loadtest"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/queue"
 )
@@ -40,7 +40,7 @@ func fakeAWS(t *testing.T) (*httptest.Server, *[]string) {
 	return srv, &targets
 }
 
-func clients(t *testing.T, endpoint string, c *awscount.Counter) (*dynamodb.Client, *sqs.Client) {
+func clients(t *testing.T, endpoint string, c *loadtest.Counter) (*dynamodb.Client, *sqs.Client) {
 	t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion("us-east-1"),
@@ -58,7 +58,7 @@ func clients(t *testing.T, endpoint string, c *awscount.Counter) (*dynamodb.Clie
 
 func TestCountsTheDesignsCallsAndUnits(t *testing.T) {
 	srv, targets := fakeAWS(t)
-	c := awscount.New()
+	c := loadtest.NewCounter()
 	db, q := clients(t, srv.URL, c)
 	ctx := context.Background()
 	store := eventstore.New(db, "events")
@@ -122,7 +122,7 @@ func TestCountsTheDesignsCallsAndUnits(t *testing.T) {
 
 func TestApplyUpdate(t *testing.T) {
 	before := map[string]int{"pk": 10, "status": 12, "reason": 20, "quarantine_pk": 17}
-	after := awscount.ApplyUpdate(before,
+	after := loadtest.ApplyUpdate(before,
 		"SET #st = :q, queued_at = :now, message_id = :mid REMOVE quarantine_pk, reason",
 		map[string]string{"#st": "status"},
 		map[string]ddb.AttributeValue{
@@ -151,7 +151,7 @@ func TestItemSize(t *testing.T) {
 		"ok":  &ddb.AttributeValueMemberBOOL{Value: true},                                                                     // 2 + 1
 		"doc": &ddb.AttributeValueMemberM{Value: map[string]ddb.AttributeValue{"a": &ddb.AttributeValueMemberS{Value: "xy"}}}, // 3 + 3 + (1+2+1)
 	}
-	if got, want := awscount.ItemSize(item), 5+7+3+10; got != want {
+	if got, want := loadtest.ItemSize(item), 5+7+3+10; got != want {
 		t.Errorf("ItemSize = %d, want %d", got, want)
 	}
 }

@@ -1,4 +1,4 @@
-package faultproxy
+package loadtest
 
 import (
 	"io"
@@ -45,7 +45,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, c := range cases {
 		applied.Store(0)
-		p, _ := New(upstream.URL, 1, Rule{Service: "dynamodb", Operation: "PutItem", Kind: c.kind, Rate: 1, Delay: 50 * time.Millisecond})
+		p, _ := NewFaultProxy(upstream.URL, 1, Rule{Service: "dynamodb", Operation: "PutItem", Kind: c.kind, Rate: 1, Delay: 50 * time.Millisecond})
 		if c.kind == Timeout {
 			p.SetRules(Rule{Service: "dynamodb", Kind: Timeout, Rate: 1, Delay: 5 * time.Second})
 		}
@@ -65,7 +65,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestRateIsRoughlyHonoured(t *testing.T) {
-	p, _ := New("http://127.0.0.1:1", 7, Rule{Kind: Error, Rate: 0.2})
+	p, _ := NewFaultProxy("http://127.0.0.1:1", 7, Rule{Kind: Error, Rate: 0.2})
 	hits := 0
 	for i := 0; i < 10000; i++ {
 		if _, ok := p.pick("sqs", "SendMessage"); ok {
