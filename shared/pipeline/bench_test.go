@@ -65,6 +65,9 @@ func path[C any](p pipeline.Provider[C], cfg C) cpuPath {
 		if err := e.Validate(); err != nil {
 			return nil, err
 		}
+		if e.Time.IsZero() {
+			e.Time = req.Received
+		}
 		id := pipeline.EventID(p.Name(), e.Key)
 		_ = eventstore.Digest(e.Data)
 		data := e.Data
