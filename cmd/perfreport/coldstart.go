@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"webhooks/internal/devstack"
 	"webhooks/internal/hookgen"
 	"webhooks/internal/lambdarun"
-	"webhooks/internal/localgw"
+	"webhooks/internal/localrun"
 	"webhooks/internal/signer"
 )
 
@@ -24,10 +23,10 @@ type coldStart struct {
 // measureColdStarts starts each function's real bootstrap afresh, opts.coldRuns
 // times: the time until it asks the Runtime API for work, then its first
 // invocation (which reads the secret from Secrets Manager) and a second one.
-func measureColdStarts(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o options) ([]coldStart, error) {
+func measureColdStarts(ctx context.Context, stack *localrun.Stack, keys signer.Keys, o options) ([]coldStart, error) {
 	var out []coldStart
 	tag := fmt.Sprintf("cold%d-", time.Now().UnixNano())
-	for _, name := range devstack.Providers {
+	for _, name := range localrun.Providers {
 		p := stack.Providers[name]
 		hooks, err := hookgen.Generate(o.events, name, tag, 2*o.coldRuns)
 		if err != nil {
@@ -70,7 +69,7 @@ func measureColdStarts(ctx context.Context, stack *devstack.Stack, keys signer.K
 
 // expectAccepted checks a function's response: 200 and outcome accepted.
 func expectAccepted(raw []byte) error {
-	res, err := localgw.ParseResponse(raw)
+	res, err := localrun.ParseResponse(raw)
 	if err != nil {
 		return err
 	}

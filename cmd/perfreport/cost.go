@@ -16,9 +16,9 @@ import (
 
 	"webhooks/internal/awscount"
 	"webhooks/internal/costmodel"
-	"webhooks/internal/devstack"
 	"webhooks/internal/handlers"
 	"webhooks/internal/hookgen"
+	"webhooks/internal/localrun"
 	"webhooks/internal/signer"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
@@ -55,10 +55,10 @@ func newHandler(ctx context.Context, provider string, env lambdamain.Env, out io
 // measureCost runs each provider's real handler in this process, with its AWS
 // clients counted by awscount, against the stack's endpoint: one cold
 // webhook, then o.costHooks warm ones, then one redelivery.
-func measureCost(ctx context.Context, stack *devstack.Stack, keys signer.Keys, o options, bareMs float64) ([]providerCost, error) {
+func measureCost(ctx context.Context, stack *localrun.Stack, keys signer.Keys, o options, bareMs float64) ([]providerCost, error) {
 	var out []providerCost
 	tag := fmt.Sprintf("cost%d-", time.Now().UnixNano())
-	for _, name := range devstack.Providers {
+	for _, name := range localrun.Providers {
 		p := stack.Providers[name]
 		// Start from an empty queue, as each load level does (moto's
 		// SendMessage slows as a queue grows).

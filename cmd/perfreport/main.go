@@ -24,7 +24,7 @@ import (
 	"syscall"
 	"time"
 
-	"webhooks/internal/devstack"
+	"webhooks/internal/localrun"
 	"webhooks/internal/motoserver"
 	"webhooks/internal/signer"
 )
@@ -115,11 +115,11 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	defer moto.Stop()
 
 	fnLogs := newLatencyLogs()
-	stack, err := devstack.Start(ctx, devstack.Config{
+	stack, err := localrun.Start(ctx, localrun.Config{
 		SecretsFile:    filepath.Join(o.events, "dev-secrets.json"),
 		BinDir:         o.hostBin,
 		Prefix:         "perf",
-		AWS:            devstack.AWSEnv{Endpoint: moto.Endpoint},
+		AWS:            localrun.AWSEnv{Endpoint: moto.Endpoint},
 		FunctionOutput: fnLogs.writer,
 		Timeout:        10 * time.Second,
 		Instances:      o.instances,
@@ -128,7 +128,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		return err
 	}
 	defer stack.Stop()
-	if running := stack.Running(); len(running) != len(devstack.Providers) {
+	if running := stack.Running(); len(running) != len(localrun.Providers) {
 		return fmt.Errorf("only %v of the functions run; build them first (make run-bin)", running)
 	}
 	keys, err := signer.DevKeys(o.events)

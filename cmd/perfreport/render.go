@@ -148,7 +148,7 @@ func spread(v []time.Duration) string {
 func renderLoad(b *strings.Builder, r *report) {
 	w := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	w("## Load\n\n")
-	w("`internal/devstack`: moto_server, the four real host bootstraps under `internal/lambdarun` with %d processes each (Lambda's concurrency),\n", r.Opts.instances)
+	w("`internal/localrun`: moto_server, the four real host bootstraps under `internal/lambdarun` with %d processes each (Lambda's concurrency),\n", r.Opts.instances)
 	w("and the local HTTP gateway on loopback. Per level, %d distinct valid webhooks, the four providers interleaved, each signed when sent,\n", r.Opts.perLevel/4*4)
 	w("POSTed over HTTP by *c* concurrent clients; every answer must be `200` with outcome `accepted`, and each provider's queue must then hold\n")
 	w("exactly one message per accepted webhook — anything else is an error, and a run with errors fails without writing this report.\n")

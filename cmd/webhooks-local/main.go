@@ -29,7 +29,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"webhooks/internal/devstack"
+	"webhooks/internal/localrun"
 )
 
 func main() {
@@ -90,8 +90,8 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 		return f
 	}
 
-	awsEnv := devstack.AWSEnvFromEnvironment(os.Getenv)
-	cfg := devstack.Config{
+	awsEnv := localrun.AWSEnvFromEnvironment(os.Getenv)
+	cfg := localrun.Config{
 		SecretsFile: filepath.Join(*eventsDir, "dev-secrets.json"),
 		BinDir:      *bin,
 		AWS:         awsEnv,
@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 		logf("starting moto_server (set AWS_ENDPOINT_URL to use another endpoint, e.g. LocalStack)")
 	}
 	began := time.Now()
-	stack, err := devstack.Start(ctx, cfg)
+	stack, err := localrun.Start(ctx, cfg)
 	if err != nil {
 		ln.Close()
 		logf("start failed: %v", err)
@@ -140,7 +140,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	// (Not for a one-shot demo, which may run beside `make run`.)
 	if !(*demo && *exit) {
 		statePath := filepath.Join(filepath.Dir(*logDir), "local.json")
-		if err := devstack.WriteState(statePath, stack.State(baseURL)); err != nil {
+		if err := localrun.WriteState(statePath, stack.State(baseURL)); err != nil {
 			logf("state file: %v", err)
 		} else {
 			defer os.Remove(statePath)
@@ -172,7 +172,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	return code
 }
 
-func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took time.Duration) {
+func printBanner(w io.Writer, s *localrun.Stack, baseURL, logDir string, took time.Duration) {
 	var running []string
 	for _, name := range s.Running() {
 		f := s.Providers[name].Function
@@ -182,7 +182,7 @@ func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took ti
 
 	fmt.Fprintln(w, "\nWebhook URLs (POST, development tokens filled in):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, name := range devstack.Providers {
+	for _, name := range localrun.Providers {
 		p := s.Providers[name]
 		state := ""
 		if p.Function == nil {
@@ -197,7 +197,7 @@ func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took ti
 
 	fmt.Fprintln(w, "\nDevelopment secrets (Secrets Manager; same as events/dev-secrets.json, which events/ is signed with):")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, name := range devstack.Providers {
+	for _, name := range localrun.Providers {
 		p := s.Providers[name]
 		fmt.Fprintf(tw, "  %s\t%s\n", p.SecretID, compactJSON(p.Secret))
 	}
@@ -211,7 +211,7 @@ func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took ti
 	fmt.Fprintf(w, "Table: %s\n", s.Table)
 	fmt.Fprintln(w, "Queues (FIFO, each with a FIFO dead-letter queue, maxReceiveCount 5):")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, name := range devstack.Providers {
+	for _, name := range localrun.Providers {
 		p := s.Providers[name]
 		fmt.Fprintf(tw, "  %s\t%s\tDLQ %s\n", name, p.QueueURL, p.DLQURL)
 	}
@@ -230,7 +230,7 @@ func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took ti
 }
 
 // providerURLs are the provider's webhook URLs with the development tokens.
-func providerURLs(baseURL string, p *devstack.Provider) []string {
+func providerURLs(baseURL string, p *localrun.Provider) []string {
 	var sec struct {
 		URLToken string `json:"urlToken"`
 	}
@@ -249,15 +249,15 @@ func providerURLs(baseURL string, p *devstack.Provider) []string {
 	return nil
 }
 
-func runDemo(ctx context.Context, w io.Writer, s *devstack.Stack, baseURL, eventsDir string) bool {
-	samples, err := devstack.LoadSamples(eventsDir)
+func runDemo(ctx context.Context, w io.Writer, s *localrun.Stack, baseURL, eventsDir string) bool {
+	samples, err := localrun.LoadSamples(eventsDir)
 	if err != nil {
 		fmt.Fprintf(w, "demo: %v\n", err)
 		return false
 	}
 	fmt.Fprintf(w, "\nDemo: sending %d samples from %s/ (valid ones first)\n\n", len(samples), eventsDir)
 	client := &http.Client{Timeout: 30 * time.Second}
-	results := devstack.RunSamples(ctx, client, baseURL, samples, s.Running())
+	results := localrun.RunSamples(ctx, client, baseURL, samples, s.Running())
 
 	fmt.Fprintln(w, "\nDemo summary")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -309,7 +309,7 @@ func runDemo(ctx context.Context, w io.Writer, s *devstack.Stack, baseURL, event
 
 // why is a short reason for a non-2xx answer, from the usual error shapes:
 // {"error":{"code","message"}}, {"code","msg","error":"<code>"} or {"message"}.
-func why(r devstack.SampleResult) string {
+func why(r localrun.SampleResult) string {
 	if r.Status >= 200 && r.Status < 300 {
 		return ""
 	}

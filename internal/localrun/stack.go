@@ -1,10 +1,8 @@
-// Package devstack brings up the whole webhook system on one machine: a local
-// AWS API (moto_server, or whatever AWS_ENDPOINT_URL points at), the table,
-// queues and secrets the functions need, each function's real bootstrap under
-// the local Lambda runtime, and the local API gateway in front of them. Both
-// `make run` (cmd/webhooks-local) and the end-to-end test use it. Local
-// tooling only: never deployed.
-package devstack
+package localrun
+
+// The stack: a local AWS API (moto_server, or whatever AWS_ENDPOINT_URL points
+// at), the table, queues and secrets the functions need, each function's real
+// bootstrap under the local Lambda runtime, and the gateway in front of them.
 
 import (
 	"cmp"
@@ -27,7 +25,6 @@ import (
 
 	"webhooks/internal/awstest"
 	"webhooks/internal/lambdarun"
-	"webhooks/internal/localgw"
 	"webhooks/internal/motoserver"
 	"webhooks/internal/samples"
 )
@@ -53,7 +50,7 @@ type Config struct {
 	AWS AWSEnv
 	// FunctionOutput gives the writer for a function's stdout and stderr; nil discards.
 	FunctionOutput func(provider string) io.Writer
-	// MotoLog receives moto_server's output when devstack starts it.
+	// MotoLog receives moto_server's output when Start starts it.
 	MotoLog *os.File
 	// Logf reports runtime events (function crashes, restarts); nil discards.
 	Logf func(format string, args ...any)
@@ -110,7 +107,7 @@ func (e AWSEnv) Config(ctx context.Context) (aws.Config, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return cfg, fmt.Errorf("devstack: AWS configuration: %w", err)
+		return cfg, fmt.Errorf("localrun: AWS configuration: %w", err)
 	}
 	return cfg, nil
 }
@@ -135,7 +132,7 @@ type Stack struct {
 	Moto      *motoserver.Server // nil when an external endpoint is used
 	Table     string
 	Providers map[string]*Provider
-	Gateway   *localgw.Gateway
+	Gateway   *Gateway
 
 	DynamoDB       *dynamodb.Client
 	SQS            *sqs.Client
@@ -181,20 +178,20 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	res := awstest.FromConfig(s.AWS.Endpoint, awsCfg)
 	s.DynamoDB, s.SQS, s.SecretsManager = res.DynamoDB, res.SQS, res.Secrets
 	if err := res.CreateTable(ctx, s.Table); err != nil {
-		return nil, fmt.Errorf("devstack: %w", err)
+		return nil, fmt.Errorf("localrun: %w", err)
 	}
 	for _, name := range Providers {
 		p := &Provider{Name: name, Secret: secrets[name], SecretID: cfg.Prefix + "/" + name}
 		if len(p.Secret) == 0 {
-			return nil, fmt.Errorf("devstack: %s has no development secret in %s", name, cfg.SecretsFile)
+			return nil, fmt.Errorf("localrun: %s has no development secret in %s", name, cfg.SecretsFile)
 		}
 		q, err := res.CreateQueue(ctx, cfg.Prefix+"-"+name)
 		if err != nil {
-			return nil, fmt.Errorf("devstack: %w", err)
+			return nil, fmt.Errorf("localrun: %w", err)
 		}
 		p.QueueURL, p.QueueARN, p.DLQURL = q.URL, q.ARN, q.DLQURL
 		if _, err := res.PutSecret(ctx, p.SecretID, string(p.Secret)); err != nil {
-			return nil, fmt.Errorf("devstack: %w", err)
+			return nil, fmt.Errorf("localrun: %w", err)
 		}
 		s.Providers[name] = p
 	}
@@ -243,10 +240,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		r.p.Function = r.f
 	}
 	if len(startErrs) > 0 {
-		return nil, fmt.Errorf("devstack: %w", errors.Join(startErrs...))
+		return nil, fmt.Errorf("localrun: %w", errors.Join(startErrs...))
 	}
 
-	fns := map[string]localgw.Invoker{}
+	fns := map[string]Invoker{}
 	missing := map[string]string{}
 	for name, p := range s.Providers {
 		if p.Function != nil {
@@ -255,7 +252,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			missing[name] = p.Missing
 		}
 	}
-	s.Gateway = localgw.New(localgw.Options{Functions: fns, Unavailable: missing, Log: cfg.GatewayLog})
+	s.Gateway = NewGateway(GatewayOptions{Functions: fns, Unavailable: missing, Log: cfg.GatewayLog})
 	return s, nil
 }
 
@@ -280,7 +277,7 @@ func (s *Stack) Running() []string {
 	return out
 }
 
-// Stop ends every function process and moto_server (if devstack started it).
+// Stop ends every function process and moto_server (if Start started it).
 // Resources on an external endpoint are left as they are.
 func (s *Stack) Stop() {
 	if s == nil {
@@ -318,7 +315,7 @@ type invoker struct{ f *lambdarun.Function }
 func (i invoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	out, err := i.f.Invoke(ctx, payload)
 	if errors.Is(err, lambdarun.ErrPayloadTooLarge) {
-		return nil, fmt.Errorf("%w: %w", localgw.ErrPayloadTooLarge, err)
+		return nil, fmt.Errorf("%w: %w", ErrPayloadTooLarge, err)
 	}
 	return out, err
 }

@@ -1,9 +1,10 @@
-// Package localgw is a local stand-in for the API Gateway HTTP API in front
-// of the webhook functions: it serves exactly the contract's routes, turns
-// each request into the payload-2.0 event API Gateway would send, invokes the
+package localrun
+
+// The gateway: a local stand-in for the API Gateway HTTP API in front of the
+// webhook functions. It serves exactly the contract's routes, turns each
+// request into the payload-2.0 event API Gateway would send, invokes the
 // provider's function and maps its response back to HTTP, as
-// `sam local start-api` does. Local tooling only: never deployed.
-package localgw
+// `sam local start-api` does.
 
 import (
 	"cmp"
@@ -33,7 +34,7 @@ const MaxBody = 10 * 1024 * 1024
 
 // ErrPayloadTooLarge may be returned (wrapped) by an Invoker for a payload the
 // function cannot take; the gateway answers 413.
-var ErrPayloadTooLarge = errors.New("localgw: payload too large")
+var ErrPayloadTooLarge = errors.New("localrun: payload too large")
 
 // Invoker runs one synchronous invocation of a function.
 type Invoker interface {
@@ -82,8 +83,8 @@ func (r Route) match(segs []string) (map[string]string, bool) {
 	return params, true
 }
 
-// Options configure a Gateway.
-type Options struct {
+// GatewayOptions configure a Gateway.
+type GatewayOptions struct {
 	// Functions by name ("tiki", "apigift", "alchemypay", "oslpay").
 	Functions map[string]Invoker
 	// Unavailable says, by function name, why a function is not running; its
@@ -98,12 +99,12 @@ type Options struct {
 
 // Gateway is an http.Handler.
 type Gateway struct {
-	opts  Options
+	opts  GatewayOptions
 	logMu sync.Mutex
 }
 
-// New returns a gateway over the given functions.
-func New(opts Options) *Gateway {
+// NewGateway returns a gateway over the given functions.
+func NewGateway(opts GatewayOptions) *Gateway {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

@@ -1,4 +1,4 @@
-package localgw
+package localrun
 
 import (
 	"bytes"
@@ -54,7 +54,7 @@ const okReply = `{"statusCode":200,"headers":{"Content-Type":"application/json",
 func newServer(t *testing.T, fns map[string]Invoker, unavailable map[string]string) (*httptest.Server, *bytes.Buffer) {
 	t.Helper()
 	log := &syncBuffer{}
-	srv := httptest.NewServer(New(Options{Functions: fns, Unavailable: unavailable, Log: log}))
+	srv := httptest.NewServer(NewGateway(GatewayOptions{Functions: fns, Unavailable: unavailable, Log: log}))
 	t.Cleanup(srv.Close)
 	return srv, &log.buf
 }

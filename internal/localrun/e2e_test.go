@@ -1,4 +1,4 @@
-package devstack
+package localrun
 
 // End-to-end: moto_server, the real function binaries built for this host
 // under the local Lambda runtime, the local gateway on a loopback port, and
@@ -69,7 +69,7 @@ func TestEndToEnd(t *testing.T) {
 		Timeout: 10 * time.Second,
 	})
 	if err != nil {
-		t.Fatalf("devstack.Start: %v", err)
+		t.Fatalf("localrun.Start: %v", err)
 	}
 	pids := stack.Pids()
 	defer func() {
