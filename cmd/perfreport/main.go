@@ -1,7 +1,7 @@
 // Command perfreport measures the webhook receivers and writes
 // docs/PERFORMANCE.md: benchmark results (from a `go test -bench` output
-// file), binary sizes, cold starts of the real bootstraps under the local
-// Lambda runtime, a load run through the local gateway against moto_server
+// file), binary sizes, cold starts of the real bootstraps under the AWS
+// Lambda Runtime Interface Emulator, a load run through the local gateway against moto_server
 // with the bare AWS calls measured beside it, and AWS calls, units and
 // dollars per million webhooks. `make bench` runs it. Local tooling only:
 // every server it starts listens on loopback, and it stops what it starts.
@@ -49,7 +49,7 @@ func main() {
 	flag.IntVar(&o.perLevel, "per-level", 400, "webhooks per load level (spread over the four providers)")
 	flag.IntVar(&o.coldRuns, "cold-runs", 5, "cold starts per function")
 	flag.IntVar(&o.costHooks, "cost-webhooks", 20, "webhooks per provider in the cost run")
-	flag.IntVar(&o.instances, "instances", 8, "processes per function in the load run (Lambda's concurrency)")
+	flag.IntVar(&o.instances, "instances", 8, "sandboxes (emulators) per function in the load run (Lambda's concurrency)")
 	flag.StringVar(&o.commands, "commands", "", "the commands that produced this report, ';'-separated, for the report")
 	flag.Parse()
 	for _, f := range strings.Split(levels, ",") {

@@ -1,12 +1,14 @@
 // Command webhooks-local runs the whole webhook system on this machine, as
 // `sam local start-api` would: a local AWS API (moto_server, or the endpoint
 // in AWS_ENDPOINT_URL), the table, queues and development secrets, every
-// function's real bootstrap under a local Lambda runtime, and the API gateway
-// on 127.0.0.1:3000. `make run` builds the host binaries and starts it;
-// `make demo` also sends every sample in events/ and exits.
+// function's real bootstrap under the official AWS Lambda Runtime Interface
+// Emulator, and the API gateway on 127.0.0.1:3000. `make run` builds the host
+// binaries, installs the emulator and starts it; `make demo` also sends every
+// sample in events/ and exits.
 //
-// It builds nothing itself: -bin must hold <provider>/bootstrap binaries built
-// for this machine (make build GOARCH_LAMBDA=$(go env GOARCH) BUILD_DIR=.run/bin).
+// It builds and installs nothing itself: -bin must hold <provider>/bootstrap
+// binaries built for this machine (make run-bin), and the emulator must be
+// where WEBHOOKS_RIE says or where `make tools` puts it.
 package main
 
 import (
@@ -176,9 +178,10 @@ func printBanner(w io.Writer, s *localrun.Stack, baseURL, logDir string, took ti
 	var running []string
 	for _, name := range s.Running() {
 		f := s.Providers[name].Function
-		running = append(running, fmt.Sprintf("%s (pid %v, ready in %s)", name, f.Pids(), f.InitDuration().Round(100*time.Microsecond)))
+		running = append(running, fmt.Sprintf("%s (emulator pid %v, up in %s)", name, f.EmulatorPids(), f.StartDuration().Round(100*time.Microsecond)))
 	}
 	fmt.Fprintf(w, "\nwebhooks-local is up in %s: functions %s\n", took.Round(time.Millisecond), strings.Join(running, ", "))
+	fmt.Fprintln(w, "Each function runs under the AWS Lambda Runtime Interface Emulator; its bootstrap starts on its first request (a cold start).")
 
 	fmt.Fprintln(w, "\nWebhook URLs (POST, development tokens filled in):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"webhooks/internal/localrun"
 	"webhooks/internal/motoserver"
 )
 
@@ -47,6 +48,11 @@ func TestRunDemoServeAndStop(t *testing.T) {
 			t.Fatal(motoserver.ErrNotInstalled)
 		}
 		t.Skip(motoserver.ErrNotInstalled)
+	}
+	if _, skip, err := localrun.EmulatorForTests(); err != nil {
+		t.Fatal(err)
+	} else if skip != "" {
+		t.Skip(skip)
 	}
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", filepath.Join(bin, "tiki", "bootstrap"), "./functions/tiki")
@@ -118,8 +124,8 @@ func TestRunDemoServeAndStop(t *testing.T) {
 		t.Fatal("did not stop within 15s of the signal")
 	}
 	stopped := regexp.MustCompile(`stopped (\d+) child processes \[([\d ]*)\]`).FindStringSubmatch(out.String())
-	if stopped == nil || stopped[1] != "2" {
-		t.Fatalf("want moto_server and tiki stopped; console tail:\n%s", tail(out.String(), 5))
+	if stopped == nil || stopped[1] != "3" {
+		t.Fatalf("want moto_server, tiki's emulator and its runtime stopped; console tail:\n%s", tail(out.String(), 5))
 	}
 	for _, f := range strings.Fields(stopped[2]) {
 		pid, _ := strconv.Atoi(f)

@@ -1,7 +1,7 @@
 package localrun
 
 // End-to-end: moto_server, the real function binaries built for this host
-// under the local Lambda runtime, the local gateway on a loopback port, and
+// under the Lambda Runtime Interface Emulator, the gateway on a loopback port, and
 // HTTP requests: every sample in events/, forged copies of them, and a
 // request signed here with the development secret. Then the queues must hold
 // exactly one CloudEvent per accepted delivery.
@@ -48,6 +48,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	defer moto.Stop()
 	t.Logf("moto_server ready in %s", time.Since(began).Round(time.Millisecond))
+	emulator := emulatorOrSkip(t)
 
 	binDir, built := buildFunctions(t)
 	if len(built) == 0 {
@@ -62,6 +63,7 @@ func TestEndToEnd(t *testing.T) {
 		BinDir:         binDir,
 		Prefix:         "e2e",
 		AWS:            AWSEnv{Endpoint: moto.Endpoint},
+		Emulator:       emulator,
 		FunctionOutput: logs.writer,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(runtimeEvents.writer("runtime"), format+"\n", args...)
@@ -71,8 +73,11 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("localrun.Start: %v", err)
 	}
-	pids := stack.Pids()
 	defer func() {
+		pids := stack.Pids() // the emulators and the runtimes the requests started
+		if want := 2 * len(stack.Running()); len(pids) != want {
+			t.Errorf("pids %v: want %d (an emulator and a runtime per function)", pids, want)
+		}
 		stack.Stop()
 		for _, pid := range pids {
 			if syscall.Kill(pid, 0) == nil {

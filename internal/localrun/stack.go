@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"webhooks/internal/awstest"
-	"webhooks/internal/lambdarun"
 	"webhooks/internal/motoserver"
 	"webhooks/internal/samples"
 )
@@ -56,9 +55,11 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// GatewayLog receives the gateway's one line per request; nil discards.
 	GatewayLog io.Writer
-	// Timeout per invocation; default 10s.
+	// Timeout per invocation (whole seconds); default 10s.
 	Timeout time.Duration
-	// Instances is how many processes serve each function concurrently, as
+	// Emulator is the Lambda Runtime Interface Emulator; default FindEmulator().
+	Emulator string
+	// Instances is how many sandboxes (one emulator each) serve each function concurrently, as
 	// Lambda scales out; default 1.
 	Instances int
 }
@@ -120,7 +121,7 @@ type Provider struct {
 	DLQURL     string
 	SecretID   string          // the secret's name, as WEBHOOKS_SECRET_ID
 	Secret     json.RawMessage // the development secret value
-	Function   *lambdarun.Function
+	Function   *Function
 	Binary     string
 	Missing    string // why the function is not running, when it is not
 	FunctionIn map[string]string
@@ -133,6 +134,7 @@ type Stack struct {
 	Table     string
 	Providers map[string]*Provider
 	Gateway   *Gateway
+	Emulator  string // the aws-lambda-rie the functions run under
 
 	DynamoDB       *dynamodb.Client
 	SQS            *sqs.Client
@@ -196,10 +198,16 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		s.Providers[name] = p
 	}
 
-	// Functions start in parallel: each waits for its process to ask for work.
+	if cfg.Emulator == "" {
+		if cfg.Emulator, err = FindEmulator(); err != nil {
+			return nil, err
+		}
+	}
+	s.Emulator = cfg.Emulator
+	// Functions start in parallel: each waits for its emulators to listen.
 	type started struct {
 		p   *Provider
-		f   *lambdarun.Function
+		f   *Function
 		err error
 	}
 	results := make(chan started, len(Providers))
@@ -208,23 +216,23 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		p := s.Providers[name]
 		p.Binary = filepath.Join(cfg.BinDir, name, "bootstrap")
 		if _, statErr := os.Stat(p.Binary); statErr != nil {
-			p.Missing = fmt.Sprintf("no binary at %s (build it: make build GOARCH_LAMBDA=$(go env GOARCH) BUILD_DIR=%s)", p.Binary, cfg.BinDir)
+			p.Missing = fmt.Sprintf("no binary at %s (make run-bin builds the host bootstraps into .run/bin)", p.Binary)
 			continue
 		}
 		p.FunctionIn = s.FunctionEnv(p)
 		launched++
 		go func() {
-			f, err := lambdarun.Start(ctx, lambdarun.Config{
+			f, err := StartFunction(ctx, FunctionConfig{
 				Name:    cfg.Prefix + "-" + p.Name,
 				Binary:  p.Binary,
 				Env:     p.FunctionIn,
 				Memory:  256,
 				Timeout: cfg.Timeout,
 				Output:  cfg.FunctionOutput(p.Name),
-				// The load run needs several processes per function.
+				// The load run needs several sandboxes per function.
 				Instances: cfg.Instances,
+				Emulator:  cfg.Emulator,
 				Logf:      cfg.Logf,
-				Region:    s.AWS.Region,
 			})
 			results <- started{p, f, err}
 		}()
@@ -247,7 +255,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	missing := map[string]string{}
 	for name, p := range s.Providers {
 		if p.Function != nil {
-			fns[name] = invoker{p.Function}
+			fns[name] = p.Function
 		} else {
 			missing[name] = p.Missing
 		}
@@ -306,18 +314,6 @@ func (s *Stack) Pids() []int {
 	}
 	sort.Ints(pids)
 	return pids
-}
-
-// invoker adapts a lambdarun.Function to the gateway, translating Lambda's
-// payload limit into the gateway's 413.
-type invoker struct{ f *lambdarun.Function }
-
-func (i invoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	out, err := i.f.Invoke(ctx, payload)
-	if errors.Is(err, lambdarun.ErrPayloadTooLarge) {
-		return nil, fmt.Errorf("%w: %w", ErrPayloadTooLarge, err)
-	}
-	return out, err
 }
 
 func fillDefaults(e AWSEnv) AWSEnv {
