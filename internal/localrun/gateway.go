@@ -123,6 +123,8 @@ type Result struct {
 	Duration  time.Duration
 	Method    string
 	Path      string
+	// ErrorCode is why the function refused the request (see ErrorCode), for a 4xx or 5xx it answered.
+	ErrorCode string
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -201,6 +203,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res.EventType = cmp.Or(resp.Header.Get("X-Webhook-Event-Type"), "-")
 	res.Outcome = resp.Header.Get("X-Webhook-Outcome")
 	res.Status = resp.Status
+	if resp.Status >= 400 {
+		res.ErrorCode = ErrorCode(resp.Body)
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
@@ -255,8 +260,63 @@ func OutcomeFor(status int) string {
 }
 
 func (g *Gateway) logLine(res Result) {
-	g.logf("%-10s %-40s %-16s %3d %8s  %s %s", res.Function, res.EventType, res.Outcome, res.Status,
-		formatDuration(res.Duration), res.Method, res.Path)
+	why := ""
+	if res.ErrorCode != "" {
+		why = "  " + res.ErrorCode
+	}
+	g.logf("%-10s %-40s %-16s %3d %8s  %s %s%s", res.Function, res.EventType, res.Outcome, res.Status,
+		formatDuration(res.Duration), res.Method, res.Path, why)
+}
+
+// ErrorCode reads the stable error code from a function's error answer, for
+// the request log: "error=<code>" from the pipeline's
+// {"success":false,"error":{"code","message"}} (Tiki, APIGift, Alchemy Pay), or
+// "error=<code> code=<reply code>" from OSL Pay's {"code","msg","error"}.
+// Only codes are taken, never messages, and only when they look like codes
+// (letters, digits, '_', '-', '.', ':', at most 64): "" otherwise.
+func ErrorCode(body []byte) string {
+	var b struct {
+		Error json.RawMessage `json:"error"`
+		Code  json.RawMessage `json:"code"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return ""
+	}
+	var obj struct {
+		Code string `json:"code"`
+	}
+	var errCode, reply string
+	if json.Unmarshal(b.Error, &obj) != nil || obj.Code == "" {
+		_ = json.Unmarshal(b.Error, &errCode)
+	} else {
+		errCode = obj.Code
+	}
+	if json.Unmarshal(b.Code, &reply) != nil {
+		var n json.Number
+		if json.Unmarshal(b.Code, &n) == nil {
+			reply = n.String()
+		}
+	}
+	var parts []string
+	if isCode(errCode) {
+		parts = append(parts, "error="+errCode)
+	}
+	if isCode(reply) {
+		parts = append(parts, "code="+reply)
+	}
+	return strings.Join(parts, " ")
+}
+
+func isCode(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-.:", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 func (g *Gateway) logf(format string, args ...any) {
