@@ -49,7 +49,7 @@ clean:
 # The official AWS Lambda Runtime Interface Emulator (the one the SAM CLI runs in its
 # containers), built from its Go module at this exact version into the git-ignored
 # .run/tools/ (a new version lands in a new directory, so bumping it reinstalls).
-# make run, make demo, make test and make bench run the real bootstraps
+# make run, make demo, make test, make soak and make bench run the real bootstraps
 # under it; the tests find it through WEBHOOKS_RIE. See docs/LOCAL.md.
 RIE_PKG     := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
@@ -114,10 +114,11 @@ fuzz:
 		echo "== $$pkg $$fn ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg; done
 
-# 2,500 webhooks across the four providers under 20% injected AWS faults, per
-# fault kind; rewrites the soak table of docs/RELIABILITY.md.
-soak:
-	$(GO) run ./cmd/soak -report docs/RELIABILITY.md
+# 2,500 webhooks across the four providers, sent to the real bootstraps under the
+# emulator, under 20% injected AWS faults, per fault kind; rewrites the soak table
+# of docs/RELIABILITY.md.
+soak: run-bin tools
+	$(GO) run ./cmd/soak -bin $(RUN_BIN) -report docs/RELIABILITY.md
 
 # ---- Performance report (issue 7): see docs/PERFORMANCE.md ----
 # Benchmarks (CPU only), binary sizes, cold starts, a load run through the local

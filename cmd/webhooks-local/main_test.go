@@ -55,11 +55,8 @@ func TestRunDemoServeAndStop(t *testing.T) {
 		t.Skip(skip)
 	}
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", filepath.Join(bin, "tiki", "bootstrap"), "./functions/tiki")
-	build.Dir = "../.."
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build tiki: %v\n%s", err, b)
+	if _, err := localrun.BuildFunctions("../..", bin, "tiki"); err != nil {
+		t.Fatal(err)
 	}
 	t.Setenv("AWS_ENDPOINT_URL", "") // let the command start its own moto_server
 
