@@ -84,15 +84,25 @@ $(RUN_BIN)/%/bootstrap: FORCE
 	@mkdir -p $(dir $@)
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*
 
-# Everything on 127.0.0.1:3000 until Ctrl-C (extra flags: make run RUN_ARGS=-v).
-run: run-bin tools
-	$(GO) run ./cmd/webhooks-local -bin $(RUN_BIN) $(RUN_ARGS)
+# The tool is built, not `go run`: go run exits 1 after a Ctrl-C whatever the
+# program returns, and make would report that as an error.
+RUN_TOOL := .run/webhooks-local
+
+.PHONY: run-tool
+run-tool:
+	@mkdir -p $(dir $(RUN_TOOL))
+	$(GO) build -o $(RUN_TOOL) ./cmd/webhooks-local
+
+# Everything on 127.0.0.1:3000 until Ctrl-C, which stops every child and exits 0
+# (extra flags: make run RUN_ARGS=-v).
+run: run-bin run-tool tools
+	$(RUN_TOOL) -bin $(RUN_BIN) $(RUN_ARGS)
 
 # Send every sample in events/ through the local system, print a summary, exit
 # non-zero if a sample was not answered as expected. Uses a free port, so it
 # also works while `make run` is up.
-demo: run-bin tools
-	$(GO) run ./cmd/webhooks-local -bin $(RUN_BIN) -addr 127.0.0.1:0 -demo -exit $(RUN_ARGS)
+demo: run-bin run-tool tools
+	$(RUN_TOOL) -bin $(RUN_BIN) -addr 127.0.0.1:0 -demo -exit $(RUN_ARGS)
 
 # ---- Reliability (docs/RELIABILITY.md) ----
 FUZZTIME ?= 30s
