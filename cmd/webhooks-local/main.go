@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	verbose := fs.Bool("v", false, "also print the functions' own log lines on the console")
 	demo := fs.Bool("demo", false, "after start, send every sample in -events and print a summary")
 	exit := fs.Bool("exit", false, "with -demo: stop after the demo (exit status 1 when a sample failed)")
-	timeout := fs.Duration("timeout", 10*time.Second, "per-invocation timeout of each function")
+	timeout := fs.Duration("timeout", 10*time.Second, "per-invocation timeout of each function (whole seconds, as on Lambda)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -2,7 +2,8 @@ package localrun
 
 // The stack: a local AWS API (moto_server, or whatever AWS_ENDPOINT_URL points
 // at), the table, queues and secrets the functions need, each function's real
-// bootstrap under the local Lambda runtime, and the gateway in front of them.
+// bootstrap under the Lambda Runtime Interface Emulator (function.go), and the
+// gateway in front of them.
 
 import (
 	"cmp"
