@@ -18,8 +18,9 @@ $(BUILD_DIR)/%/bootstrap: FORCE
 
 FORCE:
 
-# Everything: formatting, vet, tracked file sizes, unit and integration tests (moto_server is started by the tests).
-test: fmt-check vet size-check
+# Everything: formatting, vet, tracked file sizes, unit and integration tests (moto_server and
+# the emulator are started by the tests).
+test: fmt-check vet size-check tools
 	$(GO) test -count=1 ./...
 
 # Unit tests only (no moto_server needed).
@@ -44,6 +45,25 @@ size-check:
 clean:
 	rm -rf $(BUILD_DIR) cdk.out
 
+# ---- Tools that make installs (never committed) ----
+# The official AWS Lambda Runtime Interface Emulator (the one the SAM CLI runs in its
+# containers), built from its Go module at this exact version into the git-ignored
+# .run/tools/ (a new version lands in a new directory, so bumping it reinstalls).
+# make run, make demo, make test, make soak and make bench run the real bootstraps
+# under it; the tests find it through WEBHOOKS_RIE. See docs/LOCAL.md.
+RIE_PKG     := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+TOOLS_DIR   ?= .run/tools
+RIE         := $(TOOLS_DIR)/aws-lambda-rie-$(RIE_VERSION)/aws-lambda-rie
+export WEBHOOKS_RIE := $(abspath $(RIE))
+
+.PHONY: tools
+tools: $(RIE)
+
+$(RIE):
+	@mkdir -p $(dir $@)
+	GOBIN=$(abspath $(dir $@)) $(GO) install $(RIE_PKG)@$(RIE_VERSION)
+
 # CDK: synthesise the stack into cdk.out/ (the CLI runs `make build` first, see cdk.json).
 # Needs `npm ci` once for the pinned CDK CLI.
 .PHONY: synth
@@ -64,15 +84,25 @@ $(RUN_BIN)/%/bootstrap: FORCE
 	@mkdir -p $(dir $@)
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*
 
-# Everything on 127.0.0.1:3000 until Ctrl-C (extra flags: make run RUN_ARGS=-v).
-run: run-bin
-	$(GO) run ./cmd/webhooks-local -bin $(RUN_BIN) $(RUN_ARGS)
+# The tool is built, not `go run`: go run exits 1 after a Ctrl-C whatever the
+# program returns, and make would report that as an error.
+RUN_TOOL := .run/webhooks-local
+
+.PHONY: run-tool
+run-tool:
+	@mkdir -p $(dir $(RUN_TOOL))
+	$(GO) build -o $(RUN_TOOL) ./cmd/webhooks-local
+
+# Everything on 127.0.0.1:3000 until Ctrl-C, which stops every child and exits 0
+# (extra flags: make run RUN_ARGS=-v).
+run: run-bin run-tool tools
+	$(RUN_TOOL) -bin $(RUN_BIN) $(RUN_ARGS)
 
 # Send every sample in events/ through the local system, print a summary, exit
 # non-zero if a sample was not answered as expected. Uses a free port, so it
 # also works while `make run` is up.
-demo: run-bin
-	$(GO) run ./cmd/webhooks-local -bin $(RUN_BIN) -addr 127.0.0.1:0 -demo -exit $(RUN_ARGS)
+demo: run-bin run-tool tools
+	$(RUN_TOOL) -bin $(RUN_BIN) -addr 127.0.0.1:0 -demo -exit $(RUN_ARGS)
 
 # ---- Reliability (docs/RELIABILITY.md) ----
 FUZZTIME ?= 30s
@@ -94,10 +124,11 @@ fuzz:
 		echo "== $$pkg $$fn ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg; done
 
-# 2,500 webhooks across the four providers under 20% injected AWS faults, per
-# fault kind; rewrites the soak table of docs/RELIABILITY.md.
-soak:
-	$(GO) run ./cmd/soak -report docs/RELIABILITY.md
+# 2,500 webhooks across the four providers, sent to the real bootstraps under the
+# emulator, under 20% injected AWS faults, per fault kind; rewrites the soak table
+# of docs/RELIABILITY.md.
+soak: run-bin tools
+	$(GO) run ./cmd/soak -bin $(RUN_BIN) -report docs/RELIABILITY.md
 
 # ---- Performance report (issue 7): see docs/PERFORMANCE.md ----
 # Benchmarks (CPU only), binary sizes, cold starts, a load run through the local
@@ -111,7 +142,7 @@ BENCH_PKGS  := ./shared/providers/... ./shared/pipeline ./shared/queue ./shared/
 PERF_ARGS   ?=
 
 .PHONY: bench
-bench: build run-bin
+bench: build run-bin tools
 	@mkdir -p $(dir $(BENCH_OUT))
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) $(BENCH_PKGS) > $(BENCH_OUT)
 	$(GO) run ./cmd/perfreport -bench $(BENCH_OUT) -lambda-bin $(BUILD_DIR) -host-bin $(RUN_BIN) -out docs/PERFORMANCE.md \

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"webhooks/internal/devstack"
+	"webhooks/internal/localrun"
 )
 
 // benchResult is one benchmark, the median of its runs.
@@ -117,7 +117,7 @@ type binarySize struct {
 
 func binarySizes(lambdaDir, hostDir string) ([]binarySize, error) {
 	var out []binarySize
-	for _, p := range devstack.Providers {
+	for _, p := range localrun.Providers {
 		s := binarySize{Provider: p}
 		if fi, err := os.Stat(filepath.Join(lambdaDir, p, "bootstrap")); err == nil {
 			s.Lambda = fi.Size()

@@ -9,17 +9,17 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"webhooks/internal/devkit"
-	"webhooks/shared/providers"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"webhooks/internal/devstack"
+	"webhooks/internal/devkit"
 	"webhooks/internal/loadtest"
+	"webhooks/internal/localrun"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
+	"webhooks/shared/providers"
 )
 
 // MemoryMB is the functions' configured memory (infra/stack FunctionMemoryMB).
@@ -53,7 +53,7 @@ func newHandler(ctx context.Context, kit devkit.Kit, env lambdamain.Env, out io.
 // measureCost runs each provider's real handler in this process, with its AWS
 // clients counted by awscount, against the stack's endpoint: one cold
 // webhook, then o.costHooks warm ones, then one redelivery.
-func measureCost(ctx context.Context, stack *devstack.Stack, keys devkit.Signers, o options, bareMs float64) ([]providerCost, error) {
+func measureCost(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o options, bareMs float64) ([]providerCost, error) {
 	var out []providerCost
 	tag := fmt.Sprintf("cost%d-", time.Now().UnixNano())
 	for _, kit := range providers.All {

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"webhooks/internal/devkit"
-	"webhooks/shared/providers"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -24,8 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"webhooks/internal/devstack"
+	"webhooks/internal/devkit"
+	"webhooks/internal/localrun"
 	"webhooks/shared/lambdamain"
+	"webhooks/shared/providers"
 )
 
 // stats summarise one measured series.
@@ -76,7 +76,7 @@ type loadLevel struct {
 	FirstError  string
 }
 
-func runLoad(ctx context.Context, stack *devstack.Stack, keys devkit.Signers, o options, log io.Writer) ([]loadLevel, error) {
+func runLoad(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o options, log io.Writer) ([]loadLevel, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -98,7 +98,7 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys devkit.Signers, o 
 	// One bare queue per provider, as the pipeline has: moto's SendMessage
 	// slows with the depth of the queue, so both sides must spread alike.
 	bareURL := map[string]string{}
-	for _, name := range devstack.Providers {
+	for _, name := range localrun.Providers {
 		bq, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{
 			QueueName:  aws.String(fmt.Sprintf("perf-bare-%s-%d.fifo", name, time.Now().UnixNano())),
 			Attributes: map[string]string{"FifoQueue": "true"},
@@ -117,7 +117,7 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys devkit.Signers, o 
 		if err != nil {
 			return nil, err
 		}
-		for _, name := range devstack.Providers {
+		for _, name := range localrun.Providers {
 			for _, url := range []string{stack.Providers[name].QueueURL, bareURL[name]} {
 				if err := purge(ctx, q, url); err != nil {
 					return nil, err
@@ -147,7 +147,7 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys devkit.Signers, o 
 		}, func(i int) string { return hooks[i].Provider })
 		handlerLogs.setLabel("")
 		// Every accepted webhook must be on its queue, once.
-		for _, name := range devstack.Providers {
+		for _, name := range localrun.Providers {
 			n, err := queueDepth(ctx, q, stack.Providers[name].QueueURL)
 			if err != nil {
 				return nil, err
@@ -193,8 +193,8 @@ func runLoad(ctx context.Context, stack *devstack.Stack, keys devkit.Signers, o 
 	return out, nil
 }
 
-// uniqueClock hands out signing times at least a millisecond apart. A
-// provider may sign only its app id and a millisecond timestamp, not the body, and the
+// uniqueClock hands out signing times at least a millisecond apart. A provider
+// may sign only its app id and a millisecond timestamp, not the body, and the
 // receiver accepts each signature once: two different webhooks signed in the
 // same millisecond would share a signature, and the second is rejected as a
 // replay (401). A real sender signing concurrently hits the same limit.

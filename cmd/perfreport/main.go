@@ -1,7 +1,7 @@
 // Command perfreport measures the webhook receivers and writes
 // docs/PERFORMANCE.md: benchmark results (from a `go test -bench` output
-// file), binary sizes, cold starts of the real bootstraps under the local
-// Lambda runtime, a load run through the local gateway against moto_server
+// file), binary sizes, cold starts of the real bootstraps under the AWS
+// Lambda Runtime Interface Emulator, a load run through the local gateway against moto_server
 // with the bare AWS calls measured beside it, and AWS calls, units and
 // dollars per million webhooks. `make bench` runs it. Local tooling only:
 // every server it starts listens on loopback, and it stops what it starts.
@@ -23,11 +23,11 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"webhooks/internal/devkit"
-	"webhooks/shared/providers"
 
 	"webhooks/internal/awskit"
-	"webhooks/internal/devstack"
+	"webhooks/internal/devkit"
+	"webhooks/internal/localrun"
+	"webhooks/shared/providers"
 )
 
 type options struct {
@@ -50,7 +50,7 @@ func main() {
 	flag.IntVar(&o.perLevel, "per-level", 400, "webhooks per load level (spread over the four providers)")
 	flag.IntVar(&o.coldRuns, "cold-runs", 5, "cold starts per function")
 	flag.IntVar(&o.costHooks, "cost-webhooks", 20, "webhooks per provider in the cost run")
-	flag.IntVar(&o.instances, "instances", 8, "processes per function in the load run (Lambda's concurrency)")
+	flag.IntVar(&o.instances, "instances", 8, "sandboxes (emulators) per function in the load run (Lambda's concurrency)")
 	flag.StringVar(&o.commands, "commands", "", "the commands that produced this report, ';'-separated, for the report")
 	flag.Parse()
 	for _, f := range strings.Split(levels, ",") {
@@ -116,11 +116,11 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	defer moto.Stop()
 
 	fnLogs := newLatencyLogs()
-	stack, err := devstack.Start(ctx, devstack.Config{
+	stack, err := localrun.Start(ctx, localrun.Config{
 		SecretsFile:    filepath.Join(o.events, "dev-secrets.json"),
 		BinDir:         o.hostBin,
 		Prefix:         "perf",
-		AWS:            devstack.AWSEnv{Endpoint: moto.Endpoint},
+		AWS:            localrun.AWSEnv{Endpoint: moto.Endpoint},
 		FunctionOutput: fnLogs.writer,
 		Timeout:        10 * time.Second,
 		Instances:      o.instances,
@@ -129,7 +129,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		return err
 	}
 	defer stack.Stop()
-	if running := stack.Running(); len(running) != len(devstack.Providers) {
+	if running := stack.Running(); len(running) != len(localrun.Providers) {
 		return fmt.Errorf("only %v of the functions run; build them first (make run-bin)", running)
 	}
 	keys, err := devkit.DevSigners(providers.All, o.events)

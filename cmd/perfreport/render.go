@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"webhooks/internal/loadtest"
+	"webhooks/internal/localrun"
 	"webhooks/shared/providers"
 )
 
@@ -78,7 +79,7 @@ func renderBench(b *strings.Builder, r *report) {
 		return
 	}
 	w("### Adversarial bodies\n\n")
-	w("Each shape (`internal/benchdata`: many digit groups, many separators, long digit runs, many card numbers, many known-number look-alikes, many keys,\n")
+	w("Each shape (`internal/devkit`: many digit groups, many separators, long digit runs, many card numbers, many known-number look-alikes, many keys,\n")
 	w("number arrays, `<` and U+2028 that escaping would inflate, long Unicode text, escaped digits) at the 256 KiB body limit. Budget: 50 ms of CPU per body.\n")
 	w("`CPUPathAdversarial/<provider>/<shape>` is the whole CPU path; `RedactAdversarial/<shape>` the card-number redaction alone.\n\n")
 	worst := 0.0
@@ -125,12 +126,16 @@ func renderCold(b *strings.Builder, r *report) {
 		w("| %s | %s | %s |\n", s.Provider, mib(s.Lambda), mib(s.Host))
 	}
 	w("\n## Cold start\n\n")
-	w("Each function's real host bootstrap started afresh %d times under `internal/lambdarun` (256 MB reported, the contract's environment).\n", r.Opts.coldRuns)
-	w("*Ready* is process start to its first `GET /runtime/invocation/next`; *first invocation* includes the first Secrets Manager read\n")
-	w("(AWSCURRENT and AWSPREVIOUS) and the AWS clients' first connections; *second* is the next, warm, invocation. Medians; min–max in brackets.\n\n")
-	w("| function | ready | first invocation | second invocation |\n|---|---:|---:|---:|\n")
+	w("Each function's real host bootstrap started afresh %d times under the AWS Lambda Runtime Interface Emulator (`%s`, classic mode, 256 MB reported,\n", r.Opts.coldRuns, localrun.EmulatorVersion)
+	w("the contract's environment). *Emulator up* is the emulator process's start until it listens; like Lambda it starts the bootstrap on the first\n")
+	w("invocation. *Init* is the emulator's `INIT REPORT(durationMs)`: the bootstrap's start until it asks for work, its start-up secret read\n")
+	w("(AWSCURRENT and AWSPREVIOUS) included. *First* and *second invocation* are the `Duration` of the emulator's `REPORT` lines; the first\n")
+	w("includes the init. The `REPORT` line's own *Init Duration* is shown last: this emulator times only the call that starts the init, which\n")
+	w("returns at once, so it is no measure of the cold start. Medians; min–max in brackets.\n\n")
+	w("| function | emulator up | init | first invocation | second invocation | REPORT Init Duration |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, c := range r.Cold {
-		w("| %s | %s (%s) | %s (%s) | %s (%s) |\n", c.Provider, ms(c.InitMed), spread(c.Init), ms(c.FirstMed), spread(c.First), ms(c.SecondMed), spread(c.Second))
+		w("| %s | %s (%s) | %s (%s) | %s (%s) | %s (%s) | %s |\n", c.Provider, ms(c.UpMed), spread(c.Up), ms(c.InitMed), spread(c.Init),
+			ms(c.FirstMed), spread(c.First), ms(c.SecondMed), spread(c.Second), fmt.Sprintf("%.2f ms", float64(c.RIMed.Microseconds())/1000))
 	}
 	w("\n")
 }
@@ -149,7 +154,7 @@ func spread(v []time.Duration) string {
 func renderLoad(b *strings.Builder, r *report) {
 	w := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	w("## Load\n\n")
-	w("`internal/devstack`: moto_server, the four real host bootstraps under `internal/lambdarun` with %d processes each (Lambda's concurrency),\n", r.Opts.instances)
+	w("`internal/localrun`: moto_server, the four real host bootstraps under the Lambda Runtime Interface Emulator with %d sandboxes (emulators) each (Lambda's concurrency),\n", r.Opts.instances)
 	w("and the local HTTP gateway on loopback. Per level, %d distinct valid webhooks, the four providers interleaved, each signed when sent,\n", r.Opts.perLevel/4*4)
 	w("POSTed over HTTP by *c* concurrent clients; every answer must be `200` with outcome `accepted`, and each provider's queue must then hold\n")
 	w("exactly one message per accepted webhook — anything else is an error, and a run with errors fails without writing this report.\n")

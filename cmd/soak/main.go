@@ -14,7 +14,7 @@ import (
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/loadtest"
-	"webhooks/internal/soak"
+	"webhooks/internal/localrun"
 )
 
 const (
@@ -26,8 +26,9 @@ func main() {
 	report := flag.String("report", "", "markdown file whose soak section to rewrite (empty: print)")
 	perKind := flag.Int("per-kind", 75, "webhooks per provider for each single fault kind")
 	mixed := flag.Int("mixed", 250, "webhooks per provider for the mixed run")
+	bin := flag.String("bin", ".run/bin", "directory holding <provider>/bootstrap built for this machine (make run-bin)")
 	flag.Parse()
-	if err := run(*report, *perKind, *mixed); err != nil {
+	if err := run(*report, *bin, *perKind, *mixed); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
@@ -39,8 +40,12 @@ type run_ struct {
 	rules []loadtest.Rule
 }
 
-func run(report string, perKind, mixed int) error {
+func run(report, bin string, perKind, mixed int) error {
 	ctx := context.Background()
+	emulator, err := localrun.FindEmulator()
+	if err != nil {
+		return err
+	}
 	srv, err := awskit.StartMoto(ctx, nil)
 	if err != nil {
 		return err
@@ -49,21 +54,21 @@ func run(report string, perKind, mixed int) error {
 	runs := []run_{
 		{"error (500)", perKind, []loadtest.Rule{{Kind: loadtest.Error, Rate: 0.2}}},
 		{"throttle (400 ThrottlingException)", perKind, []loadtest.Rule{{Kind: loadtest.Throttle, Rate: 0.2}}},
-		{"timeout (held past the 400 ms attempt limit)", perKind, []loadtest.Rule{{Kind: loadtest.Timeout, Rate: 0.2, Delay: 2 * time.Second}}},
+		{"timeout (held until the 4 s attempt limit gives up)", perKind, []loadtest.Rule{{Kind: loadtest.Timeout, Rate: 0.2}}},
 		{"latency (+50 ms)", perKind, []loadtest.Rule{{Kind: loadtest.Latency, Rate: 0.2, Delay: 50 * time.Millisecond}}},
 		{"lost response (applied, caller sees 500)", perKind, []loadtest.Rule{{Kind: loadtest.LostResponse, Rate: 0.2}}},
-		{"mixed (5% error, 5% throttle, 5% lost, 2% timeout, 3% latency)", mixed, soak.MixedFaults()},
+		{"mixed (5% error, 5% throttle, 5% lost, 2% timeout, 3% latency)", mixed, loadtest.MixedFaults()},
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\nRun: `make soak` on %s, %d CPUs, %s, %s.\n\n", begin, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), cpuModel())
-	b.WriteString("Each run sends distinct webhooks of all four providers (plus 10% redeliveries of acknowledged ones) through the real handlers; the fault proxy breaks 20% of their AWS calls (DynamoDB, SQS, Secrets Manager). Every non-2xx answer is retried as the provider would, compressed in time (up to 30 attempts, 5 ms apart). Then the queues are drained without faults.\n\n")
-	b.WriteString("| fault kind | provider | webhooks | deliveries | non-2xx answers | acknowledged | messages | lost | extra |\n|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("Each run sends distinct webhooks of all four providers (plus 10% redeliveries of acknowledged ones) to the real function bootstraps, each under the AWS Lambda Runtime Interface Emulator (16 concurrent senders, 4 sandboxes per function, Lambda's 10 s timeout); the fault proxy breaks 20% of their AWS calls (DynamoDB, SQS, Secrets Manager). Every non-2xx answer — a failed invocation (Lambda timeout, crash) counts as API Gateway's 500 — is retried as the provider would, compressed in time (up to 30 attempts, 5 ms apart). Then the queues are drained without faults.\n\n")
+	b.WriteString("| fault kind | provider | webhooks | deliveries | non-2xx answers | failed invocations | acknowledged | messages | lost | extra |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	totalHooks, totalLost, totalExtra := 0, 0, 0
 	var faultLines []string
 	for i, r := range runs {
 		fmt.Fprintf(os.Stderr, "soak: %s, %d webhooks per provider\n", r.name, r.n)
-		res, err := soak.Run(ctx, soak.Config{Endpoint: srv.Endpoint, EventsDir: "events", PerProvider: r.n, Redeliver: 0.1,
-			Rules: r.rules, Seed: uint64(100 + i), RetryDelay: 5 * time.Millisecond})
+		res, err := loadtest.Soak(ctx, loadtest.SoakConfig{Endpoint: srv.Endpoint, EventsDir: "events", PerProvider: r.n, Redeliver: 0.1,
+			Rules: r.rules, Seed: uint64(100 + i), RetryDelay: 5 * time.Millisecond, BinDir: bin, Emulator: emulator, Concurrency: 16})
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.name, err)
 		}
@@ -77,7 +82,7 @@ func run(report string, perKind, mixed int) error {
 					non2xx += n
 				}
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %d | %d |\n", r.name, p.Provider, p.Webhooks, p.Deliveries, non2xx, p.Acked, p.Messages, p.Lost, p.Extra)
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %d | %d | %d |\n", r.name, p.Provider, p.Webhooks, p.Deliveries, non2xx, p.Failed, p.Acked, p.Messages, p.Lost, p.Extra)
 			totalHooks += p.Webhooks
 			totalLost += p.Lost + p.Unacked
 			totalExtra += p.Extra

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"webhooks/internal/devstack"
+	"webhooks/internal/localrun"
 )
 
 func runSend(args []string, w io.Writer) error {
@@ -27,7 +27,7 @@ func runSend(args []string, w io.Writer) error {
 	}
 	if *base == "" {
 		*base = "http://127.0.0.1:3000"
-		if st, err := devstack.LoadState(*state); err == nil && st.Gateway != "" {
+		if st, err := localrun.LoadState(*state); err == nil && st.Gateway != "" {
 			*base = st.Gateway
 		}
 	}
@@ -36,7 +36,7 @@ func runSend(args []string, w io.Writer) error {
 
 	var req *http.Request
 	if *sample != "" {
-		samples, err := devstack.LoadSampleFile(*sample)
+		samples, err := localrun.LoadSampleFile(*sample)
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func runSend(args []string, w io.Writer) error {
 		}
 	}
 	began := time.Now()
-	status, h, body, err := devstack.Send(&http.Client{Timeout: 30 * time.Second}, req)
+	status, h, body, err := localrun.Send(&http.Client{Timeout: 30 * time.Second}, req)
 	if err != nil {
 		return fmt.Errorf("POST %s: %w (is make run up?)", req.URL, err)
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"webhooks/internal/devkit"
-	"webhooks/internal/localgw"
+	"webhooks/internal/localrun"
 	"webhooks/shared/providers"
 )
 
@@ -202,11 +202,11 @@ func printSigned(w io.Writer, s signed, format, base string) error {
 		for _, h := range s.Headers {
 			req.Header.Set(h[0], h[1])
 		}
-		route, params, ok := localgw.Match(http.MethodPost, req.URL.EscapedPath())
+		route, params, ok := localrun.Match(http.MethodPost, req.URL.EscapedPath())
 		if !ok {
 			return fmt.Errorf("no route for %s", s.Path)
 		}
-		ev := localgw.BuildEvent(req, s.Body, route, params, "webhookctl", time.Now())
+		ev := localrun.BuildEvent(req, s.Body, route, params, "webhookctl", time.Now())
 		b, err := json.MarshalIndent(ev, "", "  ")
 		if err != nil {
 			return err

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"webhooks/internal/devstack"
+	"webhooks/internal/localrun"
 	"webhooks/shared/providers"
 )
 
@@ -39,8 +39,8 @@ func runTail(args []string, w io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	env := devstack.AWSEnvFromEnvironment(os.Getenv)
-	st, stErr := devstack.LoadState(*state)
+	env := localrun.AWSEnvFromEnvironment(os.Getenv)
+	st, stErr := localrun.LoadState(*state)
 	if stErr == nil {
 		env = st.AWS
 	}
@@ -73,7 +73,7 @@ func runTail(args []string, w io.Writer) error {
 	}
 	name := url[strings.LastIndex(url, "/")+1:]
 	if !*follow {
-		msgs, err := devstack.ReadQueue(ctx, client, url, *del, 0)
+		msgs, err := localrun.ReadQueue(ctx, client, url, *del, 0)
 		if err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ func runTail(args []string, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "following %s at %s (messages are consumed); Ctrl-C to stop\n", name, env.Endpoint)
 	for ctx.Err() == nil {
-		msgs, err := devstack.ReadQueue(ctx, client, url, true, 10)
+		msgs, err := localrun.ReadQueue(ctx, client, url, true, 10)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -104,7 +104,7 @@ func runTail(args []string, w io.Writer) error {
 	return nil
 }
 
-func printMessage(w io.Writer, m devstack.Message, raw bool) {
+func printMessage(w io.Writer, m localrun.Message, raw bool) {
 	if raw || m.Event.SpecVersion == "" {
 		fmt.Fprintf(w, "%s\n", m.Body)
 		return

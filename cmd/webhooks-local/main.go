@@ -1,12 +1,14 @@
 // Command webhooks-local runs the whole webhook system on this machine, as
 // `sam local start-api` would: a local AWS API (moto_server, or the endpoint
 // in AWS_ENDPOINT_URL), the table, queues and development secrets, every
-// function's real bootstrap under a local Lambda runtime, and the API gateway
-// on 127.0.0.1:3000. `make run` builds the host binaries and starts it;
-// `make demo` also sends every sample in events/ and exits.
+// function's real bootstrap under the official AWS Lambda Runtime Interface
+// Emulator, and the API gateway on 127.0.0.1:3000. `make run` builds the host
+// binaries, installs the emulator and starts it; `make demo` also sends every
+// sample in events/ and exits.
 //
-// It builds nothing itself: -bin must hold <provider>/bootstrap binaries built
-// for this machine (make build GOARCH_LAMBDA=$(go env GOARCH) BUILD_DIR=.run/bin).
+// It builds and installs nothing itself: -bin must hold <provider>/bootstrap
+// binaries built for this machine (make run-bin), and the emulator must be
+// where WEBHOOKS_RIE says or where `make tools` puts it.
 package main
 
 import (
@@ -29,7 +31,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"webhooks/internal/devstack"
+	"webhooks/internal/localrun"
+	"webhooks/shared/contract"
+	"webhooks/shared/providers"
 )
 
 func main() {
@@ -51,7 +55,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	verbose := fs.Bool("v", false, "also print the functions' own log lines on the console")
 	demo := fs.Bool("demo", false, "after start, send every sample in -events and print a summary")
 	exit := fs.Bool("exit", false, "with -demo: stop after the demo (exit status 1 when a sample failed)")
-	timeout := fs.Duration("timeout", 10*time.Second, "per-invocation timeout of each function")
+	timeout := fs.Duration("timeout", 10*time.Second, "per-invocation timeout of each function (whole seconds, as on Lambda)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -90,8 +94,8 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 		return f
 	}
 
-	awsEnv := devstack.AWSEnvFromEnvironment(os.Getenv)
-	cfg := devstack.Config{
+	awsEnv := localrun.AWSEnvFromEnvironment(os.Getenv)
+	cfg := localrun.Config{
 		SecretsFile: filepath.Join(*eventsDir, "dev-secrets.json"),
 		BinDir:      *bin,
 		AWS:         awsEnv,
@@ -114,7 +118,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 		logf("starting moto_server (set AWS_ENDPOINT_URL to use another endpoint, e.g. LocalStack)")
 	}
 	began := time.Now()
-	stack, err := devstack.Start(ctx, cfg)
+	stack, err := localrun.Start(ctx, cfg)
 	if err != nil {
 		ln.Close()
 		logf("start failed: %v", err)
@@ -140,7 +144,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	// (Not for a one-shot demo, which may run beside `make run`.)
 	if !(*demo && *exit) {
 		statePath := filepath.Join(filepath.Dir(*logDir), "local.json")
-		if err := devstack.WriteState(statePath, stack.State(baseURL)); err != nil {
+		if err := localrun.WriteState(statePath, stack.State(baseURL)); err != nil {
 			logf("state file: %v", err)
 		} else {
 			defer os.Remove(statePath)
@@ -172,17 +176,18 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	return code
 }
 
-func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took time.Duration) {
+func printBanner(w io.Writer, s *localrun.Stack, baseURL, logDir string, took time.Duration) {
 	var running []string
 	for _, name := range s.Running() {
 		f := s.Providers[name].Function
-		running = append(running, fmt.Sprintf("%s (pid %v, ready in %s)", name, f.Pids(), f.InitDuration().Round(100*time.Microsecond)))
+		running = append(running, fmt.Sprintf("%s (emulator pid %v, up in %s)", name, f.EmulatorPids(), f.StartDuration().Round(100*time.Microsecond)))
 	}
 	fmt.Fprintf(w, "\nwebhooks-local is up in %s: functions %s\n", took.Round(time.Millisecond), strings.Join(running, ", "))
+	fmt.Fprintln(w, "Each function runs under the AWS Lambda Runtime Interface Emulator; its bootstrap starts on its first request (a cold start).")
 
 	fmt.Fprintln(w, "\nWebhook URLs (POST, development tokens filled in):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, name := range devstack.Providers {
+	for _, name := range localrun.Providers {
 		p := s.Providers[name]
 		state := ""
 		if p.Function == nil {
@@ -197,7 +202,7 @@ func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took ti
 
 	fmt.Fprintln(w, "\nDevelopment secrets (Secrets Manager; same as events/dev-secrets.json, which events/ is signed with):")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, name := range devstack.Providers {
+	for _, name := range localrun.Providers {
 		p := s.Providers[name]
 		fmt.Fprintf(tw, "  %s\t%s\n", p.SecretID, compactJSON(p.Secret))
 	}
@@ -211,7 +216,7 @@ func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took ti
 	fmt.Fprintf(w, "Table: %s\n", s.Table)
 	fmt.Fprintln(w, "Queues (FIFO, each with a FIFO dead-letter queue, maxReceiveCount 5):")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, name := range devstack.Providers {
+	for _, name := range localrun.Providers {
 		p := s.Providers[name]
 		fmt.Fprintf(tw, "  %s\t%s\tDLQ %s\n", name, p.QueueURL, p.DLQURL)
 	}
@@ -221,7 +226,7 @@ func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took ti
 		s.AWS.AccessKeyID, s.AWS.SecretAccessKey, s.AWS.Region, s.AWS.Endpoint)
 	fmt.Fprintln(w, "\nRead a queue (messages are CloudEvents JSON; add `sqs delete-message` to consume):")
 	fmt.Fprintf(w, "  %s sqs receive-message --queue-url %s --max-number-of-messages 10 --attribute-names All --message-attribute-names All\n",
-		awsCLI, s.Providers["tiki"].QueueURL)
+		awsCLI, s.Providers[localrun.Providers[0]].QueueURL)
 	fmt.Fprintln(w, "See what is stored:")
 	fmt.Fprintf(w, "  %s dynamodb scan --table-name %s\n", awsCLI, s.Table)
 	fmt.Fprintf(w, "Function logs: %s/<provider>.log (or run with -v)\n", logDir)
@@ -230,34 +235,49 @@ func printBanner(w io.Writer, s *devstack.Stack, baseURL, logDir string, took ti
 }
 
 // providerURLs are the provider's webhook URLs with the development tokens.
-func providerURLs(baseURL string, p *devstack.Provider) []string {
+func providerURLs(baseURL string, p *localrun.Provider) []string {
 	var sec struct {
 		URLToken string `json:"urlToken"`
 	}
 	_ = json.Unmarshal(p.Secret, &sec)
-	token := cmp.Or(sec.URLToken, "{token}")
-	switch p.Name {
-	case "tiki":
-		return []string{baseURL + "/webhooks/tiki/order", baseURL + "/webhooks/tiki/stock", baseURL + "/webhooks/tiki/aftersale"}
-	case "apigift":
-		return []string{baseURL + "/webhooks/apigift/" + token, baseURL + "/webhooks/apigift/" + token + "/{event}"}
-	case "alchemypay":
-		return []string{baseURL + "/webhooks/alchemypay/" + token}
-	case "oslpay":
-		return []string{baseURL + "/webhooks/oslpay"}
+	kit, err := providers.Get(p.Name)
+	if err != nil {
+		return nil
 	}
-	return nil
+	var out []string
+	for _, route := range kit.Routes {
+		params := map[string]string{}
+		for _, seg := range strings.Split(route, "/") {
+			if name, ok := strings.CutPrefix(seg, "{"); ok {
+				name = strings.TrimSuffix(name, "}")
+				// A token parameter is the secret's urlToken; others stay placeholders.
+				params[name] = "{" + name + "}"
+				if name == "token" {
+					params[name] = cmp.Or(sec.URLToken, "{token}")
+				}
+			}
+		}
+		if kit.Variant != "" && kit.VariantRequired && strings.Contains(route, "{"+kit.Variant+"}") {
+			for _, v := range kit.Variants { // one URL to register per variant
+				params[kit.Variant] = v
+				out = append(out, baseURL+contract.Path(route, params))
+			}
+			continue
+		}
+		out = append(out, baseURL+contract.Path(route, params))
+	}
+	return out
 }
 
-func runDemo(ctx context.Context, w io.Writer, s *devstack.Stack, baseURL, eventsDir string) bool {
-	samples, err := devstack.LoadSamples(eventsDir)
+func runDemo(ctx context.Context, w io.Writer, s *localrun.Stack, baseURL, eventsDir string) bool {
+	samples, err := localrun.LoadSamples(eventsDir)
 	if err != nil {
 		fmt.Fprintf(w, "demo: %v\n", err)
 		return false
 	}
 	fmt.Fprintf(w, "\nDemo: sending %d samples from %s/ (valid ones first)\n\n", len(samples), eventsDir)
 	client := &http.Client{Timeout: 30 * time.Second}
-	results := devstack.RunSamples(ctx, client, baseURL, samples, s.Running())
+	results := localrun.RunSamples(ctx, client, baseURL, samples, s.Running())
 
 	fmt.Fprintln(w, "\nDemo summary")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -309,7 +329,7 @@ func runDemo(ctx context.Context, w io.Writer, s *devstack.Stack, baseURL, event
 
 // why is a short reason for a non-2xx answer, from the usual error shapes:
 // {"error":{"code","message"}}, {"code","msg","error":"<code>"} or {"message"}.
-func why(r devstack.SampleResult) string {
+func why(r localrun.SampleResult) string {
 	if r.Status >= 200 && r.Status < 300 {
 		return ""
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/localrun"
 )
 
 // syncBuffer is the command's console.
@@ -48,12 +49,14 @@ func TestRunDemoServeAndStop(t *testing.T) {
 		}
 		t.Skip(awskit.ErrMotoNotInstalled)
 	}
+	if _, skip, err := localrun.EmulatorForTests(); err != nil {
+		t.Fatal(err)
+	} else if skip != "" {
+		t.Skip(skip)
+	}
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", filepath.Join(bin, "tiki", "bootstrap"), "./functions/tiki")
-	build.Dir = "../.."
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build tiki: %v\n%s", err, b)
+	if _, err := localrun.BuildFunctions("../..", bin, "tiki"); err != nil {
+		t.Fatal(err)
 	}
 	t.Setenv("AWS_ENDPOINT_URL", "") // let the command start its own moto_server
 
@@ -118,8 +121,8 @@ func TestRunDemoServeAndStop(t *testing.T) {
 		t.Fatal("did not stop within 15s of the signal")
 	}
 	stopped := regexp.MustCompile(`stopped (\d+) child processes \[([\d ]*)\]`).FindStringSubmatch(out.String())
-	if stopped == nil || stopped[1] != "2" {
-		t.Fatalf("want moto_server and tiki stopped; console tail:\n%s", tail(out.String(), 5))
+	if stopped == nil || stopped[1] != "3" {
+		t.Fatalf("want moto_server, tiki's emulator and its runtime stopped; console tail:\n%s", tail(out.String(), 5))
 	}
 	for _, f := range strings.Fields(stopped[2]) {
 		pid, _ := strconv.Atoi(f)

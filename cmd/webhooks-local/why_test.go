@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"webhooks/internal/devstack"
+	"webhooks/internal/localrun"
 )
 
 func TestWhyReadsEveryErrorShape(t *testing.T) {
@@ -15,11 +15,11 @@ func TestWhyReadsEveryErrorShape(t *testing.T) {
 		`not json`:                "not json",
 	}
 	for body, want := range cases {
-		if got := why(devstack.SampleResult{Status: 400, Body: body}); got != want {
+		if got := why(localrun.SampleResult{Status: 400, Body: body}); got != want {
 			t.Errorf("why(%s) = %q, want %q", body, got, want)
 		}
 	}
-	if got := why(devstack.SampleResult{Status: 200, Body: `{"success":true}`}); got != "" {
+	if got := why(localrun.SampleResult{Status: 200, Body: `{"success":true}`}); got != "" {
 		t.Errorf("accepted: %q", got)
 	}
 }

@@ -1,10 +1,9 @@
-// Package devstack brings up the whole webhook system on one machine: a local
-// AWS API (moto_server, or whatever AWS_ENDPOINT_URL points at), the table,
-// queues and secrets the functions need, each function's real bootstrap under
-// the local Lambda runtime, and the local API gateway in front of them. Both
-// `make run` (cmd/webhooks-local) and the end-to-end test use it. Local
-// tooling only: never deployed.
-package devstack
+package localrun
+
+// The stack: a local AWS API (moto_server, or whatever AWS_ENDPOINT_URL points
+// at), the table, queues and secrets the functions need, each function's real
+// bootstrap under the Lambda Runtime Interface Emulator (function.go), and the
+// gateway in front of them.
 
 import (
 	"cmp"
@@ -17,7 +16,6 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
-	"webhooks/internal/devkit"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -27,12 +25,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"webhooks/internal/awskit"
-	"webhooks/internal/lambdarun"
-	"webhooks/internal/localgw"
+	"webhooks/internal/devkit"
+	"webhooks/shared/providers"
 )
 
-// Providers are the four webhook providers, in the order they are printed.
-var Providers = []string{"tiki", "apigift", "alchemypay", "oslpay"}
+// Providers are the webhook providers (the provider table), in the order
+// they are printed.
+var Providers = providers.Names()
 
 // EventTTL is the WEBHOOKS_EVENT_TTL the local functions run with.
 const EventTTL = "720h"
@@ -52,15 +51,17 @@ type Config struct {
 	AWS AWSEnv
 	// FunctionOutput gives the writer for a function's stdout and stderr; nil discards.
 	FunctionOutput func(provider string) io.Writer
-	// MotoLog receives moto_server's output when devstack starts it.
+	// MotoLog receives moto_server's output when Start starts it.
 	MotoLog *os.File
 	// Logf reports runtime events (function crashes, restarts); nil discards.
 	Logf func(format string, args ...any)
 	// GatewayLog receives the gateway's one line per request; nil discards.
 	GatewayLog io.Writer
-	// Timeout per invocation; default 10s.
+	// Timeout per invocation (whole seconds); default 10s.
 	Timeout time.Duration
-	// Instances is how many processes serve each function concurrently, as
+	// Emulator is the Lambda Runtime Interface Emulator; default FindEmulator().
+	Emulator string
+	// Instances is how many sandboxes (one emulator each) serve each function concurrently, as
 	// Lambda scales out; default 1.
 	Instances int
 }
@@ -109,7 +110,7 @@ func (e AWSEnv) Config(ctx context.Context) (aws.Config, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return cfg, fmt.Errorf("devstack: AWS configuration: %w", err)
+		return cfg, fmt.Errorf("localrun: AWS configuration: %w", err)
 	}
 	return cfg, nil
 }
@@ -122,7 +123,7 @@ type Provider struct {
 	DLQURL     string
 	SecretID   string          // the secret's name, as WEBHOOKS_SECRET_ID
 	Secret     json.RawMessage // the development secret value
-	Function   *lambdarun.Function
+	Function   *Function
 	Binary     string
 	Missing    string // why the function is not running, when it is not
 	FunctionIn map[string]string
@@ -134,7 +135,8 @@ type Stack struct {
 	Moto      *awskit.Server // nil when an external endpoint is used
 	Table     string
 	Providers map[string]*Provider
-	Gateway   *localgw.Gateway
+	Gateway   *Gateway
+	Emulator  string // the aws-lambda-rie the functions run under
 
 	DynamoDB       *dynamodb.Client
 	SQS            *sqs.Client
@@ -180,28 +182,34 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	res := awskit.FromConfig(s.AWS.Endpoint, awsCfg)
 	s.DynamoDB, s.SQS, s.SecretsManager = res.DynamoDB, res.SQS, res.Secrets
 	if err := res.CreateTable(ctx, s.Table); err != nil {
-		return nil, fmt.Errorf("devstack: %w", err)
+		return nil, fmt.Errorf("localrun: %w", err)
 	}
 	for _, name := range Providers {
 		p := &Provider{Name: name, Secret: secrets[name], SecretID: cfg.Prefix + "/" + name}
 		if len(p.Secret) == 0 {
-			return nil, fmt.Errorf("devstack: %s has no development secret in %s", name, cfg.SecretsFile)
+			return nil, fmt.Errorf("localrun: %s has no development secret in %s", name, cfg.SecretsFile)
 		}
 		q, err := res.CreateQueue(ctx, cfg.Prefix+"-"+name)
 		if err != nil {
-			return nil, fmt.Errorf("devstack: %w", err)
+			return nil, fmt.Errorf("localrun: %w", err)
 		}
 		p.QueueURL, p.QueueARN, p.DLQURL = q.URL, q.ARN, q.DLQURL
 		if _, err := res.PutSecret(ctx, p.SecretID, string(p.Secret)); err != nil {
-			return nil, fmt.Errorf("devstack: %w", err)
+			return nil, fmt.Errorf("localrun: %w", err)
 		}
 		s.Providers[name] = p
 	}
 
-	// Functions start in parallel: each waits for its process to ask for work.
+	if cfg.Emulator == "" {
+		if cfg.Emulator, err = FindEmulator(); err != nil {
+			return nil, err
+		}
+	}
+	s.Emulator = cfg.Emulator
+	// Functions start in parallel: each waits for its emulators to listen.
 	type started struct {
 		p   *Provider
-		f   *lambdarun.Function
+		f   *Function
 		err error
 	}
 	results := make(chan started, len(Providers))
@@ -210,23 +218,23 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		p := s.Providers[name]
 		p.Binary = filepath.Join(cfg.BinDir, name, "bootstrap")
 		if _, statErr := os.Stat(p.Binary); statErr != nil {
-			p.Missing = fmt.Sprintf("no binary at %s (build it: make build GOARCH_LAMBDA=$(go env GOARCH) BUILD_DIR=%s)", p.Binary, cfg.BinDir)
+			p.Missing = fmt.Sprintf("no binary at %s (make run-bin builds the host bootstraps into .run/bin)", p.Binary)
 			continue
 		}
 		p.FunctionIn = s.FunctionEnv(p)
 		launched++
 		go func() {
-			f, err := lambdarun.Start(ctx, lambdarun.Config{
+			f, err := StartFunction(ctx, FunctionConfig{
 				Name:    cfg.Prefix + "-" + p.Name,
 				Binary:  p.Binary,
 				Env:     p.FunctionIn,
 				Memory:  256,
 				Timeout: cfg.Timeout,
 				Output:  cfg.FunctionOutput(p.Name),
-				// The load run needs several processes per function.
+				// The load run needs several sandboxes per function.
 				Instances: cfg.Instances,
+				Emulator:  cfg.Emulator,
 				Logf:      cfg.Logf,
-				Region:    s.AWS.Region,
 			})
 			results <- started{p, f, err}
 		}()
@@ -242,19 +250,19 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		r.p.Function = r.f
 	}
 	if len(startErrs) > 0 {
-		return nil, fmt.Errorf("devstack: %w", errors.Join(startErrs...))
+		return nil, fmt.Errorf("localrun: %w", errors.Join(startErrs...))
 	}
 
-	fns := map[string]localgw.Invoker{}
+	fns := map[string]Invoker{}
 	missing := map[string]string{}
 	for name, p := range s.Providers {
 		if p.Function != nil {
-			fns[name] = invoker{p.Function}
+			fns[name] = p.Function
 		} else {
 			missing[name] = p.Missing
 		}
 	}
-	s.Gateway = localgw.New(localgw.Options{Functions: fns, Unavailable: missing, Log: cfg.GatewayLog})
+	s.Gateway = NewGateway(GatewayOptions{Functions: fns, Unavailable: missing, Log: cfg.GatewayLog})
 	return s, nil
 }
 
@@ -279,7 +287,7 @@ func (s *Stack) Running() []string {
 	return out
 }
 
-// Stop ends every function process and moto_server (if devstack started it).
+// Stop ends every function process and moto_server (if Start started it).
 // Resources on an external endpoint are left as they are.
 func (s *Stack) Stop() {
 	if s == nil {
@@ -308,18 +316,6 @@ func (s *Stack) Pids() []int {
 	}
 	sort.Ints(pids)
 	return pids
-}
-
-// invoker adapts a lambdarun.Function to the gateway, translating Lambda's
-// payload limit into the gateway's 413.
-type invoker struct{ f *lambdarun.Function }
-
-func (i invoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	out, err := i.f.Invoke(ctx, payload)
-	if errors.Is(err, lambdarun.ErrPayloadTooLarge) {
-		return nil, fmt.Errorf("%w: %w", localgw.ErrPayloadTooLarge, err)
-	}
-	return out, err
 }
 
 func fillDefaults(e AWSEnv) AWSEnv {

@@ -1,51 +1,51 @@
-// Package soak drives many webhooks of every provider through the real
-// handlers while a fault proxy breaks a share of their AWS calls, retries each
-// webhook the way its provider does, and then checks the queues: every webhook
+package loadtest
+
+// Soak: drives many webhooks of every provider through the real
+// function bootstraps, run under the AWS Lambda Runtime Interface Emulator,
+// while a fault proxy breaks a share of their AWS calls, retries each webhook
+// the way its provider does, and then checks the queues: every webhook
 // acknowledged with a 2xx must be enqueued exactly once.
-package soak
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
-	"webhooks/internal/devkit"
-	"webhooks/shared/providers"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/logging"
 
 	"webhooks/internal/awskit"
-	"webhooks/internal/loadtest"
-	"webhooks/shared/lambdamain"
+	"webhooks/internal/devkit"
+	"webhooks/internal/localrun"
 	"webhooks/shared/pipeline"
+	"webhooks/shared/providers"
 )
 
-// Providers in report order.
-var Providers = providers.Names()
+// localrun.Providers in report order.
 
-// Config of one run.
-type Config struct {
-	Endpoint     string // the real AWS API (moto_server)
-	EventsDir    string
-	PerProvider  int // distinct webhooks per provider
-	Redeliver    float64
-	Concurrency  int
-	Rules        []loadtest.Rule
-	Seed         uint64
-	MaxAttempts  int           // per webhook (Alchemy Pay: ~30 over 25 hours)
-	RetryDelay   time.Duration // compressed retry interval
-	AttemptLimit time.Duration // per AWS HTTP attempt (the functions use 4s)
+// SoakConfig of one run.
+type SoakConfig struct {
+	Endpoint    string // the real AWS API (moto_server)
+	EventsDir   string
+	PerProvider int // distinct webhooks per provider
+	Redeliver   float64
+	Concurrency int
+	Rules       []Rule
+	Seed        uint64
+	MaxAttempts int           // per webhook (a provider may retry ~30 times over 25 hours)
+	RetryDelay  time.Duration // compressed retry interval
+	// BinDir holds <provider>/bootstrap built for this machine (make run-bin).
+	BinDir string
+	// Emulator is the Lambda Runtime Interface Emulator; default localrun.FindEmulator().
+	Emulator string
+	// Instances is how many sandboxes serve each provider's function; default 4.
+	Instances int
 }
 
 // ProviderResult is one provider's outcome.
@@ -53,7 +53,8 @@ type ProviderResult struct {
 	Provider    string
 	Webhooks    int            // distinct webhooks sent
 	Deliveries  int            // HTTP deliveries, retries and redeliveries included
-	Statuses    map[int]int    // answers by status
+	Statuses    map[int]int    // answers by status (a failed invocation: API Gateway's 500)
+	Failed      int            // invocations that failed (Lambda timeout, crash), answered 500
 	Acked       int            // webhooks that got a 2xx
 	Unacked     int            // webhooks still failing after MaxAttempts
 	Events      int            // distinct event ids acknowledged
@@ -64,8 +65,8 @@ type ProviderResult struct {
 	Outcomes    map[string]int // answers by X-Webhook-Outcome
 }
 
-// Result of a run.
-type Result struct {
+// SoakResult is what a soak came to.
+type SoakResult struct {
 	Providers []ProviderResult
 	Calls     map[string]int // AWS calls by service/operation
 	Faults    map[string]int // injected faults by service/operation/kind
@@ -74,8 +75,8 @@ type Result struct {
 
 type webhook = devkit.Webhook
 
-// Run executes one soak run against fresh resources.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
+// Soak executes one soak run against fresh resources.
+func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	start := time.Now()
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 8
@@ -83,14 +84,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 30
 	}
-	if cfg.AttemptLimit == 0 {
-		cfg.AttemptLimit = 400 * time.Millisecond
+	if cfg.Instances == 0 {
+		cfg.Instances = 4
+	}
+	if cfg.Emulator == "" {
+		var err error
+		if cfg.Emulator, err = localrun.FindEmulator(); err != nil {
+			return nil, err
+		}
 	}
 	aws, err := awskit.NewEnv(ctx, cfg.Endpoint)
 	if err != nil {
 		return nil, err
 	}
-	proxy, err := loadtest.NewFaultProxy(cfg.Endpoint, cfg.Seed, cfg.Rules...)
+	proxy, err := NewFaultProxy(cfg.Endpoint, cfg.Seed, cfg.Rules...)
 	if err != nil {
 		return nil, err
 	}
@@ -115,9 +122,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := aws.CreateTable(ctx, table); err != nil {
 		return nil, err
 	}
-	handlers := map[string]lambda.Handler{}
+	functions := map[string]*localrun.Function{}
+	defer func() {
+		for _, f := range functions {
+			f.Stop()
+		}
+	}()
 	queues := map[string]string{}
-	for _, p := range Providers {
+	for _, p := range localrun.Providers {
 		q, err := aws.CreateQueue(ctx, awskit.Unique("soak-"+p))
 		if err != nil {
 			return nil, err
@@ -126,13 +138,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if _, err := aws.PutSecret(ctx, secretID, string(dev[p])); err != nil {
 			return nil, err
 		}
-		env := lambdamain.Env{Table: table, QueueURL: q.URL, SecretID: secretID, EventTTL: pipeline.DefaultEventTTL}
 		queues[p] = q.URL
-		h, err := build(ctx, p, env, proxyURL, cfg.AttemptLimit)
+		// The real bootstrap with the contract's environment, its SDK pointed at the proxy.
+		f, err := localrun.StartFunction(ctx, localrun.FunctionConfig{
+			Name:   "soak-" + p,
+			Binary: filepath.Join(cfg.BinDir, p, "bootstrap"),
+			Env: map[string]string{
+				"WEBHOOKS_TABLE": table, "WEBHOOKS_QUEUE_URL": q.URL, "WEBHOOKS_SECRET_ID": secretID,
+				"WEBHOOKS_EVENT_TTL": pipeline.DefaultEventTTL.String(),
+				"AWS_ENDPOINT_URL":   proxyURL, "AWS_REGION": "us-east-1",
+				"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+			},
+			Memory:    256,
+			Instances: cfg.Instances,
+			Emulator:  cfg.Emulator,
+		})
 		if err != nil {
 			return nil, err
 		}
-		handlers[p] = h
+		functions[p] = f
 	}
 
 	hooks, err := devkit.Interleaved(providers.All, cfg.EventsDir, "s", cfg.PerProvider)
@@ -141,7 +165,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res := map[string]*ProviderResult{}
 	acked := map[string]map[string]bool{} // provider -> event ids
-	for _, p := range Providers {
+	for _, p := range localrun.Providers {
 		res[p] = &ProviderResult{Provider: p, Statuses: map[int]int{}, Outcomes: map[string]int{}}
 		acked[p] = map[string]bool{}
 	}
@@ -160,10 +184,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				}
 				for d := 0; d < deliveries; d++ {
 					for attempt := 1; ; attempt++ {
-						status, outcome, id, err := deliver(ctx, handlers[hk.Provider], keys, hk)
+						status, outcome, id, err := deliver(ctx, functions[hk.Provider], keys, hk)
 						mu.Lock()
 						r := res[hk.Provider]
 						r.Deliveries++
+						if outcome == outcomeFunctionFailed {
+							r.Failed++
+						}
 						r.Statuses[status]++
 						r.Outcomes[outcome]++
 						if err == nil && status >= 200 && status < 300 {
@@ -201,8 +228,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Result{}
-	for _, p := range Providers {
+	out := &SoakResult{}
+	for _, p := range localrun.Providers {
 		r := res[p]
 		msgs, err := aws.Drain(ctx, queues[p])
 		if err != nil {
@@ -262,30 +289,22 @@ func countProvider(hooks []webhook, p string) int {
 	return n
 }
 
-func build(ctx context.Context, provider string, env lambdamain.Env, endpoint string, attempt time.Duration) (lambda.Handler, error) {
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	opts := []func(*config.LoadOptions) error{
-		config.WithBaseEndpoint(endpoint),
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(attempt)),
-		// Injected error bodies carry no DynamoDB CRC32; the SDK would warn on each.
-		config.WithLogger(logging.Nop{}),
-	}
-	k, err := providers.Get(provider)
-	if err != nil {
-		return nil, err
-	}
-	return k.Handler(ctx, env, log, io.Discard, opts...)
-}
+// outcomeFunctionFailed marks a delivery whose invocation failed (a Lambda
+// timeout or a crash): API Gateway answers it 500 Internal Server Error.
+const outcomeFunctionFailed = "function-failed"
 
-// deliver signs (OSL Pay re-signs every attempt, as a retry would be) and invokes.
-func deliver(ctx context.Context, h lambda.Handler, keys devkit.Signers, hk webhook) (int, string, string, error) {
+// deliver signs (afresh for every attempt, as a retry would be) and
+// invokes the function as API Gateway would.
+func deliver(ctx context.Context, f *localrun.Function, keys devkit.Signers, hk webhook) (int, string, string, error) {
 	raw, err := devkit.Event(keys, hk, time.Now())
 	if err != nil {
 		return 0, "", "", err
 	}
-	out, err := lambda.NewHandler(h).Invoke(ctx, raw)
+	out, err := f.Invoke(ctx, raw)
+	var fe *localrun.FunctionError
+	if errors.Is(err, localrun.ErrTimeout) || errors.Is(err, localrun.ErrCrashed) || errors.Is(err, localrun.ErrInitFailed) || errors.As(err, &fe) {
+		return http.StatusInternalServerError, outcomeFunctionFailed, "", nil
+	}
 	if err != nil {
 		return 0, "", "", err
 	}
@@ -298,12 +317,12 @@ func deliver(ctx context.Context, h lambda.Handler, keys devkit.Signers, hk webh
 
 // MixedFaults is the soak's fault mix: 20% of every AWS call the functions
 // make fails in one of five ways.
-func MixedFaults() []loadtest.Rule {
-	return []loadtest.Rule{
-		{Kind: loadtest.Error, Rate: 0.05},
-		{Kind: loadtest.Throttle, Rate: 0.05},
-		{Kind: loadtest.LostResponse, Rate: 0.05},
-		{Kind: loadtest.Timeout, Rate: 0.02, Delay: 2 * time.Second},
-		{Kind: loadtest.Latency, Rate: 0.03, Delay: 50 * time.Millisecond},
+func MixedFaults() []Rule {
+	return []Rule{
+		{Kind: Error, Rate: 0.05},
+		{Kind: Throttle, Rate: 0.05},
+		{Kind: LostResponse, Rate: 0.05},
+		{Kind: Timeout, Rate: 0.02}, // held until the function's 4 s attempt limit gives up
+		{Kind: Latency, Rate: 0.03, Delay: 50 * time.Millisecond},
 	}
 }

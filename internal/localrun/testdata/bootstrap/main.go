@@ -1,4 +1,4 @@
-// A tiny Lambda function for lambdarun's tests. Built by the tests with
+// A tiny Lambda function for localrun's runner tests. Built by the tests with
 // -tags lambda.norpc, it talks to the Runtime API exactly as the real
 // functions do, through github.com/aws/aws-lambda-go/lambda.
 package main

@@ -1,4 +1,4 @@
-package localgw
+package localrun
 
 import (
 	"bytes"
@@ -54,7 +54,7 @@ const okReply = `{"statusCode":200,"headers":{"Content-Type":"application/json",
 func newServer(t *testing.T, fns map[string]Invoker, unavailable map[string]string) (*httptest.Server, *bytes.Buffer) {
 	t.Helper()
 	log := &syncBuffer{}
-	srv := httptest.NewServer(New(Options{Functions: fns, Unavailable: unavailable, Log: log}))
+	srv := httptest.NewServer(NewGateway(GatewayOptions{Functions: fns, Unavailable: unavailable, Log: log}))
 	t.Cleanup(srv.Close)
 	return srv, &log.buf
 }
@@ -304,5 +304,33 @@ func TestOutcomeDerivedFromStatus(t *testing.T) {
 	do(t, "POST", srv.URL+"/webhooks/tiki/order", []byte(`{}`), nil)
 	if l := log.String(); !strings.Contains(l, "unauthenticated") || !strings.Contains(l, " - ") {
 		t.Errorf("log %q", l)
+	}
+}
+
+// A rejected webhook's request-log line says why: the code of its answer.
+func TestRejectedLineCarriesTheErrorCode(t *testing.T) {
+	cases := map[string]string{
+		// the pipeline's shape (Tiki, APIGift, Alchemy Pay)
+		`{"success":false,"error":{"code":"unauthorized","message":"request is not authentic"}}`: "  error=unauthorized\n",
+		// OSL Pay's shape: the stable code in "error", its reply code in "code"
+		`{"code":"00003","msg":"request is not authentic","data":null,"requestTime":1,"error":"unauthorized"}`: "  error=unauthorized code=00003\n",
+		`{"code":"00002","msg":"bad"}`: "  code=00002\n",
+		// no code, or something that is not one: nothing is added
+		`{"message":"Not Found"}`:                       "/webhooks/tiki/order\n",
+		`{"error":{"code":"has spaces and card 4111"}}`: "/webhooks/tiki/order\n",
+	}
+	for body, want := range cases {
+		b, _ := json.Marshal(body)
+		srv, log := newServer(t, map[string]Invoker{"tiki": &fakeFunction{reply: `{"statusCode":401,"body":` + string(b) + `}`}}, nil)
+		do(t, "POST", srv.URL+"/webhooks/tiki/order", []byte(`{}`), nil)
+		if l := log.String(); !strings.Contains(l, "401") || !strings.HasSuffix(l, want) {
+			t.Errorf("body %s: log line %q, want it to end with %q", body, l, want)
+		}
+	}
+	// An accepted webhook's line carries no code.
+	srv, log := newServer(t, map[string]Invoker{"tiki": &fakeFunction{reply: `{"statusCode":200,"body":"{\"code\":\"x\"}"}`}}, nil)
+	do(t, "POST", srv.URL+"/webhooks/tiki/order", []byte(`{}`), nil)
+	if l := log.String(); strings.Contains(l, "code=") {
+		t.Errorf("accepted: %q", l)
 	}
 }

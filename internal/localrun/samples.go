@@ -1,4 +1,4 @@
-package devstack
+package localrun
 
 import (
 	"bytes"
@@ -15,8 +15,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"webhooks/internal/localgw"
 )
 
 // Sample is one file events/<provider>/<name>.json: a complete payload-2.0
@@ -43,13 +41,13 @@ func LoadSampleFile(path string) (Sample, error) {
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return s, fmt.Errorf("devstack: sample %s: %w", path, err)
+		return s, fmt.Errorf("localrun: sample %s: %w", path, err)
 	}
 	if err := json.Unmarshal(raw, &s.Event); err != nil {
-		return s, fmt.Errorf("devstack: sample %s is not a payload-2.0 event: %w", path, err)
+		return s, fmt.Errorf("localrun: sample %s is not a payload-2.0 event: %w", path, err)
 	}
 	if s.Event.RawPath == "" {
-		return s, fmt.Errorf("devstack: sample %s has no rawPath", path)
+		return s, fmt.Errorf("localrun: sample %s has no rawPath", path)
 	}
 	return s, nil
 }
@@ -97,7 +95,7 @@ func (s Sample) Body() ([]byte, error) {
 	if s.Event.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(s.Event.Body)
 		if err != nil {
-			return nil, fmt.Errorf("devstack: sample %s: body is not base64: %w", s.File, err)
+			return nil, fmt.Errorf("localrun: sample %s: body is not base64: %w", s.File, err)
 		}
 		return b, nil
 	}
@@ -124,7 +122,7 @@ func (s Sample) Request(ctx context.Context, baseURL string) (*http.Request, err
 	method := cmp.Or(s.Event.RequestContext.HTTP.Method, http.MethodPost)
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("devstack: sample %s: %w", s.File, err)
+		return nil, fmt.Errorf("localrun: sample %s: %w", s.File, err)
 	}
 	for k, v := range s.Event.Headers {
 		if !gatewayHeaders[strings.ToLower(k)] {
@@ -225,4 +223,4 @@ func RunSamples(ctx context.Context, client *http.Client, baseURL string, sample
 	return results
 }
 
-func outcomeFor(status int) string { return localgw.OutcomeFor(status) }
+func outcomeFor(status int) string { return OutcomeFor(status) }

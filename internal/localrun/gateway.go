@@ -1,9 +1,10 @@
-// Package localgw is a local stand-in for the API Gateway HTTP API in front
-// of the webhook functions: it serves exactly the contract's routes, turns
-// each request into the payload-2.0 event API Gateway would send, invokes the
+package localrun
+
+// The gateway: a local stand-in for the API Gateway HTTP API in front of the
+// webhook functions. It serves exactly the contract's routes, turns each
+// request into the payload-2.0 event API Gateway would send, invokes the
 // provider's function and maps its response back to HTTP, as
-// `sam local start-api` does. Local tooling only: never deployed.
-package localgw
+// `sam local start-api` does.
 
 import (
 	"cmp"
@@ -26,6 +27,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"webhooks/shared/providers"
 )
 
 // MaxBody is API Gateway's request payload limit (10 MB).
@@ -33,7 +36,7 @@ const MaxBody = 10 * 1024 * 1024
 
 // ErrPayloadTooLarge may be returned (wrapped) by an Invoker for a payload the
 // function cannot take; the gateway answers 413.
-var ErrPayloadTooLarge = errors.New("localgw: payload too large")
+var ErrPayloadTooLarge = errors.New("localrun: payload too large")
 
 // Invoker runs one synchronous invocation of a function.
 type Invoker interface {
@@ -42,19 +45,21 @@ type Invoker interface {
 
 // Route is one of the contract's routes.
 type Route struct {
-	Key      string // as API Gateway names it, e.g. "POST /webhooks/tiki/{kind}"
+	Key      string // as API Gateway names it, e.g. "POST /webhooks/<provider>/{token}"
 	Function string // provider / function name
 	segments []string
 }
 
-// Routes are the contract's routes (DESIGN.md, "Routes"), POST only.
-var Routes = []Route{
-	newRoute("POST /webhooks/tiki/{kind}", "tiki"),
-	newRoute("POST /webhooks/apigift/{token}", "apigift"),
-	newRoute("POST /webhooks/apigift/{token}/{event}", "apigift"),
-	newRoute("POST /webhooks/alchemypay/{token}", "alchemypay"),
-	newRoute("POST /webhooks/oslpay", "oslpay"),
-}
+// Routes are the contract's routes (the provider table), POST only.
+var Routes = func() []Route {
+	var out []Route
+	for _, p := range providers.Contracts() {
+		for _, key := range p.RouteKeys() {
+			out = append(out, newRoute(key, p.Name))
+		}
+	}
+	return out
+}()
 
 func newRoute(key, fn string) Route {
 	_, path, _ := strings.Cut(key, " ")
@@ -82,9 +87,9 @@ func (r Route) match(segs []string) (map[string]string, bool) {
 	return params, true
 }
 
-// Options configure a Gateway.
-type Options struct {
-	// Functions by name ("tiki", "apigift", "alchemypay", "oslpay").
+// GatewayOptions configure a Gateway.
+type GatewayOptions struct {
+	// Functions by provider name.
 	Functions map[string]Invoker
 	// Unavailable says, by function name, why a function is not running; its
 	// routes answer 502 with that reason. A function in neither map answers
@@ -98,12 +103,12 @@ type Options struct {
 
 // Gateway is an http.Handler.
 type Gateway struct {
-	opts  Options
+	opts  GatewayOptions
 	logMu sync.Mutex
 }
 
-// New returns a gateway over the given functions.
-func New(opts Options) *Gateway {
+// NewGateway returns a gateway over the given functions.
+func NewGateway(opts GatewayOptions) *Gateway {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -122,6 +127,8 @@ type Result struct {
 	Duration  time.Duration
 	Method    string
 	Path      string
+	// ErrorCode is why the function refused the request (see ErrorCode), for a 4xx or 5xx it answered.
+	ErrorCode string
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -200,6 +207,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res.EventType = cmp.Or(resp.Header.Get("X-Webhook-Event-Type"), "-")
 	res.Outcome = resp.Header.Get("X-Webhook-Outcome")
 	res.Status = resp.Status
+	if resp.Status >= 400 {
+		res.ErrorCode = ErrorCode(resp.Body)
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
@@ -254,8 +264,63 @@ func OutcomeFor(status int) string {
 }
 
 func (g *Gateway) logLine(res Result) {
-	g.logf("%-10s %-40s %-16s %3d %8s  %s %s", res.Function, res.EventType, res.Outcome, res.Status,
-		formatDuration(res.Duration), res.Method, res.Path)
+	why := ""
+	if res.ErrorCode != "" {
+		why = "  " + res.ErrorCode
+	}
+	g.logf("%-10s %-40s %-16s %3d %8s  %s %s%s", res.Function, res.EventType, res.Outcome, res.Status,
+		formatDuration(res.Duration), res.Method, res.Path, why)
+}
+
+// ErrorCode reads the stable error code from a function's error answer, for
+// the request log: "error=<code>" from the pipeline's
+// {"success":false,"error":{"code","message"}}, or "error=<code> code=<reply
+// code>" from a provider's own {"code","msg","error"} reply shape.
+// Only codes are taken, never messages, and only when they look like codes
+// (letters, digits, '_', '-', '.', ':', at most 64): "" otherwise.
+func ErrorCode(body []byte) string {
+	var b struct {
+		Error json.RawMessage `json:"error"`
+		Code  json.RawMessage `json:"code"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return ""
+	}
+	var obj struct {
+		Code string `json:"code"`
+	}
+	var errCode, reply string
+	if json.Unmarshal(b.Error, &obj) != nil || obj.Code == "" {
+		_ = json.Unmarshal(b.Error, &errCode)
+	} else {
+		errCode = obj.Code
+	}
+	if json.Unmarshal(b.Code, &reply) != nil {
+		var n json.Number
+		if json.Unmarshal(b.Code, &n) == nil {
+			reply = n.String()
+		}
+	}
+	var parts []string
+	if isCode(errCode) {
+		parts = append(parts, "error="+errCode)
+	}
+	if isCode(reply) {
+		parts = append(parts, "code="+reply)
+	}
+	return strings.Join(parts, " ")
+}
+
+func isCode(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-.:", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 func (g *Gateway) logf(format string, args ...any) {

@@ -1,4 +1,4 @@
-package soak
+package loadtest
 
 import (
 	"context"
@@ -6,19 +6,34 @@ import (
 	"time"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/localrun"
 )
 
 func TestMain(m *testing.M) { awskit.Main(m) }
 
 // A reduced soak for every `make test`: 60 webhooks per provider under 20%
-// faults. `make soak` runs 1,000+ and writes docs/RELIABILITY.md.
+// faults, through the real bootstraps under the emulator. `make soak` runs
+// 1,000+ and writes docs/RELIABILITY.md.
 func TestSoakExactlyOnceUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak skipped in -short mode")
 	}
-	res, err := Run(context.Background(), Config{
-		Endpoint: awskit.Endpoint(t), EventsDir: "../../events", PerProvider: 60, Redeliver: 0.1,
+	endpoint := awskit.Endpoint(t)
+	emulator, skip, err := localrun.EmulatorForTests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skip != "" {
+		t.Skip(skip)
+	}
+	bin := t.TempDir()
+	if _, err := localrun.BuildFunctions("../..", bin); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Soak(context.Background(), SoakConfig{
+		Endpoint: endpoint, EventsDir: "../../events", PerProvider: 60, Redeliver: 0.1,
 		Rules: MixedFaults(), Seed: 42, RetryDelay: 5 * time.Millisecond,
+		BinDir: bin, Emulator: emulator, Concurrency: 16,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -39,5 +54,5 @@ func TestSoakExactlyOnceUnderFaults(t *testing.T) {
 			t.Errorf("%s: %d webhooks, %d acknowledged, %d events, %d messages", p.Provider, p.Webhooks, p.Acked, p.Events, p.Messages)
 		}
 	}
-	t.Logf("faults injected: %v", res.Faults)
+	t.Logf("faults injected: %v; took %s", res.Faults, res.Duration.Round(time.Millisecond))
 }

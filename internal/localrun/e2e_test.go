@@ -1,7 +1,7 @@
-package devstack
+package localrun
 
 // End-to-end: moto_server, the real function binaries built for this host
-// under the local Lambda runtime, the local gateway on a loopback port, and
+// under the Lambda Runtime Interface Emulator, the gateway on a loopback port, and
 // HTTP requests: every sample in events/, forged copies of them, and a
 // request signed here with the development secret. Then the queues must hold
 // exactly one CloudEvent per accepted delivery.
@@ -18,8 +18,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -48,11 +46,15 @@ func TestEndToEnd(t *testing.T) {
 	}
 	defer moto.Stop()
 	t.Logf("moto_server ready in %s", time.Since(began).Round(time.Millisecond))
+	emulator := emulatorOrSkip(t)
 
-	binDir, built := buildFunctions(t)
-	if len(built) == 0 {
-		t.Fatal("no function under functions/ to run")
+	binDir := t.TempDir()
+	builtAt := time.Now()
+	built, err := BuildFunctions(repoRoot, binDir)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Logf("built %v for the host in %s", built, time.Since(builtAt).Round(time.Millisecond))
 
 	logs := &functionLogs{bufs: map[string]*bytes.Buffer{}}
 	runtimeEvents := &functionLogs{bufs: map[string]*bytes.Buffer{}}
@@ -62,6 +64,7 @@ func TestEndToEnd(t *testing.T) {
 		BinDir:         binDir,
 		Prefix:         "e2e",
 		AWS:            AWSEnv{Endpoint: moto.Endpoint},
+		Emulator:       emulator,
 		FunctionOutput: logs.writer,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(runtimeEvents.writer("runtime"), format+"\n", args...)
@@ -69,10 +72,13 @@ func TestEndToEnd(t *testing.T) {
 		Timeout: 10 * time.Second,
 	})
 	if err != nil {
-		t.Fatalf("devstack.Start: %v", err)
+		t.Fatalf("localrun.Start: %v", err)
 	}
-	pids := stack.Pids()
 	defer func() {
+		pids := stack.Pids() // the emulators and the runtimes the requests started
+		if want := 2 * len(stack.Running()); len(pids) != want {
+			t.Errorf("pids %v: want %d (an emulator and a runtime per function)", pids, want)
+		}
 		stack.Stop()
 		for _, pid := range pids {
 			if syscall.Kill(pid, 0) == nil {
@@ -316,45 +322,6 @@ func hmacSHA1(key, body string) string {
 	m := hmac.New(sha1.New, []byte(key))
 	m.Write([]byte(body))
 	return hex.EncodeToString(m.Sum(nil))
-}
-
-// buildFunctions builds every functions/<name> for this host into a temporary
-// directory laid out as <name>/bootstrap, in one go build (it links in parallel).
-func buildFunctions(t *testing.T) (string, []string) {
-	t.Helper()
-	dirs, _ := filepath.Glob(filepath.Join(repoRoot, "functions", "*", "main.go"))
-	var names, pkgs []string
-	for _, d := range dirs {
-		name := filepath.Base(filepath.Dir(d))
-		names = append(names, name)
-		pkgs = append(pkgs, "./functions/"+name)
-	}
-	sort.Strings(names)
-	sort.Strings(pkgs)
-	if len(pkgs) == 0 {
-		return "", nil
-	}
-	tmp := t.TempDir()
-	out := filepath.Join(tmp, "out")
-	began := time.Now()
-	args := append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-o", out + string(filepath.Separator)}, pkgs...)
-	cmd := exec.Command("go", args...)
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build functions: %v\n%s", err, b)
-	}
-	bin := filepath.Join(tmp, "bin")
-	for _, n := range names {
-		if err := os.MkdirAll(filepath.Join(bin, n), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(filepath.Join(out, n), filepath.Join(bin, n, "bootstrap")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("built %v for the host in %s", names, time.Since(began).Round(time.Millisecond))
-	return bin, names
 }
 
 // functionLogs keeps each function's output for the failure report.

@@ -1,4 +1,4 @@
-package devstack
+package localrun
 
 import (
 	"context"
@@ -51,7 +51,7 @@ func ReadQueue(ctx context.Context, api *sqs.Client, url string, consume bool, w
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
-			return msgs, fmt.Errorf("devstack: receive from %s: %w", url, err)
+			return msgs, fmt.Errorf("localrun: receive from %s: %w", url, err)
 		}
 		wait = 0
 		if len(out.Messages) == 0 {
@@ -86,7 +86,7 @@ func ReadQueue(ctx context.Context, api *sqs.Client, url string, consume bool, w
 				entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: aws.String(h)}
 			}
 			if _, err := api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: entries}); err != nil {
-				return msgs, fmt.Errorf("devstack: delete from %s: %w", url, err)
+				return msgs, fmt.Errorf("localrun: delete from %s: %w", url, err)
 			}
 			continue
 		}
@@ -95,7 +95,7 @@ func ReadQueue(ctx context.Context, api *sqs.Client, url string, consume bool, w
 			entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: aws.String(h), VisibilityTimeout: 0}
 		}
 		if _, err := api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries}); err != nil {
-			return msgs, fmt.Errorf("devstack: release messages on %s: %w", url, err)
+			return msgs, fmt.Errorf("localrun: release messages on %s: %w", url, err)
 		}
 	}
 	return msgs, nil
@@ -139,7 +139,7 @@ func LoadState(path string) (State, error) {
 		return st, err
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("devstack: state %s: %w", path, err)
+		return st, fmt.Errorf("localrun: state %s: %w", path, err)
 	}
 	return st, nil
 }

@@ -1,0 +1,9 @@
+// Package localrun runs the whole webhook system on one machine, as
+// `sam local start-api` would run the deployed stack: a local AWS API
+// (moto_server, or whatever AWS_ENDPOINT_URL points at) with the table, queues
+// and secrets the functions need (Start, Stack), each function's real
+// bootstrap under the official AWS Lambda Runtime Interface Emulator
+// (StartFunction, Function), and the local HTTP API gateway in front of them
+// (Gateway). `make run` (cmd/webhooks-local), `make demo`, the end-to-end
+// test, the soak and `make bench` use it. Local tooling only: never deployed.
+package localrun
