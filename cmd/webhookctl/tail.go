@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"webhooks/internal/awskit"
 	"webhooks/internal/localrun"
 	"webhooks/shared/providers"
 )
@@ -73,7 +74,7 @@ func runTail(args []string, w io.Writer) error {
 	}
 	name := url[strings.LastIndex(url, "/")+1:]
 	if !*follow {
-		msgs, err := localrun.ReadQueue(ctx, client, url, *del, 0)
+		msgs, err := awskit.ReadQueue(ctx, client, url, awskit.ReadOptions{Consume: *del})
 		if err != nil {
 			return err
 		}
@@ -85,7 +86,7 @@ func runTail(args []string, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "following %s at %s (messages are consumed); Ctrl-C to stop\n", name, env.Endpoint)
 	for ctx.Err() == nil {
-		msgs, err := localrun.ReadQueue(ctx, client, url, true, 10)
+		msgs, err := awskit.ReadQueue(ctx, client, url, awskit.ReadOptions{Consume: true, Wait: 10})
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -104,7 +105,7 @@ func runTail(args []string, w io.Writer) error {
 	return nil
 }
 
-func printMessage(w io.Writer, m localrun.Message, raw bool) {
+func printMessage(w io.Writer, m awskit.Message, raw bool) {
 	if raw || m.Event.SpecVersion == "" {
 		fmt.Fprintf(w, "%s\n", m.Body)
 		return

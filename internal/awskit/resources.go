@@ -173,55 +173,6 @@ func (e *Env) PutSecret(ctx context.Context, name, value string) (string, error)
 	return aws.ToString(put.ARN), nil
 }
 
-// Message is a received queue message.
-type Message struct {
-	Body       string
-	GroupID    string
-	DedupID    string
-	Attributes map[string]string
-}
-
-// Drain receives and deletes every message currently visible on the queue.
-func (e *Env) Drain(ctx context.Context, url string) ([]Message, error) {
-	var out []Message
-	for empty := 0; empty < 2; {
-		// The last look before calling the queue empty long-polls for a second,
-		// so a loaded moto_server cannot make a queue look empty too early.
-		var wait int32
-		if empty == 1 {
-			wait = 1
-		}
-		res, err := e.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:                    aws.String(url),
-			MaxNumberOfMessages:         10,
-			MessageAttributeNames:       []string{"All"},
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-			VisibilityTimeout:           60,
-			WaitTimeSeconds:             wait,
-		})
-		if err != nil {
-			return out, fmt.Errorf("receive: %w", err)
-		}
-		if len(res.Messages) == 0 {
-			empty++
-			continue
-		}
-		for _, m := range res.Messages {
-			msg := Message{Body: aws.ToString(m.Body), Attributes: map[string]string{},
-				GroupID: m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageGroupId)],
-				DedupID: m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageDeduplicationId)]}
-			for k, v := range m.MessageAttributes {
-				msg.Attributes[k] = aws.ToString(v.StringValue)
-			}
-			out = append(out, msg)
-			if _, err := e.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				return out, fmt.Errorf("delete: %w", err)
-			}
-		}
-	}
-	return out, nil
-}
-
 // Items returns every item of the table (a Scan: tests and tools only).
 func (e *Env) Items(ctx context.Context, table string) ([]map[string]ddb.AttributeValue, error) {
 	var out []map[string]ddb.AttributeValue

@@ -9,9 +9,13 @@ package devkit
 // (MustReject); every other sample must be accepted.
 
 import (
+	"bytes"
+	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,12 +44,6 @@ func ReadDevSecrets(path string) (DevSecrets, error) {
 		return nil, fmt.Errorf("development secrets %s: %w", path, err)
 	}
 	return d, nil
-}
-
-// Sample is one named event.
-type Sample struct {
-	Name  string // file name without .json
-	Event events.APIGatewayV2HTTPRequest
 }
 
 // MustReject reports whether a sample of this name must be rejected.
@@ -137,15 +135,88 @@ func Load(eventsDir, provider string) ([]Sample, error) {
 	}
 	var out []Sample
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		s, err := LoadSampleFile(f)
 		if err != nil {
 			return nil, err
 		}
-		var ev events.APIGatewayV2HTTPRequest
-		if err := json.Unmarshal(b, &ev); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		out = append(out, Sample{Name: strings.TrimSuffix(filepath.Base(f), ".json"), Event: ev})
+		out = append(out, s)
 	}
 	return out, nil
+}
+
+// Sample is one file events/<provider>/<name>.json: a complete payload-2.0
+// event, signed with the development secrets.
+type Sample struct {
+	Provider string // the directory (empty for a sample built in memory)
+	Name     string // the file name without .json
+	File     string // the file it was read from, if any
+	Event    events.APIGatewayV2HTTPRequest
+}
+
+// ExpectAccepted says what the contract expects of the sample (MustReject).
+func (s Sample) ExpectAccepted() bool { return !MustReject(s.Name) }
+
+// LoadSampleFile reads one sample file; its provider is its directory's name.
+func LoadSampleFile(path string) (Sample, error) {
+	s := Sample{
+		Provider: filepath.Base(filepath.Dir(path)),
+		Name:     strings.TrimSuffix(filepath.Base(path), ".json"),
+		File:     path,
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return s, fmt.Errorf("devkit: sample %s: %w", path, err)
+	}
+	if err := json.Unmarshal(raw, &s.Event); err != nil {
+		return s, fmt.Errorf("devkit: sample %s is not a payload-2.0 event: %w", path, err)
+	}
+	if s.Event.RawPath == "" {
+		return s, fmt.Errorf("devkit: sample %s has no rawPath", path)
+	}
+	return s, nil
+}
+
+// Body is the sample's raw body bytes.
+func (s Sample) Body() ([]byte, error) {
+	if s.Event.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(s.Event.Body)
+		if err != nil {
+			return nil, fmt.Errorf("devkit: sample %s: body is not base64: %w", s.File, err)
+		}
+		return b, nil
+	}
+	return []byte(s.Event.Body), nil
+}
+
+// gatewayHeaders are added by the gateway itself, so a replayed sample must not carry them.
+var gatewayHeaders = map[string]bool{
+	"host": true, "content-length": true, "x-forwarded-for": true, "x-forwarded-port": true,
+	"x-forwarded-proto": true, "x-amzn-trace-id": true, "connection": true, "transfer-encoding": true,
+}
+
+// Request is the HTTP request that makes API Gateway produce the sample's
+// event: its method, rawPath and rawQueryString, headers, cookies and body.
+func (s Sample) Request(ctx context.Context, baseURL string) (*http.Request, error) {
+	body, err := s.Body()
+	if err != nil {
+		return nil, err
+	}
+	url := strings.TrimSuffix(baseURL, "/") + s.Event.RawPath
+	if s.Event.RawQueryString != "" {
+		url += "?" + s.Event.RawQueryString
+	}
+	method := cmp.Or(s.Event.RequestContext.HTTP.Method, http.MethodPost)
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("devkit: sample %s: %w", s.File, err)
+	}
+	for k, v := range s.Event.Headers {
+		if !gatewayHeaders[strings.ToLower(k)] {
+			req.Header.Set(k, v)
+		}
+	}
+	if len(s.Event.Cookies) > 0 {
+		req.Header.Set("Cookie", strings.Join(s.Event.Cookies, "; "))
+	}
+	return req, nil
 }

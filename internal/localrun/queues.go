@@ -6,99 +6,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
-	"webhooks/shared/queue"
+	"webhooks/internal/awskit"
 )
 
-// Message is one queued CloudEvent, as a consumer reads it.
-type Message struct {
-	MessageID       string
-	GroupID         string
-	DeduplicationID string
-	Attributes      map[string]string // message attributes (provider, type)
-	Body            string
-	Event           CloudEvent // parsed Body; zero when the body is not a CloudEvent
-}
-
-// CloudEvent is the envelope of DESIGN.md's queue messages, as the functions write it.
-type CloudEvent = queue.CloudEvent
-
-// ReadQueue receives every message available on url. With consume it deletes
-// them; otherwise it makes them visible again once all are read, so other
-// consumers still get them (a peek). FIFO queues lock a message group while
-// one of its messages is in flight, which is why all are received before any
-// is released.
-func (s *Stack) ReadQueue(ctx context.Context, url string, consume bool) ([]Message, error) {
-	return ReadQueue(ctx, s.SQS, url, consume, 0)
-}
-
-// ReadQueue is Stack.ReadQueue for any SQS client. wait > 0 long-polls the
-// first receive that many seconds (at most 20).
-func ReadQueue(ctx context.Context, api *sqs.Client, url string, consume bool, wait int32) ([]Message, error) {
-	var msgs []Message
-	var handles []string
-	seen := map[string]bool{}
-	for {
-		out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:                    aws.String(url),
-			MaxNumberOfMessages:         10,
-			VisibilityTimeout:           30,
-			WaitTimeSeconds:             wait,
-			MessageAttributeNames:       []string{"All"},
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-		})
-		if err != nil {
-			return msgs, fmt.Errorf("localrun: receive from %s: %w", url, err)
-		}
-		wait = 0
-		if len(out.Messages) == 0 {
-			break
-		}
-		for _, m := range out.Messages {
-			handles = append(handles, aws.ToString(m.ReceiptHandle))
-			id := aws.ToString(m.MessageId)
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			msg := Message{
-				MessageID:       id,
-				GroupID:         m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageGroupId)],
-				DeduplicationID: m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageDeduplicationId)],
-				Attributes:      map[string]string{},
-				Body:            aws.ToString(m.Body),
-			}
-			for k, v := range m.MessageAttributes {
-				msg.Attributes[k] = aws.ToString(v.StringValue)
-			}
-			_ = json.Unmarshal([]byte(msg.Body), &msg.Event)
-			msgs = append(msgs, msg)
-		}
-	}
-	for start := 0; start < len(handles); start += 10 {
-		batch := handles[start:min(start+10, len(handles))]
-		if consume {
-			entries := make([]sqstypes.DeleteMessageBatchRequestEntry, len(batch))
-			for i, h := range batch {
-				entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: aws.String(h)}
-			}
-			if _, err := api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: entries}); err != nil {
-				return msgs, fmt.Errorf("localrun: delete from %s: %w", url, err)
-			}
-			continue
-		}
-		entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, len(batch))
-		for i, h := range batch {
-			entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: aws.String(h), VisibilityTimeout: 0}
-		}
-		if _, err := api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries}); err != nil {
-			return msgs, fmt.Errorf("localrun: release messages on %s: %w", url, err)
-		}
-	}
-	return msgs, nil
+// ReadQueue receives every message available on url (see awskit.ReadQueue):
+// with consume it deletes them, otherwise it only peeks.
+func (s *Stack) ReadQueue(ctx context.Context, url string, consume bool) ([]awskit.Message, error) {
+	return awskit.ReadQueue(ctx, s.SQS, url, awskit.ReadOptions{Consume: consume})
 }
 
 // State is what a running webhooks-local tells other local tools

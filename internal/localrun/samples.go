@@ -1,56 +1,21 @@
 package localrun
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
+	"webhooks/internal/devkit"
 )
 
-// Sample is one file events/<provider>/<name>.json: a complete payload-2.0
-// event, signed with the development secrets.
-type Sample struct {
-	Provider string // the directory
-	Name     string // the file name without .json
-	File     string
-	Event    events.APIGatewayV2HTTPRequest
-}
+// Sample is one sample file of events/ (devkit.Sample).
+type Sample = devkit.Sample
 
-// ExpectAccepted says what the contract expects of the sample: names starting
-// with "invalid-" or "tampered-" must be rejected, every other accepted.
-func (s Sample) ExpectAccepted() bool {
-	return !strings.HasPrefix(s.Name, "invalid-") && !strings.HasPrefix(s.Name, "tampered-")
-}
-
-// LoadSampleFile reads one sample file; its provider is its directory's name.
-func LoadSampleFile(path string) (Sample, error) {
-	s := Sample{
-		Provider: filepath.Base(filepath.Dir(path)),
-		Name:     strings.TrimSuffix(filepath.Base(path), ".json"),
-		File:     path,
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return s, fmt.Errorf("localrun: sample %s: %w", path, err)
-	}
-	if err := json.Unmarshal(raw, &s.Event); err != nil {
-		return s, fmt.Errorf("localrun: sample %s is not a payload-2.0 event: %w", path, err)
-	}
-	if s.Event.RawPath == "" {
-		return s, fmt.Errorf("localrun: sample %s has no rawPath", path)
-	}
-	return s, nil
-}
+// LoadSampleFile reads one sample file (devkit.LoadSampleFile).
+func LoadSampleFile(path string) (Sample, error) { return devkit.LoadSampleFile(path) }
 
 // LoadSamples reads every events/<provider>/*.json under dir, sorted by
 // provider (in Providers order, then others) and name.
@@ -88,51 +53,6 @@ func LoadSamples(dir string) ([]Sample, error) {
 		return out[i].Name < out[j].Name
 	})
 	return out, nil
-}
-
-// Body is the sample's raw body bytes.
-func (s Sample) Body() ([]byte, error) {
-	if s.Event.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(s.Event.Body)
-		if err != nil {
-			return nil, fmt.Errorf("localrun: sample %s: body is not base64: %w", s.File, err)
-		}
-		return b, nil
-	}
-	return []byte(s.Event.Body), nil
-}
-
-// gatewayHeaders are added by the gateway itself, so a replayed sample must not carry them.
-var gatewayHeaders = map[string]bool{
-	"host": true, "content-length": true, "x-forwarded-for": true, "x-forwarded-port": true,
-	"x-forwarded-proto": true, "x-amzn-trace-id": true, "connection": true, "transfer-encoding": true,
-}
-
-// Request is the HTTP request that makes API Gateway produce the sample's
-// event: its method, rawPath and rawQueryString, headers, cookies and body.
-func (s Sample) Request(ctx context.Context, baseURL string) (*http.Request, error) {
-	body, err := s.Body()
-	if err != nil {
-		return nil, err
-	}
-	url := strings.TrimSuffix(baseURL, "/") + s.Event.RawPath
-	if s.Event.RawQueryString != "" {
-		url += "?" + s.Event.RawQueryString
-	}
-	method := cmp.Or(s.Event.RequestContext.HTTP.Method, http.MethodPost)
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("localrun: sample %s: %w", s.File, err)
-	}
-	for k, v := range s.Event.Headers {
-		if !gatewayHeaders[strings.ToLower(k)] {
-			req.Header.Set(k, v)
-		}
-	}
-	if len(s.Event.Cookies) > 0 {
-		req.Header.Set("Cookie", strings.Join(s.Event.Cookies, "; "))
-	}
-	return req, nil
 }
 
 // SampleResult is what the gateway answered to a sample.

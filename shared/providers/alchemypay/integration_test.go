@@ -126,7 +126,7 @@ func messageTexts(t *testing.T, stack *awskit.Stack) ([]string, []map[string]any
 		b, _ := json.Marshal(m)
 		texts = append(texts, string(b))
 		ce := awskit.CloudEvent(t, m.Body)
-		ce["_group"], ce["_dedup"], ce["_attrs"] = m.GroupID, m.DedupID, m.Attributes
+		ce["_group"], ce["_dedup"], ce["_attrs"] = m.GroupID, m.DeduplicationID, m.Attributes
 		ces = append(ces, ce)
 	}
 	return texts, ces

@@ -190,7 +190,7 @@ func TestSamplesAgainstAWS(t *testing.T) {
 		default:
 			subject = data["userId"]
 		}
-		if ce["subject"] != subject || m.GroupID != subject || m.DedupID != id || ce["source"] != "webhooks/oslpay" {
+		if ce["subject"] != subject || m.GroupID != subject || m.DeduplicationID != id || ce["source"] != "webhooks/oslpay" {
 			t.Errorf("%v: subject %v group %s, want %v", ce["type"], ce["subject"], m.GroupID, subject)
 		}
 		if m.Attributes["provider"] != "oslpay" || m.Attributes["type"] != ce["type"] {

@@ -81,8 +81,8 @@ func TestSamplesAgainstAWS(t *testing.T) {
 		if ce["specversion"] != "1.0" || ce["source"] != "webhooks/tiki" || ce["datacontenttype"] != "application/json" {
 			t.Errorf("envelope %v", ce)
 		}
-		if m.DedupID != id || m.GroupID != ce["subject"] {
-			t.Errorf("dedup %q group %q, want id %q subject %v", m.DedupID, m.GroupID, id, ce["subject"])
+		if m.DeduplicationID != id || m.GroupID != ce["subject"] {
+			t.Errorf("dedup %q group %q, want id %q subject %v", m.DeduplicationID, m.GroupID, id, ce["subject"])
 		}
 		if m.Attributes["provider"] != "tiki" || m.Attributes["type"] != ce["type"] {
 			t.Errorf("attributes %v", m.Attributes)
