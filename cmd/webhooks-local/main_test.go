@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,24 +16,6 @@ import (
 	"webhooks/internal/awskit"
 	"webhooks/internal/localrun"
 )
-
-// syncBuffer is the command's console.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // The command as `make run` and `make demo` use it: start, demo every sample,
 // keep serving, stop on the signal (context) with no child left.
@@ -62,7 +42,7 @@ func TestRunDemoServeAndStop(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &syncBuffer{}
+	out := &awskit.SyncBuffer{}
 	logs := t.TempDir()
 	done := make(chan int, 1)
 	go func() {

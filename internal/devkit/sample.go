@@ -127,7 +127,8 @@ func HTTPEvent(r Request) Sample {
 	return Sample{Name: r.Name, Event: ev}
 }
 
-// Load reads every sample file of a provider from the events directory.
+// Load reads every sample file of a provider from the events directory
+// (provider "*": of every provider).
 func Load(eventsDir, provider string) ([]Sample, error) {
 	files, err := filepath.Glob(filepath.Join(eventsDir, provider, "*.json"))
 	if err != nil {

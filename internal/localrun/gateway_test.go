@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"webhooks/internal/awskit"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -51,23 +52,12 @@ func (f *fakeFunction) last(t *testing.T) events.APIGatewayV2HTTPRequest {
 
 const okReply = `{"statusCode":200,"headers":{"Content-Type":"application/json","X-Webhook-Event-Type":"tiki.order.status_changed","X-Webhook-Outcome":"stored"},"body":"{\"success\":true}"}`
 
-func newServer(t *testing.T, fns map[string]Invoker, unavailable map[string]string) (*httptest.Server, *bytes.Buffer) {
+func newServer(t *testing.T, fns map[string]Invoker, unavailable map[string]string) (*httptest.Server, *awskit.SyncBuffer) {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &awskit.SyncBuffer{}
 	srv := httptest.NewServer(NewGateway(GatewayOptions{Functions: fns, Unavailable: unavailable, Log: log}))
 	t.Cleanup(srv.Close)
-	return srv, &log.buf
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
+	return srv, log
 }
 
 func do(t *testing.T, method, url string, body []byte, header http.Header) (*http.Response, string) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"path/filepath"
 	"sort"
 
 	"webhooks/internal/devkit"
@@ -20,17 +19,9 @@ func LoadSampleFile(path string) (Sample, error) { return devkit.LoadSampleFile(
 // LoadSamples reads every events/<provider>/*.json under dir, sorted by
 // provider (in Providers order, then others) and name.
 func LoadSamples(dir string) ([]Sample, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*", "*.json"))
+	out, err := devkit.Load(dir, "*")
 	if err != nil {
 		return nil, err
-	}
-	var out []Sample
-	for _, f := range files {
-		s, err := LoadSampleFile(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
 	}
 	order := map[string]int{}
 	for i, p := range Providers {
