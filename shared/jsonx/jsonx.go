@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -38,32 +39,48 @@ var (
 // CheckObject reports whether body is a single, unambiguous JSON object. It
 // reads body once, without building values: time linear in len(body), and an
 // allocation only per object of more than a few members (to find duplicates).
+// Parse makes the same check and keeps what it read.
 func CheckObject(body []byte) error {
-	if !utf8.Valid(body) {
+	c := checker{b: body}
+	return c.run()
+}
+
+// checker validates JSON text by RFC 8259's grammar, as encoding/json does,
+// and records its tokens when rec is set (see Doc).
+type checker struct {
+	b     []byte
+	keys  [][]byte // scratch: the decoded keys of the innermost objects
+	arena []byte   // decoded keys with escapes (keys slices it)
+	rec   bool
+	toks  []token
+	seed  maphash.Seed
+}
+
+// run checks c.b as CheckObject does.
+func (c *checker) run() error {
+	if !utf8.Valid(c.b) {
 		return ErrInvalidUTF8
 	}
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	trimmed := bytes.TrimLeft(c.b, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		if len(trimmed) == 0 || !json.Valid(trimmed) {
 			return ErrSyntax
 		}
 		return ErrNotObject
 	}
-	c := checker{b: body}
+	return c.top()
+}
+
+// top checks the one value of c.b, with nothing but whitespace around it.
+func (c *checker) top() error {
 	i, err := c.value(c.ws(0), 0)
 	if err != nil {
 		return err
 	}
-	if c.ws(i) != len(body) {
+	if c.ws(i) != len(c.b) {
 		return ErrTrailingData
 	}
 	return nil
-}
-
-// checker validates JSON text by RFC 8259's grammar, as encoding/json does.
-type checker struct {
-	b    []byte
-	keys [][]byte // scratch: the decoded keys of the innermost objects
 }
 
 func (c *checker) ws(i int) int {
@@ -74,6 +91,18 @@ func (c *checker) ws(i int) int {
 }
 
 func syntax(what string) error { return fmt.Errorf("%w: %s", ErrSyntax, what) }
+
+// add records a token of kind for c.b[start:end] (a scalar; containers are
+// completed by close) and returns its index.
+func (c *checker) add(kind Kind, start, end int, esc bool) int {
+	c.toks = append(c.toks, token{start: int32(start), end: int32(end), next: int32(len(c.toks) + 1), kind: kind, esc: esc})
+	return len(c.toks) - 1
+}
+
+// close completes the container token t, which ends before c.b[end].
+func (c *checker) close(t, end int) {
+	c.toks[t].end, c.toks[t].next = int32(end), int32(len(c.toks))
+}
 
 // value checks the value at i (whitespace skipped) and returns the index after it.
 func (c *checker) value(i, depth int) (int, error) {
@@ -87,8 +116,15 @@ func (c *checker) value(i, depth int) (int, error) {
 		if depth+1 > MaxDepth {
 			return i, ErrTooDeep
 		}
+		t := -1
+		if c.rec {
+			t = c.add(Array, i, i+1, false)
+		}
 		i = c.ws(i + 1)
 		if i < len(c.b) && c.b[i] == ']' {
+			if c.rec {
+				c.close(t, i+1)
+			}
 			return i + 1, nil
 		}
 		for {
@@ -101,6 +137,9 @@ func (c *checker) value(i, depth int) (int, error) {
 				return i, syntax("unexpected end of array")
 			}
 			if c.b[i] == ']' {
+				if c.rec {
+					c.close(t, i+1)
+				}
 				return i + 1, nil
 			}
 			if c.b[i] != ',' {
@@ -109,14 +148,27 @@ func (c *checker) value(i, depth int) (int, error) {
 			i = c.ws(i + 1)
 		}
 	case ch == '"':
-		j, _, err := c.str(i, false)
+		j, _, esc, err := c.str(i, false)
+		if err == nil && c.rec {
+			c.add(String, i, j, esc)
+		}
 		return j, err
 	case ch == '-' || (ch >= '0' && ch <= '9'):
-		return c.number(i)
+		j, err := c.number(i)
+		if err == nil && c.rec {
+			c.add(Number, i, j, false)
+		}
+		return j, err
 	default:
-		for _, lit := range []string{"true", "false", "null"} {
-			if bytes.HasPrefix(c.b[i:], []byte(lit)) {
-				return i + len(lit), nil
+		for _, lit := range [...]struct {
+			text string
+			kind Kind
+		}{{"true", Bool}, {"false", Bool}, {"null", Null}} {
+			if bytes.HasPrefix(c.b[i:], []byte(lit.text)) {
+				if c.rec {
+					c.add(lit.kind, i, i+len(lit.text), false)
+				}
+				return i + len(lit.text), nil
 			}
 		}
 		return i, syntax("invalid character")
@@ -127,39 +179,37 @@ func (c *checker) object(i, depth int) (int, error) {
 	if depth+1 > MaxDepth {
 		return i, ErrTooDeep
 	}
+	t := -1
+	if c.rec {
+		t = c.add(Object, i, i+1, false)
+	}
 	i = c.ws(i + 1)
 	if i < len(c.b) && c.b[i] == '}' {
+		if c.rec {
+			c.close(t, i+1)
+		}
 		return i + 1, nil
 	}
-	base := len(c.keys)
-	defer func() { c.keys = c.keys[:base] }()
-	var seen map[string]struct{} // once the object has many members
+	base, arena := len(c.keys), len(c.arena)
+	defer func() { c.keys, c.arena = c.keys[:base], c.arena[:arena] }()
+	// Once the object has many members, duplicates are found through the
+	// hashes of their keys (each hit compared exactly), or, after two keys
+	// with one hash, through a set of the keys themselves.
+	var hashed map[uint64]int
+	var exact map[string]struct{}
 	for {
 		if i >= len(c.b) || c.b[i] != '"' {
 			return i, syntax("expected a string key")
 		}
-		j, key, err := c.str(i, true)
+		j, key, esc, err := c.str(i, true)
 		if err != nil {
 			return j, err
 		}
-		if seen == nil && len(c.keys)-base < 8 {
-			for _, k := range c.keys[base:] {
-				if bytes.Equal(k, key) {
-					return i, ErrDuplicateKey // never the key: it may be a card number, and errors are logged
-				}
-			}
-			c.keys = append(c.keys, key)
-		} else {
-			if seen == nil {
-				seen = make(map[string]struct{}, 16)
-				for _, k := range c.keys[base:] {
-					seen[string(k)] = struct{}{}
-				}
-			}
-			if _, dup := seen[string(key)]; dup {
-				return i, ErrDuplicateKey // never the key: it may be a card number, and errors are logged
-			}
-			seen[string(key)] = struct{}{}
+		if c.dupKey(key, base, &hashed, &exact) {
+			return i, ErrDuplicateKey // never the key: it may be a card number, and errors are logged
+		}
+		if c.rec {
+			c.add(String, i, j, esc)
 		}
 		i = c.ws(j)
 		if i >= len(c.b) || c.b[i] != ':' {
@@ -173,6 +223,9 @@ func (c *checker) object(i, depth int) (int, error) {
 			return i, syntax("unexpected end of object")
 		}
 		if c.b[i] == '}' {
+			if c.rec {
+				c.close(t, i+1)
+			}
 			return i + 1, nil
 		}
 		if c.b[i] != ',' {
@@ -182,49 +235,98 @@ func (c *checker) object(i, depth int) (int, error) {
 	}
 }
 
-// str checks the string at i (c.b[i] == '"'); with want it also returns the
-// decoded string (escapes resolved as encoding/json resolves them, so that
-// two spellings of one key are one key): a slice of the input when the string
-// has no escape, else a new one.
-func (c *checker) str(i int, want bool) (int, []byte, error) {
+// dupKey reports whether key repeats one of the object's keys c.keys[base:],
+// and adds it to them.
+func (c *checker) dupKey(key []byte, base int, hashed *map[uint64]int, exact *map[string]struct{}) bool {
+	n := len(c.keys) - base
+	c.keys = append(c.keys, key)
+	switch {
+	case *exact != nil:
+	case n < 8:
+		for _, k := range c.keys[base : base+n] {
+			if bytes.Equal(k, key) {
+				return true
+			}
+		}
+		return false
+	default:
+		if *hashed == nil {
+			if c.seed == (maphash.Seed{}) {
+				c.seed = maphash.MakeSeed()
+			}
+			*hashed = make(map[uint64]int, 16)
+			for k, name := range c.keys[base : base+n] {
+				(*hashed)[maphash.Bytes(c.seed, name)] = base + k
+			}
+		}
+		h := maphash.Bytes(c.seed, key)
+		k, hit := (*hashed)[h]
+		if !hit {
+			(*hashed)[h] = base + n
+			return false
+		}
+		if bytes.Equal(c.keys[k], key) {
+			return true
+		}
+		// Two different keys with one hash: compare the keys themselves.
+		*exact = make(map[string]struct{}, n+1)
+		for _, name := range c.keys[base : base+n] {
+			(*exact)[string(name)] = struct{}{}
+		}
+	}
+	if _, dup := (*exact)[string(key)]; dup {
+		return true
+	}
+	(*exact)[string(key)] = struct{}{}
+	return false
+}
+
+// str checks the string at i (c.b[i] == '"') and reports whether it holds
+// escapes; with want it also returns the decoded string (escapes resolved as
+// encoding/json resolves them, so that two spellings of one key are one key):
+// a slice of the input when the string has no escape, else of c.arena.
+func (c *checker) str(i int, want bool) (int, []byte, bool, error) {
 	i++
 	start := i
-	var dst []byte // nil until an escape is met
+	esc := false
+	from := len(c.arena)
 	for i < len(c.b) {
 		ch := c.b[i]
 		switch {
 		case ch == '"':
 			if !want {
-				return i + 1, nil, nil
+				return i + 1, nil, esc, nil
 			}
-			if dst == nil {
-				return i + 1, c.b[start:i], nil
+			if !esc {
+				return i + 1, c.b[start:i], false, nil
 			}
-			return i + 1, append(dst, c.b[start:i]...), nil
+			c.arena = append(c.arena, c.b[start:i]...)
+			return i + 1, c.arena[from:], true, nil
 		case ch < 0x20:
-			return i, nil, syntax("control character in string")
+			return i, nil, esc, syntax("control character in string")
 		case ch == '\\':
+			esc = true
 			if want {
-				dst = append(dst, c.b[start:i]...)
+				c.arena = append(c.arena, c.b[start:i]...)
 			}
 			if i+1 >= len(c.b) {
-				return i, nil, syntax("unexpected end of string")
+				return i, nil, esc, syntax("unexpected end of string")
 			}
 			e := c.b[i+1]
 			if r, ok := shortEscape(e); ok {
 				if want {
-					dst = append(dst, r)
+					c.arena = append(c.arena, r)
 				}
 				i += 2
 				start = i
 				continue
 			}
 			if e != 'u' {
-				return i, nil, syntax("invalid escape in string")
+				return i, nil, esc, syntax("invalid escape in string")
 			}
 			r, ok := hex4(c.b[i+2:])
 			if !ok {
-				return i, nil, syntax("invalid \\u escape")
+				return i, nil, esc, syntax("invalid \\u escape")
 			}
 			i += 6
 			if utf16.IsSurrogate(r) {
@@ -240,14 +342,14 @@ func (c *checker) str(i int, want bool) (int, []byte, error) {
 				}
 			}
 			if want {
-				dst = utf8.AppendRune(dst, r)
+				c.arena = utf8.AppendRune(c.arena, r)
 			}
 			start = i
 		default:
 			i++
 		}
 	}
-	return i, nil, syntax("unexpected end of string")
+	return i, nil, esc, syntax("unexpected end of string")
 }
 
 func shortEscape(e byte) (byte, bool) {
@@ -333,25 +435,4 @@ func (c *checker) number(i int) (int, error) {
 		}
 	}
 	return i, nil
-}
-
-// Canonical renders a JSON value with object keys sorted and numbers exactly
-// as sent, so that the same content gives the same text whatever its spacing
-// or key order: for de-duplication keys. Invalid JSON renders as itself; an
-// empty value as "".
-func Canonical(raw []byte) string {
-	if len(raw) == 0 {
-		return ""
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var val any
-	if err := dec.Decode(&val); err != nil {
-		return string(raw)
-	}
-	out, err := json.Marshal(val)
-	if err != nil {
-		return string(raw)
-	}
-	return string(out)
 }
