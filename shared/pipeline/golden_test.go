@@ -91,7 +91,16 @@ func golden[C any](p pipeline.Provider[C], cfg C) goldenRun {
 		if req.Method != http.MethodPost {
 			return reject(http.StatusMethodNotAllowed, pipeline.CodeMethodNotAllowed, "")
 		}
+		var route pipeline.Route
+		var routeErr error
+		if r, ok := any(p).(pipeline.Router); ok {
+			route, routeErr = r.Route(req)
+			req.Variant = route.Variant
+		}
 		authErr := func() error {
+			if routeErr != nil {
+				return routeErr
+			}
 			if sc, ok := any(p).(pipeline.SourceChecker[C]); ok {
 				if err := sc.CheckSource(req, cfg); err != nil {
 					return err
@@ -110,15 +119,19 @@ func golden[C any](p pipeline.Provider[C], cfg C) goldenRun {
 				return reject(http.StatusUnauthorized, pipeline.CodeUnauthorized, "")
 			}
 		}
+		if route.NotFound != nil {
+			return fromErr(route.NotFound)
+		}
 		if ct := req.Headers.Get("content-type"); strings.TrimSpace(ct) != "" {
 			if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && mt != "text/json" && mt != "text/plain" && !strings.HasSuffix(mt, "+json")) {
 				return reject(http.StatusUnsupportedMediaType, pipeline.CodeUnsupportedMedia, "")
 			}
 		}
-		if err := jsonx.CheckObject(req.Body); err != nil {
+		doc, err := jsonx.Parse(req.Body)
+		if err != nil {
 			return fromErr(pipeline.MalformedJSON(err))
 		}
-		e, err := p.Decode(req, cfg)
+		e, err := p.Decode(req, doc, cfg)
 		if err != nil {
 			var pe *pipeline.Error
 			if errors.As(err, &pe) {

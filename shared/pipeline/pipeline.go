@@ -87,9 +87,32 @@ type Provider[C any] interface {
 	// wrap the sentinels of package verify (all → 401) or are a *Error. Network
 	// policy is not checked here but by SourceChecker, with AWSCURRENT only.
 	Authenticate(req *apigw.Request, cfg C) error
-	// Decode parses and classifies an authenticated, well-formed JSON body.
-	// Input it cannot accept is a *Error (see Malformed).
-	Decode(req *apigw.Request, cfg C) (*Event, error)
+	// Decode classifies an authenticated body, parsed once by the pipeline
+	// (doc: one well-formed JSON object, the strict check of jsonx.Parse), and
+	// reads the event from it (see Fields). Input it cannot accept is a *Error
+	// (see Malformed).
+	Decode(req *apigw.Request, doc *jsonx.Doc, cfg C) (*Event, error)
+}
+
+// Router is implemented by providers whose route has a parameter that selects
+// what a request is (Tiki's {kind}, APIGift's {event}). The pipeline resolves
+// the route once per request, before authentication, and sets req.Variant to
+// the result: Authenticate and Decode read that and check the route no
+// further. An error from Route (a route that no credential can authenticate,
+// such as an unknown Tiki kind) is answered once the secret is read, instead
+// of authenticating; Route.NotFound only once the request is authentic.
+type Router interface {
+	Route(req *apigw.Request) (Route, error)
+}
+
+// Route is what a provider makes of a request's route (see Router).
+type Route struct {
+	// Variant is the provider's name for what the route selects (Tiki's
+	// kind, an APIGift event type), "" when the route selects nothing.
+	Variant string
+	// NotFound, when set, is the answer to an authentic request on this route:
+	// a parameter that names nothing, which only an authentic sender learns.
+	NotFound *Error
 }
 
 // SourceChecker is implemented by providers whose secret carries a network
@@ -282,9 +305,13 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	if req.Method != http.MethodPost {
 		return reject(&Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "only POST is accepted"})
 	}
-	versions, matched, res, ok := h.authenticate(ctx, req)
+	route, routeErr := h.route(req)
+	versions, matched, res, ok := h.authenticate(ctx, req, routeErr)
 	if !ok {
 		return res
+	}
+	if route.NotFound != nil {
+		return reject(route.NotFound)
 	}
 	if res, ok := h.bindCredential(ctx, req, matched.Config); !ok {
 		return res
@@ -292,10 +319,11 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	if !jsonContentType(req.Headers.Get("content-type")) {
 		return reject(&Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia, Message: "content type must be application/json"})
 	}
-	if err := jsonx.CheckObject(req.Body); err != nil {
+	doc, err := jsonx.Parse(req.Body)
+	if err != nil {
 		return reject(malformedJSON(err))
 	}
-	ev, err := h.p.Decode(req, matched.Config)
+	ev, err := h.p.Decode(req, doc, matched.Config)
 	if err != nil {
 		var pe *Error
 		if errors.As(err, &pe) {
@@ -521,20 +549,35 @@ func (h *Handler[C]) enrich(ev *Event, matched secrets.Version[C], all []secrets
 	return nil, err
 }
 
+// route resolves the request's route (Router) and records it in req.Variant.
+func (h *Handler[C]) route(req *apigw.Request) (Route, error) {
+	r, ok := any(h.p).(Router)
+	if !ok {
+		return Route{}, nil
+	}
+	route, err := r.Route(req)
+	req.Variant = route.Variant
+	return route, err
+}
+
 // authenticate checks the request against the usable secret versions; when
 // that fails it re-reads the secret (at most once a minute) and checks again,
-// so a rotation is picked up before the cache expires.
-func (h *Handler[C]) authenticate(ctx context.Context, req *apigw.Request) ([]secrets.Version[C], secrets.Version[C], result, bool) {
+// so a rotation is picked up before the cache expires. A route error is the
+// answer instead, once the secret is read.
+func (h *Handler[C]) authenticate(ctx context.Context, req *apigw.Request, routeErr error) ([]secrets.Version[C], secrets.Version[C], result, bool) {
 	var none secrets.Version[C]
 	versions, err := h.secrets.Versions(ctx)
 	if err != nil {
 		return nil, none, secretFailure(err), false
 	}
-	v, authErr := h.check(req, versions)
-	if authErr != nil {
-		if fresh, refreshed, err := h.secrets.Refresh(ctx); err == nil && refreshed {
-			versions = fresh
-			v, authErr = h.check(req, versions)
+	v, authErr := none, routeErr
+	if routeErr == nil {
+		v, authErr = h.check(req, versions)
+		if authErr != nil {
+			if fresh, refreshed, err := h.secrets.Refresh(ctx); err == nil && refreshed {
+				versions = fresh
+				v, authErr = h.check(req, versions)
+			}
 		}
 	}
 	if authErr == nil {

@@ -257,7 +257,7 @@ func TestAuthenticateHeaderFailures(t *testing.T) {
 		if err := New().Authenticate(r, s); err != nil {
 			t.Errorf("%s: Authenticate looked at the body: %v", tc.name, err)
 		}
-		_, err := New().Decode(r, s)
+		_, err := pipeline.DecodeBody(New(), r, s)
 		var pe *pipeline.Error
 		if !errors.As(err, &pe) || pe.Status != 401 || !errors.Is(err, verify.ErrInvalidCredential) {
 			t.Errorf("%s: Decode gave %v, want a 401", tc.name, err)
@@ -299,7 +299,7 @@ func decode(t *testing.T, body string, s Secret) (*pipeline.Event, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New().Decode(request(hd, body), s)
+	return pipeline.DecodeBody(New(), request(hd, body), s)
 }
 
 func TestDecode(t *testing.T) {
@@ -382,7 +382,7 @@ func TestDecodeKeys(t *testing.T) {
 	s := mustSecret(t, secretJSON(t, &a.PublicKey, ""))
 	key := func(body string, at time.Time) string {
 		hd, _ := SignedHeaders(a, crypto.SHA256, "app-1", at)
-		ev, err := New().Decode(request(hd, body), s)
+		ev, err := pipeline.DecodeBody(New(), request(hd, body), s)
 		if err != nil {
 			t.Fatal(err)
 		}
