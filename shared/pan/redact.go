@@ -479,7 +479,7 @@ func (r *redactor) memberCtx(parent uint8, name []byte, topLevel bool) uint8 {
 	if parent == cKeep || parent == cCard {
 		return parent
 	}
-	if bytes.IndexAny(name, "aA") >= 0 && isCardKey(string(name)) {
+	if cardKey(name) {
 		return cCard
 	}
 	if topLevel && r.p.Keep[string(name)] {

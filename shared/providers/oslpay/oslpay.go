@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
@@ -356,8 +357,28 @@ func Sanitise(raw json.RawMessage) (json.RawMessage, error) {
 	return Sanitiser.Redact(raw)
 }
 
-// IsSecretField reports whether a field holds a secret that must not be stored.
+// IsSecretField reports whether a field holds a secret that must not be stored:
+// its letters and digits, in lower case, contain "secret", "password" or
+// "privatekey".
 func IsSecretField(name string) bool {
+	var buf [64]byte
+	n := buf[:0]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= utf8.RuneSelf || len(n) == len(buf):
+			return isSecretFieldUnicode(name)
+		case c-'A' < 26:
+			n = append(n, c+'a'-'A')
+		case c-'a' < 26 || c-'0' < 10:
+			n = append(n, c)
+		}
+	}
+	return bytes.Contains(n, []byte("secret")) || bytes.Contains(n, []byte("password")) || bytes.Contains(n, []byte("privatekey"))
+}
+
+// isSecretFieldUnicode is IsSecretField for any name.
+func isSecretFieldUnicode(name string) bool {
 	n := strings.ToLower(strings.Map(func(r rune) rune {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			return r

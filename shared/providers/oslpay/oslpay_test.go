@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -487,5 +488,35 @@ func TestOrderIdsKeptSoOrdersNeverCollide(t *testing.T) {
 	}
 	if ids[0] == ids[1] {
 		t.Error("two orders share an event id")
+	}
+}
+
+// IsSecretField's ASCII path answers as the general one does.
+func TestIsSecretField(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want bool
+	}{
+		{"privateSecret", true}, {"private_key", true}, {"PrivateKey", true}, {"Pass-Word", true}, {"app_secret_2", true},
+		{"userId", false}, {"secre", false}, {"keyPrivate", false}, {"SÉCRET", false}, {"sécret", false}, {"se-cr-et", true},
+	} {
+		if got := IsSecretField(c.name); got != c.want {
+			t.Errorf("IsSecretField(%q) = %v", c.name, got)
+		}
+	}
+	frags := []string{"secret", "Secret", "SECRET", "sec", "ret", "pass", "Word", "private", "Key", "KEY", "_", "-", " ", "1", "é", "É", "\u212a", "ſ", "x", "\xff"}
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	for range 100000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(6) {
+			b.WriteString(frags[rng.IntN(len(frags))])
+		}
+		if name := b.String(); IsSecretField(name) != isSecretFieldUnicode(name) {
+			t.Fatalf("IsSecretField(%q) = %v, the general test %v", name, IsSecretField(name), isSecretFieldUnicode(name))
+		}
+	}
+	long := strings.Repeat("a", 70) + "secret"
+	if !IsSecretField(long) || IsSecretField(strings.Repeat("b", 100)) {
+		t.Error("long names")
 	}
 }
