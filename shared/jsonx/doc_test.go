@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -17,6 +18,9 @@ import (
 // writes back.
 func checkParse(t *testing.T, b []byte) {
 	t.Helper()
+	if Valid(b) != json.Valid(b) {
+		t.Fatalf("%q: Valid %v, json.Valid %v", b, Valid(b), json.Valid(b))
+	}
 	want := CheckObject(b)
 	d, err := Parse(b)
 	if (err == nil) != (want == nil) || (err != nil && (err.Error() != want.Error() || class(err) != class(want))) {
@@ -165,9 +169,21 @@ func TestParseManyMembers(t *testing.T) {
 		b.WriteString(`"k` + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + `":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}`)
 	}
 	ok := b.String() + "}"
-	checkParse(t, []byte(ok))
-	checkParse(t, []byte(ok[:len(ok)-1]+`,"k\u0061a":1}`))                                                           // "kaa" again, escaped
-	checkParse(t, []byte(ok[:len(ok)-1]+`,"x":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"\u0069":0}}`)) // nested duplicate
+	agree(t, []byte(ok))
+	// Keys of one signature (length, first and last byte), around the
+	// pairwise limit.
+	for _, n := range []int{9, 20, 31, 32, 33, 40} {
+		var o strings.Builder
+		o.WriteString("{")
+		for i := range n {
+			fmt.Fprintf(&o, `"k%02dz":%d,`, i, i)
+		}
+		for _, dup := range []string{`"k00z"`, `"k\u0030\u0030z"`, fmt.Sprintf(`"k%02dz"`, n-1), `"k99z"`} {
+			agree(t, []byte(o.String()+dup+`:0}`))
+		}
+	}
+	agree(t, []byte(ok[:len(ok)-1]+`,"k\u0061a":1}`))                                                           // "kaa" again, escaped
+	agree(t, []byte(ok[:len(ok)-1]+`,"x":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"\u0069":0}}`)) // nested duplicate
 }
 
 // Parse and CheckObject give the same answers on the generated bodies of the
@@ -192,4 +208,28 @@ func TestCanonicalOutsideTheStrictParse(t *testing.T) {
 	if Canonical(nil) != "" {
 		t.Error("empty")
 	}
+}
+
+// Valid answers as json.Valid does, beyond the strict parse too.
+func TestValid(t *testing.T) {
+	for _, s := range []string{``, ` `, `1`, ` "x" `, `{"a":1,"a":2}`, `[1e400]`, "\"\xff\"", "\"\x01\"", `{"a":1}x`, `{"a":1} `, `nul`, `truex`,
+		`"\ud800"`, `"\u12"`, `[1,]`, `{"a" 1}`, `-`, `01`, `1.`, `.5`, `1e`, `[` + strings.Repeat("[", 9998) + strings.Repeat("]", 9999),
+		`[` + strings.Repeat("[", 9999) + strings.Repeat("]", 10000), strings.Repeat(`{"k":`, 10000) + "1" + strings.Repeat("}", 10000),
+		strings.Repeat(`{"k":`, 10001) + "1" + strings.Repeat("}", 10001)} {
+		if got, want := Valid([]byte(s)), json.Valid([]byte(s)); got != want {
+			n := min(len(s), 40)
+			t.Errorf("%q...: Valid %v, json.Valid %v", s[:n], got, want)
+		}
+	}
+}
+
+func FuzzValid(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5e3,-0,{"b":null}],"c":true}`, `"\ud800\udc00"`, `[1e400]`, "\"\xff\"", `{"a":1,"a":2}`, ` 0 `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if Valid(b) != json.Valid(b) {
+			t.Fatalf("%q: Valid %v, json.Valid %v", b, Valid(b), json.Valid(b))
+		}
+	})
 }

@@ -49,11 +49,18 @@ func CheckObject(body []byte) error {
 // and records its tokens when rec is set (see Doc).
 type checker struct {
 	b     []byte
-	keys  [][]byte // scratch: the decoded keys of the innermost objects
-	arena []byte   // decoded keys with escapes (keys slices it)
+	keys  []keyEntry // scratch: the decoded keys of the open objects
+	arena []byte     // decoded keys with escapes
 	rec   bool
 	toks  []token
-	seed  maphash.Seed
+	// lenient checks the grammar only, as json.Valid does (see Valid).
+	lenient bool
+
+	// Keys of objects of many members, by hash (see dupKey).
+	seed    maphash.Seed
+	dup     []dupEntry
+	ndup    int
+	objects uint32
 }
 
 // run checks c.b as CheckObject does.
@@ -81,6 +88,24 @@ func (c *checker) top() error {
 		return ErrTrailingData
 	}
 	return nil
+}
+
+// maxDepth is the deepest nesting accepted: MaxDepth, or encoding/json's
+// limit when lenient.
+func (c *checker) maxDepth() int {
+	if c.lenient {
+		return 10000
+	}
+	return MaxDepth
+}
+
+// Valid reports whether b is one JSON value, exactly as json.Valid does (the
+// grammar only: duplicate keys, numbers out of a float64's range and invalid
+// UTF-8 in strings pass; nesting up to encoding/json's limit of 10000), in
+// one pass without allocating.
+func Valid(b []byte) bool {
+	c := checker{b: b, lenient: true}
+	return c.top() == nil
 }
 
 func (c *checker) ws(i int) int {
@@ -113,7 +138,7 @@ func (c *checker) value(i, depth int) (int, error) {
 	case ch == '{':
 		return c.object(i, depth)
 	case ch == '[':
-		if depth+1 > MaxDepth {
+		if depth+1 > c.maxDepth() {
 			return i, ErrTooDeep
 		}
 		t := -1
@@ -176,7 +201,7 @@ func (c *checker) value(i, depth int) (int, error) {
 }
 
 func (c *checker) object(i, depth int) (int, error) {
-	if depth+1 > MaxDepth {
+	if depth+1 > c.maxDepth() {
 		return i, ErrTooDeep
 	}
 	t := -1
@@ -192,20 +217,21 @@ func (c *checker) object(i, depth int) (int, error) {
 	}
 	base, arena := len(c.keys), len(c.arena)
 	defer func() { c.keys, c.arena = c.keys[:base], c.arena[:arena] }()
-	// Once the object has many members, duplicates are found through the
-	// hashes of their keys (each hit compared exactly), or, after two keys
-	// with one hash, through a set of the keys themselves.
-	var hashed map[uint64]int
-	var exact map[string]struct{}
+	obj := uint32(0) // the object's number in c.dup, once it has many members
 	for {
 		if i >= len(c.b) || c.b[i] != '"' {
 			return i, syntax("expected a string key")
 		}
-		j, key, esc, err := c.str(i, true)
+		from := len(c.arena)
+		j, key, esc, err := c.str(i, !c.lenient)
 		if err != nil {
 			return j, err
 		}
-		if c.dupKey(key, base, &hashed, &exact) {
+		e := keyEntry{off: int32(i + 1), end: int32(j - 1), sig: signature(key)}
+		if esc {
+			e = keyEntry{off: int32(from), end: int32(len(c.arena)), sig: e.sig, arena: true}
+		}
+		if !c.lenient && c.dupKey(e, base, &obj) {
 			return i, ErrDuplicateKey // never the key: it may be a card number, and errors are logged
 		}
 		if c.rec {
@@ -235,50 +261,108 @@ func (c *checker) object(i, depth int) (int, error) {
 	}
 }
 
-// dupKey reports whether key repeats one of the object's keys c.keys[base:],
-// and adds it to them.
-func (c *checker) dupKey(key []byte, base int, hashed *map[uint64]int, exact *map[string]struct{}) bool {
+// keyEntry is a decoded key of an open object: c.b[off:end], or
+// c.arena[off:end] when it held escapes.
+type keyEntry struct {
+	off, end int32
+	sig      uint32 // signature of the key
+	arena    bool
+}
+
+func (c *checker) key(e keyEntry) []byte {
+	if e.arena {
+		return c.arena[e.off:e.end]
+	}
+	return c.b[e.off:e.end]
+}
+
+// signature is a key's length (modulo 2^16) and first and last bytes: two
+// keys with different signatures differ.
+func signature(k []byte) uint32 {
+	if len(k) == 0 {
+		return 0
+	}
+	return uint32(len(k))<<16 | uint32(k[0])<<8 | uint32(k[len(k)-1])
+}
+
+// dupKey reports whether key e repeats one of the object's keys c.keys[base:],
+// and adds it to them. Up to 32 keys are compared pairwise (first their
+// signatures); once the object has more, obj is its number and its keys are
+// found through c.dup.
+func (c *checker) dupKey(e keyEntry, base int, obj *uint32) bool {
 	n := len(c.keys) - base
-	c.keys = append(c.keys, key)
-	switch {
-	case *exact != nil:
-	case n < 8:
+	if c.keys == nil {
+		c.keys = make([]keyEntry, 0, min(max(len(c.b)/24, 8), 64))
+	}
+	c.keys = append(c.keys, e)
+	if n < 32 {
 		for _, k := range c.keys[base : base+n] {
-			if bytes.Equal(k, key) {
+			if k.sig == e.sig && bytes.Equal(c.key(k), c.key(e)) {
 				return true
 			}
 		}
 		return false
-	default:
-		if *hashed == nil {
-			if c.seed == (maphash.Seed{}) {
-				c.seed = maphash.MakeSeed()
-			}
-			*hashed = make(map[uint64]int, 16)
-			for k, name := range c.keys[base : base+n] {
-				(*hashed)[maphash.Bytes(c.seed, name)] = base + k
-			}
+	}
+	if *obj == 0 {
+		c.objects++
+		*obj = c.objects
+		for k := base; k < base+n; k++ {
+			c.insertKey(*obj, k) // distinct, as checked pairwise
 		}
-		h := maphash.Bytes(c.seed, key)
-		k, hit := (*hashed)[h]
-		if !hit {
-			(*hashed)[h] = base + n
+	}
+	return c.insertKey(*obj, base+n)
+}
+
+// dupEntry is a slot of c.dup: the hash of key c.keys[key-1] (0: an empty
+// slot) of object obj. Slots of objects that are closed are left in place:
+// their object numbers are never used again.
+type dupEntry struct {
+	hash uint64
+	obj  uint32
+	key  int32
+}
+
+// insertKey adds key c.keys[k] of object obj to c.dup, an open-addressing
+// table (random seed: no input can make the probes long), and reports whether
+// the object already had it.
+func (c *checker) insertKey(obj uint32, k int) bool {
+	if 2*(c.ndup+1) > len(c.dup) {
+		c.growDup()
+	}
+	name := c.key(c.keys[k])
+	h := maphash.Bytes(c.seed, name)
+	mask := uint64(len(c.dup) - 1)
+	for j := (h ^ uint64(obj)*0x9E3779B97F4A7C15) & mask; ; j = (j + 1) & mask {
+		e := &c.dup[j]
+		if e.key == 0 {
+			*e = dupEntry{hash: h, obj: obj, key: int32(k + 1)}
+			c.ndup++
 			return false
 		}
-		if bytes.Equal(c.keys[k], key) {
+		if e.hash == h && e.obj == obj && bytes.Equal(c.key(c.keys[e.key-1]), name) {
 			return true
 		}
-		// Two different keys with one hash: compare the keys themselves.
-		*exact = make(map[string]struct{}, n+1)
-		for _, name := range c.keys[base : base+n] {
-			(*exact)[string(name)] = struct{}{}
+	}
+}
+
+// growDup doubles c.dup (64 slots at first), placing its entries again.
+func (c *checker) growDup() {
+	if c.seed == (maphash.Seed{}) {
+		c.seed = maphash.MakeSeed()
+	}
+	old := c.dup
+	c.dup = make([]dupEntry, max(64, 2*len(old)))
+	mask := uint64(len(c.dup) - 1)
+	for _, e := range old {
+		if e.key == 0 {
+			continue
 		}
+		j := (e.hash ^ uint64(e.obj)*0x9E3779B97F4A7C15) & mask
+		for c.dup[j].key != 0 {
+			j = (j + 1) & mask
+		}
+		c.dup[j] = e
 	}
-	if _, dup := (*exact)[string(key)]; dup {
-		return true
-	}
-	(*exact)[string(key)] = struct{}{}
-	return false
 }
 
 // str checks the string at i (c.b[i] == '"') and reports whether it holds
@@ -292,6 +376,10 @@ func (c *checker) str(i int, want bool) (int, []byte, bool, error) {
 	from := len(c.arena)
 	for i < len(c.b) {
 		ch := c.b[i]
+		if plain[ch] {
+			i++
+			continue
+		}
 		switch {
 		case ch == '"':
 			if !want {
@@ -351,6 +439,15 @@ func (c *checker) str(i int, want bool) (int, []byte, bool, error) {
 	}
 	return i, nil, esc, syntax("unexpected end of string")
 }
+
+// plain marks the bytes a string holds as they are: not a quote, a backslash
+// or a control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func shortEscape(e byte) (byte, bool) {
 	switch e {
@@ -429,7 +526,7 @@ func (c *checker) number(i int) (int, error) {
 	}
 	// Only an exponent or hundreds of digits can take a number out of a
 	// float64's range (about 1.8e308).
-	if exp || i-start > 300 {
+	if (exp || i-start > 300) && !c.lenient {
 		if _, err := strconv.ParseFloat(string(c.b[start:i]), 64); err != nil {
 			return i, ErrNumberRange
 		}
