@@ -46,7 +46,6 @@
 package pan
 
 import (
-	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -178,15 +177,16 @@ func isCardKey(name string) bool {
 // cardKey is isCardKey(string(name)), without allocating for the names
 // webhooks carry (ASCII): it reads the words of splitWords one by one.
 func cardKey(name []byte) bool {
-	if bytes.IndexAny(name, "aA") < 0 {
-		return false
-	}
-	hasDigit := false
+	hasA, hasDigit := false, false
 	for _, c := range name {
 		if c >= utf8.RuneSelf {
 			return isCardKey(string(name))
 		}
+		hasA = hasA || c|0x20 == 'a'
 		hasDigit = hasDigit || c-'0' <= 9
+	}
+	if !hasA { // every word IsCardNumberField looks for holds an 'a'
+		return false
 	}
 	return asciiCardField(name, false) || (hasDigit && asciiCardField(name, true))
 }

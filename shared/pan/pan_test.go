@@ -3,6 +3,7 @@ package pan
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -345,4 +346,27 @@ func FuzzCardKey(f *testing.F) {
 			t.Fatalf("cardKey(%q) = %v, isCardKey %v", name, got, want)
 		}
 	})
+}
+
+// A repeated key is refused in objects of every size (pairwise, by signature
+// and by hash), also when the keys share length and first and last bytes or
+// are spelled with escapes.
+func TestRedactDuplicateKeysEverySize(t *testing.T) {
+	for n := 1; n <= 70; n++ {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			fmt.Fprintf(&b, `"k%03dz":%d,`, i, i)
+		}
+		for _, c := range []struct {
+			last string
+			dup  bool
+		}{{`"k000z"`, true}, {`"k\u0030\u0030\u0030z"`, true}, {fmt.Sprintf(`"k%03dz"`, n-1), true}, {`"k999z"`, false}, {`"k00z"`, false}} {
+			doc := b.String() + c.last + `:0}`
+			_, err := Policy{}.Redact([]byte(doc))
+			if c.dup != errors.Is(err, ErrInvalid) || (!c.dup && err != nil) {
+				t.Fatalf("%d keys, then %s: %v", n, c.last, err)
+			}
+		}
+	}
 }
