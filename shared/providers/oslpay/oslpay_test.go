@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"webhooks/shared/apigw"
+	"webhooks/shared/jsonx"
+	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/verify"
 )
@@ -518,5 +520,32 @@ func TestIsSecretField(t *testing.T) {
 	long := strings.Repeat("a", 70) + "secret"
 	if !IsSecretField(long) || IsSecretField(strings.Repeat("b", 100)) {
 		t.Error("long names")
+	}
+}
+
+// redactedType's shortcut for types without a digit gives what redaction gives.
+func TestRedactedTypeShortcut(t *testing.T) {
+	slow := func(s string) string {
+		out, err := pan.Policy{}.Redact(jsonx.AppendString(nil, s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v string
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, kind := range []string{KindOrderStatus, "refund", "unknown type", "a\"b\\c", "x\x7fy", "", "é", "4111111111111111", "card 4111 1111 1111 1111", "<&>", "\x01"} {
+		typ := EventType(kind)
+		got, err := redactedType(typ)
+		if err != nil || got != slow(typ) {
+			t.Errorf("%q: %q (%v), redaction gives %q", typ, got, err, slow(typ))
+		}
+		if plainASCII(kind) {
+			if got, _ := redactedType(kind); got != slow(kind) {
+				t.Errorf("%q: %q, redaction gives %q", kind, got, slow(kind))
+			}
+		}
 	}
 }
