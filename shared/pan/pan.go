@@ -185,10 +185,31 @@ func cardKey(name []byte) bool {
 		hasA = hasA || c|0x20 == 'a'
 		hasDigit = hasDigit || c-'0' <= 9
 	}
-	if !hasA { // every word IsCardNumberField looks for holds an 'a'
+	// Every word IsCardNumberField looks for holds an 'a', and each of its
+	// rules needs a word that starts with "pan", "card" or "primary": letters
+	// that stand together in the name, in some case.
+	if !hasA || !(containsFold(name, "pan") || containsFold(name, "card") || containsFold(name, "primary")) {
 		return false
 	}
 	return asciiCardField(name, false) || (hasDigit && asciiCardField(name, true))
+}
+
+// containsFold reports whether the ASCII name contains word (lower case) in
+// any case.
+func containsFold(name []byte, word string) bool {
+	for i := 0; i+len(word) <= len(name); i++ {
+		if name[i]|0x20 != word[0] {
+			continue
+		}
+		j := 1
+		for j < len(word) && name[i+j]|0x20 == word[j] {
+			j++
+		}
+		if j == len(word) {
+			return true
+		}
+	}
+	return false
 }
 
 // word is a lower-case word of an ASCII field name, as far as its first

@@ -225,11 +225,41 @@ func (r *redactor) addDigit(v uint8) {
 	r.dig = append(r.dig, v)
 }
 
+// Classes of ASCII characters in the stream.
+const (
+	classOther uint8 = iota
+	classDigit
+	classLetter
+)
+
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for c := range t {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = classDigit
+		case c|0x20 >= 'a' && c|0x20 <= 'z':
+			t[c] = classLetter
+		}
+	}
+	return t
+}()
+
 // feedText adds the decoded characters of a key or string to the stream.
 func (r *redactor) feedText(s []byte, l *leaf) {
 	r.st.work += uint64(len(s))
 	for i := 0; i < len(s); {
 		c := s[i]
+		if l == nil && c < utf8.RuneSelf && asciiClass[c] != classDigit {
+			// Outside card-number fields, a stretch of ASCII without digits
+			// only says whether it holds a letter.
+			j := i
+			for j < len(s) && s[j] < utf8.RuneSelf && asciiClass[s[j]] != classDigit {
+				r.brk = r.brk || asciiClass[s[j]] == classLetter
+				j++
+			}
+			i = j
+			continue
+		}
 		if c < utf8.RuneSelf {
 			i++
 			switch {

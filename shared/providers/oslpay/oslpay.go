@@ -388,7 +388,13 @@ func IsSecretField(name string) bool {
 			n = append(n, c)
 		}
 	}
-	return bytes.Contains(n, []byte("secret")) || bytes.Contains(n, []byte("password")) || bytes.Contains(n, []byte("privatekey"))
+	for i, c := range n {
+		if (c == 's' && bytes.HasPrefix(n[i:], []byte("secret"))) ||
+			(c == 'p' && (bytes.HasPrefix(n[i:], []byte("password")) || bytes.HasPrefix(n[i:], []byte("privatekey")))) {
+			return true
+		}
+	}
+	return false
 }
 
 // isSecretFieldUnicode is IsSecretField for any name.
