@@ -188,28 +188,42 @@ func cardKey(name []byte) bool {
 	// Every word IsCardNumberField looks for holds an 'a', and each of its
 	// rules needs a word that starts with "pan", "card" or "primary": letters
 	// that stand together in the name, in some case.
-	if !hasA || !(containsFold(name, "pan") || containsFold(name, "card") || containsFold(name, "primary")) {
+	if !hasA || !hasCardWord(name) {
 		return false
 	}
 	return asciiCardField(name, false) || (hasDigit && asciiCardField(name, true))
 }
 
-// containsFold reports whether the ASCII name contains word (lower case) in
-// any case.
-func containsFold(name []byte, word string) bool {
-	for i := 0; i+len(word) <= len(name); i++ {
-		if name[i]|0x20 != word[0] {
-			continue
-		}
-		j := 1
-		for j < len(word) && name[i+j]|0x20 == word[j] {
-			j++
-		}
-		if j == len(word) {
-			return true
+// hasCardWord reports whether the ASCII name holds "pan", "card" or
+// "primary" in any case.
+func hasCardWord(name []byte) bool {
+	for i, c := range name {
+		switch c | 0x20 {
+		case 'p':
+			if hasPrefixFold(name[i:], "pan") || hasPrefixFold(name[i:], "primary") {
+				return true
+			}
+		case 'c':
+			if hasPrefixFold(name[i:], "card") {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// hasPrefixFold reports whether the ASCII s starts with word (lower-case
+// letters) in any case.
+func hasPrefixFold(s []byte, word string) bool {
+	if len(s) < len(word) {
+		return false
+	}
+	for i := range len(word) {
+		if s[i]|0x20 != word[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // word is a lower-case word of an ASCII field name, as far as its first

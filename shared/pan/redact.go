@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -138,12 +139,18 @@ func (p Policy) redact(doc []byte) (out []byte, st stats, err error) {
 	}
 	ntok := 1 + n[0] + n[1] + n[2] + n[3] + n[0] + n[1]
 	keys := min(n[3], 256)
-	r := &redactor{p: p, doc: doc,
-		toks:    make([]token, 0, min(ntok, len(doc)+1)),
-		dig:     make([]uint8, 0, len(doc)/4+16),
-		keyRefs: make([]keyRef, 0, keys),
-		objKeys: make([]int32, 0, keys),
-		objEnds: make([]int32, 0, min(n[0], 64)),
+	r := redactors.Get().(*redactor)
+	defer r.release()
+	*r = redactor{p: p, doc: doc,
+		toks:    empty(r.toks, min(ntok, len(doc)+1)),
+		dig:     empty(r.dig, len(doc)/4+16),
+		runs:    r.runs[:0],
+		keyRefs: empty(r.keyRefs, keys),
+		objKeys: empty(r.objKeys, keys),
+		objEnds: empty(r.objEnds, min(n[0], 64)),
+		// Storage only: each is cleared, or written before it is read.
+		keyArena: r.keyArena[:0], scratch: r.scratch[:0], scratch2: r.scratch2[:0],
+		dupTab: r.dupTab, pa: r.pa, pb: r.pb, stk: r.stk[:0], pend: r.pend[:0], sv: r.sv,
 	}
 	r.st.work += uint64(len(doc)) * 4 / 64 // bytes.Count reads 64 bytes a step
 	if err := r.parse(); err != nil {
@@ -154,6 +161,39 @@ func (p Policy) redact(doc []byte) (out []byte, st stats, err error) {
 	r.renameKeys()
 	out = r.emit()
 	return out, r.st, nil
+}
+
+// redactors keeps redactors for reuse: Redact allocates little more than its
+// output. A redactor starts every document with empty lists (above), and is
+// kept only while its storage is small; what held digits or decoded text of
+// a document is zeroed when it is put back.
+var redactors = sync.Pool{New: func() any { return new(redactor) }}
+
+// maxPooledTokens bounds the storage of a redactor kept for reuse.
+const maxPooledTokens = 4096
+
+func (r *redactor) release() {
+	if cap(r.toks) > maxPooledTokens || cap(r.dig) > 4*maxPooledTokens {
+		return
+	}
+	for _, b := range [][]byte{r.dig, r.keyArena, r.scratch, r.scratch2, r.pa, r.pb} {
+		clear(b[:cap(b)])
+	}
+	clear(r.sv[:cap(r.sv)])
+	*r = redactor{
+		toks: r.toks, dig: r.dig, runs: r.runs, keyRefs: r.keyRefs, objKeys: r.objKeys, objEnds: r.objEnds,
+		keyArena: r.keyArena, scratch: r.scratch, scratch2: r.scratch2,
+		dupTab: r.dupTab, pa: r.pa, pb: r.pb, stk: r.stk, pend: r.pend, sv: r.sv,
+	}
+	redactors.Put(r)
+}
+
+// empty returns s emptied, with room for n elements.
+func empty[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
 }
 
 func (r *redactor) errAt(i int, what string) error {
@@ -351,6 +391,10 @@ func (r *redactor) scanString(i int) (int, bool, error) {
 	j := i + 1
 	for j < len(doc) {
 		c := doc[j]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			j++
+			continue
+		}
 		switch {
 		case c == '"':
 			r.st.work += uint64(j + 1 - i)
