@@ -7,6 +7,7 @@ import (
 	"iter"
 	"math"
 	"slices"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -51,6 +52,11 @@ type token struct {
 type Doc struct {
 	body []byte
 	toks []token
+
+	// Storage of the checker, kept for the next body.
+	keys  []keyEntry
+	arena []byte
+	dup   []dupEntry
 }
 
 // Parse checks body exactly as CheckObject does (the same bodies are
@@ -59,16 +65,38 @@ type Doc struct {
 // allocations (the token list, and a set of keys per object of more than a
 // few members).
 func Parse(body []byte) (*Doc, error) {
-	d := new(Doc)
+	d := docs.Get().(*Doc)
 	if err := d.Parse(body); err != nil {
+		d.Release()
 		return nil, err
 	}
 	return d, nil
 }
 
+// docs keeps Docs for reuse (see Release).
+var docs = sync.Pool{New: func() any { return new(Doc) }}
+
+// Release hands d back for reuse by a later Parse: neither d nor any Value of
+// it may be used after. Releasing is optional (a Doc that is not released is
+// collected as usual); a Doc that grew large for a large body is not kept.
+func (d *Doc) Release() {
+	if d == nil || cap(d.toks) > 4096 || cap(d.dup) > 4096 {
+		return
+	}
+	clear(d.arena[:cap(d.arena)]) // decoded keys of the body
+	d.body, d.toks = nil, d.toks[:0]
+	docs.Put(d)
+}
+
 // Parse is the package's Parse into d, reusing d's storage. After an error d
 // holds no document.
 func (d *Doc) Parse(body []byte) error {
+	return d.parse(body, false)
+}
+
+// parse parses body into d: one object checked as CheckObject does, or with
+// anyValue any one JSON value, with the same checks.
+func (d *Doc) parse(body []byte, anyValue bool) error {
 	if len(body) >= math.MaxInt32 {
 		d.body, d.toks = nil, d.toks[:0]
 		return fmt.Errorf("%w: body too large to parse", ErrSyntax)
@@ -77,28 +105,24 @@ func (d *Doc) Parse(body []byte) error {
 	if cap(toks) == 0 {
 		toks = make([]token, 0, len(body)/16+16)
 	}
-	c := checker{b: body, rec: true, toks: toks}
-	err := c.run()
-	d.toks = c.toks[:0]
+	clear(d.dup) // slots of the last body's objects
+	c := checker{b: body, rec: true, toks: toks, keys: d.keys[:0], arena: d.arena[:0], dup: d.dup}
+	var err error
+	switch {
+	case !anyValue:
+		err = c.run()
+	case !utf8.Valid(body):
+		err = ErrInvalidUTF8
+	default:
+		err = c.top()
+	}
+	d.toks, d.keys, d.arena, d.dup = c.toks[:0], c.keys[:0], c.arena[:0], c.dup
 	if err != nil {
 		d.body = nil
 		return err
 	}
 	d.body, d.toks = body, c.toks
 	return nil
-}
-
-// parseValue parses any one JSON value (not only an object) with the checks
-// of Parse.
-func parseValue(b []byte) (*Doc, error) {
-	if len(b) >= math.MaxInt32 || !utf8.Valid(b) {
-		return nil, ErrSyntax
-	}
-	c := checker{b: b, rec: true, toks: make([]token, 0, len(b)/16+16)}
-	if err := c.top(); err != nil {
-		return nil, err
-	}
-	return &Doc{body: b, toks: c.toks}, nil
 }
 
 // Body is the parsed body.
@@ -294,11 +318,12 @@ func Canonical(raw []byte) string {
 	if len(raw) == 0 {
 		return ""
 	}
-	d, err := parseValue(raw)
-	if err != nil {
+	d := docs.Get().(*Doc)
+	defer d.Release()
+	if err := d.parse(raw, true); err != nil {
 		return canonicalDecoded(raw) // what the strict parse refuses: duplicate keys, deep nesting
 	}
-	return string(Value{d: d}.AppendCanonical(make([]byte, 0, len(raw)+len(raw)/8)))
+	return string(d.Root().AppendCanonical(make([]byte, 0, len(raw)+len(raw)/8)))
 }
 
 // canonicalDecoded is Canonical through encoding/json, for any input.

@@ -155,6 +155,33 @@ func TestParse(t *testing.T) {
 	if err := d.Parse([]byte(`{"b":2}`)); err != nil || d.Root().Get("a").Exists() || string(d.Root().Get("b").Raw()) != "2" {
 		t.Fatalf("reuse: %v", err)
 	}
+	// Released Docs are reused by Parse with nothing of their last body,
+	// the table of keys of large objects included.
+	many := func(prefix string, extra string) []byte {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range 40 {
+			fmt.Fprintf(&b, `"%s%d":%d,`, prefix, i, i)
+		}
+		return []byte(b.String() + extra + "}")
+	}
+	for range 20 {
+		d1, err := Parse(many("a", `"z":0`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d1.Release()
+		d2, err := Parse(many("a", `"a39":0`))
+		if !errors.Is(err, ErrDuplicateKey) {
+			t.Fatalf("duplicate after reuse: %v", err)
+		}
+		d3, err := Parse(many("b", `"a1":0`))
+		if err != nil || d3.Root().Get("a1").Kind() != Number || d3.Root().Get("z").Exists() {
+			t.Fatalf("reuse: %v", err)
+		}
+		d2.Release()
+		d3.Release()
+	}
 }
 
 // Objects of many members find their duplicates through hashed keys, with

@@ -291,7 +291,7 @@ func signature(k []byte) uint32 {
 // found through c.dup.
 func (c *checker) dupKey(e keyEntry, base int, obj *uint32) bool {
 	n := len(c.keys) - base
-	if c.keys == nil {
+	if cap(c.keys) == 0 {
 		c.keys = make([]keyEntry, 0, min(max(len(c.b)/24, 8), 64))
 	}
 	c.keys = append(c.keys, e)
@@ -304,6 +304,9 @@ func (c *checker) dupKey(e keyEntry, base int, obj *uint32) bool {
 		return false
 	}
 	if *obj == 0 {
+		if c.seed == (maphash.Seed{}) {
+			c.seed = maphash.MakeSeed()
+		}
 		c.objects++
 		*obj = c.objects
 		for k := base; k < base+n; k++ {
@@ -347,9 +350,6 @@ func (c *checker) insertKey(obj uint32, k int) bool {
 
 // growDup doubles c.dup (64 slots at first), placing its entries again.
 func (c *checker) growDup() {
-	if c.seed == (maphash.Seed{}) {
-		c.seed = maphash.MakeSeed()
-	}
 	old := c.dup
 	c.dup = make([]dupEntry, max(64, 2*len(old)))
 	mask := uint64(len(c.dup) - 1)
