@@ -71,6 +71,7 @@ func path[C any](p pipeline.Provider[C], cfg C) cpuPath {
 			return nil, err
 		}
 		e, err := p.Decode(req, doc, cfg)
+		doc.Release()
 		if err != nil {
 			return nil, err
 		}

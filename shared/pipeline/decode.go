@@ -25,5 +25,6 @@ func DecodeBody[C any](p Provider[C], req *apigw.Request, cfg C) (*Event, error)
 	if err != nil {
 		return nil, malformedJSON(err)
 	}
+	defer doc.Release()
 	return p.Decode(req, doc, cfg)
 }

@@ -132,6 +132,7 @@ func golden[C any](p pipeline.Provider[C], cfg C) goldenRun {
 			return fromErr(pipeline.MalformedJSON(err))
 		}
 		e, err := p.Decode(req, doc, cfg)
+		doc.Release()
 		if err != nil {
 			var pe *pipeline.Error
 			if errors.As(err, &pe) {

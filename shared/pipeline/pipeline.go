@@ -324,6 +324,7 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 		return reject(malformedJSON(err))
 	}
 	ev, err := h.p.Decode(req, doc, matched.Config)
+	doc.Release()
 	if err != nil {
 		var pe *Error
 		if errors.As(err, &pe) {

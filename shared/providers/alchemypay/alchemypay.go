@@ -116,6 +116,7 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline
 	if err != nil {
 		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not a JSON object")
 	}
+	defer red.Release()
 	root := red.Root()
 	orderNo := root.Get("orderNo").Text()
 	return &pipeline.Event{

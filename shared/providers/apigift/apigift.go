@@ -222,6 +222,7 @@ func (*Provider) Decode(req *apigw.Request, _ *jsonx.Doc, _ Secret) (*pipeline.E
 	if err != nil {
 		return nil, err
 	}
+	defer red.Release()
 	typ := req.Variant
 	if typ == "" {
 		if typ, err = classify(red.Root()); err != nil {

@@ -42,6 +42,7 @@ func Classify(body []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	defer d.Release()
 	return classify(d.Root())
 }
 
@@ -176,6 +177,7 @@ func decryptData(data json.RawMessage, block cipher.Block) (json.RawMessage, err
 	if err != nil { // what the strict parse refuses (the stored form never is)
 		return decryptDecoded(data, block)
 	}
+	defer d.Release()
 	out := make([]byte, 0, len(data)+len(data)/2)
 	out = append(out, '{')
 	found := false

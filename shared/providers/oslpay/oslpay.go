@@ -251,6 +251,7 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline
 	var clean jsonx.Value
 	if dataVal.Kind() == jsonx.Object {
 		if d, err := jsonx.Parse(data); err == nil {
+			defer d.Release()
 			clean = d.Root()
 		}
 	}
@@ -375,26 +376,47 @@ func Sanitise(raw json.RawMessage) (json.RawMessage, error) {
 // its letters and digits, in lower case, contain "secret", "password" or
 // "privatekey".
 func IsSecretField(name string) bool {
-	var buf [64]byte
-	n := buf[:0]
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= utf8.RuneSelf || len(n) == len(buf):
+		if name[i] >= utf8.RuneSelf {
 			return isSecretFieldUnicode(name)
-		case c-'A' < 26:
-			n = append(n, c+'a'-'A')
-		case c-'a' < 26 || c-'0' < 10:
-			n = append(n, c)
 		}
 	}
-	for i, c := range n {
-		if (c == 's' && bytes.HasPrefix(n[i:], []byte("secret"))) ||
-			(c == 'p' && (bytes.HasPrefix(n[i:], []byte("password")) || bytes.HasPrefix(n[i:], []byte("privatekey")))) {
-			return true
+	for i := 0; i < len(name); i++ {
+		switch name[i] | 0x20 {
+		case 's':
+			if wordAt(name, i, "secret") {
+				return true
+			}
+		case 'p':
+			if wordAt(name, i, "password") || wordAt(name, i, "privatekey") {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// wordAt reports whether the letters and digits of the ASCII name from i on,
+// in lower case, start with word.
+func wordAt(name string, i int, word string) bool {
+	for k := 0; k < len(word); i++ {
+		if i == len(name) {
+			return false
+		}
+		c := name[i]
+		switch {
+		case c-'A' < 26:
+			c += 'a' - 'A'
+		case c-'a' < 26 || c-'0' < 10:
+		default:
+			continue // not a letter or digit: skipped
+		}
+		if c != word[k] {
+			return false
+		}
+		k++
+	}
+	return true
 }
 
 // isSecretFieldUnicode is IsSecretField for any name.
