@@ -30,10 +30,14 @@ type Request struct {
 	RouteKey   string // e.g. "POST /webhooks/<provider>/{token}": safe to log (the raw path, which holds URL tokens, is not kept)
 	Headers    Headers
 	PathParams map[string]string
-	SourceIP   netip.Addr // invalid when API Gateway gave none or an unparsable one
-	Body       []byte     // exact bytes received (base64-decoded when needed)
-	Received   time.Time
-	RequestID  string // API Gateway's request id, when present
+	// Variant is what the receiving provider made of the route's parameters
+	// (Tiki's kind, an APIGift event type; "" when the route has none), set by
+	// the pipeline once, before authentication (pipeline.Router).
+	Variant   string
+	SourceIP  netip.Addr // invalid when API Gateway gave none or an unparsable one
+	Body      []byte     // exact bytes received (base64-decoded when needed)
+	Received  time.Time
+	RequestID string // API Gateway's request id, when present
 }
 
 // Headers is a case-insensitive view of request headers.

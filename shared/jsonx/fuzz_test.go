@@ -126,10 +126,11 @@ func agree(t *testing.T, b []byte) {
 	if got != want && got != ErrSyntax && want != ErrSyntax {
 		t.Fatalf("%q: CheckObject %v, reference %v", b, got, want)
 	}
+	checkParse(t, b)
 }
 
 // FuzzCheckObjectAgrees: the one-pass checker and the token-decoder reference
-// accept exactly the same bodies.
+// accept exactly the same bodies, and Parse agrees with both (checkParse).
 func FuzzCheckObjectAgrees(f *testing.F) {
 	for _, s := range []string{`{"a":1}`, `{"a":"\u0061","\u0061":2}`, `{"a":[1,2.5e3,-0,{"b":null}],"c":true}`, `{"a":1e400}`, `{"a":"\ud800"}`, `{"a":"\ud800\udc00"}`, "{\"a\":\"\x01\"}", `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":"\x"}`} {
 		f.Add([]byte(s))
@@ -142,6 +143,18 @@ func FuzzCheckObjectAgrees(f *testing.F) {
 // limit, and every prefix (truncation) of each.
 func TestCheckObjectAgreesWithReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 8))
+	gen := generator(rng)
+	for n := 0; n < 3000; n++ {
+		doc := gen(n)
+		agree(t, []byte(doc))
+		agree(t, []byte(doc[:rng.IntN(len(doc)+1)]))
+		agree(t, []byte(" "+doc+" \n"+doc[:rng.IntN(3)]))
+	}
+}
+
+// generator returns the generator of the differential tests' bodies: the
+// n-th body (every tenth nested around the depth limit).
+func generator(rng *rand.Rand) func(n int) string {
 	atoms := []string{`1`, `-0`, `0.5`, `1e5`, `1E-5`, `1e400`, `-1e309`, `01`, `1.`, `.5`, `+1`, `"a"`, `"\u0061"`, `"\ud800"`, `"\ud83d\ude00"`,
 		`"\x"`, "\"\x01\"", `"\/"`, `true`, `false`, `null`, `nul`, `[]`, `{}`, `[1,]`, `{"a"}`, strings.Repeat("9", 400)}
 	keys := []string{`"a"`, `"b"`, `"\u0061"`, `"\u0062"`, `""`, `"a\u0000"`, `"\ud800"`, `"\ufffd"`}
@@ -165,17 +178,12 @@ func TestCheckObjectAgreesWithReference(t *testing.T) {
 		}
 		return "{" + strings.Join(parts, " , ") + "}"
 	}
-	for n := 0; n < 3000; n++ {
+	return func(n int) string {
 		budget = 60
-		var doc string
 		if n%10 == 0 {
 			budget = 3
-			doc = strings.Repeat(`{"k":`, 30+rng.IntN(5)) + gen(0) + strings.Repeat("}", 30+rng.IntN(5))
-		} else {
-			doc = "{" + `"x":` + gen(1) + "}"
+			return strings.Repeat(`{"k":`, 30+rng.IntN(5)) + gen(0) + strings.Repeat("}", 30+rng.IntN(5))
 		}
-		agree(t, []byte(doc))
-		agree(t, []byte(doc[:rng.IntN(len(doc)+1)]))
-		agree(t, []byte(" "+doc+" \n"+doc[:rng.IntN(3)]))
+		return "{" + `"x":` + gen(1) + "}"
 	}
 }

@@ -48,6 +48,7 @@ package pan
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // MinPartialLength is the fewest digits (counting '*'s, i.e. already masked
@@ -171,6 +172,116 @@ func isCardKey(name string) bool {
 		}
 		return r
 	}, name))
+}
+
+// cardKey is isCardKey(string(name)), without allocating for the names
+// webhooks carry (ASCII): it reads the words of splitWords one by one.
+func cardKey(name []byte) bool {
+	hasA, hasDigit := false, false
+	for _, c := range name {
+		if c >= utf8.RuneSelf {
+			return isCardKey(string(name))
+		}
+		hasA = hasA || c|0x20 == 'a'
+		hasDigit = hasDigit || c-'0' <= 9
+	}
+	// Every word IsCardNumberField looks for holds an 'a', and each of its
+	// rules needs a word that starts with "pan", "card" or "primary": letters
+	// that stand together in the name, in some case.
+	if !hasA || !hasCardWord(name) {
+		return false
+	}
+	return asciiCardField(name, false) || (hasDigit && asciiCardField(name, true))
+}
+
+// hasCardWord reports whether the ASCII name holds "pan", "card" or
+// "primary" in any case.
+func hasCardWord(name []byte) bool {
+	for i, c := range name {
+		switch c | 0x20 {
+		case 'p':
+			if hasPrefixFold(name[i:], "pan") || hasPrefixFold(name[i:], "primary") {
+				return true
+			}
+		case 'c':
+			if hasPrefixFold(name[i:], "card") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether the ASCII s starts with word (lower-case
+// letters) in any case.
+func hasPrefixFold(s []byte, word string) bool {
+	if len(s) < len(word) {
+		return false
+	}
+	for i := range len(word) {
+		if s[i]|0x20 != word[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// word is a lower-case word of an ASCII field name, as far as its first
+// maxWord bytes (no word IsCardNumberField looks for is longer).
+type word struct {
+	b [maxWord]byte
+	n int // its length, which may exceed maxWord
+}
+
+const maxWord = len("primaryaccountnumber")
+
+func (w *word) is(s string) bool { return w.n == len(s) && string(w.b[:w.n]) == s }
+
+// asciiCardField is IsCardNumberField of an ASCII name, with each digit
+// taken as a '*' when starsForDigits.
+func asciiCardField(name []byte, starsForDigits bool) bool {
+	lower := func(c byte) bool { return c-'a' < 26 }
+	upper := func(c byte) bool { return c-'A' < 26 }
+	digit := func(c byte) bool { return !starsForDigits && c-'0' <= 9 }
+	var prev2, prev1, cur word // the two words before cur
+	found := false
+	flush := func() {
+		if cur.n == 0 {
+			return
+		}
+		switch {
+		case cur.is("pan"), cur.is("cardnumber"), cur.is("cardno"), cur.is("cardnum"), cur.is("cardnbr"),
+			cur.is("pannumber"), cur.is("panno"), cur.is("primaryaccountnumber"):
+			found = true
+		case prev1.is("card") && (cur.is("number") || cur.is("no") || cur.is("num") || cur.is("nbr") || cur.is("pan")):
+			found = true
+		case prev2.is("primary") && prev1.is("account") && (cur.is("number") || cur.is("no")):
+			found = true
+		}
+		prev2, prev1, cur = prev1, cur, word{}
+	}
+	for i, c := range name {
+		if !lower(c) && !upper(c) && !digit(c) {
+			flush()
+			continue
+		}
+		if upper(c) && i > 0 {
+			prev := name[i-1]
+			nextLower := i+1 < len(name) && lower(name[i+1])
+			if lower(prev) || digit(prev) || (upper(prev) && nextLower) {
+				flush()
+			}
+		}
+		if upper(c) {
+			c += 'a' - 'A'
+		}
+		if cur.n < maxWord {
+			cur.b[cur.n] = c
+		}
+		cur.n++
+	}
+	flush()
+	return found
 }
 
 // splitWords splits a field name into lowercase words at separators, at

@@ -3,6 +3,8 @@ package pan
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode"
@@ -301,6 +303,70 @@ func TestRedactDecodesLikeEncodingJSON(t *testing.T) {
 		var got string
 		if err := json.Unmarshal([]byte(out), &got); err != nil || got != want {
 			t.Errorf("Redact(%s) = %s (%q), want %q", in, out, got, want)
+		}
+	}
+}
+
+// cardKey, the test Redact applies to every key, answers as isCardKey does.
+func TestCardKeyIsIsCardKey(t *testing.T) {
+	frags := []string{"card", "Card", "CARD", "cArD", "number", "Number", "NUMBER", "no", "No", "NO", "num", "Num", "nbr", "Nbr",
+		"pan", "Pan", "PAN", "primary", "Primary", "account", "Account", "ACCOUNT", "id", "Id", "x", "X", "Value", "s",
+		"_", "-", ".", " ", "/", "*", "#a", "1", "42", "0", "9", "é", "Ä", "ſ", "\u212a", "٣", "ａ", "\xff", ""}
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(name string) {
+		if got, want := cardKey([]byte(name)), isCardKey(name); got != want {
+			t.Fatalf("cardKey(%q) = %v, isCardKey %v", name, got, want)
+		}
+	}
+	for _, f := range frags {
+		for _, g := range frags {
+			check(f + g)
+			for _, h := range frags {
+				check(f + g + h)
+			}
+		}
+	}
+	for range 200000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(7) {
+			b.WriteString(frags[rng.IntN(len(frags))])
+		}
+		check(b.String())
+	}
+	check(strings.Repeat("card", 30) + "number")
+	check("primaryaccountnumbers")
+}
+
+func FuzzCardKey(f *testing.F) {
+	for _, s := range []string{"cardNumber", "card_no", "PANValue", "primary-account-no", "card1234number", "cardPAN2", "timespan"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if got, want := cardKey([]byte(name)), isCardKey(name); got != want {
+			t.Fatalf("cardKey(%q) = %v, isCardKey %v", name, got, want)
+		}
+	})
+}
+
+// A repeated key is refused in objects of every size (pairwise, by signature
+// and by hash), also when the keys share length and first and last bytes or
+// are spelled with escapes.
+func TestRedactDuplicateKeysEverySize(t *testing.T) {
+	for n := 1; n <= 70; n++ {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			fmt.Fprintf(&b, `"k%03dz":%d,`, i, i)
+		}
+		for _, c := range []struct {
+			last string
+			dup  bool
+		}{{`"k000z"`, true}, {`"k\u0030\u0030\u0030z"`, true}, {fmt.Sprintf(`"k%03dz"`, n-1), true}, {`"k999z"`, false}, {`"k00z"`, false}} {
+			doc := b.String() + c.last + `:0}`
+			_, err := Policy{}.Redact([]byte(doc))
+			if c.dup != errors.Is(err, ErrInvalid) || (!c.dup && err != nil) {
+				t.Fatalf("%d keys, then %s: %v", n, c.last, err)
+			}
 		}
 	}
 }

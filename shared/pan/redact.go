@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -89,9 +90,10 @@ type stats struct {
 }
 
 type redactor struct {
-	p    Policy
-	doc  []byte
-	toks []token
+	p      Policy
+	doc    []byte
+	docStr string // doc as a string, for Policy.Drop (made on first use)
+	toks   []token
 
 	// The stream: every digit in document order (its value, and maskBit once
 	// it is masked), and the first digit of each run (runs are consecutive).
@@ -113,6 +115,7 @@ type redactor struct {
 
 	// Reused buffers.
 	scratch, scratch2 []byte
+	dupTab            []dupEntry
 	pa, pb            []uint8 // prefix sums (luhnWindows, then settle)
 	stk, pend         []int32
 	sv                []uint64
@@ -128,16 +131,28 @@ func (p Policy) redact(doc []byte) (out []byte, st stats, err error) {
 	// Every key or value follows a '{', '[', ',' or ':' (or is the whole
 	// document), and every container has a closing token: counting those
 	// bytes (strings too) bounds the number of tokens.
-	ntok := 1
-	for _, c := range []string{"{", "[", ",", ":"} {
-		ntok += bytes.Count(doc, []byte(c))
+	// The number of ':' bounds the number of keys, and of '{' the number of
+	// objects: the lists of keys start at those sizes (up to a point).
+	var n [4]int
+	for k, c := range []string{"{", "[", ",", ":"} {
+		n[k] = bytes.Count(doc, []byte(c))
 	}
-	ntok += bytes.Count(doc, []byte("{")) + bytes.Count(doc, []byte("["))
-	r := &redactor{p: p, doc: doc,
-		toks: make([]token, 0, min(ntok, len(doc)+1)),
-		dig:  make([]uint8, 0, len(doc)/16+16),
+	ntok := 1 + n[0] + n[1] + n[2] + n[3] + n[0] + n[1]
+	keys := min(n[3], 256)
+	r := redactors.Get().(*redactor)
+	defer r.release()
+	*r = redactor{p: p, doc: doc,
+		toks:    empty(r.toks, min(ntok, len(doc)+1)),
+		dig:     empty(r.dig, len(doc)/4+16),
+		runs:    r.runs[:0],
+		keyRefs: empty(r.keyRefs, keys),
+		objKeys: empty(r.objKeys, keys),
+		objEnds: empty(r.objEnds, min(n[0], 64)),
+		// Storage only: each is cleared, or written before it is read.
+		keyArena: r.keyArena[:0], scratch: r.scratch[:0], scratch2: r.scratch2[:0],
+		dupTab: r.dupTab, pa: r.pa, pb: r.pb, stk: r.stk[:0], pend: r.pend[:0], sv: r.sv,
 	}
-	r.st.work += uint64(len(doc)) * 6 / 64 // bytes.Count reads 64 bytes a step
+	r.st.work += uint64(len(doc)) * 4 / 64 // bytes.Count reads 64 bytes a step
 	if err := r.parse(); err != nil {
 		return nil, r.st, err
 	}
@@ -146,6 +161,39 @@ func (p Policy) redact(doc []byte) (out []byte, st stats, err error) {
 	r.renameKeys()
 	out = r.emit()
 	return out, r.st, nil
+}
+
+// redactors keeps redactors for reuse: Redact allocates little more than its
+// output. A redactor starts every document with empty lists (above), and is
+// kept only while its storage is small; what held digits or decoded text of
+// a document is zeroed when it is put back.
+var redactors = sync.Pool{New: func() any { return new(redactor) }}
+
+// maxPooledTokens bounds the storage of a redactor kept for reuse.
+const maxPooledTokens = 4096
+
+func (r *redactor) release() {
+	if cap(r.toks) > maxPooledTokens || cap(r.dig) > 4*maxPooledTokens {
+		return
+	}
+	for _, b := range [][]byte{r.dig, r.keyArena, r.scratch, r.scratch2, r.pa, r.pb} {
+		clear(b[:cap(b)])
+	}
+	clear(r.sv[:cap(r.sv)])
+	*r = redactor{
+		toks: r.toks, dig: r.dig, runs: r.runs, keyRefs: r.keyRefs, objKeys: r.objKeys, objEnds: r.objEnds,
+		keyArena: r.keyArena, scratch: r.scratch, scratch2: r.scratch2,
+		dupTab: r.dupTab, pa: r.pa, pb: r.pb, stk: r.stk, pend: r.pend, sv: r.sv,
+	}
+	redactors.Put(r)
+}
+
+// empty returns s emptied, with room for n elements.
+func empty[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
 }
 
 func (r *redactor) errAt(i int, what string) error {
@@ -217,11 +265,41 @@ func (r *redactor) addDigit(v uint8) {
 	r.dig = append(r.dig, v)
 }
 
+// Classes of ASCII characters in the stream.
+const (
+	classOther uint8 = iota
+	classDigit
+	classLetter
+)
+
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for c := range t {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = classDigit
+		case c|0x20 >= 'a' && c|0x20 <= 'z':
+			t[c] = classLetter
+		}
+	}
+	return t
+}()
+
 // feedText adds the decoded characters of a key or string to the stream.
 func (r *redactor) feedText(s []byte, l *leaf) {
 	r.st.work += uint64(len(s))
 	for i := 0; i < len(s); {
 		c := s[i]
+		if l == nil && c < utf8.RuneSelf && asciiClass[c] != classDigit {
+			// Outside card-number fields, a stretch of ASCII without digits
+			// only says whether it holds a letter.
+			j := i
+			for j < len(s) && s[j] < utf8.RuneSelf && asciiClass[s[j]] != classDigit {
+				r.brk = r.brk || asciiClass[s[j]] == classLetter
+				j++
+			}
+			i = j
+			continue
+		}
 		if c < utf8.RuneSelf {
 			i++
 			switch {
@@ -313,6 +391,10 @@ func (r *redactor) scanString(i int) (int, bool, error) {
 	j := i + 1
 	for j < len(doc) {
 		c := doc[j]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			j++
+			continue
+		}
 		switch {
 		case c == '"':
 			r.st.work += uint64(j + 1 - i)
@@ -468,18 +550,32 @@ func (r *redactor) addTok(kind uint8, start, end int, ctx uint8) *token {
 }
 
 // memberCtx is the context of the value of the member named name.
-func (r *redactor) memberCtx(parent uint8, name []byte, topLevel bool) uint8 {
+// The key's text is doc[start:end]; esc says whether it holds escapes.
+func (r *redactor) memberCtx(parent uint8, name []byte, start, end int, esc bool, topLevel bool) uint8 {
 	if parent == cDrop {
 		return cDrop
 	}
 	r.st.work += uint64(len(name))
-	if r.p.Drop != nil && r.p.Drop(string(name)) {
-		return cDrop
+	if r.p.Drop != nil {
+		// Drop takes a string: a key without escapes is a substring of one
+		// copy of the document, made once, rather than a copy of its own.
+		s := ""
+		if esc {
+			s = string(name)
+		} else {
+			if r.docStr == "" {
+				r.docStr = string(r.doc)
+			}
+			s = r.docStr[start+1 : end-1]
+		}
+		if r.p.Drop(s) {
+			return cDrop
+		}
 	}
 	if parent == cKeep || parent == cCard {
 		return parent
 	}
-	if bytes.IndexAny(name, "aA") >= 0 && isCardKey(string(name)) {
+	if cardKey(name) {
 		return cCard
 	}
 	if topLevel && r.p.Keep[string(name)] {
@@ -507,7 +603,7 @@ const (
 
 func (r *redactor) parse() error {
 	doc := r.doc
-	var stack []frame
+	stack := make([]frame, 0, 8)
 	ctx := cNone
 	state := sValue
 	r.brk = true
@@ -546,7 +642,7 @@ func (r *redactor) parse() error {
 			}
 			name := r.content(i, end, esc)
 			f := &stack[len(stack)-1]
-			mctx := r.memberCtx(f.ctx, name, len(stack) == 1)
+			mctx := r.memberCtx(f.ctx, name, i, end, esc, len(stack) == 1)
 			ref := keyRef{start: int32(i + 1), end: int32(end - 1), tok: -1}
 			if esc {
 				ref = keyRef{start: int32(len(r.keyArena)), tok: -1, arena: true}
@@ -716,47 +812,67 @@ func (r *redactor) closeContainer(stack *[]frame, i int) error {
 }
 
 // hasDuplicate reports whether two keys of an object are equal: pairwise for
-// a few keys, else through a set of their hashes, each hit checked exactly.
+// up to 32 keys, else through a table of their hashes, each hit checked
+// exactly.
 func (r *redactor) hasDuplicate(keys []keyRef) bool {
-	if len(keys) <= 8 {
+	if len(keys) <= 32 {
+		// Pairwise, first by length and first and last bytes.
+		var sig [32]uint32
+		for a, k := range keys {
+			if name := r.refName(k); len(name) > 0 {
+				sig[a] = uint32(len(name))<<16 | uint32(name[0])<<8 | uint32(name[len(name)-1])
+			}
+		}
 		for a := range keys {
 			for b := a + 1; b < len(keys); b++ {
-				r.st.work += uint64(keys[a].end-keys[a].start) + 1
-				if bytes.Equal(r.refName(keys[a]), r.refName(keys[b])) {
-					return true
+				r.st.work++
+				if sig[a] == sig[b] {
+					r.st.work += uint64(keys[a].end - keys[a].start)
+					if bytes.Equal(r.refName(keys[a]), r.refName(keys[b])) {
+						return true
+					}
 				}
 			}
 		}
 		return false
 	}
+	// An open-addressing table of the names' hashes (random seed: no input
+	// can make the probes long), each hit compared exactly. Its storage is
+	// reused from object to object and cleared as far as this object needs.
 	r.initSeed()
-	seen := make(map[uint64]int, len(keys))
+	size := 16
+	for size < 2*len(keys) {
+		size *= 2
+	}
+	tab := grow(r.dupTab, size)
+	clear(tab)
+	r.dupTab = tab
+	r.st.work += uint64(size) / 8
+	mask := uint64(size - 1)
 	for i, k := range keys {
 		name := r.refName(k)
 		r.st.work += uint64(len(name)) + 1
 		h := maphash.Bytes(r.seed, name)
-		if j, ok := seen[h]; ok {
-			if bytes.Equal(r.refName(keys[j]), name) {
+		for j := h & mask; ; j = (j + 1) & mask {
+			e := &tab[j]
+			if e.key == 0 {
+				*e = dupEntry{hash: h, key: int32(i + 1)}
+				break
+			}
+			r.st.work++
+			if e.hash == h && bytes.Equal(r.refName(keys[e.key-1]), name) {
 				return true
 			}
-			return r.hasDuplicateExact(keys) // two names with one hash: not seen yet
 		}
-		seen[h] = i
 	}
 	return false
 }
 
-func (r *redactor) hasDuplicateExact(keys []keyRef) bool {
-	seen := make(map[string]struct{}, len(keys))
-	for _, k := range keys {
-		name := r.refName(k)
-		r.st.work += uint64(len(name)) + 1
-		if _, dup := seen[string(name)]; dup {
-			return true
-		}
-		seen[string(name)] = struct{}{}
-	}
-	return false
+// dupEntry is a slot of hasDuplicate's table: a name's hash and its key
+// (index + 1; 0 is an empty slot).
+type dupEntry struct {
+	hash uint64
+	key  int32
 }
 
 func (r *redactor) initSeed() {

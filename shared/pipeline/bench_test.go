@@ -1,8 +1,9 @@
 package pipeline_test
 
 // CPU part of the request path, per provider, with no AWS client and no fake
-// of one: adapt the payload-2.0 event, check the source, authenticate, key the
-// single-use digest of the body, check the JSON, decode (and redact), derive
+// of one: adapt the payload-2.0 event, resolve the route, check the source,
+// authenticate, key the single-use digest of the body, parse the JSON (the
+// strict check), decode (and redact), derive
 // the event id and the data digest, enrich (decrypt), build and encode the
 // message and size it. These are the steps pipeline.Handler runs around its
 // AWS calls (PutItem, SendMessage, UpdateItem; OSL Pay's single-use PutItem),
@@ -42,6 +43,13 @@ func path[C any](p pipeline.Provider[C], cfg C) cpuPath {
 		if err != nil {
 			return nil, err
 		}
+		var route pipeline.Route
+		if r, ok := any(p).(pipeline.Router); ok {
+			if route, err = r.Route(req); err != nil {
+				return nil, err
+			}
+			req.Variant = route.Variant
+		}
 		if sc, ok := any(p).(pipeline.SourceChecker[C]); ok {
 			if err := sc.CheckSource(req, cfg); err != nil {
 				return nil, err
@@ -50,15 +58,20 @@ func path[C any](p pipeline.Provider[C], cfg C) cpuPath {
 		if err := p.Authenticate(req, cfg); err != nil {
 			return nil, err
 		}
+		if route.NotFound != nil {
+			return nil, route.NotFound
+		}
 		if su, ok := any(p).(pipeline.SingleUser[C]); ok {
 			mac := hmac.New(sha256.New, su.SingleUse(req, cfg).Key)
 			mac.Write(req.Body)
 			_ = hex.EncodeToString(mac.Sum(nil))
 		}
-		if err := jsonx.CheckObject(req.Body); err != nil {
+		doc, err := jsonx.Parse(req.Body)
+		if err != nil {
 			return nil, err
 		}
-		e, err := p.Decode(req, cfg)
+		e, err := p.Decode(req, doc, cfg)
+		doc.Release()
 		if err != nil {
 			return nil, err
 		}

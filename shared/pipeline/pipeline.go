@@ -71,7 +71,7 @@ func (ev *Event) Validate() error {
 		return errors.New("pipeline: decoded event has no type")
 	case ev.Key == "":
 		return errors.New("pipeline: decoded event has no key")
-	case len(ev.Data) == 0 || !json.Valid(ev.Data):
+	case len(ev.Data) == 0 || !jsonx.Valid(ev.Data): // json.Valid's answer, in one faster pass
 		return errors.New("pipeline: decoded event data is not JSON")
 	}
 	return nil
@@ -88,9 +88,32 @@ type Provider[C any] interface {
 	// wrap the sentinels of package verify (all → 401) or are a *Error. Network
 	// policy is not checked here but by SourceChecker, with AWSCURRENT only.
 	Authenticate(req *apigw.Request, cfg C) error
-	// Decode parses and classifies an authenticated, well-formed JSON body.
-	// Input it cannot accept is a *Error (see Malformed).
-	Decode(req *apigw.Request, cfg C) (*Event, error)
+	// Decode classifies an authenticated body, parsed once by the pipeline
+	// (doc: one well-formed JSON object, the strict check of jsonx.Parse), and
+	// reads the event from it (see Fields). Input it cannot accept is a *Error
+	// (see Malformed).
+	Decode(req *apigw.Request, doc *jsonx.Doc, cfg C) (*Event, error)
+}
+
+// Router is implemented by providers whose route has a parameter that selects
+// what a request is (Tiki's {kind}, APIGift's {event}). The pipeline resolves
+// the route once per request, before authentication, and sets req.Variant to
+// the result: Authenticate and Decode read that and check the route no
+// further. An error from Route (a route that no credential can authenticate,
+// such as an unknown Tiki kind) is answered once the secret is read, instead
+// of authenticating; Route.NotFound only once the request is authentic.
+type Router interface {
+	Route(req *apigw.Request) (Route, error)
+}
+
+// Route is what a provider makes of a request's route (see Router).
+type Route struct {
+	// Variant is the provider's name for what the route selects (Tiki's
+	// kind, an APIGift event type), "" when the route selects nothing.
+	Variant string
+	// NotFound, when set, is the answer to an authentic request on this route:
+	// a parameter that names nothing, which only an authentic sender learns.
+	NotFound *Error
 }
 
 // SourceChecker is implemented by providers whose secret carries a network
@@ -283,9 +306,13 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	if req.Method != http.MethodPost {
 		return reject(&Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "only POST is accepted"})
 	}
-	matched, res, ok := h.authenticate(ctx, req)
+	route, routeErr := h.route(req)
+	matched, res, ok := h.authenticate(ctx, req, routeErr)
 	if !ok {
 		return res
+	}
+	if route.NotFound != nil {
+		return reject(route.NotFound)
 	}
 	if res, ok := h.bindCredential(ctx, req, matched.Config); !ok {
 		return res
@@ -293,10 +320,12 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	if !jsonContentType(req.Headers.Get("content-type")) {
 		return reject(&Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia, Message: "content type must be application/json"})
 	}
-	if err := jsonx.CheckObject(req.Body); err != nil {
+	doc, err := jsonx.Parse(req.Body)
+	if err != nil {
 		return reject(malformedJSON(err))
 	}
-	ev, err := h.p.Decode(req, matched.Config)
+	ev, err := h.p.Decode(req, doc, matched.Config)
+	doc.Release()
 	if err != nil {
 		var pe *Error
 		if errors.As(err, &pe) {
@@ -402,11 +431,29 @@ func (h *Handler[C]) enrich(ctx context.Context, ev *Event, prefer string) (json
 	return data, err
 }
 
+// route resolves the request's route (Router) and records it in req.Variant.
+func (h *Handler[C]) route(req *apigw.Request) (Route, error) {
+	r, ok := any(h.p).(Router)
+	if !ok {
+		return Route{}, nil
+	}
+	route, err := r.Route(req)
+	req.Variant = route.Variant
+	return route, err
+}
+
 // authenticate checks the request against the usable secret versions (the
 // cache re-reads the secret once when none matches, so a rotation is picked
-// up before the cache expires). The network policy is always AWSCURRENT's.
-func (h *Handler[C]) authenticate(ctx context.Context, req *apigw.Request) (secrets.Version[C], result, bool) {
+// up before the cache expires). The network policy is always AWSCURRENT's. A
+// route error is the answer instead, once the secret is read.
+func (h *Handler[C]) authenticate(ctx context.Context, req *apigw.Request, routeErr error) (secrets.Version[C], result, bool) {
 	var none secrets.Version[C]
+	if routeErr != nil {
+		if _, err := h.secrets.Versions(ctx); err != nil {
+			return none, secretFailure(err), false
+		}
+		return none, h.authFailure(routeErr), false
+	}
 	sc, checksSource := any(h.p).(SourceChecker[C])
 	v, versions, authErr := h.secrets.Try(ctx, "", func(v secrets.Version[C], all []secrets.Version[C]) error {
 		if checksSource {
@@ -427,14 +474,20 @@ func (h *Handler[C]) authenticate(ctx context.Context, req *apigw.Request) (secr
 	case versions == nil: // the secret could not be read
 		return none, secretFailure(authErr), false
 	}
+	return none, h.authFailure(authErr), false
+}
+
+// authFailure answers a request that did not authenticate: the provider's own
+// *Error, 403 for a source outside the allow-list, else 401.
+func (h *Handler[C]) authFailure(authErr error) result {
 	var pe *Error
 	if errors.As(authErr, &pe) {
-		return none, reject(pe), false
+		return reject(pe)
 	}
 	if errors.Is(authErr, verify.ErrSourceNotAllowed) {
-		return none, reject(&Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "source address is not allowed", Err: authErr}), false
+		return reject(&Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "source address is not allowed", Err: authErr})
 	}
-	return none, reject(&Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "request is not authentic", Err: authErr}), false
+	return reject(&Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "request is not authentic", Err: authErr})
 }
 
 func secretFailure(err error) result {

@@ -14,6 +14,7 @@ import (
 
 	"webhooks/internal/awskit"
 	"webhooks/shared/apigw"
+	"webhooks/shared/jsonx"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/verify"
 )
@@ -61,7 +62,7 @@ func (testProvider) SingleUse(r *apigw.Request, _ testSecret) pipeline.Credentia
 	return pipeline.Credential{ID: c, Key: []byte("signature-of-" + c), TTL: time.Hour}
 }
 
-func (testProvider) Decode(r *apigw.Request, _ testSecret) (*pipeline.Event, error) {
+func (testProvider) Decode(r *apigw.Request, _ *jsonx.Doc, _ testSecret) (*pipeline.Event, error) {
 	var b struct {
 		ID     string `json:"id"`
 		Sealed string `json:"sealed"`

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"webhooks/shared/apigw"
+	"webhooks/shared/jsonx"
 	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/verify"
@@ -94,45 +95,34 @@ func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
 // over 25 hours are one event and a new status is a new event. Key and subject
 // are read from the redacted form: the event id is a digest stored beside the
 // data, and must not let anyone recover a digit the data hides.
-func (*Provider) Decode(req *apigw.Request, _ Secret) (*pipeline.Event, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(req.Body, &m); err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not a JSON object")
-	}
-	str := map[string]string{}
+func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline.Event, error) {
+	f := pipeline.FieldsOf(doc.Root(), "")
 	for _, name := range documented {
-		raw, ok := m[name]
-		if !ok || string(raw) == "null" {
-			continue
-		}
-		var v string
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, pipeline.Malformed(pipeline.CodeInvalidField, "field %s must be a string", name)
-		}
-		str[name] = v
+		f.OptString(name)
 	}
 	for _, name := range []string{"orderNo", "status"} {
-		if strings.TrimSpace(str[name]) == "" {
-			return nil, pipeline.Malformed(pipeline.CodeMissingField, "field %s is required", name)
+		if v := f.Get(name); v.Kind() != jsonx.String || strings.TrimSpace(v.Text()) == "" {
+			f.Fail(pipeline.CodeMissingField, "field %s is required", name)
 		}
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
 	}
 	data, err := Redact(req.Body)
 	if err != nil {
 		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
 	}
-	var red map[string]json.RawMessage
-	if err := json.Unmarshal(data, &red); err != nil {
+	red, err := jsonx.Parse(data)
+	if err != nil {
 		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not a JSON object")
 	}
-	val := func(name string) string {
-		var v string
-		_ = json.Unmarshal(red[name], &v)
-		return v
-	}
+	defer red.Release()
+	root := red.Root()
+	orderNo := root.Get("orderNo").Text()
 	return &pipeline.Event{
 		Type:    TypeCardOrder,
-		Subject: val("orderNo"),
-		Key:     join("card_order", val("orderNo"), val("orderType"), val("status")),
+		Subject: orderNo,
+		Key:     pipeline.Key("card_order", orderNo, root.Get("orderType").Text(), root.Get("status").Text()),
 		Data:    data,
 	}, nil
 }
@@ -141,14 +131,4 @@ func (*Provider) Decode(req *apigw.Request, _ Secret) (*pipeline.Event, error) {
 // numbers masked (see Redactor).
 func Redact(body []byte) (json.RawMessage, error) {
 	return Redactor.Redact(body)
-}
-
-// join builds a de-duplication key; each part is length-prefixed so that no two
-// different lists of parts give the same key.
-func join(parts ...string) string {
-	var b strings.Builder
-	for _, p := range parts {
-		fmt.Fprintf(&b, "%d:%s|", len(p), p)
-	}
-	return b.String()
 }

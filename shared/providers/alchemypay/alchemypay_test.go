@@ -97,7 +97,7 @@ func TestAuthenticate(t *testing.T) {
 }
 
 func TestDecodeSeed(t *testing.T) {
-	ev, err := New().Decode(req(token, "", seedBody), Secret{URLToken: token})
+	ev, err := pipeline.DecodeBody(New(), req(token, "", seedBody), Secret{URLToken: token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestDecodeSeed(t *testing.T) {
 // agree, a new status or another order does not.
 func TestDecodeKeys(t *testing.T) {
 	key := func(body string) string {
-		ev, err := New().Decode(req(token, "", body), Secret{URLToken: token})
+		ev, err := pipeline.DecodeBody(New(), req(token, "", body), Secret{URLToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestDecodeRejects(t *testing.T) {
 		{`{"orderNo":"1","status":"SUCCESS","email":{"a":1}}`, pipeline.CodeInvalidField},
 		{`[]`, pipeline.CodeMalformedJSON},
 	} {
-		_, err := New().Decode(req(token, "", tc.body), Secret{URLToken: token})
+		_, err := pipeline.DecodeBody(New(), req(token, "", tc.body), Secret{URLToken: token})
 		var pe *pipeline.Error
 		if !errors.As(err, &pe) || pe.Code != tc.code || pe.Status != 400 {
 			t.Errorf("%s: got %v, want 400 %s", tc.body, err, tc.code)
@@ -180,7 +180,7 @@ func TestDecodeRejects(t *testing.T) {
 		`{"orderNo":"1","status":"INIT","cardNumber":null,"email":null}`,
 		`{"orderNo":"1","status":"INIT","extra":{"n":1},"list":[1,2]}`,
 	} {
-		if _, err := New().Decode(req(token, "", b), Secret{URLToken: token}); err != nil {
+		if _, err := pipeline.DecodeBody(New(), req(token, "", b), Secret{URLToken: token}); err != nil {
 			t.Errorf("%s: %v", b, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"webhooks/internal/devkit"
+	"webhooks/shared/jsonx"
 	"webhooks/shared/providers/alchemypay"
 )
 
@@ -31,10 +32,14 @@ func BenchmarkDecode(b *testing.B) {
 	p := alchemypay.New()
 	s, _ := p.ParseSecret(devkit.DevSecret(b, alchemypay.Name))
 	req := devkit.SampleRequest(b, alchemypay.Name, benchSample)
+	doc, err := jsonx.Parse(req.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.Decode(req, s); err != nil {
+		if _, err := p.Decode(req, doc, s); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -104,7 +104,7 @@ func FuzzDecodeRedacts(f *testing.F) {
 		if jsonx.CheckObject(r.Body) != nil {
 			return
 		}
-		ev, err := p.Decode(r, sec)
+		ev, err := pipeline.DecodeBody(p, r, sec)
 		if !awskit.Decoded(t, ev, err) {
 			return
 		}

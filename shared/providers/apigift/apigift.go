@@ -55,6 +55,7 @@ import (
 	"strings"
 
 	"webhooks/shared/apigw"
+	"webhooks/shared/jsonx"
 	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/verify"
@@ -123,6 +124,7 @@ var (
 	_ pipeline.Provider[Secret]      = (*Provider)(nil)
 	_ pipeline.SourceChecker[Secret] = (*Provider)(nil)
 	_ pipeline.Enricher[Secret]      = (*Provider)(nil)
+	_ pipeline.Router                = (*Provider)(nil)
 )
 
 // Name implements pipeline.Provider.
@@ -160,8 +162,8 @@ func (*Provider) CheckSource(req *apigw.Request, s Secret) error {
 
 // Authenticate implements pipeline.Provider. The URL token and, when present,
 // the secret-key header are both compared in constant time, and one
-// undifferentiated error is returned whichever did not match. An authentic
-// request naming an unknown {event} is answered 404.
+// undifferentiated error is returned whichever did not match. (An authentic
+// request naming an unknown {event} is answered 404: see Route.)
 func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
 	if s.URLToken == "" || s.SecretKey == "" {
 		return verify.ErrNotConfigured
@@ -174,15 +176,22 @@ func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
 			err = verify.ErrInvalidCredential
 		}
 	}
-	if err != nil {
-		return err
+	return err
+}
+
+// Route implements pipeline.Router: the {event} slug names the event type; a
+// route without one has its type recognised from the body (Classify). An
+// unknown slug is answered 404 to an authentic request.
+func (*Provider) Route(req *apigw.Request) (pipeline.Route, error) {
+	slug := req.PathParams["event"]
+	if slug == "" {
+		return pipeline.Route{}, nil
 	}
-	if slug, ok := req.PathParams["event"]; ok && slug != "" {
-		if _, known := Slugs[slug]; !known {
-			return pipeline.NotFound("unknown APIGift event; expected one of %s", strings.Join(slugList(), ", "))
-		}
+	typ, known := Slugs[slug]
+	if !known {
+		return pipeline.Route{NotFound: pipeline.NotFound("unknown APIGift event; expected one of %s", strings.Join(slugList(), ", "))}, nil
 	}
-	return nil
+	return pipeline.Route{Variant: typ}, nil
 }
 
 // Redactor masks card numbers in what APIGift sends (the rule of package pan)
@@ -199,30 +208,28 @@ var Redactor = pan.Policy{Keep: map[string]bool{
 }}
 
 // Decode implements pipeline.Provider: the body is redacted (Redactor), then
-// the type comes from the slug or the redacted body's fields, the fields it
-// requires are checked, and subject and de-duplication key are read from the
-// redacted form (what is stored; redaction only changes strings in fields
-// that are not kept, so the types the checks see are the types sent).
-func (*Provider) Decode(req *apigw.Request, _ Secret) (*pipeline.Event, error) {
+// the type comes from the route (req.Variant) or the redacted body's fields,
+// the fields it requires are checked, and subject and de-duplication key are
+// read from the redacted form (what is stored; redaction only changes strings
+// in fields that are not kept, and numbers it masks become strings: the types
+// the checks see are those of the stored form).
+func (*Provider) Decode(req *apigw.Request, _ *jsonx.Doc, _ Secret) (*pipeline.Event, error) {
 	data, err := Redactor.Redact(req.Body)
 	if err != nil {
 		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
 	}
-	obj, err := parseObject(data)
+	red, err := parseObject(data)
 	if err != nil {
 		return nil, err
 	}
-	typ := ""
-	if slug := req.PathParams["event"]; slug != "" {
-		t, ok := Slugs[slug]
-		if !ok {
-			return nil, pipeline.NotFound("unknown APIGift event")
+	defer red.Release()
+	typ := req.Variant
+	if typ == "" {
+		if typ, err = classify(red.Root()); err != nil {
+			return nil, err
 		}
-		typ = t
-	} else if typ, err = classify(obj); err != nil {
-		return nil, err
 	}
-	ev, err := describe(typ, obj)
+	ev, err := describe(typ, red.Root())
 	if err != nil {
 		return nil, err
 	}

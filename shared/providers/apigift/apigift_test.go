@@ -144,10 +144,20 @@ func TestAuthenticate(t *testing.T) {
 			default:
 				req.SourceIP = netip.MustParseAddr(c.ip)
 			}
-			// As the pipeline runs them: the source (with AWSCURRENT), then the credential.
-			err := p.CheckSource(req, c.sec)
+			// As the pipeline runs them: the route, the source (with
+			// AWSCURRENT), the credential, then the route's answer to an
+			// authentic request.
+			route, err := p.Route(req)
+			if err != nil {
+				t.Fatalf("route: %v", err)
+			}
+			req.Variant = route.Variant
+			err = p.CheckSource(req, c.sec)
 			if err == nil {
 				err = p.Authenticate(req, c.sec)
+			}
+			if err == nil && route.NotFound != nil {
+				err = route.NotFound
 			}
 			switch {
 			case c.want == nil && err != nil:
@@ -250,11 +260,11 @@ func TestDecodeBothRouteForms(t *testing.T) {
 		{"deposit-status-changed", bodyDeposit, apigift.TypeDepositStatus, "", true},
 	} {
 		t.Run(c.slug, func(t *testing.T) {
-			bySlug, err := p.Decode(request(testToken, c.slug, nil, c.body), sec)
+			bySlug, err := pipeline.DecodeBody(p, request(testToken, c.slug, nil, c.body), sec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			inferred, err := p.Decode(request(testToken, "", nil, c.body), sec)
+			inferred, err := pipeline.DecodeBody(p, request(testToken, "", nil, c.body), sec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -274,7 +284,7 @@ func TestDecodeBothRouteForms(t *testing.T) {
 }
 
 func TestDecodeTicketTime(t *testing.T) {
-	ev, err := apigift.New().Decode(request(testToken, "", nil, bodyTicket), testSecret(t, ""))
+	ev, err := pipeline.DecodeBody(apigift.New(), request(testToken, "", nil, bodyTicket), testSecret(t, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +297,7 @@ func TestDecodeTicketTime(t *testing.T) {
 func TestDeprecatedDepositNeverFails(t *testing.T) {
 	p := apigift.New()
 	for _, body := range []string{`{}`, `{"status":"x"}`, bodyInvoice, `{"a":[1,{"b":null}]}`, bodyDelivered(t, "wrongkey--wrongkey--wrongkey--32", "x")} {
-		ev, err := p.Decode(request(testToken, "deposit-status-changed", nil, body), testSecret(t, ""))
+		ev, err := pipeline.DecodeBody(p, request(testToken, "deposit-status-changed", nil, body), testSecret(t, ""))
 		if err != nil || !ev.Deprecated || ev.Type != apigift.TypeDepositStatus || ev.Subject != "" {
 			t.Errorf("%s: %+v, %v", body, ev, err)
 			continue
@@ -333,7 +343,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"not an object", "deposit-status-changed", `[1]`, pipeline.CodeMalformedJSON},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ev, err := p.Decode(request(testToken, c.slug, nil, c.body), sec)
+			ev, err := pipeline.DecodeBody(p, request(testToken, c.slug, nil, c.body), sec)
 			var pe *pipeline.Error
 			if !errors.As(err, &pe) || pe.Status != 400 || pe.Code != c.code {
 				t.Fatalf("Decode = %+v, %v; want 400 %s", ev, err, c.code)
@@ -343,7 +353,7 @@ func TestDecodeRejects(t *testing.T) {
 			}
 		})
 	}
-	if _, err := p.Decode(request(testToken, "nope", nil, bodyRefunded), sec); err == nil {
+	if _, err := pipeline.DecodeBody(p, request(testToken, "nope", nil, bodyRefunded), sec); err == nil {
 		t.Error("unknown slug decoded")
 	}
 }
@@ -353,7 +363,7 @@ func TestNumbersKeptAsSent(t *testing.T) {
 	p := apigift.New()
 	sec := testSecret(t, "")
 	body := `{"orderId":"o","status":7,"price":12345678901234567890.10}`
-	ev, err := p.Decode(request(testToken, "", nil, body), sec)
+	ev, err := pipeline.DecodeBody(p, request(testToken, "", nil, body), sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +373,7 @@ func TestNumbersKeptAsSent(t *testing.T) {
 	}
 	d := bodyDelivered(t, testKey, "c")
 	d = strings.Replace(d, `"entryPrice":25.50`, `"entryPrice":25.500`, 1)
-	ev, err = p.Decode(request(testToken, "", nil, d), sec)
+	ev, err = pipeline.DecodeBody(p, request(testToken, "", nil, d), sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +390,7 @@ func TestKeys(t *testing.T) {
 	sec := testSecret(t, "")
 	key := func(slug, body string) string {
 		t.Helper()
-		ev, err := p.Decode(request(testToken, slug, nil, body), sec)
+		ev, err := pipeline.DecodeBody(p, request(testToken, slug, nil, body), sec)
 		if err != nil {
 			t.Fatalf("%s: %v", body, err)
 		}
@@ -442,7 +452,7 @@ func TestEnrichDecrypts(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			body := bodyDelivered(t, testKey, c.plaintext)
-			ev, err := p.Decode(request(testToken, "inventory-item-delivered", nil, body), sec)
+			ev, err := pipeline.DecodeBody(p, request(testToken, "inventory-item-delivered", nil, body), sec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -490,7 +500,7 @@ func TestEnrichQuarantines(t *testing.T) {
 		{"bad padding", with("NAdf1MPq0tZsPftVe7oaiw=="), sec, "does not decrypt with the configured key"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ev, err := p.Decode(request(testToken, "", nil, c.body), c.sec)
+			ev, err := pipeline.DecodeBody(p, request(testToken, "", nil, c.body), c.sec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -522,7 +532,7 @@ func TestDecodeRedactsFreeText(t *testing.T) {
 	p := apigift.New()
 	sec := testSecret(t, "")
 	ticket := strings.Replace(bodyTicket, "Can you provide more details about the issue?", "my card is 4111-1111-1111-1111", 1)
-	ev, err := p.Decode(request(testToken, "support-ticket-updated", nil, ticket), sec)
+	ev, err := pipeline.DecodeBody(p, request(testToken, "support-ticket-updated", nil, ticket), sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,7 +543,7 @@ func TestDecodeRedactsFreeText(t *testing.T) {
 		t.Errorf("subject %s", ev.Subject)
 	}
 	delivered := bodyDelivered(t, testKey, `["4111111111111111"]`) // the goods: not masked, never stored
-	ev, err = p.Decode(request(testToken, "inventory-item-delivered", nil, delivered), sec)
+	ev, err = pipeline.DecodeBody(p, request(testToken, "inventory-item-delivered", nil, delivered), sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,7 +566,7 @@ func TestEnrichDoesNotInflateKeys(t *testing.T) {
 	sec := testSecret(t, "")
 	key := strings.Repeat("<", 1000)
 	body := strings.Replace(bodyDelivered(t, testKey, "code"), "{", `{"`+key+`":1,`, 1)
-	ev, err := p.Decode(request(testToken, "inventory-item-delivered", nil, body), sec)
+	ev, err := pipeline.DecodeBody(p, request(testToken, "inventory-item-delivered", nil, body), sec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"webhooks/internal/devkit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
+	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/apigift"
 )
 
@@ -67,7 +68,7 @@ func FuzzAuthenticateAndDecode(f *testing.F) {
 		if p.Authenticate(r, sec) != nil || jsonx.CheckObject(r.Body) != nil {
 			return
 		}
-		ev, err := p.Decode(r, sec)
+		ev, err := pipeline.DecodeBody(p, r, sec)
 		if !awskit.Decoded(t, ev, err) {
 			return
 		}

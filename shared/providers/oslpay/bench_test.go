@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"webhooks/internal/devkit"
+	"webhooks/shared/jsonx"
 	"webhooks/shared/providers/oslpay"
 )
 
@@ -49,10 +50,14 @@ func BenchmarkAuthenticate(b *testing.B) {
 func BenchmarkDecode(b *testing.B) {
 	p, s := setup(b)
 	req := devkit.SampleRequest(b, oslpay.Name, sample)
+	doc, err := jsonx.Parse(req.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.Decode(req, s); err != nil {
+		if _, err := p.Decode(req, doc, s); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"webhooks/internal/devkit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
+	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/oslpay"
 )
 
@@ -43,7 +44,7 @@ func FuzzAuthenticateAndDecode(f *testing.F) {
 		if jsonx.CheckObject(r.Body) != nil {
 			return
 		}
-		ev, err := p.Decode(r, sec)
+		ev, err := pipeline.DecodeBody(p, r, sec)
 		if !awskit.Decoded(t, ev, err) {
 			return
 		}

@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
@@ -177,33 +178,29 @@ func (*Provider) SingleUse(req *apigw.Request, s Secret) pipeline.Credential {
 }
 
 // checkBodyAppID rejects a body whose appid (any spelling of the key, at the top
-// level or in data) is set to anything other than appID. A body that does not
-// parse is left to Decode (400).
-func checkBodyAppID(body []byte, appID string) error {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
-		return nil
-	}
-	objs := []map[string]json.RawMessage{top}
-	for k, v := range top {
-		if strings.EqualFold(k, "data") {
-			var data map[string]json.RawMessage
-			if json.Unmarshal(v, &data) == nil {
-				objs = append(objs, data)
-			}
-		}
-	}
-	for _, o := range objs {
-		for k, v := range o {
-			if !strings.EqualFold(k, "appid") || string(v) == "null" {
+// level or in data, also matched in any case) is set to anything other than appID.
+func checkBodyAppID(body jsonx.Value, appID string) error {
+	check := func(obj jsonx.Value) error {
+		for k, v := range obj.Members() {
+			if !k.IsFold("appid") || v.IsNull() {
 				continue
 			}
-			var got string
-			if json.Unmarshal(v, &got) != nil {
+			if v.Kind() != jsonx.String {
 				return fmt.Errorf("body appid is not a string: %w", verify.ErrInvalidCredential)
 			}
-			if got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(appID)) != 1 {
+			if got := v.Text(); got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(appID)) != 1 {
 				return fmt.Errorf("body appid differs from the configured appId: %w", verify.ErrInvalidCredential)
+			}
+		}
+		return nil
+	}
+	if err := check(body); err != nil {
+		return err
+	}
+	for k, v := range body.Members() {
+		if k.IsFold("data") {
+			if err := check(v); err != nil {
+				return err
 			}
 		}
 	}
@@ -213,28 +210,15 @@ func checkBodyAppID(body []byte, appID string) error {
 // Decode implements pipeline.Provider. A body whose appid differs from the
 // configured appId is not authentic (401). Subject and key are read from the
 // sanitised data: the event id is a digest stored beside it.
-func (*Provider) Decode(req *apigw.Request, s Secret) (*pipeline.Event, error) {
-	if err := checkBodyAppID(req.Body, s.AppID); err != nil {
+func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline.Event, error) {
+	env := doc.Root()
+	if err := checkBodyAppID(env, s.AppID); err != nil {
 		return nil, &pipeline.Error{Status: http.StatusUnauthorized, Code: pipeline.CodeUnauthorized, Message: "request is not authentic", Err: err}
 	}
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(req.Body, &env); err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not a JSON object")
-	}
-	rawType, ok := env["type"]
-	if !ok || string(rawType) == "null" {
-		return nil, pipeline.Malformed(pipeline.CodeMissingField, "field type is required")
-	}
-	var kind string
-	if err := json.Unmarshal(rawType, &kind); err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeInvalidField, "field type must be a string")
-	}
-	if strings.TrimSpace(kind) == "" {
-		return nil, pipeline.Malformed(pipeline.CodeMissingField, "field type must not be empty")
-	}
-	rawData, hasData := env["data"]
-	if !hasData {
-		rawData = json.RawMessage("null")
+	f := pipeline.FieldsOf(env, "")
+	kind := f.ReqID("type")
+	if err := f.Err(); err != nil {
+		return nil, err
 	}
 	k, isKnown := known[kind]
 	typ, err := redactedType(EventType(kind))
@@ -243,82 +227,77 @@ func (*Provider) Decode(req *apigw.Request, s Secret) (*pipeline.Event, error) {
 	}
 	ev := &pipeline.Event{Type: typ}
 
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(rawData, &fields) != nil || fields == nil {
-		if isKnown {
-			if string(rawData) == "null" {
-				return nil, pipeline.Malformed(pipeline.CodeMissingField, "field data is required")
-			}
-			return nil, pipeline.Malformed(pipeline.CodeInvalidField, "field data must be a JSON object")
+	// An unknown type's data may be anything: it is recorded as it is.
+	dataVal := env.Get("data")
+	if isKnown {
+		f.ReqObject("data")
+		if err := f.Err(); err != nil {
+			return nil, err
 		}
-		fields = nil // an unknown type may carry anything: it is recorded as it is
+	}
+	rawData := dataVal.Raw()
+	if rawData == nil {
+		rawData = []byte("null")
 	}
 	data, err := Sanitise(rawData)
 	if err != nil {
 		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
 	}
 	ev.Data = data
-	// Required fields are checked on the data as sent (sanitising may turn a
-	// number into a masked string); values are read from the sanitised form.
-	var clean map[string]json.RawMessage
-	if fields != nil {
-		_ = json.Unmarshal(data, &clean)
+	// Fields are checked on the data as sent (sanitising may turn a number
+	// into a masked string); the values of those that are strings are read
+	// from the sanitised form.
+	fields := pipeline.FieldsOf(dataVal, "data.")
+	var clean jsonx.Value
+	if dataVal.Kind() == jsonx.Object {
+		if d, err := jsonx.Parse(data); err == nil {
+			defer d.Release()
+			clean = d.Root()
+		}
 	}
-	str := func(name string, required bool) (string, error) {
-		raw, ok := fields[name]
-		if !ok || string(raw) == "null" {
-			if required {
-				return "", pipeline.Malformed(pipeline.CodeMissingField, "field data.%s is required", name)
+	// str reads a string field: a required one must be a string that is not
+	// blank (else fields records the error); an optional one that is not a
+	// string reads as "".
+	str := func(name string, required bool) string {
+		if required {
+			if v := fields.ReqID(name); fields.Err() != nil {
+				return v
 			}
-			return "", nil
+		} else if fields.Get(name).Kind() != jsonx.String {
+			return ""
 		}
-		var v string
-		if err := json.Unmarshal(raw, &v); err != nil {
-			if required {
-				return "", pipeline.Malformed(pipeline.CodeInvalidField, "field data.%s must be a string", name)
-			}
-			return "", nil
+		if c := clean.Get(name); c.Kind() == jsonx.String {
+			return c.Text()
 		}
-		if required && strings.TrimSpace(v) == "" {
-			return "", pipeline.Malformed(pipeline.CodeMissingField, "field data.%s must not be empty", name)
-		}
-		_ = json.Unmarshal(clean[name], &v)
-		return v, nil
+		return fields.Get(name).Text()
 	}
 
 	switch {
 	case kind == KindOrderStatus:
-		orderID, err := str("orderId", true)
-		if err != nil {
+		orderID := str("orderId", true)
+		state := str("state", true)
+		if err := fields.Err(); err != nil {
 			return nil, err
 		}
-		state, err := str("state", true)
-		if err != nil {
-			return nil, err
-		}
-		updated, err := str("updateTime", false)
-		if err != nil {
-			return nil, err
-		}
+		updated := str("updateTime", false)
 		ev.Subject = orderID
-		ev.Key = join(kind, orderID, state, updated)
+		ev.Key = pipeline.Key(kind, orderID, state, updated)
 		ev.Time = parseTime(updated)
 	case isKnown:
-		subject, err := str(k.subject, true)
-		if err != nil {
+		subject := str(k.subject, true)
+		if err := fields.Err(); err != nil {
 			return nil, err
 		}
 		ev.Subject = subject
-		ev.Key = join(kind, jsonx.Canonical(data))
-		updated, _ := str("updateTime", false)
-		ev.Time = parseTime(updated)
+		ev.Key = pipeline.Key(kind, jsonx.Canonical(data))
+		ev.Time = parseTime(str("updateTime", false))
 	default:
-		if id, _ := str("orderId", false); strings.TrimSpace(id) != "" {
+		if id := str("orderId", false); strings.TrimSpace(id) != "" {
 			ev.Subject = id
-		} else if id, _ := str("userId", false); strings.TrimSpace(id) != "" {
+		} else if id := str("userId", false); strings.TrimSpace(id) != "" {
 			ev.Subject = id
 		}
-		ev.Key = join(typ, jsonx.Canonical(data))
+		ev.Key = pipeline.Key(typ, jsonx.Canonical(data))
 	}
 	return ev, nil
 }
@@ -326,6 +305,9 @@ func (*Provider) Decode(req *apigw.Request, s Secret) (*pipeline.Event, error) {
 // redactedType masks a card number an unknown envelope type may carry: the
 // type is stored, sent as a message attribute and part of the event id.
 func redactedType(t string) (string, error) {
+	if plainASCII(t) { // no digit: nothing to mask (the documented types, most others)
+		return t, nil
+	}
 	out, err := pan.Policy{}.Redact(jsonx.AppendString(nil, t))
 	if err != nil {
 		return "", pipeline.Malformed(pipeline.CodeInvalidField, "field type is not a valid string")
@@ -335,6 +317,17 @@ func redactedType(t string) (string, error) {
 		return "", pipeline.Malformed(pipeline.CodeInvalidField, "field type is not a valid string")
 	}
 	return v, nil
+}
+
+// plainASCII reports whether s is printable ASCII without a digit: a string
+// that pan leaves as it is.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c-'0' <= 9 {
+			return false
+		}
+	}
+	return true
 }
 
 // EventType maps an envelope type to the event type: the four documented types
@@ -379,8 +372,55 @@ func Sanitise(raw json.RawMessage) (json.RawMessage, error) {
 	return Sanitiser.Redact(raw)
 }
 
-// IsSecretField reports whether a field holds a secret that must not be stored.
+// IsSecretField reports whether a field holds a secret that must not be stored:
+// its letters and digits, in lower case, contain "secret", "password" or
+// "privatekey".
 func IsSecretField(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return isSecretFieldUnicode(name)
+		}
+	}
+	for i := 0; i < len(name); i++ {
+		switch name[i] | 0x20 {
+		case 's':
+			if wordAt(name, i, "secret") {
+				return true
+			}
+		case 'p':
+			if wordAt(name, i, "password") || wordAt(name, i, "privatekey") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// wordAt reports whether the letters and digits of the ASCII name from i on,
+// in lower case, start with word.
+func wordAt(name string, i int, word string) bool {
+	for k := 0; k < len(word); i++ {
+		if i == len(name) {
+			return false
+		}
+		c := name[i]
+		switch {
+		case c-'A' < 26:
+			c += 'a' - 'A'
+		case c-'a' < 26 || c-'0' < 10:
+		default:
+			continue // not a letter or digit: skipped
+		}
+		if c != word[k] {
+			return false
+		}
+		k++
+	}
+	return true
+}
+
+// isSecretFieldUnicode is IsSecretField for any name.
+func isSecretFieldUnicode(name string) bool {
 	n := strings.ToLower(strings.Map(func(r rune) rune {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			return r
@@ -407,15 +447,6 @@ func parseTime(v string) time.Time {
 		return t
 	}
 	return time.Time{}
-}
-
-// join builds a de-duplication key from length-prefixed parts.
-func join(parts ...string) string {
-	var b strings.Builder
-	for _, p := range parts {
-		fmt.Fprintf(&b, "%d:%s|", len(p), p)
-	}
-	return b.String()
 }
 
 // reply is OSL Pay's acknowledgement shape.

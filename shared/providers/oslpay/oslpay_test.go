@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"webhooks/shared/apigw"
+	"webhooks/shared/jsonx"
+	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/verify"
 )
@@ -257,7 +260,7 @@ func TestAuthenticateHeaderFailures(t *testing.T) {
 		if err := New().Authenticate(r, s); err != nil {
 			t.Errorf("%s: Authenticate looked at the body: %v", tc.name, err)
 		}
-		_, err := New().Decode(r, s)
+		_, err := pipeline.DecodeBody(New(), r, s)
 		var pe *pipeline.Error
 		if !errors.As(err, &pe) || pe.Status != 401 || !errors.Is(err, verify.ErrInvalidCredential) {
 			t.Errorf("%s: Decode gave %v, want a 401", tc.name, err)
@@ -299,7 +302,7 @@ func decode(t *testing.T, body string, s Secret) (*pipeline.Event, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New().Decode(request(hd, body), s)
+	return pipeline.DecodeBody(New(), request(hd, body), s)
 }
 
 func TestDecode(t *testing.T) {
@@ -382,7 +385,7 @@ func TestDecodeKeys(t *testing.T) {
 	s := mustSecret(t, secretJSON(t, &a.PublicKey, ""))
 	key := func(body string, at time.Time) string {
 		hd, _ := SignedHeaders(a, crypto.SHA256, "app-1", at)
-		ev, err := New().Decode(request(hd, body), s)
+		ev, err := pipeline.DecodeBody(New(), request(hd, body), s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -487,5 +490,62 @@ func TestOrderIdsKeptSoOrdersNeverCollide(t *testing.T) {
 	}
 	if ids[0] == ids[1] {
 		t.Error("two orders share an event id")
+	}
+}
+
+// IsSecretField's ASCII path answers as the general one does.
+func TestIsSecretField(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want bool
+	}{
+		{"privateSecret", true}, {"private_key", true}, {"PrivateKey", true}, {"Pass-Word", true}, {"app_secret_2", true},
+		{"userId", false}, {"secre", false}, {"keyPrivate", false}, {"SÉCRET", false}, {"sécret", false}, {"se-cr-et", true},
+	} {
+		if got := IsSecretField(c.name); got != c.want {
+			t.Errorf("IsSecretField(%q) = %v", c.name, got)
+		}
+	}
+	frags := []string{"secret", "Secret", "SECRET", "sec", "ret", "pass", "Word", "private", "Key", "KEY", "_", "-", " ", "1", "é", "É", "\u212a", "ſ", "x", "\xff"}
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	for range 100000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(6) {
+			b.WriteString(frags[rng.IntN(len(frags))])
+		}
+		if name := b.String(); IsSecretField(name) != isSecretFieldUnicode(name) {
+			t.Fatalf("IsSecretField(%q) = %v, the general test %v", name, IsSecretField(name), isSecretFieldUnicode(name))
+		}
+	}
+	long := strings.Repeat("a", 70) + "secret"
+	if !IsSecretField(long) || IsSecretField(strings.Repeat("b", 100)) {
+		t.Error("long names")
+	}
+}
+
+// redactedType's shortcut for types without a digit gives what redaction gives.
+func TestRedactedTypeShortcut(t *testing.T) {
+	slow := func(s string) string {
+		out, err := pan.Policy{}.Redact(jsonx.AppendString(nil, s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v string
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, kind := range []string{KindOrderStatus, "refund", "unknown type", "a\"b\\c", "x\x7fy", "", "é", "4111111111111111", "card 4111 1111 1111 1111", "<&>", "\x01"} {
+		typ := EventType(kind)
+		got, err := redactedType(typ)
+		if err != nil || got != slow(typ) {
+			t.Errorf("%q: %q (%v), redaction gives %q", typ, got, err, slow(typ))
+		}
+		if plainASCII(kind) {
+			if got, _ := redactedType(kind); got != slow(kind) {
+				t.Errorf("%q: %q, redaction gives %q", kind, got, slow(kind))
+			}
+		}
 	}
 }

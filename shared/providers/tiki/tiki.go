@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"webhooks/shared/apigw"
+	"webhooks/shared/jsonx"
 	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/verify"
@@ -67,7 +68,10 @@ type Provider struct{}
 // New returns the Tiki provider.
 func New() *Provider { return &Provider{} }
 
-var _ pipeline.Provider[Secret] = (*Provider)(nil)
+var (
+	_ pipeline.Provider[Secret] = (*Provider)(nil)
+	_ pipeline.Router           = (*Provider)(nil)
+)
 
 // Name implements pipeline.Provider.
 func (*Provider) Name() string { return Name }
@@ -95,16 +99,23 @@ func (*Provider) ParseSecret(raw []byte) (Secret, error) {
 	return s, nil
 }
 
-// Authenticate implements pipeline.Provider: HMAC-SHA1 of the exact body bytes
-// with the kind's key, compared in constant time.
-func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
+// Route implements pipeline.Router: the {kind} parameter, order, stock or
+// aftersale; any other is answered 404 (no key could authenticate it).
+func (*Provider) Route(req *apigw.Request) (pipeline.Route, error) {
 	kind := req.PathParams["kind"]
-	if !validKind(kind) {
-		return pipeline.NotFound("unknown Tiki webhook kind; expected order, stock or aftersale")
+	if kind != KindOrder && kind != KindStock && kind != KindAftersale {
+		return pipeline.Route{}, pipeline.NotFound("unknown Tiki webhook kind; expected order, stock or aftersale")
 	}
-	key := s.forKind(kind)
+	return pipeline.Route{Variant: kind}, nil
+}
+
+// Authenticate implements pipeline.Provider: HMAC-SHA1 of the exact body bytes
+// with the key of the request's kind (req.Variant, see Route), compared in
+// constant time.
+func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
+	key := s.forKind(req.Variant)
 	if key == "" {
-		return fmt.Errorf("kind %s: %w", kind, verify.ErrNotConfigured)
+		return fmt.Errorf("kind %s: %w", req.Variant, verify.ErrNotConfigured)
 	}
 	sig := strings.TrimSpace(req.Headers.Get(SignatureHeader))
 	if sig == "" {
@@ -121,62 +132,70 @@ func Sign(secret string, body []byte) string {
 	return SignaturePrefix + verify.HMACHex(sha1.New, []byte(secret), body)
 }
 
-func validKind(k string) bool { return k == KindOrder || k == KindStock || k == KindAftersale }
-
-// Decode implements pipeline.Provider.
-func (*Provider) Decode(req *apigw.Request, _ Secret) (*pipeline.Event, error) {
-	kind := req.PathParams["kind"]
-	var env struct {
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(req.Body, &env); err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not a Tiki webhook envelope")
-	}
-	if len(env.Data) == 0 || string(env.Data) == "null" {
+// Decode implements pipeline.Provider. The envelope's data (its member
+// "data", matched in any case as Tiki's envelope always was) must be an
+// object; the fields of the request's kind are read from it as sent, and the
+// stored data is data redacted.
+func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline.Event, error) {
+	data := envelopeData(doc.Root())
+	if data.IsNull() {
 		return nil, pipeline.Malformed(pipeline.CodeMissingField, `field "data" is required`)
 	}
-	f, err := parseFields(env.Data)
-	if err != nil {
-		return nil, err
+	if data.Kind() != jsonx.Object {
+		return nil, pipeline.Malformed(pipeline.CodeInvalidField, `field "data" must be a JSON object`)
 	}
-	date := f.optString("date")
+	f := pipeline.FieldsOf(data, "data.")
+	date := f.OptString("date")
 	var ev pipeline.Event
-	switch kind {
+	switch kind := req.Variant; kind {
 	case KindOrder:
-		code := f.reqString("order_code")
-		state := f.reqString("main_state")
-		sub := f.optString("main_substate")
-		f.optString("ref_code")
-		f.optString("reason")
-		f.optString("reason_code")
-		ev = pipeline.Event{Type: TypeOrder, Subject: code, Key: join(kind, code, state, sub, date)}
+		code := f.ReqID("order_code")
+		state := f.ReqID("main_state")
+		sub := f.OptString("main_substate")
+		f.OptString("ref_code")
+		f.OptString("reason")
+		f.OptString("reason_code")
+		ev = pipeline.Event{Type: TypeOrder, Subject: code, Key: pipeline.Key(kind, code, state, sub, date)}
 	case KindStock:
-		sku := f.reqString("sku")
-		wh := f.reqString("warehouse")
-		qty := f.reqNumber("qty_salable")
-		f.optString("seller_product_code")
-		ev = pipeline.Event{Type: TypeStock, Subject: wh + "/" + sku, Key: join(kind, wh, sku, qty, date)}
+		sku := f.ReqID("sku")
+		wh := f.ReqID("warehouse")
+		qty := f.ReqNumber("qty_salable")
+		f.OptString("seller_product_code")
+		ev = pipeline.Event{Type: TypeStock, Subject: wh + "/" + sku, Key: pipeline.Key(kind, wh, sku, qty, date)}
 	case KindAftersale:
-		code := f.reqString("order_code")
-		status := f.reqString("status")
-		ref := f.optString("ref_code")
-		typ := f.optString("type")
-		ev = pipeline.Event{Type: TypeAftersale, Subject: code, Key: join(kind, code, ref, typ, status, date)}
+		code := f.ReqID("order_code")
+		status := f.ReqID("status")
+		ref := f.OptString("ref_code")
+		typ := f.OptString("type")
+		ev = pipeline.Event{Type: TypeAftersale, Subject: code, Key: pipeline.Key(kind, code, ref, typ, status, date)}
 	default:
 		return nil, pipeline.NotFound("unknown Tiki webhook kind")
 	}
-	if f.err != nil {
-		return nil, f.err
+	if err := f.Err(); err != nil {
+		return nil, err
 	}
 	if t, err := time.Parse(time.RFC3339, date); err == nil {
 		ev.Time = t
 	}
-	data, err := Redactor.Redact(env.Data)
+	out, err := Redactor.Redact(data.Raw())
 	if err != nil {
 		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
 	}
-	ev.Data = data
+	ev.Data = out
 	return &ev, nil
+}
+
+// envelopeData is the envelope's member "data". The envelope was first read
+// into a Go struct, which matches a member to a field in any case ("Data",
+// "DATA") and keeps the last such member: so does this.
+func envelopeData(env jsonx.Value) jsonx.Value {
+	var data jsonx.Value
+	for k, v := range env.Members() {
+		if k.IsFold("data") {
+			data = v
+		}
+	}
+	return data
 }
 
 // Redactor masks card numbers in Tiki's data (the rule of package pan) before
@@ -191,69 +210,3 @@ var Redactor = pan.Policy{Keep: map[string]bool{
 	"sku": true, "warehouse": true, "qty_salable": true, "seller_product_code": true, "partner_id": true,
 	"status": true, "type": true,
 }}
-
-// join builds a de-duplication key from parts; the separator cannot appear
-// ambiguously because each part is length-prefixed.
-func join(parts ...string) string {
-	var b strings.Builder
-	for _, p := range parts {
-		fmt.Fprintf(&b, "%d:%s|", len(p), p)
-	}
-	return b.String()
-}
-
-// fields reads typed fields of the data object, keeping the first error.
-type fields struct {
-	m   map[string]json.RawMessage
-	err error
-}
-
-func parseFields(data json.RawMessage) (*fields, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeInvalidField, `field "data" must be a JSON object`)
-	}
-	return &fields{m: m}, nil
-}
-
-func (f *fields) fail(code, format string, args ...any) {
-	if f.err == nil {
-		f.err = pipeline.Malformed(code, format, args...)
-	}
-}
-
-func (f *fields) str(name string, required bool) string {
-	raw, ok := f.m[name]
-	if !ok || string(raw) == "null" {
-		if required {
-			f.fail(pipeline.CodeMissingField, "field data.%s is required", name)
-		}
-		return ""
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		f.fail(pipeline.CodeInvalidField, "field data.%s must be a string", name)
-		return ""
-	}
-	if required && strings.TrimSpace(s) == "" {
-		f.fail(pipeline.CodeMissingField, "field data.%s must not be empty", name)
-	}
-	return s
-}
-
-func (f *fields) reqString(name string) string { return f.str(name, true) }
-func (f *fields) optString(name string) string { return f.str(name, false) }
-
-func (f *fields) reqNumber(name string) string {
-	raw, ok := f.m[name]
-	if !ok || string(raw) == "null" {
-		f.fail(pipeline.CodeMissingField, "field data.%s is required", name)
-		return ""
-	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil || len(raw) == 0 || raw[0] == '"' {
-		f.fail(pipeline.CodeInvalidField, "field data.%s must be a number", name)
-		return ""
-	}
-	return n.String()
-}

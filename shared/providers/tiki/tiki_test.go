@@ -35,6 +35,18 @@ func TestSignMatchesIndependentVectors(t *testing.T) {
 	}
 }
 
+// authenticate runs what the pipeline runs before the body is read: the
+// route (Router), then Authenticate.
+func authenticate(r *apigw.Request, sec tiki.Secret) error {
+	p := tiki.New()
+	route, err := p.Route(r)
+	if err != nil {
+		return err
+	}
+	r.Variant = route.Variant
+	return p.Authenticate(r, sec)
+}
+
 func req(kind, body string, headers map[string]string) *apigw.Request {
 	ev := events.APIGatewayV2HTTPRequest{Body: body, Headers: headers, PathParameters: map[string]string{"kind": kind}}
 	ev.RequestContext.HTTP.Method = "POST"
@@ -75,10 +87,9 @@ func TestAuthenticate(t *testing.T) {
 		{"unknown kind", "refund", map[string]string{"x-signature": good}, body, nil, 404},
 		{"empty kind", "", map[string]string{"x-signature": good}, body, nil, 404},
 	}
-	p := tiki.New()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := p.Authenticate(req(c.kind, c.body, c.headers), sec)
+			err := authenticate(req(c.kind, c.body, c.headers), sec)
 			switch {
 			case c.status != 0:
 				var pe *pipeline.Error
@@ -106,7 +117,7 @@ func TestAuthenticateBase64Body(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tiki.New().Authenticate(r, tiki.Secret{Stock: docKey}); err != nil {
+	if err := authenticate(r, tiki.Secret{Stock: docKey}); err != nil {
 		t.Fatalf("base64 body rejected: %v", err)
 	}
 }
@@ -162,7 +173,7 @@ func TestDecode(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ev, err := p.Decode(req(c.kind, c.body, nil), tiki.Secret{})
+			ev, err := pipeline.DecodeBody(p, req(c.kind, c.body, nil), tiki.Secret{})
 			if c.code != "" {
 				var pe *pipeline.Error
 				if !errors.As(err, &pe) || pe.Code != c.code || pe.Status != 400 {
@@ -184,7 +195,7 @@ func TestDecode(t *testing.T) {
 }
 
 func TestDecodeKeepsNumbersExactlyAndParsesTime(t *testing.T) {
-	ev, err := tiki.New().Decode(req("stock", `{"data":{"date":"2023-05-15T15:36:37+07:00","sku":"s","warehouse":"w","qty_salable":12345678901234567890}}`, nil), tiki.Secret{})
+	ev, err := pipeline.DecodeBody(tiki.New(), req("stock", `{"data":{"date":"2023-05-15T15:36:37+07:00","sku":"s","warehouse":"w","qty_salable":12345678901234567890}}`, nil), tiki.Secret{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +212,7 @@ func TestDecodeKeepsNumbersExactlyAndParsesTime(t *testing.T) {
 func TestDecodeKeys(t *testing.T) {
 	p := tiki.New()
 	key := func(body string) string {
-		ev, err := p.Decode(req("order", body, nil), tiki.Secret{})
+		ev, err := pipeline.DecodeBody(p, req("order", body, nil), tiki.Secret{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +233,7 @@ func TestDecodeKeys(t *testing.T) {
 // identifiers are kept as sent, even a Luhn-valid 13-digit SKU.
 func TestDecodeRedactsFreeText(t *testing.T) {
 	body := `{"data":{"date":"2022-10-26T14:22:05+07:00","order_code":"347171821","main_state":"failed","reason":"card 4111 1111 1111 1111 declined","extra_info":{"cancel_reason":"4111111111111111"},"note":4111111111111111}}`
-	ev, err := tiki.New().Decode(req(tiki.KindOrder, body, nil), tiki.Secret{Order: "k"})
+	ev, err := pipeline.DecodeBody(tiki.New(), req(tiki.KindOrder, body, nil), tiki.Secret{Order: "k"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +244,7 @@ func TestDecodeRedactsFreeText(t *testing.T) {
 		t.Errorf("data %s", ev.Data)
 	}
 	stock := `{"data":{"date":"2023-05-15T15:36:37+07:00","sku":"1377286379376","warehouse":"sgn","qty_salable":60,"seller_product_code":"HOB-8735"}}`
-	ev, err = tiki.New().Decode(req(tiki.KindStock, stock, nil), tiki.Secret{Stock: "k"})
+	ev, err = pipeline.DecodeBody(tiki.New(), req(tiki.KindStock, stock, nil), tiki.Secret{Stock: "k"})
 	if err != nil || ev.Subject != "sgn/1377286379376" || !strings.Contains(string(ev.Data), `"sku":"1377286379376"`) {
 		t.Errorf("stock: %v %+v", err, ev)
 	}

@@ -1,0 +1,450 @@
+package jsonx
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"math"
+	"slices"
+	"sync"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Kind is the kind of a JSON value; the zero Kind is an absent value.
+type Kind uint8
+
+// Kinds of value.
+const (
+	Absent Kind = iota
+	Null
+	Bool
+	Number
+	String
+	Array
+	Object
+)
+
+var kindNames = [...]string{"absent", "null", "bool", "number", "string", "array", "object"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", k)
+}
+
+// token is one value (or object key) of a Doc, in document order. A
+// container's members or elements follow it; an object's are pairs of a key
+// (a String token) and a value.
+type token struct {
+	start, end int32 // the value's text: body[start:end] (strings with their quotes)
+	next       int32 // the token after this value and everything inside it
+	kind       Kind
+	esc        bool // a string that holds escapes
+}
+
+// Doc is a body parsed by Parse: its tokens, each pointing into the body,
+// which must not change while the Doc is in use. A Doc may be reused for
+// another body (Doc.Parse), keeping its storage.
+type Doc struct {
+	body []byte
+	toks []token
+
+	// Storage of the checker, kept for the next body.
+	keys  []keyEntry
+	arena []byte
+	dup   []dupEntry
+}
+
+// Parse checks body exactly as CheckObject does (the same bodies are
+// accepted, and a refused one gets the same error) and returns the parsed
+// document. It reads body once: time linear in len(body), and a few
+// allocations (the token list, and a set of keys per object of more than a
+// few members).
+func Parse(body []byte) (*Doc, error) {
+	d := docs.Get().(*Doc)
+	if err := d.Parse(body); err != nil {
+		d.Release()
+		return nil, err
+	}
+	return d, nil
+}
+
+// docs keeps Docs for reuse (see Release).
+var docs = sync.Pool{New: func() any { return new(Doc) }}
+
+// Release hands d back for reuse by a later Parse: neither d nor any Value of
+// it may be used after. Releasing is optional (a Doc that is not released is
+// collected as usual); a Doc that grew large for a large body is not kept.
+func (d *Doc) Release() {
+	if d == nil || cap(d.toks) > 4096 || cap(d.dup) > 4096 {
+		return
+	}
+	clear(d.arena[:cap(d.arena)]) // decoded keys of the body
+	d.body, d.toks = nil, d.toks[:0]
+	docs.Put(d)
+}
+
+// Parse is the package's Parse into d, reusing d's storage. After an error d
+// holds no document.
+func (d *Doc) Parse(body []byte) error {
+	return d.parse(body, false)
+}
+
+// parse parses body into d: one object checked as CheckObject does, or with
+// anyValue any one JSON value, with the same checks.
+func (d *Doc) parse(body []byte, anyValue bool) error {
+	if len(body) >= math.MaxInt32 {
+		d.body, d.toks = nil, d.toks[:0]
+		return fmt.Errorf("%w: body too large to parse", ErrSyntax)
+	}
+	toks := d.toks[:0]
+	if cap(toks) == 0 {
+		toks = make([]token, 0, len(body)/16+16)
+	}
+	clear(d.dup) // slots of the last body's objects
+	c := checker{b: body, rec: true, toks: toks, keys: d.keys[:0], arena: d.arena[:0], dup: d.dup}
+	var err error
+	switch {
+	case !anyValue:
+		err = c.run()
+	case !utf8.Valid(body):
+		err = ErrInvalidUTF8
+	default:
+		err = c.top()
+	}
+	d.toks, d.keys, d.arena, d.dup = c.toks[:0], c.keys[:0], c.arena[:0], c.dup
+	if err != nil {
+		d.body = nil
+		return err
+	}
+	d.body, d.toks = body, c.toks
+	return nil
+}
+
+// Body is the parsed body.
+func (d *Doc) Body() []byte { return d.body }
+
+// Root is the body's top-level value (an object), or an absent value for a
+// Doc that holds no document.
+func (d *Doc) Root() Value {
+	if d == nil || len(d.toks) == 0 {
+		return Value{}
+	}
+	return Value{d: d}
+}
+
+// Value is one value of a Doc. The zero Value is absent: every lookup on it
+// gives an absent value.
+type Value struct {
+	d *Doc
+	i int32
+}
+
+func (v Value) tok() *token { return &v.d.toks[v.i] }
+
+// Kind is the value's kind (Absent for an absent value).
+func (v Value) Kind() Kind {
+	if v.d == nil {
+		return Absent
+	}
+	return v.tok().kind
+}
+
+// Exists reports whether the value is present (it may be null).
+func (v Value) Exists() bool { return v.d != nil }
+
+// IsNull reports whether the value is absent or null.
+func (v Value) IsNull() bool { return v.Kind() <= Null }
+
+// Raw is the value's text exactly as sent (nil when absent): a string with
+// its quotes and escapes, a number as written.
+func (v Value) Raw() []byte {
+	if v.d == nil {
+		return nil
+	}
+	t := v.tok()
+	return v.d.body[t.start:t.end:t.end]
+}
+
+// Get returns the member called name (compared with the decoded key, as
+// encoding/json decodes a map's keys) of an object, or an absent value.
+func (v Value) Get(name string) Value {
+	if v.Kind() != Object {
+		return Value{}
+	}
+	toks := v.d.toks
+	for k := v.i + 1; k < toks[v.i].next; k = toks[k+1].next {
+		if v.d.textEqual(k, name) {
+			return Value{v.d, k + 1}
+		}
+	}
+	return Value{}
+}
+
+// Lookup follows a path of member names from v (Get, repeatedly).
+func (v Value) Lookup(path ...string) Value {
+	for _, name := range path {
+		v = v.Get(name)
+	}
+	return v
+}
+
+// Members yields an object's members in document order: each key (a String
+// value) and its value. It yields nothing for other kinds.
+func (v Value) Members() iter.Seq2[Value, Value] {
+	return func(yield func(Value, Value) bool) {
+		if v.Kind() != Object {
+			return
+		}
+		toks := v.d.toks
+		for k := v.i + 1; k < toks[v.i].next; k = toks[k+1].next {
+			if !yield(Value{v.d, k}, Value{v.d, k + 1}) {
+				return
+			}
+		}
+	}
+}
+
+// Elements yields an array's elements in order. It yields nothing for other kinds.
+func (v Value) Elements() iter.Seq[Value] {
+	return func(yield func(Value) bool) {
+		if v.Kind() != Array {
+			return
+		}
+		toks := v.d.toks
+		for e := v.i + 1; e < toks[v.i].next; e = toks[e].next {
+			if !yield(Value{v.d, e}) {
+				return
+			}
+		}
+	}
+}
+
+// Text is a string value decoded as encoding/json decodes it ("" for other
+// kinds).
+func (v Value) Text() string {
+	if v.Kind() != String {
+		return ""
+	}
+	t := v.tok()
+	raw := v.d.body[t.start+1 : t.end-1]
+	if !t.esc {
+		return string(raw)
+	}
+	return string(appendUnquoted(make([]byte, 0, len(raw)), raw))
+}
+
+// Is reports whether v is a string whose decoded text is s.
+func (v Value) Is(s string) bool { return v.Kind() == String && v.d.textEqual(v.i, s) }
+
+// IsFold reports whether v is a string whose decoded text equals s under
+// simple Unicode case folding (strings.EqualFold): how encoding/json matches
+// an object's keys to a struct's fields.
+func (v Value) IsFold(s string) bool {
+	if v.Kind() != String {
+		return false
+	}
+	t := v.tok()
+	raw := v.d.body[t.start+1 : t.end-1]
+	if t.esc {
+		raw = appendUnquoted(nil, raw)
+	}
+	return bytes.EqualFold(raw, []byte(s))
+}
+
+// textEqual reports whether the string token k decodes to s.
+func (d *Doc) textEqual(k int32, s string) bool {
+	t := &d.toks[k]
+	raw := d.body[t.start+1 : t.end-1]
+	if !t.esc {
+		return string(raw) == s
+	}
+	if len(raw) < len(s) { // escapes only make the text longer than what it decodes to
+		return false
+	}
+	var buf [64]byte
+	return string(appendUnquoted(buf[:0], raw)) == s
+}
+
+// appendUnquoted appends the decoded content of a valid string (without its
+// quotes) to dst, as encoding/json decodes it: an escaped surrogate pair is
+// one character, a lone surrogate is U+FFFD.
+func appendUnquoted(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		if s[i] != '\\' {
+			j := bytes.IndexByte(s[i:], '\\')
+			if j < 0 {
+				j = len(s) - i
+			}
+			dst = append(dst, s[i:i+j]...)
+			i += j
+			continue
+		}
+		e := s[i+1]
+		i += 2
+		if r, ok := shortEscape(e); ok {
+			dst = append(dst, r)
+			continue
+		}
+		r, _ := hex4(s[i:]) // 'u': the checker has validated the escape
+		i += 4
+		if utf16.IsSurrogate(r) {
+			if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+				r2, _ := hex4(s[i+2:])
+				if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
+					dst = utf8.AppendRune(dst, dec)
+					i += 6
+					continue
+				}
+			}
+			r = unicode.ReplacementChar
+		}
+		dst = utf8.AppendRune(dst, r)
+	}
+	return dst
+}
+
+// Canonical renders a JSON value with object keys sorted and numbers exactly
+// as sent, so that the same content gives the same text whatever its spacing
+// or key order: for de-duplication keys. It is the text encoding/json writes
+// for the value decoded into an any with UseNumber (sorted keys, HTML
+// characters and U+2028/U+2029 escaped). Invalid JSON renders as itself; an
+// empty value as "".
+func Canonical(raw []byte) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	d := docs.Get().(*Doc)
+	defer d.Release()
+	if err := d.parse(raw, true); err != nil {
+		return canonicalDecoded(raw) // what the strict parse refuses: duplicate keys, deep nesting
+	}
+	return string(d.Root().AppendCanonical(make([]byte, 0, len(raw)+len(raw)/8)))
+}
+
+// canonicalDecoded is Canonical through encoding/json, for any input.
+func canonicalDecoded(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var val any
+	if err := dec.Decode(&val); err != nil {
+		return string(raw)
+	}
+	out, err := json.Marshal(val)
+	if err != nil {
+		return string(raw)
+	}
+	return string(out)
+}
+
+// AppendCanonical appends the canonical form of v (see Canonical) to dst; an
+// absent value appends nothing.
+func (v Value) AppendCanonical(dst []byte) []byte {
+	switch v.Kind() {
+	case Absent:
+		return dst
+	case Object:
+		type member struct {
+			key []byte
+			val int32
+		}
+		toks := v.d.toks
+		var members []member
+		for k := v.i + 1; k < toks[v.i].next; k = toks[k+1].next {
+			t := &toks[k]
+			key := v.d.body[t.start+1 : t.end-1]
+			if t.esc {
+				key = appendUnquoted(nil, key)
+			}
+			members = append(members, member{key, k + 1})
+		}
+		slices.SortFunc(members, func(a, b member) int { return bytes.Compare(a.key, b.key) })
+		dst = append(dst, '{')
+		for n, m := range members {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendHTMLSafe(dst, m.key)
+			dst = append(dst, ':')
+			dst = Value{v.d, m.val}.AppendCanonical(dst)
+		}
+		return append(dst, '}')
+	case Array:
+		dst = append(dst, '[')
+		n := 0
+		for e := range v.Elements() {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = e.AppendCanonical(dst)
+		}
+		return append(dst, ']')
+	case String:
+		t := v.tok()
+		s := v.d.body[t.start+1 : t.end-1]
+		if t.esc {
+			s = appendUnquoted(nil, s)
+		}
+		return appendHTMLSafe(dst, s)
+	default: // numbers exactly as sent, true, false, null
+		return append(dst, v.Raw()...)
+	}
+}
+
+// appendHTMLSafe appends s as encoding/json writes a string: quote,
+// backslash and control characters escaped, and also <, >, & and U+2028,
+// U+2029 (as \u003c, \u2028, ...); invalid UTF-8 as \ufffd.
+func appendHTMLSafe(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
