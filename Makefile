@@ -144,6 +144,7 @@ PERF_ARGS   ?=
 .PHONY: bench
 bench: build run-bin tools
 	@mkdir -p $(dir $(BENCH_OUT))
+	WEBHOOKS_TIMING_TESTS=1 $(GO) test -count=1 -run 'TestCPUPathIsLinear' ./shared/pipeline
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) $(BENCH_PKGS) > $(BENCH_OUT)
 	$(GO) run ./cmd/perfreport -bench $(BENCH_OUT) -lambda-bin $(BUILD_DIR) -host-bin $(RUN_BIN) -out docs/PERFORMANCE.md \
 		-commands "make bench; $(GO) test -run '^\$$' -bench . -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) $(BENCH_PKGS); $(GO) run ./cmd/perfreport -bench $(BENCH_OUT) -lambda-bin $(BUILD_DIR) -host-bin $(RUN_BIN) -out docs/PERFORMANCE.md $(PERF_ARGS)" $(PERF_ARGS)

@@ -16,6 +16,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -208,8 +209,15 @@ func cpuTime(t *testing.T, run cpuPath, ev events.APIGatewayV2HTTPRequest, now t
 // Every step of the request path is linear in the body: on each adversarial
 // shape, a body 8 times larger takes at most 20 times longer (linear work
 // gives about 8, quadratic 64). Both sizes are timed in the same run and
-// compared with each other, never with a fixed limit.
+// compared with each other, never with a fixed limit. It is a timing check,
+// so it runs with the benchmarks (make bench sets WEBHOOKS_TIMING_TESTS=1),
+// not in make test on shared, noisy machines: there, the redactor's linearity
+// is held by the work-counting tests of shared/pan, and the parser is one pass
+// whose duplicate-key table has a random seed.
 func TestCPUPathIsLinear(t *testing.T) {
+	if os.Getenv("WEBHOOKS_TIMING_TESTS") != "1" {
+		t.Skip("timing check: run with WEBHOOKS_TIMING_TESTS=1 (make bench)")
+	}
 	now := devkit.SampleTime.Add(time.Second)
 	const n = 16 << 10
 	for _, c := range providerCases {
