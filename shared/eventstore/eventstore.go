@@ -147,7 +147,9 @@ func ts(t time.Time) string { return FormatTime(t) }
 // Digest is the hex SHA-256 stored beside data.
 func Digest(data []byte) string {
 	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 func (it *Item) attributes() map[string]ddb.AttributeValue {

@@ -538,10 +538,9 @@ func jsonContentType(ct string) bool {
 // prefix is kept so ids stay what they were when a body could stand in for a
 // missing key: stored events keep de-duplicating.)
 func EventID(provider, key string) string {
-	h := sha256.New()
-	h.Write([]byte(provider))
-	h.Write([]byte{0})
-	h.Write([]byte("key:"))
-	h.Write([]byte(key))
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	var buf [256]byte
+	sum := sha256.Sum256(append(append(append(buf[:0], provider...), "\x00key:"...), key...))
+	var id [32]byte
+	hex.Encode(id[:], sum[:16])
+	return string(id[:])
 }

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	_ "crypto/sha256" // register SHA-256
+	"crypto/sha256"
 	_ "crypto/sha512" // register SHA-384 and SHA-512
 
 	"webhooks/shared/verify"
@@ -100,9 +100,18 @@ func Verify(appID, timestamp, signature string, s Secret, now time.Time) error {
 	if h == 0 {
 		h = crypto.SHA256
 	}
-	d := h.New()
-	d.Write([]byte(SignedString(appID, timestamp)))
-	if err := rsa.VerifyPKCS1v15(s.PublicKey, h, d.Sum(nil), sig); err != nil {
+	var buf [128]byte
+	msg := append(append(append(append(buf[:0], "appId="...), appID...), "&timestamp="...), timestamp...) // SignedString
+	var digest []byte
+	if h == crypto.SHA256 {
+		sum := sha256.Sum256(msg)
+		digest = sum[:]
+	} else {
+		d := h.New()
+		d.Write(msg)
+		digest = d.Sum(nil)
+	}
+	if err := rsa.VerifyPKCS1v15(s.PublicKey, h, digest, sig); err != nil {
 		return verify.ErrInvalidCredential
 	}
 	return nil
