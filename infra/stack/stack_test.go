@@ -316,7 +316,9 @@ func TestDefaultStageIsThrottledAndLogsRouteKeysOnly(t *testing.T) {
 func TestFunctionsRunTheBuiltBootstrapOnArm64(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN there are four functions, each provided.al2023 on
 	// arm64 with handler bootstrap, sized, traced, logging JSON to its own log group
-	check(t, "count", func() { dflt.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(Providers)))) })
+	check(t, "count", func() {
+		dflt.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(Providers))))
+	})
 	for _, p := range Providers {
 		id := FunctionLogicalID(p)
 		check(t, id, func() {
@@ -595,7 +597,9 @@ func TestQueuesAreEncryptedHighThroughputFifoWithDeadLetterQueues(t *testing.T) 
 	// GIVEN the stack WHEN synthesised THEN per provider a FIFO queue (per-group throughput and
 	// de-duplication, 1 MiB messages) redriving to a FIFO DLQ that keeps messages 14 days, both
 	// KMS-encrypted with the data key and refusing non-TLS requests
-	check(t, "count", func() { dflt.template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(float64(2*len(Providers)))) })
+	check(t, "count", func() {
+		dflt.template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(float64(2*len(Providers))))
+	})
 	key := dflt.logicalID(t, "AWS::KMS::Key", "DataKey")
 	queues := dflt.resources("AWS::SQS::Queue")
 	for _, p := range Providers {
@@ -641,7 +645,9 @@ func TestQueuesAreEncryptedHighThroughputFifoWithDeadLetterQueues(t *testing.T) 
 func TestSecretsHoldAPlaceholderEncryptedWithTheKey(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN one secret per provider, encrypted with the data
 	// key, created with the placeholder the functions refuse
-	check(t, "count", func() { dflt.template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(float64(len(Providers)))) })
+	check(t, "count", func() {
+		dflt.template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(float64(len(Providers))))
+	})
 	key := dflt.logicalID(t, "AWS::KMS::Key", "DataKey")
 	check(t, "secret", func() {
 		dflt.template.AllResourcesProperties(jsii.String("AWS::SecretsManager::Secret"), map[string]any{
