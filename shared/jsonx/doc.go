@@ -235,7 +235,7 @@ func (v Value) Text() string {
 	if !t.esc {
 		return string(raw)
 	}
-	return string(appendUnquoted(make([]byte, 0, len(raw)), raw))
+	return string(AppendUnquoted(make([]byte, 0, len(raw)), raw))
 }
 
 // Is reports whether v is a string whose decoded text is s.
@@ -251,7 +251,7 @@ func (v Value) IsFold(s string) bool {
 	t := v.tok()
 	raw := v.d.body[t.start+1 : t.end-1]
 	if t.esc {
-		raw = appendUnquoted(nil, raw)
+		raw = AppendUnquoted(nil, raw)
 	}
 	return bytes.EqualFold(raw, []byte(s))
 }
@@ -267,13 +267,13 @@ func (d *Doc) textEqual(k int32, s string) bool {
 		return false
 	}
 	var buf [64]byte
-	return string(appendUnquoted(buf[:0], raw)) == s
+	return string(AppendUnquoted(buf[:0], raw)) == s
 }
 
-// appendUnquoted appends the decoded content of a valid string (without its
-// quotes) to dst, as encoding/json decodes it: an escaped surrogate pair is
+// AppendUnquoted appends the decoded content of a valid JSON string (without
+// its quotes; checked by Parse or CheckObject) to dst, as encoding/json decodes it: an escaped surrogate pair is
 // one character, a lone surrogate is U+FFFD.
-func appendUnquoted(dst, s []byte) []byte {
+func AppendUnquoted(dst, s []byte) []byte {
 	for i := 0; i < len(s); {
 		if s[i] != '\\' {
 			j := bytes.IndexByte(s[i:], '\\')
@@ -358,7 +358,7 @@ func (v Value) AppendCanonical(dst []byte) []byte {
 			t := &toks[k]
 			key := v.d.body[t.start+1 : t.end-1]
 			if t.esc {
-				key = appendUnquoted(nil, key)
+				key = AppendUnquoted(nil, key)
 			}
 			members = append(members, member{key, k + 1})
 		}
@@ -388,7 +388,7 @@ func (v Value) AppendCanonical(dst []byte) []byte {
 		t := v.tok()
 		s := v.d.body[t.start+1 : t.end-1]
 		if t.esc {
-			s = appendUnquoted(nil, s)
+			s = AppendUnquoted(nil, s)
 		}
 		return appendHTMLSafe(dst, s)
 	default: // numbers exactly as sent, true, false, null

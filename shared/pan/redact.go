@@ -10,7 +10,6 @@ import (
 	"sort"
 	"sync"
 	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"webhooks/shared/jsonx"
@@ -430,67 +429,6 @@ func (r *redactor) scanString(i int) (int, bool, error) {
 	return 0, false, r.errAt(i, "unterminated string")
 }
 
-func hex4(s []byte) rune {
-	var v rune
-	for _, c := range s[:4] {
-		switch {
-		case c <= '9':
-			v = v<<4 | rune(c-'0')
-		default:
-			v = v<<4 | rune((c|0x20)-'a'+10)
-		}
-	}
-	return v
-}
-
-// decodeInto appends the decoded content of a validated string (without its
-// quotes) to dst, as encoding/json decodes it: an escaped surrogate pair is
-// one character, a lone surrogate is U+FFFD.
-func decodeInto(dst, s []byte) []byte {
-	for i := 0; i < len(s); {
-		if s[i] != '\\' {
-			j := bytes.IndexByte(s[i:], '\\')
-			if j < 0 {
-				j = len(s) - i
-			}
-			dst = append(dst, s[i:i+j]...)
-			i += j
-			continue
-		}
-		c := s[i+1]
-		i += 2
-		switch c {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			rr := hex4(s[i:])
-			i += 4
-			if utf16.IsSurrogate(rr) {
-				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-					if dec := utf16.DecodeRune(rr, hex4(s[i+2:])); dec != unicode.ReplacementChar {
-						i += 6
-						dst = utf8.AppendRune(dst, dec)
-						continue
-					}
-				}
-				rr = unicode.ReplacementChar
-			}
-			dst = utf8.AppendRune(dst, rr)
-		default: // '"', '\\', '/'
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
-
 // content returns the decoded characters of a string token (scratch may be used).
 func (r *redactor) content(start, end int, esc bool) []byte {
 	raw := r.doc[start+1 : end-1]
@@ -498,7 +436,7 @@ func (r *redactor) content(start, end int, esc bool) []byte {
 		return raw
 	}
 	r.st.work += uint64(len(raw))
-	r.scratch = decodeInto(r.scratch[:0], raw)
+	r.scratch = jsonx.AppendUnquoted(r.scratch[:0], raw)
 	return r.scratch
 }
 
