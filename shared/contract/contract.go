@@ -122,39 +122,6 @@ func (p Provider) RouteKeys() []string {
 	return out
 }
 
-// Match resolves a request path against the provider's routes, as API Gateway
-// does: every literal segment equal, every {param} one non-empty segment. It
-// returns the matched route key and the path parameters.
-func (p Provider) Match(path string) (routeKey string, params map[string]string, ok bool) {
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	for _, r := range p.Routes {
-		tmpl := strings.Split(strings.Trim(r, "/"), "/")
-		if len(tmpl) != len(segs) {
-			continue
-		}
-		got := map[string]string{}
-		match := true
-		for i, t := range tmpl {
-			switch {
-			case strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}"):
-				if segs[i] == "" {
-					match = false
-				}
-				got[t[1:len(t)-1]] = segs[i]
-			case t != segs[i]:
-				match = false
-			}
-			if !match {
-				break
-			}
-		}
-		if match {
-			return RouteMethod + " " + r, got, true
-		}
-	}
-	return "", nil, false
-}
-
 // Path builds a concrete path of route (one of p.Routes) from params.
 func Path(route string, params map[string]string) string {
 	segs := strings.Split(route, "/")
