@@ -108,6 +108,7 @@ demo: run-bin run-tool tools
 FUZZTIME ?= 30s
 FUZZ_TARGETS := shared/jsonx:FuzzCheckObject \
 	shared/jsonx:FuzzCheckObjectAgrees \
+	shared/jsonx:FuzzAppendString \
 	shared/pan:FuzzRedact \
 	shared/pan:FuzzRedactRaw \
 	shared/providers/tiki:FuzzAuthenticateAndDecode \
