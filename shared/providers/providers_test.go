@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -97,5 +98,28 @@ func TestInternalPackages(t *testing.T) {
 	}
 	if len(pkgs) > limit {
 		t.Errorf("internal/ has %d packages (at most %d): %v", len(pkgs), limit, pkgs)
+	}
+}
+
+// A function links its own provider and the shared pipeline only: never the
+// tooling (internal/, the provider kits, this table).
+func TestFunctionsLinkNoTooling(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	root := repoRoot(t)
+	for _, k := range providers.All {
+		cmd := exec.Command("go", "list", "-deps", "./functions/"+k.Name)
+		cmd.Dir = root
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", k.Name, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if strings.HasPrefix(dep, "webhooks/internal/") || strings.HasSuffix(dep, "dev") && strings.HasPrefix(dep, "webhooks/shared/providers/") ||
+				dep == "webhooks/shared/providers" {
+				t.Errorf("functions/%s links %s", k.Name, dep)
+			}
+		}
 	}
 }
