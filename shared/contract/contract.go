@@ -29,6 +29,22 @@ const (
 	EnvMetricsNamespace = "WEBHOOKS_METRICS_NAMESPACE" // EMF namespace (optional, default MetricsNamespace)
 )
 
+// Operator commands: the top-level field of a direct invocation's payload.
+const (
+	CommandReprocess = "reprocess"
+	CommandRedrive   = "redrive"
+	CommandReplay    = "replay"
+)
+
+// Stack outputs the operator tools read (CloudFormation DescribeStacks): the
+// table's, and each provider's prefixed with its Title.
+const (
+	OutputTable              = "TableName"
+	OutputFunctionName       = "FunctionName"       // <Title>FunctionName
+	OutputQueueURL           = "QueueUrl"           // <Title>QueueUrl
+	OutputDeadLetterQueueURL = "DeadLetterQueueUrl" // <Title>DeadLetterQueueUrl
+)
+
 // Event lifetime: how long stored events, and so de-duplication, last.
 const (
 	DefaultEventTTL = 720 * time.Hour
@@ -48,8 +64,13 @@ const (
 	MetricWebhooks              = "Webhooks"              // Count, by [provider, outcome] and [provider]
 	MetricLatency               = "Latency"               // Milliseconds, same dimensions
 	MetricPreviousSecretVersion = "PreviousSecretVersion" // Count, by [provider]: verified by AWSPREVIOUS
-	DimensionProvider           = "provider"
-	DimensionOutcome            = "outcome"
+	// One redrive run, by [provider]: events found stored but not queued, sent
+	// (and marked queued), and not sent (still stranded: the alarm's metric).
+	MetricRedriveFound  = "RedriveFound"
+	MetricRedriveSent   = "RedriveSent"
+	MetricRedriveFailed = "RedriveFailed"
+	DimensionProvider   = "provider"
+	DimensionOutcome    = "outcome"
 )
 
 // Outcome of one webhook: the outcome metric dimension and the
@@ -93,6 +114,9 @@ const (
 	CloudEventSource      = "webhooks/" // + provider
 	MessageAttrProvider   = "provider"
 	MessageAttrType       = "type"
+	// CloudEventReplayID is the CloudEvents extension attribute a replayed
+	// message carries (the replay's id); an original message has none.
+	CloudEventReplayID = "replayid"
 )
 
 // Provider is one webhook provider's part of the contract.
