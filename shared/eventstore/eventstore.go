@@ -11,7 +11,8 @@
 //	body, which may hold secrets the stored form drops), status (stored |
 //	queued | quarantined), reason (why it was quarantined), deprecated,
 //	data_dropped (true when DynamoDB could not hold the data: data is null),
-//	received_at, updated_at, queued_at, message_id, expires_at (epoch s; absent
+//	received_at, updated_at, queued_at, message_id, verified_by (the id of the
+//	secret version that verified the webhook), expires_at (epoch s; absent
 //	while quarantined: a quarantined event never expires until it is released
 //	and queued), quarantine_pk ("<provider>", a sparse index key: set when the
 //	event is quarantined and removed only once it is queued, so a released
@@ -113,6 +114,12 @@ type Item struct {
 	ReceivedAt time.Time
 	ExpiresAt  time.Time // zero: no TTL (quarantined)
 	MessageID  string
+	// VerifiedBy is the id of the secret version whose credential verified
+	// the webhook (for tracing an event; never a secret value).
+	VerifiedBy string
+	// QueuedAt and UpdatedAt are read back from the table (Get).
+	QueuedAt  time.Time
+	UpdatedAt time.Time
 	// DataDropped marks a quarantined event whose data DynamoDB could not hold:
 	// Data is null, and the event cannot be re-processed from the table.
 	DataDropped bool
@@ -167,6 +174,9 @@ func (it *Item) attributes() map[string]ddb.AttributeValue {
 		"deprecated":               &ddb.AttributeValueMemberBOOL{Value: it.Deprecated},
 		contract.AttrReceivedAt:    s(ts(it.ReceivedAt)),
 		"updated_at":               s(ts(it.ReceivedAt)),
+	}
+	if it.VerifiedBy != "" {
+		av["verified_by"] = s(it.VerifiedBy)
 	}
 	if it.Status == StatusQuarantined {
 		av["reason"] = s(it.Reason)
@@ -390,28 +400,23 @@ func (st *Store) RecordState(ctx context.Context, provider, entity, state, newEv
 }
 
 func decode(av map[string]ddb.AttributeValue) (*Item, error) {
-	str := func(k string) string {
-		if v, ok := av[k].(*ddb.AttributeValueMemberS); ok {
-			return v.Value
-		}
-		return ""
-	}
-	t := func(k string) time.Time {
-		v, _ := time.Parse(time.RFC3339Nano, str(k))
-		return v
-	}
+	get := func(k string) string { return str(av, k) }
+	t := func(k string) time.Time { return parseTime(get(k)) }
 	it := &Item{
-		Provider:   str("provider"),
-		EventID:    str("event_id"),
-		Type:       str("type"),
-		Subject:    str("subject"),
+		Provider:   get("provider"),
+		EventID:    get("event_id"),
+		Type:       get("type"),
+		Subject:    get("subject"),
 		Time:       t("time"),
-		Data:       []byte(str("data")),
-		DataSHA256: str("data_sha256"),
-		Status:     Status(str("status")),
-		Reason:     str("reason"),
+		Data:       []byte(get("data")),
+		DataSHA256: get("data_sha256"),
+		Status:     Status(get("status")),
+		Reason:     get("reason"),
 		ReceivedAt: t(contract.AttrReceivedAt),
-		MessageID:  str("message_id"),
+		MessageID:  get("message_id"),
+		VerifiedBy: get("verified_by"),
+		QueuedAt:   t("queued_at"),
+		UpdatedAt:  t("updated_at"),
 	}
 	if b, ok := av["deprecated"].(*ddb.AttributeValueMemberBOOL); ok {
 		it.Deprecated = b.Value

@@ -135,3 +135,34 @@ func (r *Recorder) write(rec any) {
 	defer r.mu.Unlock()
 	_, _ = r.w.Write(append(b, '\n'))
 }
+
+type redriveRecord struct {
+	AWS      emfMeta `json:"_aws"`
+	Provider string  `json:"provider"`
+	Found    int     `json:"RedriveFound"`
+	Sent     int     `json:"RedriveSent"`
+	Failed   int     `json:"RedriveFailed"`
+}
+
+// Redrive records one redrive run (dimension [provider]): events found stored
+// but not queued, sent, and still not sent (stranded: the alarm's metric).
+func (r *Recorder) Redrive(provider string, found, sent, failed int) {
+	if r == nil {
+		return
+	}
+	r.write(redriveRecord{
+		AWS: emfMeta{
+			Timestamp: r.now().UnixMilli(),
+			CloudWatchMetrics: []emfDirective{{
+				Namespace:  r.namespace,
+				Dimensions: [][]string{{contract.DimensionProvider}},
+				Metrics: []emfMetric{
+					{Name: contract.MetricRedriveFound, Unit: "Count"},
+					{Name: contract.MetricRedriveSent, Unit: "Count"},
+					{Name: contract.MetricRedriveFailed, Unit: "Count"},
+				},
+			}},
+		},
+		Provider: provider, Found: found, Sent: sent, Failed: failed,
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"webhooks/shared/contract"
 	"webhooks/shared/eventstore"
 )
 
@@ -19,6 +20,8 @@ import (
 // never through API Gateway. Exactly one field is set.
 type Command struct {
 	Reprocess *ReprocessCommand `json:"reprocess,omitempty"`
+	Redrive   *RedriveCommand   `json:"redrive,omitempty"`
+	Replay    *ReplayCommand    `json:"replay,omitempty"`
 }
 
 // ReprocessCommand re-processes a quarantined (or stored, unqueued) event
@@ -116,6 +119,10 @@ func (h *Handler[C]) Run(ctx context.Context, cmd Command) (any, error) {
 			return nil, fmt.Errorf("reprocess %s: %w", cmd.Reprocess.EventID, err)
 		}
 		return res, nil
+	case cmd.Redrive != nil:
+		return h.Redrive(ctx, *cmd.Redrive)
+	case cmd.Replay != nil:
+		return h.Replay(ctx, *cmd.Replay)
 	}
 	return nil, errors.New("command: no command given")
 }
@@ -145,7 +152,7 @@ func payloadKind(payload []byte) (payloadKindT, error) {
 			if commandNames[name] {
 				return kindCommand, nil
 			}
-			return 0, fmt.Errorf("invoke: unknown command %q (commands: reprocess)", name)
+			return 0, fmt.Errorf("invoke: unknown command %q (commands: %s, %s, %s)", name, contract.CommandReprocess, contract.CommandRedrive, contract.CommandReplay)
 		}
 	}
 	return 0, errors.New("invoke: payload is neither an API Gateway HTTP API event (payload format 2.0) nor one operator command such as {\"reprocess\": {\"eventId\": \"...\"}}")
@@ -158,7 +165,7 @@ var httpEventFields = map[string]bool{
 	"requestContext": true, "body": true, "isBase64Encoded": true,
 }
 
-var commandNames = map[string]bool{"reprocess": true}
+var commandNames = map[string]bool{contract.CommandReprocess: true, contract.CommandRedrive: true, contract.CommandReplay: true}
 
 // ParseCommand decodes one operator command strictly: unknown fields are an
 // error, so a misspelt option is never silently ignored.

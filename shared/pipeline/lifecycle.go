@@ -37,7 +37,9 @@ import (
 //     redelivery changes nothing; an operator's reprocess records the current
 //     reason); once the cause is fixed it is released and sent; an event whose
 //     data DynamoDB could not keep stays quarantined;
-//   - a queued event is never sent again by these paths (a duplicate).
+//   - a queued event is never sent again by these paths (a duplicate);
+//   - a send that fails leaves an unsent marker (the failure path only), by
+//     which the redrive finds the stored event when no delivery comes again.
 
 // step is what transition decides.
 type step int
@@ -56,6 +58,7 @@ type trigger int
 const (
 	byWebhook  trigger = iota // a delivery of the webhook
 	byOperator                // an operator's command (reprocess)
+	byRedrive                 // a redrive of an event stored but not queued
 )
 
 // transition is the event's next step. isNew: no item is stored yet. q: this
@@ -67,6 +70,8 @@ func transition(it *eventstore.Item, isNew bool, q *QuarantineError, by trigger)
 	case it.Status == eventstore.StatusQueued:
 		return stepStay
 	case it.DataDropped: // nothing to send: it stays as it is (quarantined)
+		return stepStay
+	case it.Status == eventstore.StatusQuarantined && by == byRedrive: // reprocess is its path
 		return stepStay
 	case it.Status == eventstore.StatusQuarantined && q != nil && by == byOperator:
 		return stepQuarantine // keep it, with the reason found now
@@ -97,6 +102,7 @@ func (h *Handler[C]) advance(ctx context.Context, it *eventstore.Item, isNew boo
 		}
 	}
 	prepare()
+	created := false // this call wrote the item: no earlier attempt left a marker
 	for {
 		switch transition(it, isNew, q, by) {
 		case stepStore:
@@ -112,9 +118,9 @@ func (h *Handler[C]) advance(ctx context.Context, it *eventstore.Item, isNew boo
 			if stored != nil {
 				return result{status: http.StatusOK, outcome: metrics.Quarantined, err: stored}
 			}
-			isNew = false
+			isNew, created = false, true
 		case stepSend:
-			return h.send(ctx, it, msg)
+			return h.send(ctx, it, msg, !created)
 		case stepQuarantine:
 			return h.quarantine(ctx, it, q)
 		case stepRelease:
@@ -195,13 +201,18 @@ func (h *Handler[C]) quarantine(ctx context.Context, it *eventstore.Item, q *Qua
 }
 
 // send sends the stored event and marks it queued. A message SQS refuses for
-// its content quarantines the event; any other failure is a 5xx.
-func (h *Handler[C]) send(ctx context.Context, it *eventstore.Item, msg queue.Message) result {
+// its content quarantines the event; any other failure is a 5xx, and leaves an
+// unsent marker so that a redrive sends the event if the provider stops
+// retrying. recovering: an earlier attempt may have left a marker, which is
+// cleared once the event is queued (a first delivery never has one: its happy
+// path makes no call for the markers).
+func (h *Handler[C]) send(ctx context.Context, it *eventstore.Item, msg queue.Message, recovering bool) result {
 	msgID, err := h.queue.Send(ctx, msg)
 	if errors.Is(err, queue.ErrRefused) {
 		return h.quarantine(ctx, it, &QuarantineError{Reason: "SQS refused the message: " + awsCode(err), Err: err})
 	}
 	if err != nil {
+		h.markUnsent(ctx, it)
 		return failure(http.StatusServiceUnavailable, CodeQueue, "event could not be queued; retry later", err)
 	}
 	if err := h.store.MarkQueued(ctx, it.Provider, it.EventID, msgID, h.opt.Now().Add(h.opt.EventTTL)); err != nil {
@@ -209,7 +220,26 @@ func (h *Handler[C]) send(ctx context.Context, it *eventstore.Item, msg queue.Me
 		// here would make the provider redeliver it after SQS's 5-minute
 		// de-duplication window and enqueue it twice. The item stays "stored".
 		h.log.LogAttrs(ctx, slog.LevelError, "queued but not marked", slog.String("eventId", it.EventID), slog.String("error", err.Error()))
+	} else if recovering {
+		if err := h.store.ClearUnsent(ctx, it.Provider, it.EventID, it.ReceivedAt); err != nil {
+			// A stale marker costs a redrive one read: it finds the event queued.
+			h.log.LogAttrs(ctx, slog.LevelWarn, "unsent marker not cleared", slog.String("eventId", it.EventID), slog.String("error", err.Error()))
+		}
 	}
 	it.Status = eventstore.StatusQueued
 	return result{status: http.StatusOK, outcome: metrics.Accepted}
+}
+
+// markerTimeout bounds the marker write of a failed send. It runs on a context
+// of its own: the send may have failed because the request's deadline passed.
+const markerTimeout = 2 * time.Second
+
+// markUnsent leaves the marker a redrive finds a stored, unsent event by.
+func (h *Handler[C]) markUnsent(ctx context.Context, it *eventstore.Item) {
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markerTimeout)
+	defer cancel()
+	if err := h.store.MarkUnsent(mctx, it.Provider, it.EventID, it.ReceivedAt, it.ExpiresAt); err != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "stored, not queued and not marked: the redrive's sweep will find it",
+			slog.String("eventId", it.EventID), slog.String("error", err.Error()))
+	}
 }

@@ -15,7 +15,7 @@ func TestTransitionRules(t *testing.T) {
 		for _, st := range statuses {
 			for _, dropped := range []bool{false, true} {
 				for _, unprocessable := range []bool{false, true} {
-					for _, by := range []trigger{byWebhook, byOperator} {
+					for _, by := range []trigger{byWebhook, byOperator, byRedrive} {
 						it := &eventstore.Item{Status: st, DataDropped: dropped}
 						var q *QuarantineError
 						if unprocessable {
@@ -42,6 +42,9 @@ func TestTransitionRules(t *testing.T) {
 							bad = "a stored, processable event is sent"
 						case st == eventstore.StatusStored && unprocessable && got != stepQuarantine:
 							bad = "a stored, unprocessable event is quarantined"
+						case st == eventstore.StatusQuarantined && by == byRedrive && got != stepStay:
+							bad = "a redrive never touches a quarantined event (reprocess is its path)"
+						case st == eventstore.StatusQuarantined && by == byRedrive:
 						case st == eventstore.StatusQuarantined && !unprocessable && !dropped && got != stepRelease:
 							bad = "a quarantined event whose cause is fixed is released"
 						case st == eventstore.StatusQuarantined && unprocessable && by == byWebhook && got != stepStay:

@@ -354,7 +354,7 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	item := &eventstore.Item{
 		Provider: h.p.Name(), EventID: id, Type: ev.Type, Subject: ev.Subject, Time: ev.Time,
 		Data: ev.Data, DataSHA256: eventstore.Digest(ev.Data), Deprecated: ev.Deprecated,
-		ReceivedAt: req.Received, ExpiresAt: req.Received.Add(h.opt.EventTTL),
+		ReceivedAt: req.Received, ExpiresAt: req.Received.Add(h.opt.EventTTL), VerifiedBy: matched.VersionID,
 	}
 	return with(res, h.advance(ctx, item, true, msgData, q, byWebhook))
 }

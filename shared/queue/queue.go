@@ -3,6 +3,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -49,14 +50,17 @@ var _ API = (*sqs.Client)(nil)
 
 // CloudEvent is the message body consumers read (CloudEvents 1.0, structured mode).
 type CloudEvent struct {
-	SpecVersion     string          `json:"specversion"`
-	ID              string          `json:"id"`
-	Source          string          `json:"source"`
-	Type            string          `json:"type"`
-	Subject         string          `json:"subject"`
-	Time            string          `json:"time"`
-	DataContentType string          `json:"datacontenttype"`
-	Data            json.RawMessage `json:"data"`
+	SpecVersion     string `json:"specversion"`
+	ID              string `json:"id"`
+	Source          string `json:"source"`
+	Type            string `json:"type"`
+	Subject         string `json:"subject"`
+	Time            string `json:"time"`
+	DataContentType string `json:"datacontenttype"`
+	// ReplayID is the CloudEvents extension attribute "replayid": set only on
+	// a replayed message, to the replay's id.
+	ReplayID string          `json:"replayid,omitempty"`
+	Data     json.RawMessage `json:"data"`
 }
 
 // NewCloudEvent builds the envelope of an event of provider.
@@ -93,6 +97,9 @@ func (ce CloudEvent) Encode() []byte {
 	field(`,"subject":`, ce.Subject)
 	field(`,"time":`, ce.Time)
 	field(`,"datacontenttype":`, ce.DataContentType)
+	if ce.ReplayID != "" {
+		field(`,"`+contract.CloudEventReplayID+`":`, ce.ReplayID)
+	}
 	b = append(b, `,"data":`...)
 	b = append(b, ce.Data...)
 	b = append(b, '}')
@@ -106,6 +113,9 @@ type Message struct {
 	Provider string
 	GroupID  string // MessageGroupId
 	Body     []byte
+	// DeduplicationID, when set, is the MessageDeduplicationId instead of ID
+	// (a replay's copy must not be dropped as a duplicate of the original).
+	DeduplicationID string
 }
 
 // NewMessage encodes ce for provider's queue.
@@ -140,7 +150,7 @@ func (p *Publisher) Send(ctx context.Context, m Message) (string, error) {
 		QueueUrl:               aws.String(p.url),
 		MessageBody:            aws.String(string(m.Body)),
 		MessageGroupId:         aws.String(m.GroupID),
-		MessageDeduplicationId: aws.String(m.ID),
+		MessageDeduplicationId: aws.String(cmp.Or(m.DeduplicationID, m.ID)),
 		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
 			contract.MessageAttrProvider: {DataType: aws.String("String"), StringValue: aws.String(m.Provider)},
 			contract.MessageAttrType:     {DataType: aws.String("String"), StringValue: aws.String(m.Type)},

@@ -1,0 +1,276 @@
+package eventstore
+
+// Finding events for the operator commands, without a write on the path of a
+// webhook:
+//
+//   - unsent markers: a small item written only when a send fails (the
+//     webhook is answered 5xx), in one partition per provider whose sort key
+//     starts with the event's receipt time, so a redrive reads the stranded
+//     events oldest first with one Query of a partition that is empty while
+//     SQS is healthy;
+//   - a filtered Scan of the table, for what no marker can name (a function
+//     killed between storing an event and sending it) and for replay windows:
+//     a rare operator action that reads the whole table (about 131,072 read
+//     request units per GB, eventually consistent);
+//   - the quarantine index, sparse: only quarantined events are in it.
+//
+//	pk "<provider>#unsent"   sk "<received_at, fixed width>#<event id>"
+//	event_id, received_at, expires_at (the event's own TTL)
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"webhooks/shared/contract"
+)
+
+// FinderAPI is the part of the DynamoDB client the operator commands use
+// besides API: Query (markers, the quarantine index), Scan (sweep, replay) and
+// DeleteItem (a marker once its event is queued).
+type FinderAPI interface {
+	API
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+}
+
+var _ FinderAPI = (*dynamodb.Client)(nil)
+
+// ErrNoFinder means the store's client cannot Query, Scan or DeleteItem.
+var ErrNoFinder = errors.New("eventstore: the DynamoDB client cannot query, scan or delete")
+
+// markerTimeLayout is fixed-width (always milliseconds), so that the markers'
+// sort keys order as their times do.
+const markerTimeLayout = "2006-01-02T15:04:05.000Z"
+
+const unsentSuffix = "#unsent"
+
+func markerSK(received time.Time, eventID string) string {
+	return received.UTC().Format(markerTimeLayout) + "#" + eventID
+}
+
+func (st *Store) finder() (FinderAPI, error) {
+	f, ok := st.api.(FinderAPI)
+	if !ok {
+		return nil, ErrNoFinder
+	}
+	return f, nil
+}
+
+// MarkUnsent records that the event is stored but could not be sent: a redrive
+// finds it by this marker. Written only on the failure path (one small
+// PutItem), so a healthy webhook pays nothing for it.
+func (st *Store) MarkUnsent(ctx context.Context, provider, eventID string, received, expires time.Time) error {
+	item := map[string]ddb.AttributeValue{
+		contract.TablePartitionKey: s(provider + unsentSuffix),
+		contract.TableSortKey:      s(markerSK(received, eventID)),
+		"event_id":                 s(eventID),
+		contract.AttrReceivedAt:    s(ts(received)),
+	}
+	if !expires.IsZero() {
+		item[contract.TableTTLAttribute] = n(expires.Unix())
+	}
+	_, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: item})
+	if err != nil {
+		return fmt.Errorf("%w: unsent marker of %s: %w", ErrUnavailable, eventID, err)
+	}
+	return nil
+}
+
+// ClearUnsent deletes the event's unsent marker, if any (it is queued now).
+func (st *Store) ClearUnsent(ctx context.Context, provider, eventID string, received time.Time) error {
+	f, err := st.finder()
+	if err != nil {
+		return err
+	}
+	_, err = f.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(st.table),
+		Key:       key(provider+unsentSuffix, markerSK(received, eventID)),
+	})
+	if err != nil {
+		return fmt.Errorf("%w: clear unsent marker of %s: %w", ErrUnavailable, eventID, err)
+	}
+	return nil
+}
+
+// Ref names a stored event: enough to read it (Get) and order it.
+type Ref struct {
+	EventID    string
+	ReceivedAt time.Time
+}
+
+// Unsent returns the events marked unsent that were received before the
+// cutoff, oldest first.
+func (st *Store) Unsent(ctx context.Context, provider string, before time.Time) ([]Ref, error) {
+	f, err := st.finder()
+	if err != nil {
+		return nil, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(st.table),
+		KeyConditionExpression: aws.String("pk = :pk AND sk < :cut"),
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{
+			":pk": s(provider + unsentSuffix), ":cut": s(before.UTC().Format(markerTimeLayout)),
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	var out []Ref
+	for {
+		page, err := f.Query(ctx, in)
+		if err != nil {
+			return out, fmt.Errorf("%w: query unsent markers: %w", ErrUnavailable, err)
+		}
+		for _, av := range page.Items {
+			r := Ref{EventID: str(av, "event_id"), ReceivedAt: parseTime(str(av, contract.AttrReceivedAt))}
+			if r.EventID != "" {
+				out = append(out, r)
+			}
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+// ScanFilter selects a provider's events in a filtered Scan.
+type ScanFilter struct {
+	Provider string
+	Status   Status
+	// Received bounds the receipt time: From inclusive, To exclusive; a zero
+	// bound is open.
+	From, To time.Time
+}
+
+// Found is one event a Scan found: its reference and what the filters of the
+// commands read, never its data.
+type Found struct {
+	Ref
+	Type    string
+	Subject string
+}
+
+// Scan reads the whole table for the provider's events in the filter and
+// returns them oldest first (ties by event id). It stops with ctx (returning
+// what it found and ctx's error): a Scan reads every item of the table, about
+// 131,072 read request units per GB (eventually consistent reads of 4 KB).
+func (st *Store) Scan(ctx context.Context, flt ScanFilter) ([]Found, error) {
+	f, err := st.finder()
+	if err != nil {
+		return nil, err
+	}
+	cond := []string{"sk = :ev", "provider = :p"}
+	vals := map[string]ddb.AttributeValue{":ev": s(sortEvent), ":p": s(flt.Provider)}
+	names := map[string]string{"#rcv": contract.AttrReceivedAt, "#t": "type"}
+	if flt.Status != "" {
+		cond = append(cond, "#st = :st")
+		names["#st"] = "status"
+		vals[":st"] = s(string(flt.Status))
+	}
+	// Stored times have at most millisecond precision and trailing zeros
+	// trimmed, so they do not compare as strings within one second: the
+	// server filters by whole seconds (a prefix that does compare), and the
+	// exact bounds are checked here.
+	if !flt.From.IsZero() {
+		cond = append(cond, "#rcv >= :from")
+		vals[":from"] = s(flt.From.UTC().Format("2006-01-02T15:04:05"))
+	}
+	if !flt.To.IsZero() {
+		cond = append(cond, "#rcv < :to")
+		vals[":to"] = s(flt.To.UTC().Truncate(time.Second).Add(time.Second).Format("2006-01-02T15:04:05"))
+	}
+	in := &dynamodb.ScanInput{
+		TableName:                 aws.String(st.table),
+		FilterExpression:          aws.String(strings.Join(cond, " AND ")),
+		ProjectionExpression:      aws.String("event_id, #rcv, #t, subject"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+	}
+	var out []Found
+	for {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		page, err := f.Scan(ctx, in)
+		if err != nil {
+			return out, fmt.Errorf("%w: scan: %w", ErrUnavailable, err)
+		}
+		for _, av := range page.Items {
+			fd := Found{
+				Ref:  Ref{EventID: str(av, "event_id"), ReceivedAt: parseTime(str(av, contract.AttrReceivedAt))},
+				Type: str(av, "type"), Subject: str(av, "subject"),
+			}
+			if fd.EventID == "" || (!flt.From.IsZero() && fd.ReceivedAt.Before(flt.From)) || (!flt.To.IsZero() && !fd.ReceivedAt.Before(flt.To)) {
+				continue
+			}
+			out = append(out, fd)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].ReceivedAt.Equal(out[j].ReceivedAt) {
+			return out[i].ReceivedAt.Before(out[j].ReceivedAt)
+		}
+		return out[i].EventID < out[j].EventID
+	})
+	return out, nil
+}
+
+// Quarantined lists the provider's quarantined events (and released ones not
+// yet queued), oldest first, from the sparse quarantine index: their status,
+// reason and times, never their data.
+func (st *Store) Quarantined(ctx context.Context, provider string) ([]*Item, error) {
+	f, err := st.finder()
+	if err != nil {
+		return nil, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(st.table),
+		IndexName:                 aws.String(contract.QuarantineIndex),
+		KeyConditionExpression:    aws.String("#q = :p"),
+		ExpressionAttributeNames:  map[string]string{"#q": contract.QuarantineIndexKey},
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{":p": s(provider)},
+	}
+	var out []*Item
+	for {
+		page, err := f.Query(ctx, in)
+		if err != nil {
+			return out, fmt.Errorf("%w: query %s: %w", ErrUnavailable, contract.QuarantineIndex, err)
+		}
+		for _, av := range page.Items {
+			it, err := decode(av)
+			if err != nil {
+				continue
+			}
+			it.Data = nil // a listing never carries data
+			out = append(out, it)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+func str(av map[string]ddb.AttributeValue, k string) string {
+	if v, ok := av[k].(*ddb.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func parseTime(v string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, v)
+	return t
+}
