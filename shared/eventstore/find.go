@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -148,6 +149,22 @@ type ScanFilter struct {
 	// Received bounds the receipt time: From inclusive, To exclusive; a zero
 	// bound is open.
 	From, To time.Time
+	// Segments is the number of parallel scan segments (0: DefaultScanSegments).
+	Segments int
+}
+
+// DefaultScanSegments is how many segments of the table a Scan reads side by
+// side: a parallel scan reads about that many times faster, within the
+// function's time (each segment is one sequential reader).
+const DefaultScanSegments = 8
+
+func cmpErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 // Found is one event a Scan found: its reference and what the filters of the
@@ -159,9 +176,10 @@ type Found struct {
 }
 
 // Scan reads the whole table for the provider's events in the filter and
-// returns them oldest first (ties by event id). It stops with ctx (returning
-// what it found and ctx's error): a Scan reads every item of the table, about
-// 131,072 read request units per GB (eventually consistent reads of 4 KB).
+// returns them oldest first (ties by event id), reading Segments parallel
+// segments. It stops with ctx (returning what it found and ctx's error): a
+// Scan reads every item of the table, about 131,072 read request units per GB
+// (eventually consistent reads of 4 KB).
 func (st *Store) Scan(ctx context.Context, flt ScanFilter) ([]Found, error) {
 	f, err := st.finder()
 	if err != nil {
@@ -187,36 +205,69 @@ func (st *Store) Scan(ctx context.Context, flt ScanFilter) ([]Found, error) {
 		cond = append(cond, "#rcv < :to")
 		vals[":to"] = s(flt.To.UTC().Truncate(time.Second).Add(time.Second).Format("2006-01-02T15:04:05"))
 	}
-	in := &dynamodb.ScanInput{
-		TableName:                 aws.String(st.table),
-		FilterExpression:          aws.String(strings.Join(cond, " AND ")),
-		ProjectionExpression:      aws.String("event_id, #rcv, #t, subject"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: vals,
+	segments := flt.Segments
+	if segments <= 0 {
+		segments = DefaultScanSegments
 	}
-	var out []Found
-	for {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		page, err := f.Scan(ctx, in)
-		if err != nil {
-			return out, fmt.Errorf("%w: scan: %w", ErrUnavailable, err)
-		}
-		for _, av := range page.Items {
-			fd := Found{
-				Ref:  Ref{EventID: str(av, "event_id"), ReceivedAt: parseTime(str(av, contract.AttrReceivedAt))},
-				Type: str(av, "type"), Subject: str(av, "subject"),
+	var (
+		mu    sync.Mutex
+		out   []Found
+		first error
+	)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for seg := range segments {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := &dynamodb.ScanInput{
+				TableName:                 aws.String(st.table),
+				FilterExpression:          aws.String(strings.Join(cond, " AND ")),
+				ProjectionExpression:      aws.String("event_id, #rcv, #t, subject"),
+				ExpressionAttributeNames:  names,
+				ExpressionAttributeValues: vals,
+				Segment:                   aws.Int32(int32(seg)),
+				TotalSegments:             aws.Int32(int32(segments)),
 			}
-			if fd.EventID == "" || (!flt.From.IsZero() && fd.ReceivedAt.Before(flt.From)) || (!flt.To.IsZero() && !fd.ReceivedAt.Before(flt.To)) {
-				continue
+			for {
+				page, err := f.Scan(sctx, in)
+				if err == nil {
+					err = sctx.Err()
+				}
+				mu.Lock()
+				if err != nil {
+					if first == nil {
+						first = err
+						cancel()
+					}
+					mu.Unlock()
+					return
+				}
+				for _, av := range page.Items {
+					fd := Found{
+						Ref:  Ref{EventID: str(av, "event_id"), ReceivedAt: parseTime(str(av, contract.AttrReceivedAt))},
+						Type: str(av, "type"), Subject: str(av, "subject"),
+					}
+					if fd.EventID == "" || (!flt.From.IsZero() && fd.ReceivedAt.Before(flt.From)) || (!flt.To.IsZero() && !fd.ReceivedAt.Before(flt.To)) {
+						continue
+					}
+					out = append(out, fd)
+				}
+				mu.Unlock()
+				if len(page.LastEvaluatedKey) == 0 {
+					return
+				}
+				in.ExclusiveStartKey = page.LastEvaluatedKey
 			}
-			out = append(out, fd)
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		if ctx.Err() != nil || errors.Is(first, context.DeadlineExceeded) || errors.Is(first, context.Canceled) {
+			return out, cmpErr(ctx.Err(), first)
 		}
-		if len(page.LastEvaluatedKey) == 0 {
-			break
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
+		return out, fmt.Errorf("%w: scan: %w", ErrUnavailable, first)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].ReceivedAt.Equal(out[j].ReceivedAt) {
