@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A payload is an event or a command by its top-level fields, never by the
@@ -43,5 +45,33 @@ func TestParseCommandIsStrict(t *testing.T) {
 	cmd, err := ParseCommand([]byte(`{"reprocess":{"eventId":"a"}}`))
 	if err != nil || cmd.Reprocess == nil || cmd.Reprocess.EventID != "a" {
 		t.Errorf("%+v %v", cmd, err)
+	}
+}
+
+// A webhook is bounded by RequestBudget whatever the function's timeout, and
+// keeps the marker's time before the function's own deadline.
+func TestRequestContextBounds(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		deadline time.Duration // 0: none
+		want     time.Duration
+	}{
+		{"no deadline", 0, RequestBudget},
+		{"long function timeout", 15 * time.Minute, RequestBudget},
+		{"10 s function timeout", 10 * time.Second, 10*time.Second - markerTimeout},
+		{"short", 5 * time.Second, 5*time.Second - markerTimeout},
+	} {
+		parent := context.Background()
+		if c.deadline > 0 {
+			var cancel context.CancelFunc
+			parent, cancel = context.WithTimeout(parent, c.deadline)
+			defer cancel()
+		}
+		ctx, cancel := requestContext(parent)
+		dl, ok := ctx.Deadline()
+		cancel()
+		if got := time.Until(dl); !ok || got > c.want || got < c.want-time.Second {
+			t.Errorf("%s: bounded to %v, want %v", c.name, got, c.want)
+		}
 	}
 }

@@ -203,6 +203,22 @@ func New[C any](p Provider[C], sc *secrets.Cache[C], store *eventstore.Store, q 
 	return &Handler[C]{p: p, secrets: sc, store: store, queue: q, opt: opt, log: opt.Logger.With("provider", p.Name())}, nil
 }
 
+// RequestBudget bounds a webhook's handling, whatever the function's timeout
+// (which operator commands may need raised): the provider gets the function's
+// own 5xx well before API Gateway's 30-second integration limit, and a failed
+// send still has time to leave its unsent marker.
+const RequestBudget = 8 * time.Second
+
+// requestContext bounds a webhook by RequestBudget and by the function's
+// deadline less the time a failed send needs for its marker.
+func requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl := time.Now().Add(RequestBudget)
+	if fd, ok := ctx.Deadline(); ok && fd.Add(-markerTimeout).Before(dl) {
+		dl = fd.Add(-markerTimeout)
+	}
+	return context.WithDeadline(ctx, dl)
+}
+
 // result is what one request came to.
 type result struct {
 	status    int
@@ -217,6 +233,8 @@ type result struct {
 // HandleHTTP serves one API Gateway HTTP API (payload 2.0) request. It never
 // returns a Go error: every failure is an HTTP answer with a stable code.
 func (h *Handler[C]) HandleHTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	ctx, cancel := requestContext(ctx)
+	defer cancel()
 	start := h.opt.Now()
 	req, err := apigw.Adapt(ev, h.opt.MaxBody, start)
 	var res result
