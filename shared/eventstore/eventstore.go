@@ -9,10 +9,12 @@
 //	storable form, never decrypted secrets or full card numbers), data_sha256
 //	(SHA-256 of data: a digest of what is stored beside it, never of the raw
 //	body, which may hold secrets the stored form drops), status (stored |
-//	queued | quarantined), reason (why it was quarantined), deprecated,
+//	queued | quarantined), reason (why it was quarantined), deprecated (only
+//	when true),
 //	data_dropped (true when DynamoDB could not hold the data: data is null),
-//	received_at, updated_at, queued_at, message_id, verified_by (the id of the
-//	secret version that verified the webhook), expires_at (epoch s; absent
+//	received_at, updated_at (set by the first update), queued_at, message_id,
+//	verified_by (the id of the secret version that verified the webhook; a
+//	UUID without its dashes), expires_at (epoch s; absent
 //	while quarantined: a quarantined event never expires until it is released
 //	and queued), quarantine_pk ("<provider>", a sparse index key: set when the
 //	event is quarantined and removed only once it is queued, so a released
@@ -171,12 +173,16 @@ func (it *Item) attributes() map[string]ddb.AttributeValue {
 		"data":                     s(string(it.Data)),
 		"data_sha256":              s(it.DataSHA256),
 		"status":                   s(string(it.Status)),
-		"deprecated":               &ddb.AttributeValueMemberBOOL{Value: it.Deprecated},
 		contract.AttrReceivedAt:    s(ts(it.ReceivedAt)),
-		"updated_at":               s(ts(it.ReceivedAt)),
+	}
+	// Attributes a new item can do without are left out, so that recording
+	// which secret version verified it costs no write unit: updated_at is
+	// received_at until an update sets it, deprecated is false unless set.
+	if it.Deprecated {
+		av["deprecated"] = &ddb.AttributeValueMemberBOOL{Value: true}
 	}
 	if it.VerifiedBy != "" {
-		av["verified_by"] = s(it.VerifiedBy)
+		av["verified_by"] = s(compactVersionID(it.VerifiedBy))
 	}
 	if it.Status == StatusQuarantined {
 		av["reason"] = s(it.Reason)
@@ -399,6 +405,29 @@ func (st *Store) RecordState(ctx context.Context, provider, entity, state, newEv
 	return "", false, fmt.Errorf("%w: state: %w", ErrUnavailable, err)
 }
 
+// compactVersionID stores a secret version id that is a UUID (as Secrets
+// Manager makes them) without its dashes: 32 characters instead of 36.
+// expandVersionID restores it; any other id is stored as it is.
+func compactVersionID(id string) string {
+	if len(id) == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-' {
+		c := id[:8] + id[9:13] + id[14:18] + id[19:23] + id[24:]
+		if _, err := hex.DecodeString(c); err == nil {
+			return c
+		}
+	}
+	return id
+}
+
+func expandVersionID(v string) string {
+	if len(v) != 32 {
+		return v
+	}
+	if _, err := hex.DecodeString(v); err != nil {
+		return v
+	}
+	return v[:8] + "-" + v[8:12] + "-" + v[12:16] + "-" + v[16:20] + "-" + v[20:]
+}
+
 func decode(av map[string]ddb.AttributeValue) (*Item, error) {
 	get := func(k string) string { return str(av, k) }
 	t := func(k string) time.Time { return parseTime(get(k)) }
@@ -414,9 +443,12 @@ func decode(av map[string]ddb.AttributeValue) (*Item, error) {
 		Reason:     get("reason"),
 		ReceivedAt: t(contract.AttrReceivedAt),
 		MessageID:  get("message_id"),
-		VerifiedBy: get("verified_by"),
+		VerifiedBy: expandVersionID(get("verified_by")),
 		QueuedAt:   t("queued_at"),
 		UpdatedAt:  t("updated_at"),
+	}
+	if it.UpdatedAt.IsZero() {
+		it.UpdatedAt = it.ReceivedAt
 	}
 	if b, ok := av["deprecated"].(*ddb.AttributeValueMemberBOOL); ok {
 		it.Deprecated = b.Value

@@ -48,7 +48,7 @@ func TestItemAttributes(t *testing.T) {
 	if _, ok := av["quarantine_pk"]; ok {
 		t.Error("stored item in the quarantine index")
 	}
-	for _, k := range []string{"time", "received_at", "updated_at"} {
+	for _, k := range []string{"time", "received_at"} {
 		v := av[k].(*ddb.AttributeValueMemberS).Value
 		if v != "2026-11-28T08:48:13.123Z" {
 			t.Errorf("%s = %s, want millisecond precision", k, v)
@@ -69,5 +69,19 @@ func TestItemAttributes(t *testing.T) {
 	big.Data = []byte(`"` + strings.Repeat("x", MaxItemBytes) + `"`)
 	if big.Size() <= MaxItemBytes {
 		t.Errorf("a %d-byte data attribute fits in an item", len(big.Data))
+	}
+}
+
+// A UUID version id is stored without dashes and read back whole; any other
+// id is kept as it is.
+func TestVersionIDRoundTrip(t *testing.T) {
+	for _, id := range []string{"a1b2c3d4-e5f6-4789-8abc-def012345678", "custom-token-0123456789abcdef0123", "AWSPENDING", "", "g1b2c3d4-e5f6-4789-8abc-def012345678"} {
+		c := compactVersionID(id)
+		if got := expandVersionID(c); got != id {
+			t.Errorf("%q -> %q -> %q", id, c, got)
+		}
+		if len(id) == 36 && id[0] != 'g' && len(c) != 32 {
+			t.Errorf("%q not compacted: %q", id, c)
+		}
 	}
 }
