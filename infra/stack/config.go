@@ -25,6 +25,14 @@ const (
 	CtxLogRetentionDays = "logRetentionDays" // function and access log retention (default 30)
 	CtxAlarmEmail       = "alarmEmail"       // comma-separated addresses subscribed to the alarm topic
 	CtxConsumerRoleArns = "consumerRoleArns" // IAM role ARNs granted read on the queues (see ParseConsumerRoleArns)
+
+	// The scheduled redrive runs of every function (see redrive.go): EventBridge schedule
+	// expressions ("rate(...)", "cron(...)") or "off", and the olderThan of each run's command
+	// (Go durations).
+	CtxRedriveSchedule       = "redriveSchedule"       // default "rate(5 minutes)"
+	CtxRedriveOlderThan      = "redriveOlderThan"      // default "5m"
+	CtxRedriveSweepSchedule  = "redriveSweepSchedule"  // default "rate(1 hour)"
+	CtxRedriveSweepOlderThan = "redriveSweepOlderThan" // default "15m"
 )
 
 // Defaults for the values above.
@@ -35,6 +43,11 @@ const (
 	DefaultRateLimit        = 50
 	DefaultBurstLimit       = 100
 	DefaultLogRetentionDays = 30
+
+	DefaultRedriveSchedule       = "rate(5 minutes)"
+	DefaultRedriveOlderThan      = "5m"
+	DefaultRedriveSweepSchedule  = "rate(1 hour)"
+	DefaultRedriveSweepOlderThan = "15m"
 
 	// MinEventTTL is the contract's lower bound for WEBHOOKS_EVENT_TTL: providers retry for up
 	// to a day or two, and de-duplication must outlive their retries.
@@ -58,6 +71,10 @@ type Config struct {
 	// ConsumerRoleArns maps a provider name (or AllProviders) to IAM role ARNs that may
 	// receive and delete messages on that provider's queue.
 	ConsumerRoleArns map[string][]string
+	// Redrive and RedriveSweep are the scheduled redrive runs of every function (a zero
+	// Schedule: not scheduled).
+	Redrive      RedriveRun
+	RedriveSweep RedriveRun
 }
 
 var (
@@ -145,6 +162,26 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		errs = append(errs, err)
 	}
 	c.ConsumerRoleArns = roles
+
+	ttl, _ := time.ParseDuration(c.EventTTL) // 0 when invalid (reported above)
+	run := func(schedKey, schedDef, olderKey, olderDef string, sweep bool) RedriveRun {
+		r := RedriveRun{OlderThan: str(olderKey, olderDef), Sweep: sweep}
+		sch, err := ParseSchedule(str(schedKey, schedDef))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("context %q: %w", schedKey, err))
+		}
+		r.Schedule = sch
+		if err := validOlderThan(r.OlderThan, ttl); err != nil {
+			errs = append(errs, fmt.Errorf("context %q: %w", olderKey, err))
+		}
+		return r
+	}
+	c.Redrive = run(CtxRedriveSchedule, DefaultRedriveSchedule, CtxRedriveOlderThan, DefaultRedriveOlderThan, false)
+	if c.Redrive.Schedule.Interval > MaxRedriveInterval {
+		errs = append(errs, fmt.Errorf("context %q: %s runs less often than every %s: a stranded event would wait that long (the sweep is the infrequent run; use %q for it)",
+			CtxRedriveSchedule, c.Redrive.Schedule.Expression, MaxRedriveInterval, CtxRedriveSweepSchedule))
+	}
+	c.RedriveSweep = run(CtxRedriveSweepSchedule, DefaultRedriveSweepSchedule, CtxRedriveSweepOlderThan, DefaultRedriveSweepOlderThan, true)
 	return c, errors.Join(errs...)
 }
 

@@ -3,6 +3,7 @@ package stack
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func ctx(m map[string]any) func(string) any { return func(k string) any { return m[k] } }
@@ -18,6 +19,13 @@ func TestConfigDefaults(t *testing.T) {
 		c.LogRetentionDays != 30 || c.AlarmEmails != nil || c.ConsumerRoleArns != nil {
 		t.Errorf("defaults: %+v", c)
 	}
+	// AND redrive runs every 5 minutes for events over 5m old, and sweeps hourly for over 15m
+	if want := (RedriveRun{Schedule: Schedule{"rate(5 minutes)", 5 * time.Minute}, OlderThan: "5m"}); c.Redrive != want {
+		t.Errorf("redrive %+v, want %+v", c.Redrive, want)
+	}
+	if want := (RedriveRun{Schedule: Schedule{"rate(1 hour)", time.Hour}, OlderThan: "15m", Sweep: true}); c.RedriveSweep != want {
+		t.Errorf("sweep %+v, want %+v", c.RedriveSweep, want)
+	}
 }
 
 func TestConfigFromCLIStrings(t *testing.T) {
@@ -26,6 +34,8 @@ func TestConfigFromCLIStrings(t *testing.T) {
 		CtxStage: "prod", CtxEventTTL: "168h", CtxRateLimit: "10", CtxBurstLimit: "20",
 		CtxLogRetentionDays: "365", CtxAlarmEmail: "a@example.com,b@example.com",
 		CtxConsumerRoleArns: "arn:aws:iam::123456789012:role/a, arn:aws:iam::123456789012:role/b",
+		CtxRedriveSchedule:  " rate(1 minute) ", CtxRedriveOlderThan: "90s",
+		CtxRedriveSweepSchedule: "cron(0 3 * * ? *)", CtxRedriveSweepOlderThan: "1h",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +43,15 @@ func TestConfigFromCLIStrings(t *testing.T) {
 	if c.StackName != "Webhooks-prod" || c.MetricsNamespace != "Webhooks/prod" || c.RateLimit != 10 || c.BurstLimit != 20 ||
 		c.LogRetentionDays != 365 || len(c.AlarmEmails) != 2 || len(c.RolesFor("oslpay")) != 2 {
 		t.Errorf("parsed: %+v", c)
+	}
+	if c.Redrive != (RedriveRun{Schedule: Schedule{"rate(1 minute)", time.Minute}, OlderThan: "90s"}) ||
+		c.RedriveSweep != (RedriveRun{Schedule: Schedule{Expression: "cron(0 3 * * ? *)"}, OlderThan: "1h", Sweep: true}) {
+		t.Errorf("redrive %+v, sweep %+v", c.Redrive, c.RedriveSweep)
+	}
+	// AND "off" turns a run off
+	c, err = ConfigFromContext(ctx(map[string]any{CtxRedriveSchedule: "off", CtxRedriveSweepSchedule: "OFF"}))
+	if err != nil || !c.Redrive.Schedule.Off() || !c.RedriveSweep.Schedule.Off() {
+		t.Errorf("off: %+v %+v %v", c.Redrive, c.RedriveSweep, err)
 	}
 }
 
@@ -52,6 +71,38 @@ func TestConfigRejectsInvalidValues(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s=%v: error %v", key, value, err)
 		}
+	}
+	// AND each bad redrive setting names its key
+	for _, c := range []struct {
+		key   string
+		value any
+	}{
+		{CtxRedriveSchedule, "every 5 minutes"},
+		{CtxRedriveSchedule, "rate(5 minute)"},      // EventBridge wants the plural
+		{CtxRedriveSchedule, "rate(1 minutes)"},     // ... and the singular for 1
+		{CtxRedriveSchedule, "rate(0 minutes)"},     // never
+		{CtxRedriveSchedule, "rate(5 seconds)"},     // EventBridge's least unit is a minute
+		{CtxRedriveSchedule, "rate(2 hours)"},       // a stranded event would wait too long
+		{CtxRedriveSchedule, "cron(*/5 * * * *)"},   // Unix cron: 5 fields
+		{CtxRedriveSchedule, "cron(0/5 * * * * *)"}, // neither day field is '?'
+		{CtxRedriveSchedule, "cron(0/5 * ? * ? *)"}, // both are
+		{CtxRedriveSchedule, "cron(0/5 * * * ? $)"}, // not a cron character
+		{CtxRedriveSchedule, 5.0},                   // not a string
+		{CtxRedriveSweepSchedule, "hourly"},
+		{CtxRedriveOlderThan, "5"},   // no unit
+		{CtxRedriveOlderThan, "30s"}, // under a minute
+		{CtxRedriveOlderThan, "-5m"},
+		{CtxRedriveSweepOlderThan, "720h"}, // not under the event TTL
+		{CtxRedriveSweepOlderThan, "fifteen minutes"},
+	} {
+		_, err := ConfigFromContext(ctx(map[string]any{c.key: c.value}))
+		if err == nil || !strings.Contains(err.Error(), `"`+c.key+`"`) {
+			t.Errorf("%s=%v: error %v", c.key, c.value, err)
+		}
+	}
+	// AND the olderThan is checked against the configured TTL, not the default
+	if _, err := ConfigFromContext(ctx(map[string]any{CtxEventTTL: "1000h", CtxRedriveSweepOlderThan: "800h"})); err != nil {
+		t.Errorf("800h under a 1000h TTL: %v", err)
 	}
 	// AN unknown provider in the per-provider form is refused
 	if _, err := ParseConsumerRoleArns(map[string]any{"stripe": []any{"arn:aws:iam::123456789012:role/a"}}); err == nil {
@@ -123,6 +174,52 @@ func TestProvidersMatchTheContract(t *testing.T) {
 	for name := range want {
 		if !found[name] {
 			t.Errorf("provider %s missing from the table %v", name, ProviderNames())
+		}
+	}
+}
+
+func TestParseSchedule(t *testing.T) {
+	// GIVEN EventBridge schedule expressions WHEN parsed THEN rates carry their interval, cron
+	// expressions none, and "off" is the zero Schedule
+	for in, want := range map[string]Schedule{
+		"rate(1 minute)":           {"rate(1 minute)", time.Minute},
+		"rate(15 minutes)":         {"rate(15 minutes)", 15 * time.Minute},
+		"rate(1 hour)":             {"rate(1 hour)", time.Hour},
+		"rate(2 days)":             {"rate(2 days)", 48 * time.Hour},
+		"cron(0/5 * * * ? *)":      {Expression: "cron(0/5 * * * ? *)"},
+		"cron(0  8 ? * MON-FRI *)": {Expression: "cron(0 8 ? * MON-FRI *)"},
+		"cron(15 10 L * ? 2030)":   {Expression: "cron(15 10 L * ? 2030)"},
+		"off":                      {},
+		" Off ":                    {},
+	} {
+		got, err := ParseSchedule(in)
+		if err != nil || got != want {
+			t.Errorf("%q: %+v %v, want %+v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "rate()", "rate(5)", "rate(5 weeks)", "rate(05 minutes)", "rate(-5 minutes)", "cron()", "cron(0 * * * ?)", "at(2030-01-01T00:00:00)"} {
+		if _, err := ParseSchedule(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
+func TestRedriveAlarmPeriodHoldsOneRun(t *testing.T) {
+	// GIVEN the frequent run's schedule WHEN the alarm period is derived THEN it is the
+	// interval, but never under the 5 minutes of the other alarms
+	for _, c := range []struct {
+		s    Schedule
+		want time.Duration
+	}{
+		{Schedule{"rate(5 minutes)", 5 * time.Minute}, 5 * time.Minute},
+		{Schedule{"rate(1 minute)", time.Minute}, 5 * time.Minute},
+		{Schedule{"rate(10 minutes)", 10 * time.Minute}, 10 * time.Minute},
+		{Schedule{"rate(1 hour)", time.Hour}, time.Hour},
+		{Schedule{Expression: "cron(0/5 * * * ? *)"}, 5 * time.Minute},
+		{Schedule{}, 5 * time.Minute},
+	} {
+		if got := RedriveAlarmPeriod(c.s); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.s, got, c.want)
 		}
 	}
 }

@@ -22,10 +22,16 @@ const (
 	pitrRecoveryPeriod = 35 // days, the maximum
 )
 
-// FunctionTableActions are the only DynamoDB actions the functions' pipeline uses: a
-// conditional put (store once), a get (duplicate / retry handling) and an update (mark queued
-// or quarantined). No Scan, no Query, no wildcard.
-var FunctionTableActions = []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"}
+// FunctionTableActions are the only DynamoDB actions the functions use, on the table (never
+// its indexes). A webhook: a conditional put (store once; an unsent marker when a send
+// fails), a get (duplicate / retry handling) and an update (mark queued or quarantined). The
+// operator commands: a query (redrive reads its provider's unsent markers), a scan (the
+// redrive sweep and replay, filtered) and a delete (an unsent marker once its event is
+// queued). No batch or transactional action, no wildcard.
+var FunctionTableActions = []string{
+	"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
+	"dynamodb:Query", "dynamodb:Scan", "dynamodb:DeleteItem",
+}
 
 type EventStoreProps struct {
 	// Key encrypts the table (customer-managed KMS key).

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"webhooks/shared/contract"
 )
 
 // Alarm thresholds.
@@ -38,6 +41,9 @@ type MonitoringProps struct {
 	AlarmEmails []string
 	// DashboardName is a physical name: derive it from the stack name so stages don't clash.
 	DashboardName string
+	// RedriveAlarmPeriod is the period of the stranded-events alarm (RedriveAlarmPeriod);
+	// zero: 5 minutes.
+	RedriveAlarmPeriod time.Duration
 }
 
 // Monitoring holds the alarms (all notifying one SNS topic) and the dashboard.
@@ -63,24 +69,32 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 	}
 	action := awscloudwatchactions.NewSnsAction(m.Topic)
 
-	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64) awscloudwatch.Alarm {
-		a := awscloudwatch.NewAlarm(this, jsii.String(id), &awscloudwatch.AlarmProps{
+	// alarmOver fires when periods consecutive periods breach; alarm when one does.
+	alarmOver := func(id, description string, metric awscloudwatch.IMetric, threshold float64, periods int) awscloudwatch.Alarm {
+		ap := &awscloudwatch.AlarmProps{
 			Metric:             metric,
 			AlarmDescription:   jsii.String(description),
 			Threshold:          jsii.Number(threshold),
-			EvaluationPeriods:  jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(float64(periods)),
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
+		}
+		if periods > 1 { // all of them (the default for one period; left out there)
+			ap.DatapointsToAlarm = jsii.Number(float64(periods))
+		}
+		a := awscloudwatch.NewAlarm(this, jsii.String(id), ap)
 		a.AddAlarmAction(action)
 		a.AddOkAction(action)
 		m.Alarms = append(m.Alarms, a)
 		return a
 	}
+	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64) awscloudwatch.Alarm {
+		return alarmOver(id, description, metric, threshold, 1)
+	}
 	emf := func(metricName, provider, outcome, statistic, label string) awscloudwatch.Metric {
-		dims := map[string]*string{"provider": jsii.String(provider)}
+		dims := map[string]*string{contract.DimensionProvider: jsii.String(provider)}
 		if outcome != "" {
-			dims["outcome"] = jsii.String(outcome)
+			dims[contract.DimensionOutcome] = jsii.String(outcome)
 		}
 		mp := &awscloudwatch.MetricProps{
 			Namespace:     jsii.String(props.Namespace),
@@ -95,7 +109,12 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 		return awscloudwatch.NewMetric(mp)
 	}
 
+	redrivePeriod := props.RedriveAlarmPeriod
+	if redrivePeriod <= 0 {
+		redrivePeriod = alarmPeriodMinutes * time.Minute
+	}
 	var rows [][]awscloudwatch.IWidget
+	var redriveRow []awscloudwatch.IWidget
 	for _, r := range props.Receivers {
 		p := r.Provider.Name
 		t := r.Provider.Title
@@ -116,6 +135,22 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 			Label:  jsii.String("rejected %"),
 			Period: period,
 		})
+		// Stranded: a redrive run could not send an event and the next run could not either
+		// (SQS or the table down, or an event SQS refuses). No run, no data: not breaching.
+		failed := emf(contract.MetricRedriveFailed, p, "", "Sum", "").With(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Seconds(jsii.Number(redrivePeriod.Seconds())),
+		})
+		alarmOver(t+"RedriveStranded", fmt.Sprintf("%s: events stored but not queued that redrive could not send in %d consecutive runs (%d-minute periods); see the function's redrive log lines, fix SQS or the table, the next runs send them", p, RedriveStrandedPeriods, int(redrivePeriod.Minutes())),
+			failed, 1, RedriveStrandedPeriods)
+		redriveRow = append(redriveRow, awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(p + ": redrive (events stored, not queued)"),
+			Left: &[]awscloudwatch.IMetric{
+				emf(contract.MetricRedriveFound, p, "", "Sum", "found"),
+				emf(contract.MetricRedriveSent, p, "", "Sum", "sent"),
+				emf(contract.MetricRedriveFailed, p, "", "Sum", "failed"),
+			},
+			Width: jsii.Number(6),
+		}))
 		alarm(t+"RejectedRate", fmt.Sprintf("%s: over %d%% of at least %d requests rejected in %d minutes (wrong secret, rotated credentials or an attack)", p, RejectedRatePercent, RejectedRateMinRequests, alarmPeriodMinutes),
 			rate, RejectedRatePercent)
 
@@ -200,5 +235,6 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 	for _, row := range rows {
 		m.Dashboard.AddWidgets(row...)
 	}
+	m.Dashboard.AddWidgets(redriveRow...)
 	return m
 }

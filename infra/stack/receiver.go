@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -53,6 +54,8 @@ type ReceiverProps struct {
 	LogRetention     awslogs.RetentionDays
 	// ConsumerRoleArns are IAM roles that may receive and delete messages on the queue.
 	ConsumerRoleArns []string
+	// Redrive and RedriveSweep are the function's scheduled redrive runs (redrive.go).
+	Redrive, RedriveSweep RedriveRun
 }
 
 // Receiver is one provider's webhook receiver: the function with its own role and log group,
@@ -66,6 +69,9 @@ type Receiver struct {
 	Queue           awssqs.Queue
 	DeadLetterQueue awssqs.Queue
 	Secret          awssecretsmanager.Secret
+	// RedriveRule and RedriveSweepRule invoke the function with the redrive command on a
+	// schedule (nil when that run is off).
+	RedriveRule, RedriveSweepRule awsevents.Rule
 }
 
 func NewReceiver(scope constructs.Construct, id string, props *ReceiverProps) *Receiver {
@@ -138,6 +144,11 @@ func NewReceiver(scope constructs.Construct, id string, props *ReceiverProps) *R
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
 		Tracing:               awslambda.Tracing_ACTIVE,
+		// Asynchronous invocations are the scheduled redrive runs only (API Gateway and
+		// operators invoke synchronously): a run that failed or waited too long is dropped, the
+		// next run does its work.
+		RetryAttempts: jsii.Number(0),
+		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(ScheduledRunMaxEventAge.Seconds())),
 		Environment: &map[string]*string{
 			EnvTable:            props.Store.Table.TableName(),
 			EnvQueueURL:         r.Queue.QueueUrl(),
@@ -179,6 +190,9 @@ func NewReceiver(scope constructs.Construct, id string, props *ReceiverProps) *R
 			},
 		},
 	}))
+
+	r.RedriveRule = scheduleRedrive(r, "RedriveSchedule", props.Redrive)
+	r.RedriveSweepRule = scheduleRedrive(r, "RedriveSweepSchedule", props.RedriveSweep)
 
 	// Consumers (roles of this account): receive, change visibility, delete and read the
 	// attributes of this provider's queue, and decrypt its messages through SQS only. An

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"webhooks/shared/contract"
 )
 
 type WebhooksStackProps struct {
@@ -61,6 +63,8 @@ func NewWebhooksStack(scope constructs.Construct, id string, props *WebhooksStac
 			MetricsNamespace: cfg.MetricsNamespace,
 			LogRetention:     retention,
 			ConsumerRoleArns: cfg.RolesFor(p.Name),
+			Redrive:          cfg.Redrive,
+			RedriveSweep:     cfg.RedriveSweep,
 		}))
 	}
 	s.API = NewWebhookAPI(stack, "Api", &WebhookAPIProps{
@@ -71,12 +75,13 @@ func NewWebhooksStack(scope constructs.Construct, id string, props *WebhooksStac
 		LogRetention: retention,
 	})
 	s.Monitoring = NewMonitoring(stack, "Monitoring", &MonitoringProps{
-		Receivers:     s.Receivers,
-		API:           s.API,
-		Key:           s.Key,
-		Namespace:     cfg.MetricsNamespace,
-		AlarmEmails:   cfg.AlarmEmails,
-		DashboardName: *stack.StackName(),
+		Receivers:          s.Receivers,
+		API:                s.API,
+		Key:                s.Key,
+		Namespace:          cfg.MetricsNamespace,
+		AlarmEmails:        cfg.AlarmEmails,
+		DashboardName:      *stack.StackName(),
+		RedriveAlarmPeriod: RedriveAlarmPeriod(cfg.Redrive.Schedule),
 	})
 
 	s.addOutputs()
@@ -130,14 +135,14 @@ func (s *WebhooksStack) addOutputs() {
 		t, p := r.Provider.Title, r.Provider.Name
 		// Routes start with '/', the stage URL ends with one.
 		out(t+"WebhookUrl", apiURL+r.Provider.Routes[0][1:], fmt.Sprintf("%s webhook URL to register with the provider (%s)", p, r.Provider.URLHint))
-		out(t+"QueueUrl", *r.Queue.QueueUrl(), p+" FIFO queue URL (consumers read here)")
+		out(t+contract.OutputQueueURL, *r.Queue.QueueUrl(), p+" FIFO queue URL (consumers read here)")
 		out(t+"QueueArn", *r.Queue.QueueArn(), p+" FIFO queue ARN")
-		out(t+"DeadLetterQueueUrl", *r.DeadLetterQueue.QueueUrl(), p+" dead-letter queue URL")
+		out(t+contract.OutputDeadLetterQueueURL, *r.DeadLetterQueue.QueueUrl(), p+" dead-letter queue URL")
 		out(t+"DeadLetterQueueArn", *r.DeadLetterQueue.QueueArn(), p+" dead-letter queue ARN")
 		out(t+"SecretArn", *r.Secret.SecretArn(), p+" secret ARN (aws secretsmanager put-secret-value --secret-id <this>)")
-		out(t+"FunctionName", *r.Function.FunctionName(), p+" function name (aws lambda invoke, for reprocessing)")
+		out(t+contract.OutputFunctionName, *r.Function.FunctionName(), p+" function name (aws lambda invoke: reprocess, redrive, replay)")
 	}
-	out("TableName", *s.Store.Table.TableName(), "DynamoDB event store table name")
+	out(contract.OutputTable, *s.Store.Table.TableName(), "DynamoDB event store table name")
 	out("AlarmTopicArn", *s.Monitoring.Topic.TopicArn(), "SNS topic the alarms notify (subscribe to it)")
 	out("DashboardName", *s.Monitoring.Dashboard.DashboardName(), "CloudWatch dashboard name")
 	out("DataKeyArn", *s.Key.KeyArn(), "KMS key encrypting the table, queues, secrets and logs")

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
+
+	"webhooks/shared/contract"
 )
 
 // One jsii runtime per test binary, and synthesis is the slow part: TestMain synthesises the
@@ -33,7 +35,7 @@ type synthesized struct {
 
 var (
 	dflt synthesized // default context
-	full synthesized // stage "prod" with alarm emails and consumer roles
+	full synthesized // stage "prod" with alarm emails, consumer roles and its own redrive schedule
 )
 
 func TestMain(m *testing.M) {
@@ -70,6 +72,10 @@ func TestMain(m *testing.M) {
 			CtxBurstLimit:       "40",
 			CtxLogRetentionDays: 90.0,
 			CtxConsumerRoleArns: map[string]any{"*": []any{consumerRole}, "tiki": []any{tikiOnlyConsumer}},
+			// `-c` strings, as an operator would pass them
+			CtxRedriveSchedule:      "rate(10 minutes)",
+			CtxRedriveOlderThan:     "7m",
+			CtxRedriveSweepSchedule: "off",
 		})
 		return m.Run()
 	}()
@@ -245,8 +251,18 @@ func TestRoutesAreExactlyTheContractsPostRoutes(t *testing.T) {
 
 func TestLambdaPermissionsAreScopedToTheirRoutes(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN API Gateway may invoke each function only through
-	// that function's own routes
-	perms := dflt.resources("AWS::Lambda::Permission")
+	// that function's own routes (and EventBridge only through its rules, see
+	// TestRedriveIsScheduledPerFunction): no other invoke permission exists
+	perms := map[string]map[string]any{}
+	for id, perm := range dflt.resources("AWS::Lambda::Permission") {
+		switch props(perm)["Principal"] {
+		case "apigateway.amazonaws.com":
+			perms[id] = perm
+		case "events.amazonaws.com":
+		default:
+			t.Errorf("%s: principal %v", id, props(perm)["Principal"])
+		}
+	}
 	if nRoutes := routeCount(); len(perms) != nRoutes {
 		t.Errorf("want %d permissions (one per route), got %d", nRoutes, len(perms))
 	}
@@ -254,7 +270,7 @@ func TestLambdaPermissionsAreScopedToTheirRoutes(t *testing.T) {
 		p := props(perm)
 		src := toJSON(p["SourceArn"])
 		fn := toJSON(p["FunctionName"])
-		if p["Principal"] != "apigateway.amazonaws.com" || p["Action"] != "lambda:InvokeFunction" {
+		if p["Action"] != "lambda:InvokeFunction" {
 			t.Errorf("%s: %v", id, p)
 		}
 		for _, pr := range Providers {
@@ -417,8 +433,8 @@ func TestLogGroupsAreEncryptedWithRetention(t *testing.T) {
 // --- least privilege ----------------------------------------------------------------------
 
 func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
-	// GIVEN the stack WHEN synthesised THEN each function's role allows only: the three item
-	// actions on the table, send on its own queue, read of its own secret, the key through
+	// GIVEN the stack WHEN synthesised THEN each function's role allows only: the six item
+	// actions on the table (not its indexes), send on its own queue, read of its own secret, the key through
 	// those services, writes to its own log group, and X-Ray
 	table := dflt.logicalID(t, "AWS::DynamoDB::Table", "EventStore")
 	key := dflt.logicalID(t, "AWS::KMS::Key", "DataKey")
@@ -440,7 +456,7 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 				continue
 			}
 			switch acts {
-			case "dynamodb:GetItem,dynamodb:PutItem,dynamodb:UpdateItem":
+			case "dynamodb:DeleteItem,dynamodb:GetItem,dynamodb:PutItem,dynamodb:Query,dynamodb:Scan,dynamodb:UpdateItem":
 				if res != toJSON(map[string]any{"Fn::GetAtt": []any{table, "Arn"}}) {
 					t.Errorf("%s: table actions on %s", p.Name, res)
 				}
@@ -467,13 +483,157 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 			}
 			seen[acts] = true
 			for _, a := range actions(st) {
-				if strings.Contains(a, "*") || a == "dynamodb:Scan" || a == "dynamodb:Query" {
+				if strings.Contains(a, "*") || strings.HasPrefix(a, "dynamodb:Batch") || strings.HasPrefix(a, "dynamodb:Transact") {
 					t.Errorf("%s: action %s", p.Name, a)
 				}
 			}
 		}
 		if len(seen) != 6 {
 			t.Errorf("%s: want 6 statements, got %v", p.Name, seen)
+		}
+	}
+}
+
+// --- scheduled redrive ----------------------------------------------------------------------
+
+func TestRedriveIsScheduledPerFunction(t *testing.T) {
+	type run struct{ schedule, input string }
+	for _, c := range []struct {
+		name string
+		s    synthesized
+		want []run
+	}{
+		// GIVEN the default context
+		{"default", dflt, []run{
+			{"rate(5 minutes)", `{"redrive":{"olderThan":"5m"}}`},
+			{"rate(1 hour)", `{"redrive":{"olderThan":"15m","sweep":true}}`},
+		}},
+		// GIVEN redriveSchedule=rate(10 minutes), redriveOlderThan=7m, redriveSweepSchedule=off
+		{"full", full, []run{
+			{"rate(10 minutes)", `{"redrive":{"olderThan":"7m"}}`},
+		}},
+	} {
+		// WHEN synthesised THEN each function has exactly those rules, each with one target: the
+		// function, with the constant command as input and a short retry policy
+		rules := c.s.resources("AWS::Events::Rule")
+		if len(rules) != len(c.want)*len(Providers) {
+			t.Errorf("%s: want %d rules, got %d", c.name, len(c.want)*len(Providers), len(rules))
+		}
+		ruleOf := map[string]string{} // rule id -> function logical id
+		for _, p := range Providers {
+			fn := FunctionLogicalID(p)
+			var got []run
+			for id, r := range rules {
+				rp := props(r)
+				targets, _ := rp["Targets"].([]any)
+				if len(targets) != 1 {
+					t.Errorf("%s %s: targets %v", c.name, id, rp["Targets"])
+					continue
+				}
+				tg := targets[0].(map[string]any)
+				if toJSON(tg["Arn"]) != toJSON(map[string]any{"Fn::GetAtt": []any{fn, "Arn"}}) {
+					continue
+				}
+				ruleOf[id] = fn
+				got = append(got, run{fmt.Sprint(rp["ScheduleExpression"]), fmt.Sprint(tg["Input"])})
+				if rp["State"] != "ENABLED" || rp["EventPattern"] != nil || rp["EventBusName"] != nil {
+					t.Errorf("%s %s: %v", c.name, id, rp)
+				}
+				if toJSON(tg["RetryPolicy"]) != `{"MaximumEventAgeInSeconds":240,"MaximumRetryAttempts":2}` {
+					t.Errorf("%s %s: retry policy %v", c.name, id, tg["RetryPolicy"])
+				}
+			}
+			sort.Slice(got, func(i, j int) bool { return got[i].input < got[j].input })
+			want := slices.Clone(c.want)
+			sort.Slice(want, func(i, j int) bool { return want[i].input < want[j].input })
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %s: rules %v, want %v", c.name, p.Name, got, want)
+			}
+		}
+		// AND EventBridge may invoke a function only from its own rules: one permission per
+		// rule, naming the rule as its source and the rule's function
+		n := 0
+		for id, perm := range c.s.resources("AWS::Lambda::Permission") {
+			pp := props(perm)
+			if pp["Principal"] != "events.amazonaws.com" {
+				continue
+			}
+			n++
+			src, _ := pp["SourceArn"].(map[string]any)["Fn::GetAtt"].([]any)
+			if len(src) != 2 || src[1] != "Arn" || ruleOf[fmt.Sprint(src[0])] == "" {
+				t.Errorf("%s %s: source %v is not one of the rules", c.name, id, pp["SourceArn"])
+				continue
+			}
+			if fn := ruleOf[src[0].(string)]; toJSON(pp["FunctionName"]) != toJSON(map[string]any{"Fn::GetAtt": []any{fn, "Arn"}}) || pp["Action"] != "lambda:InvokeFunction" {
+				t.Errorf("%s %s: rule %s of %s grants %v on %v", c.name, id, src[0], fn, pp["Action"], pp["FunctionName"])
+			}
+		}
+		if n != len(rules) {
+			t.Errorf("%s: %d EventBridge permissions for %d rules", c.name, n, len(rules))
+		}
+	}
+	// AND Lambda does not retry a scheduled run, nor start one that waited over 4 minutes
+	for _, p := range Providers {
+		check(t, p.Name+" async config", func() {
+			dflt.template.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
+				"FunctionName":             ref(FunctionLogicalID(p)),
+				"MaximumRetryAttempts":     0,
+				"MaximumEventAgeInSeconds": 240,
+			})
+		})
+	}
+	check(t, "async config count", func() {
+		dflt.template.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), jsii.Number(float64(len(Providers))))
+	})
+}
+
+func TestRedriveStrandedAlarmPerProvider(t *testing.T) {
+	for _, c := range []struct {
+		s      synthesized
+		ns     string
+		period float64
+	}{
+		// GIVEN the default schedule (5 minutes) and rate(10 minutes) in the prod stage
+		{dflt, "Webhooks/dev", 300},
+		{full, "Webhooks/prod", 600},
+	} {
+		topic := c.s.logicalID(t, "AWS::SNS::Topic", "MonitoringAlarmTopic")
+		for _, p := range Providers {
+			// WHEN synthesised THEN per provider an alarm fires when redrive failed to send in
+			// two consecutive periods of one run each, treats no run as fine, and notifies the
+			// alarm topic
+			id := c.s.logicalID(t, "AWS::CloudWatch::Alarm", "Monitoring"+p.Title+"RedriveStranded")
+			got := props(c.s.resources("AWS::CloudWatch::Alarm")[id])
+			want := map[string]any{
+				"Namespace":          c.ns,
+				"MetricName":         contract.MetricRedriveFailed,
+				"Dimensions":         []any{map[string]any{"Name": contract.DimensionProvider, "Value": p.Name}},
+				"Statistic":          "Sum",
+				"Period":             c.period,
+				"EvaluationPeriods":  2.0,
+				"DatapointsToAlarm":  2.0,
+				"Threshold":          1.0,
+				"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+				"TreatMissingData":   "notBreaching",
+				"AlarmActions":       []any{ref(topic)},
+				"OKActions":          []any{ref(topic)},
+			}
+			for k, v := range want {
+				if toJSON(got[k]) != toJSON(v) {
+					t.Errorf("%s %s: %s = %s, want %s", *c.s.stack.StackName(), id, k, toJSON(got[k]), toJSON(v))
+				}
+			}
+		}
+	}
+	// AND the dashboard graphs found, sent and failed per provider
+	for _, d := range dflt.resources("AWS::CloudWatch::Dashboard") {
+		body := toJSON(props(d)["DashboardBody"])
+		for _, p := range Providers {
+			for _, m := range []string{contract.MetricRedriveFound, contract.MetricRedriveSent, contract.MetricRedriveFailed} {
+				if !strings.Contains(body, fmt.Sprintf(`[\"Webhooks/dev\",\"%s\",\"provider\",\"%s\"`, m, p.Name)) {
+					t.Errorf("dashboard lacks %s of %s", m, p.Name)
+				}
+			}
 		}
 	}
 }
@@ -668,7 +828,7 @@ func TestNoHardCodedPhysicalNames(t *testing.T) {
 	for _, s := range []synthesized{dflt, full} {
 		for id, r := range s.json["Resources"].(map[string]any) {
 			res := r.(map[string]any)
-			if res["Type"] == "AWS::Lambda::Permission" {
+			if res["Type"] == "AWS::Lambda::Permission" || res["Type"] == "AWS::Lambda::EventInvokeConfig" {
 				continue // FunctionName there is a reference
 			}
 			for _, n := range nameProps {
@@ -687,11 +847,11 @@ func TestNoHardCodedPhysicalNames(t *testing.T) {
 // --- alarms -------------------------------------------------------------------------------
 
 func TestAlarmsCoverEveryProviderAndTheApi(t *testing.T) {
-	// GIVEN the stack WHEN synthesised THEN five alarms per provider and one for API 5xx, all
+	// GIVEN the stack WHEN synthesised THEN six alarms per provider and one for API 5xx, all
 	// notifying the encrypted alarm topic
 	alarms := dflt.resources("AWS::CloudWatch::Alarm")
-	if len(alarms) != 5*len(Providers)+1 {
-		t.Errorf("want %d alarms, got %d", 5*len(Providers)+1, len(alarms))
+	if len(alarms) != 6*len(Providers)+1 {
+		t.Errorf("want %d alarms, got %d", 6*len(Providers)+1, len(alarms))
 	}
 	topic := dflt.logicalID(t, "AWS::SNS::Topic", "MonitoringAlarmTopic")
 	for id, a := range alarms {
@@ -796,15 +956,28 @@ func TestOutputs(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN it outputs the API URL, each provider's webhook URL
 	// with placeholders, queue and DLQ URLs and ARNs, secret ARNs, and the table name
 	outputs := dflt.json["Outputs"].(map[string]any)
-	want := []string{"ApiUrl", "TableName", "AlarmTopicArn", "DashboardName"}
+	// (the operator tools read those the contract names)
+	want := []string{"ApiUrl", contract.OutputTable, "AlarmTopicArn", "DashboardName"}
 	for _, p := range Providers {
-		for _, s := range []string{"WebhookUrl", "QueueUrl", "QueueArn", "DeadLetterQueueUrl", "DeadLetterQueueArn", "SecretArn", "FunctionName"} {
+		for _, s := range []string{"WebhookUrl", contract.OutputQueueURL, "QueueArn", contract.OutputDeadLetterQueueURL, "DeadLetterQueueArn", "SecretArn", contract.OutputFunctionName} {
 			want = append(want, p.Title+s)
 		}
 	}
 	for _, k := range want {
 		if outputs[k] == nil {
 			t.Errorf("missing output %s", k)
+		}
+	}
+	// AND those values are the resources the tools look for
+	values := map[string]any{contract.OutputTable: ref(dflt.logicalID(t, "AWS::DynamoDB::Table", "EventStore"))}
+	for _, p := range Providers {
+		values[p.Title+contract.OutputFunctionName] = ref(FunctionLogicalID(p))
+		values[p.Title+contract.OutputQueueURL] = ref(dflt.logicalID(t, "AWS::SQS::Queue", p.Title+"Queue"))
+		values[p.Title+contract.OutputDeadLetterQueueURL] = ref(dflt.logicalID(t, "AWS::SQS::Queue", p.Title+"DeadLetterQueue"))
+	}
+	for k, v := range values {
+		if o, _ := outputs[k].(map[string]any); toJSON(o["Value"]) != toJSON(v) {
+			t.Errorf("output %s = %v, want %v", k, outputs[k], v)
 		}
 	}
 	for _, p := range Providers {
