@@ -31,7 +31,7 @@ const (
 	// (Go durations).
 	CtxRedriveSchedule       = "redriveSchedule"       // default "rate(5 minutes)"
 	CtxRedriveOlderThan      = "redriveOlderThan"      // default "5m"
-	CtxRedriveSweepSchedule  = "redriveSweepSchedule"  // default "rate(1 hour)"
+	CtxRedriveSweepSchedule  = "redriveSweepSchedule"  // default "rate(1 day)"
 	CtxRedriveSweepOlderThan = "redriveSweepOlderThan" // default "15m"
 )
 
@@ -46,7 +46,7 @@ const (
 
 	DefaultRedriveSchedule       = "rate(5 minutes)"
 	DefaultRedriveOlderThan      = "5m"
-	DefaultRedriveSweepSchedule  = "rate(1 hour)"
+	DefaultRedriveSweepSchedule  = "rate(1 day)"
 	DefaultRedriveSweepOlderThan = "15m"
 
 	// MinEventTTL is the contract's lower bound for WEBHOOKS_EVENT_TTL: providers retry for up

@@ -19,11 +19,11 @@ func TestConfigDefaults(t *testing.T) {
 		c.LogRetentionDays != 30 || c.AlarmEmails != nil || c.ConsumerRoleArns != nil {
 		t.Errorf("defaults: %+v", c)
 	}
-	// AND redrive runs every 5 minutes for events over 5m old, and sweeps hourly for over 15m
+	// AND redrive runs every 5 minutes for events over 5m old, and sweeps daily for over 15m
 	if want := (RedriveRun{Schedule: Schedule{"rate(5 minutes)", 5 * time.Minute}, OlderThan: "5m"}); c.Redrive != want {
 		t.Errorf("redrive %+v, want %+v", c.Redrive, want)
 	}
-	if want := (RedriveRun{Schedule: Schedule{"rate(1 hour)", time.Hour}, OlderThan: "15m", Sweep: true}); c.RedriveSweep != want {
+	if want := (RedriveRun{Schedule: Schedule{"rate(1 day)", 24 * time.Hour}, OlderThan: "15m", Sweep: true}); c.RedriveSweep != want {
 		t.Errorf("sweep %+v, want %+v", c.RedriveSweep, want)
 	}
 }

@@ -23,11 +23,12 @@ const (
 	// roughly halves cold start and p99 against 128 MB for a Go binary, at a cost that is still
 	// negligible at webhook volumes. The resident set of the binary is well under 64 MB.
 	FunctionMemoryMB = 256
-	// 10 s: a request is one secret read (cached), one conditional put, one send and one
-	// update, each retried by the SDK; 10 s covers retries on a slow dependency while staying
-	// well under the HTTP API's 30 s integration limit, so the provider gets the function's own
-	// 5xx answer and retries instead of a gateway timeout.
-	FunctionTimeoutSeconds = 10
+	// 60 s, for the operator commands: a replay or a sweep scans the table, and a redrive sends
+	// what it finds. A webhook does not depend on it: it bounds itself to 8 s
+	// (pipeline.RequestBudget: one secret read (cached), one conditional put, one send and one
+	// update, each retried by the SDK), well under the HTTP API's 30 s integration limit, so the
+	// provider gets the function's own 5xx answer and retries instead of a gateway timeout.
+	FunctionTimeoutSeconds = 60
 
 	// A message a consumer fails to process this many times goes to the dead-letter queue.
 	MaxReceiveCount = 5

@@ -20,7 +20,7 @@ import (
 //
 //   - every 5 minutes {"redrive":{"olderThan":"5m"}}: one Query of the provider's unsent
 //     markers (a partition that stays empty while SQS is healthy);
-//   - every hour {"redrive":{"olderThan":"15m","sweep":true}}: the same plus a filtered Scan of
+//   - every day {"redrive":{"olderThan":"15m","sweep":true}}: the same plus a filtered Scan of
 //     the table, for an event no marker names (its function was killed between storing and
 //     sending it).
 //
@@ -36,7 +36,7 @@ const (
 	// that is still sending an event.
 	MinRedriveOlderThan = time.Minute
 	// MaxRedriveInterval is the longest interval of the frequent run: past it, a stranded
-	// event waits too long (the hourly sweep is the infrequent run).
+	// event waits too long (the daily sweep is the infrequent run).
 	MaxRedriveInterval = time.Hour
 	// A scheduled run that cannot start soon is dropped: the next run does its work. The
 	// rule's target retries a failed invoke (throttled Invoke API) this many times within

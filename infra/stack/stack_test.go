@@ -506,7 +506,7 @@ func TestRedriveIsScheduledPerFunction(t *testing.T) {
 		// GIVEN the default context
 		{"default", dflt, []run{
 			{"rate(5 minutes)", `{"redrive":{"olderThan":"5m"}}`},
-			{"rate(1 hour)", `{"redrive":{"olderThan":"15m","sweep":true}}`},
+			{"rate(1 day)", `{"redrive":{"olderThan":"15m","sweep":true}}`},
 		}},
 		// GIVEN redriveSchedule=rate(10 minutes), redriveOlderThan=7m, redriveSweepSchedule=off
 		{"full", full, []run{
