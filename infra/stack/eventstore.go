@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"slices"
 
 	"webhooks/shared/contract"
 )
@@ -22,16 +23,28 @@ const (
 	pitrRecoveryPeriod = 35 // days, the maximum
 )
 
-// FunctionTableActions are the only DynamoDB actions the functions use, on the table (never
-// its indexes). A webhook: a conditional put (store once; an unsent marker when a send
-// fails), a get (duplicate / retry handling) and an update (mark queued or quarantined). The
-// operator commands: a query (redrive reads its provider's unsent markers), a scan (the
-// redrive sweep and replay, filtered) and a delete (an unsent marker once its event is
-// queued). No batch or transactional action, no wildcard.
-var FunctionTableActions = []string{
-	"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
-	"dynamodb:Query", "dynamodb:Scan", "dynamodb:DeleteItem",
-}
+// The only DynamoDB actions the functions use, on the table (never its indexes), and only on
+// their own provider's items: every key a function writes or reads starts with
+// "<provider>#" (its events, single-use credentials, entity states and unsent markers), so an
+// IAM condition on the leading key confines each function to its provider's items.
+//
+//   - FunctionItemActions, on keys "<provider>#*": a webhook's conditional put (store once;
+//     an unsent marker when a send fails), get (duplicate and retry handling) and update (mark
+//     queued or quarantined);
+//   - FunctionMarkerActions, on the key "<provider>#unsent" only: the redrive's query of its
+//     provider's unsent markers, and the delete of a marker once its event is queued;
+//   - FunctionScanActions, no key to condition on: the redrive sweep's and the replay's
+//     filtered scan (filtered on the provider in the function).
+//
+// No batch or transactional action, no wildcard.
+var (
+	FunctionItemActions   = []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"}
+	FunctionMarkerActions = []string{"dynamodb:Query", "dynamodb:DeleteItem"}
+	FunctionScanActions   = []string{"dynamodb:Scan"}
+)
+
+// FunctionTableActions are all of them.
+var FunctionTableActions = slices.Concat(FunctionItemActions, FunctionMarkerActions, FunctionScanActions)
 
 type EventStoreProps struct {
 	// Key encrypts the table (customer-managed KMS key).
@@ -80,10 +93,16 @@ func NewEventStore(scope constructs.Construct, id string, props *EventStoreProps
 
 // GrantPipeline gives grantee exactly the item-level actions the functions use, on the
 // table only (not its indexes).
-func (s *EventStore) GrantPipeline(grantee awsiam.IGrantable) {
-	grantee.GrantPrincipal().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("EventStoreItems"),
-		Actions:   jsii.Strings(FunctionTableActions...),
-		Resources: jsii.Strings(*s.Table.TableArn()),
-	}))
+func (s *EventStore) GrantPipeline(grantee awsiam.IGrantable, provider string) {
+	leading := func(pattern string) *map[string]any {
+		return &map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []any{pattern}}}
+	}
+	for _, st := range []*awsiam.PolicyStatementProps{
+		{Sid: jsii.String("EventStoreOwnItems"), Actions: jsii.Strings(FunctionItemActions...), Conditions: leading(provider + "#*")},
+		{Sid: jsii.String("EventStoreOwnUnsentMarkers"), Actions: jsii.Strings(FunctionMarkerActions...), Conditions: leading(provider + "#unsent")},
+		{Sid: jsii.String("EventStoreScan"), Actions: jsii.Strings(FunctionScanActions...)},
+	} {
+		st.Resources = jsii.Strings(*s.Table.TableArn())
+		grantee.GrantPrincipal().AddToPrincipalPolicy(awsiam.NewPolicyStatement(st))
+	}
 }

@@ -165,7 +165,7 @@ func NewReceiver(scope constructs.Construct, id string, props *ReceiverProps) *R
 	// Least privilege: the pipeline's item actions on the table, send on its own queue, read
 	// of its own secret (both AWSCURRENT and AWSPREVIOUS are GetSecretValue), and the key only
 	// through those three services.
-	props.Store.GrantPipeline(r.Role)
+	props.Store.GrantPipeline(r.Role, p.Name)
 	r.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("OwnQueueSend"),
 		Actions:   jsii.Strings("sqs:SendMessage"),

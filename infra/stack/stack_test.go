@@ -433,8 +433,8 @@ func TestLogGroupsAreEncryptedWithRetention(t *testing.T) {
 // --- least privilege ----------------------------------------------------------------------
 
 func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
-	// GIVEN the stack WHEN synthesised THEN each function's role allows only: the six item
-	// actions on the table (not its indexes), send on its own queue, read of its own secret, the key through
+	// GIVEN the stack WHEN synthesised THEN each function's role allows only: the six table
+	// actions on the table (not its indexes), item actions only on its own provider's keys, send on its own queue, read of its own secret, the key through
 	// those services, writes to its own log group, and X-Ray
 	table := dflt.logicalID(t, "AWS::DynamoDB::Table", "EventStore")
 	key := dflt.logicalID(t, "AWS::KMS::Key", "DataKey")
@@ -456,9 +456,19 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 				continue
 			}
 			switch acts {
-			case "dynamodb:DeleteItem,dynamodb:GetItem,dynamodb:PutItem,dynamodb:Query,dynamodb:Scan,dynamodb:UpdateItem":
+			case "dynamodb:GetItem,dynamodb:PutItem,dynamodb:UpdateItem", "dynamodb:DeleteItem,dynamodb:Query", "dynamodb:Scan":
 				if res != toJSON(map[string]any{"Fn::GetAtt": []any{table, "Arn"}}) {
 					t.Errorf("%s: table actions on %s", p.Name, res)
+				}
+				// Only the provider's own items: its keys start with "<provider>#"; the
+				// markers' partition is "<provider>#unsent". A scan has no key to condition on.
+				want := map[string]string{
+					"dynamodb:GetItem,dynamodb:PutItem,dynamodb:UpdateItem": `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["` + p.Name + `#*"]}}`,
+					"dynamodb:DeleteItem,dynamodb:Query":                    `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["` + p.Name + `#unsent"]}}`,
+					"dynamodb:Scan":                                         `null`,
+				}[acts]
+				if got := toJSON(st["Condition"]); got != want {
+					t.Errorf("%s: %s condition %s, want %s", p.Name, acts, got, want)
 				}
 			case "sqs:SendMessage":
 				if res != toJSON(map[string]any{"Fn::GetAtt": []any{queue, "Arn"}}) {
@@ -488,8 +498,8 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 				}
 			}
 		}
-		if len(seen) != 6 {
-			t.Errorf("%s: want 6 statements, got %v", p.Name, seen)
+		if len(seen) != 8 {
+			t.Errorf("%s: want 8 statements, got %v", p.Name, seen)
 		}
 	}
 }
