@@ -94,13 +94,16 @@ run-tool:
 	$(GO) build -o $(RUN_TOOL) ./cmd/webhooks-local
 
 # Everything on 127.0.0.1:3000 until Ctrl-C, which stops every child and exits 0
-# (extra flags: make run RUN_ARGS=-v).
+# (extra flags: make run RUN_ARGS=-v). The same address serves the Lambda Invoke
+# API for operator commands (aws lambda invoke --endpoint-url http://127.0.0.1:3000).
+# Logs in .run/logs/, and .run/local.json tells webhookctl where everything is.
 run: run-bin run-tool tools
 	$(RUN_TOOL) -bin $(RUN_BIN) $(RUN_ARGS)
 
 # Send every sample in events/ through the local system, print a summary, exit
-# non-zero if a sample was not answered as expected. Uses a free port, so it
-# also works while `make run` is up.
+# non-zero if a sample was not answered as expected. Uses a free port, its own
+# log directory (.run/demo/logs/) and no state file, so it also works while
+# `make run` is up and leaves that run's logs and .run/local.json alone.
 demo: run-bin run-tool tools
 	$(RUN_TOOL) -bin $(RUN_BIN) -addr 127.0.0.1:0 -demo -exit $(RUN_ARGS)
 

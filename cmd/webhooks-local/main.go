@@ -51,13 +51,22 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:3000", "address the gateway listens on (loopback)")
 	bin := fs.String("bin", ".run/bin", "directory holding <provider>/bootstrap built for this machine")
 	eventsDir := fs.String("events", "events", "directory of sample events and dev-secrets.json")
-	logDir := fs.String("logs", ".run/logs", "directory for function and moto_server logs")
+	logDirFlag := fs.String("logs", "", "directory for function and moto_server logs (default "+runLogDir+"; "+demoLogDir+" with -demo -exit)")
 	verbose := fs.Bool("v", false, "also print the functions' own log lines on the console")
 	demo := fs.Bool("demo", false, "after start, send every sample in -events and print a summary")
 	exit := fs.Bool("exit", false, "with -demo: stop after the demo (exit status 1 when a sample failed)")
 	timeout := fs.Duration("timeout", 10*time.Second, "per-invocation timeout of each function (whole seconds, as on Lambda)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	oneShot := *demo && *exit
+	// A one-shot demo never writes where `make run` does: not its logs, not its state file.
+	wantLogDir := *logDirFlag
+	if wantLogDir == "" {
+		wantLogDir = runLogDir
+		if oneShot {
+			wantLogDir = demoLogDir
+		}
 	}
 
 	var outMu sync.Mutex
@@ -74,9 +83,16 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	}
 	baseURL := "http://" + ln.Addr().String()
 
-	if err := os.MkdirAll(*logDir, 0o755); err != nil {
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	logDir, releaseLogs, err := claimLogDir(wantLogDir, port, self(baseURL))
+	if err != nil {
+		ln.Close()
 		logf("log directory: %v", err)
 		return 1
+	}
+	defer releaseLogs()
+	if logDir != wantLogDir {
+		logf("another webhooks-local writes to %s: this run's logs go to %s", wantLogDir, logDir)
 	}
 	var files []*os.File
 	defer func() {
@@ -85,7 +101,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 		}
 	}()
 	openLog := func(name string) *os.File {
-		f, err := os.Create(filepath.Join(*logDir, name+".log"))
+		f, err := os.Create(filepath.Join(logDir, name+".log"))
 		if err != nil {
 			logf("log file: %v", err)
 			return nil
@@ -122,10 +138,17 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	if err != nil {
 		ln.Close()
 		logf("start failed: %v", err)
-		logf("function logs are in %s", *logDir)
+		logf("function logs are in %s", logDir)
 		return 1
 	}
 	defer func() {
+		// Event invocations of the Invoke API run to their end first (an
+		// invocation lasts at most the timeout); what is left is reported.
+		dctx, cancel := context.WithTimeout(context.Background(), *timeout+5*time.Second)
+		if n := stack.Gateway.Drain(dctx); n > 0 {
+			logf("stopping with %d Event invocation(s) unfinished", n)
+		}
+		cancel()
 		pids := stack.Pids()
 		stack.Stop()
 		logf("stopped %d child processes %v", len(pids), pids)
@@ -140,18 +163,23 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 		_ = srv.Shutdown(sctx)
 	}()
 
-	// Tell webhookctl where everything is; removed again on the way out.
-	// (Not for a one-shot demo, which may run beside `make run`.)
-	if !(*demo && *exit) {
-		statePath := filepath.Join(filepath.Dir(*logDir), "local.json")
-		if err := localrun.WriteState(statePath, stack.State(baseURL)); err != nil {
+	// Tell webhookctl where everything is; removed again on the way out. Not
+	// for a one-shot demo, which may run beside `make run`, and never over the
+	// state of another run that is still up.
+	if !oneShot {
+		statePath := filepath.Join(filepath.Dir(wantLogDir), "local.json")
+		release, busy, err := writeStateFile(statePath, stack.State(baseURL))
+		switch {
+		case err != nil:
 			logf("state file: %v", err)
-		} else {
-			defer os.Remove(statePath)
+		case busy != nil:
+			logf("%s belongs to the webhooks-local at %s (pid %d), which still runs: left as it is, so webhookctl talks to that one", statePath, busy.Gateway, busy.Pid)
+		default:
+			defer release()
 		}
 	}
 
-	printBanner(out, stack, baseURL, *logDir, time.Since(began))
+	printBanner(out, stack, baseURL, logDir, time.Since(began))
 
 	code := 0
 	if *demo {
@@ -229,6 +257,10 @@ func printBanner(w io.Writer, s *localrun.Stack, baseURL, logDir string, took ti
 		awsCLI, s.Providers[localrun.Providers[0]].QueueURL)
 	fmt.Fprintln(w, "See what is stored:")
 	fmt.Fprintf(w, "  %s dynamodb scan --table-name %s\n", awsCLI, s.Table)
+	fmt.Fprintln(w, "Operator commands: the Lambda Invoke API is on the same address, each function named by its provider")
+	fmt.Fprintln(w, "(AWS CLI v1: leave out --cli-binary-format; any credentials do, the signature is not checked):")
+	fmt.Fprintf(w, "  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=%s aws lambda invoke --endpoint-url %s --function-name %s --cli-binary-format raw-in-base64-out --payload '{\"redrive\":{\"olderThan\":\"5m\"}}' out.json && cat out.json\n",
+		s.AWS.Region, baseURL, localrun.Providers[0])
 	fmt.Fprintf(w, "Function logs: %s/<provider>.log (or run with -v)\n", logDir)
 	fmt.Fprintln(w, "Sign, send and tail from another terminal: go run ./cmd/webhookctl help")
 	fmt.Fprintln(w, "\nOne line per request: time, provider, event type, outcome, status, duration, request.")

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -9,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -121,4 +124,130 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// `make demo` beside a running `make run` (and a second run beside it) never
+// touches the running one's logs or state file; the run's state file names
+// the Invoke API and the function names.
+func TestDemoLeavesARunningRunAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts moto_server and the functions")
+	}
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(awskit.ErrMotoNotInstalled)
+		}
+		t.Skip(awskit.ErrMotoNotInstalled)
+	}
+	rie, skip, err := localrun.EmulatorForTests()
+	if err != nil {
+		t.Fatal(err)
+	} else if skip != "" {
+		t.Skip(skip)
+	}
+	t.Setenv(localrun.EmulatorEnv, rie) // found from the module, which the run below is not in
+	bin := t.TempDir()
+	if _, err := localrun.BuildFunctions("../..", bin, "tiki"); err != nil {
+		t.Fatal(err)
+	}
+	events, err := filepath.Abs("../../events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Chdir(t.TempDir()) // the default .run/ paths land here
+	common := []string{"-addr", "127.0.0.1:0", "-bin", bin, "-events", events}
+
+	// `make run`, with the default paths.
+	runOut := &awskit.SyncBuffer{}
+	runURL, stopRun := startServing(t, common, runOut)
+
+	st, err := localrun.LoadState(".run/local.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Gateway != runURL || st.Lambda != runURL || st.Functions["tiki"] != "tiki" || len(st.Functions) != len(localrun.Providers) || st.Queues["tiki"] == "" {
+		t.Errorf("state %+v", st)
+	}
+	// The Invoke API on the run's address, named by the state file.
+	req, _ := http.NewRequest("POST", st.Lambda+localrun.InvokePath(st.Functions["tiki"]), strings.NewReader(`{"reprocess":{"eventId":"does-not-exist"}}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "Unhandled" {
+		t.Errorf("Invoke API on the run: %d %v", resp.StatusCode, resp.Header)
+	}
+	runLog, err := os.ReadFile(".run/logs/tiki.log")
+	if err != nil || !strings.Contains(string(runLog), "START RequestId: "+resp.Header.Get("X-Amzn-RequestId")) {
+		t.Fatalf("the run's tiki log (%v):\n%s", err, runLog)
+	}
+	state, _ := os.ReadFile(".run/local.json")
+
+	// `make demo`, with the default paths, while the run is up.
+	demoOut := &awskit.SyncBuffer{}
+	if code := run(context.Background(), append(common, "-demo", "-exit"), demoOut); code != 0 {
+		t.Fatalf("demo exited %d:\n%s", code, demoOut.String())
+	}
+	if !strings.Contains(demoOut.String(), "Function logs: .run/demo/logs/<provider>.log") {
+		t.Errorf("demo banner does not name its own log directory:\n%s", demoOut.String())
+	}
+	if b, err := os.ReadFile(".run/demo/logs/tiki.log"); err != nil || !strings.Contains(string(b), `"outcome":"accepted"`) {
+		t.Errorf("demo's tiki log (%v):\n%s", err, b)
+	}
+	// A second run beside the first: its own log directory, and the first one's state file stays.
+	secondOut := &awskit.SyncBuffer{}
+	secondURL, stopSecond := startServing(t, common, secondOut)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(secondURL, "http://"))
+	if !strings.Contains(secondOut.String(), "this run's logs go to .run/logs-"+port) || !strings.Contains(secondOut.String(), "belongs to the webhooks-local at "+runURL) {
+		t.Errorf("second run:\n%s", secondOut.String())
+	}
+	if code := stopSecond(); code != 0 {
+		t.Errorf("second run exited %d", code)
+	}
+
+	if b, _ := os.ReadFile(".run/logs/tiki.log"); !bytes.Equal(b, runLog) {
+		t.Errorf("the run's tiki log changed:\n--- before\n%s\n--- after\n%s", runLog, b)
+	}
+	if b, _ := os.ReadFile(".run/local.json"); !bytes.Equal(b, state) {
+		t.Errorf("the run's state file changed:\n%s", b)
+	}
+
+	if code := stopRun(); code != 0 {
+		t.Errorf("run exited %d", code)
+	}
+	for _, p := range []string{".run/local.json", ".run/logs/.owner", ".run/demo/logs/.owner", ".run/logs-" + port + "/.owner"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left behind (%v)", p, err)
+		}
+	}
+}
+
+// startServing runs the command until its stop func (or the test's end)
+// stops it, and returns its URL once it serves. stop returns the exit status.
+func startServing(t *testing.T, args []string, out *awskit.SyncBuffer) (string, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, out) }()
+	stop := sync.OnceValue(func() int { cancel(); return <-done })
+	t.Cleanup(func() { stop() }) // also when the test fails half-way: nothing is left running
+	re := regexp.MustCompile(`Listening on (http://127\.0\.0\.1:\d+)`)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m[1], stop
+		}
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("exited %d before serving:\n%s", code, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving after 60s:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -4,6 +4,8 @@
 // and secrets the functions need (Start, Stack), each function's real
 // bootstrap under the official AWS Lambda Runtime Interface Emulator
 // (StartFunction, Function), and the local HTTP API gateway in front of them
-// (Gateway). `make run` (cmd/webhooks-local), `make demo`, the end-to-end
+// (Gateway), which also serves the Lambda Invoke API on its address, for
+// operator commands (`aws lambda invoke --endpoint-url`, as `sam local
+// start-lambda`). `make run` (cmd/webhooks-local), `make demo`, the end-to-end
 // test, the soak and `make bench` use it. Local tooling only: never deployed.
 package localrun

@@ -278,7 +278,11 @@ func (f *Function) invoke(ctx context.Context, payload []byte, wantReport bool) 
 	case <-ctx.Done():
 		return nil, Report{}, ctx.Err()
 	}
-	inv := &invocation{id: newUUID(), payload: payload, report: wantReport, done: make(chan struct{})}
+	id := invocationID(ctx) // the Invoke API's request id, when it is the caller
+	if id == "" {
+		id = newUUID()
+	}
+	inv := &invocation{id: id, payload: payload, report: wantReport, done: make(chan struct{})}
 	go func() {
 		sb.run(inv)
 		f.idle <- sb

@@ -4,7 +4,9 @@ package localrun
 // webhook functions. It serves exactly the contract's routes, turns each
 // request into the payload-2.0 event API Gateway would send, invokes the
 // provider's function and maps its response back to HTTP, as
-// `sam local start-api` does.
+// `sam local start-api` does. On the same address it serves the Lambda
+// Invoke API for the same functions (invoke.go), as `sam local start-lambda`
+// does, for operator commands.
 
 import (
 	"cmp"
@@ -23,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -31,6 +34,10 @@ import (
 	"webhooks/shared/providers"
 )
 
+// LocalAccountID is the account in the local functions' ARNs: moto's
+// default account, the one in the local queue URLs.
+const LocalAccountID = "123456789012"
+
 // MaxBody is API Gateway's request payload limit (10 MB).
 const MaxBody = 10 * 1024 * 1024
 
@@ -38,7 +45,8 @@ const MaxBody = 10 * 1024 * 1024
 // function cannot take; the gateway answers 413.
 var ErrPayloadTooLarge = errors.New("localrun: payload too large")
 
-// Invoker runs one synchronous invocation of a function.
+// Invoker runs one synchronous invocation of a function. Both the webhook
+// routes and the Invoke API call it; a handler's error is a *FunctionError.
 type Invoker interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }
@@ -99,12 +107,17 @@ type GatewayOptions struct {
 	Log io.Writer
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Region names the functions' ARNs in the Invoke API's messages; default us-east-1.
+	Region string
 }
 
 // Gateway is an http.Handler.
 type Gateway struct {
 	opts  GatewayOptions
 	logMu sync.Mutex
+	// Event invocations of the Invoke API still running (see Drain).
+	async   sync.WaitGroup
+	pending atomic.Int64
 }
 
 // NewGateway returns a gateway over the given functions.
@@ -115,6 +128,7 @@ func NewGateway(opts GatewayOptions) *Gateway {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
+	opts.Region = cmp.Or(opts.Region, "us-east-1")
 	return &Gateway{opts: opts}
 }
 
@@ -142,6 +156,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.logLine(res)
 	}()
 
+	if strings.HasPrefix(r.URL.Path, InvokeAPIPrefix) {
+		g.serveInvoke(w, r, &res)
+		return
+	}
 	route, params, ok := g.route(r)
 	if !ok {
 		res.Status = writeMessage(w, http.StatusNotFound, "Not Found")

@@ -262,7 +262,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			missing[name] = p.Missing
 		}
 	}
-	s.Gateway = NewGateway(GatewayOptions{Functions: fns, Unavailable: missing, Log: cfg.GatewayLog})
+	s.Gateway = NewGateway(GatewayOptions{Functions: fns, Unavailable: missing, Log: cfg.GatewayLog, Region: s.AWS.Region})
 	return s, nil
 }
 
