@@ -92,7 +92,7 @@ func (h *Handler[C]) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 	if kind == kindHTTP {
 		var ev events.APIGatewayV2HTTPRequest
 		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, fmt.Errorf("invoke: API Gateway event: %w", err)
+			return nil, invalidCommand("invoke: API Gateway event: %w", err)
 		}
 		return json.Marshal(h.HandleHTTP(ctx, ev))
 	}
@@ -112,7 +112,7 @@ func (h *Handler[C]) Run(ctx context.Context, cmd Command) (any, error) {
 	switch {
 	case cmd.Reprocess != nil:
 		if cmd.Reprocess.EventID == "" {
-			return nil, errors.New("reprocess: eventId is required")
+			return nil, invalidCommand("reprocess: eventId is required")
 		}
 		res, err := h.Reprocess(ctx, cmd.Reprocess.EventID)
 		if err != nil {
@@ -124,7 +124,7 @@ func (h *Handler[C]) Run(ctx context.Context, cmd Command) (any, error) {
 	case cmd.Replay != nil:
 		return h.Replay(ctx, *cmd.Replay)
 	}
-	return nil, errors.New("command: no command given")
+	return nil, invalidCommand("command: no command given")
 }
 
 type payloadKindT int
@@ -140,7 +140,7 @@ const (
 func payloadKind(payload []byte) (payloadKindT, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &top); err != nil {
-		return 0, fmt.Errorf("invoke: payload is not a JSON object: %w", err)
+		return 0, invalidCommand("invoke: payload is not a JSON object: %w", err)
 	}
 	for name := range top {
 		if httpEventFields[name] {
@@ -152,10 +152,10 @@ func payloadKind(payload []byte) (payloadKindT, error) {
 			if commandNames[name] {
 				return kindCommand, nil
 			}
-			return 0, fmt.Errorf("invoke: unknown command %q (commands: %s, %s, %s)", name, contract.CommandReprocess, contract.CommandRedrive, contract.CommandReplay)
+			return 0, invalidCommand("invoke: unknown command %q (commands: %s, %s, %s)", name, contract.CommandReprocess, contract.CommandRedrive, contract.CommandReplay)
 		}
 	}
-	return 0, errors.New("invoke: payload is neither an API Gateway HTTP API event (payload format 2.0) nor one operator command such as {\"reprocess\": {\"eventId\": \"...\"}}")
+	return 0, invalidCommand("invoke: payload is neither an API Gateway HTTP API event (payload format 2.0) nor one operator command such as {\"reprocess\": {\"eventId\": \"...\"}}")
 }
 
 // httpEventFields are the top-level fields of a payload-2.0 event.
@@ -167,6 +167,25 @@ var httpEventFields = map[string]bool{
 
 var commandNames = map[string]bool{contract.CommandReprocess: true, contract.CommandRedrive: true, contract.CommandReplay: true}
 
+// InvalidCommandError is a payload the function refuses as an operator
+// command: not JSON, not one known command, or a command with a missing or
+// invalid field. Nothing was done. Lambda reports it as a function error of
+// type InvalidCommandError; any other function error is a command that
+// failed while running (an event not found, AWS unavailable).
+type InvalidCommandError struct {
+	msg string
+	err error
+}
+
+func (e *InvalidCommandError) Error() string { return e.msg }
+func (e *InvalidCommandError) Unwrap() error { return e.err }
+
+// invalidCommand formats an InvalidCommandError (%w keeps the cause).
+func invalidCommand(format string, a ...any) error {
+	err := fmt.Errorf(format, a...)
+	return &InvalidCommandError{msg: err.Error(), err: errors.Unwrap(err)}
+}
+
 // ParseCommand decodes one operator command strictly: unknown fields are an
 // error, so a misspelt option is never silently ignored.
 func ParseCommand(payload []byte) (Command, error) {
@@ -174,10 +193,10 @@ func ParseCommand(payload []byte) (Command, error) {
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cmd); err != nil {
-		return Command{}, fmt.Errorf("command: %w", err)
+		return Command{}, invalidCommand("command: %w", err)
 	}
 	if dec.More() {
-		return Command{}, errors.New("command: trailing data after the command")
+		return Command{}, invalidCommand("command: trailing data after the command")
 	}
 	return cmd, nil
 }

@@ -94,11 +94,11 @@ func scanContext(ctx context.Context) (context.Context, context.CancelFunc) {
 func (h *Handler[C]) Redrive(ctx context.Context, cmd RedriveCommand) (RedriveResult, error) {
 	var res RedriveResult
 	if cmd.OlderThan == "" {
-		return res, errors.New(`redrive: olderThan is required (a Go duration such as "5m")`)
+		return res, invalidCommand(`redrive: olderThan is required (a Go duration such as "5m")`)
 	}
 	d, err := time.ParseDuration(cmd.OlderThan)
 	if err != nil || d < 0 {
-		return res, fmt.Errorf("redrive: olderThan %q is not a non-negative Go duration such as \"5m\"", cmd.OlderThan)
+		return res, invalidCommand("redrive: olderThan %q is not a non-negative Go duration such as \"5m\"", cmd.OlderThan)
 	}
 	name := h.p.Name()
 	cutoff := h.opt.Now().Add(-d)
@@ -231,22 +231,22 @@ func (h *Handler[C]) parseReplay(cmd ReplayCommand) (replayWindow, error) {
 	var w replayWindow
 	var err error
 	if cmd.From == "" || cmd.To == "" {
-		return w, errors.New("replay: from and to are required (RFC 3339 times: the window [from, to) of receipt)")
+		return w, invalidCommand("replay: from and to are required (RFC 3339 times: the window [from, to) of receipt)")
 	}
 	if w.from, err = time.Parse(time.RFC3339Nano, cmd.From); err != nil {
-		return w, fmt.Errorf("replay: from %q is not an RFC 3339 time", cmd.From)
+		return w, invalidCommand("replay: from %q is not an RFC 3339 time", cmd.From)
 	}
 	if w.to, err = time.Parse(time.RFC3339Nano, cmd.To); err != nil {
-		return w, fmt.Errorf("replay: to %q is not an RFC 3339 time", cmd.To)
+		return w, invalidCommand("replay: to %q is not an RFC 3339 time", cmd.To)
 	}
 	if !w.from.Before(w.to) {
-		return w, fmt.Errorf("replay: from %s is not before to %s", cmd.From, cmd.To)
+		return w, invalidCommand("replay: from %s is not before to %s", cmd.From, cmd.To)
 	}
 	if len(cmd.Types) > 0 {
 		w.types = map[string]bool{}
 		for _, t := range cmd.Types {
 			if !strings.HasPrefix(t, h.p.Name()+".") || len(t) == len(h.p.Name())+1 {
-				return w, fmt.Errorf("replay: type %q is not a %s event type", t, h.p.Name())
+				return w, invalidCommand("replay: type %q is not a %s event type", t, h.p.Name())
 			}
 			w.types[t] = true
 		}
@@ -255,13 +255,13 @@ func (h *Handler[C]) parseReplay(cmd ReplayCommand) (replayWindow, error) {
 		w.subjects = map[string]bool{}
 		for _, s := range cmd.Subjects {
 			if s == "" {
-				return w, errors.New("replay: a subject is empty")
+				return w, invalidCommand("replay: a subject is empty")
 			}
 			w.subjects[s] = true
 		}
 	}
 	if cmd.ReplayID != "" && !replayIDPattern.MatchString(cmd.ReplayID) {
-		return w, fmt.Errorf("replay: replayId %q must be 1 to 64 letters, digits, '-' or '_'", cmd.ReplayID)
+		return w, invalidCommand("replay: replayId %q must be 1 to 64 letters, digits, '-' or '_'", cmd.ReplayID)
 	}
 	return w, nil
 }

@@ -7,6 +7,7 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -426,8 +427,16 @@ func TestInvalidOperatorCommands(t *testing.T) {
 		`{"purge":{}}`: "unknown command",
 		`[]`:           "not a JSON object",
 	} {
-		if out, err := h.Invoke(t.Context(), []byte(payload)); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: %s, %v; want an error saying %q", payload, out, err, want)
+		out, err := h.Invoke(t.Context(), []byte(payload))
+		var invalid *pipeline.InvalidCommandError
+		if err == nil || !strings.Contains(err.Error(), want) || !errors.As(err, &invalid) {
+			t.Errorf("%s: %s, %v (%T); want an InvalidCommandError saying %q", payload, out, err, err, want)
 		}
+	}
+	// A valid command that fails while running is not an invalid one.
+	_, err := h.Invoke(t.Context(), []byte(`{"reprocess":{"eventId":"nope"}}`))
+	var invalid *pipeline.InvalidCommandError
+	if err == nil || errors.As(err, &invalid) || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("reprocess of an unknown event: %v (%T)", err, err)
 	}
 }
