@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"webhooks/internal/awskit"
+	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/alchemypay"
 	"webhooks/shared/providers/apigift"
@@ -321,6 +322,68 @@ func TestNoCardNumberInLogsOfRejectedRequests(t *testing.T) {
 		}
 		if n := len(stack.EventItems(t)); n != 0 {
 			t.Errorf("%s: %d events stored", p, n)
+		}
+	}
+}
+
+// An operator command sent over HTTP is just a webhook body, even signed with
+// the provider's own credential: it is refused as one (4xx), and nothing runs —
+// an event left stranded beside it is neither sent nor changed.
+func TestOperatorCommandsOverHTTPAreWebhooks(t *testing.T) {
+	keys, dev := devKeys(t)
+	stacks := map[string]*awskit.Stack{}
+	for _, p := range []string{tiki.Name, apigift.Name, "alchemypay", "oslpay"} {
+		stacks[p] = awskit.NewStack(t, p, string(dev[p]))
+	}
+	handlers := map[string]lambda.Handler{
+		"tiki":       awskit.Handler(t, stacks["tiki"], tiki.New()),
+		"apigift":    awskit.Handler(t, stacks["apigift"], apigift.New()),
+		"alchemypay": awskit.Handler(t, stacks["alchemypay"], alchemypay.New()),
+		"oslpay":     awskit.Handler(t, stacks["oslpay"], oslpay.New()),
+	}
+	now := time.Now()
+	commands := []string{
+		`{"redrive":{"olderThan":"0s","sweep":true}}`,
+		`{"replay":{"from":"` + now.Add(-time.Hour).UTC().Format(time.RFC3339) + `","to":"` + now.Add(time.Hour).UTC().Format(time.RFC3339) + `"}}`,
+		`{"reprocess":{"eventId":"stranded"}}`,
+	}
+	for p, s := range stacks {
+		store := eventstore.New(s.AWS.DynamoDB, s.Table)
+		data := []byte(`{}`)
+		stranded := &eventstore.Item{Provider: p, EventID: "stranded", Type: p + ".x", Time: now, Data: data, DataSHA256: eventstore.Digest(data),
+			Status: eventstore.StatusStored, ReceivedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)}
+		if _, err := store.Create(t.Context(), stranded); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.MarkUnsent(t.Context(), p, "stranded", stranded.ReceivedAt, stranded.ExpiresAt); err != nil {
+			t.Fatal(err)
+		}
+		for _, body := range commands {
+			for _, signed := range []bool{true, false} {
+				req, err := keys.Request(p, valid[p].variant, []byte(body), time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				ev := devkit.HTTPEvent(req).Event
+				if !signed {
+					for k := range ev.Headers {
+						if k != "content-type" {
+							delete(ev.Headers, k)
+						}
+					}
+				}
+				res := awskit.Invoke(t, handlers[p], ev)
+				if res.StatusCode < 400 || res.StatusCode >= 500 || strings.Contains(res.Body, `"found"`) || strings.Contains(res.Body, `"matched"`) {
+					t.Errorf("%s: %s over HTTP (signed %v): %d %s", p, body, signed, res.StatusCode, res.Body)
+				}
+			}
+		}
+		it, err := store.Get(t.Context(), p, "stranded")
+		if err != nil || it.Status != eventstore.StatusStored {
+			t.Errorf("%s: the stranded event changed: %+v %v", p, it, err)
+		}
+		if n := len(s.Messages(t)); n != 0 {
+			t.Errorf("%s: %d messages sent by commands over HTTP", p, n)
 		}
 	}
 }
