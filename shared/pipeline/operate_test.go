@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+
 	"webhooks/internal/awskit"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
@@ -317,6 +319,11 @@ func TestReplayWindow(t *testing.T) {
 		}
 		if ce["replayid"] != r.ReplayID {
 			t.Errorf("replayid %v, want %s", ce["replayid"], r.ReplayID)
+		}
+		// The official SDK reads it as a valid CloudEvent with the extension.
+		var sdk cloudevents.Event
+		if err := json.Unmarshal([]byte(m.Body), &sdk); err != nil || sdk.Validate() != nil || sdk.Extensions()["replayid"] != r.ReplayID {
+			t.Errorf("replayed message as the CloudEvents SDK reads it: %v, %v", err, sdk.Extensions())
 		}
 		if m.DeduplicationID == o.DeduplicationID || !strings.Contains(m.DeduplicationID, r.ReplayID) {
 			t.Errorf("dedup id %s (original %s)", m.DeduplicationID, o.DeduplicationID)
