@@ -19,8 +19,9 @@ import (
 
 // runGenEvents regenerates events/<provider>/*.json from the development
 // secrets (events/dev-secrets.json) with each provider's sample generator.
-func runGenEvents(args []string, w io.Writer) error {
+func runGenEvents(args []string, w, stderr io.Writer) error {
 	fs := flag.NewFlagSet("gen-events", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	dir := fs.String("dir", "events", "events directory (holds dev-secrets.json)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -56,8 +57,9 @@ func runGenEvents(args []string, w io.Writer) error {
 // whose time tolerance the committed signature has outlived. Files of a
 // provider whose signature does not depend on time come out unchanged but
 // for their request time.
-func runResign(args []string, w io.Writer) error {
+func runResign(args []string, w, stderr io.Writer) error {
 	fs := flag.NewFlagSet("resign", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	secretsFile := fs.String("secrets", "events/dev-secrets.json", "development secrets file (its folder holds the development keys)")
 	at := fs.String("at", "now", `signing time: "now" or milliseconds since the epoch`)
 	fs.Usage = func() {

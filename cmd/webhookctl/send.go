@@ -15,8 +15,9 @@ import (
 	"webhooks/internal/localrun"
 )
 
-func runSend(args []string, w io.Writer) error {
+func runSend(args []string, w, stderr io.Writer) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	f := addSignFlags(fs)
 	sample := fs.String("sample", "", "send this payload-2.0 sample file as it is (instead of signing a body)")
 	base := fs.String("url", "", "gateway base URL (default: the running make run, from -state; else http://127.0.0.1:3000)")

@@ -168,8 +168,9 @@ func signedOf(req devkit.Request) signed {
 	return out
 }
 
-func runSign(args []string, w io.Writer) error {
+func runSign(args []string, w, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	f := addSignFlags(fs)
 	format := fs.String("format", "http", "http (the raw request), curl (a command), or event (the payload-2.0 event the gateway sends the function, for tests or sam local invoke -e)")
 	base := fs.String("url", "http://127.0.0.1:3000", "gateway base URL used in the output")

@@ -252,9 +252,10 @@ func printBanner(w io.Writer, s *localrun.Stack, baseURL, logDir string, took ti
 
 	awsCLI := fmt.Sprintf("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_DEFAULT_REGION=%s aws --endpoint-url %s",
 		s.AWS.AccessKeyID, s.AWS.SecretAccessKey, s.AWS.Region, s.AWS.Endpoint)
-	fmt.Fprintln(w, "\nRead a queue (messages are CloudEvents JSON; add `sqs delete-message` to consume):")
-	fmt.Fprintf(w, "  %s sqs receive-message --queue-url %s --max-number-of-messages 10 --attribute-names All --message-attribute-names All\n",
-		awsCLI, s.Providers[localrun.Providers[0]].QueueURL)
+	fmt.Fprintln(w, "\nRead a queue as a consumer (each receive counts toward the dead-letter queue: consume what you read):")
+	fmt.Fprintf(w, "  go run ./cmd/webhookctl tail -provider %s -consume   (or -f to follow)\n", localrun.Providers[0])
+	fmt.Fprintln(w, "Where is an event, without reading a queue:")
+	fmt.Fprintln(w, "  go run ./cmd/webhookctl status <event id>")
 	fmt.Fprintln(w, "See what is stored:")
 	fmt.Fprintf(w, "  %s dynamodb scan --table-name %s\n", awsCLI, s.Table)
 	fmt.Fprintln(w, "Operator commands: the Lambda Invoke API is on the same address, each function named by its provider")

@@ -68,7 +68,7 @@ func TestRunDemoServeAndStop(t *testing.T) {
 	for _, want := range []string{
 		"/webhooks/apigift/dev-apigift-3kF9qL2xVb7TzR8mW1nY", // URL with the dev token
 		"webhooks-local/tiki", "devTikiOrderKey",             // secrets
-		"sqs receive-message --queue-url", "--endpoint-url http://127.0.0.1:", // how to read a queue
+		"webhookctl tail -provider", "--endpoint-url http://127.0.0.1:", // how to read a queue and the table
 		"tiki/order-processing", "tiki/tampered-body", "Demo: all",
 		"tiki.order.status_changed", // request log and queue listing
 	} {
