@@ -66,17 +66,17 @@ func harshSection(cfg loadtest.SoakConfig, res *loadtest.SoakResult) string {
 		"%d outage windows of %s. Runtimes killed with SIGKILL at 2%% of their DynamoDB and SQS calls before the call reaches AWS and 2%% after AWS applied it. "+
 		"Then, faults off, each function is invoked with `%s`, and the oracle judges the table and every message drained from the queues.\n\n",
 		cfg.PerProvider, cfg.MaxAttempts, cfg.RetryDelay, time.Duration(float64(cfg.RetryDelay)*cfg.Backoff), len(res.Windows), outageLength(cfg), loadtest.RedriveCommand)
-	b.WriteString("| provider | webhooks | deliveries | attempts | non-2xx seen by senders | runtimes killed | gave up | stored | stranded after the load | redrive found | redrive sent | queued | quarantined | duplicates within 5 min | duplicates outside | lost |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| provider | webhooks | deliveries | attempts | non-2xx seen by senders | runtimes killed | gave up | stored | stranded after the load | redrive found | redrive sent | of which first delivered by the redrive | of which on the queue already | queued | quarantined | duplicates within 5 min | duplicates outside | lost |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	row := func(p loadtest.ProviderResult, o loadtest.OracleReport) {
 		within, outside := o.DuplicateMessages()
 		name := p.Provider
 		if name == "all" {
 			name = "**all**"
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n",
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n",
 			name, p.Webhooks, p.Deliveries, p.Attempts, p.NonOK, p.Kills, p.Unacked, o.Stored, p.Stranded,
-			p.Redrive.Found, p.Redrive.Sent, o.Queued, o.Quarantined, within, outside, len(o.Lost))
+			p.Redrive.Found, p.Redrive.Sent, o.RedriveFirst, len(o.RedriveAgain), o.Queued, o.Quarantined, within, outside, len(o.Lost))
 	}
 	for _, p := range res.Providers {
 		row(p, p.Oracle)

@@ -43,6 +43,10 @@ type OracleInput struct {
 	// RedriveAt is when the redrive began (zero: none ran); a re-send after
 	// it is attributed to the redrive.
 	RedriveAt time.Time
+	// Stranded are the events stored but not queued when the load ended,
+	// before the redrive: the oracle tells which of them the redrive
+	// delivered first and which were on the queue already.
+	Stranded []Ack
 }
 
 // Duplicate is an event id delivered more than once.
@@ -76,6 +80,15 @@ type OracleReport struct {
 	// each with its cause: the consumer's CloudEvent id de-duplication handles
 	// them.
 	DuplicatesOutside []Duplicate
+	// RedriveFirst counts stranded events the redrive delivered first (their
+	// provider gave up, or the function died, before a send succeeded).
+	RedriveFirst int
+	// RedriveAgain are stranded events that were on the queue already: sent,
+	// but never marked queued (the function was killed between SendMessage
+	// and UpdateItem, or every attempt to mark failed after a 2xx). The
+	// redrive's send, within the window here, was dropped by SQS; a redrive
+	// more than the window after the first send delivers it a second time.
+	RedriveAgain []Duplicate
 }
 
 // Errors the oracle reports; Err wraps them.
@@ -101,6 +114,11 @@ func (in OracleInput) only(provider string) OracleInput {
 	for _, a := range in.Acked {
 		if a.Provider == provider {
 			out.Acked = append(out.Acked, a)
+		}
+	}
+	for _, a := range in.Stranded {
+		if a.Provider == provider {
+			out.Stranded = append(out.Stranded, a)
 		}
 	}
 	return out
@@ -210,6 +228,29 @@ func CheckDeliveries(in OracleInput) OracleReport {
 			d.Cause += "and a provider's retry sent it again after the de-duplication window had passed"
 		}
 		r.DuplicatesOutside = append(r.DuplicatesOutside, d)
+	}
+
+	if !in.RedriveAt.IsZero() {
+		stranded := map[eventKey]bool{}
+		for _, a := range in.Stranded {
+			stranded[eventKey{a.Provider, a.EventID}] = true
+		}
+		for _, k := range sortedKeys(stranded) {
+			var before []Delivery
+			for _, d := range received[k] {
+				if d.SentAt.Before(in.RedriveAt) {
+					before = append(before, d)
+				}
+			}
+			switch {
+			case len(before) > 0:
+				r.RedriveAgain = append(r.RedriveAgain, Duplicate{Provider: k.provider, EventID: k.id, Deliveries: len(received[k]),
+					Gap:   in.RedriveAt.Sub(before[0].SentAt),
+					Cause: fmt.Sprintf("on the queue since before the redrive, never marked queued: the redrive's send came within the %s window and SQS dropped it; a later one delivers it again", window)})
+			case len(received[k]) > 0:
+				r.RedriveFirst++
+			}
+		}
 	}
 	return r
 }

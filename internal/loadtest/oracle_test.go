@@ -122,3 +122,24 @@ func TestOracleCountsALostEventOnce(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+func TestOracleTellsWhatTheRedriveDelivered(t *testing.T) {
+	in := healthy()
+	in.RedriveAt = t0.Add(time.Minute)
+	in.Events = append(in.Events, StoredEvent{"tiki", "gave-up", "queued"})
+	in.Deliveries = append(in.Deliveries, Delivery{"tiki", "gave-up", "m8", t0.Add(61 * time.Second)})
+	// Stranded when the load ended: "a" was sent but never marked; "gave-up" was never sent.
+	in.Stranded = []Ack{{"tiki", "a"}, {"tiki", "gave-up"}}
+	r := CheckDeliveries(in)
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if r.RedriveFirst != 1 || len(r.RedriveAgain) != 1 || r.RedriveAgain[0].EventID != "a" || r.RedriveAgain[0].Gap != time.Minute {
+		t.Errorf("first %d, again %+v", r.RedriveFirst, r.RedriveAgain)
+	}
+	// Without a redrive there is nothing to tell (and the stranded events are lost).
+	in.RedriveAt = time.Time{}
+	if r := CheckDeliveries(in); r.RedriveFirst != 0 || len(r.RedriveAgain) != 0 {
+		t.Errorf("no redrive: %+v", r)
+	}
+}

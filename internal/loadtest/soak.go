@@ -54,6 +54,9 @@ type SoakConfig struct {
 	Emulator string
 	// Instances is how many sandboxes serve each provider's function; default 4.
 	Instances int
+	// FunctionTimeout is the functions' timeout; default the stack's 60 s (a
+	// webhook bounds itself to pipeline.RequestBudget, 8 s, whatever it is).
+	FunctionTimeout time.Duration
 
 	// Backoff multiplies the retry delay after each attempt (0 or 1: fixed):
 	// the delay before attempt n+1 is RetryDelay × Backoff^(n-1).
@@ -216,6 +219,9 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	if cfg.Instances == 0 {
 		cfg.Instances = 4
 	}
+	if cfg.FunctionTimeout == 0 {
+		cfg.FunctionTimeout = 60 * time.Second
+	}
 	if cfg.Emulator == "" {
 		var err error
 		if cfg.Emulator, err = localrun.FindEmulator(); err != nil {
@@ -279,6 +285,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 				"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 			},
 			Memory:    256,
+			Timeout:   cfg.FunctionTimeout,
 			Output:    cfg.Output,
 			Instances: cfg.Instances,
 			Emulator:  cfg.Emulator,
@@ -389,9 +396,11 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	var stranded []Ack
 	for _, it := range items {
 		if awsStr(it, "sk") == "event" && awsStr(it, "status") == "stored" {
 			res[awsStr(it, "provider")].Stranded++
+			stranded = append(stranded, Ack{awsStr(it, "provider"), awsStr(it, "event_id")})
 		}
 	}
 	if cfg.Redrive {
@@ -404,7 +413,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 		}
 	}
 	var in OracleInput
-	in.Acked, in.RedriveAt = acks, out.RedriveAt
+	in.Acked, in.RedriveAt, in.Stranded = acks, out.RedriveAt, stranded
 	for _, it := range items {
 		if awsStr(it, "sk") == "event" {
 			in.Events = append(in.Events, StoredEvent{Provider: awsStr(it, "provider"), EventID: awsStr(it, "event_id"), Status: awsStr(it, "status")})
