@@ -2,15 +2,20 @@ package loadtest
 
 // Fault injection. faultproxy is: an HTTP proxy placed between the functions and an AWS
 // endpoint (moto_server) that injects faults per service and operation at a
-// rate: server errors, throttling, timeouts, added latency, and lost responses
-// (the call succeeds at AWS but the caller sees an error). It proves the
-// pipeline's exactly-once claims under failure; it is never deployed.
+// rate: server errors, throttling, timeouts, added latency, lost responses
+// (the call succeeds at AWS but the caller sees an error) and connection
+// resets. It also opens outage windows, in which every call to one service
+// fails (as during an AWS outage, which the SDK's retries cannot absorb), and
+// kills the calling process (SIGKILL) before a call is forwarded or after AWS
+// applied it. It proves the pipeline's exactly-once claims under failure; it
+// is never deployed.
 
 import (
 	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -30,6 +35,8 @@ const (
 	Timeout      Kind = "timeout"       // held until the caller gives up, nothing forwarded
 	Latency      Kind = "latency"       // forwarded after a delay
 	LostResponse Kind = "lost-response" // forwarded and applied, but the caller gets a 500
+	Unavailable  Kind = "unavailable"   // 503 ServiceUnavailable, nothing forwarded
+	Reset        Kind = "reset"         // the connection is reset (TCP RST), nothing forwarded
 )
 
 // Rule injects Kind into calls of Service (dynamodb, sqs, secretsmanager; "" =
@@ -47,11 +54,17 @@ type Proxy struct {
 	target *url.URL
 	rp     *httputil.ReverseProxy
 
-	mu    sync.Mutex
-	rules []Rule
-	rng   *rand.Rand
-	calls map[string]int // "service/Operation"
-	hits  map[string]int // "service/Operation/kind"
+	mu      sync.Mutex
+	rules   []Rule
+	rng     *rand.Rand
+	calls   map[string]int     // "service/Operation"
+	hits    map[string]int     // "service/Operation/kind"
+	outages map[string]*Window // service -> the window open now
+	windows []*Window          // every window opened, in order
+	killer  Killer
+	kills   []KillRule
+	killed  map[string]int // "service/Operation/before|after"
+	missed  int            // kills chosen whose caller was not found
 }
 
 // NewFaultProxy returns a proxy to target whose random choices follow seed.
@@ -61,7 +74,7 @@ func NewFaultProxy(target string, seed uint64, rules ...Rule) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{target: u, rules: rules, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		calls: map[string]int{}, hits: map[string]int{}}
+		calls: map[string]int{}, hits: map[string]int{}, outages: map[string]*Window{}, killed: map[string]int{}}
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	return p, nil
 }
@@ -97,6 +110,11 @@ func (p *Proxy) pick(service, op string) (Rule, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls[service+"/"+op]++
+	if w := p.outages[service]; w != nil {
+		w.Failed++
+		p.hits[service+"/"+op+"/outage-"+string(w.Kind)]++
+		return Rule{Service: service, Kind: w.Kind, Rate: 1}, true
+	}
 	for _, r := range p.rules {
 		if (r.Service == "" || r.Service == service) && (r.Operation == "" || r.Operation == op) && p.rng.Float64() < r.Rate {
 			p.hits[service+"/"+op+"/"+string(r.Kind)]++
@@ -115,6 +133,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	service, op := Operation(r, body)
+	if kill, ok := p.pickKill(service, op); ok && p.kill(w, r, service, op, kill) {
+		return
+	}
 	rule, fault := p.pick(service, op)
 	if !fault {
 		p.rp.ServeHTTP(w, r)
@@ -123,6 +144,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch rule.Kind {
 	case Error:
 		writeAWSError(w, http.StatusInternalServerError, "InternalServerError", "injected server error")
+	case Unavailable:
+		writeAWSError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "injected: service unavailable")
+	case Reset:
+		resetConn(w)
 	case Throttle:
 		writeAWSError(w, http.StatusBadRequest, "ThrottlingException", "injected throttling")
 	case Timeout:
@@ -188,4 +213,169 @@ func Keys(m map[string]int) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Window is one outage window: while it is open every call to Service fails
+// with Kind (Unavailable, Error or Reset), whatever the rules say.
+type Window struct {
+	Service string
+	Kind    Kind
+	Opened  time.Time
+	Closed  time.Time // zero while open
+	Failed  int       // calls failed by this window
+}
+
+// OpenOutage opens an outage window for service (one at a time per service)
+// and returns the function that closes it. The window is recorded in Windows.
+func (p *Proxy) OpenOutage(service string, kind Kind) (close func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w := p.outages[service]; w != nil {
+		w.Closed = time.Now()
+	}
+	w := &Window{Service: service, Kind: kind, Opened: time.Now()}
+	p.outages[service] = w
+	p.windows = append(p.windows, w)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.outages[service] == w {
+				delete(p.outages, service)
+				w.Closed = time.Now()
+			}
+		})
+	}
+}
+
+// CloseOutages closes every open outage window.
+func (p *Proxy) CloseOutages() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for s, w := range p.outages {
+		w.Closed = time.Now()
+		delete(p.outages, s)
+	}
+}
+
+// Windows returns a copy of every outage window opened so far, in order.
+func (p *Proxy) Windows() []Window {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]Window, len(p.windows))
+	for i, w := range p.windows {
+		out[i] = *w
+	}
+	return out
+}
+
+// KillRule kills the process that makes a call of Service (""= any) and
+// Operation ("" = any), with probability Rate: before the call is forwarded
+// (AWS never sees it) or, with After, once AWS has applied it (the caller
+// never sees the answer). The proxy then resets the connection.
+type KillRule struct {
+	Service   string
+	Operation string
+	After     bool
+	Rate      float64
+}
+
+func (k KillRule) point() string {
+	if k.After {
+		return "after"
+	}
+	return "before"
+}
+
+// Killer kills the process at the client end of the connection from remote
+// to local (both host:port) and returns its pid once the process is gone. An
+// error means no process was killed (for example, the caller is not one the
+// killer may kill).
+type Killer func(remote, local string) (pid int, err error)
+
+// SetKills makes the proxy kill callers with k according to rules (none: stop killing).
+func (p *Proxy) SetKills(k Killer, rules ...KillRule) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.killer, p.kills = k, rules
+}
+
+func (p *Proxy) pickKill(service, op string) (KillRule, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.killer == nil || p.outages[service] != nil {
+		return KillRule{}, false
+	}
+	for _, k := range p.kills {
+		if (k.Service == "" || k.Service == service) && (k.Operation == "" || k.Operation == op) && p.rng.Float64() < k.Rate {
+			return k, true
+		}
+	}
+	return KillRule{}, false
+}
+
+// kill carries out a kill rule on the caller of r. It reports false when the
+// caller could not be killed before the call: then the call goes on as any
+// other.
+func (p *Proxy) kill(w http.ResponseWriter, r *http.Request, service, op string, k KillRule) bool {
+	p.mu.Lock()
+	killer := p.killer
+	p.mu.Unlock()
+	local := ""
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		local = a.String()
+	}
+	if k.After {
+		// Apply the call at AWS first; its answer never reaches the caller.
+		p.rp.ServeHTTP(&discard{header: http.Header{}}, r)
+	}
+	_, err := killer(r.RemoteAddr, local)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.missed++
+		if !k.After {
+			return false
+		}
+		// Applied already: the caller learns nothing of it.
+		p.calls[service+"/"+op]++
+		p.hits[service+"/"+op+"/"+string(LostResponse)]++
+		writeAWSError(w, http.StatusInternalServerError, "InternalServerError", "injected: response lost after the call was applied")
+		return true
+	}
+	p.calls[service+"/"+op]++
+	p.killed[service+"/"+op+"/"+k.point()]++
+	resetConn(w)
+	return true
+}
+
+// Kills returns the processes killed by "service/Operation/before|after", and
+// how many chosen kills found no caller to kill.
+func (p *Proxy) Kills() (killed map[string]int, missed int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	killed = map[string]int{}
+	for k, v := range p.killed {
+		killed[k] = v
+	}
+	return killed, p.missed
+}
+
+// resetConn drops the connection with a TCP reset, as a failing AWS front end
+// or a dead peer does.
+func resetConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		writeAWSError(w, http.StatusInternalServerError, "InternalServerError", "injected: connection reset")
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // close sends RST, not FIN
+	}
+	_ = conn.Close()
 }

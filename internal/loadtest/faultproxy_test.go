@@ -94,3 +94,120 @@ func TestOperation(t *testing.T) {
 		t.Errorf("query protocol → %s/%s", s, op)
 	}
 }
+
+// call sends one AWS-shaped call through srv; status 0 means the connection failed.
+func awsCall(t *testing.T, url, target string) (int, error) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(`{}`))
+	req.Header.Set("X-Amz-Target", target)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, res.Body)
+	return res.StatusCode, nil
+}
+
+func TestOutageWindowFailsEveryCallOfOneService(t *testing.T) {
+	var applied atomic.Int32
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		applied.Add(1)
+		io.WriteString(w, `{}`)
+	}))
+	defer upstream.Close()
+	p, _ := NewFaultProxy(upstream.URL, 1)
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+
+	closeSQS := p.OpenOutage("sqs", Unavailable)
+	for i := 0; i < 5; i++ {
+		if st, err := awsCall(t, srv.URL, "AmazonSQS.SendMessage"); st != 503 {
+			t.Fatalf("SQS call %d in an SQS outage: %d %v; want 503", i, st, err)
+		}
+	}
+	if st, _ := awsCall(t, srv.URL, "DynamoDB_20120810.PutItem"); st != 200 {
+		t.Errorf("DynamoDB call during an SQS outage: %d", st)
+	}
+	closeSQS()
+	closeSQS() // closing twice is harmless
+	if st, _ := awsCall(t, srv.URL, "AmazonSQS.SendMessage"); st != 200 {
+		t.Errorf("SQS call after the outage: %d", st)
+	}
+	closeDDB := p.OpenOutage("dynamodb", Reset)
+	st, err := awsCall(t, srv.URL, "DynamoDB_20120810.UpdateItem")
+	if st != 0 || err == nil {
+		t.Errorf("DynamoDB call in a reset outage: status %d, error %v; want a connection error", st, err)
+	}
+	p.CloseOutages()
+	closeDDB()
+	if st, _ := awsCall(t, srv.URL, "DynamoDB_20120810.UpdateItem"); st != 200 {
+		t.Errorf("DynamoDB call after the outage: %d", st)
+	}
+	if applied.Load() != 3 {
+		t.Errorf("%d calls reached AWS; want the 3 made outside the outages", applied.Load())
+	}
+	w := p.Windows()
+	if len(w) != 2 || w[0].Service != "sqs" || w[0].Failed != 5 || w[0].Closed.IsZero() ||
+		w[1].Service != "dynamodb" || w[1].Kind != Reset || w[1].Failed != 1 || w[1].Closed.IsZero() {
+		t.Errorf("windows: %+v", w)
+	}
+	_, faults := p.Stats()
+	if faults["sqs/SendMessage/outage-unavailable"] != 5 || faults["dynamodb/UpdateItem/outage-reset"] != 1 {
+		t.Errorf("faults: %v", faults)
+	}
+}
+
+func TestKillRules(t *testing.T) {
+	var applied atomic.Int32
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		applied.Add(1)
+		io.WriteString(w, `{}`)
+	}))
+	defer upstream.Close()
+	for _, c := range []struct {
+		name      string
+		after     bool
+		killErr   error
+		status    int // 0: connection reset
+		applied   int32
+		killed    int
+		missed    int
+		killCalls int
+	}{
+		{"before", false, nil, 0, 0, 1, 0, 1},
+		{"after", true, nil, 0, 1, 1, 0, 1},
+		{"before, caller not a runtime", false, ErrNotARuntime, 200, 1, 0, 1, 1},
+		{"after, caller not a runtime", true, ErrNotARuntime, 500, 1, 0, 1, 1},
+	} {
+		applied.Store(0)
+		calls := 0
+		p, _ := NewFaultProxy(upstream.URL, 1)
+		p.SetKills(func(remote, local string) (int, error) {
+			calls++
+			if !strings.HasPrefix(remote, "127.0.0.1:") || !strings.HasPrefix(local, "127.0.0.1:") || remote == local {
+				t.Errorf("%s: killer given %q → %q", c.name, remote, local)
+			}
+			return 4242, c.killErr
+		}, KillRule{Service: "sqs", Operation: "SendMessage", After: c.after, Rate: 1})
+		srv := httptest.NewServer(p)
+		st, _ := awsCall(t, srv.URL, "AmazonSQS.SendMessage")
+		if st2, _ := awsCall(t, srv.URL, "DynamoDB_20120810.PutItem"); st2 != 200 {
+			t.Errorf("%s: a call the rule does not name: %d", c.name, st2)
+		}
+		srv.Close()
+		killed, missed := p.Kills()
+		if st != c.status || applied.Load() != c.applied+1 || killed["sqs/SendMessage/"+KillRule{After: c.after}.point()] != c.killed || missed != c.missed || calls != c.killCalls {
+			t.Errorf("%s: status %d applied %d killed %v missed %d killer calls %d; want %d %d %d %d %d",
+				c.name, st, applied.Load()-1, killed, missed, calls, c.status, c.applied, c.killed, c.missed, c.killCalls)
+		}
+		// An outage takes precedence: no kill (and no call applied) while the service is down.
+		p.OpenOutage("sqs", Unavailable)
+		srv = httptest.NewServer(p)
+		if st, _ := awsCall(t, srv.URL, "AmazonSQS.SendMessage"); st != 503 || calls != c.killCalls {
+			t.Errorf("%s: in an outage: %d, killer called %d times", c.name, st, calls)
+		}
+		srv.Close()
+	}
+}

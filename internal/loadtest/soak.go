@@ -5,12 +5,19 @@ package loadtest
 // while a fault proxy breaks a share of their AWS calls, retries each webhook
 // the way its provider does, and then checks the queues: every webhook
 // acknowledged with a 2xx must be enqueued exactly once.
+//
+// The harsh soak adds what the SDK's own retries cannot absorb: outage windows
+// in which every call to SQS or DynamoDB fails, function runtimes killed
+// (SIGKILL) in the middle of a request, and providers that give up after a few
+// attempts. Then, with the faults off, it runs each function's redrive, and
+// the oracle (oracle.go) judges the table and everything the queues held.
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -23,6 +30,7 @@ import (
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
 	"webhooks/internal/localrun"
+	"webhooks/shared/contract"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/providers"
 )
@@ -46,31 +54,155 @@ type SoakConfig struct {
 	Emulator string
 	// Instances is how many sandboxes serve each provider's function; default 4.
 	Instances int
+	// FunctionTimeout is the functions' timeout; default the stack's 60 s (a
+	// webhook bounds itself to pipeline.RequestBudget, 8 s, whatever it is).
+	FunctionTimeout time.Duration
+
+	// Backoff multiplies the retry delay after each attempt (0 or 1: fixed):
+	// the delay before attempt n+1 is RetryDelay × Backoff^(n-1).
+	Backoff float64
+	// Outages open outage windows during the load.
+	Outages []OutageSpec
+	// Kills kill a function's runtime (SIGKILL) at its AWS calls (Linux).
+	Kills []KillRule
+	// Output receives the functions' and emulators' output (nil: discarded).
+	Output io.Writer
+	// Redrive runs, once the load is over and the faults are off, each
+	// function's redrive command (RedriveCommand) by direct invocation.
+	Redrive bool
+}
+
+// OutageSpec is one outage window of a soak: every call to Service fails
+// with Kind (Unavailable, Error or Reset) for For, from the moment the share
+// At (0 to 1) of the webhooks has been handed to the senders.
+type OutageSpec struct {
+	Service string
+	Kind    Kind
+	At      float64
+	For     time.Duration
+}
+
+// RedriveCommand is what the soak sends each function after the load: every
+// event stored but not confirmed queued, however recent, found by its marker
+// or by a sweep of the table (see DESIGN.md, "Operator commands").
+const RedriveCommand = `{"` + contract.CommandRedrive + `":{"olderThan":"0s","sweep":true}}`
+
+// ErrRedrive: a function did not carry out the redrive command (for example a
+// build whose pipeline does not know it yet), or some events failed to send.
+var ErrRedrive = errors.New("loadtest: redrive failed")
+
+// RedriveResult is a function's answer to the redrive command (summed over
+// the runs it took).
+type RedriveResult struct {
+	Found, Sent, Failed int
+	Runs                int   // invocations it took
+	Err                 error // nil: carried out, nothing failed
 }
 
 // ProviderResult is one provider's outcome.
 type ProviderResult struct {
 	Provider    string
 	Webhooks    int            // distinct webhooks sent
-	Deliveries  int            // HTTP deliveries, retries and redeliveries included
+	Deliveries  int            // deliveries by the provider: each webhook, plus redeliveries
+	Attempts    int            // HTTP requests: deliveries with their retries
+	NonOK       int            // attempts answered other than 2xx
 	Statuses    map[int]int    // answers by status (a failed invocation: API Gateway's 500)
 	Failed      int            // invocations that failed (Lambda timeout, crash), answered 500
 	Acked       int            // webhooks that got a 2xx
-	Unacked     int            // webhooks still failing after MaxAttempts
+	Unacked     int            // webhooks still failing after MaxAttempts: the provider gave up
 	Events      int            // distinct event ids acknowledged
 	Messages    int            // messages on the queue
 	Lost        int            // acknowledged events with no message
 	Extra       int            // messages beyond one per acknowledged event
 	ItemsQueued int            // stored items marked queued
 	Outcomes    map[string]int // answers by X-Webhook-Outcome
+	// Stranded is how many events were stored but not queued once the load
+	// was over (before any redrive).
+	Stranded int
+	Kills    int           // runtimes killed mid-request
+	Redrive  RedriveResult // zero unless SoakConfig.Redrive
+	Oracle   OracleReport  // the oracle over this provider's events and queue
 }
 
 // SoakResult is what a soak came to.
 type SoakResult struct {
 	Providers []ProviderResult
 	Calls     map[string]int // AWS calls by service/operation
-	Faults    map[string]int // injected faults by service/operation/kind
-	Duration  time.Duration
+	Faults    map[string]int // injected faults by service/operation/kind (outage-<kind> in a window)
+	Kills     map[string]int // runtimes killed by service/operation/before|after
+	// KillsMissed counts kills chosen whose caller was not found among the
+	// runtimes (the call went on unharmed, or lost its answer after it).
+	KillsMissed int
+	Windows     []Window // outage windows, in order
+	RedriveAt   time.Time
+	Oracle      OracleReport
+	Duration    time.Duration
+}
+
+// Check is nil when the run upheld everything: the oracle, and a redrive
+// that ran everywhere (when asked for) without a failure.
+func (r *SoakResult) Check() error {
+	errs := []error{r.Oracle.Err()}
+	for _, p := range r.Providers {
+		if p.Redrive.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p.Provider, p.Redrive.Err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ErrProvesNothing: a harsh run whose faults did not bite.
+var ErrProvesNothing = errors.New("loadtest: the harsh soak proves nothing")
+
+// Bit is nil when a harsh run's faults bit: some runtime was killed, every
+// outage window failed calls, and some event was left stranded (stored, not
+// confirmed queued) for the redrive.
+func (r *SoakResult) Bit() error {
+	var errs []error
+	t := r.Total()
+	if t.Kills == 0 {
+		errs = append(errs, fmt.Errorf("%w: no runtime was killed", ErrProvesNothing))
+	}
+	for _, w := range r.Windows {
+		if w.Failed == 0 {
+			errs = append(errs, fmt.Errorf("%w: the %s outage window failed no call", ErrProvesNothing, w.Service))
+		}
+	}
+	if t.Stranded == 0 {
+		errs = append(errs, fmt.Errorf("%w: no event was left stranded for the redrive", ErrProvesNothing))
+	}
+	return errors.Join(errs...)
+}
+
+// Total sums the providers' results.
+func (r *SoakResult) Total() ProviderResult {
+	t := ProviderResult{Provider: "all", Statuses: map[int]int{}, Outcomes: map[string]int{}}
+	for _, p := range r.Providers {
+		t.Webhooks += p.Webhooks
+		t.Deliveries += p.Deliveries
+		t.Attempts += p.Attempts
+		t.NonOK += p.NonOK
+		t.Failed += p.Failed
+		t.Acked += p.Acked
+		t.Unacked += p.Unacked
+		t.Events += p.Events
+		t.Messages += p.Messages
+		t.Lost += p.Lost
+		t.Extra += p.Extra
+		t.ItemsQueued += p.ItemsQueued
+		t.Stranded += p.Stranded
+		t.Kills += p.Kills
+		t.Redrive.Found += p.Redrive.Found
+		t.Redrive.Sent += p.Redrive.Sent
+		t.Redrive.Failed += p.Redrive.Failed
+		for k, v := range p.Statuses {
+			t.Statuses[k] += v
+		}
+		for k, v := range p.Outcomes {
+			t.Outcomes[k] += v
+		}
+	}
+	return t
 }
 
 type webhook = devkit.Webhook
@@ -86,6 +218,9 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	}
 	if cfg.Instances == 0 {
 		cfg.Instances = 4
+	}
+	if cfg.FunctionTimeout == 0 {
+		cfg.FunctionTimeout = 60 * time.Second
 	}
 	if cfg.Emulator == "" {
 		var err error
@@ -150,6 +285,8 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 				"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 			},
 			Memory:    256,
+			Timeout:   cfg.FunctionTimeout,
+			Output:    cfg.Output,
 			Instances: cfg.Instances,
 			Emulator:  cfg.Emulator,
 		})
@@ -164,12 +301,28 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 		return nil, err
 	}
 	res := map[string]*ProviderResult{}
-	acked := map[string]map[string]bool{} // provider -> event ids
+	var mu sync.Mutex
+	if len(cfg.Kills) > 0 {
+		proxy.SetKills(RuntimeKiller(func() map[int]string {
+			pids := map[int]string{}
+			for p, f := range functions {
+				for _, pid := range f.EmulatorPids() {
+					pids[pid] = p
+				}
+			}
+			return pids
+		}, func(provider string, _ int) {
+			mu.Lock()
+			res[provider].Kills++
+			mu.Unlock()
+		}), cfg.Kills...)
+	}
+	var acks []Ack
+	acked := map[string]map[string]bool{} // provider -> event ids (not quarantined)
 	for _, p := range localrun.Providers {
 		res[p] = &ProviderResult{Provider: p, Statuses: map[int]int{}, Outcomes: map[string]int{}}
 		acked[p] = map[string]bool{}
 	}
-	var mu sync.Mutex
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.Concurrency; w++ {
@@ -183,55 +336,92 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 					deliveries = 2 // the provider sends it again after it was acknowledged
 				}
 				for d := 0; d < deliveries; d++ {
-					for attempt := 1; ; attempt++ {
-						status, outcome, id, err := deliver(ctx, functions[hk.Provider], keys, hk)
+					ok := sendWithRetries(ctx, cfg, functions[hk.Provider], keys, hk, func(status int, outcome, id string) {
 						mu.Lock()
+						defer mu.Unlock()
 						r := res[hk.Provider]
-						r.Deliveries++
+						r.Attempts++
 						if outcome == outcomeFunctionFailed {
 							r.Failed++
 						}
+						if status < 200 || status >= 300 {
+							r.NonOK++
+						}
 						r.Statuses[status]++
 						r.Outcomes[outcome]++
-						if err == nil && status >= 200 && status < 300 {
-							if d == 0 {
-								r.Acked++
-							}
+						if status >= 200 && status < 300 {
+							acks = append(acks, Ack{hk.Provider, id})
 							if outcome != "quarantined" {
 								acked[hk.Provider][id] = true
 							}
-							mu.Unlock()
-							break
 						}
-						if attempt >= cfg.MaxAttempts {
-							if d == 0 {
-								r.Unacked++
-							}
-							mu.Unlock()
-							break
-						}
-						mu.Unlock()
-						time.Sleep(cfg.RetryDelay)
+					})
+					mu.Lock()
+					r := res[hk.Provider]
+					r.Deliveries++
+					if d == 0 && ok {
+						r.Acked++
+					} else if d == 0 {
+						r.Unacked++
+					}
+					mu.Unlock()
+					if !ok {
+						break // the provider gave up: it sends this webhook no more
 					}
 				}
 			}
 		}()
 	}
+	var timers []*time.Timer
 	for i := range hooks {
+		for _, o := range cfg.Outages {
+			if int(o.At*float64(len(hooks))) == i {
+				timers = append(timers, time.AfterFunc(o.For, proxy.OpenOutage(o.Service, o.Kind)))
+			}
+		}
 		work <- i
 	}
 	close(work)
 	wg.Wait()
+	for _, t := range timers {
+		t.Stop()
+	}
 
-	proxy.SetRules() // read back without faults
+	// Read back without faults.
+	proxy.SetRules()
+	proxy.SetKills(nil)
+	proxy.CloseOutages()
+	out := &SoakResult{}
 	items, err := aws.Items(ctx, table)
 	if err != nil {
 		return nil, err
 	}
-	out := &SoakResult{}
+	var stranded []Ack
+	for _, it := range items {
+		if awsStr(it, "sk") == "event" && awsStr(it, "status") == "stored" {
+			res[awsStr(it, "provider")].Stranded++
+			stranded = append(stranded, Ack{awsStr(it, "provider"), awsStr(it, "event_id")})
+		}
+	}
+	if cfg.Redrive {
+		out.RedriveAt = time.Now()
+		for _, p := range localrun.Providers {
+			res[p].Redrive = redrive(ctx, functions[p])
+		}
+		if items, err = aws.Items(ctx, table); err != nil {
+			return nil, err
+		}
+	}
+	var in OracleInput
+	in.Acked, in.RedriveAt, in.Stranded = acks, out.RedriveAt, stranded
+	for _, it := range items {
+		if awsStr(it, "sk") == "event" {
+			in.Events = append(in.Events, StoredEvent{Provider: awsStr(it, "provider"), EventID: awsStr(it, "event_id"), Status: awsStr(it, "status")})
+		}
+	}
 	for _, p := range localrun.Providers {
 		r := res[p]
-		msgs, err := aws.Drain(ctx, queues[p])
+		msgs, err := drain(ctx, aws.SQS, queues[p])
 		if err != nil {
 			return nil, err
 		}
@@ -244,6 +434,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 				return nil, fmt.Errorf("%s: message is not a CloudEvent: %w", p, err)
 			}
 			seen[ce.ID]++
+			in.Deliveries = append(in.Deliveries, Delivery{Provider: p, EventID: ce.ID, MessageID: m.MessageID, SentAt: m.SentAt})
 		}
 		r.Messages = len(msgs)
 		r.Events = len(acked[p])
@@ -265,11 +456,86 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 			}
 		}
 		r.Webhooks = countProvider(hooks, p)
-		out.Providers = append(out.Providers, *r)
+	}
+	out.Oracle = CheckDeliveries(in)
+	for _, p := range localrun.Providers {
+		res[p].Oracle = CheckDeliveries(in.only(p))
+		out.Providers = append(out.Providers, *res[p])
 	}
 	out.Calls, out.Faults = proxy.Stats()
+	out.Kills, out.KillsMissed = proxy.Kills()
+	out.Windows = proxy.Windows()
 	out.Duration = time.Since(start)
 	return out, nil
+}
+
+// sendWithRetries delivers one webhook as its provider would: up to
+// MaxAttempts attempts, each signed afresh, with RetryDelay × Backoff^(n-1)
+// between attempts n and n+1. It reports each attempt to seen and returns
+// whether one was answered 2xx.
+func sendWithRetries(ctx context.Context, cfg SoakConfig, f *localrun.Function, keys devkit.Signers, hk webhook, seen func(status int, outcome, id string)) bool {
+	delay := cfg.RetryDelay
+	for attempt := 1; ; attempt++ {
+		status, outcome, id, err := deliver(ctx, f, keys, hk)
+		if err != nil { // the harness failed, not the function: count it as no answer
+			status, outcome = 0, "harness-error: "+err.Error()
+		}
+		seen(status, outcome, id)
+		if status >= 200 && status < 300 {
+			return true
+		}
+		if attempt >= cfg.MaxAttempts {
+			return false
+		}
+		time.Sleep(delay)
+		if cfg.Backoff > 1 {
+			delay = time.Duration(float64(delay) * cfg.Backoff)
+		}
+	}
+}
+
+// redrive invokes f with RedriveCommand as Lambda would (a direct
+// invocation, through the same Invoker the local gateway uses), again while
+// a run fails or times out, up to three runs.
+func redrive(ctx context.Context, f localrun.Invoker) RedriveResult {
+	var total RedriveResult
+	for run := 1; run <= 3; run++ {
+		total.Runs = run
+		out, err := f.Invoke(ctx, []byte(RedriveCommand))
+		var fe *localrun.FunctionError
+		switch {
+		case errors.As(err, &fe):
+			total.Err = fmt.Errorf("%w: the function answered %s with a function error (%s: %s): is the pipeline's redrive command in this build?", ErrRedrive, RedriveCommand, fe.Type, fe.Message)
+			return total
+		case errors.Is(err, localrun.ErrTimeout) || errors.Is(err, localrun.ErrCrashed):
+			total.Err = fmt.Errorf("%w: run %d: %v", ErrRedrive, run, err)
+			continue
+		case err != nil:
+			total.Err = fmt.Errorf("%w: %v", ErrRedrive, err)
+			return total
+		}
+		var r struct{ Found, Sent, Failed *int }
+		if err := json.Unmarshal(out, &r); err != nil || r.Found == nil || r.Sent == nil || r.Failed == nil {
+			total.Err = fmt.Errorf("%w: the reply %s is not {\"found\": n, \"sent\": n, \"failed\": n} (%v)", ErrRedrive, truncate(out, 300), err)
+			return total
+		}
+		total.Found += *r.Found
+		total.Sent += *r.Sent
+		total.Failed += *r.Failed
+		total.Err = nil
+		if *r.Failed == 0 {
+			return total
+		}
+		total.Err = fmt.Errorf("%w: %d events failed to send with the faults off", ErrRedrive, total.Failed)
+	}
+	return total
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "…"
 }
 
 func awsStr(it map[string]ddb.AttributeValue, k string) string {
@@ -325,4 +591,45 @@ func MixedFaults() []Rule {
 		{Kind: Timeout, Rate: 0.02}, // held until the function's 4 s attempt limit gives up
 		{Kind: Latency, Rate: 0.03, Delay: 50 * time.Millisecond},
 	}
+}
+
+// HarshRules is the harsh soak's background of single faults, on top of its
+// outages and kills: 3% server errors, 3% throttling, 3% lost responses.
+func HarshRules() []Rule {
+	return []Rule{
+		{Kind: Error, Rate: 0.03},
+		{Kind: Throttle, Rate: 0.03},
+		{Kind: LostResponse, Rate: 0.03},
+	}
+}
+
+// HarshKills kills the calling runtime at 2% of its DynamoDB and SQS calls
+// before the call reaches AWS, and at 2% after AWS applied it (so, among
+// others, after PutItem before SendMessage, and after SendMessage before the
+// UpdateItem that marks the event queued).
+func HarshKills() []KillRule {
+	return []KillRule{
+		{Service: "dynamodb", Rate: 0.02},
+		{Service: "dynamodb", After: true, Rate: 0.02},
+		{Service: "sqs", Rate: 0.02},
+		{Service: "sqs", After: true, Rate: 0.02},
+	}
+}
+
+// HarshOutages are n pairs of outage windows, each lasting length, spread
+// over the load: SQS (connections reset, then 503s) and DynamoDB (503s, then
+// connections reset) in turn.
+func HarshOutages(n int, length time.Duration) []OutageSpec {
+	var out []OutageSpec
+	for i := 0; i < n; i++ {
+		kinds := [2]Kind{Reset, Unavailable}
+		if i%2 == 1 {
+			kinds = [2]Kind{Unavailable, Reset}
+		}
+		step := 1 / float64(2*n+1)
+		out = append(out,
+			OutageSpec{Service: "sqs", Kind: kinds[0], At: step * float64(2*i+1), For: length},
+			OutageSpec{Service: "dynamodb", Kind: kinds[1], At: step * float64(2*i+2), For: length})
+	}
+	return out
 }

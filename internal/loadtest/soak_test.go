@@ -2,6 +2,8 @@ package loadtest
 
 import (
 	"context"
+	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -9,7 +11,12 @@ import (
 	"webhooks/internal/localrun"
 )
 
-func TestMain(m *testing.M) { awskit.Main(m) }
+func TestMain(m *testing.M) {
+	if url := os.Getenv(helperEnv); url != "" {
+		os.Exit(killHelper(url))
+	}
+	awskit.Main(m)
+}
 
 // A reduced soak for every `make test`: 60 webhooks per provider under 20%
 // faults, through the real bootstraps under the emulator. `make soak` runs
@@ -26,14 +33,11 @@ func TestSoakExactlyOnceUnderFaults(t *testing.T) {
 	if skip != "" {
 		t.Skip(skip)
 	}
-	bin := t.TempDir()
-	if _, err := localrun.BuildFunctions("../..", bin); err != nil {
-		t.Fatal(err)
-	}
+	bin := buildFunctions(t)
 	res, err := Soak(context.Background(), SoakConfig{
 		Endpoint: endpoint, EventsDir: "../../events", PerProvider: 60, Redeliver: 0.1,
-		Rules: MixedFaults(), Seed: 42, RetryDelay: 5 * time.Millisecond,
-		BinDir: bin, Emulator: emulator, Concurrency: 16,
+		Rules: MixedFaults(), Seed: 42, RetryDelay: 5 * time.Millisecond, Redrive: true,
+		BinDir: bin, Emulator: emulator, Concurrency: 16, Output: soakLog(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -55,4 +59,78 @@ func TestSoakExactlyOnceUnderFaults(t *testing.T) {
 		}
 	}
 	t.Logf("faults injected: %v; took %s", res.Faults, res.Duration.Round(time.Millisecond))
+	if err := res.Check(); err != nil {
+		t.Error(err)
+	}
+}
+
+// buildFunctions builds the function bootstraps for a test (a second build
+// in one run comes from Go's build cache).
+func buildFunctions(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := localrun.BuildFunctions("../..", dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// A reduced harsh soak for every `make test`: 20 webhooks per provider,
+// providers that give up after 3 attempts, an SQS and a DynamoDB outage,
+// runtimes killed at their AWS calls, then the redrive and the oracle.
+// `make soak` runs the full one and writes docs/RELIABILITY.md.
+func TestHarshSoakStrandsNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak skipped in -short mode")
+	}
+	if _, err := os.Stat("/proc/net/tcp"); err != nil {
+		t.Skip("killing runtimes needs Linux's /proc")
+	}
+	endpoint := awskit.Endpoint(t)
+	emulator, skip, err := localrun.EmulatorForTests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skip != "" {
+		t.Skip(skip)
+	}
+	bin := buildFunctions(t)
+	res, err := Soak(context.Background(), SoakConfig{
+		Endpoint: endpoint, EventsDir: "../../events", PerProvider: 20, Redeliver: 0.1,
+		Rules: HarshRules(), Kills: HarshKills(), Outages: HarshOutages(1, 5*time.Second),
+		MaxAttempts: 3, RetryDelay: 50 * time.Millisecond, Backoff: 4, Redrive: true,
+		Seed: 12, BinDir: bin, Emulator: emulator, Concurrency: 16, Output: soakLog(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.Providers {
+		t.Logf("%+v", p)
+	}
+	t.Logf("oracle: %+v", res.Oracle)
+	t.Logf("kills: %v (missed %d); windows: %+v; faults: %v; took %s", res.Kills, res.KillsMissed, res.Windows, res.Faults, res.Duration.Round(time.Millisecond))
+	if err := res.Bit(); err != nil {
+		t.Error(err)
+	}
+	if len(res.Windows) != 2 {
+		t.Errorf("%d outage windows; want 2", len(res.Windows))
+	}
+	if err := res.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// soakLog is where a soak test writes the functions' output: appended to the
+// file named by SOAK_LOG, else nowhere.
+func soakLog(t *testing.T) io.Writer {
+	p := os.Getenv("SOAK_LOG")
+	if p == "" {
+		return nil
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
