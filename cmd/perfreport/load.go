@@ -130,7 +130,7 @@ func runLoad(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o 
 
 		// Pipeline: HTTP through the gateway to the real bootstraps.
 		lat, errs, first, accepted, wall := drive(len(hooks), c, func(i int) error {
-			req, err := devkit.HTTPRequest(keys, base, hooks[i], clock.next())
+			req, err := devkit.HTTPRequest(keys, base, hooks[i], devkit.SigningClock.Next())
 			if err != nil {
 				return err
 			}
@@ -191,29 +191,6 @@ func runLoad(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o 
 		out = append(out, lvl)
 	}
 	return out, nil
-}
-
-// uniqueClock hands out signing times at least a millisecond apart. A provider
-// may sign only its app id and a millisecond timestamp, not the body, and the
-// receiver accepts each signature once: two different webhooks signed in the
-// same millisecond would share a signature, and the second is rejected as a
-// replay (401). A real sender signing concurrently hits the same limit.
-type uniqueClock struct {
-	mu   sync.Mutex
-	last time.Time
-}
-
-var clock = &uniqueClock{}
-
-func (c *uniqueClock) next() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := time.Now().Truncate(time.Millisecond)
-	if !t.After(c.last) {
-		t = c.last.Add(time.Millisecond)
-	}
-	c.last = t
-	return t
 }
 
 // drive runs f(0..n-1) on c workers; it returns latencies (ms) of the

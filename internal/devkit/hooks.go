@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -162,4 +163,31 @@ func Event(keys Signers, w Webhook, now time.Time) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(HTTPEvent(r).Event)
+}
+
+// SigningClock hands out signing times at least a millisecond apart, to every
+// sender in this process. A provider may sign only its app id and a
+// millisecond timestamp, not the body (OSL Pay), and the receiver accepts each
+// signature once: two different webhooks signed in the same millisecond would
+// share a signature, and the second is rejected as a replay (401). A real
+// sender signing concurrently hits the same limit.
+var SigningClock = &UniqueClock{}
+
+// UniqueClock hands out strictly increasing millisecond times, close to now.
+type UniqueClock struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+// Next is now (to the millisecond), or a millisecond after the last time
+// handed out when now is not later.
+func (c *UniqueClock) Next() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := time.Now().Truncate(time.Millisecond)
+	if !t.After(c.last) {
+		t = c.last.Add(time.Millisecond)
+	}
+	c.last = t
+	return t
 }

@@ -562,7 +562,7 @@ const outcomeFunctionFailed = "function-failed"
 // deliver signs (afresh for every attempt, as a retry would be) and
 // invokes the function as API Gateway would.
 func deliver(ctx context.Context, f *localrun.Function, keys devkit.Signers, hk webhook) (int, string, string, error) {
-	raw, err := devkit.Event(keys, hk, time.Now())
+	raw, err := devkit.Event(keys, hk, devkit.SigningClock.Next())
 	if err != nil {
 		return 0, "", "", err
 	}
