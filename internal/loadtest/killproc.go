@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"webhooks/internal/localrun"
 )
 
 // ErrNotARuntime: the caller is not a process the killer may kill (not a
@@ -101,36 +103,7 @@ func childrenOf[V any](parents map[int]V) map[int]int {
 	if len(parents) == 0 {
 		return nil
 	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	out := map[int]int{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid …; comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 2 {
-			continue
-		}
-		if ppid, err := strconv.Atoi(f[1]); err == nil {
-			if _, ok := parents[ppid]; ok {
-				out[pid] = ppid
-			}
-		}
-	}
-	return out
+	return localrun.Children(func(ppid int) bool { _, ok := parents[ppid]; return ok })
 }
 
 // holdsSocket reports whether process pid has the socket inode open.

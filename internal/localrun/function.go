@@ -701,13 +701,23 @@ func terminate(p *emulator) {
 
 // childPids lists the processes whose parent is pid, from /proc (Linux; none elsewhere).
 func childPids(pid int) []int {
+	var out []int
+	for child := range Children(func(ppid int) bool { return ppid == pid }) {
+		out = append(out, child)
+	}
+	return out
+}
+
+// Children maps each process whose parent is one isParent accepts to that
+// parent, reading /proc once (Linux; none elsewhere).
+func Children(isParent func(ppid int) bool) map[int]int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	var out []int
+	out := map[int]int{}
 	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
+		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
@@ -720,9 +730,12 @@ func childPids(pid int) []int {
 		if i < 0 {
 			continue
 		}
-		fields := strings.Fields(string(b[i+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
-			out = append(out, child)
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		if ppid, err := strconv.Atoi(f[1]); err == nil && isParent(ppid) {
+			out[pid] = ppid
 		}
 	}
 	return out
