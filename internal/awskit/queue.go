@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -20,6 +22,8 @@ type Message struct {
 	Attributes      map[string]string // message attributes (provider, type)
 	Body            string
 	Event           queue.CloudEvent // parsed Body; zero when the body is not a CloudEvent
+	// SentAt is when SQS accepted the message (its SentTimestamp).
+	SentAt time.Time
 }
 
 // ReadOptions say how ReadQueue reads.
@@ -74,6 +78,9 @@ func ReadQueue(ctx context.Context, api *sqs.Client, url string, o ReadOptions) 
 				DeduplicationID: m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageDeduplicationId)],
 				Attributes:      map[string]string{},
 				Body:            aws.ToString(m.Body),
+			}
+			if ms, err := strconv.ParseInt(m.Attributes[string(sqstypes.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
+				msg.SentAt = time.UnixMilli(ms)
 			}
 			for k, v := range m.MessageAttributes {
 				msg.Attributes[k] = aws.ToString(v.StringValue)

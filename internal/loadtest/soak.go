@@ -421,7 +421,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	}
 	for _, p := range localrun.Providers {
 		r := res[p]
-		msgs, err := drain(ctx, aws.SQS, queues[p])
+		msgs, err := awskit.ReadQueue(ctx, aws.SQS, queues[p], awskit.ReadOptions{Consume: true, Settle: true})
 		if err != nil {
 			return nil, err
 		}
@@ -432,6 +432,9 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 			}
 			if err := json.Unmarshal([]byte(m.Body), &ce); err != nil {
 				return nil, fmt.Errorf("%s: message is not a CloudEvent: %w", p, err)
+			}
+			if m.SentAt.IsZero() {
+				return nil, fmt.Errorf("%s: message %s has no SentTimestamp", p, m.MessageID)
 			}
 			seen[ce.ID]++
 			in.Deliveries = append(in.Deliveries, Delivery{Provider: p, EventID: ce.ID, MessageID: m.MessageID, SentAt: m.SentAt})
