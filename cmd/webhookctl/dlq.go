@@ -245,12 +245,11 @@ before reading).`, stderr)
 	if *limit < 0 {
 		return usageErr(fs, "-max must not be negative")
 	}
-	ctx, stop := commandContext()
-	defer stop()
-	t, err := tf.resolve(ctx)
+	ctx, stop, t, err := tf.open()
 	if err != nil {
 		return err
 	}
+	defer stop()
 	dlq, err := t.deadLetterQueue(p)
 	if err != nil {
 		return err

@@ -88,6 +88,17 @@ func commandContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
+// open starts a command: a context that Ctrl-C cancels, and its target.
+func (tf *targetFlags) open() (context.Context, context.CancelFunc, *target, error) {
+	ctx, stop := commandContext()
+	t, err := tf.resolve(ctx)
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, stop, t, nil
+}
+
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 func fmtTime(t time.Time) string {
@@ -203,12 +214,11 @@ Exit status 1 when no provider has the event.`, stderr)
 	if err != nil {
 		return err
 	}
-	ctx, stop := commandContext()
-	defer stop()
-	t, err := tf.resolve(ctx)
+	ctx, stop, t, err := tf.open()
 	if err != nil {
 		return err
 	}
+	defer stop()
 	st := t.store()
 	found := 0
 	for _, p := range list {
@@ -268,12 +278,11 @@ shows status stored. Re-process one with webhookctl reprocess.`, stderr)
 	if err != nil {
 		return err
 	}
-	ctx, stop := commandContext()
-	defer stop()
-	t, err := tf.resolve(ctx)
+	ctx, stop, t, err := tf.open()
 	if err != nil {
 		return err
 	}
+	defer stop()
 	st := t.store()
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	if !*asJSON {
@@ -341,12 +350,11 @@ provider; exit status 1 when a function failed or an event stays unsent.`, stder
 	if err != nil {
 		return err
 	}
-	ctx, stop := commandContext()
-	defer stop()
-	t, err := tf.resolve(ctx)
+	ctx, stop, t, err := tf.open()
 	if err != nil {
 		return err
 	}
+	defer stop()
 	cmd := pipeline.Command{Redrive: &pipeline.RedriveCommand{OlderThan: olderThan.String(), Sweep: *sweep}}
 	var failed []string
 	stranded := 0
@@ -431,12 +439,11 @@ and -follow runs it (again) until the replay is done.`, stderr)
 			return usageErr(fs, "%q is not an RFC 3339 time (such as %s)", v, time.Now().UTC().Truncate(time.Hour).Format(time.RFC3339))
 		}
 	}
-	ctx, stop := commandContext()
-	defer stop()
-	t, err := tf.resolve(ctx)
+	ctx, stop, t, err := tf.open()
 	if err != nil {
 		return err
 	}
+	defer stop()
 	cmd := &pipeline.ReplayCommand{From: *from, To: *to, Types: types, Subjects: subjects, DryRun: *dryRun, ReplayID: *replayID}
 	var total pipeline.ReplayResult
 	for round := 1; ; round++ {
@@ -549,12 +556,11 @@ was not kept) or fails.`, stderr)
 	if len(pos) != 1 {
 		return usageErr(fs, "give one event id")
 	}
-	ctx, stop := commandContext()
-	defer stop()
-	t, err := tf.resolve(ctx)
+	ctx, stop, t, err := tf.open()
 	if err != nil {
 		return err
 	}
+	defer stop()
 	var res pipeline.ReprocessResult
 	if err := t.invoke(ctx, p, pipeline.Command{Reprocess: &pipeline.ReprocessCommand{EventID: pos[0]}}, &res); err != nil {
 		return err
