@@ -16,9 +16,14 @@ package eventstore
 //
 //	pk "<provider>#unsent"   sk "<received_at, fixed width>#<event id>"
 //	event_id, received_at, expires_at (the event's own TTL)
+//
+//	pk "<provider>#sweep"    sk "sweep"
+//	cursor (JSON: where an unfinished sweep stopped, per scan segment),
+//	updated_at, expires_at (a week)
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -151,6 +156,8 @@ type ScanFilter struct {
 	From, To time.Time
 	// Segments is the number of parallel scan segments (0: DefaultScanSegments).
 	Segments int
+	// Limit is how many items one request reads (0: DynamoDB's 1 MB pages).
+	Limit int32
 }
 
 // DefaultScanSegments is how many segments of the table a Scan reads side by
@@ -181,9 +188,33 @@ type Found struct {
 // Scan reads every item of the table, about 131,072 read request units per GB
 // (eventually consistent reads of 4 KB).
 func (st *Store) Scan(ctx context.Context, flt ScanFilter) ([]Found, error) {
+	found, _, err := st.ScanFrom(ctx, flt, nil)
+	return found, err
+}
+
+// ScanCursor is where an unfinished Scan stopped, so that the next one reads
+// on instead of starting over (a table too large to scan in one invocation is
+// still covered, over several).
+type ScanCursor struct {
+	Segments int            `json:"segments"`
+	Next     []ScanPosition `json:"next"`
+}
+
+// ScanPosition is one segment's place: done, or the key to start after (an
+// empty PK: from the segment's start).
+type ScanPosition struct {
+	Done bool   `json:"done,omitempty"`
+	PK   string `json:"pk,omitempty"`
+	SK   string `json:"sk,omitempty"`
+}
+
+// ScanFrom is Scan starting where cursor says (nil: from the start). When ctx
+// ends first it returns what it found, the cursor to read on from, and ctx's
+// error; a finished scan returns a nil cursor.
+func (st *Store) ScanFrom(ctx context.Context, flt ScanFilter, cursor *ScanCursor) ([]Found, *ScanCursor, error) {
 	f, err := st.finder()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cond := []string{"sk = :ev", "provider = :p"}
 	vals := map[string]ddb.AttributeValue{":ev": s(sortEvent), ":p": s(flt.Provider)}
@@ -209,6 +240,11 @@ func (st *Store) Scan(ctx context.Context, flt ScanFilter) ([]Found, error) {
 	if segments <= 0 {
 		segments = DefaultScanSegments
 	}
+	pos := make([]ScanPosition, segments)
+	if cursor != nil && cursor.Segments > 0 && len(cursor.Next) == cursor.Segments {
+		segments = cursor.Segments
+		pos = append([]ScanPosition(nil), cursor.Next...)
+	}
 	var (
 		mu    sync.Mutex
 		out   []Found
@@ -218,6 +254,9 @@ func (st *Store) Scan(ctx context.Context, flt ScanFilter) ([]Found, error) {
 	defer cancel()
 	var wg sync.WaitGroup
 	for seg := range segments {
+		if pos[seg].Done {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -229,6 +268,12 @@ func (st *Store) Scan(ctx context.Context, flt ScanFilter) ([]Found, error) {
 				ExpressionAttributeValues: vals,
 				Segment:                   aws.Int32(int32(seg)),
 				TotalSegments:             aws.Int32(int32(segments)),
+			}
+			if flt.Limit > 0 {
+				in.Limit = aws.Int32(flt.Limit)
+			}
+			if p := pos[seg]; p.PK != "" {
+				in.ExclusiveStartKey = key(p.PK, p.SK)
 			}
 			for {
 				page, err := f.Scan(sctx, in)
@@ -254,20 +299,24 @@ func (st *Store) Scan(ctx context.Context, flt ScanFilter) ([]Found, error) {
 					}
 					out = append(out, fd)
 				}
-				mu.Unlock()
 				if len(page.LastEvaluatedKey) == 0 {
+					pos[seg] = ScanPosition{Done: true}
+					mu.Unlock()
 					return
 				}
+				pos[seg] = ScanPosition{PK: str(page.LastEvaluatedKey, contract.TablePartitionKey), SK: str(page.LastEvaluatedKey, contract.TableSortKey)}
+				mu.Unlock()
 				in.ExclusiveStartKey = page.LastEvaluatedKey
 			}
 		}()
 	}
 	wg.Wait()
 	if first != nil {
+		next := &ScanCursor{Segments: segments, Next: pos}
 		if ctx.Err() != nil || errors.Is(first, context.DeadlineExceeded) || errors.Is(first, context.Canceled) {
-			return out, cmpErr(ctx.Err(), first)
+			return out, next, cmpErr(ctx.Err(), first)
 		}
-		return out, fmt.Errorf("%w: scan: %w", ErrUnavailable, first)
+		return out, next, fmt.Errorf("%w: scan: %w", ErrUnavailable, first)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].ReceivedAt.Equal(out[j].ReceivedAt) {
@@ -275,7 +324,51 @@ func (st *Store) Scan(ctx context.Context, flt ScanFilter) ([]Found, error) {
 		}
 		return out[i].EventID < out[j].EventID
 	})
-	return out, nil
+	return out, nil, nil
+}
+
+const sortSweep = "sweep"
+
+// SweepCursor reads where the provider's last unfinished sweep stopped (nil:
+// start over).
+func (st *Store) SweepCursor(ctx context.Context, provider string) (*ScanCursor, error) {
+	out, err := st.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.table), Key: key(provider+"#"+sortSweep, sortSweep), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: sweep cursor: %w", ErrUnavailable, err)
+	}
+	raw := str(out.Item, "cursor")
+	if raw == "" {
+		return nil, nil
+	}
+	var c ScanCursor
+	if err := json.Unmarshal([]byte(raw), &c); err != nil || c.Segments <= 0 || len(c.Next) != c.Segments {
+		return nil, nil // unreadable: start over
+	}
+	return &c, nil
+}
+
+// SaveSweepCursor records where the sweep stopped (nil: it finished; the
+// next one starts over). The record expires after a week.
+func (st *Store) SaveSweepCursor(ctx context.Context, provider string, c *ScanCursor) error {
+	item := map[string]ddb.AttributeValue{
+		contract.TablePartitionKey: s(provider + "#" + sortSweep),
+		contract.TableSortKey:      s(sortSweep),
+		"updated_at":               s(ts(st.now())),
+		contract.TableTTLAttribute: n(st.now().Add(7 * 24 * time.Hour).Unix()),
+	}
+	if c != nil {
+		b, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		item["cursor"] = s(string(b))
+	}
+	if _, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: item}); err != nil {
+		return fmt.Errorf("%w: sweep cursor: %w", ErrUnavailable, err)
+	}
+	return nil
 }
 
 // Quarantined lists the provider's quarantined events (and released ones not

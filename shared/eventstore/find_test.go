@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"webhooks/internal/awskit"
 	"webhooks/shared/eventstore"
@@ -140,5 +143,97 @@ func TestScanStopsWithItsContext(t *testing.T) {
 	<-ctx.Done()
 	if _, err := store.Scan(ctx, eventstore.ScanFilter{Provider: "p1"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("scan after its deadline: %v", err)
+	}
+}
+
+// cancelAfter is the real DynamoDB client whose context is cancelled after n
+// Scan requests: a scan that runs out of time part-way.
+type cancelAfter struct {
+	*dynamodb.Client
+	mu     sync.Mutex
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	out, err := c.Client.Scan(ctx, in, opts...)
+	c.mu.Lock()
+	if c.n--; c.n <= 0 {
+		c.cancel()
+	}
+	c.mu.Unlock()
+	return out, err
+}
+
+// A scan cut short again and again still covers the table: read on from each
+// cursor, every selected event is found exactly once (the sweep of a table
+// too large for one invocation).
+func TestScansReadOnFromTheirCursor(t *testing.T) {
+	stack := awskit.NewStack(t, "p1", "")
+	store := eventstore.New(stack.AWS.DynamoDB, stack.Table)
+	ctx := t.Context()
+	base := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	want := map[string]bool{}
+	for i := range 60 {
+		st := eventstore.StatusStored
+		if i%3 == 0 {
+			st = eventstore.StatusQueued
+		}
+		id := fmt.Sprintf("c%02d", i)
+		it := &eventstore.Item{Provider: "p1", EventID: id, Type: "p1.t", Time: base, Data: []byte(`{}`), DataSHA256: eventstore.Digest([]byte(`{}`)),
+			Status: st, ReceivedAt: base.Add(time.Duration(i) * time.Second), ExpiresAt: base.Add(time.Hour)}
+		if _, err := store.Create(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+		if st == eventstore.StatusStored {
+			want[id] = true
+		}
+	}
+	flt := eventstore.ScanFilter{Provider: "p1", Status: eventstore.StatusStored, Segments: 3, Limit: 4}
+	seen := map[string]int{}
+	var cursor *eventstore.ScanCursor
+	for round := 0; ; round++ {
+		if round > 50 {
+			t.Fatal("the scan never finishes")
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		api := &cancelAfter{Client: stack.AWS.DynamoDB, n: 4, cancel: cancel}
+		found, next, err := eventstore.New(api, stack.Table).ScanFrom(sctx, flt, cursor)
+		cancel()
+		if next == nil && err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range found {
+			seen[f.EventID]++
+		}
+		if next == nil {
+			break
+		}
+		if round == 0 {
+			// The cursor survives the table.
+			if err := store.SaveSweepCursor(ctx, "p1", next); err != nil {
+				t.Fatal(err)
+			}
+			if next, err = store.SweepCursor(ctx, "p1"); err != nil || next == nil {
+				t.Fatalf("cursor read back: %v %v", next, err)
+			}
+		}
+		cursor = next
+	}
+	for id := range want {
+		if seen[id] != 1 {
+			t.Errorf("%s found %d times", id, seen[id])
+		}
+	}
+	for id, n := range seen {
+		if !want[id] {
+			t.Errorf("%s (not selected) found %d times", id, n)
+		}
+	}
+	if err := store.SaveSweepCursor(ctx, "p1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := store.SweepCursor(ctx, "p1"); err != nil || c != nil {
+		t.Errorf("a finished sweep's cursor: %v %v", c, err)
 	}
 }

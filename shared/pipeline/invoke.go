@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"webhooks/shared/contract"
 	"webhooks/shared/eventstore"
+	"webhooks/shared/jsonx"
 )
 
 // Command is an operator command: the payload an operator sends to the
@@ -189,6 +192,16 @@ func invalidCommand(format string, a ...any) error {
 // ParseCommand decodes one operator command strictly: unknown fields are an
 // error, so a misspelt option is never silently ignored.
 func ParseCommand(payload []byte) (Command, error) {
+	// encoding/json alone would match field names in any case and let a
+	// repeated key win: {"olderThan":"1h","olderThan":"0s"} must not run as 0s.
+	doc, err := jsonx.Parse(payload)
+	if err != nil {
+		return Command{}, invalidCommand("command: %w", err)
+	}
+	doc.Release()
+	if err := exactFields(payload, reflect.TypeFor[Command](), "command"); err != nil {
+		return Command{}, err
+	}
 	var cmd Command
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
@@ -199,6 +212,40 @@ func ParseCommand(payload []byte) (Command, error) {
 		return Command{}, invalidCommand("command: trailing data after the command")
 	}
 	return cmd, nil
+}
+
+// exactFields checks that every key of the JSON object raw, and of the
+// objects in its struct-typed fields, is one of t's field names exactly as
+// spelt (encoding/json would take "DRYRUN" for "dryRun").
+func exactFields(raw []byte, t reflect.Type, where string) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return nil // not an object: the decoder says what is wrong
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		fields[name] = f.Type
+	}
+	for k, v := range obj {
+		ft, ok := fields[k]
+		if !ok {
+			return invalidCommand("%s: unknown field %q", where, k)
+		}
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct {
+			if err := exactFields(v, ft, k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 var _ lambda.Handler = (*Handler[struct{}])(nil)

@@ -159,6 +159,12 @@ func (h *Handler[C]) store1(ctx context.Context, it *eventstore.Item, q *Quarant
 		existing, err = h.store.Create(ctx, it)
 	}
 	if err != nil {
+		// DynamoDB may have applied the write and lost the reply: leave the
+		// marker the redrive finds it by (if nothing was written, the redrive
+		// finds no event and clears the marker).
+		if errors.Is(err, eventstore.ErrUnavailable) && it.Status == eventstore.StatusStored {
+			h.markUnsent(ctx, it)
+		}
 		return nil, nil, failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err), false
 	}
 	return existing, q, result{}, true
@@ -215,7 +221,15 @@ func (h *Handler[C]) send(ctx context.Context, it *eventstore.Item, msg queue.Me
 		h.markUnsent(ctx, it)
 		return failure(http.StatusServiceUnavailable, CodeQueue, "event could not be queued; retry later", err)
 	}
-	if err := h.store.MarkQueued(ctx, it.Provider, it.EventID, msgID, h.opt.Now().Add(h.opt.EventTTL)); err != nil {
+	err = h.store.MarkQueued(ctx, it.Provider, it.EventID, msgID, h.opt.Now().Add(h.opt.EventTTL))
+	if err != nil && ctx.Err() != nil {
+		// The request's time ran out right after the send: record it on a
+		// context of its own rather than leave the event for the sweep.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markerTimeout)
+		err = h.store.MarkQueued(mctx, it.Provider, it.EventID, msgID, h.opt.Now().Add(h.opt.EventTTL))
+		cancel()
+	}
+	if err != nil {
 		// The message is durably on the queue, so the webhook is acknowledged: a 5xx
 		// here would make the provider redeliver it after SQS's 5-minute
 		// de-duplication window and enqueue it twice. The item stays "stored".

@@ -43,6 +43,10 @@ type RedriveResult struct {
 	// Remaining counts found events not tried before the function's time ran
 	// out (included in Failed): the next run takes them, oldest first.
 	Remaining int `json:"remaining,omitempty"`
+	// SweepIncomplete: the sweep's scan did not reach the end of the table in
+	// the half of the function's time it may use; the next sweep reads on
+	// from where this one stopped.
+	SweepIncomplete bool `json:"sweepIncomplete,omitempty"`
 }
 
 // ReplayCommand sends again every queued event received in [From, To)
@@ -82,6 +86,16 @@ func timeShort(ctx context.Context) bool {
 	return ok && time.Until(dl) < commandMargin
 }
 
+// eventContext bounds one event's calls so that the command still answers
+// when they run slow (SQS throttling, SDK retries): the reply, with its
+// counts and resume point, is never lost to Lambda's own timeout.
+func eventContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-commandMargin/2))
+	}
+	return context.WithCancel(ctx)
+}
+
 // scanContext bounds a Scan so that the command can still answer.
 func scanContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if dl, ok := ctx.Deadline(); ok {
@@ -107,15 +121,11 @@ func (h *Handler[C]) Redrive(ctx context.Context, cmd RedriveCommand) (RedriveRe
 		return res, fmt.Errorf("redrive: %w", err)
 	}
 	if cmd.Sweep {
-		sctx, cancel := scanContext(ctx)
-		found, err := h.store.Scan(sctx, eventstore.ScanFilter{Provider: name, Status: eventstore.StatusStored, To: cutoff})
-		cancel()
-		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+		found, complete, err := h.sweep(ctx, cutoff)
+		if err != nil {
 			return res, fmt.Errorf("redrive: sweep: %w", err)
 		}
-		if err != nil { // out of time: the markers still go, the next sweep reads on
-			h.log.WarnContext(ctx, "redrive sweep did not finish in the function's time", slog.Int("foundSoFar", len(found)))
-		}
+		res.SweepIncomplete = !complete
 		refs = mergeRefs(refs, found)
 	}
 	for i, r := range refs {
@@ -125,7 +135,9 @@ func (h *Handler[C]) Redrive(ctx context.Context, cmd RedriveCommand) (RedriveRe
 			res.Failed += res.Remaining
 			break
 		}
-		h.redriveOne(ctx, r, cutoff, &res)
+		ectx, cancel := eventContext(ctx)
+		h.redriveOne(ectx, r, cutoff, &res)
+		cancel()
 	}
 	h.opt.Metrics.Redrive(name, res.Found, res.Sent, res.Failed)
 	level := slog.LevelInfo
@@ -134,8 +146,38 @@ func (h *Handler[C]) Redrive(ctx context.Context, cmd RedriveCommand) (RedriveRe
 	}
 	h.log.LogAttrs(ctx, level, "redrive", slog.String("olderThan", cmd.OlderThan), slog.Bool("sweep", cmd.Sweep),
 		slog.Int("found", res.Found), slog.Int("sent", res.Sent), slog.Int("failed", res.Failed),
-		slog.Int("quarantined", res.Quarantined), slog.Int("remaining", res.Remaining))
+		slog.Int("quarantined", res.Quarantined), slog.Int("remaining", res.Remaining), slog.Bool("sweepIncomplete", res.SweepIncomplete))
 	return res, nil
+}
+
+// sweep scans the table for stored events received before the cutoff, in at
+// most half the time left (the other half sends what it finds), reading on
+// from where the last unfinished sweep stopped. complete: the scan reached
+// the end of the table.
+func (h *Handler[C]) sweep(ctx context.Context, cutoff time.Time) (found []eventstore.Found, complete bool, err error) {
+	name := h.p.Name()
+	cursor, err := h.store.SweepCursor(ctx, name)
+	if err != nil {
+		return nil, false, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		sctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl.Add(-commandMargin))/2))
+	}
+	found, next, err := h.store.ScanFrom(sctx, eventstore.ScanFilter{Provider: name, Status: eventstore.StatusStored, To: cutoff}, cursor)
+	cancel()
+	if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
+		return nil, false, err
+	}
+	if next != nil || cursor != nil {
+		if err := h.store.SaveSweepCursor(ctx, name, next); err != nil {
+			h.log.WarnContext(ctx, "sweep cursor not saved: the next sweep starts over", slog.String("error", err.Error()))
+		}
+	}
+	if next != nil {
+		h.log.WarnContext(ctx, "redrive sweep did not reach the end of the table in its time; the next sweep reads on", slog.Int("found", len(found)))
+	}
+	return found, next == nil, nil
 }
 
 // redriveOne sends one event a marker or the sweep named, if it is still
@@ -305,6 +347,9 @@ func (h *Handler[C]) Replay(ctx context.Context, cmd ReplayCommand) (ReplayResul
 	}
 	res := ReplayResult{ReplayID: id}
 	name := h.p.Name()
+	// Logged first: if the invocation dies, the id still lets the operator
+	// resume without sending what was sent again under another id.
+	h.log.InfoContext(ctx, "replay started", slog.String("replayId", id), slog.String("from", cmd.From), slog.String("to", cmd.To), slog.Bool("dryRun", cmd.DryRun))
 	sctx, cancel := scanContext(ctx)
 	found, err := h.store.Scan(sctx, eventstore.ScanFilter{Provider: name, Status: eventstore.StatusQueued, From: w.from, To: w.to})
 	cancel()
@@ -333,7 +378,6 @@ func (h *Handler[C]) Replay(ctx context.Context, cmd ReplayCommand) (ReplayResul
 // replaySend sends the matched events in order, until they are all sent or
 // the time (or SQS) runs out; then res.Resume finishes the replay.
 func (h *Handler[C]) replaySend(ctx context.Context, cmd ReplayCommand, id string, todo []eventstore.Found, res *ReplayResult) {
-	name := h.p.Name()
 	resume := func(f eventstore.Found) {
 		next := cmd
 		next.From, next.ReplayID, next.DryRun = f.ReceivedAt.UTC().Format(time.RFC3339Nano), id, false
@@ -344,43 +388,60 @@ func (h *Handler[C]) replaySend(ctx context.Context, cmd ReplayCommand, id strin
 			resume(f)
 			return
 		}
-		it, err := h.store.Get(ctx, name, f.EventID)
-		if err != nil || it.Status != eventstore.StatusQueued {
-			if err != nil && !errors.Is(err, eventstore.ErrNotFound) {
-				resume(f)
-				h.log.ErrorContext(ctx, "replay: event not read", slog.String("eventId", f.EventID), slog.String("error", err.Error()))
-				return
-			}
-			res.Failed++
-			h.log.WarnContext(ctx, "replay: event no longer stored as queued", slog.String("eventId", f.EventID))
-			continue
-		}
-		ev := &Event{Type: it.Type, Subject: it.Subject, Time: it.Time, Data: it.Data, Deprecated: it.Deprecated}
-		data, err := h.enrich(ctx, ev, "")
-		if err != nil {
-			res.Failed++
-			h.log.ErrorContext(ctx, "replay: event cannot be prepared now", slog.String("eventId", it.EventID), slog.String("error", err.Error()))
-			continue
-		}
-		ce := queue.NewCloudEvent(name, it.EventID, it.Type, it.Subject, it.Time, data)
-		ce.ReplayID = id
-		msg := queue.NewMessage(name, ce)
-		msg.DeduplicationID = ReplayDeduplicationID(id, it.EventID)
-		if q := tooLarge(msg); q != nil {
-			res.Failed++
-			h.log.ErrorContext(ctx, "replay: message too large", slog.String("eventId", it.EventID), slog.String("reason", q.Reason))
-			continue
-		}
-		if _, err := h.queue.Send(ctx, msg); err != nil {
-			if errors.Is(err, queue.ErrRefused) {
-				res.Failed++
-				h.log.ErrorContext(ctx, "replay: SQS refused the message", slog.String("eventId", it.EventID), slog.String("code", awsCode(err)))
-				continue
-			}
-			resume(f) // SQS is failing: stop here rather than fail every event after it
-			h.log.ErrorContext(ctx, "replay: SQS failed; resume later", slog.String("eventId", it.EventID), slog.String("error", err.Error()))
+		ectx, cancel := eventContext(ctx)
+		stop := h.replayOne(ectx, id, f, res)
+		cancel()
+		if stop {
+			resume(f)
 			return
 		}
-		res.Sent++
 	}
+}
+
+// replayOne sends one matched event's copy. It reports whether the replay
+// must stop here (reading the table or SQS failed, or the time ran out): the
+// event is then where it resumes.
+func (h *Handler[C]) replayOne(ctx context.Context, id string, f eventstore.Found, res *ReplayResult) (stop bool) {
+	name := h.p.Name()
+	it, err := h.store.Get(ctx, name, f.EventID)
+	switch {
+	case err != nil && !errors.Is(err, eventstore.ErrNotFound):
+		h.log.ErrorContext(ctx, "replay: event not read", slog.String("eventId", f.EventID), slog.String("error", err.Error()))
+		return true
+	case err != nil || it.Status != eventstore.StatusQueued: // expired since
+		res.Failed++
+		h.log.WarnContext(ctx, "replay: event no longer stored as queued", slog.String("eventId", f.EventID))
+		return false
+	}
+	ev := &Event{Type: it.Type, Subject: it.Subject, Time: it.Time, Data: it.Data, Deprecated: it.Deprecated}
+	data, err := h.enrich(ctx, ev, "")
+	if err != nil {
+		if ctx.Err() != nil {
+			return true
+		}
+		res.Failed++
+		h.log.ErrorContext(ctx, "replay: event cannot be prepared now", slog.String("eventId", it.EventID), slog.String("error", err.Error()))
+		return false
+	}
+	ce := queue.NewCloudEvent(name, it.EventID, it.Type, it.Subject, it.Time, data)
+	ce.ReplayID = id
+	msg := queue.NewMessage(name, ce)
+	msg.DeduplicationID = ReplayDeduplicationID(id, it.EventID)
+	if q := tooLarge(msg); q != nil {
+		res.Failed++
+		h.log.ErrorContext(ctx, "replay: message too large", slog.String("eventId", it.EventID), slog.String("reason", q.Reason))
+		return false
+	}
+	if _, err := h.queue.Send(ctx, msg); err != nil {
+		if errors.Is(err, queue.ErrRefused) {
+			res.Failed++
+			h.log.ErrorContext(ctx, "replay: SQS refused the message", slog.String("eventId", it.EventID), slog.String("code", awsCode(err)))
+			return false
+		}
+		// SQS is failing (or the time ran out): stop here rather than fail every event after it.
+		h.log.ErrorContext(ctx, "replay: SQS failed; resume later", slog.String("eventId", it.EventID), slog.String("error", err.Error()))
+		return true
+	}
+	res.Sent++
+	return false
 }

@@ -13,11 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"webhooks/internal/awskit"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
+	"webhooks/shared/queue"
+	"webhooks/shared/secrets"
 )
 
 // command invokes the handler with a JSON payload, as `aws lambda invoke` does.
@@ -432,7 +436,10 @@ func TestInvalidOperatorCommands(t *testing.T) {
 		`{"replay":{"from":"2026-01-01T00:00:00Z","to":"2026-01-02T00:00:00Z","dry":true}}`:                            "unknown field",
 		`{"redrive":{"olderThan":"5m"},"replay":{}}`:                                                                   "neither",
 		`{"purge":{}}`: "unknown command",
-		`[]`:           "not a JSON object",
+		`{"redrive":{"olderThan":"1h","olderThan":"0s"}}`:                                      "repeats a key",
+		`{"redrive":{"OlderThan":"1h"}}`:                                                       `unknown field "OlderThan"`,
+		`{"replay":{"from":"2026-01-01T00:00:00Z","to":"2026-01-02T00:00:00Z","DRYRUN":true}}`: `unknown field "DRYRUN"`,
+		`[]`: "not a JSON object",
 	} {
 		out, err := h.Invoke(t.Context(), []byte(payload))
 		var invalid *pipeline.InvalidCommandError
@@ -445,5 +452,45 @@ func TestInvalidOperatorCommands(t *testing.T) {
 	var invalid *pipeline.InvalidCommandError
 	if err == nil || errors.As(err, &invalid) || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("reprocess of an unknown event: %v (%T)", err, err)
+	}
+}
+
+// lostReply is the real DynamoDB client whose event writes are applied but
+// answered with an error, as when a reply is lost on the way back.
+type lostReply struct{ *dynamodb.Client }
+
+func (c lostReply) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	out, err := c.Client.PutItem(ctx, in, opts...)
+	if sk, _ := in.Item["sk"].(*ddb.AttributeValueMemberS); err == nil && sk != nil && sk.Value == "event" {
+		return nil, errors.New("connection reset after the write was applied")
+	}
+	return out, err
+}
+
+// A store DynamoDB applied but whose reply was lost is answered 503 and
+// leaves a marker: if the provider gives up, the redrive sends the event.
+func TestStoreWhoseReplyWasLostIsRedriven(t *testing.T) {
+	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	sc := secrets.New(stack.AWS.Secrets, stack.SecretID, testProvider{}.ParseSecret)
+	lossy, err := pipeline.New(pipeline.Provider[testSecret](testProvider{}), sc, eventstore.New(lostReply{stack.AWS.DynamoDB}, stack.Table),
+		queue.New(stack.AWS.SQS, stack.Queue.URL), pipeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := awskit.Invoke(t, lossy, event(`{"id":"lost"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+	if res.StatusCode != 503 {
+		t.Fatalf("%d %s", res.StatusCode, res.Body)
+	}
+	if n := markers(t, stack); n != 1 {
+		t.Fatalf("%d markers", n)
+	}
+	if r := redrive(t, newHandler(t, stack), `{"redrive":{"olderThan":"0s"}}`); r.Found != 1 || r.Sent != 1 {
+		t.Fatalf("%+v", r)
+	}
+	if msgs := stack.Messages(t); len(msgs) != 1 || msgs[0].Event.Subject != "lost" {
+		t.Fatalf("messages %v", msgs)
+	}
+	if n := markers(t, stack); n != 0 {
+		t.Errorf("%d markers left", n)
 	}
 }
