@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"webhooks/shared/contract"
+	"webhooks/shared/eventstore"
 )
 
 // Table layout (DESIGN.md, "Table").
@@ -34,7 +35,8 @@ const (
 //   - FunctionMarkerActions, on the key "<provider>#unsent" only: the redrive's query of its
 //     provider's unsent markers, and the delete of a marker once its event is queued;
 //   - FunctionScanActions, no key to condition on: the redrive sweep's and the replay's
-//     filtered scan (filtered on the provider in the function).
+//     filtered scan, allowed to read only the attributes that name and order an event,
+//     never its data (dynamodb:Select SPECIFIC_ATTRIBUTES and dynamodb:Attributes).
 //
 // No batch or transactional action, no wildcard.
 var (
@@ -42,6 +44,19 @@ var (
 	FunctionMarkerActions = []string{"dynamodb:Query", "dynamodb:DeleteItem"}
 	FunctionScanActions   = []string{"dynamodb:Scan"}
 )
+
+// ScanReadableAttributes are the attributes a function's Scan may name: what
+// the scans read and filter on, and the table keys — never data, so a scan
+// cannot read any provider's events (eventstore.ScanAttributes).
+func ScanReadableAttributes() []any {
+	var out []any
+	for _, a := range slices.Concat([]string{contract.TablePartitionKey}, eventstore.ScanAttributes, eventstore.ScanFilterAttributes) {
+		if !slices.Contains(out, any(a)) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
 
 // FunctionTableActions are all of them.
 var FunctionTableActions = slices.Concat(FunctionItemActions, FunctionMarkerActions, FunctionScanActions)
@@ -100,7 +115,10 @@ func (s *EventStore) GrantPipeline(grantee awsiam.IGrantable, provider string) {
 	for _, st := range []*awsiam.PolicyStatementProps{
 		{Sid: jsii.String("EventStoreOwnItems"), Actions: jsii.Strings(FunctionItemActions...), Conditions: leading(provider + "#*")},
 		{Sid: jsii.String("EventStoreOwnUnsentMarkers"), Actions: jsii.Strings(FunctionMarkerActions...), Conditions: leading(provider + "#unsent")},
-		{Sid: jsii.String("EventStoreScan"), Actions: jsii.Strings(FunctionScanActions...)},
+		{Sid: jsii.String("EventStoreScan"), Actions: jsii.Strings(FunctionScanActions...), Conditions: &map[string]any{
+			"StringEquals":              map[string]any{"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+			"ForAllValues:StringEquals": map[string]any{"dynamodb:Attributes": ScanReadableAttributes()},
+		}},
 	} {
 		st.Resources = jsii.Strings(*s.Table.TableArn())
 		grantee.GrantPrincipal().AddToPrincipalPolicy(awsiam.NewPolicyStatement(st))

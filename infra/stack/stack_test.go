@@ -461,11 +461,12 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 					t.Errorf("%s: table actions on %s", p.Name, res)
 				}
 				// Only the provider's own items: its keys start with "<provider>#"; the
-				// markers' partition is "<provider>#unsent". A scan has no key to condition on.
+				// markers' partition is "<provider>#unsent". A scan has no key to condition on:
+				// it may read only the attributes that name an event, never its data.
 				want := map[string]string{
 					"dynamodb:GetItem,dynamodb:PutItem,dynamodb:UpdateItem": `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["` + p.Name + `#*"]}}`,
 					"dynamodb:DeleteItem,dynamodb:Query":                    `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["` + p.Name + `#unsent"]}}`,
-					"dynamodb:Scan":                                         `null`,
+					"dynamodb:Scan":                                         `{"ForAllValues:StringEquals":{"dynamodb:Attributes":["pk","event_id","received_at","type","subject","sk","provider","status"]},"StringEquals":{"dynamodb:Select":"SPECIFIC_ATTRIBUTES"}}`,
 				}[acts]
 				if got := toJSON(st["Condition"]); got != want {
 					t.Errorf("%s: %s condition %s, want %s", p.Name, acts, got, want)

@@ -134,6 +134,13 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request, res *Resul
 		fail(userError(http.StatusForbidden, "AccessDeniedException", "the local Invoke API serves loopback clients only"))
 		return
 	}
+	// Loopback is not enough: a web page can make the browser POST here (it
+	// sends Origin), and a tunnel forwards from loopback (it adds
+	// X-Forwarded-*). Neither is an operator's SDK or CLI.
+	if r.Header.Get("Origin") != "" || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("X-Forwarded-Host") != "" || r.Header.Get("Forwarded") != "" {
+		fail(userError(http.StatusForbidden, "AccessDeniedException", "the local Invoke API serves this machine's own clients only (no browser page, no proxy or tunnel)"))
+		return
+	}
 	rest := strings.TrimPrefix(r.URL.EscapedPath(), InvokeAPIPrefix)
 	escaped, ok := strings.CutSuffix(rest, "/invocations")
 	if !ok || escaped == "" || strings.Contains(escaped, "/") {

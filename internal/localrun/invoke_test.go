@@ -426,6 +426,24 @@ func TestInvokeRefusesRemoteClients(t *testing.T) {
 	if rec.Code != 403 || rec.Header().Get("X-Amzn-ErrorType") != "AccessDeniedException" || len(tiki.calls()) != 0 {
 		t.Fatalf("remote client: %d %v %s", rec.Code, rec.Header(), rec.Body)
 	}
+	// From loopback, but a browser page (Origin) or a tunnel (X-Forwarded-*): refused.
+	for _, h := range []string{"Origin", "X-Forwarded-For", "X-Forwarded-Host", "Forwarded"} {
+		req := httptest.NewRequest("POST", InvokePath("tiki"), strings.NewReader(`{}`))
+		req.RemoteAddr = "127.0.0.1:5555"
+		req.Header.Set(h, "https://evil.example")
+		rec := httptest.NewRecorder()
+		gw.ServeHTTP(rec, req)
+		if rec.Code != 403 || len(tiki.calls()) != 0 {
+			t.Errorf("loopback with %s: %d %s", h, rec.Code, rec.Body)
+		}
+	}
+	req = httptest.NewRequest("POST", InvokePath("tiki"), strings.NewReader(`{}`))
+	req.RemoteAddr = "127.0.0.1:5555"
+	rec = httptest.NewRecorder()
+	gw.ServeHTTP(rec, req)
+	if rec.Code != 200 || len(tiki.calls()) != 1 {
+		t.Errorf("loopback client: %d %s", rec.Code, rec.Body)
+	}
 	for addr, want := range map[string]bool{"127.0.0.1:5": true, "[::1]:5": true, "192.0.2.1:5": false, "10.0.0.1:5": false, "garbage": false} {
 		if isLoopback(addr) != want {
 			t.Errorf("isLoopback(%q) = %v", addr, !want)

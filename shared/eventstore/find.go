@@ -147,6 +147,15 @@ func (st *Store) Unsent(ctx context.Context, provider string, before time.Time) 
 	}
 }
 
+// ScanAttributes are the only attributes a Scan reads (never data): the IAM
+// policy of the functions allows a Scan of nothing else (dynamodb:Attributes
+// with dynamodb:Select SPECIFIC_ATTRIBUTES), so a function cannot read
+// another provider's events by scanning.
+var ScanAttributes = []string{"event_id", contract.AttrReceivedAt, "type", "subject"}
+
+// ScanFilterAttributes are the attributes a Scan's filter reads.
+var ScanFilterAttributes = []string{contract.TableSortKey, "provider", "status", contract.AttrReceivedAt}
+
 // ScanFilter selects a provider's events in a filtered Scan.
 type ScanFilter struct {
 	Provider string
@@ -216,12 +225,11 @@ func (st *Store) ScanFrom(ctx context.Context, flt ScanFilter, cursor *ScanCurso
 	if err != nil {
 		return nil, nil, err
 	}
-	cond := []string{"sk = :ev", "provider = :p"}
+	cond := []string{"#sk = :ev", "#provider = :p"}
 	vals := map[string]ddb.AttributeValue{":ev": s(sortEvent), ":p": s(flt.Provider)}
-	names := map[string]string{"#rcv": contract.AttrReceivedAt, "#t": "type"}
+	names := map[string]string{}
 	if flt.Status != "" {
-		cond = append(cond, "#st = :st")
-		names["#st"] = "status"
+		cond = append(cond, "#status = :st")
 		vals[":st"] = s(string(flt.Status))
 	}
 	// Stored times have at most millisecond precision and trailing zeros
@@ -229,12 +237,22 @@ func (st *Store) ScanFrom(ctx context.Context, flt ScanFilter, cursor *ScanCurso
 	// server filters by whole seconds (a prefix that does compare), and the
 	// exact bounds are checked here.
 	if !flt.From.IsZero() {
-		cond = append(cond, "#rcv >= :from")
+		cond = append(cond, "#received_at >= :from")
 		vals[":from"] = s(flt.From.UTC().Format("2006-01-02T15:04:05"))
 	}
 	if !flt.To.IsZero() {
-		cond = append(cond, "#rcv < :to")
+		cond = append(cond, "#received_at < :to")
 		vals[":to"] = s(flt.To.UTC().Truncate(time.Second).Add(time.Second).Format("2006-01-02T15:04:05"))
+	}
+	for _, a := range ScanAttributes {
+		names["#"+a] = a
+	}
+	for _, c := range cond {
+		for _, w := range strings.Fields(c) {
+			if strings.HasPrefix(w, "#") {
+				names[w] = w[1:]
+			}
+		}
 	}
 	segments := flt.Segments
 	if segments <= 0 {
@@ -263,7 +281,8 @@ func (st *Store) ScanFrom(ctx context.Context, flt ScanFilter, cursor *ScanCurso
 			in := &dynamodb.ScanInput{
 				TableName:                 aws.String(st.table),
 				FilterExpression:          aws.String(strings.Join(cond, " AND ")),
-				ProjectionExpression:      aws.String("event_id, #rcv, #t, subject"),
+				ProjectionExpression:      aws.String("#" + strings.Join(ScanAttributes, ", #")),
+				Select:                    ddb.SelectSpecificAttributes,
 				ExpressionAttributeNames:  names,
 				ExpressionAttributeValues: vals,
 				Segment:                   aws.Int32(int32(seg)),
