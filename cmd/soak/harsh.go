@@ -63,7 +63,7 @@ func harshSection(cfg loadtest.SoakConfig, res *loadtest.SoakResult) string {
 	fmt.Fprintf(&b, "%d distinct webhooks per provider (plus 10%% redeliveries of acknowledged ones), 16 concurrent senders, 4 sandboxes per function. "+
 		"Each provider makes at most %d attempts per delivery, %s then %s apart, then gives up. "+
 		"Background faults: 3%% errors, 3%% throttling, 3%% lost responses on every AWS call. "+
-		"%d outage windows of %s. Runtimes killed with SIGKILL at 2%% of their DynamoDB and SQS calls before the call reaches AWS and 2%% after AWS applied it. "+
+		"%d outage windows, each of at most %s and closed sooner once half the load between two windows has been handed out (so that they never overlap). Runtimes killed with SIGKILL at 2%% of their DynamoDB and SQS calls before the call reaches AWS and 2%% after AWS applied it. "+
 		"Then, faults off, each function is invoked with `%s`, and the oracle judges the table and every message drained from the queues.\n\n",
 		cfg.PerProvider, cfg.MaxAttempts, cfg.RetryDelay, time.Duration(float64(cfg.RetryDelay)*cfg.Backoff), len(res.Windows), outageLength(cfg), loadtest.RedriveCommand)
 	b.WriteString("| provider | webhooks | deliveries | attempts | non-2xx seen by senders | runtimes killed | gave up | stored | stranded after the load | redrive found | redrive sent | of which first delivered by the redrive | of which on the queue already | queued | quarantined | duplicates within 5 min | duplicates outside | lost |\n")

@@ -74,11 +74,14 @@ type SoakConfig struct {
 
 // OutageSpec is one outage window of a soak: every call to Service fails
 // with Kind (Unavailable, Error or Reset) for For, from the moment the share
-// At (0 to 1) of the webhooks has been handed to the senders.
+// At (0 to 1) of the webhooks has been handed to the senders — and, when
+// Until is set, no longer than until the share Until has been: a load that
+// runs fast (every attempt failing fast) cannot make windows overlap.
 type OutageSpec struct {
 	Service string
 	Kind    Kind
 	At      float64
+	Until   float64
 	For     time.Duration
 }
 
@@ -373,10 +376,17 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 		}()
 	}
 	var timers []*time.Timer
+	closers := map[int]func(){}
 	for i := range hooks {
-		for _, o := range cfg.Outages {
+		for k, o := range cfg.Outages {
+			if c := closers[k]; c != nil && o.Until > 0 && int(o.Until*float64(len(hooks))) <= i {
+				c()
+				delete(closers, k)
+			}
 			if int(o.At*float64(len(hooks))) == i {
-				timers = append(timers, time.AfterFunc(o.For, proxy.OpenOutage(o.Service, o.Kind)))
+				c := proxy.OpenOutage(o.Service, o.Kind)
+				closers[k] = c
+				timers = append(timers, time.AfterFunc(o.For, c))
 			}
 		}
 		work <- i
@@ -619,9 +629,11 @@ func HarshKills() []KillRule {
 	}
 }
 
-// HarshOutages are n pairs of outage windows, each lasting length, spread
-// over the load: SQS (connections reset, then 503s) and DynamoDB (503s, then
-// connections reset) in turn.
+// HarshOutages are n pairs of outage windows, each lasting length (at most
+// half the load's share between two windows, so that they never overlap and
+// the load runs healthy between them), spread over the load: SQS
+// (connections reset, then 503s) and DynamoDB (503s, then connections reset)
+// in turn.
 func HarshOutages(n int, length time.Duration) []OutageSpec {
 	var out []OutageSpec
 	for i := 0; i < n; i++ {
@@ -631,8 +643,8 @@ func HarshOutages(n int, length time.Duration) []OutageSpec {
 		}
 		step := 1 / float64(2*n+1)
 		out = append(out,
-			OutageSpec{Service: "sqs", Kind: kinds[0], At: step * float64(2*i+1), For: length},
-			OutageSpec{Service: "dynamodb", Kind: kinds[1], At: step * float64(2*i+2), For: length})
+			OutageSpec{Service: "sqs", Kind: kinds[0], At: step * float64(2*i+1), Until: step * (float64(2*i+1) + 0.5), For: length},
+			OutageSpec{Service: "dynamodb", Kind: kinds[1], At: step * float64(2*i+2), Until: step * (float64(2*i+2) + 0.5), For: length})
 	}
 	return out
 }

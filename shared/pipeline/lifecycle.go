@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/smithy-go"
+
 	"webhooks/shared/eventstore"
 	"webhooks/shared/metrics"
 	"webhooks/shared/queue"
@@ -159,15 +161,24 @@ func (h *Handler[C]) store1(ctx context.Context, it *eventstore.Item, q *Quarant
 		existing, err = h.store.Create(ctx, it)
 	}
 	if err != nil {
-		// DynamoDB may have applied the write and lost the reply: leave the
-		// marker the redrive finds it by (if nothing was written, the redrive
-		// finds no event and clears the marker).
-		if errors.Is(err, eventstore.ErrUnavailable) && it.Status == eventstore.StatusStored {
+		// No answer came back (a reset connection, a timeout): DynamoDB may have
+		// applied the write, so leave the marker the redrive finds it by (if
+		// nothing was written, the redrive finds no event and clears the
+		// marker). An answer from DynamoDB (503, throttling) means it was not
+		// written: no marker, and no time spent on one during an outage.
+		if errors.Is(err, eventstore.ErrUnavailable) && !answered(err) && it.Status == eventstore.StatusStored {
 			h.markUnsent(ctx, it)
 		}
 		return nil, nil, failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err), false
 	}
 	return existing, q, result{}, true
+}
+
+// answered reports whether err carries an answer from the AWS API (an error
+// code), as opposed to a failure to get one (the connection, a timeout).
+func answered(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae)
 }
 
 // quarantined turns a new item into a quarantined one: the reason and no TTL.
