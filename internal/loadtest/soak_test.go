@@ -25,15 +25,7 @@ func TestSoakExactlyOnceUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak skipped in -short mode")
 	}
-	endpoint := awskit.Endpoint(t)
-	emulator, skip, err := localrun.EmulatorForTests()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if skip != "" {
-		t.Skip(skip)
-	}
-	bin := buildFunctions(t)
+	endpoint, emulator, bin := soakParts(t)
 	res, err := Soak(context.Background(), SoakConfig{
 		Endpoint: endpoint, EventsDir: "../../events", PerProvider: 60, Redeliver: 0.1,
 		Rules: MixedFaults(), Seed: 42, RetryDelay: 5 * time.Millisecond, Redrive: true,
@@ -86,15 +78,7 @@ func TestHarshSoakStrandsNothing(t *testing.T) {
 	if _, err := os.Stat("/proc/net/tcp"); err != nil {
 		t.Skip("killing runtimes needs Linux's /proc")
 	}
-	endpoint := awskit.Endpoint(t)
-	emulator, skip, err := localrun.EmulatorForTests()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if skip != "" {
-		t.Skip(skip)
-	}
-	bin := buildFunctions(t)
+	endpoint, emulator, bin := soakParts(t)
 	res, err := Soak(context.Background(), SoakConfig{
 		Endpoint: endpoint, EventsDir: "../../events", PerProvider: 20, Redeliver: 0.1,
 		Rules: HarshRules(), Kills: HarshKills(), Outages: HarshOutages(1, 5*time.Second),
@@ -133,4 +117,20 @@ func soakLog(t *testing.T) io.Writer {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// soakParts are what a soak test needs: moto's endpoint, the emulator and the
+// functions built for this machine (the test is skipped, or fails on CI,
+// when one is missing).
+func soakParts(t *testing.T) (endpoint, emulator, bin string) {
+	t.Helper()
+	endpoint = awskit.Endpoint(t)
+	emulator, skip, err := localrun.EmulatorForTests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skip != "" {
+		t.Skip(skip)
+	}
+	return endpoint, emulator, buildFunctions(t)
 }
