@@ -231,12 +231,8 @@ before reading).`, stderr)
 	provider := fs.String("provider", "", "the provider ("+strings.Join(providers.Names(), ", ")+")")
 	limit := fs.Int("max", 0, "move at most this many messages (0: all)")
 	dryRun := fs.Bool("dry-run", false, "list the messages on the dead-letter queue, move nothing")
-	pos, err := parseArgs(fs, args[1:])
-	if err != nil {
+	if _, err := parseExactly(fs, args[1:], 0, ""); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usageErr(fs, "unexpected argument %q", pos[0])
 	}
 	p, err := oneProvider(fs, *provider)
 	if err != nil {

@@ -55,6 +55,21 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseExactly is parseArgs for a command that takes exactly want other
+// arguments (missing: what to say when they are not there).
+func parseExactly(fs *flag.FlagSet, args []string, want int, missing string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(pos) > want:
+		return nil, usageErr(fs, "unexpected argument %q", pos[want])
+	case len(pos) < want:
+		return nil, usageErr(fs, "%s", missing)
+	}
+	return pos, nil
+}
+
 // usageErr explains a usage error on the flag set's output.
 func usageErr(fs *flag.FlagSet, format string, args ...any) error {
 	fmt.Fprintf(fs.Output(), "webhookctl %s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
@@ -202,12 +217,9 @@ Exit status 1 when no provider has the event.`, stderr)
 	tf := addTargetFlags(fs)
 	provider := fs.String("provider", "", "the event's provider (default: look in each: "+strings.Join(providers.Names(), ", ")+")")
 	asJSON := fs.Bool("json", false, "print one JSON object per event found")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseExactly(fs, args, 1, "give one event id")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageErr(fs, "give one event id")
 	}
 	id := pos[0]
 	list, err := providerList(fs, *provider)
@@ -267,12 +279,8 @@ shows status stored. Re-process one with webhookctl reprocess.`, stderr)
 	tf := addTargetFlags(fs)
 	provider := fs.String("provider", "", "only this provider's (default: every provider's)")
 	asJSON := fs.Bool("json", false, "print one JSON object per event")
-	pos, err := parseArgs(fs, args[1:])
-	if err != nil {
+	if _, err := parseExactly(fs, args[1:], 0, ""); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usageErr(fs, "unexpected argument %q", pos[0])
 	}
 	list, err := providerList(fs, *provider)
 	if err != nil {
@@ -333,12 +341,8 @@ provider; exit status 1 when a function failed or an event stays unsent.`, stder
 	olderThan := fs.Duration("older-than", 5*time.Minute, "only events stored at least this long ago (a Go duration)")
 	sweep := fs.Bool("sweep", false, "also scan the table for stored events no marker names")
 	asJSON := fs.Bool("json", false, "print each function's reply as JSON (one line per provider)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if _, err := parseExactly(fs, args, 0, ""); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usageErr(fs, "unexpected argument %q", pos[0])
 	}
 	if (*provider == "") == !*all {
 		return usageErr(fs, "give -provider P or -all")
@@ -420,12 +424,8 @@ and -follow runs it (again) until the replay is done.`, stderr)
 	replayID := fs.String("replay-id", "", "resume this replay (its id is printed by the run that did not finish)")
 	follow := fs.Bool("follow", false, "keep invoking the resume command until the replay is done")
 	asJSON := fs.Bool("json", false, "print each reply as JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if _, err := parseExactly(fs, args, 0, ""); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usageErr(fs, "unexpected argument %q", pos[0])
 	}
 	p, err := oneProvider(fs, *provider)
 	if err != nil {
@@ -545,16 +545,13 @@ was not kept) or fails.`, stderr)
 	tf := addTargetFlags(fs)
 	provider := fs.String("provider", "", "the event's provider ("+strings.Join(providers.Names(), ", ")+")")
 	asJSON := fs.Bool("json", false, "print the reply as JSON")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseExactly(fs, args, 1, "give one event id")
 	if err != nil {
 		return err
 	}
 	p, err := oneProvider(fs, *provider)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageErr(fs, "give one event id")
 	}
 	ctx, stop, t, err := tf.open()
 	if err != nil {

@@ -33,12 +33,8 @@ policy (checked first), so receiving there moves nothing; it stays as it is.`, s
 	follow := fs.Bool("f", false, "keep waiting for new messages; what is printed is consumed (deleted), like a consumer")
 	consume := fs.Bool("consume", false, "delete what is printed, like a consumer (required to read a queue with a redrive policy)")
 	raw := fs.Bool("raw", false, "print message bodies as they are")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if _, err := parseExactly(fs, args, 0, ""); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usageErr(fs, "unexpected argument %q", pos[0])
 	}
 	if *provider == "" && *queue == "" {
 		return usageErr(fs, "tail needs -provider (or -queue URL)")

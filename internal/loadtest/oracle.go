@@ -100,25 +100,20 @@ var (
 
 // only is the part of in about one provider.
 func (in OracleInput) only(provider string) OracleInput {
-	out := OracleInput{Window: in.Window, RedriveAt: in.RedriveAt}
-	for _, e := range in.Events {
-		if e.Provider == provider {
-			out.Events = append(out.Events, e)
-		}
+	return OracleInput{
+		Window: in.Window, RedriveAt: in.RedriveAt,
+		Events:     ofProvider(in.Events, provider, func(e StoredEvent) string { return e.Provider }),
+		Deliveries: ofProvider(in.Deliveries, provider, func(d Delivery) string { return d.Provider }),
+		Acked:      ofProvider(in.Acked, provider, func(a Ack) string { return a.Provider }),
+		Stranded:   ofProvider(in.Stranded, provider, func(a Ack) string { return a.Provider }),
 	}
-	for _, d := range in.Deliveries {
-		if d.Provider == provider {
-			out.Deliveries = append(out.Deliveries, d)
-		}
-	}
-	for _, a := range in.Acked {
-		if a.Provider == provider {
-			out.Acked = append(out.Acked, a)
-		}
-	}
-	for _, a := range in.Stranded {
-		if a.Provider == provider {
-			out.Stranded = append(out.Stranded, a)
+}
+
+func ofProvider[T any](xs []T, provider string, of func(T) string) []T {
+	var out []T
+	for _, x := range xs {
+		if of(x) == provider {
+			out = append(out, x)
 		}
 	}
 	return out

@@ -91,12 +91,16 @@ var (
 	ErrConflict = errors.New("eventstore: event changed concurrently")
 )
 
-// API is the part of the DynamoDB client this package uses (least privilege:
-// PutItem, GetItem, UpdateItem).
+// API is the part of the DynamoDB client this package uses: PutItem, GetItem
+// and UpdateItem on the path of a webhook; Query, Scan and DeleteItem for the
+// operator commands (unsent markers, the sweep and replay, see find.go).
 type API interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)

@@ -38,21 +38,6 @@ import (
 	"webhooks/shared/contract"
 )
 
-// FinderAPI is the part of the DynamoDB client the operator commands use
-// besides API: Query (markers, the quarantine index), Scan (sweep, replay) and
-// DeleteItem (a marker once its event is queued).
-type FinderAPI interface {
-	API
-	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-}
-
-var _ FinderAPI = (*dynamodb.Client)(nil)
-
-// ErrNoFinder means the store's client cannot Query, Scan or DeleteItem.
-var ErrNoFinder = errors.New("eventstore: the DynamoDB client cannot query, scan or delete")
-
 // markerTimeLayout is fixed-width (always milliseconds), so that the markers'
 // sort keys order as their times do.
 const markerTimeLayout = "2006-01-02T15:04:05.000Z"
@@ -61,14 +46,6 @@ const unsentSuffix = "#unsent"
 
 func markerSK(received time.Time, eventID string) string {
 	return received.UTC().Format(markerTimeLayout) + "#" + eventID
-}
-
-func (st *Store) finder() (FinderAPI, error) {
-	f, ok := st.api.(FinderAPI)
-	if !ok {
-		return nil, ErrNoFinder
-	}
-	return f, nil
 }
 
 // MarkUnsent records that the event is stored but could not be sent: a redrive
@@ -93,11 +70,7 @@ func (st *Store) MarkUnsent(ctx context.Context, provider, eventID string, recei
 
 // ClearUnsent deletes the event's unsent marker, if any (it is queued now).
 func (st *Store) ClearUnsent(ctx context.Context, provider, eventID string, received time.Time) error {
-	f, err := st.finder()
-	if err != nil {
-		return err
-	}
-	_, err = f.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	_, err := st.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(st.table),
 		Key:       key(provider+unsentSuffix, markerSK(received, eventID)),
 	})
@@ -116,10 +89,6 @@ type Ref struct {
 // Unsent returns the events marked unsent that were received before the
 // cutoff, oldest first.
 func (st *Store) Unsent(ctx context.Context, provider string, before time.Time) ([]Ref, error) {
-	f, err := st.finder()
-	if err != nil {
-		return nil, err
-	}
 	in := &dynamodb.QueryInput{
 		TableName:              aws.String(st.table),
 		KeyConditionExpression: aws.String("pk = :pk AND sk < :cut"),
@@ -130,7 +99,7 @@ func (st *Store) Unsent(ctx context.Context, provider string, before time.Time) 
 	}
 	var out []Ref
 	for {
-		page, err := f.Query(ctx, in)
+		page, err := st.api.Query(ctx, in)
 		if err != nil {
 			return out, fmt.Errorf("%w: query unsent markers: %w", ErrUnavailable, err)
 		}
@@ -221,10 +190,6 @@ type ScanPosition struct {
 // ends first it returns what it found, the cursor to read on from, and ctx's
 // error; a finished scan returns a nil cursor.
 func (st *Store) ScanFrom(ctx context.Context, flt ScanFilter, cursor *ScanCursor) ([]Found, *ScanCursor, error) {
-	f, err := st.finder()
-	if err != nil {
-		return nil, nil, err
-	}
 	cond := []string{"#sk = :ev", "#provider = :p"}
 	vals := map[string]ddb.AttributeValue{":ev": s(sortEvent), ":p": s(flt.Provider)}
 	names := map[string]string{}
@@ -295,7 +260,7 @@ func (st *Store) ScanFrom(ctx context.Context, flt ScanFilter, cursor *ScanCurso
 				in.ExclusiveStartKey = key(p.PK, p.SK)
 			}
 			for {
-				page, err := f.Scan(sctx, in)
+				page, err := st.api.Scan(sctx, in)
 				if err == nil {
 					err = sctx.Err()
 				}
@@ -394,10 +359,6 @@ func (st *Store) SaveSweepCursor(ctx context.Context, provider string, c *ScanCu
 // yet queued), oldest first, from the sparse quarantine index: their status,
 // reason and times, never their data.
 func (st *Store) Quarantined(ctx context.Context, provider string) ([]*Item, error) {
-	f, err := st.finder()
-	if err != nil {
-		return nil, err
-	}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(st.table),
 		IndexName:                 aws.String(contract.QuarantineIndex),
@@ -407,7 +368,7 @@ func (st *Store) Quarantined(ctx context.Context, provider string) ([]*Item, err
 	}
 	var out []*Item
 	for {
-		page, err := f.Query(ctx, in)
+		page, err := st.api.Query(ctx, in)
 		if err != nil {
 			return out, fmt.Errorf("%w: query %s: %w", ErrUnavailable, contract.QuarantineIndex, err)
 		}
