@@ -233,9 +233,7 @@ func TestQuarantineHasNoTTLUntilQueued(t *testing.T) {
 		t.Fatalf("by-quarantine index: %v items, %v", len(found.Items), err)
 	}
 	// The queue is back: the next delivery queues it, and only now does its TTL start.
-	if _, err := stack.AWS.CreateQueue(ctx, strings.TrimSuffix(stack.Queue.URL[strings.LastIndex(stack.Queue.URL, "/")+1:], ".fifo")); err != nil {
-		t.Fatal(err)
-	}
+	recreateQueue(t, stack)
 	before := time.Now()
 	if res := awskit.Invoke(t, h2, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Fatalf("after the queue is back: %d %v %s", res.StatusCode, res.Headers, res.Body)

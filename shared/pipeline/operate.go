@@ -121,10 +121,8 @@ func (h *Handler[C]) Redrive(ctx context.Context, cmd RedriveCommand) (RedriveRe
 		return res, fmt.Errorf("redrive: %w", err)
 	}
 	if cmd.Sweep {
-		found, complete, err := h.sweep(ctx, cutoff)
-		if err != nil {
-			return res, fmt.Errorf("redrive: sweep: %w", err)
-		}
+		// A sweep that fails does not hold back what the markers name.
+		found, complete := h.sweep(ctx, cutoff)
 		res.SweepIncomplete = !complete
 		refs = mergeRefs(refs, found)
 	}
@@ -153,12 +151,13 @@ func (h *Handler[C]) Redrive(ctx context.Context, cmd RedriveCommand) (RedriveRe
 // sweep scans the table for stored events received before the cutoff, in at
 // most half the time left (the other half sends what it finds), reading on
 // from where the last unfinished sweep stopped. complete: the scan reached
-// the end of the table.
-func (h *Handler[C]) sweep(ctx context.Context, cutoff time.Time) (found []eventstore.Found, complete bool, err error) {
+// the end of the table. A scan that fails (DynamoDB unavailable) is logged
+// and returns what it found; its cursor is kept for the next sweep.
+func (h *Handler[C]) sweep(ctx context.Context, cutoff time.Time) (found []eventstore.Found, complete bool) {
 	name := h.p.Name()
 	cursor, err := h.store.SweepCursor(ctx, name)
 	if err != nil {
-		return nil, false, err
+		h.log.WarnContext(ctx, "sweep cursor not read: this sweep starts over", slog.String("error", err.Error()))
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	if dl, ok := ctx.Deadline(); ok {
@@ -166,18 +165,18 @@ func (h *Handler[C]) sweep(ctx context.Context, cutoff time.Time) (found []event
 	}
 	found, next, err := h.store.ScanFrom(sctx, eventstore.ScanFilter{Provider: name, Status: eventstore.StatusStored, To: cutoff}, cursor)
 	cancel()
-	if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
-		return nil, false, err
+	switch {
+	case err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		h.log.WarnContext(ctx, "redrive sweep did not reach the end of the table in its time; the next sweep reads on", slog.Int("found", len(found)))
+	case err != nil:
+		h.log.ErrorContext(ctx, "redrive sweep failed; sending what it found, the next sweep reads on", slog.Int("found", len(found)), slog.String("error", err.Error()))
 	}
 	if next != nil || cursor != nil {
 		if err := h.store.SaveSweepCursor(ctx, name, next); err != nil {
 			h.log.WarnContext(ctx, "sweep cursor not saved: the next sweep starts over", slog.String("error", err.Error()))
 		}
 	}
-	if next != nil {
-		h.log.WarnContext(ctx, "redrive sweep did not reach the end of the table in its time; the next sweep reads on", slog.Int("found", len(found)))
-	}
-	return found, next == nil, nil
+	return found, next == nil && err == nil
 }
 
 // redriveOne sends one event a marker or the sweep named, if it is still

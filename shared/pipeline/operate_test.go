@@ -41,6 +41,7 @@ func command(t *testing.T, ctx context.Context, h *pipeline.Handler[testSecret],
 
 type redriveReply struct {
 	Found, Sent, Failed, Quarantined, Remaining int
+	SweepIncomplete                             bool
 }
 
 func redrive(t *testing.T, h *pipeline.Handler[testSecret], payload string) redriveReply {
@@ -492,5 +493,36 @@ func TestStoreWhoseReplyWasLostIsRedriven(t *testing.T) {
 	}
 	if n := markers(t, stack); n != 0 {
 		t.Errorf("%d markers left", n)
+	}
+}
+
+// failingScan is the real DynamoDB client whose Scan fails, as DynamoDB does
+// when it is unavailable.
+type failingScan struct{ *dynamodb.Client }
+
+func (failingScan) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	return nil, errors.New("scan: service unavailable")
+}
+
+// A sweep that fails does not hold back the events the markers name: they
+// are sent, and the reply says the sweep is incomplete.
+func TestFailedSweepStillSendsWhatMarkersName(t *testing.T) {
+	ctx := t.Context()
+	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
+		t.Fatal(err)
+	}
+	if res := awskit.Invoke(t, newHandler(t, stack), event(`{"id":"m"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 503 {
+		t.Fatal(res.StatusCode)
+	}
+	recreateQueue(t, stack)
+	sc := secrets.New(stack.AWS.Secrets, stack.SecretID, testProvider{}.ParseSecret)
+	h, err := pipeline.New(pipeline.Provider[testSecret](testProvider{}), sc, eventstore.New(failingScan{stack.AWS.DynamoDB}, stack.Table),
+		queue.New(stack.AWS.SQS, stack.Queue.URL), pipeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := redrive(t, h, `{"redrive":{"olderThan":"0s","sweep":true}}`); r.Found != 1 || r.Sent != 1 || !r.SweepIncomplete {
+		t.Fatalf("%+v", r)
 	}
 }
