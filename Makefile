@@ -118,7 +118,8 @@ FUZZ_TARGETS := shared/jsonx:FuzzCheckObject \
 	shared/providers/apigift:FuzzAuthenticateAndDecode \
 	shared/providers/apigift:FuzzDecrypt \
 	shared/providers/alchemypay:FuzzDecodeRedacts \
-	shared/providers/oslpay:FuzzAuthenticateAndDecode
+	shared/providers/oslpay:FuzzAuthenticateAndDecode \
+	shared/pipeline:FuzzParseCommand
 
 .PHONY: fuzz soak
 # Each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m). A crash is saved under the

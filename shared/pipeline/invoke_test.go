@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -74,4 +76,74 @@ func TestRequestContextBounds(t *testing.T) {
 			t.Errorf("%s: bounded to %v, want %v", c.name, got, c.want)
 		}
 	}
+}
+
+// commandFields are the exact field names of each command, written out here
+// (not derived from the types) so that the oracle below is independent.
+var commandFields = map[string]map[string]bool{
+	"reprocess": {"eventId": true},
+	"redrive":   {"olderThan": true, "sweep": true},
+	"replay":    {"from": true, "to": true, "types": true, "subjects": true, "dryRun": true, "replayId": true},
+}
+
+// keysOf returns the keys of a JSON object in order (nil when raw is not one).
+func keysOf(raw []byte) ([]string, map[string]json.RawMessage) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, nil
+	}
+	var keys []string
+	vals := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil
+		}
+		k, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil
+		}
+		keys = append(keys, k)
+		vals[k] = v
+	}
+	return keys, vals
+}
+
+// Whatever the payload, a command ParseCommand accepts names each field
+// exactly once and exactly as spelt: no repeated key decides a value behind
+// the operator's back, no "DRYRUN" is taken for "dryRun".
+func FuzzParseCommand(f *testing.F) {
+	for _, seed := range []string{
+		`{"redrive":{"olderThan":"5m"}}`, `{"redrive":{"olderThan":"1h","olderThan":"0s"}}`, `{"redrive":{"OlderThan":"1h"}}`,
+		`{"replay":{"from":"2026-01-01T00:00:00Z","to":"2026-01-02T00:00:00Z","DRYRUN":true,"dryRun":false}}`,
+		`{"reprocess":{"eventId":"a"}}`, `{"Reprocess":{"eventId":"a"}}`, `{"replay":{"types":["a","b"],"subjects":["x"]}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if _, err := ParseCommand(payload); err != nil {
+			return
+		}
+		top, vals := keysOf(payload)
+		seen := map[string]bool{}
+		for _, k := range top {
+			fields, ok := commandFields[k]
+			if !ok || seen[k] {
+				t.Fatalf("accepted %q: top-level key %q", payload, k)
+			}
+			seen[k] = true
+			if string(bytes.TrimSpace(vals[k])) == "null" {
+				continue
+			}
+			inner, _ := keysOf(vals[k])
+			got := map[string]bool{}
+			for _, f := range inner {
+				if !fields[f] || got[f] {
+					t.Fatalf("accepted %q: field %q of %s", payload, f, k)
+				}
+				got[f] = true
+			}
+		}
+	})
 }
