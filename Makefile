@@ -18,23 +18,27 @@ $(BUILD_DIR)/%/bootstrap: FORCE
 
 FORCE:
 
+# The consumer package is its own module (consumer/go.mod): every Go target
+# runs in both modules.
+MODULES := . consumer
+
 # Everything: formatting, vet, tracked file sizes, unit and integration tests (moto_server and
 # the emulator are started by the tests).
 test: fmt-check vet size-check tools
-	$(GO) test -count=1 ./...
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -count=1 ./...); done
 
 # Unit tests only (no moto_server needed).
 test-unit:
-	$(GO) test -short -count=1 ./...
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -short -count=1 ./...); done
 
 vet:
-	$(GO) vet ./...
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
 
 fmt:
-	$(GO) fmt ./...
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) fmt ./...); done
 
 fmt-check:
-	@out=$$(gofmt -l $$($(GO) list -f '{{.Dir}}' ./...)); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	@out=$$(for m in $(MODULES); do (cd $$m && gofmt -l $$($(GO) list -f '{{.Dir}}' ./...)); done); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
 
 # No tracked file over 1 MiB: build outputs and binaries do not belong in the repository.
 MAX_TRACKED_BYTES ?= 1048576

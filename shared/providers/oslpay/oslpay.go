@@ -60,6 +60,18 @@ const (
 
 // known maps each documented envelope type to its event type and the data
 // field that names the entity (the subject); that field is required.
+// orderStrings are the fields of an order status change that OSL Pay
+// documents as strings (besides orderId and state, which are required, and
+// the secret it documents, which is dropped): one that is present and not
+// null must be a string (else 400), so that consumers read them as the
+// schema and the typed data say.
+var orderStrings = []string{
+	"merchantOrderId", "userId", "fiatCurrency", "cryptoCurrency", "fiatAmount", "cryptoAmount", "orderFee",
+	"price", "payWayCode", "errorCode", "errorMessage", "completedTime", "createTime", "updateTime", "network",
+	"address", "tag", "merchantUser", "txId", "networkFee", "chainArrivalTime", "actualReceivedAmount",
+	"threeDsRedirectUrl", "orderCallBackUrl",
+}
+
 var known = map[string]struct{ typ, subject string }{
 	KindOrderStatus:     {TypeOrderStatus, "orderId"},
 	KindKYCStatus:       {TypeKYCStatus, "userId"},
@@ -276,6 +288,9 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline
 	case kind == KindOrderStatus:
 		orderID := str("orderId", true)
 		state := str("state", true)
+		for _, name := range orderStrings {
+			fields.OptString(name)
+		}
 		if err := fields.Err(); err != nil {
 			return nil, err
 		}
@@ -285,6 +300,7 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline
 		ev.Time = parseTime(updated)
 	case isKnown:
 		subject := str(k.subject, true)
+		fields.OptString("updateTime")
 		if err := fields.Err(); err != nil {
 			return nil, err
 		}

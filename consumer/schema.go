@@ -1,0 +1,256 @@
+package consumer
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// SchemaDialect is the JSON Schema dialect of every schema.
+const SchemaDialect = "https://json-schema.org/draft/2020-12/schema"
+
+// SchemaID is the $id of an event type's schema.
+func SchemaID(eventType string) string { return "urn:webhooks:schema:" + eventType }
+
+// nonBlankPattern matches a string with a character that is not white space
+// as Go's strings.TrimSpace sees it (unicode.IsSpace), written out so that
+// every regular-expression engine reads it the same way.
+const nonBlankPattern = "[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+// Schema returns the JSON Schema (2020-12) of the whole CloudEvent of a known
+// event type: the file schemas/<type>.json of the repository is exactly
+// this. Decode applies the same rules.
+func Schema(eventType string) ([]byte, error) {
+	et, ok := eventTypes[eventType]
+	if !ok {
+		return nil, fmt.Errorf("consumer: unknown event type %q", eventType)
+	}
+	p := providers[et.provider]
+	defs := obj{}
+	data := objectSchema(et.data, p, true, &defs)
+	defs = append(obj{{"data", data}}, defs...)
+	redacted := obj{
+		{"description", "A value the receiver redacted: the value of every member named like a card number, at any depth, is a masked card number" + secretNote(p) + "."},
+		{"patternProperties", namePatterns(p)},
+		{"additionalProperties", ref("redacted")},
+		{"items", ref("redacted")},
+	}
+	masked := obj{
+		{"description", "A masked card number: every string holds no ASCII digit, or at most 10 (the first 6 and last 4 digits) and at least 5 '*' (the digits between them); numbers become strings."},
+		{"type", []string{"string", "boolean", "null", "array", "object"}},
+		{"anyOf", []any{
+			obj{{"pattern", maskedNoDigitsPattern}},
+			obj{{"allOf", []any{obj{{"pattern", maskedFewDigitsPattern}}, obj{{"pattern", maskedStarsPattern}}}}},
+		}},
+		{"items", ref("maskedCardNumber")},
+		{"additionalProperties", ref("maskedCardNumber")},
+	}
+	defs = append(defs, kv{"redacted", redacted}, kv{"maskedCardNumber", masked})
+	s := obj{
+		{"$schema", SchemaDialect},
+		{"$id", SchemaID(eventType)},
+		{"title", eventType},
+		{"description", fmt.Sprintf("A message of the %s queue: the CloudEvents 1.0 structured JSON event of type %s, exactly as the webhook receivers send it. Subject (and message group): %s.", et.provider, eventType, et.subject)},
+		{"type", "object"},
+		{"required", []string{"specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"}},
+		{"properties", obj{
+			{"specversion", obj{{"const", SpecVersion}}},
+			{"id", obj{{"description", "The event id: the same for every delivery of the event. De-duplicate on it."}, {"type", "string"}, {"pattern", idPattern.String()}}},
+			{"source", obj{{"const", SourcePrefix + et.provider}}},
+			{"type", obj{{"const", eventType}}},
+			{"subject", obj{{"description", "The entity: " + et.subject + "."}, {"type", "string"}, {"minLength", 1}}},
+			{"time", obj{{"description", "When the event happened, when the provider says so; otherwise when it was first received. UTC, at most milliseconds."}, {"type", "string"}, {"format", "date-time"}, {"pattern", timePattern.String()}}},
+			{"datacontenttype", obj{{"const", DataContentType}}},
+			{"replayid", obj{{"description", "Only on a copy sent again by an operator's replay: the replay's id."}, {"type", "string"}, {"pattern", replayIDPattern.String()}}},
+			{"data", ref("data")},
+		}},
+		{"additionalProperties", false},
+		{"$defs", defs},
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return asciiOnly(buf.Bytes()), nil
+}
+
+// asciiOnly writes every character outside ASCII as a \uXXXX escape (the
+// schemas are JSON text: inside strings only), so that no white space
+// character of a pattern is invisible in the file.
+func asciiOnly(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for _, r := range string(b) {
+		if r < utf8.RuneSelf {
+			out = append(out, byte(r))
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{r}) {
+			out = fmt.Appendf(out, "\\u%04x", u)
+		}
+	}
+	return out
+}
+
+func secretNote(p provider) string {
+	if p.dropsSecrets {
+		return ", and no member is named like a secret (the receiver removes them)"
+	}
+	return ""
+}
+
+// namePatterns are the patternProperties of every redacted object.
+func namePatterns(p provider) obj {
+	out := obj{{cardNamePattern, ref("maskedCardNumber")}}
+	if p.dropsSecrets {
+		out = append(out, kv{secretNamePattern, false})
+	}
+	return out
+}
+
+func ref(def string) obj { return obj{{"$ref", "#/$defs/" + def}} }
+
+// objectSchema is the schema of a data object of struct type t; the schemas
+// of the structs it holds are added to defs.
+func objectSchema(t reflect.Type, p provider, top bool, defs *obj) obj {
+	props := obj{}
+	required := []string{}
+	names := map[string]bool{}
+	for _, f := range fieldsOf(t) {
+		names[f.name] = true
+		if f.required {
+			required = append(required, f.name)
+		}
+		props = append(props, kv{f.name, fieldSchema(f, p, top, defs)})
+	}
+	patterns := namePatterns(p)
+	if top {
+		var others []string
+		for _, k := range p.kept {
+			if !names[k] {
+				others = append(others, regexp.QuoteMeta(k))
+			}
+		}
+		if len(others) > 0 {
+			patterns = append(patterns, kv{"^(?:" + strings.Join(others, "|") + ")$", obj{{"description", "Members the receiver keeps exactly as sent (its ids, states and amounts) that are not fields of this event."}}})
+		}
+	}
+	s := obj{{"type", "object"}}
+	if len(required) > 0 {
+		s = append(s, kv{"required", required})
+	}
+	return append(s,
+		kv{"properties", props},
+		kv{"patternProperties", patterns},
+		kv{"additionalProperties", ref("redacted")},
+	)
+}
+
+func fieldSchema(f field, p provider, top bool, defs *obj) any {
+	nullable := func(typ string) any {
+		if f.required {
+			return typ
+		}
+		return []string{typ, "null"}
+	}
+	s := obj{}
+	if f.doc != "" {
+		s = append(s, kv{"description", f.doc})
+	}
+	switch f.kind {
+	case kindAbsent:
+		return false
+	case kindString:
+		s = append(s, kv{"type", nullable("string")})
+		if f.nonblank {
+			s = append(s, kv{"pattern", nonBlankPattern})
+		}
+		if f.card {
+			s = append(s, kv{"$ref", "#/$defs/maskedCardNumber"})
+		}
+	case kindNumber:
+		s = append(s, kv{"type", nullable("number")})
+	case kindBool:
+		s = append(s, kv{"type", nullable("boolean")})
+	case kindObject:
+		name := f.object.Name()
+		if !defs.has(name) {
+			*defs = append(*defs, kv{name, nil}) // placeholder: a struct may hold itself
+			(*defs)[len(*defs)-1].v = objectSchema(f.object, p, false, defs)
+		}
+		if f.required {
+			s = append(s, kv{"$ref", "#/$defs/" + name})
+		} else {
+			s = append(s, kv{"anyOf", []any{obj{{"type", "null"}}, ref(name)}})
+		}
+	case kindStrings:
+		elem := any("string")
+		if f.nullable {
+			elem = []string{"string", "null"}
+		}
+		s = append(s, kv{"type", nullable("array")}, kv{"items", obj{{"type", elem}}})
+	case kindAny:
+		if !f.asis && !(top && contains(p.kept, f.name)) {
+			s = append(s, kv{"$ref", "#/$defs/redacted"})
+		}
+	}
+	return s
+}
+
+// obj is a JSON object whose members keep their order.
+type obj []kv
+
+type kv struct {
+	k string
+	v any
+}
+
+func (o obj) has(k string) bool {
+	for _, m := range o {
+		if m.k == k {
+			return true
+		}
+	}
+	return false
+}
+
+// MarshalJSON writes the members in order.
+func (o obj) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		k, err := marshalNoEscape(m.k)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(k)
+		buf.WriteByte(':')
+		v, err := marshalNoEscape(m.v)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(v)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+func marshalNoEscape(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}

@@ -1,0 +1,151 @@
+// Command consumer is an example consumer of the webhook queues: a Lambda
+// function for an SQS event source mapping with ReportBatchItemFailures,
+// built on package webhooks/consumer. It logs one JSON line per event it
+// handles (id, type, subject, group, replay, and the event's status; never
+// its data, which can hold personal data and decrypted goods).
+//
+// Environment (all optional):
+//
+//	CONSUMER_IDEMPOTENCY_TABLE  DynamoDB table (partition key "pk", TTL on
+//	                            "expires_at"): handle each event id once
+//	CONSUMER_IDEMPOTENCY_TTL    how long a handled id is remembered (Go duration, default 720h)
+//	CONSUMER_REPLAYS            deduplicate (default), reprocess or ignore
+//	CONSUMER_GROUPS             message groups handled at once per batch (default 1)
+//
+// A record that is not a valid CloudEvent of a known type fails, and so does
+// every later record of its message group in the batch; other groups go on.
+// See docs/CONSUMERS.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"webhooks/consumer"
+)
+
+// Environment variables.
+const (
+	EnvIdempotencyTable = "CONSUMER_IDEMPOTENCY_TABLE"
+	EnvIdempotencyTTL   = "CONSUMER_IDEMPOTENCY_TTL"
+	EnvReplays          = "CONSUMER_REPLAYS"
+	EnvGroups           = "CONSUMER_GROUPS"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	h, err := newHandler(context.Background(), os.Getenv, logger)
+	if err != nil {
+		logger.Error("startup failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.HandleBatch)
+}
+
+// newHandler builds the handler from the environment.
+func newHandler(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*consumer.Handler, error) {
+	var problems []string
+	replays, err := consumer.ParseReplayPolicy(strings.TrimSpace(getenv(EnvReplays)))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("%s: %v", EnvReplays, err))
+	}
+	groups := 1
+	if v := strings.TrimSpace(getenv(EnvGroups)); v != "" {
+		if groups, err = strconv.Atoi(v); err != nil || groups < 1 || groups > 10 {
+			problems = append(problems, fmt.Sprintf("%s=%q: want a whole number from 1 to 10", EnvGroups, v))
+		}
+	}
+	ttl := consumer.DefaultTTL
+	if v := strings.TrimSpace(getenv(EnvIdempotencyTTL)); v != "" {
+		if ttl, err = time.ParseDuration(v); err != nil || ttl < time.Hour {
+			problems = append(problems, fmt.Sprintf("%s=%q: want a Go duration of at least 1h", EnvIdempotencyTTL, v))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
+	h := &consumer.Handler{Handle: handle(logger), Replays: replays, Groups: groups, Logger: logger}
+	if table := strings.TrimSpace(getenv(EnvIdempotencyTable)); table != "" {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("AWS configuration: %w", err)
+		}
+		h.Idempotency = &consumer.Idempotency{
+			Store: &consumer.DynamoDBStore{Client: dynamodb.NewFromConfig(cfg), Table: table, Prefix: "event#"},
+			TTL:   ttl,
+		}
+	}
+	return h, nil
+}
+
+// handle is what this example does with an event: it logs it. Replace it
+// with the team's own work; return an error to have the event retried.
+func handle(logger *slog.Logger) consumer.HandlerFunc {
+	return func(ctx context.Context, m *consumer.Message) error {
+		attrs := []any{
+			"id", m.Event.ID, "type", m.Event.Type, "subject", m.Event.Subject,
+			"group", m.GroupID, "time", m.Event.Time, "status", status(m),
+		}
+		if m.Event.IsReplay() {
+			attrs = append(attrs, "replayid", m.Event.ReplayID)
+		}
+		if m.ReceiveCount > 1 {
+			attrs = append(attrs, "receiveCount", m.ReceiveCount)
+		}
+		logger.InfoContext(ctx, "handled", attrs...)
+		return nil
+	}
+}
+
+// status is the event's state in a few words, read from its typed data.
+func status(m *consumer.Message) string {
+	switch d := m.Data.(type) {
+	case *consumer.TikiOrderStatusChanged:
+		return join(d.MainState, d.MainSubstate)
+	case *consumer.TikiStockChanged:
+		return "qty_salable " + d.QtySalable.String()
+	case *consumer.TikiAftersaleStatusChanged:
+		return join(d.Type, d.Status)
+	case *consumer.APIGiftOrderInvoiceStatusChanged:
+		return "status " + d.Status.String()
+	case *consumer.APIGiftProductStatusChanged:
+		return "status " + d.Status.String()
+	case *consumer.APIGiftSupportTicketUpdated:
+		if d.Closed != nil && *d.Closed {
+			return "closed"
+		}
+		return "updated"
+	case *consumer.APIGiftInventoryItemDelivered:
+		return "delivered" // never the goods
+	case *consumer.APIGiftInventoryItemRefunded:
+		return "refunded"
+	case *consumer.APIGiftSellReviewRequestCreated:
+		return "review requested"
+	case *consumer.APIGiftDepositStatusChanged:
+		return "deprecated"
+	case *consumer.AlchemyPayCardOrderStatusChanged:
+		return join("orderType "+d.OrderType, d.Status)
+	case *consumer.OSLPayOrderStatusChanged:
+		return d.State
+	case *consumer.OSLPayUserStatus:
+		return "user status changed"
+	}
+	return ""
+}
+
+func join(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + "/" + b
+}
