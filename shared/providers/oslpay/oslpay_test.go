@@ -322,6 +322,7 @@ func TestDecode(t *testing.T) {
 		{`{"type":"only_type"}`, "oslpay.only_type", ""},
 		{`{"type":"odd_id","data":{"orderId":7}}`, "oslpay.odd_id", ""},
 		{`{"type":"order_status_change","data":{"orderId":"O2","state":"SOMETHING_NEW"}}`, TypeOrderStatus, "O2"},
+		{`{"type":"order_status_change","data":{"orderId":"O3","state":"CREATED","fiatAmount":null,"txId":null,"extra":5}}`, TypeOrderStatus, "O3"},
 	}
 	for _, tc := range cases {
 		ev, err := decode(t, tc.body, s)
@@ -368,6 +369,11 @@ func TestDecode(t *testing.T) {
 		{`{"type":"order_status_change","data":{"orderId":"O1"}}`, pipeline.CodeMissingField},
 		{`{"type":"kyc_status_change","data":{"kycStatus":"APPROVED"}}`, pipeline.CodeMissingField},
 		{`{"type":"defi_account_bind_status","data":[]}`, pipeline.CodeInvalidField},
+		// Documented strings are strings (consumers read them so: schemas/).
+		{`{"type":"order_status_change","data":{"orderId":"O1","state":"PROCESSING","fiatAmount":780}}`, pipeline.CodeInvalidField},
+		{`{"type":"order_status_change","data":{"orderId":"O1","state":"PROCESSING","updateTime":1793520300000}}`, pipeline.CodeInvalidField},
+		{`{"type":"order_status_change","data":{"orderId":"O1","state":"PROCESSING","userId":{}}}`, pipeline.CodeInvalidField},
+		{`{"type":"kyc_status_change","data":{"userId":"U1","updateTime":1793520300}}`, pipeline.CodeInvalidField},
 		{`[]`, pipeline.CodeMalformedJSON},
 	} {
 		_, err := decode(t, tc.body, s)
