@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Providers: the CloudEvent source of an event is "webhooks/" + its provider.
@@ -125,8 +126,19 @@ const (
 	kindAbsent
 )
 
+var fieldCache sync.Map // reflect.Type → []field
+
 // fieldsOf reads the documented members of a data struct from its tags.
 func fieldsOf(t reflect.Type) []field {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]field)
+	}
+	f := readFields(t)
+	fieldCache.Store(t, f)
+	return f
+}
+
+func readFields(t reflect.Type) []field {
 	var out []field
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
