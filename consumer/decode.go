@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"regexp"
 	"strings"
@@ -200,28 +201,102 @@ func DecodeBody(body []byte) (*Message, error) {
 
 // checkData checks the data of an event of type et and fills dst (its struct).
 func checkData(et eventType, raw json.RawMessage, dst reflect.Value) error {
-	p := providers[et.provider]
 	if err := checkObject(raw, "data", dst); err != nil {
 		return err
 	}
-	members, _ := objectMembers(raw)
-	for name, v := range members {
-		if p.dropsSecrets {
-			if err := checkNoSecrets(v, "data."+name); err != nil {
-				return err
-			}
-			if secretName.MatchString(name) {
-				return invalid("data.%s is a secret field, which the receiver removes", printable(name))
-			}
+	return walkData(et, raw)
+}
+
+// maxDepth bounds how deep data may nest: the receivers refuse webhooks
+// nested deeper than 32 levels, and a bound keeps every check linear.
+const maxDepth = 64
+
+// Modes of a value in walkData.
+const (
+	modeRedacted = iota // the receiver redacted it: card-number members are masked
+	modeMasked          // inside a card-number member: every string masked, no number
+	modeAsSent          // kept as sent (or decrypted): not looked into
+)
+
+// walkData checks, in one pass over the tokens of data, the rules every
+// member obeys at any depth: the value of a member named like a card number
+// is masked (but in the members the receiver keeps as sent), and, for OSL
+// Pay, no member is named like a secret. It takes time linear in len(raw).
+func walkData(et eventType, raw json.RawMessage) error {
+	p := providers[et.provider]
+	type frame struct {
+		obj       bool
+		mode      int
+		wantName  bool
+		name      string
+		topObject bool
+	}
+	var stack []frame
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
 		}
-		if contains(p.kept, name) || isAsIs(et.data, name) {
+		if err != nil {
+			return invalid("data is not valid JSON")
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = &stack[len(stack)-1]
+		}
+		if top != nil && top.obj && top.wantName {
+			if tok == json.Delim('}') {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			name := tok.(string)
+			if p.dropsSecrets && secretName.MatchString(name) {
+				return invalid("data holds a member named like a secret (%s), which the receiver removes", printable(name))
+			}
+			top.name, top.wantName = name, false
 			continue
 		}
-		if err := checkRedacted(name, v, "data."+name); err != nil {
-			return err
+		if tok == json.Delim(']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		// A value: its mode comes from where it stands.
+		mode := modeRedacted
+		if top != nil {
+			mode = top.mode
+			if top.obj {
+				top.wantName = true
+				switch {
+				case mode != modeRedacted:
+				case top.topObject && (contains(p.kept, top.name) || isAsIs(et.data, top.name)):
+					mode = modeAsSent
+				case cardName.MatchString(top.name):
+					mode = modeMasked
+				}
+			}
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			if len(stack) >= maxDepth {
+				return invalid("data is nested deeper than %d levels", maxDepth)
+			}
+			stack = append(stack, frame{obj: tok == json.Delim('{'), mode: mode, wantName: true, topObject: top == nil})
+			continue
+		}
+		if mode != modeMasked {
+			continue
+		}
+		switch v := tok.(type) {
+		case string:
+			if !maskedString(v) {
+				return invalid("a card-number member of data holds a value that is not masked")
+			}
+		case json.Number:
+			return invalid("a card-number member of data holds a number (a masked number is a string)")
 		}
 	}
-	return nil
 }
 
 func isAsIs(t reflect.Type, name string) bool {
@@ -348,73 +423,6 @@ var (
 
 func maskedString(s string) bool {
 	return maskedNoDigits.MatchString(s) || (maskedFewDigits.MatchString(s) && maskedStars.MatchString(s))
-}
-
-// checkRedacted checks a value the receiver redacted: the value of every
-// member named like a card number, at any depth, is masked.
-func checkRedacted(name string, v json.RawMessage, path string) error {
-	if cardName.MatchString(name) {
-		return checkMasked(v, path)
-	}
-	return eachChild(v, path, func(child string, cv json.RawMessage, cpath string) error {
-		return checkRedacted(child, cv, cpath)
-	})
-}
-
-// checkMasked checks the value of a card-number member: every string in it
-// masked, no number (a masked number becomes a string).
-func checkMasked(v json.RawMessage, path string) error {
-	switch v[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(v, &s) != nil || !maskedString(s) {
-			return invalid("%s must be a masked card number", path)
-		}
-	case '{', '[':
-		return eachChild(v, path, func(_ string, cv json.RawMessage, cpath string) error { return checkMasked(cv, cpath) })
-	case 't', 'f', 'n':
-	default:
-		return invalid("%s must be a masked card number", path)
-	}
-	return nil
-}
-
-// checkNoSecrets checks that no member at any depth of v is named like a secret.
-func checkNoSecrets(v json.RawMessage, path string) error {
-	return eachChild(v, path, func(child string, cv json.RawMessage, cpath string) error {
-		if child != "" && secretName.MatchString(child) {
-			return invalid("%s is a secret field, which the receiver removes", cpath)
-		}
-		return checkNoSecrets(cv, cpath)
-	})
-}
-
-// eachChild calls fn for every member of an object (with its name) or
-// element of an array (with the name "").
-func eachChild(v json.RawMessage, path string, fn func(name string, v json.RawMessage, path string) error) error {
-	switch v[0] {
-	case '{':
-		members, err := objectMembers(v)
-		if err != nil {
-			return invalid("%s is not valid JSON", path)
-		}
-		for name, cv := range members {
-			if err := fn(name, cv, path+"."+printable(name)); err != nil {
-				return err
-			}
-		}
-	case '[':
-		var elems []json.RawMessage
-		if json.Unmarshal(v, &elems) != nil {
-			return invalid("%s is not valid JSON", path)
-		}
-		for i, cv := range elems {
-			if err := fn("", cv, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // objectMembers decodes a JSON object's members, refusing a repeated name
