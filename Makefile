@@ -10,11 +10,18 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags "-s -w -bu
 
 .PHONY: build test test-unit vet fmt fmt-check size-check clean
 
-build: $(FUNCTIONS:%=$(BUILD_DIR)/%/bootstrap)
+# The receivers (functions/<provider>) and the example consumer (examples/consumer, deployed
+# only with -c exampleConsumer=true, see docs/DEPLOY.md); cdk.json's "build" runs this.
+build: $(FUNCTIONS:%=$(BUILD_DIR)/%/bootstrap) $(BUILD_DIR)/consumer/bootstrap
 
 $(BUILD_DIR)/%/bootstrap: FORCE
 	@mkdir -p $(dir $@)
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_LAMBDA) $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*
+
+# An explicit rule: it wins over the pattern rule above.
+$(BUILD_DIR)/consumer/bootstrap: FORCE
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_LAMBDA) $(GO) build $(LAMBDA_FLAGS) -o $@ ./examples/consumer
 
 FORCE:
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+
+	"webhooks/consumer"
 )
 
 // Context keys read by ConfigFromContext (set them in cdk.json or with `cdk -c key=value`).
@@ -33,6 +35,14 @@ const (
 	CtxRedriveOlderThan      = "redriveOlderThan"      // default "5m"
 	CtxRedriveSweepSchedule  = "redriveSweepSchedule"  // default "rate(1 day)"
 	CtxRedriveSweepOlderThan = "redriveSweepOlderThan" // default "15m"
+
+	// The example consumer (consumer.go): examples/consumer deployed on every provider queue.
+	// Off unless exampleConsumer is true (JSON true or the string "true", as `-c` gives).
+	CtxExampleConsumer               = "exampleConsumer"               // default false
+	CtxExampleConsumerBatchSize      = "exampleConsumerBatchSize"      // records per invocation, 1-10 (default 10)
+	CtxExampleConsumerMaxConcurrency = "exampleConsumerMaxConcurrency" // concurrent invocations per queue, 2-1000 (default 2)
+	CtxExampleConsumerIdempotency    = "exampleConsumerIdempotency"    // a DynamoDB table of handled event ids (default true)
+	CtxExampleConsumerReplays        = "exampleConsumerReplays"        // CONSUMER_REPLAYS: deduplicate (default), reprocess or ignore
 )
 
 // Defaults for the values above.
@@ -48,6 +58,15 @@ const (
 	DefaultRedriveOlderThan      = "5m"
 	DefaultRedriveSweepSchedule  = "rate(1 day)"
 	DefaultRedriveSweepOlderThan = "15m"
+
+	// The example consumer's event source mappings. SQS FIFO queues take at most 10 records
+	// per batch; Lambda's ScalingConfig.MaximumConcurrency takes 2 to 1000.
+	DefaultExampleConsumerBatchSize      = 10
+	MaxExampleConsumerBatchSize          = 10
+	DefaultExampleConsumerMaxConcurrency = 2
+	MinExampleConsumerMaxConcurrency     = 2
+	MaxExampleConsumerMaxConcurrency     = 1000
+	DefaultExampleConsumerReplays        = "deduplicate"
 
 	// MinEventTTL is the contract's lower bound for WEBHOOKS_EVENT_TTL: providers retry for up
 	// to a day or two, and de-duplication must outlive their retries.
@@ -75,6 +94,17 @@ type Config struct {
 	// Schedule: not scheduled).
 	Redrive      RedriveRun
 	RedriveSweep RedriveRun
+	// ExampleConsumer is the optional example consumer (off by default).
+	ExampleConsumer ExampleConsumerConfig
+}
+
+// ExampleConsumerConfig is the example consumer's part of the context.
+type ExampleConsumerConfig struct {
+	Enabled        bool
+	BatchSize      int    // records per invocation (1-10)
+	MaxConcurrency int    // concurrent invocations per queue (2-1000)
+	Idempotency    bool   // create the idempotency table and pass CONSUMER_IDEMPOTENCY_TABLE
+	Replays        string // CONSUMER_REPLAYS
 }
 
 var (
@@ -122,6 +152,37 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 			errs = append(errs, fmt.Errorf("context %q: want a number, got %T", key, v))
 			return def
 		}
+	}
+	boolean := func(key string, def bool) bool {
+		switch v := get(key).(type) {
+		case nil:
+			return def
+		case bool:
+			return v
+		case string:
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "":
+				return def
+			case "true":
+				return true
+			case "false":
+				return false
+			}
+			errs = append(errs, fmt.Errorf("context %q: %q is not true or false", key, v))
+			return def
+		default:
+			errs = append(errs, fmt.Errorf("context %q: want true or false, got %T", key, v))
+			return def
+		}
+	}
+	// whole reads a whole number from lo to hi.
+	whole := func(key string, def, lo, hi int) int {
+		f := num(key, float64(def))
+		if f != float64(int(f)) || int(f) < lo || int(f) > hi {
+			errs = append(errs, fmt.Errorf("context %q: %v is not a whole number from %d to %d", key, f, lo, hi))
+			return def
+		}
+		return int(f)
 	}
 
 	c := Config{Stage: str(CtxStage, DefaultStage)}
@@ -182,6 +243,20 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 			CtxRedriveSchedule, c.Redrive.Schedule.Expression, MaxRedriveInterval, CtxRedriveSweepSchedule))
 	}
 	c.RedriveSweep = run(CtxRedriveSweepSchedule, DefaultRedriveSweepSchedule, CtxRedriveSweepOlderThan, DefaultRedriveSweepOlderThan, true)
+
+	// The example consumer's knobs are checked even while it is off, so a value kept in
+	// cdk.json is known good before someone switches it on with -c exampleConsumer=true.
+	c.ExampleConsumer = ExampleConsumerConfig{
+		Enabled:        boolean(CtxExampleConsumer, false),
+		BatchSize:      whole(CtxExampleConsumerBatchSize, DefaultExampleConsumerBatchSize, 1, MaxExampleConsumerBatchSize),
+		MaxConcurrency: whole(CtxExampleConsumerMaxConcurrency, DefaultExampleConsumerMaxConcurrency, MinExampleConsumerMaxConcurrency, MaxExampleConsumerMaxConcurrency),
+		Idempotency:    boolean(CtxExampleConsumerIdempotency, true),
+		Replays:        str(CtxExampleConsumerReplays, DefaultExampleConsumerReplays),
+	}
+	if _, err := consumer.ParseReplayPolicy(c.ExampleConsumer.Replays); err != nil {
+		errs = append(errs, fmt.Errorf("context %q: %q is not deduplicate, reprocess or ignore", CtxExampleConsumerReplays, c.ExampleConsumer.Replays))
+		c.ExampleConsumer.Replays = DefaultExampleConsumerReplays
+	}
 	return c, errors.Join(errs...)
 }
 

@@ -223,3 +223,55 @@ func TestRedriveAlarmPeriodHoldsOneRun(t *testing.T) {
 		}
 	}
 }
+
+func TestExampleConsumerConfig(t *testing.T) {
+	// GIVEN no context WHEN read THEN the example consumer is off, with its defaults
+	c, err := ConfigFromContext(ctx(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (ExampleConsumerConfig{BatchSize: 10, MaxConcurrency: 2, Idempotency: true, Replays: "deduplicate"}); c.ExampleConsumer != want {
+		t.Errorf("defaults %+v, want %+v", c.ExampleConsumer, want)
+	}
+	// AND JSON values (cdk.json) and `-c` strings are read alike
+	for name, m := range map[string]map[string]any{
+		"json": {CtxExampleConsumer: true, CtxExampleConsumerBatchSize: 1.0, CtxExampleConsumerMaxConcurrency: 1000.0,
+			CtxExampleConsumerIdempotency: false, CtxExampleConsumerReplays: "ignore"},
+		"strings": {CtxExampleConsumer: " True ", CtxExampleConsumerBatchSize: "1", CtxExampleConsumerMaxConcurrency: "1000",
+			CtxExampleConsumerIdempotency: "false", CtxExampleConsumerReplays: "ignore"},
+	} {
+		c, err := ConfigFromContext(ctx(m))
+		if want := (ExampleConsumerConfig{Enabled: true, BatchSize: 1, MaxConcurrency: 1000, Replays: "ignore"}); err != nil || c.ExampleConsumer != want {
+			t.Errorf("%s: %+v %v, want %+v", name, c.ExampleConsumer, err, want)
+		}
+	}
+	for _, v := range []any{false, "false", ""} {
+		if c, err := ConfigFromContext(ctx(map[string]any{CtxExampleConsumer: v})); err != nil || c.ExampleConsumer.Enabled {
+			t.Errorf("exampleConsumer=%#v: %+v %v", v, c.ExampleConsumer, err)
+		}
+	}
+	// AND an invalid value is refused with an error naming its key and what it wants, also
+	// while the consumer is off
+	for _, c := range []struct {
+		key   string
+		value any
+		want  string
+	}{
+		{CtxExampleConsumer, "yes", "not true or false"},
+		{CtxExampleConsumer, 1.0, "want true or false"},
+		{CtxExampleConsumerIdempotency, "off", "not true or false"},
+		{CtxExampleConsumerBatchSize, 0.0, "from 1 to 10"},
+		{CtxExampleConsumerBatchSize, "11", "from 1 to 10"}, // a FIFO queue's limit
+		{CtxExampleConsumerBatchSize, 2.5, "from 1 to 10"},
+		{CtxExampleConsumerBatchSize, "ten", "not a number"},
+		{CtxExampleConsumerMaxConcurrency, "1", "from 2 to 1000"},
+		{CtxExampleConsumerMaxConcurrency, 1001.0, "from 2 to 1000"},
+		{CtxExampleConsumerReplays, "drop", "deduplicate, reprocess or ignore"},
+		{CtxExampleConsumerReplays, 1.0, "want a string"},
+	} {
+		_, err := ConfigFromContext(ctx(map[string]any{c.key: c.value}))
+		if err == nil || !strings.Contains(err.Error(), `"`+c.key+`"`) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s=%#v: error %v, want one naming the key and %q", c.key, c.value, err, c.want)
+		}
+	}
+}

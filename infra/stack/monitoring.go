@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
@@ -44,6 +45,8 @@ type MonitoringProps struct {
 	// RedriveAlarmPeriod is the period of the stranded-events alarm (RedriveAlarmPeriod);
 	// zero: 5 minutes.
 	RedriveAlarmPeriod time.Duration
+	// ExampleConsumer is the example consumer's function (nil when it is not deployed).
+	ExampleConsumer awslambda.IFunction
 }
 
 // Monitoring holds the alarms (all notifying one SNS topic) and the dashboard.
@@ -197,6 +200,13 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 		})
 	}
 
+	if fn := props.ExampleConsumer; fn != nil {
+		// Crashes, timeouts and startup failures (bad configuration). A record the handler
+		// fails is a partial batch response, not an error: it is retried and, after
+		// MaxReceiveCount receives, raises its provider's DeadLetters alarm.
+		alarm("ExampleConsumerErrors", "Example consumer: function errors (crashes, timeouts or a configuration error at startup); its batches are retried and end in the dead-letter queues",
+			fn.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), 1)
+	}
 	alarm("Api5xx", fmt.Sprintf("HTTP API: %d or more 5xx answers in %d minutes (storage, queue or secret problems; providers are retrying)", API5xxThreshold, alarmPeriodMinutes),
 		props.API.API.MetricServerError(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), API5xxThreshold)
 

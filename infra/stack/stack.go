@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -29,6 +30,8 @@ type WebhooksStack struct {
 	Receivers  []*Receiver
 	API        *WebhookAPI
 	Monitoring *Monitoring
+	// ExampleConsumer is nil unless the context switches it on (exampleConsumer=true).
+	ExampleConsumer *ExampleConsumer
 }
 
 func NewWebhooksStack(scope constructs.Construct, id string, props *WebhooksStackProps) *WebhooksStack {
@@ -74,6 +77,19 @@ func NewWebhooksStack(scope constructs.Construct, id string, props *WebhooksStac
 		BurstLimit:   cfg.BurstLimit,
 		LogRetention: retention,
 	})
+	if cfg.ExampleConsumer.Enabled {
+		s.ExampleConsumer = NewExampleConsumer(stack, "ExampleConsumer", &ExampleConsumerProps{
+			Receivers:    s.Receivers,
+			Key:          s.Key,
+			AssetDir:     cfg.AssetDir,
+			LogRetention: retention,
+			Config:       cfg.ExampleConsumer,
+		})
+	}
+	var consumerFn awslambda.IFunction
+	if s.ExampleConsumer != nil {
+		consumerFn = s.ExampleConsumer.Function
+	}
 	s.Monitoring = NewMonitoring(stack, "Monitoring", &MonitoringProps{
 		Receivers:          s.Receivers,
 		API:                s.API,
@@ -82,6 +98,7 @@ func NewWebhooksStack(scope constructs.Construct, id string, props *WebhooksStac
 		AlarmEmails:        cfg.AlarmEmails,
 		DashboardName:      *stack.StackName(),
 		RedriveAlarmPeriod: RedriveAlarmPeriod(cfg.Redrive.Schedule),
+		ExampleConsumer:    consumerFn,
 	})
 
 	s.addOutputs()
@@ -146,4 +163,10 @@ func (s *WebhooksStack) addOutputs() {
 	out("AlarmTopicArn", *s.Monitoring.Topic.TopicArn(), "SNS topic the alarms notify (subscribe to it)")
 	out("DashboardName", *s.Monitoring.Dashboard.DashboardName(), "CloudWatch dashboard name")
 	out("DataKeyArn", *s.Key.KeyArn(), "KMS key encrypting the table, queues, secrets and logs")
+	if c := s.ExampleConsumer; c != nil {
+		out("ExampleConsumerFunctionName", *c.Function.FunctionName(), "Example consumer function (examples/consumer) reading every provider queue")
+		if c.Table != nil {
+			out("ExampleConsumerIdempotencyTableName", *c.Table.TableName(), "Example consumer's idempotency table (handled event ids)")
+		}
+	}
 }

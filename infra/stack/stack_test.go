@@ -36,6 +36,10 @@ type synthesized struct {
 var (
 	dflt synthesized // default context
 	full synthesized // stage "prod" with alarm emails, consumer roles and its own redrive schedule
+	// The example consumer on (consumer_test.go): with its knobs set (JSON values), and with
+	// idempotency off (`-c` strings).
+	cons     synthesized
+	consBare synthesized
 )
 
 func TestMain(m *testing.M) {
@@ -52,13 +56,13 @@ func TestMain(m *testing.M) {
 		}
 		// Dummy function assets instead of compiling the functions.
 		assets := filepath.Join(work, "build")
-		for _, p := range Providers {
-			dir := filepath.Join(assets, p.Name)
+		for _, p := range slices.Concat(ProviderNames(), []string{ExampleConsumerAsset}) {
+			dir := filepath.Join(assets, p)
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
-			if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n# "+p.Name+"\n"), 0o755); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n# "+p+"\n"), 0o755); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
@@ -76,6 +80,18 @@ func TestMain(m *testing.M) {
 			CtxRedriveSchedule:      "rate(10 minutes)",
 			CtxRedriveOlderThan:     "7m",
 			CtxRedriveSweepSchedule: "off",
+		})
+		cons = synth(filepath.Join(work, "cons"), map[string]any{
+			CtxAssetDir:                      assets,
+			CtxExampleConsumer:               true,
+			CtxExampleConsumerBatchSize:      5.0,
+			CtxExampleConsumerMaxConcurrency: 7.0,
+			CtxExampleConsumerReplays:        "reprocess",
+		})
+		consBare = synth(filepath.Join(work, "consBare"), map[string]any{
+			CtxAssetDir:                   assets,
+			CtxExampleConsumer:            "true",
+			CtxExampleConsumerIdempotency: "false",
 		})
 		return m.Run()
 	}()
@@ -836,10 +852,10 @@ func TestNoHardCodedPhysicalNames(t *testing.T) {
 	// GIVEN two stages WHEN synthesised THEN no resource carries a fixed physical name (so
 	// both can live in one account); the only names (API, dashboard) are the stack's
 	nameProps := []string{"TableName", "QueueName", "FunctionName", "Name", "RoleName", "TopicName", "LogGroupName", "AliasName"}
-	for _, s := range []synthesized{dflt, full} {
+	for _, s := range []synthesized{dflt, full, cons, consBare} {
 		for id, r := range s.json["Resources"].(map[string]any) {
 			res := r.(map[string]any)
-			if res["Type"] == "AWS::Lambda::Permission" || res["Type"] == "AWS::Lambda::EventInvokeConfig" {
+			if res["Type"] == "AWS::Lambda::Permission" || res["Type"] == "AWS::Lambda::EventInvokeConfig" || res["Type"] == "AWS::Lambda::EventSourceMapping" {
 				continue // FunctionName there is a reference
 			}
 			for _, n := range nameProps {
@@ -1004,7 +1020,7 @@ func TestOutputs(t *testing.T) {
 func TestNoUnsuppressedNagFindings(t *testing.T) {
 	// GIVEN the AwsSolutions checks WHEN the stacks are synthesised THEN no finding is left
 	// unsuppressed (each suppression is justified in nag.go)
-	for _, s := range []synthesized{dflt, full} {
+	for _, s := range []synthesized{dflt, full, cons, consBare} {
 		ann := assertions.Annotations_FromStack(s.stack.Stack)
 		for _, level := range []string{"error", "warning"} {
 			var found *[]*cxapi.SynthesisMessage
@@ -1033,7 +1049,7 @@ func TestTemplatePassesCfnLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []synthesized{dflt, full} {
+	for _, s := range []synthesized{dflt, full, cons, consBare} {
 		out, err := exec.Command(bin, "--config-file", rc, "--", s.path).CombinedOutput()
 		if err != nil {
 			t.Errorf("cfn-lint %s: %v\n%s", filepath.Base(s.path), err, out)
