@@ -20,7 +20,10 @@ type Idempotency struct {
 	TTL time.Duration
 	// Lease is how long a claim keeps other deliveries of the event out
 	// while it is being handled; default DefaultLease. Make it longer than
-	// the function's timeout.
+	// the function's timeout (so that no other delivery handles the event
+	// while a live invocation does) and shorter than the queue's visibility
+	// timeout (so that the delivery after a crash or a timeout can take the
+	// claim, instead of failing until the message is dead-lettered).
 	Lease time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
@@ -29,7 +32,7 @@ type Idempotency struct {
 // Defaults of Idempotency.
 const (
 	DefaultTTL   = 720 * time.Hour
-	DefaultLease = 15 * time.Minute
+	DefaultLease = 50 * time.Second // the webhook queues' visibility timeout is 60 s
 )
 
 // ErrInProgress is returned by Claim when another delivery of the event

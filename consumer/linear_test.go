@@ -40,3 +40,12 @@ func BenchmarkDecodeBody(b *testing.B) {
 		})
 	}
 }
+
+// Every event type's data says something to log.
+func TestEveryTypeSummarizes(t *testing.T) {
+	for _, typ := range EventTypes() {
+		if _, ok := NewData(typ).(Summarizer); !ok {
+			t.Errorf("%s: its data does not implement Summarizer", typ)
+		}
+	}
+}

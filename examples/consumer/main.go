@@ -9,6 +9,8 @@
 //	CONSUMER_IDEMPOTENCY_TABLE  DynamoDB table (partition key "pk", TTL on
 //	                            "expires_at"): handle each event id once
 //	CONSUMER_IDEMPOTENCY_TTL    how long a handled id is remembered (Go duration, default 720h)
+//	CONSUMER_IDEMPOTENCY_LEASE  how long a claim keeps other deliveries out (default 50s: more
+//	                            than the function's timeout, less than the queue's visibility timeout)
 //	CONSUMER_REPLAYS            deduplicate (default), reprocess or ignore
 //	CONSUMER_GROUPS             message groups handled at once per batch (default 1)
 //
@@ -38,6 +40,7 @@ import (
 const (
 	EnvIdempotencyTable = "CONSUMER_IDEMPOTENCY_TABLE"
 	EnvIdempotencyTTL   = "CONSUMER_IDEMPOTENCY_TTL"
+	EnvIdempotencyLease = "CONSUMER_IDEMPOTENCY_LEASE"
 	EnvReplays          = "CONSUMER_REPLAYS"
 	EnvGroups           = "CONSUMER_GROUPS"
 )
@@ -71,6 +74,12 @@ func newHandler(ctx context.Context, getenv func(string) string, logger *slog.Lo
 			problems = append(problems, fmt.Sprintf("%s=%q: want a Go duration of at least 1h", EnvIdempotencyTTL, v))
 		}
 	}
+	lease := consumer.DefaultLease
+	if v := strings.TrimSpace(getenv(EnvIdempotencyLease)); v != "" {
+		if lease, err = time.ParseDuration(v); err != nil || lease < time.Second || lease > 12*time.Hour {
+			problems = append(problems, fmt.Sprintf("%s=%q: want a Go duration from 1s to 12h", EnvIdempotencyLease, v))
+		}
+	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "; "))
 	}
@@ -83,6 +92,7 @@ func newHandler(ctx context.Context, getenv func(string) string, logger *slog.Lo
 		h.Idempotency = &consumer.Idempotency{
 			Store: &consumer.DynamoDBStore{Client: dynamodb.NewFromConfig(cfg), Table: table, Prefix: "event#"},
 			TTL:   ttl,
+			Lease: lease,
 		}
 	}
 	return h, nil
@@ -94,7 +104,7 @@ func handle(logger *slog.Logger) consumer.HandlerFunc {
 	return func(ctx context.Context, m *consumer.Message) error {
 		attrs := []any{
 			"id", m.Event.ID, "type", m.Event.Type, "subject", m.Event.Subject,
-			"group", m.GroupID, "time", m.Event.Time, "status", status(m),
+			"group", m.GroupID, "time", m.Event.Time, "status", m.Summary(),
 		}
 		if m.Event.IsReplay() {
 			attrs = append(attrs, "replayid", m.Event.ReplayID)
@@ -105,47 +115,4 @@ func handle(logger *slog.Logger) consumer.HandlerFunc {
 		logger.InfoContext(ctx, "handled", attrs...)
 		return nil
 	}
-}
-
-// status is the event's state in a few words, read from its typed data.
-func status(m *consumer.Message) string {
-	switch d := m.Data.(type) {
-	case *consumer.TikiOrderStatusChanged:
-		return join(d.MainState, d.MainSubstate)
-	case *consumer.TikiStockChanged:
-		return "qty_salable " + d.QtySalable.String()
-	case *consumer.TikiAftersaleStatusChanged:
-		return join(d.Type, d.Status)
-	case *consumer.APIGiftOrderInvoiceStatusChanged:
-		return "status " + d.Status.String()
-	case *consumer.APIGiftProductStatusChanged:
-		return "status " + d.Status.String()
-	case *consumer.APIGiftSupportTicketUpdated:
-		if d.Closed != nil && *d.Closed {
-			return "closed"
-		}
-		return "updated"
-	case *consumer.APIGiftInventoryItemDelivered:
-		return "delivered" // never the goods
-	case *consumer.APIGiftInventoryItemRefunded:
-		return "refunded"
-	case *consumer.APIGiftSellReviewRequestCreated:
-		return "review requested"
-	case *consumer.APIGiftDepositStatusChanged:
-		return "deprecated"
-	case *consumer.AlchemyPayCardOrderStatusChanged:
-		return join("orderType "+d.OrderType, d.Status)
-	case *consumer.OSLPayOrderStatusChanged:
-		return d.State
-	case *consumer.OSLPayUserStatus:
-		return "user status changed"
-	}
-	return ""
-}
-
-func join(a, b string) string {
-	if b == "" {
-		return a
-	}
-	return a + "/" + b
 }
