@@ -129,7 +129,7 @@ func DecodeBody(body []byte) (*Message, error) {
 	}
 	for name := range members {
 		if !contains(envelopeMembers, name) {
-			return nil, invalid("unexpected member %q", name)
+			return nil, invalid("unexpected member %q", printable(name))
 		}
 	}
 	str := func(name string) (string, error) {
@@ -206,8 +206,9 @@ func checkData(et eventType, raw json.RawMessage, dst reflect.Value) error {
 	}
 	members, _ := objectMembers(raw)
 	for name, v := range members {
+		path := "data." + printable(name)
 		if p.dropsSecrets {
-			if err := checkNoSecrets(v, "data."+name); err != nil {
+			if err := checkNoSecrets(v, path); err != nil {
 				return err
 			}
 			if secretName.MatchString(name) {
@@ -217,7 +218,7 @@ func checkData(et eventType, raw json.RawMessage, dst reflect.Value) error {
 		if contains(p.kept, name) || isAsIs(et.data, name) {
 			continue
 		}
-		if err := checkRedacted(name, v, "data."+name); err != nil {
+		if err := checkRedacted(name, v, path); err != nil {
 			return err
 		}
 	}
@@ -238,7 +239,7 @@ func isAsIs(t reflect.Type, name string) bool {
 func checkObject(raw json.RawMessage, path string, dst reflect.Value) error {
 	members, err := objectMembers(raw)
 	if err != nil {
-		return invalid("%s must be a JSON object", path)
+		return invalid("%s must be a JSON object: %v", path, err)
 	}
 	for _, f := range fieldsOf(dst.Type()) {
 		name := path + "." + f.name
