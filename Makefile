@@ -130,15 +130,18 @@ FUZZ_TARGETS := shared/jsonx:FuzzCheckObject \
 	shared/providers/apigift:FuzzDecrypt \
 	shared/providers/alchemypay:FuzzDecodeRedacts \
 	shared/providers/oslpay:FuzzAuthenticateAndDecode \
-	shared/pipeline:FuzzParseCommand
+	shared/pipeline:FuzzParseCommand \
+	consumer:FuzzDecodeBody
 
 .PHONY: fuzz soak
 # Each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m). A crash is saved under the
 # package's testdata/fuzz/ and then runs as a regression case in every `make test`.
+# A target in another module (a directory of MODULES, such as consumer) runs there.
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
-		echo "== $$pkg $$fn ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg; done
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; dir=.; \
+		for m in $(MODULES); do case $$pkg in $$m|$$m/*) [ $$m = . ] || { dir=$$m; pkg=$${pkg#$$m}; pkg=$${pkg#/}; };; esac; done; \
+		echo "== $$t ($(FUZZTIME))"; \
+		(cd $$dir && $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg); done
 
 # 2,500 webhooks across the four providers, sent to the real bootstraps under the
 # emulator, under 20% injected AWS faults, per fault kind; then the harsh soak

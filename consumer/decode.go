@@ -130,7 +130,7 @@ func DecodeBody(body []byte) (*Message, error) {
 	}
 	for name := range members {
 		if !contains(envelopeMembers, name) {
-			return nil, invalid("unexpected member %q", name)
+			return nil, invalid("unexpected member %q", printable(name))
 		}
 	}
 	str := func(name string) (string, error) {
@@ -229,9 +229,23 @@ func walkData(et eventType, raw json.RawMessage) error {
 		mode      int
 		wantName  bool
 		name      string
+		index     int // the array's next element
 		topObject bool
 	}
 	var stack []frame
+	// path names where the walk stands, for an error (digits hidden).
+	path := func() string {
+		var b strings.Builder
+		b.WriteString("data")
+		for _, f := range stack {
+			if f.obj {
+				b.WriteString("." + printable(f.name))
+			} else {
+				fmt.Fprintf(&b, "[%d]", f.index-1)
+			}
+		}
+		return b.String()
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	for {
@@ -252,10 +266,10 @@ func walkData(et eventType, raw json.RawMessage) error {
 				continue
 			}
 			name := tok.(string)
-			if p.dropsSecrets && secretName.MatchString(name) {
-				return invalid("data holds a member named like a secret (%s), which the receiver removes", printable(name))
-			}
 			top.name, top.wantName = name, false
+			if p.dropsSecrets && secretName.MatchString(name) {
+				return invalid("%s is a secret field, which the receiver removes", path())
+			}
 			continue
 		}
 		if tok == json.Delim(']') {
@@ -266,6 +280,9 @@ func walkData(et eventType, raw json.RawMessage) error {
 		mode := modeRedacted
 		if top != nil {
 			mode = top.mode
+			if !top.obj {
+				top.index++
+			}
 			if top.obj {
 				top.wantName = true
 				switch {
@@ -291,10 +308,10 @@ func walkData(et eventType, raw json.RawMessage) error {
 		switch v := tok.(type) {
 		case string:
 			if !maskedString(v) {
-				return invalid("a card-number member of data holds a value that is not masked")
+				return invalid("%s must be a masked card number", path())
 			}
 		case json.Number:
-			return invalid("a card-number member of data holds a number (a masked number is a string)")
+			return invalid("%s must be a masked card number (a masked number is a string)", path())
 		}
 	}
 }
@@ -313,7 +330,7 @@ func isAsIs(t reflect.Type, name string) bool {
 func checkObject(raw json.RawMessage, path string, dst reflect.Value) error {
 	members, err := objectMembers(raw)
 	if err != nil {
-		return invalid("%s must be a JSON object", path)
+		return invalid("%s must be a JSON object: %v", path, err)
 	}
 	for _, f := range fieldsOf(dst.Type()) {
 		name := path + "." + f.name
