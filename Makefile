@@ -95,6 +95,14 @@ $(RUN_BIN)/%/bootstrap: FORCE
 	@mkdir -p $(dir $@)
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*
 
+# The example consumer (examples/consumer) for the host, for `make run RUN_ARGS=-consumer`.
+.PHONY: run-consumer-bin
+run-consumer-bin: $(RUN_BIN)/consumer/bootstrap
+
+$(RUN_BIN)/consumer/bootstrap: FORCE
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $@ ./examples/consumer
+
 # The tool is built, not `go run`: go run exits 1 after a Ctrl-C whatever the
 # program returns, and make would report that as an error.
 RUN_TOOL := .run/webhooks-local
@@ -108,14 +116,15 @@ run-tool:
 # (extra flags: make run RUN_ARGS=-v). The same address serves the Lambda Invoke
 # API for operator commands (aws lambda invoke --endpoint-url http://127.0.0.1:3000).
 # Logs in .run/logs/, and .run/local.json tells webhookctl where everything is.
-run: run-bin run-tool tools
+# make run RUN_ARGS=-consumer also runs the example consumer on every queue.
+run: run-bin run-consumer-bin run-tool tools
 	$(RUN_TOOL) -bin $(RUN_BIN) $(RUN_ARGS)
 
 # Send every sample in events/ through the local system, print a summary, exit
 # non-zero if a sample was not answered as expected. Uses a free port, its own
 # log directory (.run/demo/logs/) and no state file, so it also works while
 # `make run` is up and leaves that run's logs and .run/local.json alone.
-demo: run-bin run-tool tools
+demo: run-bin run-consumer-bin run-tool tools
 	$(RUN_TOOL) -bin $(RUN_BIN) -addr 127.0.0.1:0 -demo -exit $(RUN_ARGS)
 
 # ---- Reliability (docs/RELIABILITY.md) ----

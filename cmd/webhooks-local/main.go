@@ -4,7 +4,9 @@
 // function's real bootstrap under the official AWS Lambda Runtime Interface
 // Emulator, and the API gateway on 127.0.0.1:3000. `make run` builds the host
 // binaries, installs the emulator and starts it; `make demo` also sends every
-// sample in events/ and exits.
+// sample in events/ and exits. With -consumer it also runs the example
+// consumer (examples/consumer) on every provider queue through a local SQS
+// event source mapping.
 //
 // It builds and installs nothing itself: -bin must hold <provider>/bootstrap
 // binaries built for this machine (make run-bin), and the emulator must be
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	demo := fs.Bool("demo", false, "after start, send every sample in -events and print a summary")
 	exit := fs.Bool("exit", false, "with -demo: stop after the demo (exit status 1 when a sample failed)")
 	timeout := fs.Duration("timeout", 10*time.Second, "per-invocation timeout of each function (whole seconds, as on Lambda)")
+	withConsumer := fs.Bool("consumer", false, "also run the example consumer (examples/consumer, built into -bin/consumer/bootstrap) on every provider queue, through a local SQS event source mapping")
+	consumerBatch := fs.Int("consumer-batch", localrun.DefaultBatchSize, "with -consumer: the event source mapping's batch size (1 to 10)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -154,6 +158,29 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 		logf("stopped %d child processes %v", len(pids), pids)
 	}()
 
+	var cons *localrun.Consumer
+	if *withConsumer {
+		if cons, err = startConsumer(ctx, stack, *bin, *consumerBatch, *timeout, logf, func(name string) io.Writer {
+			f := openLog(name)
+			if f == nil {
+				return io.Discard
+			}
+			if *verbose {
+				return io.MultiWriter(f, prefixWriter{w: out, prefix: name + " | "})
+			}
+			return f
+		}); err != nil {
+			ln.Close()
+			logf("consumer: %v", err)
+			return 1
+		}
+		defer func() {
+			pids := cons.Pids()
+			cons.Stop()
+			logf("stopped the consumer: pollers, and %d child processes %v", len(pids), pids)
+		}()
+	}
+
 	srv := &http.Server{Handler: stack.Gateway, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -180,10 +207,13 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	}
 
 	printBanner(out, stack, baseURL, logDir, time.Since(began))
+	if cons != nil {
+		printConsumerBanner(out, cons, logDir)
+	}
 
 	code := 0
 	if *demo {
-		if !runDemo(ctx, out, stack, baseURL, *eventsDir) {
+		if !runDemo(ctx, out, stack, baseURL, *eventsDir, cons) {
 			code = 1
 		}
 		if *exit {
@@ -302,7 +332,7 @@ func providerURLs(baseURL string, p *localrun.Provider) []string {
 	return out
 }
 
-func runDemo(ctx context.Context, w io.Writer, s *localrun.Stack, baseURL, eventsDir string) bool {
+func runDemo(ctx context.Context, w io.Writer, s *localrun.Stack, baseURL, eventsDir string, cons *localrun.Consumer) bool {
 	samples, err := localrun.LoadSamples(eventsDir)
 	if err != nil {
 		fmt.Fprintf(w, "demo: %v\n", err)
@@ -336,21 +366,14 @@ func runDemo(ctx context.Context, w io.Writer, s *localrun.Stack, baseURL, event
 	}
 	tw.Flush()
 
-	fmt.Fprintln(w, "\nWhat landed on the queues (peeked: the messages stay for your consumers)")
-	for _, name := range s.Running() {
-		p := s.Providers[name]
-		msgs, err := s.ReadQueue(ctx, p.QueueURL, false)
-		if err != nil {
-			fmt.Fprintf(w, "  %s: %v\n", name, err)
+	if cons != nil {
+		// The example consumer reads the queues: no peek (it would take
+		// messages from it); wait until it has received them all.
+		if !waitConsumed(ctx, w, s, cons, 30*time.Second) {
 			failed++
-			continue
 		}
-		fmt.Fprintf(w, "  %s (%s): %d message(s)\n", name, filepath.Base(p.QueueURL), len(msgs))
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, m := range msgs {
-			fmt.Fprintf(tw, "    %s\tsubject %s\tid %s\n", m.Event.Type, m.Event.Subject, m.Event.ID)
-		}
-		tw.Flush()
+	} else if !peekQueues(ctx, w, s) {
+		failed++
 	}
 	if failed > 0 {
 		fmt.Fprintf(w, "\nDemo: %d of %d checks FAILED\n", failed, len(results))
@@ -358,6 +381,28 @@ func runDemo(ctx context.Context, w io.Writer, s *localrun.Stack, baseURL, event
 	}
 	fmt.Fprintf(w, "\nDemo: all %d samples behaved as expected\n", len(results))
 	return true
+}
+
+// peekQueues prints what landed on each queue, leaving it there.
+func peekQueues(ctx context.Context, w io.Writer, s *localrun.Stack) bool {
+	ok := true
+	fmt.Fprintln(w, "\nWhat landed on the queues (peeked: the messages stay for your consumers)")
+	for _, name := range s.Running() {
+		p := s.Providers[name]
+		msgs, err := s.ReadQueue(ctx, p.QueueURL, false)
+		if err != nil {
+			fmt.Fprintf(w, "  %s: %v\n", name, err)
+			ok = false
+			continue
+		}
+		fmt.Fprintf(w, "  %s (%s): %d message(s)\n", name, filepath.Base(p.QueueURL), len(msgs))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, m := range msgs {
+			fmt.Fprintf(tw, "    %s\tsubject %s\tid %s\n", m.Event.Type, m.Event.Subject, m.Event.ID)
+		}
+		tw.Flush()
+	}
+	return ok
 }
 
 // why is a short reason for a non-2xx answer, from the usual error shapes:

@@ -6,6 +6,8 @@
 // (StartFunction, Function), and the local HTTP API gateway in front of them
 // (Gateway), which also serves the Lambda Invoke API on its address, for
 // operator commands (`aws lambda invoke --endpoint-url`, as `sam local
-// start-lambda`). `make run` (cmd/webhooks-local), `make demo`, the end-to-end
-// test, the soak and `make bench` use it. Local tooling only: never deployed.
+// start-lambda`). On request it also runs the example consumer, fed by a
+// local SQS event source mapping on each queue (Stack.StartConsumer, Poller).
+// `make run` (cmd/webhooks-local), `make demo`, the end-to-end tests, the soak
+// and `make bench` use it. Local tooling only: never deployed.
 package localrun

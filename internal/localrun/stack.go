@@ -131,6 +131,7 @@ type Provider struct {
 
 // Stack is a running local system.
 type Stack struct {
+	Prefix    string // names the resources (Config.Prefix)
 	AWS       AWSEnv
 	Moto      *awskit.Server // nil when an external endpoint is used
 	Table     string
@@ -158,7 +159,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{AWS: cfg.AWS, Table: cfg.Prefix + "-events", Providers: map[string]*Provider{}}
+	s := &Stack{Prefix: cfg.Prefix, AWS: cfg.AWS, Table: cfg.Prefix + "-events", Providers: map[string]*Provider{}}
 	defer func() {
 		if err != nil {
 			s.Stop()
