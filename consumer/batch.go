@@ -44,6 +44,13 @@ type Handler struct {
 	// Groups is how many message groups of a batch are handled at once
 	// (records of one group always one after another); 0 or 1: one at a time.
 	Groups int
+	// OnInvalid, when set, is called for a record Decode refuses (err is its
+	// *InvalidError; errors.Is(err, ErrUnknownType) for a type this package
+	// does not know, such as an undocumented oslpay.<type>). Returning nil
+	// skips the record (deleted, its group goes on): for a consumer that
+	// parks such records elsewhere. Returning an error, or leaving OnInvalid
+	// nil, fails it.
+	OnInvalid func(ctx context.Context, rec events.SQSMessage, err error) error
 	// Logger receives one line per failed record (the message id and the
 	// reason, never the data); nil: slog.Default().
 	Logger *slog.Logger
@@ -170,6 +177,9 @@ func (h *Handler) Process(ctx context.Context, batch events.SQSEvent) Result {
 func (h *Handler) one(ctx context.Context, rec events.SQSMessage) Outcome {
 	m, err := Decode(rec)
 	if err != nil {
+		if h.OnInvalid != nil && h.onInvalid(ctx, rec, err) == nil {
+			return Skipped
+		}
 		h.logger().WarnContext(ctx, "invalid message", "messageId", rec.MessageId, "error", err.Error())
 		return Failed
 	}
@@ -208,6 +218,16 @@ func (h *Handler) one(ctx context.Context, rec events.SQSMessage) Outcome {
 		}
 	}
 	return Handled
+}
+
+// onInvalid runs OnInvalid, turning a panic into an error.
+func (h *Handler) onInvalid(ctx context.Context, rec events.SQSMessage, invalid error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return h.OnInvalid(ctx, rec, invalid)
 }
 
 // call runs Handle, turning a panic into an error.

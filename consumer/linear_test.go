@@ -1,10 +1,15 @@
 package consumer
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 const tikiOrderBody = `{"specversion":"1.0","id":"0123456789abcdef0123456789abcdef","source":"webhooks/tiki","type":"tiki.order.status_changed","subject":"347171821","time":"2022-10-26T07:22:05Z","datacontenttype":"application/json","data":{"date":"2022-10-26T14:22:05+07:00","ref_code":"TR22","order_code":"347171821","main_state":"processing","main_substate":"ready_for_pickup","extra_info":%s}}`
@@ -46,6 +51,38 @@ func TestEveryTypeSummarizes(t *testing.T) {
 	for _, typ := range EventTypes() {
 		if _, ok := NewData(typ).(Summarizer); !ok {
 			t.Errorf("%s: its data does not implement Summarizer", typ)
+		}
+	}
+}
+
+// OnInvalid decides for a record Decode refuses: nil skips it (its group goes
+// on), an error or a panic fails it and holds its group.
+func TestOnInvalid(t *testing.T) {
+	unknown := strings.Replace(fmt.Sprintf(tikiOrderBody, "null"), `"type":"tiki.order.status_changed"`, `"type":"oslpay.wallet_freeze"`, 1)
+	unknown = strings.Replace(unknown, `"source":"webhooks/tiki"`, `"source":"webhooks/oslpay"`, 1)
+	valid := fmt.Sprintf(tikiOrderBody, "null")
+	rec := func(id, body string) events.SQSMessage {
+		return events.SQSMessage{MessageId: id, Body: body, Attributes: map[string]string{"MessageGroupId": "g"}}
+	}
+	batch := events.SQSEvent{Records: []events.SQSMessage{rec("a", unknown), rec("b", valid)}}
+	for _, c := range []struct {
+		name string
+		on   func(context.Context, events.SQSMessage, error) error
+		want Result
+	}{
+		{"nil skips", func(_ context.Context, _ events.SQSMessage, err error) error {
+			if !errors.Is(err, ErrUnknownType) {
+				return err
+			}
+			return nil
+		}, Result{"a": Skipped, "b": Handled}},
+		{"an error fails", func(context.Context, events.SQSMessage, error) error { return errors.New("no") }, Result{"a": Failed, "b": Held}},
+		{"a panic fails", func(context.Context, events.SQSMessage, error) error { panic("boom") }, Result{"a": Failed, "b": Held}},
+		{"unset fails", nil, Result{"a": Failed, "b": Held}},
+	} {
+		h := &Handler{Handle: func(context.Context, *Message) error { return nil }, OnInvalid: c.on, Logger: slog.New(slog.DiscardHandler)}
+		if got := h.Process(context.Background(), batch); !maps.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	exit := fs.Bool("exit", false, "with -demo: stop after the demo (exit status 1 when a sample failed)")
 	timeout := fs.Duration("timeout", 10*time.Second, "per-invocation timeout of each function (whole seconds, as on Lambda)")
 	withConsumer := fs.Bool("consumer", false, "also run the example consumer (examples/consumer, built into -bin/consumer/bootstrap) on every provider queue, through a local SQS event source mapping")
-	consumerBatch := fs.Int("consumer-batch", localrun.DefaultBatchSize, "with -consumer: the event source mapping's batch size (1 to 10)")
+	consumerBatch := fs.Int("consumer-batch", 1, "with -consumer: the event source mapping's batch size (1 to 10; 1, as the stack deploys the example, keeps a poison message's group out of the dead-letter queue)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -554,7 +554,7 @@ func checkHandledLines(t *testing.T, lines []logLine, handled []batchRecord) {
 		byGroup[m.GroupID] = append(byGroup[m.GroupID], m.Event.ID+"|"+m.Event.Type+"|"+m.Event.Subject+"|"+m.Event.ReplayID)
 	}
 	got := map[string][]string{}
-	allowed := []string{"time", "level", "msg", "id", "type", "subject", "group", "status", "replayid", "receiveCount"}
+	allowed := []string{"time", "level", "msg", "id", "type", "subject", "group", "eventTime", "status", "replayid", "receiveCount"}
 	for _, l := range lines {
 		for k := range l {
 			if !slices.Contains(allowed, k) {

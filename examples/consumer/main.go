@@ -104,7 +104,7 @@ func handle(logger *slog.Logger) consumer.HandlerFunc {
 	return func(ctx context.Context, m *consumer.Message) error {
 		attrs := []any{
 			"id", m.Event.ID, "type", m.Event.Type, "subject", m.Event.Subject,
-			"group", m.GroupID, "time", m.Event.Time, "status", m.Summary(),
+			"group", m.GroupID, "eventTime", m.Event.Time, "status", m.Summary(),
 		}
 		if m.Event.IsReplay() {
 			attrs = append(attrs, "replayid", m.Event.ReplayID)

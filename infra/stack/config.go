@@ -39,7 +39,7 @@ const (
 	// The example consumer (consumer.go): examples/consumer deployed on every provider queue.
 	// Off unless exampleConsumer is true (JSON true or the string "true", as `-c` gives).
 	CtxExampleConsumer               = "exampleConsumer"               // default false
-	CtxExampleConsumerBatchSize      = "exampleConsumerBatchSize"      // records per invocation, 1-10 (default 10)
+	CtxExampleConsumerBatchSize      = "exampleConsumerBatchSize"      // records per invocation, 1-10 (default 1: see docs/CONSUMERS.md, order)
 	CtxExampleConsumerMaxConcurrency = "exampleConsumerMaxConcurrency" // concurrent invocations per queue, 2-1000 (default 2)
 	CtxExampleConsumerIdempotency    = "exampleConsumerIdempotency"    // a DynamoDB table of handled event ids (default true)
 	CtxExampleConsumerReplays        = "exampleConsumerReplays"        // CONSUMER_REPLAYS: deduplicate (default), reprocess or ignore
@@ -61,7 +61,7 @@ const (
 
 	// The example consumer's event source mappings. SQS FIFO queues take at most 10 records
 	// per batch; Lambda's ScalingConfig.MaximumConcurrency takes 2 to 1000.
-	DefaultExampleConsumerBatchSize      = 10
+	DefaultExampleConsumerBatchSize      = 1
 	MaxExampleConsumerBatchSize          = 10
 	DefaultExampleConsumerMaxConcurrency = 2
 	MinExampleConsumerMaxConcurrency     = 2

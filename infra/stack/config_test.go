@@ -230,7 +230,7 @@ func TestExampleConsumerConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (ExampleConsumerConfig{BatchSize: 10, MaxConcurrency: 2, Idempotency: true, Replays: "deduplicate"}); c.ExampleConsumer != want {
+	if want := (ExampleConsumerConfig{BatchSize: 1, MaxConcurrency: 2, Idempotency: true, Replays: "deduplicate"}); c.ExampleConsumer != want {
 		t.Errorf("defaults %+v, want %+v", c.ExampleConsumer, want)
 	}
 	// AND JSON values (cdk.json) and `-c` strings are read alike

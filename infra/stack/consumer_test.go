@@ -130,7 +130,7 @@ func TestExampleConsumerReadsEveryQueue(t *testing.T) {
 		s                  synthesized
 		batch, concurrency float64
 	}{
-		// GIVEN batch size 5 and maximum concurrency 7, and the defaults (10 and 2)
+		// GIVEN batch size 5 and maximum concurrency 7, and the defaults (1 and 2)
 		{cons, 5, 7},
 		{consBare, DefaultExampleConsumerBatchSize, DefaultExampleConsumerMaxConcurrency},
 	} {
