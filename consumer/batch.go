@@ -173,8 +173,13 @@ func (h *Handler) Process(ctx context.Context, batch events.SQSEvent) Result {
 	return res
 }
 
-// one handles one record.
-func (h *Handler) one(ctx context.Context, rec events.SQSMessage) Outcome {
+// one handles one record; a panic anywhere (a Store, a Logger) fails it.
+func (h *Handler) one(ctx context.Context, rec events.SQSMessage) (o Outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			o = Failed
+		}
+	}()
 	m, err := Decode(rec)
 	if err != nil {
 		if h.OnInvalid != nil && h.onInvalid(ctx, rec, err) == nil {

@@ -112,7 +112,7 @@ func Decode(rec events.SQSMessage) (*Message, error) {
 
 var (
 	idPattern       = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	timePattern     = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,3})?Z$`)
+	timePattern     = regexp.MustCompile(`^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,3})?Z$`)
 	replayIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 )
 
@@ -296,7 +296,9 @@ func walkData(et eventType, raw json.RawMessage) error {
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
-			if len(stack) >= maxDepth {
+			// Values kept as sent (decrypted goods: any JSON) are not
+			// looked into, and may nest as deep as they came.
+			if mode != modeAsSent && len(stack) >= maxDepth {
 				return invalid("data is nested deeper than %d levels", maxDepth)
 			}
 			stack = append(stack, frame{obj: tok == json.Delim('{'), mode: mode, wantName: true, topObject: top == nil})
@@ -423,12 +425,43 @@ const (
 	cardNamePattern = `^(?:pan|Pan|PAN|cardNumber|CardNumber|cardnumber|CARDNUMBER|card_number|Card_Number|CARD_NUMBER|card-number|cardNo|CardNo|cardno|CARDNO|card_no|CARD_NO|cardNum|card_num|primaryAccountNumber|primary_account_number)$`
 	// secretNamePattern matches member names the OSL Pay receiver always removes.
 	secretNamePattern = `[Ss][Ee][Cc][Rr][Ee][Tt]|[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy]`
-	// A masked card number holds no ASCII digit, or at most 10 (its first 6
-	// and last 4) and at least 5 '*' (the digits between them).
-	maskedNoDigitsPattern  = `^[^0-9]*$`
-	maskedFewDigitsPattern = `^[^0-9]*(?:[0-9][^0-9]*){1,10}$`
-	maskedStarsPattern     = `(?:\*[^*]*){5}`
+	maskedStarsPattern = `(?:\*[^*]*){5}`
 )
+
+// A masked card number holds no digit (of any script: unicode.IsDigit, as the
+// receivers count them), or at most 10 (its first 6 and last 4) and at least
+// 5 '*' (the digits between them). The digits are spelt out as a character
+// class, so that every regular-expression engine reads them alike.
+var (
+	digitClass             = digits()
+	maskedNoDigitsPattern  = "^[^" + digitClass + "]*$"
+	maskedFewDigitsPattern = "^[^" + digitClass + "]*(?:[" + digitClass + "][^" + digitClass + "]*){1,10}$"
+)
+
+// digits is the character class (without brackets) of unicode.Nd.
+func digits() string {
+	var b strings.Builder
+	add := func(lo, hi, stride uint32) {
+		if stride == 1 {
+			b.WriteRune(rune(lo))
+			if hi > lo {
+				b.WriteByte('-')
+				b.WriteRune(rune(hi))
+			}
+			return
+		}
+		for r := lo; r <= hi; r += stride {
+			b.WriteRune(rune(r))
+		}
+	}
+	for _, r := range unicode.Nd.R16 {
+		add(uint32(r.Lo), uint32(r.Hi), uint32(r.Stride))
+	}
+	for _, r := range unicode.Nd.R32 {
+		add(r.Lo, r.Hi, r.Stride)
+	}
+	return b.String()
+}
 
 var (
 	cardName        = regexp.MustCompile(cardNamePattern)

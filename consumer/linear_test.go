@@ -8,6 +8,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -83,6 +84,64 @@ func TestOnInvalid(t *testing.T) {
 		h := &Handler{Handle: func(context.Context, *Message) error { return nil }, OnInvalid: c.on, Logger: slog.New(slog.DiscardHandler)}
 		if got := h.Process(context.Background(), batch); !maps.Equal(got, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+const deliveredBody = `{"specversion":"1.0","id":"0123456789abcdef0123456789abcdef","source":"webhooks/apigift","type":"apigift.inventory_item.delivered","subject":"i1","time":"2026-01-02T03:04:05Z","datacontenttype":"application/json","data":{"takeoutInventoryId":"t1","inventoryId":"i1","virtualCollections":%s}}`
+
+const cardBody = `{"specversion":"1.0","id":"0123456789abcdef0123456789abcdef","source":"webhooks/alchemypay","type":"alchemypay.card_order.status_changed","subject":"o1","time":"2026-01-02T03:04:05Z","datacontenttype":"application/json","data":{"orderNo":"o1","status":"S","cardNumber":%q}}`
+
+// Decrypted goods are any JSON the plaintext was: however deep it nests, the
+// message decodes (the depth bound is for what the receiver redacted).
+func TestDeepGoodsDecode(t *testing.T) {
+	goods := strings.Repeat("[", 3*maxDepth) + `{"code":"4111111111111111"}` + strings.Repeat("]", 3*maxDepth)
+	if _, err := DecodeBody(fmt.Appendf(nil, deliveredBody, goods)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A card number's digits count in any script, as the receivers count them.
+func TestMaskedCardNumberInAnyScript(t *testing.T) {
+	for v, ok := range map[string]bool{
+		"４１１１１１１１１１１１１１１１":    false, // fullwidth
+		"٤١١١١١١١١١١١١١١١":    false, // Arabic-Indic
+		"４１１１１１******１１１１":    true,
+		"411111******1111":    true,
+		"4111 11** **** 1111": true,
+		"4111111111111111":    false,
+		"411111111111******":  false, // 12 digits shown
+		"**** **** **** ****": true,
+		"exp 12/25":           false, // digits of a short value are masked too
+		"exp **/**":           true,
+	} {
+		_, err := DecodeBody(fmt.Appendf(nil, cardBody, v))
+		if (err == nil) != ok {
+			t.Errorf("%q: %v, want accepted %v", v, err, ok)
+		}
+	}
+}
+
+type panickyStore struct{ MemoryStore }
+
+func (*panickyStore) Claim(context.Context, string, time.Time, time.Time, time.Time) (bool, error) {
+	panic("store bug")
+}
+
+// A panic in a Store fails its record (and holds its group); it never escapes
+// the handler, whatever the number of groups handled at once.
+func TestPanickyStoreFailsTheRecord(t *testing.T) {
+	valid := fmt.Sprintf(tikiOrderBody, "null")
+	rec := func(id, group string) events.SQSMessage {
+		return events.SQSMessage{MessageId: id, Body: valid, Attributes: map[string]string{"MessageGroupId": group}}
+	}
+	batch := events.SQSEvent{Records: []events.SQSMessage{rec("a", "g"), rec("b", "g"), rec("c", "h")}}
+	for _, groups := range []int{1, 4} {
+		h := &Handler{Handle: func(context.Context, *Message) error { return nil }, Groups: groups,
+			Idempotency: &Idempotency{Store: &panickyStore{}}, Logger: slog.New(slog.DiscardHandler)}
+		want := Result{"a": Failed, "b": Held, "c": Failed}
+		if got := h.Process(context.Background(), batch); !maps.Equal(got, want) {
+			t.Errorf("groups %d: %v, want %v", groups, got, want)
 		}
 	}
 }

@@ -48,8 +48,11 @@ func Schema(eventType string) ([]byte, error) {
 			obj{{"allOf", []any{obj{{"pattern", maskedFewDigitsPattern}}, obj{{"pattern", maskedStarsPattern}}}}},
 		}},
 		{"items", ref("maskedCardNumber")},
-		{"additionalProperties", ref("maskedCardNumber")},
 	}
+	if p.dropsSecrets { // the receiver drops secret members inside card numbers too
+		masked = append(masked, kv{"patternProperties", obj{{secretNamePattern, false}}})
+	}
+	masked = append(masked, kv{"additionalProperties", ref("maskedCardNumber")})
 	defs = append(defs, kv{"redacted", redacted}, kv{"maskedCardNumber", masked})
 	s := obj{
 		{"$schema", SchemaDialect},
@@ -60,13 +63,13 @@ func Schema(eventType string) ([]byte, error) {
 		{"required", []string{"specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"}},
 		{"properties", obj{
 			{"specversion", obj{{"const", SpecVersion}}},
-			{"id", obj{{"description", "The event id: the same for every delivery of the event. De-duplicate on it."}, {"type", "string"}, {"pattern", idPattern.String()}}},
+			{"id", obj{{"description", "The event id: the same for every delivery of the event. De-duplicate on it."}, {"type", "string"}, {"minLength", 32}, {"maxLength", 32}, {"pattern", idPattern.String()}}},
 			{"source", obj{{"const", SourcePrefix + et.provider}}},
 			{"type", obj{{"const", eventType}}},
 			{"subject", obj{{"description", "The entity: " + et.subject + "."}, {"type", "string"}, {"minLength", 1}}},
-			{"time", obj{{"description", "When the event happened, when the provider says so; otherwise when it was first received. UTC, at most milliseconds."}, {"type", "string"}, {"format", "date-time"}, {"pattern", timePattern.String()}}},
+			{"time", obj{{"description", "When the event happened, when the provider says so; otherwise when it was first received. UTC, at most milliseconds."}, {"type", "string"}, {"format", "date-time"}, {"pattern", timePattern.String()}, noNewline}},
 			{"datacontenttype", obj{{"const", DataContentType}}},
-			{"replayid", obj{{"description", "Only on a copy sent again by an operator's replay: the replay's id."}, {"type", "string"}, {"pattern", replayIDPattern.String()}}},
+			{"replayid", obj{{"description", "Only on a copy sent again by an operator's replay: the replay's id."}, {"type", "string"}, {"pattern", replayIDPattern.String()}, noNewline}},
 			{"data", ref("data")},
 		}},
 		{"additionalProperties", false},
@@ -98,6 +101,10 @@ func asciiOnly(b []byte) []byte {
 	}
 	return out
 }
+
+// noNewline refuses a line feed: some engines (Python's re) let "$" match
+// before a final one.
+var noNewline = kv{"not", obj{{"pattern", "\n"}}}
 
 func secretNote(p provider) string {
 	if p.dropsSecrets {
