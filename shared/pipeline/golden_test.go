@@ -141,9 +141,7 @@ func golden[C any](p pipeline.Provider[C], cfg C) goldenRun {
 		if err := e.Validate(); err != nil {
 			return reject(http.StatusInternalServerError, pipeline.CodeInternal, err.Error())
 		}
-		if e.Time.IsZero() {
-			e.Time = req.Received
-		}
+		e.Time = pipeline.EventTime(e.Time, req.Received)
 		o := outcome{Type: e.Type, Subject: e.Subject, Key: e.Key, Entity: e.Entity, Time: e.Time.Format(time.RFC3339Nano),
 			Deprecated: e.Deprecated, Data: string(e.Data), DataSHA256: eventstore.Digest(e.Data)}
 		id := "entity-event"

@@ -354,9 +354,7 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	if err := ev.Validate(); err != nil { // a provider bug, not the sender's fault
 		return failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", err)
 	}
-	if ev.Time.IsZero() {
-		ev.Time = req.Received
-	}
+	ev.Time = EventTime(ev.Time, req.Received)
 	id, err := h.eventID(ctx, ev, req.Received)
 	if err != nil {
 		return failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err)
@@ -561,4 +559,15 @@ func EventID(provider, key string) string {
 	var id [32]byte
 	hex.Encode(id[:], sum[:16])
 	return string(id[:])
+}
+
+// EventTime is the time of an event whose body says t (zero when it says
+// none) and that was received at received: t, unless it is zero or falls,
+// in UTC, outside the years 0000 to 9999 that RFC 3339 can write (a body's
+// "9999-12-31T23:30:00-01:00" is in year 10000 in UTC): then received.
+func EventTime(t, received time.Time) time.Time {
+	if y := t.UTC().Year(); t.IsZero() || y < 0 || y > 9999 {
+		return received
+	}
+	return t
 }

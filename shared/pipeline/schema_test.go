@@ -21,11 +21,13 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"webhooks/consumer"
 	"webhooks/schemas"
+	"webhooks/shared/pipeline"
 	"webhooks/shared/pan"
 	"webhooks/shared/providers/oslpay"
 )
@@ -441,4 +443,28 @@ func TestSchemaNamePatternsAreTheReceivers(t *testing.T) {
 		t.Fatalf("only %d card and %d secret names generated", cards, secrets)
 	}
 	t.Logf("%d names: %d card-number and %d secret names by the schemas, all so by the receivers", len(names), cards, secrets)
+}
+
+// An event time RFC 3339 cannot write in UTC (year 10000, or before year 0)
+// becomes the receipt time: every message's time meets the schemas.
+func TestEventTimeStaysWritable(t *testing.T) {
+	received := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"9999-12-31T23:30:00-01:00": received,
+		"0000-01-01T00:00:00+01:00": received,
+		"9999-12-31T22:30:00-01:00": time.Date(9999, 12, 31, 23, 30, 0, 0, time.UTC),
+		"0000-01-01T00:00:00Z":      time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		"2022-10-26T14:22:05+07:00": time.Date(2022, 10, 26, 7, 22, 5, 0, time.UTC),
+	} {
+		tm, err := time.Parse(time.RFC3339, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pipeline.EventTime(tm, received); !got.Equal(want) {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+	}
+	if got := pipeline.EventTime(time.Time{}, received); !got.Equal(received) {
+		t.Errorf("no time: %s, want the receipt", got)
+	}
 }
