@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -142,6 +144,51 @@ func TestPanickyStoreFailsTheRecord(t *testing.T) {
 		want := Result{"a": Failed, "b": Held, "c": Failed}
 		if got := h.Process(context.Background(), batch); !maps.Equal(got, want) {
 			t.Errorf("groups %d: %v, want %v", groups, got, want)
+		}
+	}
+}
+
+// LogSafe leaves no run of 13 or more digits, in any script or shape, and
+// keeps shorter runs and everything else.
+func TestLogSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"4111111111111111":                "411111******1111",
+		"processing/4111111111111111":     "processing/411111******1111",
+		"qty_salable 4111 1111 1111 1111": "qty_salable 4111 11** **** 1111",
+		"４１１１１１１１１１１１１１１１":                "４１１１１１******１１１１",
+		"order 347171821":                 "order 347171821",
+		"ORD-458236":                      "ORD-458236",
+		"ab1234567890123cd":               "ab123456***0123cd",
+	} {
+		if got := LogSafe(in); got != want {
+			t.Errorf("LogSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		var b strings.Builder
+		for range rng.IntN(60) {
+			switch rng.IntN(4) {
+			case 0:
+				b.WriteByte(byte('a' + rng.IntN(26)))
+			case 1:
+				b.WriteString([]string{" ", "-", "/", ".", "_"}[rng.IntN(5)])
+			default:
+				b.WriteByte(byte('0' + rng.IntN(10)))
+			}
+		}
+		out := LogSafe(b.String())
+		n := 0
+		for _, r := range out {
+			switch {
+			case unicode.IsDigit(r):
+				n++
+				if n >= 13 {
+					t.Fatalf("LogSafe(%q) = %q keeps a run of 13 digits", b.String(), out)
+				}
+			case unicode.IsLetter(r) || r == '*':
+				n = 0
+			}
 		}
 	}
 }

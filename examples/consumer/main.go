@@ -103,8 +103,10 @@ func newHandler(ctx context.Context, getenv func(string) string, logger *slog.Lo
 func handle(logger *slog.Logger) consumer.HandlerFunc {
 	return func(ctx context.Context, m *consumer.Message) error {
 		attrs := []any{
-			"id", m.Event.ID, "type", m.Event.Type, "subject", m.Event.Subject,
-			"group", m.GroupID, "eventTime", m.Event.Time, "status", m.Summary(),
+			// Subjects and groups are provider ids kept as sent: LogSafe
+			// masks a card number one could hold.
+			"id", m.Event.ID, "type", m.Event.Type, "subject", consumer.LogSafe(m.Event.Subject),
+			"group", consumer.LogSafe(m.GroupID), "eventTime", m.Event.Time, "status", m.Summary(),
 		}
 		if m.Event.IsReplay() {
 			attrs = append(attrs, "replayid", m.Event.ReplayID)
