@@ -551,7 +551,7 @@ func checkHandledLines(t *testing.T, lines []logLine, handled []batchRecord) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		byGroup[m.GroupID] = append(byGroup[m.GroupID], m.Event.ID+"|"+m.Event.Type+"|"+m.Event.Subject+"|"+m.Event.ReplayID)
+		byGroup[consumer.LogSafe(m.GroupID)] = append(byGroup[consumer.LogSafe(m.GroupID)], m.Event.ID+"|"+m.Event.Type+"|"+consumer.LogSafe(m.Event.Subject)+"|"+m.Event.ReplayID)
 	}
 	got := map[string][]string{}
 	allowed := []string{"time", "level", "msg", "id", "type", "subject", "group", "eventTime", "status", "replayid", "receiveCount"}
