@@ -220,7 +220,7 @@ const (
 
 // walkData checks, in one pass over the tokens of data, the rules every
 // member obeys at any depth: the value of a member named like a card number
-// is masked (but in the members the receiver keeps as sent), and, for OSL
+// is masked (but in the decrypted goods, as decrypted), and, for OSL
 // Pay, no member is named like a secret. It takes time linear in len(raw).
 func walkData(et eventType, raw json.RawMessage) error {
 	p := providers[et.provider]
@@ -285,9 +285,13 @@ func walkData(et eventType, raw json.RawMessage) error {
 			}
 			if top.obj {
 				top.wantName = true
+				// A member the receiver keeps as sent (provider.kept) is a
+				// string, number, true, false or null, in which there is
+				// nothing to look for; an object or array under its name is
+				// redacted like any other value.
 				switch {
 				case mode != modeRedacted:
-				case top.topObject && (contains(p.kept, top.name) || isAsIs(et.data, top.name)):
+				case top.topObject && isAsIs(et.data, top.name):
 					mode = modeAsSent
 				case cardName.MatchString(top.name):
 					mode = modeMasked

@@ -439,3 +439,33 @@ func ExampleDataAs() {
 	}
 	// Output: WH1/SKU-1 12
 }
+
+// A member the receiver keeps as sent is kept only when it is a string,
+// number, true, false or null: an object or array under its name is redacted
+// like any other value, and Decode checks it so.
+func TestDecodeKeptMembersOnlyScalars(t *testing.T) {
+	for _, c := range []struct {
+		typ, data string
+		ok        bool
+	}{
+		{consumer.TypeAPIGiftSellReviewRequestCreated, `{"requestDescription":"x","status":"4111111111111111"}`, true},
+		{consumer.TypeAPIGiftSellReviewRequestCreated, `{"requestDescription":"x","status":{"cardNumber":"4111111111111111"}}`, false},
+		{consumer.TypeAPIGiftSellReviewRequestCreated, `{"requestDescription":"x","status":{"cardNumber":"411111******1111"}}`, true},
+		{consumer.TypeTikiStock, `{"sku":"sku","warehouse":"w","qty_salable":3,"partner_id":4111111111111111}`, true},
+		{consumer.TypeTikiStock, `{"sku":"sku","warehouse":"w","qty_salable":3,"partner_id":{"pan":"4111111111111111"}}`, false},
+		{consumer.TypeTikiStock, `{"sku":"sku","warehouse":"w","qty_salable":3,"partner_id":[{"x":{"card_no":4111111111111111}}]}`, false},
+		{consumer.TypeAlchemyPayCardOrder, `{"orderNo":"S","status":"SUCCESS","cardId":"4111111111111111"}`, true},
+		{consumer.TypeAlchemyPayCardOrder, `{"orderNo":"S","status":"SUCCESS","cardId":{"cardNumber":"4111111111111111"}}`, false},
+		{consumer.TypeOSLPayKYC, `{"userId":"S","orderId":{"password":"p"}}`, false},
+	} {
+		e := validEnvelope(c.typ, testID)
+		e.Data = c.data
+		_, err := consumer.DecodeBody(e.body())
+		if c.ok && err != nil {
+			t.Errorf("%s: %v", c.data, err)
+		}
+		if !c.ok && !errors.Is(err, consumer.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", c.data, err)
+		}
+	}
+}

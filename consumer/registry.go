@@ -30,7 +30,9 @@ type eventType struct {
 // provider is what the receivers do to every event of one provider.
 type provider struct {
 	// kept are the top-level data members the receiver keeps exactly as sent
-	// (its ids, states, amounts): card numbers are not looked for in them.
+	// (its ids, states, amounts) when they are strings, numbers, true, false
+	// or null: card numbers are not looked for in them. An object or array
+	// under a kept name is redacted like any other value.
 	kept []string
 	// dropsSecrets: every member named like a secret is removed, at any depth.
 	dropsSecrets bool

@@ -146,7 +146,7 @@ func objectSchema(t reflect.Type, p provider, top bool, defs *obj) obj {
 			}
 		}
 		if len(others) > 0 {
-			patterns = append(patterns, kv{"^(?:" + strings.Join(others, "|") + ")$", obj{{"description", "Members the receiver keeps exactly as sent (its ids, states and amounts) that are not fields of this event."}}})
+			patterns = append(patterns, kv{"^(?:" + strings.Join(others, "|") + ")$", obj{{"description", "Members the receiver keeps exactly as sent (its ids, states and amounts) that are not fields of this event; only a string, number, true, false or null is kept as sent: an object or array is redacted."}, {"$ref", "#/$defs/redacted"}}})
 		}
 	}
 	s := obj{{"type", "object"}}
@@ -204,7 +204,9 @@ func fieldSchema(f field, p provider, top bool, defs *obj) any {
 		}
 		s = append(s, kv{"type", nullable("array")}, kv{"items", obj{{"type", elem}}})
 	case kindAny:
-		if !f.asis && !(top && contains(p.kept, f.name)) {
+		// A member the receiver keeps as sent is a scalar, which redacted
+		// does not constrain; an object or array under its name is redacted.
+		if !f.asis {
 			s = append(s, kv{"$ref", "#/$defs/redacted"})
 		}
 	}

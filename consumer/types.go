@@ -128,7 +128,7 @@ type TikiStockChanged struct {
 	Warehouse         string          `json:"warehouse" ce:"required,nonblank" doc:"the warehouse code"`
 	QtySalable        json.Number     `json:"qty_salable" ce:"required" doc:"salable quantity, exactly as sent"`
 	SellerProductCode string          `json:"seller_product_code" doc:"the seller's product code"`
-	PartnerID         json.RawMessage `json:"partner_id" doc:"the partner, as sent"`
+	PartnerID         json.RawMessage `json:"partner_id" doc:"the partner: as sent when a string, number, true, false or null; an object or array is redacted like any other value"`
 }
 
 // TikiAftersaleStatusChanged is the data of tiki.aftersale.status_changed

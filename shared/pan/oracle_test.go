@@ -88,11 +88,21 @@ func (s *refScanner) value(dec *json.Decoder, top bool) error {
 				seen[k] = true
 				s.text(k)
 				if top && s.keep[k] {
-					s.brk()
 					var raw json.RawMessage
 					if err := dec.Decode(&raw); err != nil {
 						return err
 					}
+					if c := bytes.TrimLeft(raw, " \t\r\n"); c[0] == '{' || c[0] == '[' {
+						// Only a scalar is kept: an object or array is read
+						// like any other value.
+						sub := json.NewDecoder(bytes.NewReader(raw))
+						sub.UseNumber()
+						if err := s.value(sub, false); err != nil {
+							return err
+						}
+						continue
+					}
+					s.brk()
 					continue
 				}
 			}
@@ -297,18 +307,34 @@ func checkRedacted(t *testing.T, p Policy, in []byte, pans []string, solos map[s
 			t.Fatalf("dropped key %q in the output", b.text)
 		}
 	}
-	// Kept members are written as sent (without insignificant whitespace).
+	// Kept members are written as sent (without insignificant whitespace)
+	// when they are scalars; an object or array under a kept name is not
+	// kept: no Luhn-valid window survives in it, read on its own.
 	if topObject && len(p.Keep) > 0 {
 		var mi, mo map[string]json.RawMessage
 		if json.Unmarshal(in, &mi) != nil || json.Unmarshal(out, &mo) != nil {
 			t.Fatal("not objects")
 		}
 		for k := range p.Keep {
-			if v, ok := mi[k]; ok && !IsCardNumberField(k) && (p.Drop == nil || !p.Drop(k)) {
+			v, ok := mi[k]
+			if !ok || IsCardNumberField(k) || (p.Drop != nil && p.Drop(k)) {
+				continue
+			}
+			if v[0] != '{' && v[0] != '[' {
 				var c bytes.Buffer
 				_ = json.Compact(&c, v)
 				if !bytes.Equal(c.Bytes(), mo[k]) {
 					t.Fatalf("kept %s: %s became %s", k, v, mo[k])
+				}
+				continue
+			}
+			for _, starLetter := range []bool{false, true} {
+				runs, err := refRuns(mo[k], nil, starLetter)
+				if err != nil {
+					t.Fatalf("kept %s: %s: %v", k, mo[k], err)
+				}
+				if w, ok := refLuhnWindow(runs); ok {
+					t.Fatalf("kept %s: Luhn-valid %s survives in its %s value %s\nfrom %q", k, w, v[:1], mo[k], in)
 				}
 			}
 		}
@@ -636,8 +662,34 @@ func generate(data []byte) (body []byte, pans []string, solos map[string]string,
 				g.place(&gnode{kind: 's', text: g.affix() + g.grouped(pan) + g.affix()})
 			}
 		case 7: // kept or dropped: out of the guarantee's reach, or gone
-			if root.kind == 'o' && g.intn(2) == 0 {
+			if k := g.intn(3); root.kind == 'o' && k == 0 {
 				g.addMember(root, g.pick([]string{"orderNo", "cardId"}), &gnode{kind: 's', text: g.grouped(pan)})
+			} else if root.kind == 'o' && k == 1 {
+				// An object or array under a kept name is not kept: the
+				// number must not survive.
+				g.pans = append(g.pans, pan)
+				var v *gnode
+				switch g.intn(4) {
+				case 0: // in a card-number field
+					ck := g.pick(cardKeys)
+					v = &gnode{kind: 'o', keys: []string{ck}, kids: []*gnode{{kind: 's', text: g.grouped(pan)}}}
+					if isCardKey(ck) {
+						g.known = append(g.known, pan)
+					}
+				case 1: // deeper, under a card-number field
+					ck := g.pick(cardKeys)
+					v = &gnode{kind: 'o', keys: []string{"x", ck},
+						kids: []*gnode{g.randValue(4), {kind: 'o', keys: []string{"v"}, kids: []*gnode{{kind: 'r', text: pan}}}}}
+					if isCardKey(ck) {
+						g.known = append(g.known, pan)
+					}
+				case 2: // in an array
+					v = &gnode{kind: 'a', kids: []*gnode{{kind: 's', text: g.affix() + g.grouped(pan) + g.affix()}}}
+				default: // in a string among other members
+					v = &gnode{kind: 'o', keys: []string{"a", "b"}, kids: []*gnode{g.randValue(3), {kind: 's', text: g.affix() + g.grouped(pan) + g.affix()}}}
+				}
+				g.addMember(root, g.pick([]string{"orderNo", "cardId"}), v)
+				g.conts = append(g.conts, v)
 			} else {
 				c := g.conts[g.intn(len(g.conts))]
 				if c.kind != 'o' {

@@ -13,8 +13,10 @@
 // order: the decoded characters of every key and string, the literal
 // characters of every number, the literals true, false and null as letters,
 // and the JSON structure between tokens as separators. A kept member's value
-// (Policy.Keep) counts as one letter; a dropped member (Policy.Drop) counts
-// as nothing. A run is a stretch of that stream not interrupted by a letter
+// (Policy.Keep: a top-level string, number, true, false or null) counts as
+// one letter; a dropped member (Policy.Drop) counts as nothing. An object or
+// array under a kept name is not kept: it is read and redacted like any
+// other value. A run is a stretch of that stream not interrupted by a letter
 // (unicode.IsLetter); its digits (unicode.IsDigit, any script) in order form
 // its digit sequence, whatever separators stand between them. Then:
 //
@@ -60,14 +62,17 @@ const MinPartialLength = 15
 // zero Policy redacts everything.
 type Policy struct {
 	// Keep names TOP-LEVEL members whose values are kept exactly as sent
-	// (provider identifiers, such as a card-order number). Nothing
+	// when they are scalars: a string, number, true, false or null (provider
+	// identifiers, such as a card-order number). An object or array under a
+	// kept name is redacted like any other value (card-number fields inside
+	// it masked, Luhn-valid runs masked, dropped members dropped). Nothing
 	// else is exempt: a field named like a card number is never kept, and the
 	// member's key is scanned like any other key.
 	Keep map[string]bool
 	// Drop, when set, reports whether a member (at any depth) is removed
 	// together with its value (secret fields). Dropped members are not part of
 	// the output and not scanned. Drop is called with the member's key as sent
-	// (decoded), also inside kept values.
+	// (decoded).
 	Drop func(name string) bool
 }
 

@@ -183,10 +183,26 @@ func TestRedactPolicy(t *testing.T) {
 	if got := redactString(t, keep, in); got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
-	in = `{"orderNo": "41\u00311111111111111", "cardId": [4111111111111111, {"a": 1}]}`
-	want = `{"orderNo":"41\u00311111111111111","cardId":[4111111111111111,{"a":1}]}`
+	in = `{"orderNo": "41\u00311111111111111", "cardId": 4111111111111111}`
+	want = `{"orderNo":"41\u00311111111111111","cardId":4111111111111111}`
 	if got := redactString(t, keep, in); got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+	// Only a scalar is kept: an object or array under a kept name is
+	// redacted like any other value.
+	for _, tc := range []struct{ in, want string }{
+		{`{"cardId": [4111111111111111, {"a": 1}]}`, `{"cardId":["411111******1111",{"a":1}]}`},
+		{`{"orderNo":{"cardNumber":"5554748800912345"},"x":"5554748800912345"}`,
+			`{"orderNo":{"cardNumber":"555474******2345"},"x":"555474******2345"}`},
+		{`{"orderNo":{"pan":{"v":1234}},"cardId":{"cardId":"4111111111111111"}}`,
+			`{"orderNo":{"pan":{"v":"****"}},"cardId":{"cardId":"411111******1111"}}`},
+		{`{"orderNo":{"secret":"4111111111111111","a":true},"cardId":null}`, `{"orderNo":{"a":true},"cardId":null}`},
+		{`{"orderNo":["4111 1111", "1111 1111"]}`, `{"orderNo":["4111 11**","**** 1111"]}`},
+	} {
+		p := Policy{Keep: keep.Keep, Drop: func(name string) bool { return name == "secret" }}
+		if got := redactString(t, p, tc.in); got != tc.want {
+			t.Errorf("Redact(%s)\n got %s\nwant %s", tc.in, got, tc.want)
+		}
 	}
 	in = `{"x":{"orderNo":4111111111111111}}`
 	if got := redactString(t, keep, in); got != `{"x":{"orderNo":"411111******1111"}}` {

@@ -61,7 +61,7 @@ type token struct {
 const (
 	cNone uint8 = iota
 	cCard       // inside the value of a card-number field
-	cKeep       // inside a kept value
+	cKeep       // a kept (scalar) value
 	cDrop       // inside a dropped member
 )
 
@@ -610,7 +610,13 @@ func (r *redactor) parse() error {
 				return r.errAt(i, "value expected")
 			}
 			state = sAfter
-			switch c := doc[i]; {
+			c := doc[i]
+			if ctx == cKeep && (c == '{' || c == '[') {
+				// Only a scalar is kept as sent: an object or array under a
+				// kept name is redacted like any other value.
+				ctx = cNone
+			}
+			switch {
 			case c == '{' || c == '[':
 				f := frame{obj: c == '{', ctx: ctx, keys: len(r.keyRefs), arena: len(r.keyArena)}
 				state = sValueOrEnd
