@@ -428,7 +428,7 @@ const (
 	// what they send).
 	cardNamePattern = `^(?:pan|Pan|PAN|cardNumber|CardNumber|cardnumber|CARDNUMBER|card_number|Card_Number|CARD_NUMBER|card-number|cardNo|CardNo|cardno|CARDNO|card_no|CARD_NO|cardNum|card_num|primaryAccountNumber|primary_account_number)$`
 	// secretNamePattern matches member names the OSL Pay receiver always removes.
-	secretNamePattern = `[Ss][Ee][Cc][Rr][Ee][Tt]|[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy]`
+	secretNamePattern  = `[Ss][Ee][Cc][Rr][Ee][Tt]|[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy]`
 	maskedStarsPattern = `(?:\*[^*]*){5}`
 )
 

@@ -27,8 +27,8 @@ import (
 
 	"webhooks/consumer"
 	"webhooks/schemas"
-	"webhooks/shared/pipeline"
 	"webhooks/shared/pan"
+	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/oslpay"
 )
 
