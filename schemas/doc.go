@@ -3,7 +3,8 @@
 // package webhooks/consumer (consumer.Schema), whose Decode applies the same
 // rules; the test of this package fails when a file differs from what the
 // consumer's types give (go test ./schemas -update rewrites them).
-// docs/CONSUMERS.md explains them.
+// Compile gives them compiled by a JSON Schema validator. docs/CONSUMERS.md
+// explains them.
 package schemas
 
 import "embed"

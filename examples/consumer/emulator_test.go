@@ -11,7 +11,6 @@ package main
 // clear message.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,24 +87,9 @@ func receiverMessages(t *testing.T) []queued {
 // and decodes; one of an undocumented OSL Pay type is refused as unknown.
 func checkReceiverMessages(t *testing.T, msgs []queued) (known int) {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	compiled := map[string]*jsonschema.Schema{}
-	for _, typ := range consumer.EventTypes() {
-		b, err := schemas.FS.ReadFile(typ + ".json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.AddResource("file:///"+typ+".json", doc); err != nil {
-			t.Fatal(err)
-		}
-		if compiled[typ], err = c.Compile("file:///" + typ + ".json"); err != nil {
-			t.Fatal(err)
-		}
+	compiled, err := schemas.Compile()
+	if err != nil {
+		t.Fatal(err)
 	}
 	types := map[string]int{}
 	for _, m := range msgs {

@@ -32,29 +32,12 @@ import (
 	"webhooks/shared/providers/oslpay"
 )
 
-// compiledSchemas compiles every file of schemas/ with the validator,
-// asserting formats, by event type.
+// compiledSchemas compiles every file of schemas/ (schemas.Compile).
 func compiledSchemas(t *testing.T) map[string]*jsonschema.Schema {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	out := map[string]*jsonschema.Schema{}
-	for _, typ := range consumer.EventTypes() {
-		b, err := schemas.FS.ReadFile(typ + ".json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			t.Fatalf("%s: %v", typ, err)
-		}
-		url := "file:///schemas/" + typ + ".json"
-		if err := c.AddResource(url, doc); err != nil {
-			t.Fatalf("%s: %v", typ, err)
-		}
-		if out[typ], err = c.Compile(url); err != nil {
-			t.Fatalf("%s: %v", typ, err)
-		}
+	out, err := schemas.Compile()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
