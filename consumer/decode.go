@@ -285,10 +285,10 @@ func walkData(et eventType, raw json.RawMessage) error {
 			}
 			if top.obj {
 				top.wantName = true
-				// A member the receiver keeps as sent (provider.kept) is a
-				// string, number, true, false or null, in which there is
-				// nothing to look for; an object or array under its name is
-				// redacted like any other value.
+				// A member the receiver keeps as sent (its ids) is a string,
+				// number, true, false or null, in which there is nothing to
+				// look for; an object or array under its name is redacted
+				// like any other value.
 				switch {
 				case mode != modeRedacted:
 				case top.topObject && isAsIs(et.data, top.name):

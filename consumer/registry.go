@@ -27,29 +27,20 @@ type eventType struct {
 	data     reflect.Type // the data struct
 }
 
-// provider is what the receivers do to every event of one provider.
+// provider is what the receivers do to every event of one provider. (The
+// ids a receiver keeps as sent need no entry: they are strings, numbers,
+// true, false or null, where there is no card-number member to look for,
+// and an object or array under such a name is redacted like any other.)
 type provider struct {
-	// kept are the top-level data members the receiver keeps exactly as sent
-	// (its ids, states, amounts) when they are strings, numbers, true, false
-	// or null: card numbers are not looked for in them. An object or array
-	// under a kept name is redacted like any other value.
-	kept []string
 	// dropsSecrets: every member named like a secret is removed, at any depth.
 	dropsSecrets bool
 }
 
 var providers = map[string]provider{
-	ProviderAPIGift: {kept: []string{
-		"source", "sourceOrderNumber", "supportTicketId", "underMediationChanged", "closed",
-		"orderId", "status", "price", "id", "inventoryId", "takeoutInventoryId",
-		"entryPrice", "encryptedVirtualCollections", "deliveryKey", "productId",
-	}},
-	ProviderTiki: {kept: []string{
-		"date", "ref_code", "order_code", "main_state", "main_substate", "reason_code",
-		"sku", "warehouse", "qty_salable", "seller_product_code", "partner_id", "status", "type",
-	}},
-	ProviderAlchemyPay: {kept: []string{"orderNo", "cardId"}},
-	ProviderOSLPay:     {kept: []string{"orderId", "userId"}, dropsSecrets: true},
+	ProviderAPIGift:    {},
+	ProviderTiki:       {},
+	ProviderAlchemyPay: {},
+	ProviderOSLPay:     {dropsSecrets: true},
 }
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"regexp"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -32,7 +30,7 @@ func Schema(eventType string) ([]byte, error) {
 	}
 	p := providers[et.provider]
 	defs := obj{}
-	data := objectSchema(et.data, p, true, &defs)
+	data := objectSchema(et.data, p, &defs)
 	defs = append(obj{{"data", data}}, defs...)
 	redacted := obj{
 		{"description", "A value the receiver redacted: the value of every member named like a card number, at any depth, is a masked card number" + secretNote(p) + "."},
@@ -126,29 +124,16 @@ func ref(def string) obj { return obj{{"$ref", "#/$defs/" + def}} }
 
 // objectSchema is the schema of a data object of struct type t; the schemas
 // of the structs it holds are added to defs.
-func objectSchema(t reflect.Type, p provider, top bool, defs *obj) obj {
+func objectSchema(t reflect.Type, p provider, defs *obj) obj {
 	props := obj{}
 	required := []string{}
-	names := map[string]bool{}
 	for _, f := range fieldsOf(t) {
-		names[f.name] = true
 		if f.required {
 			required = append(required, f.name)
 		}
-		props = append(props, kv{f.name, fieldSchema(f, p, top, defs)})
+		props = append(props, kv{f.name, fieldSchema(f, p, defs)})
 	}
 	patterns := namePatterns(p)
-	if top {
-		var others []string
-		for _, k := range p.kept {
-			if !names[k] {
-				others = append(others, regexp.QuoteMeta(k))
-			}
-		}
-		if len(others) > 0 {
-			patterns = append(patterns, kv{"^(?:" + strings.Join(others, "|") + ")$", obj{{"description", "Members the receiver keeps exactly as sent (its ids, states and amounts) that are not fields of this event; only a string, number, true, false or null is kept as sent: an object or array is redacted."}, {"$ref", "#/$defs/redacted"}}})
-		}
-	}
 	s := obj{{"type", "object"}}
 	if len(required) > 0 {
 		s = append(s, kv{"required", required})
@@ -160,7 +145,7 @@ func objectSchema(t reflect.Type, p provider, top bool, defs *obj) obj {
 	)
 }
 
-func fieldSchema(f field, p provider, top bool, defs *obj) any {
+func fieldSchema(f field, p provider, defs *obj) any {
 	nullable := func(typ string) any {
 		if f.required {
 			return typ
@@ -190,7 +175,7 @@ func fieldSchema(f field, p provider, top bool, defs *obj) any {
 		name := f.object.Name()
 		if !defs.has(name) {
 			*defs = append(*defs, kv{name, nil}) // placeholder: a struct may hold itself
-			(*defs)[len(*defs)-1].v = objectSchema(f.object, p, false, defs)
+			(*defs)[len(*defs)-1].v = objectSchema(f.object, p, defs)
 		}
 		if f.required {
 			s = append(s, kv{"$ref", "#/$defs/" + name})

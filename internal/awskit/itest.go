@@ -296,3 +296,19 @@ func Decoded(t testing.TB, ev *pipeline.Event, err error) bool {
 	}
 	return true
 }
+
+// MotoOrSkip starts a server for one test and stops it when the test ends.
+// Without moto_server the test is skipped with the reason (on CI, where a
+// missing tool must fail the run, it fails: MotoForTests).
+func MotoOrSkip(t testing.TB) *Server {
+	t.Helper()
+	s, skip, err := MotoForTests()
+	if err != nil {
+		t.Fatalf("moto_server: %v", err)
+	}
+	if skip != "" {
+		t.Skipf("needs moto_server: %s", skip)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}

@@ -32,14 +32,7 @@ func TestConsumerPoisonMessage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: not in -short mode")
 	}
-	moto, skip, err := awskit.MotoForTests()
-	if err != nil {
-		t.Fatalf("moto_server: %v", err)
-	}
-	if skip != "" {
-		t.Skipf("needs moto_server: %s", skip)
-	}
-	defer moto.Stop()
+	moto := awskit.MotoOrSkip(t)
 	emulator := emulatorOrSkip(t)
 	bin, err := BuildConsumer(repoRoot, t.TempDir())
 	if err != nil {

@@ -37,14 +37,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("end-to-end test: not in -short mode")
 	}
 	began := time.Now()
-	moto, skip, err := awskit.MotoForTests()
-	if err != nil {
-		t.Fatalf("moto_server: %v", err)
-	}
-	if skip != "" {
-		t.Skipf("end-to-end test needs moto_server: %s", skip)
-	}
-	defer moto.Stop()
+	moto := awskit.MotoOrSkip(t)
 	t.Logf("moto_server ready in %s", time.Since(began).Round(time.Millisecond))
 	emulator := emulatorOrSkip(t)
 

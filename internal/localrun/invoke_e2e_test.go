@@ -28,14 +28,7 @@ func TestInvokeAPIRunsTheRealFunction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts moto_server and the emulator: not in -short mode")
 	}
-	moto, skip, err := awskit.MotoForTests()
-	if err != nil {
-		t.Fatalf("moto_server: %v", err)
-	}
-	if skip != "" {
-		t.Skipf("needs moto_server: %s", skip)
-	}
-	defer moto.Stop()
+	moto := awskit.MotoOrSkip(t)
 	emulator := emulatorOrSkip(t)
 	bin := t.TempDir()
 	if _, err := BuildFunctions(repoRoot, bin, "tiki"); err != nil {
