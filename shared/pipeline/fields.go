@@ -86,6 +86,16 @@ func (f *Fields) ReqString(name string) string { s, _ := f.str(name, true); retu
 // OptString is a string member, or "" when it is missing or null.
 func (f *Fields) OptString(name string) string { s, _ := f.str(name, false); return s }
 
+// OptStrings checks that each member, when present and not null, is a
+// string, without reading its text.
+func (f *Fields) OptStrings(names ...string) {
+	for _, name := range names {
+		if v := f.present(name, false); v.Exists() && v.Kind() != jsonx.String {
+			f.Fail(CodeInvalidField, "field %s%s must be a string", f.prefix, name)
+		}
+	}
+}
+
 // ReqID is a required string member that is not blank: an identifier.
 func (f *Fields) ReqID(name string) string {
 	s, ok := f.str(name, true)

@@ -288,9 +288,7 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline
 	case kind == KindOrderStatus:
 		orderID := str("orderId", true)
 		state := str("state", true)
-		for _, name := range orderStrings {
-			fields.OptString(name)
-		}
+		fields.OptStrings(orderStrings...)
 		if err := fields.Err(); err != nil {
 			return nil, err
 		}
@@ -300,7 +298,7 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline
 		ev.Time = parseTime(updated)
 	case isKnown:
 		subject := str(k.subject, true)
-		fields.OptString("updateTime")
+		fields.OptStrings("updateTime")
 		if err := fields.Err(); err != nil {
 			return nil, err
 		}
