@@ -85,10 +85,7 @@ func NewExampleConsumer(scope constructs.Construct, id string, props *ExampleCon
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 
-	c.Role = awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("Example consumer of the webhook queues"),
-	})
+	c.Role = newFunctionRole(this, "Example consumer of the webhook queues", c.LogGroup)
 	allow := func(sid string, actions []string, resources []string, conditions *map[string]any) {
 		c.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String(sid),
@@ -100,7 +97,6 @@ func NewExampleConsumer(scope constructs.Construct, id string, props *ExampleCon
 	via := func(service string) *map[string]any {
 		return &map[string]any{"StringEquals": map[string]any{"kms:ViaService": fmt.Sprintf("%s.%s.amazonaws.com", service, region)}}
 	}
-	allow("OwnLogGroup", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{*c.LogGroup.LogGroupArn()}, nil)
 	queues := make([]string, len(props.Receivers))
 	for i, r := range props.Receivers {
 		queues[i] = *r.Queue.QueueArn()

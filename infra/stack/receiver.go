@@ -118,17 +118,7 @@ func NewReceiver(scope constructs.Construct, id string, props *ReceiverProps) *R
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 
-	// An explicit role instead of the default one: no AWS managed policy, logs only to this
-	// function's own log group.
-	r.Role = awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String(fmt.Sprintf("Webhook receiver for %s", p.Name)),
-	})
-	r.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("OwnLogGroup"),
-		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-		Resources: jsii.Strings(*r.LogGroup.LogGroupArn()),
-	}))
+	r.Role = newFunctionRole(this, fmt.Sprintf("Webhook receiver for %s", p.Name), r.LogGroup)
 
 	r.Function = awslambda.NewFunction(this, jsii.String("Function"), &awslambda.FunctionProps{
 		Description:  jsii.String(fmt.Sprintf("Receives %s webhooks: verify, normalise, store once, enqueue", p.Name)),
@@ -231,3 +221,18 @@ var ConsumerQueueActions = []string{
 // FunctionLogicalID is the CloudFormation logical id of a provider's function, e.g.
 // <Title>Function (used by `sam local invoke` and infra/sam-env.json).
 func FunctionLogicalID(p Provider) string { return p.Title + "Function" }
+
+// newFunctionRole is a function's own role, instead of the default one: no AWS
+// managed policy, and logs only to the function's own log group.
+func newFunctionRole(scope constructs.Construct, description string, logGroup awslogs.LogGroup) awsiam.Role {
+	role := awsiam.NewRole(scope, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String(description),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("OwnLogGroup"),
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*logGroup.LogGroupArn()),
+	}))
+	return role
+}
