@@ -361,7 +361,7 @@ provider; exit status 1 when a function failed or an event stays unsent.`, stder
 	defer stop()
 	cmd := pipeline.Command{Redrive: &pipeline.RedriveCommand{OlderThan: olderThan.String(), Sweep: *sweep}}
 	var failed []string
-	stranded := 0
+	stranded, missing := 0, 0
 	for _, p := range list {
 		var res pipeline.RedriveResult
 		if err := t.invoke(ctx, p, cmd, &res); err != nil {
@@ -370,6 +370,7 @@ provider; exit status 1 when a function failed or an event stays unsent.`, stder
 			continue
 		}
 		stranded += res.Failed
+		missing += res.Missing
 		if *asJSON {
 			if err := json.NewEncoder(stdout).Encode(struct {
 				Provider string `json:"provider"`
@@ -386,11 +387,16 @@ provider; exit status 1 when a function failed or an event stays unsent.`, stder
 		if res.Remaining > 0 {
 			fmt.Fprintf(stdout, ", %d not tried in the function's time (the next run takes them)", res.Remaining)
 		}
+		if res.Missing > 0 {
+			fmt.Fprintf(stdout, ", %d missing (marked unsent, gone from the table: see the function's log)", res.Missing)
+		}
 		fmt.Fprintln(stdout)
 	}
 	switch {
 	case len(failed) > 0:
 		return fmt.Errorf("redrive failed for %s", strings.Join(failed, ", "))
+	case missing > 0:
+		return fmt.Errorf("%d event(s) marked unsent are gone from the table: the function's log names them (docs/OPERATIONS.md)", missing)
 	case stranded > 0:
 		return fmt.Errorf("%d event(s) still not sent: the function's log says why; the next run tries again", stranded)
 	}

@@ -145,12 +145,21 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 		})
 		alarmOver(t+"RedriveStranded", fmt.Sprintf("%s: events stored but not queued that redrive could not send in %d consecutive runs (%d-minute periods); see the function's redrive log lines, fix SQS or the table, the next runs send them", p, RedriveStrandedPeriods, int(redrivePeriod.Minutes())),
 			failed, 1, RedriveStrandedPeriods)
+		// Missing: a redrive found an unsent marker whose event is gone from the
+		// table. Events have no TTL until they are queued, so this never happens
+		// by itself: one occurrence is an alarm.
+		missing := emf(contract.MetricRedriveMissing, p, "", "Sum", "").With(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Seconds(jsii.Number(redrivePeriod.Seconds())),
+		})
+		alarm(t+"RedriveMissing", fmt.Sprintf("%s: a redrive found an event marked unsent that is gone from the table (stored, never queued, then deleted); the function's log line \"the marked event is gone\" names it: restore it from point-in-time recovery, then run the redrive", p),
+			missing, 1)
 		redriveRow = append(redriveRow, awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
 			Title: jsii.String(p + ": redrive (events stored, not queued)"),
 			Left: &[]awscloudwatch.IMetric{
 				emf(contract.MetricRedriveFound, p, "", "Sum", "found"),
 				emf(contract.MetricRedriveSent, p, "", "Sum", "sent"),
 				emf(contract.MetricRedriveFailed, p, "", "Sum", "failed"),
+				emf(contract.MetricRedriveMissing, p, "", "Sum", "missing"),
 			},
 			Width: jsii.Number(6),
 		}))

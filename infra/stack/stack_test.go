@@ -652,11 +652,41 @@ func TestRedriveStrandedAlarmPerProvider(t *testing.T) {
 			}
 		}
 	}
-	// AND the dashboard graphs found, sent and failed per provider
+	// AND per provider an alarm fires as soon as a redrive finds a marked event gone from the
+	// table (one run, one period), treating no run as fine
+	for _, c := range []struct {
+		s      synthesized
+		ns     string
+		period float64
+	}{{dflt, "Webhooks/dev", 300}, {full, "Webhooks/prod", 600}} {
+		topic := c.s.logicalID(t, "AWS::SNS::Topic", "MonitoringAlarmTopic")
+		for _, p := range Providers {
+			id := c.s.logicalID(t, "AWS::CloudWatch::Alarm", "Monitoring"+p.Title+"RedriveMissing")
+			got := props(c.s.resources("AWS::CloudWatch::Alarm")[id])
+			want := map[string]any{
+				"Namespace":          c.ns,
+				"MetricName":         contract.MetricRedriveMissing,
+				"Dimensions":         []any{map[string]any{"Name": contract.DimensionProvider, "Value": p.Name}},
+				"Statistic":          "Sum",
+				"Period":             c.period,
+				"EvaluationPeriods":  1.0,
+				"Threshold":          1.0,
+				"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+				"TreatMissingData":   "notBreaching",
+				"AlarmActions":       []any{ref(topic)},
+			}
+			for k, v := range want {
+				if toJSON(got[k]) != toJSON(v) {
+					t.Errorf("%s %s: %s = %s, want %s", *c.s.stack.StackName(), id, k, toJSON(got[k]), toJSON(v))
+				}
+			}
+		}
+	}
+	// AND the dashboard graphs found, sent, failed and missing per provider
 	for _, d := range dflt.resources("AWS::CloudWatch::Dashboard") {
 		body := toJSON(props(d)["DashboardBody"])
 		for _, p := range Providers {
-			for _, m := range []string{contract.MetricRedriveFound, contract.MetricRedriveSent, contract.MetricRedriveFailed} {
+			for _, m := range []string{contract.MetricRedriveFound, contract.MetricRedriveSent, contract.MetricRedriveFailed, contract.MetricRedriveMissing} {
 				if !strings.Contains(body, fmt.Sprintf(`[\"Webhooks/dev\",\"%s\",\"provider\",\"%s\"`, m, p.Name)) {
 					t.Errorf("dashboard lacks %s of %s", m, p.Name)
 				}
@@ -874,11 +904,11 @@ func TestNoHardCodedPhysicalNames(t *testing.T) {
 // --- alarms -------------------------------------------------------------------------------
 
 func TestAlarmsCoverEveryProviderAndTheApi(t *testing.T) {
-	// GIVEN the stack WHEN synthesised THEN six alarms per provider and one for API 5xx, all
+	// GIVEN the stack WHEN synthesised THEN seven alarms per provider and one for API 5xx, all
 	// notifying the encrypted alarm topic
 	alarms := dflt.resources("AWS::CloudWatch::Alarm")
-	if len(alarms) != 6*len(Providers)+1 {
-		t.Errorf("want %d alarms, got %d", 6*len(Providers)+1, len(alarms))
+	if len(alarms) != 7*len(Providers)+1 {
+		t.Errorf("want %d alarms, got %d", 7*len(Providers)+1, len(alarms))
 	}
 	topic := dflt.logicalID(t, "AWS::SNS::Topic", "MonitoringAlarmTopic")
 	for id, a := range alarms {

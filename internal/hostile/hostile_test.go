@@ -351,11 +351,11 @@ func TestOperatorCommandsOverHTTPAreWebhooks(t *testing.T) {
 		store := eventstore.New(s.AWS.DynamoDB, s.Table)
 		data := []byte(`{}`)
 		stranded := &eventstore.Item{Provider: p, EventID: "stranded", Type: p + ".x", Time: now, Data: data, DataSHA256: eventstore.Digest(data),
-			Status: eventstore.StatusStored, ReceivedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)}
+			Status: eventstore.StatusStored, ReceivedAt: now.Add(-time.Minute)}
 		if _, err := store.Create(t.Context(), stranded); err != nil {
 			t.Fatal(err)
 		}
-		if err := store.MarkUnsent(t.Context(), p, "stranded", stranded.ReceivedAt, stranded.ExpiresAt); err != nil {
+		if err := store.MarkUnsent(t.Context(), p, "stranded", stranded.ReceivedAt, false); err != nil {
 			t.Fatal(err)
 		}
 		for _, body := range commands {

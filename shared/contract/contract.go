@@ -69,8 +69,11 @@ const (
 	MetricRedriveFound  = "RedriveFound"
 	MetricRedriveSent   = "RedriveSent"
 	MetricRedriveFailed = "RedriveFailed"
-	DimensionProvider   = "provider"
-	DimensionOutcome    = "outcome"
+	// MetricRedriveMissing counts unsent markers whose event is gone from the
+	// table (stored, never queued, deleted): an alarm.
+	MetricRedriveMissing = "RedriveMissing"
+	DimensionProvider    = "provider"
+	DimensionOutcome     = "outcome"
 )
 
 // Outcome of one webhook: the outcome metric dimension and the

@@ -14,9 +14,9 @@
 //	data_dropped (true when DynamoDB could not hold the data: data is null),
 //	received_at, updated_at (set by the first update), queued_at, message_id,
 //	verified_by (the id of the secret version that verified the webhook; a
-//	UUID without its dashes), expires_at (epoch s; absent
-//	while quarantined: a quarantined event never expires until it is released
-//	and queued), quarantine_pk ("<provider>", a sparse index key: set when the
+//	UUID without its dashes), expires_at (epoch s; set only when the event is
+//	queued: an event stored but not sent, or quarantined, never expires),
+//	quarantine_pk ("<provider>", a sparse index key: set when the
 //	event is quarantined and removed only once it is queued, so a released
 //	event whose send failed stays findable)
 //
@@ -118,7 +118,7 @@ type Item struct {
 	Reason     string
 	Deprecated bool
 	ReceivedAt time.Time
-	ExpiresAt  time.Time // zero: no TTL (quarantined)
+	ExpiresAt  time.Time // read back (Get): zero until the event is queued
 	MessageID  string
 	// VerifiedBy is the id of the secret version whose credential verified
 	// the webhook (for tracing an event; never a secret value).
@@ -194,9 +194,9 @@ func (it *Item) attributes() map[string]ddb.AttributeValue {
 		if it.DataDropped {
 			av["data_dropped"] = &ddb.AttributeValueMemberBOOL{Value: true}
 		}
-	} else if !it.ExpiresAt.IsZero() {
-		av[contract.TableTTLAttribute] = n(it.ExpiresAt.Unix())
 	}
+	// No expires_at: an event gets its TTL only once it is queued (MarkQueued),
+	// so an event stored but not sent, or quarantined, never expires.
 	return av
 }
 
@@ -223,8 +223,8 @@ func itemSize(av map[string]ddb.AttributeValue) int {
 
 // Create writes it unless an event with its key exists. It returns nil, nil when
 // it created the item, and the existing item when there was one (a duplicate).
-// A quarantined item is written without expires_at. ErrRefused means DynamoDB
-// refused the item for its content.
+// The item is written without expires_at (see MarkQueued). ErrRefused means
+// DynamoDB refused the item for its content.
 func (st *Store) Create(ctx context.Context, it *Item) (*Item, error) {
 	_, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(st.table),
@@ -274,8 +274,10 @@ func (st *Store) Get(ctx context.Context, provider, eventID string) (*Item, erro
 }
 
 // MarkQueued records that the event is on the queue: status queued, out of the
-// quarantine index, and — when it has none yet, because it was quarantined —
-// a TTL of expires, so an event's time to live starts only once it is queued.
+// quarantine index, and its TTL, expires: an event's time to live starts only
+// once it is queued (no other write gives an event expires_at), so an event
+// stored but never sent, or quarantined, never expires. This is the write that
+// every queued event costs anyway: the TTL adds no write unit.
 func (st *Store) MarkQueued(ctx context.Context, provider, eventID, messageID string, expires time.Time) error {
 	now := ts(st.now())
 	_, err := st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -283,7 +285,7 @@ func (st *Store) MarkQueued(ctx context.Context, provider, eventID, messageID st
 		Key:                 key(eventPK(provider, eventID), sortEvent),
 		ConditionExpression: aws.String("attribute_exists(pk)"),
 		UpdateExpression: aws.String("SET #st = :q, queued_at = :now, updated_at = :now, message_id = :mid, " +
-			"expires_at = if_not_exists(expires_at, :exp) REMOVE quarantine_pk, reason"),
+			"expires_at = :exp REMOVE quarantine_pk, reason"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{
 			":q": s(string(StatusQueued)), ":now": s(now), ":mid": s(messageID), ":exp": n(expires.Unix()),

@@ -35,15 +35,16 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// A quarantined item has no TTL and is in the quarantine index; any other has
-// its TTL. Timestamps never carry more than milliseconds: a nanosecond time of
-// day is a 15-digit run, which must not be stored.
+// A new item has no TTL, whatever its status (an event gets one only when it
+// is queued); a quarantined one is in the quarantine index. Timestamps never
+// carry more than milliseconds: a nanosecond time of day is a 15-digit run,
+// which must not be stored.
 func TestItemAttributes(t *testing.T) {
 	now := time.Date(2026, 11, 28, 8, 48, 13, 123456789, time.UTC)
 	it := &Item{Provider: "p", EventID: "e", Type: "t", Time: now, Data: []byte(`{}`), Status: StatusStored, ReceivedAt: now, ExpiresAt: now.Add(time.Hour)}
 	av := it.attributes()
-	if _, ok := av["expires_at"]; !ok {
-		t.Error("stored item without TTL")
+	if _, ok := av["expires_at"]; ok {
+		t.Error("a stored item, not yet queued, has a TTL")
 	}
 	if _, ok := av["quarantine_pk"]; ok {
 		t.Error("stored item in the quarantine index")

@@ -15,7 +15,9 @@ package eventstore
 //   - the quarantine index, sparse: only quarantined events are in it.
 //
 //	pk "<provider>#unsent"   sk "<received_at, fixed width>#<event id>"
-//	event_id, received_at, expires_at (the event's own TTL)
+//	event_id, received_at, unconfirmed (true when the store itself got no
+//	answer: the event may not exist); no expires_at: a marker lives until its
+//	event is queued, as the event does
 //
 //	pk "<provider>#sweep"    sk "sweep"
 //	cursor (JSON: where an unfinished sweep stopped, per scan segment),
@@ -50,16 +52,19 @@ func markerSK(received time.Time, eventID string) string {
 
 // MarkUnsent records that the event is stored but could not be sent: a redrive
 // finds it by this marker. Written only on the failure path (one small
-// PutItem), so a healthy webhook pays nothing for it.
-func (st *Store) MarkUnsent(ctx context.Context, provider, eventID string, received, expires time.Time) error {
+// PutItem), so a healthy webhook pays nothing for it. unconfirmed: the store
+// of the event itself got no answer, so the event may never have been written
+// (a redrive that then finds no event clears the marker quietly; for any other
+// marker, a missing event is reported: it was stored and is gone).
+func (st *Store) MarkUnsent(ctx context.Context, provider, eventID string, received time.Time, unconfirmed bool) error {
 	item := map[string]ddb.AttributeValue{
 		contract.TablePartitionKey: s(provider + unsentSuffix),
 		contract.TableSortKey:      s(markerSK(received, eventID)),
 		"event_id":                 s(eventID),
 		contract.AttrReceivedAt:    s(ts(received)),
 	}
-	if !expires.IsZero() {
-		item[contract.TableTTLAttribute] = n(expires.Unix())
+	if unconfirmed {
+		item["unconfirmed"] = &ddb.AttributeValueMemberBOOL{Value: true}
 	}
 	_, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: item})
 	if err != nil {
@@ -84,6 +89,9 @@ func (st *Store) ClearUnsent(ctx context.Context, provider, eventID string, rece
 type Ref struct {
 	EventID    string
 	ReceivedAt time.Time
+	// Unconfirmed: the marker was left by a store that got no answer, so the
+	// event may never have been written (see MarkUnsent).
+	Unconfirmed bool
 }
 
 // Unsent returns the events marked unsent that were received before the
@@ -105,6 +113,9 @@ func (st *Store) Unsent(ctx context.Context, provider string, before time.Time) 
 		}
 		for _, av := range page.Items {
 			r := Ref{EventID: str(av, "event_id"), ReceivedAt: parseTime(str(av, contract.AttrReceivedAt))}
+			if b, ok := av["unconfirmed"].(*ddb.AttributeValueMemberBOOL); ok {
+				r.Unconfirmed = b.Value
+			}
 			if r.EventID != "" {
 				out = append(out, r)
 			}

@@ -46,7 +46,7 @@ func TestScanFindsExactlyWhatTheFilterSelects(t *testing.T) {
 		}
 		all[id] = r
 		if r.status == eventstore.StatusStored && rng.IntN(2) == 0 { // other items in the table are never found
-			if err := store.MarkUnsent(ctx, r.provider, id, r.received, time.Time{}); err != nil {
+			if err := store.MarkUnsent(ctx, r.provider, id, r.received, false); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -107,11 +107,11 @@ func TestUnsentMarkers(t *testing.T) {
 	// Receipt times whose trimmed RFC 3339 forms would not sort as times.
 	times := []time.Duration{1500 * time.Millisecond, time.Second, 1100 * time.Millisecond, 2 * time.Second}
 	for i, d := range times {
-		if err := store.MarkUnsent(ctx, "p1", fmt.Sprintf("m%d", i), base.Add(d), time.Time{}); err != nil {
+		if err := store.MarkUnsent(ctx, "p1", fmt.Sprintf("m%d", i), base.Add(d), i == 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := store.MarkUnsent(ctx, "p2", "other", base, time.Time{}); err != nil {
+	if err := store.MarkUnsent(ctx, "p2", "other", base, false); err != nil {
 		t.Fatal(err)
 	}
 	refs, err := store.Unsent(ctx, "p1", base.Add(2*time.Second))
@@ -124,6 +124,11 @@ func TestUnsentMarkers(t *testing.T) {
 	}
 	if fmt.Sprint(ids) != "[m1 m2 m0]" {
 		t.Fatalf("unsent before the cutoff: %v, want [m1 m2 m0]", ids)
+	}
+	for _, r := range refs { // a marker says whether its store got an answer
+		if r.Unconfirmed != (r.EventID == "m1") {
+			t.Errorf("%s: unconfirmed %v", r.EventID, r.Unconfirmed)
+		}
 	}
 	if err := store.ClearUnsent(ctx, "p1", "m2", base.Add(1100*time.Millisecond)); err != nil {
 		t.Fatal(err)

@@ -142,11 +142,13 @@ type redriveRecord struct {
 	Found    int     `json:"RedriveFound"`
 	Sent     int     `json:"RedriveSent"`
 	Failed   int     `json:"RedriveFailed"`
+	Missing  int     `json:"RedriveMissing"`
 }
 
 // Redrive records one redrive run (dimension [provider]): events found stored
-// but not queued, sent, and still not sent (stranded: the alarm's metric).
-func (r *Recorder) Redrive(provider string, found, sent, failed int) {
+// but not queued, sent, still not sent (stranded: an alarm's metric), and
+// marked unsent but gone from the table (missing: an alarm's metric).
+func (r *Recorder) Redrive(provider string, found, sent, failed, missing int) {
 	if r == nil {
 		return
 	}
@@ -160,9 +162,10 @@ func (r *Recorder) Redrive(provider string, found, sent, failed int) {
 					{Name: contract.MetricRedriveFound, Unit: "Count"},
 					{Name: contract.MetricRedriveSent, Unit: "Count"},
 					{Name: contract.MetricRedriveFailed, Unit: "Count"},
+					{Name: contract.MetricRedriveMissing, Unit: "Count"},
 				},
 			}},
 		},
-		Provider: provider, Found: found, Sent: sent, Failed: failed,
+		Provider: provider, Found: found, Sent: sent, Failed: failed, Missing: missing,
 	})
 }

@@ -39,17 +39,17 @@ func TestWebhookEMF(t *testing.T) {
 func TestRedriveEMF(t *testing.T) {
 	var buf bytes.Buffer
 	r := New(&buf, "NS")
-	r.Redrive("tiki", 3, 2, 1)
+	r.Redrive("tiki", 3, 2, 1, 4)
 	var rec map[string]any
 	if err := json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &rec); err != nil {
 		t.Fatalf("not one JSON line: %q", buf.String())
 	}
 	d := rec["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
 	names, _ := json.Marshal(d["Metrics"])
-	if d["Namespace"] != "NS" || string(names) != `[{"Name":"RedriveFound","Unit":"Count"},{"Name":"RedriveSent","Unit":"Count"},{"Name":"RedriveFailed","Unit":"Count"}]` {
+	if d["Namespace"] != "NS" || string(names) != `[{"Name":"RedriveFound","Unit":"Count"},{"Name":"RedriveSent","Unit":"Count"},{"Name":"RedriveFailed","Unit":"Count"},{"Name":"RedriveMissing","Unit":"Count"}]` {
 		t.Errorf("directive %v", d)
 	}
-	if rec["provider"] != "tiki" || rec["RedriveFound"].(float64) != 3 || rec["RedriveSent"].(float64) != 2 || rec["RedriveFailed"].(float64) != 1 {
+	if rec["provider"] != "tiki" || rec["RedriveFound"].(float64) != 3 || rec["RedriveSent"].(float64) != 2 || rec["RedriveFailed"].(float64) != 1 || rec["RedriveMissing"].(float64) != 4 {
 		t.Errorf("values %v", rec)
 	}
 }

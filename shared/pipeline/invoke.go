@@ -61,10 +61,8 @@ func (h *Handler[C]) Reprocess(ctx context.Context, eventID string) (ReprocessRe
 	if _, err := h.secrets.Reload(ctx); err != nil {
 		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
 	}
-	ev := &Event{Type: it.Type, Subject: it.Subject, Time: it.Time, Data: it.Data, Deprecated: it.Deprecated}
-	data, err := h.enrich(ctx, ev, "")
-	var q *QuarantineError
-	if err != nil && !errors.As(err, &q) {
+	data, q, err := h.storedData(ctx, it, "")
+	if err != nil {
 		return ReprocessResult{EventID: eventID, Status: string(it.Status)}, err
 	}
 	res := h.advance(ctx, it, false, data, q, byOperator)

@@ -112,8 +112,15 @@ func (h *Handler[C]) advance(ctx context.Context, it *eventstore.Item, isNew boo
 			if !ok {
 				return res
 			}
-			if existing != nil { // stored first by another delivery: a redelivery
+			if existing != nil {
+				// Stored first by another delivery: this is a redelivery, and
+				// what is sent is what was stored, never this delivery's body
+				// (the same key may come with other values in other fields).
 				it, isNew = existing, false
+				var err error
+				if data, unprocessable, err = h.storedData(ctx, it, it.VerifiedBy); err != nil {
+					return failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", err)
+				}
 				prepare()
 				continue
 			}
@@ -138,6 +145,18 @@ func (h *Handler[C]) advance(ctx context.Context, it *eventstore.Item, isNew boo
 			return res
 		}
 	}
+}
+
+// storedData is the message data of a stored event: its stored data, enriched
+// (Enricher) with the secret version prefer first. unprocessable is set when
+// it cannot be processed now; err is any other failure.
+func (h *Handler[C]) storedData(ctx context.Context, it *eventstore.Item, prefer string) (data json.RawMessage, unprocessable *QuarantineError, err error) {
+	ev := &Event{Type: it.Type, Subject: it.Subject, Time: it.Time, Data: it.Data, Deprecated: it.Deprecated}
+	data, err = h.enrich(ctx, ev, prefer)
+	if err != nil && errors.As(err, &unprocessable) {
+		return nil, unprocessable, nil
+	}
+	return data, nil, err
 }
 
 // store1 writes a new item once: quarantined (no TTL) when q is set or it is
@@ -167,7 +186,7 @@ func (h *Handler[C]) store1(ctx context.Context, it *eventstore.Item, q *Quarant
 		// marker). An answer from DynamoDB (503, throttling) means it was not
 		// written: no marker, and no time spent on one during an outage.
 		if errors.Is(err, eventstore.ErrUnavailable) && !answered(err) && it.Status == eventstore.StatusStored {
-			h.markUnsent(ctx, it)
+			h.markUnsent(ctx, it, true)
 		}
 		return nil, nil, failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err), false
 	}
@@ -185,7 +204,7 @@ func answered(err error) bool {
 // Without keepData (DynamoDB cannot hold it) data is null, and an operator
 // sees the reason and the digest of what could not be kept.
 func quarantined(it *eventstore.Item, reason string, keepData bool) {
-	it.Status, it.Reason, it.ExpiresAt = eventstore.StatusQuarantined, reason, time.Time{}
+	it.Status, it.Reason = eventstore.StatusQuarantined, reason
 	if !keepData {
 		it.Data, it.DataDropped = json.RawMessage("null"), true
 	}
@@ -229,7 +248,7 @@ func (h *Handler[C]) send(ctx context.Context, it *eventstore.Item, msg queue.Me
 		return h.quarantine(ctx, it, &QuarantineError{Reason: "SQS refused the message: " + awsCode(err), Err: err})
 	}
 	if err != nil {
-		h.markUnsent(ctx, it)
+		h.markUnsent(ctx, it, false)
 		return failure(http.StatusServiceUnavailable, CodeQueue, "event could not be queued; retry later", err)
 	}
 	err = h.store.MarkQueued(ctx, it.Provider, it.EventID, msgID, h.opt.Now().Add(h.opt.EventTTL))
@@ -260,10 +279,11 @@ func (h *Handler[C]) send(ctx context.Context, it *eventstore.Item, msg queue.Me
 const markerTimeout = 2 * time.Second
 
 // markUnsent leaves the marker a redrive finds a stored, unsent event by.
-func (h *Handler[C]) markUnsent(ctx context.Context, it *eventstore.Item) {
+// unconfirmed: the store got no answer, so the event may not exist.
+func (h *Handler[C]) markUnsent(ctx context.Context, it *eventstore.Item, unconfirmed bool) {
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markerTimeout)
 	defer cancel()
-	if err := h.store.MarkUnsent(mctx, it.Provider, it.EventID, it.ReceivedAt, it.ExpiresAt); err != nil {
+	if err := h.store.MarkUnsent(mctx, it.Provider, it.EventID, it.ReceivedAt, unconfirmed); err != nil {
 		h.log.LogAttrs(ctx, slog.LevelError, "stored, not queued and not marked: the redrive's sweep will find it",
 			slog.String("eventId", it.EventID), slog.String("error", err.Error()))
 	}

@@ -43,6 +43,10 @@ type RedriveResult struct {
 	// Remaining counts found events not tried before the function's time ran
 	// out (included in Failed): the next run takes them, oldest first.
 	Remaining int `json:"remaining,omitempty"`
+	// Missing counts unsent markers whose event is gone from the table
+	// (included in Found): stored, never queued, and now lost to the table.
+	// Each is logged with its id and raises the RedriveMissing alarm.
+	Missing int `json:"missing,omitempty"`
 	// SweepIncomplete: the sweep's scan did not reach the end of the table in
 	// the half of the function's time it may use; the next sweep reads on
 	// from where this one stopped.
@@ -137,14 +141,15 @@ func (h *Handler[C]) Redrive(ctx context.Context, cmd RedriveCommand) (RedriveRe
 		h.redriveOne(ectx, r, cutoff, &res)
 		cancel()
 	}
-	h.opt.Metrics.Redrive(name, res.Found, res.Sent, res.Failed)
+	h.opt.Metrics.Redrive(name, res.Found, res.Sent, res.Failed, res.Missing)
 	level := slog.LevelInfo
-	if res.Failed > 0 {
+	if res.Failed > 0 || res.Missing > 0 {
 		level = slog.LevelError
 	}
 	h.log.LogAttrs(ctx, level, "redrive", slog.String("olderThan", cmd.OlderThan), slog.Bool("sweep", cmd.Sweep),
 		slog.Int("found", res.Found), slog.Int("sent", res.Sent), slog.Int("failed", res.Failed),
-		slog.Int("quarantined", res.Quarantined), slog.Int("remaining", res.Remaining), slog.Bool("sweepIncomplete", res.SweepIncomplete))
+		slog.Int("quarantined", res.Quarantined), slog.Int("remaining", res.Remaining), slog.Int("missing", res.Missing),
+		slog.Bool("sweepIncomplete", res.SweepIncomplete))
 	return res, nil
 }
 
@@ -185,7 +190,21 @@ func (h *Handler[C]) redriveOne(ctx context.Context, r eventstore.Ref, cutoff ti
 	name := h.p.Name()
 	it, err := h.store.Get(ctx, name, r.EventID)
 	switch {
-	case errors.Is(err, eventstore.ErrNotFound): // expired since: nothing to send
+	case errors.Is(err, eventstore.ErrNotFound) && r.Unconfirmed:
+		// The store that left this marker got no answer and was, it turns
+		// out, not applied: that webhook was answered 503, nothing was stored.
+		h.clearUnsent(ctx, name, r)
+		return
+	case errors.Is(err, eventstore.ErrNotFound):
+		// The event was stored and is gone: an event has no TTL until it is
+		// queued, so something deleted it (by hand, a restore, or a TTL it
+		// was given before that rule). Nothing can be sent; it is reported
+		// (the reply, the RedriveMissing metric and its alarm, this log line
+		// with the event's id and receipt time), never passed over silently.
+		res.Found++
+		res.Missing++
+		h.log.ErrorContext(ctx, "redrive: the marked event is gone from the table; it was stored, never queued, and cannot be sent",
+			slog.String("eventId", r.EventID), slog.String("receivedAt", eventstore.FormatTime(r.ReceivedAt)))
 		h.clearUnsent(ctx, name, r)
 		return
 	case err != nil:
@@ -200,10 +219,8 @@ func (h *Handler[C]) redriveOne(ctx context.Context, r eventstore.Ref, cutoff ti
 		return
 	}
 	res.Found++
-	ev := &Event{Type: it.Type, Subject: it.Subject, Time: it.Time, Data: it.Data, Deprecated: it.Deprecated}
-	data, err := h.enrich(ctx, ev, "")
-	var q *QuarantineError
-	if err != nil && !errors.As(err, &q) {
+	data, q, err := h.storedData(ctx, it, "")
+	if err != nil {
 		res.Failed++
 		h.log.ErrorContext(ctx, "redrive: event not prepared", slog.String("eventId", it.EventID), slog.String("error", err.Error()))
 		return
@@ -412,8 +429,10 @@ func (h *Handler[C]) replayOne(ctx context.Context, id string, f eventstore.Foun
 		h.log.WarnContext(ctx, "replay: event no longer stored as queued", slog.String("eventId", f.EventID))
 		return false
 	}
-	ev := &Event{Type: it.Type, Subject: it.Subject, Time: it.Time, Data: it.Data, Deprecated: it.Deprecated}
-	data, err := h.enrich(ctx, ev, "")
+	data, q, err := h.storedData(ctx, it, "")
+	if q != nil {
+		err = q
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return true

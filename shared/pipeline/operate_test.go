@@ -526,3 +526,63 @@ func TestFailedSweepStillSendsWhatMarkersName(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// An event gets its TTL only once it is queued: stored during an SQS outage it
+// has none (DynamoDB can never expire it before it is sent), nor has its
+// marker; the redrive's send starts it. A marker whose event is gone anyway
+// (deleted by hand, a restore) is reported — found, missing, the
+// RedriveMissing metric, an error naming the event — never a silent "found
+// 0"; a marker whose own store got no answer and was not applied is cleared
+// quietly (that webhook was answered 503: nothing was stored).
+func TestStrandedEventNeverExpiresAndAMissingOneIsReported(t *testing.T) {
+	ctx := t.Context()
+	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	h := newHandler(t, stack)
+	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, id := range []string{"kept", "deleted"} {
+		res := awskit.Invoke(t, h, event(`{"id":"`+id+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+		if res.StatusCode != 503 {
+			t.Fatalf("%s: %d %s", id, res.StatusCode, res.Body)
+		}
+		ids = append(ids, res.Headers["X-Webhook-Event-Id"])
+	}
+	for _, it := range stack.Items(t) {
+		if _, ok := it["expires_at"]; ok && awskit.Str(it, "sk") != "replay" {
+			t.Errorf("%s/%s has a TTL before its event is queued", awskit.Str(it, "pk"), awskit.Str(it, "sk"))
+		}
+	}
+	if _, err := stack.AWS.DynamoDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &stack.Table, Key: map[string]ddb.AttributeValue{
+		"pk": &ddb.AttributeValueMemberS{Value: "testprov#" + ids[1]}, "sk": &ddb.AttributeValueMemberS{Value: "event"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	// A marker left by a store that got no answer, for an event never written.
+	if err := eventstore.New(stack.AWS.DynamoDB, stack.Table).MarkUnsent(ctx, "testprov", "never-written", time.Now().Add(-time.Minute), true); err != nil {
+		t.Fatal(err)
+	}
+	recreateQueue(t, stack)
+	var r struct {
+		Found, Sent, Failed, Missing int
+	}
+	before := time.Now()
+	if err := command(t, ctx, h, `{"redrive":{"olderThan":"0s"}}`, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Found != 2 || r.Sent != 1 || r.Failed != 0 || r.Missing != 1 {
+		t.Fatalf("redrive %+v, want found 2, sent 1, missing 1", r)
+	}
+	logs := stack.Logs.String()
+	if !strings.Contains(logs, `"RedriveMissing":1`) || !strings.Contains(logs, ids[1]) || strings.Contains(logs, "never-written") {
+		t.Errorf("the missing event is not reported as it should be:\n%s", logs)
+	}
+	exp, ok := numberAttr(stack.EventItems(t)[ids[0]], "expires_at")
+	if want := before.Add(pipeline.DefaultEventTTL).Unix(); !ok || exp < want-5 || exp > want+60 {
+		t.Errorf("redriven event's TTL %d, want about %d (queue time + TTL)", exp, want)
+	}
+	if n := markers(t, stack); n != 0 {
+		t.Errorf("%d markers left", n)
+	}
+}

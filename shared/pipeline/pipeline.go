@@ -44,11 +44,15 @@ type Event struct {
 	// built from the stored form of the body (Data), never from values the
 	// stored form redacts or drops: the id is a digest stored beside the data.
 	Key string
-	// Entity, when set, marks an event that carries no id or time of its own
-	// (for example an invoice or product status change): Key is then the
-	// entity's state, and the event is a duplicate only when that state equals
-	// the entity's latest recorded state (see eventstore.RecordState), so a
-	// return to an earlier state is a new event.
+	// Entity, when set, marks an event that is a state of an entity and
+	// whose key could come back for a new state (no event id of its own, or
+	// a time too coarse or optional to tell two states apart): Key is then
+	// the entity's state, and the event is a duplicate only when that state
+	// equals the entity's latest recorded state (see eventstore.RecordState),
+	// so A → B → A is three events and only an immediate redelivery of the
+	// latest state is one event. Every key that can recur must be such an
+	// entity's state (docs/CONTRACT.md lists each type's). Like Key, it must
+	// be built from the stored form.
 	Entity string
 	// Time is when it happened, when the body says so; zero means receipt time.
 	Time time.Time
@@ -370,7 +374,7 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	item := &eventstore.Item{
 		Provider: h.p.Name(), EventID: id, Type: ev.Type, Subject: ev.Subject, Time: ev.Time,
 		Data: ev.Data, DataSHA256: eventstore.Digest(ev.Data), Deprecated: ev.Deprecated,
-		ReceivedAt: req.Received, ExpiresAt: req.Received.Add(h.opt.EventTTL), VerifiedBy: matched.VersionID,
+		ReceivedAt: req.Received, VerifiedBy: matched.VersionID,
 	}
 	return with(res, h.advance(ctx, item, true, msgData, q, byWebhook))
 }
