@@ -119,10 +119,15 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline
 	defer red.Release()
 	root := red.Root()
 	orderNo := root.Get("orderNo").Text()
+	// An order's status is a state of the order (pipeline.Event.Entity): the
+	// body has no event id or time, and a status can come back (REFUNDING,
+	// then SUCCESS again): each new status is an event, the ~30 deliveries of
+	// the latest one over 25 hours are one.
 	return &pipeline.Event{
 		Type:    TypeCardOrder,
 		Subject: orderNo,
-		Key:     pipeline.Key("card_order", orderNo, root.Get("orderType").Text(), root.Get("status").Text()),
+		Entity:  pipeline.Key(orderNo, root.Get("orderType").Text()),
+		Key:     pipeline.Key(root.Get("status").Text()),
 		Data:    data,
 	}, nil
 }

@@ -119,15 +119,18 @@ func TestDecodeSeed(t *testing.T) {
 	}
 }
 
-// The key is the order, its type and its status: retries and re-serialisations
-// agree, a new status or another order does not.
+// An event is a state (the status) of an entity (the order and its type):
+// retries and re-serialisations agree, a new status or another order does not.
 func TestDecodeKeys(t *testing.T) {
 	key := func(body string) string {
 		ev, err := pipeline.DecodeBody(New(), req(token, "", body), Secret{URLToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ev.Key
+		if ev.Entity == "" {
+			t.Fatalf("%s: not a state of an entity", body)
+		}
+		return pipeline.Key(ev.Entity, ev.Key)
 	}
 	k := key(seedBody)
 	same := []string{

@@ -294,7 +294,10 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline
 		}
 		updated := str("updateTime", false)
 		ev.Subject = orderID
-		ev.Key = pipeline.Key(kind, orderID, state, updated)
+		// A state of the order (pipeline.Event.Entity): the same state and
+		// update time can come back (updateTime is optional, and may have
+		// whole seconds), so only a redelivery of the latest is a duplicate.
+		ev.Entity, ev.Key = orderID, pipeline.Key(state, updated)
 		ev.Time = parseTime(updated)
 	case isKnown:
 		subject := str(k.subject, true)
@@ -302,8 +305,9 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline
 		if err := fields.Err(); err != nil {
 			return nil, err
 		}
+		// A state of the user: the whole data is the state.
 		ev.Subject = subject
-		ev.Key = pipeline.Key(kind, jsonx.Canonical(data))
+		ev.Entity, ev.Key = subject, jsonx.Canonical(data)
 		ev.Time = parseTime(str("updateTime", false))
 	default:
 		if id := str("orderId", false); strings.TrimSpace(id) != "" {
@@ -311,7 +315,9 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline
 		} else if id := str("userId", false); strings.TrimSpace(id) != "" {
 			ev.Subject = id
 		}
-		ev.Key = pipeline.Key(typ, jsonx.Canonical(data))
+		// A state of the entity it names; without one, the data is the
+		// event's identity (an identical body is a redelivery).
+		ev.Entity, ev.Key = ev.Subject, pipeline.Key(typ, jsonx.Canonical(data))
 	}
 	return ev, nil
 }

@@ -492,10 +492,10 @@ func TestOrderIdsKeptSoOrdersNeverCollide(t *testing.T) {
 		if ev.Subject != id || strings.Contains(string(ev.Data), `"note":"`+id) {
 			t.Errorf("subject %s data %s", ev.Subject, ev.Data)
 		}
-		ids = append(ids, pipeline.EventID(Name, ev.Key))
+		ids = append(ids, pipeline.Key(ev.Entity, ev.Key))
 	}
 	if ids[0] == ids[1] {
-		t.Error("two orders share an event id")
+		t.Error("two orders are one entity in one state")
 	}
 }
 

@@ -147,6 +147,10 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline
 	f := pipeline.FieldsOf(data, "data.")
 	date := f.OptString("date")
 	var ev pipeline.Event
+	// Each event is a state of an entity (pipeline.Event.Entity): Tiki sends
+	// no event id, and its date has whole seconds and is optional, so a state
+	// can come back (stock 60 → 59 → 60 within a second): each new state is
+	// an event, only a redelivery of the entity's latest state is a duplicate.
 	switch kind := req.Variant; kind {
 	case KindOrder:
 		code := f.ReqID("order_code")
@@ -155,19 +159,19 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline
 		f.OptString("ref_code")
 		f.OptString("reason")
 		f.OptString("reason_code")
-		ev = pipeline.Event{Type: TypeOrder, Subject: code, Key: pipeline.Key(kind, code, state, sub, date)}
+		ev = pipeline.Event{Type: TypeOrder, Subject: code, Entity: code, Key: pipeline.Key(state, sub, date)}
 	case KindStock:
 		sku := f.ReqID("sku")
 		wh := f.ReqID("warehouse")
 		qty := f.ReqNumber("qty_salable")
 		f.OptString("seller_product_code")
-		ev = pipeline.Event{Type: TypeStock, Subject: wh + "/" + sku, Key: pipeline.Key(kind, wh, sku, qty, date)}
+		ev = pipeline.Event{Type: TypeStock, Subject: wh + "/" + sku, Entity: pipeline.Key(wh, sku), Key: pipeline.Key(qty, date)}
 	case KindAftersale:
 		code := f.ReqID("order_code")
 		status := f.ReqID("status")
 		ref := f.OptString("ref_code")
 		typ := f.OptString("type")
-		ev = pipeline.Event{Type: TypeAftersale, Subject: code, Key: pipeline.Key(kind, code, ref, typ, status, date)}
+		ev = pipeline.Event{Type: TypeAftersale, Subject: code, Entity: pipeline.Key(code, typ, ref), Key: pipeline.Key(status, date)}
 	default:
 		return nil, pipeline.NotFound("unknown Tiki webhook kind")
 	}
