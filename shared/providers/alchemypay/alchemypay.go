@@ -21,6 +21,7 @@ import (
 	"webhooks/shared/jsonx"
 	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
+	"webhooks/shared/secrets"
 	"webhooks/shared/verify"
 )
 
@@ -68,9 +69,17 @@ var (
 // Name implements pipeline.Provider.
 func (*Provider) Name() string { return Name }
 
+// SecretFields are the fields an Alchemy Pay secret may have (besides
+// secrets.GraceField).
+var SecretFields = []string{"urlToken", "allowedIps"}
+
 // ParseSecret implements pipeline.Provider: {"urlToken": "...", "allowedIps": [...]}
-// with a non-empty urlToken; allowedIps is optional.
+// with a non-empty urlToken; allowedIps is optional; any other field (or one
+// of these in another case) is an error.
 func (*Provider) ParseSecret(raw []byte) (Secret, error) {
+	if err := secrets.CheckFields(raw, SecretFields...); err != nil {
+		return Secret{}, fmt.Errorf("alchemypay %w", err)
+	}
 	s, err := verify.ParseTokenAuth(raw)
 	if err != nil {
 		return Secret{}, fmt.Errorf("alchemypay %w", err)

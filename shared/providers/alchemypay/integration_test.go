@@ -357,13 +357,22 @@ func TestTokenRotation(t *testing.T) {
 }
 
 func TestConfigurationErrors(t *testing.T) {
+	dev := devToken(t)
 	for name, secret := range map[string]string{"missing": "", "placeholder": `{"placeholder":"x"}`, "empty token": `{"urlToken":""}`,
-		"weak token": `{"urlToken":"short-token"}`, "23 characters": `{"urlToken":"abcdefghij0123456789xyz"}`} {
+		"weak token": `{"urlToken":"short-token"}`, "23 characters": `{"urlToken":"abcdefghij0123456789xyz"}`,
+		// Fail closed: a misspelt allow-list must never leave none, a grace
+		// in another case never the default, an unknown field never pass.
+		"allow-list misspelt":         `{"urlToken":"` + dev + `","allowedIp":["10.0.0.0/8"]}`,
+		"allow-list in caps":          `{"urlToken":"` + dev + `","AllowedIps":["10.0.0.0/8"]}`,
+		"grace in another case":       `{"urlToken":"` + dev + `","PreviousVersionGraceHours":0}`,
+		"token in another case":       `{"URLToken":"` + dev + `"}`,
+		"a field not in the contract": `{"urlToken":"` + dev + `","note":"203.0.113.7"}`} {
 		stack := awskit.NewStack(t, alchemypay.Name, secret)
 		h := awskit.Handler(t, stack, alchemypay.New())
 		// Logged when the function starts, naming the problem but not the value.
 		lambdamain.CheckSecret(t.Context(), h, lambdamain.NewLogger(stack.Logs))
-		if logs := stack.Logs.String(); !strings.Contains(logs, "configuration error") || strings.Contains(logs, "short-token") || strings.Contains(logs, "abcdefghij") {
+		if logs := stack.Logs.String(); !strings.Contains(logs, "configuration error") || strings.Contains(logs, "short-token") || strings.Contains(logs, "abcdefghij") ||
+			strings.Contains(logs, dev) || strings.Contains(logs, "10.0.0.0") || strings.Contains(logs, "203.0.113.7") {
 			t.Errorf("%s: start-up log %s", name, logs)
 		}
 		// Even the empty token that an empty secret would "match" is refused,

@@ -58,6 +58,7 @@ import (
 	"webhooks/shared/jsonx"
 	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
+	"webhooks/shared/secrets"
 	"webhooks/shared/verify"
 )
 
@@ -130,10 +131,18 @@ var (
 // Name implements pipeline.Provider.
 func (*Provider) Name() string { return Name }
 
+// SecretFields are the fields an APIGift secret may have (besides
+// secrets.GraceField).
+var SecretFields = []string{"secretKey", "urlToken", "allowedIps"}
+
 // ParseSecret implements pipeline.Provider. secretKey (16, 24 or 32 bytes, used
-// as given) and urlToken are required; allowedIps is optional. Errors never
-// contain the secret's values.
+// as given) and urlToken are required; allowedIps is optional; any other field
+// (or one of these in another case) is an error. Errors never contain the
+// secret's values.
 func (*Provider) ParseSecret(raw []byte) (Secret, error) {
+	if err := secrets.CheckFields(raw, SecretFields...); err != nil {
+		return Secret{}, fmt.Errorf("apigift %w", err)
+	}
 	var f struct {
 		SecretKey *string `json:"secretKey"`
 	}

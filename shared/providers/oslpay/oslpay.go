@@ -35,6 +35,7 @@ import (
 	"webhooks/shared/jsonx"
 	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
+	"webhooks/shared/secrets"
 	"webhooks/shared/verify"
 )
 
@@ -116,10 +117,18 @@ var (
 // Name implements pipeline.Provider.
 func (*Provider) Name() string { return Name }
 
+// SecretFields are the fields an OSL Pay secret may have (besides
+// secrets.GraceField).
+var SecretFields = []string{"appId", "publicKey", "hash", "toleranceSeconds"}
+
 // ParseSecret implements pipeline.Provider: {"appId": "...", "publicKey":
 // "<PEM or base64 DER>", "hash": "SHA256", "toleranceSeconds": 300}; hash and
-// toleranceSeconds are optional.
+// toleranceSeconds are optional; any other field (or one of these in another
+// case) is an error.
 func (*Provider) ParseSecret(raw []byte) (Secret, error) {
+	if err := secrets.CheckFields(raw, SecretFields...); err != nil {
+		return Secret{}, fmt.Errorf("oslpay %w", err)
+	}
 	var f struct {
 		AppID     *string          `json:"appId"`
 		PublicKey *string          `json:"publicKey"`

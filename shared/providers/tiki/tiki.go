@@ -16,6 +16,7 @@ import (
 	"webhooks/shared/jsonx"
 	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
+	"webhooks/shared/secrets"
 	"webhooks/shared/verify"
 )
 
@@ -76,8 +77,16 @@ var (
 // Name implements pipeline.Provider.
 func (*Provider) Name() string { return Name }
 
-// ParseSecret implements pipeline.Provider. At least one kind must have a key.
+// SecretFields are the fields a Tiki secret may have (besides
+// secrets.GraceField): one key per kind.
+var SecretFields = []string{KindOrder, KindStock, KindAftersale}
+
+// ParseSecret implements pipeline.Provider. At least one kind must have a key;
+// a field that is not a kind (or a kind in another case) is an error.
 func (*Provider) ParseSecret(raw []byte) (Secret, error) {
+	if err := secrets.CheckFields(raw, SecretFields...); err != nil {
+		return Secret{}, fmt.Errorf("tiki %w", err)
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return Secret{}, errors.New(`tiki secret must be a JSON object {"order": "...", "stock": "...", "aftersale": "..."}`)

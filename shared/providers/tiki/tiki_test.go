@@ -130,7 +130,10 @@ func TestParseSecret(t *testing.T) {
 	}{
 		{`{"order":"a","stock":"b","aftersale":"c"}`, true},
 		{`{"order":"a"}`, true},
-		{`{"stock":"b","extra":1}`, true},
+		{`{"stock":"b","extra":1}`, false}, // a field the contract does not define: fail closed
+		{`{"Order":"a"}`, false},
+		{`{"order":"a","previousVersionGraceHours":0}`, true},
+		{`{"order":"a","PreviousVersionGraceHours":0}`, false},
 		{`{}`, false},
 		{`{"order":"","stock":"  "}`, false},
 		{`{"placeholder":"set me"}`, false},
