@@ -422,7 +422,7 @@ func (h *Handler[C]) bindCredential(ctx context.Context, req *apigw.Request, cfg
 	}
 	mac := hmac.New(sha256.New, cred.Key)
 	mac.Write(req.Body)
-	ttl := max(cred.TTL, time.Hour)
+	ttl := max(h.singleUseTTL(ctx, su, req, cred), time.Hour)
 	err := h.store.UseOnce(ctx, h.p.Name(), cred.ID, hex.EncodeToString(mac.Sum(nil)), req.Received.Add(ttl))
 	switch {
 	case errors.Is(err, eventstore.ErrReplay):
@@ -431,6 +431,25 @@ func (h *Handler[C]) bindCredential(ctx context.Context, req *apigw.Request, cfg
 		return failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err), false
 	}
 	return result{}, true
+}
+
+// singleUseTTL is how long the record binding a single-use credential to its
+// body must be kept: as long as ANY usable secret version could still verify
+// the credential, not only the version that did. During a rotation's grace
+// period, AWSPREVIOUS may carry a larger tolerance than AWSCURRENT: a record
+// kept for the smaller one would expire while the previous version still
+// verifies the captured headers, and a forged body would pass. The versions
+// come from the cache, which authenticate has just filled: no call.
+func (h *Handler[C]) singleUseTTL(ctx context.Context, su SingleUser[C], req *apigw.Request, cred Credential) time.Duration {
+	ttl := cred.TTL
+	versions, err := h.secrets.Versions(ctx)
+	if err != nil {
+		return ttl
+	}
+	for _, v := range versions {
+		ttl = max(ttl, su.SingleUse(req, v.Config).TTL)
+	}
+	return ttl
 }
 
 // enrich produces the message data, trying the version that authenticated

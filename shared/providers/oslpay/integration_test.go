@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
@@ -554,5 +556,49 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %s", want)
 		}
+	}
+}
+
+// The record binding signed headers to their first body outlives every
+// secret version that can still verify those headers: during a rotation's
+// grace period the previous version, with a larger tolerance, still accepts a
+// timestamp the current one refuses, so the record is kept for the larger
+// tolerance whichever version verified the delivery. (Kept for the current
+// version's 60 s, it would expire while the previous version's 2 hours still
+// verify the captured headers with a forged body.)
+func TestSingleUseRecordOutlivesEveryVerifyingVersion(t *testing.T) {
+	_, dev := devSecret(t)
+	version := func(tol int) string {
+		b, _ := json.Marshal(map[string]any{"appId": dev.AppID, "publicKey": dev.PublicKey, "toleranceSeconds": tol})
+		return string(b)
+	}
+	stack := awskit.NewStack(t, oslpay.Name, version(7200))
+	if _, err := stack.AWS.PutSecret(t.Context(), stack.SecretID, version(60)); err != nil {
+		t.Fatal(err)
+	}
+	h := awskit.Handler(t, stack, oslpay.New())
+	received := time.Now()
+	body := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "T1", "PROCESSING", nil))
+	if res := awskit.Invoke(t, h, deliver(t, dev.AppID, received, body)); res.StatusCode != 200 {
+		t.Fatalf("%d %s", res.StatusCode, res.Body)
+	}
+	// Only the previous version verifies a timestamp 30 minutes old.
+	old := deliver(t, dev.AppID, received.Add(-30*time.Minute), body)
+	if res := awskit.Invoke(t, h, old); res.StatusCode != 200 {
+		t.Fatalf("previous version, 30 minutes old: %d %s", res.StatusCode, res.Body)
+	}
+	records := 0
+	for _, it := range stack.Items(t) {
+		if awskit.Str(it, "sk") != "replay" {
+			continue
+		}
+		records++
+		exp, err := strconv.ParseInt(it["expires_at"].(*ddb.AttributeValueMemberN).Value, 10, 64)
+		if want := received.Add(2*7200*time.Second + time.Minute).Unix(); err != nil || exp < want-5 {
+			t.Errorf("single-use record expires at %d, want at least %d (the previous version's tolerance)", exp, want)
+		}
+	}
+	if records != 2 {
+		t.Fatalf("%d single-use records, want 2", records)
 	}
 }
