@@ -212,13 +212,16 @@ func (st *Store) ScanFrom(ctx context.Context, flt ScanFilter, cursor *ScanCurso
 	// trimmed, so they do not compare as strings within one second: the
 	// server filters by whole seconds (a prefix that does compare), and the
 	// exact bounds are checked here.
-	if !flt.From.IsZero() {
+	if !flt.From.IsZero() && flt.From.UTC().Year() >= 0 && flt.From.UTC().Year() <= 9999 {
 		cond = append(cond, "#received_at >= :from")
 		vals[":from"] = s(flt.From.UTC().Format("2006-01-02T15:04:05"))
 	}
-	if !flt.To.IsZero() {
+	// A bound past year 9999 in UTC cannot be written as one (its year has
+	// five digits, which sorts before every four-digit year): the server
+	// filter is left out and the exact check below bounds the window.
+	if to := flt.To.UTC().Truncate(time.Second).Add(time.Second); !flt.To.IsZero() && to.Year() <= 9999 {
 		cond = append(cond, "#received_at < :to")
-		vals[":to"] = s(flt.To.UTC().Truncate(time.Second).Add(time.Second).Format("2006-01-02T15:04:05"))
+		vals[":to"] = s(to.Format("2006-01-02T15:04:05"))
 	}
 	for _, a := range ScanAttributes {
 		names["#"+a] = a

@@ -300,10 +300,20 @@ func (h *Handler[C]) parseReplay(cmd ReplayCommand) (replayWindow, error) {
 	if !w.from.Before(w.to) {
 		return w, invalidCommand("replay: from %s is not before to %s", cmd.From, cmd.To)
 	}
+	if w.from.UTC().Year() > 9999 {
+		return w, invalidCommand("replay: from %q is after the end of time (9999-12-31T23:59:59.999Z in UTC)", cmd.From)
+	}
+	if endOfTime(w.to) {
+		w.to = time.Time{} // the window reaches the end of time: no upper bound
+	}
+	if w.from.UTC().Year() < 0 {
+		w.from = time.Time{} // before any receipt time: no lower bound
+	}
 	if len(cmd.Types) > 0 {
+		et, ok := any(h.p).(EventTyper)
 		w.types = map[string]bool{}
 		for _, t := range cmd.Types {
-			if !strings.HasPrefix(t, h.p.Name()+".") || len(t) == len(h.p.Name())+1 {
+			if !ok || !et.IsEventType(t) {
 				return w, invalidCommand("replay: type %q is not a %s event type", t, h.p.Name())
 			}
 			w.types[t] = true
@@ -323,6 +333,15 @@ func (h *Handler[C]) parseReplay(cmd ReplayCommand) (replayWindow, error) {
 	}
 	return w, nil
 }
+
+// lastSecond is the start of the last second RFC 3339 can write in UTC.
+var lastSecond = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// endOfTime reports whether a window's end t reaches the end of time: the
+// last second RFC 3339 can write in UTC (9999-12-31T23:59:59.999Z is the
+// latest receipt time a table can hold), or later (an offset that puts it
+// in year 10000 in UTC). Such a window matches every event after its start.
+func endOfTime(t time.Time) bool { return !t.Before(lastSecond) }
 
 func (w replayWindow) matches(f eventstore.Found) bool {
 	subject := f.Subject

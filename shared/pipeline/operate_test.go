@@ -586,3 +586,43 @@ func TestStrandedEventNeverExpiresAndAMissingOneIsReported(t *testing.T) {
 		t.Errorf("%d markers left", n)
 	}
 }
+
+// A replay window may reach the end of time — 9999-12-31T23:59:59Z, its last
+// millisecond, or an offset that puts it in year 10000 in UTC — and then
+// matches every event after its start; a window starting after the end of
+// time, and a type that is not one of the provider's, are invalid commands.
+func TestReplayWindowEdges(t *testing.T) {
+	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	h := newHandler(t, stack)
+	for _, id := range []string{"x", "y"} {
+		if res := awskit.Invoke(t, h, event(`{"id":"`+id+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
+			t.Fatalf("%s: %d", id, res.StatusCode)
+		}
+	}
+	for _, to := range []string{"9999-12-31T23:59:59Z", "9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.5+00:00", "9999-12-31T23:59:59-01:00", "9999-12-31T22:00:00-05:00"} {
+		if r := replay(t, t.Context(), h, pipeline.ReplayCommand{From: "2000-01-01T00:00:00Z", To: to, DryRun: true}); r.Matched != 2 {
+			t.Errorf("to %s: matched %d, want 2", to, r.Matched)
+		}
+	}
+	if r := replay(t, t.Context(), h, pipeline.ReplayCommand{From: "0000-01-01T00:00:00+01:00", To: "9999-12-31T23:59:59Z", DryRun: true}); r.Matched != 2 {
+		t.Errorf("from before year 0 in UTC: matched %d, want 2", r.Matched)
+	}
+	if r := replay(t, t.Context(), h, pipeline.ReplayCommand{From: "9999-12-31T23:59:58Z", To: "9999-12-31T23:59:59Z", DryRun: true}); r.Matched != 0 {
+		t.Errorf("a window in the last seconds of time: matched %d, want 0", r.Matched)
+	}
+	for _, payload := range []string{
+		`{"replay":{"from":"2000-01-01T00:00:00Z","to":"9999-12-31T23:59:59Z","types":["testprov.x"]}}`,
+		`{"replay":{"from":"2000-01-01T00:00:00Z","to":"9999-12-31T23:59:59Z","types":["testprov.thing","tiki.order.status_changed"]}}`,
+		`{"replay":{"from":"2000-01-01T00:00:00Z","to":"9999-12-31T23:59:59Z","types":["testprov."]}}`,
+		`{"replay":{"from":"9999-12-31T23:59:59-01:00","to":"9999-12-31T23:59:59-02:00"}}`,
+	} {
+		_, err := h.Invoke(t.Context(), []byte(payload))
+		var invalid *pipeline.InvalidCommandError
+		if !errors.As(err, &invalid) {
+			t.Errorf("%s: %v, want an invalid command", payload, err)
+		}
+	}
+	if n := len(stack.Messages(t)); n != 2 {
+		t.Errorf("%d messages: dry runs and invalid commands sent something", n)
+	}
+}

@@ -155,6 +155,14 @@ type Enricher[C any] interface {
 	Enrich(ev *Event, cfg C) (json.RawMessage, error)
 }
 
+// EventTyper is implemented by providers to say which event types are their
+// own (the contract's, and for a provider that passes undocumented types on,
+// those it can produce): a replay's types filter accepts nothing else. A
+// provider without it cannot have its replays filtered by type.
+type EventTyper interface {
+	IsEventType(t string) bool
+}
+
 // Responder is implemented by providers whose reply bodies differ from the
 // default {"success": true} / {"success": false, "error": {...}}.
 type Responder interface {

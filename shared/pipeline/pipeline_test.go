@@ -33,6 +33,8 @@ type testSecret struct {
 
 func (testProvider) Name() string { return "testprov" }
 
+func (testProvider) IsEventType(t string) bool { return t == "testprov.thing" || t == "testprov.other" }
+
 func (testProvider) ParseSecret(raw []byte) (testSecret, error) {
 	var s testSecret
 	if err := json.Unmarshal(raw, &s); err != nil || s.Token == "" {

@@ -15,6 +15,7 @@ package alchemypay
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"webhooks/shared/apigw"
@@ -68,6 +69,9 @@ var (
 
 // Name implements pipeline.Provider.
 func (*Provider) Name() string { return Name }
+
+// IsEventType implements pipeline.EventTyper: the contract's event types.
+func (*Provider) IsEventType(t string) bool { return slices.Contains(Contract.EventTypes, t) }
 
 // SecretFields are the fields an Alchemy Pay secret may have (besides
 // secrets.GraceField).

@@ -52,6 +52,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"webhooks/shared/apigw"
@@ -130,6 +131,9 @@ var (
 
 // Name implements pipeline.Provider.
 func (*Provider) Name() string { return Name }
+
+// IsEventType implements pipeline.EventTyper: the contract's event types.
+func (*Provider) IsEventType(t string) bool { return slices.Contains(Contract.EventTypes, t) }
 
 // SecretFields are the fields an APIGift secret may have (besides
 // secrets.GraceField).

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,6 +117,27 @@ var (
 
 // Name implements pipeline.Provider.
 func (*Provider) Name() string { return Name }
+
+// IsEventType implements pipeline.EventTyper: the documented types, and every
+// type an undocumented envelope type becomes (EventType: "oslpay." and 1 to
+// 64 of [A-Za-z0-9_-], not all underscores, or "oslpay.unknown"; a '*' where
+// redaction masked a digit).
+func (*Provider) IsEventType(t string) bool {
+	if slices.Contains(Contract.EventTypes, t) {
+		return true
+	}
+	rest, ok := strings.CutPrefix(t, Name+".")
+	if !ok || rest == "" || len(rest) > maxSanitisedTypeBytes || strings.Trim(rest, "_") == "" {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '*') {
+			return false
+		}
+	}
+	return true
+}
 
 // SecretFields are the fields an OSL Pay secret may have (besides
 // secrets.GraceField).

@@ -555,3 +555,41 @@ func TestRedactedTypeShortcut(t *testing.T) {
 		}
 	}
 }
+
+// A replay's types filter accepts exactly OSL Pay's own types: the documented
+// ones and every type an envelope type can become (generated envelope types,
+// card numbers in them masked), never another provider's or a malformed one.
+func TestIsEventTypeAcceptsWhatDecodeProduces(t *testing.T) {
+	a, _ := keys(t)
+	s := mustSecret(t, secretJSON(t, &a.PublicKey, ""))
+	p := New()
+	rng := mrand.New(mrand.NewPCG(8, 19))
+	alphabet := []rune("abcXYZ019_-. /*é\u3000" + "4111111111111111")
+	for i := range 2000 {
+		var b strings.Builder
+		for range rng.IntN(80) {
+			b.WriteRune(alphabet[rng.IntN(len(alphabet))])
+		}
+		kind := b.String()
+		if i%7 == 0 {
+			kind = "x4111111111111111y"
+		}
+		body, _ := json.Marshal(map[string]any{"type": kind, "data": map[string]any{"orderId": "o1", "userId": "u1"}})
+		ev, err := decode(t, string(body), s)
+		if err != nil {
+			continue // a blank type is refused: no event
+		}
+		if !p.IsEventType(ev.Type) {
+			t.Fatalf("type %q (from %q) is not accepted as an oslpay type", ev.Type, kind)
+		}
+	}
+	for typ, want := range map[string]bool{
+		TypeOrderStatus: true, TypeKYCStatus: true, "oslpay.wallet_freeze": true, "oslpay.unknown": true,
+		"oslpay.foo.bar": false, "oslpay.": false, "oslpay.___": false, "tiki.order.status_changed": false,
+		"oslpay.order status": false, "OSLPAY.x": false, "oslpay." + strings.Repeat("a", 65): false,
+	} {
+		if p.IsEventType(typ) != want {
+			t.Errorf("IsEventType(%q) = %v", typ, !want)
+		}
+	}
+}

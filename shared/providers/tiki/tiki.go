@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,6 +77,9 @@ var (
 
 // Name implements pipeline.Provider.
 func (*Provider) Name() string { return Name }
+
+// IsEventType implements pipeline.EventTyper: the contract's event types.
+func (*Provider) IsEventType(t string) bool { return slices.Contains(Contract.EventTypes, t) }
 
 // SecretFields are the fields a Tiki secret may have (besides
 // secrets.GraceField): one key per kind.
