@@ -207,27 +207,48 @@ func (*Provider) Route(req *apigw.Request) (pipeline.Route, error) {
 	return pipeline.Route{Variant: typ}, nil
 }
 
-// Redactor masks card numbers in what APIGift sends (the rule of package pan)
-// before anything is stored: in free text (a sell review's description, a
-// ticket's reply) and in undocumented fields. The documented identifier,
-// status and amount fields are kept as sent — they are APIGift's ids, which
-// events and message groups are keyed on — and so is the ciphertext of the
-// delivered goods, whose base64 must reach decryption byte for byte (the
-// plaintext is the product and never stored).
-var Redactor = pan.Policy{Keep: map[string]bool{
-	"source": true, "sourceOrderNumber": true, "supportTicketId": true, "underMediationChanged": true, "closed": true,
-	"orderId": true, "status": true, "price": true, "id": true, "inventoryId": true, "takeoutInventoryId": true,
-	"entryPrice": true, fieldCiphertext: true, "deliveryKey": true, "productId": true,
-}}
+// Redactors mask card numbers in what APIGift sends (the rule of package pan),
+// one policy per event type, before anything is stored. Only the scalar
+// fields that form the event's key, entity or message group are kept as sent
+// — APIGift's ids (masked, two ids sharing their first 6 and last 4 digits
+// would be taken for one) and the status and price an invoice's or product's
+// state is made of (a price with a long decimal expansion must not merge
+// with another) — and, for a delivery, the ciphertext of the goods, which
+// must reach decryption byte for byte (see Decode). Everything else — source,
+// deliveryKey, productId, entryPrice, free text (requestDescription, a
+// ticket's reply), undocumented fields, and the whole of a deprecated deposit
+// — is redacted like free text.
+var Redactors = map[string]pan.Policy{
+	TypeSellReviewRequestCreated: {Keep: map[string]bool{"sourceOrderNumber": true}},
+	TypeSupportTicketUpdated:     {Keep: map[string]bool{"supportTicketId": true}},
+	TypeOrderInvoiceStatus:       {Keep: map[string]bool{"orderId": true, "status": true, "price": true}},
+	TypeProductStatus:            {Keep: map[string]bool{"id": true, "status": true, "price": true}},
+	TypeInventoryItemDelivered:   {Keep: map[string]bool{"inventoryId": true, "takeoutInventoryId": true, fieldCiphertext: true}},
+	TypeInventoryItemRefunded:    {Keep: map[string]bool{"inventoryId": true}},
+	TypeDepositStatus:            {},
+}
 
-// Decode implements pipeline.Provider: the body is redacted (Redactor), then
-// the type comes from the route (req.Variant) or the redacted body's fields,
-// the fields it requires are checked, and subject and de-duplication key are
-// read from the redacted form (what is stored; redaction only changes strings
-// in fields that are not kept, and numbers it masks become strings: the types
-// the checks see are those of the stored form).
-func (*Provider) Decode(req *apigw.Request, _ *jsonx.Doc, _ Secret) (*pipeline.Event, error) {
-	data, err := Redactor.Redact(req.Body)
+// Decode implements pipeline.Provider: the type comes from the route
+// (req.Variant) or, on the route without a slug, from the body's field names
+// (Classify, on the body as parsed by the pipeline: redaction never changes a
+// name it looks for); then the body is redacted with the type's policy
+// (Redactors), the fields the type requires are checked, and subject and
+// de-duplication key are read from the redacted form (what is stored;
+// redaction only changes strings in fields that are not kept, and numbers it
+// masks become strings: the types the checks see are those of the stored form).
+func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline.Event, error) {
+	typ := req.Variant
+	if typ == "" {
+		var err error
+		if typ, err = classify(doc.Root()); err != nil {
+			return nil, err
+		}
+	}
+	policy, ok := Redactors[typ]
+	if !ok {
+		return nil, pipeline.NotFound("unknown APIGift event")
+	}
+	data, err := policy.Redact(req.Body)
 	if err != nil {
 		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
 	}
@@ -236,12 +257,6 @@ func (*Provider) Decode(req *apigw.Request, _ *jsonx.Doc, _ Secret) (*pipeline.E
 		return nil, err
 	}
 	defer red.Release()
-	typ := req.Variant
-	if typ == "" {
-		if typ, err = classify(red.Root()); err != nil {
-			return nil, err
-		}
-	}
 	ev, err := describe(typ, red.Root())
 	if err != nil {
 		return nil, err

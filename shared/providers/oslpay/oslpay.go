@@ -282,7 +282,7 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline
 	if rawData == nil {
 		rawData = []byte("null")
 	}
-	data, err := Sanitise(rawData)
+	data, err := sanitiserFor(kind, isKnown, dataVal).Redact(rawData)
 	if err != nil {
 		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
 	}
@@ -407,20 +407,48 @@ func EventType(kind string) string {
 	return "oslpay." + t
 }
 
-// Sanitiser is applied to the envelope's data before anything is stored: every
-// field named like a secret is dropped (IsSecretField), and card numbers are
-// masked to first 6 + last 4 by the same rule as Alchemy Pay's. Only the
-// entity ids that events and message groups are keyed on, orderId and userId
-// at the top of data, are kept as sent: masked, two orders whose long numeric
-// ids share their first 6 and last 4 digits would be taken for one, and the
-// second lost.
-var Sanitiser = pan.Policy{Drop: IsSecretField, Keep: map[string]bool{"orderId": true, "userId": true}}
+// The sanitisers are applied to the envelope's data before anything is
+// stored: every field named like a secret is dropped (IsSecretField), and card
+// numbers are masked to first 6 + last 4 by the same rule as Alchemy Pay's.
+// Only the entity id an event and its message group are keyed on is kept as
+// sent, at the top of data: orderId for an order, userId for a user's status
+// (masked, two entities whose long numeric ids share their first 6 and last 4
+// digits would be taken for one, and the second's state lost). Every other
+// field — userId on an order, merchantOrderId, free text, undocumented fields —
+// is redacted like free text.
+var (
+	orderSanitiser = pan.Policy{Drop: IsSecretField, Keep: map[string]bool{"orderId": true}}
+	userSanitiser  = pan.Policy{Drop: IsSecretField, Keep: map[string]bool{"userId": true}}
+	plainSanitiser = pan.Policy{Drop: IsSecretField}
+)
 
-// Sanitise returns the storable form of the envelope's data: compact JSON with
-// every field named like a secret (privateSecret, any *secret*, *password*,
-// *privateKey*, at any depth) removed and every card number masked (Sanitiser).
+// sanitiserFor is the sanitiser of an envelope type: an undocumented type
+// keeps the id its subject is (orderId, else userId; see Decode), read from
+// the data as sent.
+func sanitiserFor(kind string, isKnown bool, data jsonx.Value) pan.Policy {
+	switch {
+	case kind == KindOrderStatus:
+		return orderSanitiser
+	case isKnown:
+		return userSanitiser
+	}
+	for _, id := range []struct {
+		name   string
+		policy pan.Policy
+	}{{"orderId", orderSanitiser}, {"userId", userSanitiser}} {
+		if v := data.Get(id.name); v.Kind() == jsonx.String && strings.TrimSpace(v.Text()) != "" {
+			return id.policy
+		}
+	}
+	return plainSanitiser
+}
+
+// Sanitise returns the storable form of an envelope's data that keeps no field
+// as sent: compact JSON with every field named like a secret (privateSecret,
+// any *secret*, *password*, *privateKey*, at any depth) removed and every card
+// number masked.
 func Sanitise(raw json.RawMessage) (json.RawMessage, error) {
-	return Sanitiser.Redact(raw)
+	return plainSanitiser.Redact(raw)
 }
 
 // IsSecretField reports whether a field holds a secret that must not be stored:

@@ -147,8 +147,9 @@ func Sign(secret string, body []byte) string {
 
 // Decode implements pipeline.Provider. The envelope's data (its member
 // "data", matched in any case as Tiki's envelope always was) must be an
-// object; the fields of the request's kind are read from it as sent, and the
-// stored data is data redacted.
+// object; the fields of the request's kind are checked as sent, the data is
+// redacted with the kind's policy (Redactors), and the event's entity and
+// state are read from the redacted form: what is stored.
 func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline.Event, error) {
 	data := envelopeData(doc.Root())
 	if data.IsNull() {
@@ -157,46 +158,72 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline
 	if data.Kind() != jsonx.Object {
 		return nil, pipeline.Malformed(pipeline.CodeInvalidField, `field "data" must be a JSON object`)
 	}
-	f := pipeline.FieldsOf(data, "data.")
-	date := f.OptString("date")
-	var ev pipeline.Event
-	// Each event is a state of an entity (pipeline.Event.Entity): Tiki sends
-	// no event id, and its date has whole seconds and is optional, so a state
-	// can come back (stock 60 → 59 → 60 within a second): each new state is
-	// an event, only a redelivery of the entity's latest state is a duplicate.
-	switch kind := req.Variant; kind {
-	case KindOrder:
-		code := f.ReqID("order_code")
-		state := f.ReqID("main_state")
-		sub := f.OptString("main_substate")
-		f.OptString("ref_code")
-		f.OptString("reason")
-		f.OptString("reason_code")
-		ev = pipeline.Event{Type: TypeOrder, Subject: code, Entity: code, Key: pipeline.Key(state, sub, date)}
-	case KindStock:
-		sku := f.ReqID("sku")
-		wh := f.ReqID("warehouse")
-		qty := f.ReqNumber("qty_salable")
-		f.OptString("seller_product_code")
-		ev = pipeline.Event{Type: TypeStock, Subject: wh + "/" + sku, Entity: pipeline.Key(wh, sku), Key: pipeline.Key(qty, date)}
-	case KindAftersale:
-		code := f.ReqID("order_code")
-		status := f.ReqID("status")
-		ref := f.OptString("ref_code")
-		typ := f.OptString("type")
-		ev = pipeline.Event{Type: TypeAftersale, Subject: code, Entity: pipeline.Key(code, typ, ref), Key: pipeline.Key(status, date)}
-	default:
+	kind := req.Variant
+	policy, ok := Redactors[kind]
+	if !ok {
 		return nil, pipeline.NotFound("unknown Tiki webhook kind")
+	}
+	f := pipeline.FieldsOf(data, "data.")
+	f.OptString("date")
+	switch kind {
+	case KindOrder:
+		f.ReqID("order_code")
+		f.ReqID("main_state")
+		f.OptStrings("main_substate", "ref_code", "reason", "reason_code")
+	case KindStock:
+		f.ReqID("sku")
+		f.ReqID("warehouse")
+		f.ReqNumber("qty_salable")
+		f.OptStrings("seller_product_code")
+	case KindAftersale:
+		f.ReqID("order_code")
+		f.ReqID("status")
+		f.OptStrings("ref_code", "type")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	if t, err := time.Parse(time.RFC3339, date); err == nil {
-		ev.Time = t
-	}
-	out, err := Redactor.Redact(data.Raw())
+	out, err := policy.Redact(data.Raw())
 	if err != nil {
 		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
+	}
+	stored, err := jsonx.Parse(out)
+	if err != nil {
+		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
+	}
+	defer stored.Release()
+	r := stored.Root()
+	// text is a member of the stored form: as sent where the kind keeps it,
+	// redacted elsewhere (a masked number reads as its masked string).
+	text := func(name string) string {
+		switch v := r.Get(name); v.Kind() {
+		case jsonx.String:
+			return v.Text()
+		case jsonx.Number:
+			return string(v.Raw())
+		}
+		return "" // absent or null
+	}
+	// Each event is a state of an entity (pipeline.Event.Entity): Tiki sends
+	// no event id, and its date has whole seconds and is optional, so a state
+	// can come back (stock 60 → 59 → 60 within a second): each new state is
+	// an event, only a redelivery of the entity's latest state is a duplicate.
+	date := text("date")
+	var ev pipeline.Event
+	switch kind {
+	case KindOrder:
+		code := text("order_code")
+		ev = pipeline.Event{Type: TypeOrder, Subject: code, Entity: code, Key: pipeline.Key(text("main_state"), text("main_substate"), date)}
+	case KindStock:
+		sku, wh := text("sku"), text("warehouse")
+		ev = pipeline.Event{Type: TypeStock, Subject: wh + "/" + sku, Entity: pipeline.Key(wh, sku), Key: pipeline.Key(text("qty_salable"), date)}
+	case KindAftersale:
+		code := text("order_code")
+		ev = pipeline.Event{Type: TypeAftersale, Subject: code, Entity: pipeline.Key(code, text("type"), text("ref_code")),
+			Key: pipeline.Key(text("status"), date)}
+	}
+	if t, err := time.Parse(time.RFC3339, date); err == nil {
+		ev.Time = t
 	}
 	ev.Data = out
 	return &ev, nil
@@ -215,15 +242,19 @@ func envelopeData(env jsonx.Value) jsonx.Value {
 	return data
 }
 
-// Redactor masks card numbers in Tiki's data (the rule of package pan) before
-// anything is stored: in free text (a failed delivery's reason, a
-// cancellation's extra_info) and in undocumented fields. The documented
-// identifier, state, date and quantity fields are kept as sent: they are
-// Tiki's ids and states, which events, keys and message groups are built from
-// (a 13-digit SKU passes the Luhn check one time in ten, like the example
-// 1377286379376 in Tiki's documentation).
-var Redactor = pan.Policy{Keep: map[string]bool{
-	"date": true, "ref_code": true, "order_code": true, "main_state": true, "main_substate": true, "reason_code": true,
-	"sku": true, "warehouse": true, "qty_salable": true, "seller_product_code": true, "partner_id": true,
-	"status": true, "type": true,
-}}
+// Redactors mask card numbers in Tiki's data (the rule of package pan), one
+// policy per kind, before anything is stored. Only the scalar fields that form
+// the event's entity or message group and whose masking could merge two
+// entities are kept as sent: the ids, order_code, sku and warehouse (a 13-digit
+// SKU passes the Luhn check one time in ten, like the example 1377286379376 in
+// Tiki's documentation), and the stock level qty_salable (a number: the state
+// itself). Everything else — states and substates, types, ref_code,
+// reason_code, seller_product_code, partner_id, free text, undocumented
+// fields — is redacted like free text (a state word holds no card number, so
+// redaction leaves it as sent, and the state is read from the stored form).
+// date is RFC 3339, whose letters break any run of digits: it never masks.
+var Redactors = map[string]pan.Policy{
+	KindOrder:     {Keep: map[string]bool{"order_code": true}},
+	KindStock:     {Keep: map[string]bool{"sku": true, "warehouse": true, "qty_salable": true}},
+	KindAftersale: {Keep: map[string]bool{"order_code": true}},
+}

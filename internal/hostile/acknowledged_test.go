@@ -1,0 +1,558 @@
+package hostile
+
+// The guarantee "nothing acknowledged is lost or altered", checked on random
+// histories against the real handlers and a real AWS API (moto_server), with
+// SQS sends and the final "queued" marks failing at random: the provider
+// re-delivers what was not acknowledged (its bodies differing in fields that
+// are not the event's key), sends again what was (a lost answer), and walks
+// its entities through states that come back. The oracle is the contract, read
+// from the outside: the responses, the table and the queue.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"webhooks/internal/awskit"
+	"webhooks/internal/devkit"
+	"webhooks/shared/eventstore"
+	"webhooks/shared/lambdamain"
+	"webhooks/shared/metrics"
+	"webhooks/shared/pipeline"
+	"webhooks/shared/providers/alchemypay"
+	"webhooks/shared/providers/apigift"
+	"webhooks/shared/providers/oslpay"
+	"webhooks/shared/providers/tiki"
+	"webhooks/shared/queue"
+	"webhooks/shared/secrets"
+)
+
+// faults makes the next SQS send or the next "queued" mark fail, as the
+// history asks; the failing call is not made (SQS or DynamoDB answered an
+// error).
+type faults struct {
+	mu         sync.Mutex
+	failSend   bool
+	failMark   bool
+	sends      int
+	marksTried int
+}
+
+func (f *faults) set(send, mark bool) {
+	f.mu.Lock()
+	f.failSend, f.failMark = send, mark
+	f.mu.Unlock()
+}
+
+type faultySQS struct {
+	queue.API
+	f *faults
+}
+
+func (q faultySQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	q.f.mu.Lock()
+	fail := q.f.failSend
+	q.f.sends++
+	q.f.mu.Unlock()
+	if fail {
+		return nil, errors.New("injected: SQS unavailable")
+	}
+	return q.API.SendMessage(ctx, in, opts...)
+}
+
+type faultyDDB struct {
+	eventstore.API
+	f *faults
+}
+
+// UpdateItem fails the mark that records an event as queued (the update that
+// sets queued_at), when asked.
+func (d faultyDDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if in.UpdateExpression != nil && strings.Contains(*in.UpdateExpression, "queued_at") {
+		d.f.mu.Lock()
+		fail := d.f.failMark
+		d.f.marksTried++
+		d.f.mu.Unlock()
+		if fail {
+			return nil, errors.New("injected: DynamoDB unavailable")
+		}
+	}
+	return d.API.UpdateItem(ctx, in, opts...)
+}
+
+func faultyHandler[C any](t *testing.T, stack *awskit.Stack, p pipeline.Provider[C], f *faults) *pipeline.Handler[C] {
+	t.Helper()
+	h, err := pipeline.New(p, secrets.New(stack.AWS.Secrets, stack.SecretID, p.ParseSecret),
+		eventstore.New(faultyDDB{stack.AWS.DynamoDB, f}, stack.Table), queue.New(faultySQS{stack.AWS.SQS, f}, stack.Queue.URL),
+		pipeline.Options{EventTTL: pipeline.DefaultEventTTL, Logger: lambdamain.NewLogger(stack.Logs), Metrics: metrics.New(stack.Logs, "Test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// scenario is one provider's way of writing a state of an entity as a body.
+// A body also carries tag (a delivery's own mark, in a field outside the key
+// that the redaction keeps readable) and, when pan is set, a full card number
+// in every field outside the key.
+type scenario struct {
+	provider, variant string
+	entities          []string
+	states            int
+	body              func(entity string, state int, tag, pan string) []byte
+	handler           func(t *testing.T, stack *awskit.Stack, f *faults) lambda.Handler
+	// kept is what this type keeps as sent (docs/CONTRACT.md): a card
+	// number may survive only there.
+	kept func(name string, value any) bool
+}
+
+// Luhn-valid numbers used as ids, quantities and times: kept fields must
+// keep them whole.
+const (
+	luhnSKU     = "1377286379376"       // Tiki's own sample SKU
+	luhnOrderNo = "1002172318746911234" // 19 digits
+	pan1        = "4111 1111 1111 1111"
+)
+
+func validTime(layout string) func(string, any) bool {
+	return func(_ string, v any) bool {
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		_, err := time.Parse(layout, s)
+		return err == nil && len(s) == len(layout) || layout == time.RFC3339 && err == nil
+	}
+}
+
+func scenarios() []scenario {
+	tikiHandler := func(t *testing.T, s *awskit.Stack, f *faults) lambda.Handler {
+		return faultyHandler(t, s, tiki.New(), f)
+	}
+	isRFC3339 := validTime(time.RFC3339)
+	return []scenario{
+		{
+			provider: tiki.Name, variant: tiki.KindStock, entities: []string{luhnSKU, "HOB-8735"}, states: 3,
+			body: func(e string, st int, tag, pan string) []byte {
+				d := map[string]any{"sku": e, "warehouse": "sgn", "qty_salable": 58 + st%2, "seller_product_code": "SP " + tag + " x " + pan}
+				if st < 2 {
+					d["date"] = "2023-05-15T15:36:37+07:00"
+				}
+				if pan != "" {
+					d["partner_id"] = pan
+				}
+				b, _ := json.Marshal(map[string]any{"data": d})
+				return b
+			},
+			handler: tikiHandler,
+			kept: func(n string, v any) bool {
+				return n == "sku" || n == "warehouse" || n == "qty_salable" || (n == "date" && isRFC3339(n, v))
+			},
+		},
+		{
+			provider: tiki.Name, variant: tiki.KindOrder, entities: []string{"347171821", luhnOrderNo}, states: 3,
+			body: func(e string, st int, tag, pan string) []byte {
+				d := map[string]any{"order_code": e, "main_state": []string{"processing", "delivering", "processing"}[st],
+					"main_substate": []string{"ready_for_pickup", "on_the_way", "ready_for_pickup"}[st], "date": "2022-10-26T14:22:05+07:00",
+					"ref_code": "TR " + tag + " x " + pan, "reason": "note " + tag}
+				if st == 2 {
+					delete(d, "date")
+				}
+				if pan != "" {
+					d["reason_code"] = pan
+				}
+				b, _ := json.Marshal(map[string]any{"data": d})
+				return b
+			},
+			handler: tikiHandler,
+			kept: func(n string, v any) bool {
+				return n == "order_code" || (n == "date" && isRFC3339(n, v))
+			},
+		},
+		{
+			provider: alchemypay.Name, entities: []string{luhnOrderNo, "100217231874691123457"}, states: 3,
+			body: func(e string, st int, tag, pan string) []byte {
+				b, _ := json.Marshal(map[string]any{"orderNo": e, "orderType": "2", "status": []string{"SUCCESS", "REFUNDING", "FAIL"}[st],
+					"cardNumber": "5554748800912345", "cardId": "1232330814012345678", "cardAmount": "1" + tag[len(tag)-2:] + ".00",
+					"orderTime": "2024-08-09 15:11:19", "failReason": "r " + tag + " x " + pan})
+				return b
+			},
+			handler: func(t *testing.T, s *awskit.Stack, f *faults) lambda.Handler {
+				return faultyHandler(t, s, alchemypay.New(), f)
+			},
+			kept: func(n string, v any) bool {
+				return n == "orderNo" || n == "cardId" || (n == "orderTime" && validTime("2006-01-02 15:04:05")(n, v))
+			},
+		},
+		{
+			provider: oslpay.Name, entities: []string{"R1", luhnOrderNo}, states: 3,
+			body: func(e string, st int, tag, pan string) []byte {
+				d := map[string]any{"orderId": e, "state": []string{"PROCESSING", "COMPLETED", "PROCESSING"}[st],
+					"merchantUser": "m " + tag + " x " + pan, "appid": "dev-oslpay-app"}
+				if st != 2 {
+					d["updateTime"] = "1723187479000"
+				}
+				if pan != "" {
+					d["userId"] = pan
+				}
+				b, _ := json.Marshal(map[string]any{"type": oslpay.KindOrderStatus, "data": d})
+				return b
+			},
+			handler: func(t *testing.T, s *awskit.Stack, f *faults) lambda.Handler {
+				return faultyHandler(t, s, oslpay.New(), f)
+			},
+			kept: func(n string, v any) bool {
+				s, _ := v.(string)
+				return n == "orderId" || (n == "updateTime" && len(s) == 13 && strings.Trim(s, "0123456789") == "")
+			},
+		},
+		{
+			provider: apigift.Name, variant: "product-status-changed", entities: []string{"fa29855a-5d0e", luhnOrderNo}, states: 3,
+			body: func(e string, st int, tag, pan string) []byte {
+				b, _ := json.Marshal(map[string]any{"id": e, "status": []int{0, 2, 0}[st], "price": []float64{39.99, 39.99, 41.5}[st], "note": "n " + tag + " x " + pan})
+				return b
+			},
+			handler: func(t *testing.T, s *awskit.Stack, f *faults) lambda.Handler {
+				return faultyHandler(t, s, apigift.New(), f)
+			},
+			kept: func(n string, _ any) bool { return n == "id" || n == "status" || n == "price" },
+		},
+	}
+}
+
+// delivery is one request the provider made and what it was answered.
+type delivery struct {
+	entity, tag string
+	state       int
+	status      int
+	outcome, id string
+}
+
+// TestNothingAcknowledgedIsLostOrAltered: for every generated history,
+//   - every delivery's event id follows the latest-state rule: the id of the
+//     entity's previous delivery when the state is the same, else one never
+//     seen before (A → B → A is three events);
+//   - every acknowledged delivery's event is on the queue exactly once, its
+//     data the stored data byte for byte, and that data is the first
+//     delivery's of the event (its tag), never a redelivery's;
+//   - the acknowledged events of an entity reach its message group in the
+//     order they were acknowledged;
+//   - before the final redrive, every event a response named has its item,
+//     without a TTL unless it is queued; after it, every stored event is
+//     queued, once, with a TTL that starts when it was queued;
+//   - no card number survives outside the fields the type keeps.
+func TestNothingAcknowledgedIsLostOrAltered(t *testing.T) {
+	keys, dev := devKeys(t)
+	trials := 30
+	if testing.Short() {
+		trials = 5
+	}
+	scs := scenarios()
+	var clock devkit.UniqueClock
+	stats := map[string]int{}
+	for trial := range trials {
+		sc := scs[trial%len(scs)]
+		rng := rand.New(rand.NewPCG(uint64(trial), 19))
+		t.Run(fmt.Sprintf("%s-%s-%d", sc.provider, sc.variant, trial), func(t *testing.T) {
+			stack := awskit.NewStack(t, sc.provider, string(dev[sc.provider]))
+			f := &faults{}
+			h := sc.handler(t, stack, f)
+			var log []delivery
+			bodies := map[string][]byte{} // by tag
+			send := func(entity string, state int, pan string) delivery {
+				tag := fmt.Sprintf("d%03d", len(log))
+				body := sc.body(entity, state, tag, pan)
+				bodies[tag] = body
+				req, err := keys.Request(sc.provider, sc.variant, body, clock.Next())
+				if err != nil {
+					t.Fatal(err)
+				}
+				res := awskit.Invoke(t, h, devkit.HTTPEvent(req).Event)
+				d := delivery{entity: entity, tag: tag, state: state, status: res.StatusCode,
+					outcome: res.Headers["X-Webhook-Outcome"], id: res.Headers["X-Webhook-Event-Id"]}
+				if d.id == "" || (d.status != 200 && d.status != 503) {
+					t.Fatalf("%s: %d %s %v", body, res.StatusCode, res.Body, res.Headers)
+				}
+				log = append(log, d)
+				return d
+			}
+			last := map[string]int{} // the state the provider last delivered, per entity
+			for range 8 + rng.IntN(12) {
+				e := sc.entities[rng.IntN(len(sc.entities))]
+				st, seen := last[e]
+				if !seen || rng.IntN(4) > 0 { // a state change (maybe back to an earlier state)
+					next := rng.IntN(sc.states)
+					for seen && next == st {
+						next = rng.IntN(sc.states)
+					}
+					st = next
+				} // else: the last state again, as after an answer that was lost
+				last[e] = st
+				pan := ""
+				if rng.IntN(3) == 0 {
+					pan = pan1
+				}
+				// Retried until acknowledged, at most 4 times: then the
+				// provider gives up, and only the redrive can send it.
+				for range 4 {
+					f.set(rng.IntN(4) == 0, rng.IntN(5) == 0)
+					if d := send(e, st, pan); d.status == 200 {
+						break
+					}
+				}
+			}
+			f.set(false, false)
+			checkHistory(t, sc, stack, log)
+			before := eventItems(t, stack)
+			for _, d := range log {
+				it, ok := before[d.id]
+				if !ok {
+					t.Fatalf("event %s (delivery %s) has no item", d.id, d.tag)
+				}
+				if _, ttl := it["expires_at"]; ttl != (awskit.Str(it, "status") == "queued") {
+					t.Errorf("event %s: status %s, expires_at %v: an event has a TTL exactly when it is queued", d.id, awskit.Str(it, "status"), it["expires_at"])
+				}
+			}
+			var r struct{ Found, Sent, Failed, Missing int }
+			out, err := h.Invoke(t.Context(), []byte(`{"redrive":{"olderThan":"0s","sweep":true}}`))
+			if err != nil || json.Unmarshal(out, &r) != nil || r.Failed != 0 || r.Missing != 0 {
+				t.Fatalf("final redrive: %s %v", out, err)
+			}
+			checkQueue(t, sc, stack, log, bodies)
+			if logs := stack.Logs.String(); strings.Contains(logs, pan1) || strings.Contains(logs, "411111111") {
+				t.Errorf("a card number reached the logs")
+			}
+			stats["deliveries"] += len(log)
+			stats["trials"]++
+			for _, d := range log {
+				stats[d.outcome]++
+			}
+			stats["redriven"] += r.Sent
+		})
+	}
+	t.Logf("%v", stats)
+}
+
+// checkHistory checks the latest-state rule on the ids the responses named:
+// a delivery in the state of its entity's previous delivery is that event
+// (the same id); any other is a new event (an id never seen before).
+func checkHistory(t *testing.T, sc scenario, _ *awskit.Stack, log []delivery) {
+	t.Helper()
+	prev := map[string]delivery{}
+	used := map[string]bool{}
+	for _, d := range log {
+		p, ok := prev[d.entity]
+		switch {
+		case ok && p.state == d.state && d.id != p.id:
+			t.Errorf("%s: %s in the state of the entity's latest delivery %s got id %s, want %s", sc.provider, d.tag, p.tag, d.id, p.id)
+		case !(ok && p.state == d.state) && used[d.id]:
+			t.Errorf("%s: %s, a new state of %s, got id %s, already used", sc.provider, d.tag, d.entity, d.id)
+		}
+		used[d.id] = true
+		prev[d.entity] = d
+	}
+}
+
+func eventItems(t *testing.T, stack *awskit.Stack) map[string]map[string]ddb.AttributeValue {
+	t.Helper()
+	return stack.EventItems(t)
+}
+
+// checkQueue checks the queue and the table after the final redrive.
+func checkQueue(t *testing.T, sc scenario, stack *awskit.Stack, log []delivery, bodies map[string][]byte) {
+	t.Helper()
+	items := stack.EventItems(t)
+	msgs := stack.Messages(t)
+	first := map[string]delivery{} // the delivery that made each event
+	for _, d := range log {
+		if _, ok := first[d.id]; !ok {
+			first[d.id] = d
+		}
+	}
+	count := map[string]int{}
+	pos := map[string]int{}
+	for i, m := range msgs {
+		id := m.Event.ID
+		count[id]++
+		pos[id] = i
+		it, ok := items[id]
+		if !ok {
+			t.Errorf("message %s: no stored event", id)
+			continue
+		}
+		if stored := awskit.Str(it, "data"); string(m.Event.Data) != stored {
+			t.Errorf("message %s: data %s, stored %s: not byte for byte", id, m.Event.Data, stored)
+		}
+		if d, ok := first[id]; !ok || !strings.Contains(string(m.Event.Data), " "+d.tag) {
+			t.Errorf("message %s: data %s is not the first delivery's (%s)", id, m.Event.Data, d.tag)
+		}
+		noCardNumber(t, sc, "message "+id, m.Event.Data)
+	}
+	for id, it := range items {
+		if count[id] != 1 {
+			t.Errorf("event %s: %d messages, want 1", id, count[id])
+		}
+		if awskit.Str(it, "status") != "queued" {
+			t.Errorf("event %s: %s after the redrive", id, awskit.Str(it, "status"))
+		}
+		q, err := time.Parse(time.RFC3339Nano, awskit.Str(it, "queued_at"))
+		exp, ok := it["expires_at"].(*ddb.AttributeValueMemberN)
+		if err != nil || !ok {
+			t.Errorf("event %s: queued_at %q, expires_at %v", id, awskit.Str(it, "queued_at"), it["expires_at"])
+		} else if n, _ := strconv.ParseInt(exp.Value, 10, 64); n < q.Add(pipeline.DefaultEventTTL).Unix()-1 || n > q.Add(pipeline.DefaultEventTTL).Unix()+1 {
+			t.Errorf("event %s: expires at %d, not queued_at %s + TTL", id, n, q)
+		}
+		noCardNumber(t, sc, "item "+id, []byte(awskit.Str(it, "data")))
+	}
+	// Acknowledged events, per entity, in the order of their first
+	// acknowledgement: on the queue in that order.
+	acked := map[string][]string{}
+	seen := map[string]bool{}
+	for _, d := range log {
+		if _, ok := items[d.id]; !ok {
+			t.Errorf("event %s named by %s has no item", d.id, d.tag)
+		}
+		if d.status == 200 && !seen[d.id] {
+			seen[d.id] = true
+			acked[d.entity] = append(acked[d.entity], d.id)
+		}
+	}
+	for e, ids := range acked {
+		for i := 1; i < len(ids); i++ {
+			if pos[ids[i-1]] >= pos[ids[i]] {
+				t.Errorf("entity %s: acknowledged %s before %s, queued after it", e, ids[i-1], ids[i])
+			}
+		}
+	}
+	_ = bodies
+}
+
+// noCardNumber checks the guarantee with a reader of its own: in the
+// character stream of the JSON document, in document order (strings and keys
+// decoded, numbers as written, the structure between them as separators),
+// every run of characters that holds no letter has no 13–19-digit Luhn-valid
+// window among its digits; a value the type keeps as sent (a top-level
+// scalar) counts as one letter.
+func noCardNumber(t *testing.T, sc scenario, where string, data []byte) {
+	t.Helper()
+	var run []byte
+	found := ""
+	flush := func() {
+		for l := 13; l <= 19 && found == ""; l++ {
+			for i := 0; i+l <= len(run); i++ {
+				if luhn(run[i : i+l]) {
+					found = string(run[i : i+6])
+					break
+				}
+			}
+		}
+		run = run[:0]
+	}
+	text := func(s string) {
+		for _, r := range s {
+			switch {
+			case r >= '0' && r <= '9':
+				run = append(run, byte(r))
+			case unicode.IsLetter(r):
+				flush()
+			}
+		}
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.UseNumber()
+	var value func(top bool) error
+	value = func(top bool) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch x := tok.(type) {
+		case json.Delim:
+			for dec.More() {
+				if x == '{' {
+					kt, err := dec.Token()
+					if err != nil {
+						return err
+					}
+					k := kt.(string)
+					text(k)
+					if top {
+						var raw json.RawMessage
+						if err := dec.Decode(&raw); err != nil {
+							return err
+						}
+						var v any
+						sub := json.NewDecoder(strings.NewReader(string(raw)))
+						sub.UseNumber()
+						_ = sub.Decode(&v)
+						_, isObj := v.(map[string]any)
+						_, isArr := v.([]any)
+						if !isObj && !isArr && sc.kept(k, v) {
+							flush() // kept as sent: one letter
+							continue
+						}
+						saved := dec
+						dec = json.NewDecoder(strings.NewReader(string(raw)))
+						dec.UseNumber()
+						err := value(false)
+						dec = saved
+						if err != nil {
+							return err
+						}
+						continue
+					}
+				}
+				if err := value(false); err != nil {
+					return err
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return err
+			}
+		case string:
+			text(x)
+		case json.Number:
+			text(string(x))
+		default: // true, false, null: letters
+			flush()
+		}
+		return nil
+	}
+	if err := value(true); err != nil {
+		t.Errorf("%s: %v", where, err)
+		return
+	}
+	flush()
+	if found != "" {
+		t.Errorf("%s: a card number (%s…) survives in %s", where, found, data)
+	}
+}
+
+func luhn(d []byte) bool {
+	sum, double := 0, false
+	for i := len(d) - 1; i >= 0; i-- {
+		n := int(d[i] - '0')
+		if double {
+			n *= 2
+			if n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+		double = !double
+	}
+	return sum%10 == 0
+}
