@@ -199,8 +199,8 @@ func renderCost(b *strings.Builder, r *report) {
 	w("distinct webhooks one at a time (*per webhook* = their mean), then one redelivery (*duplicate*). DynamoDB units are computed from item\n")
 	w("sizes by DynamoDB's rules (1 WRU per started KB written, the larger of before and after for an update); moto reports fixed capacity, so\n")
 	w("its `ConsumedCapacity` is not used. SQS requests are counted per started 64 KB of body plus attributes. *WRU by item* splits the write units by\n")
-	w("the item written: `event` (the event itself), `replay` (a single-use signature record), `state` (the latest state of an entity whose\n")
-	w("events carry no id or time, 1 WRU each, averaged here over the provider's sample mix).\n\n")
+	w("the item written: `event` (the event itself), `replay` (a single-use signature record), `state` (the latest state of an entity, for\n")
+	w("every event type whose key could come back for a new state, 1 WRU each, averaged here over the provider's sample mix).\n\n")
 	w("| provider | per webhook (warm) | first (cold) | duplicate | largest item | message | WRU | WRU by item | RRU | SQS req | log bytes | handler time |\n|---|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n")
 	for _, c := range r.Cost {
 		byKind := map[string]float64{}

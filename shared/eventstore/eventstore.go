@@ -26,9 +26,9 @@
 //
 //	pk            "<provider>#state#<sha256 of type and entity>"   sk "state"
 //	state (SHA-256 of the entity's latest state), event_id (the event that
-//	recorded it), updated_at, expires_at: the latest recorded state of an entity
-//	whose events carry no id or time (invoice, product, ticket and review status
-//	changes)
+//	recorded it), updated_at, expires_at: the latest recorded state of an entity,
+//	for every event type whose key could come back for a new state (see
+//	pipeline.Event.Entity)
 //
 // Timestamps are written with at most millisecond precision: a nanosecond
 // time of day is a run of 15 digits, which must never be mistaken for (or
@@ -373,8 +373,9 @@ func (st *Store) UseOnce(ctx context.Context, provider, credential, bodyMAC stri
 	return fmt.Errorf("%w: replay guard: %w", ErrUnavailable, err)
 }
 
-// RecordState records state as the latest state of an entity whose events
-// carry no id or time, and returns the id of the event that records it.
+// RecordState records state as the latest state of an entity (one whose
+// events' keys could come back for a new state), and returns the id of the
+// event that records it.
 //
 // When state differs from the latest recorded state (or none is recorded),
 // newEventID becomes the entity's latest event and isNew is true. When it
