@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -11,6 +12,15 @@ import (
 type adversarialShape struct {
 	name  string
 	build func(size int) []byte
+}
+
+// shapePolicy is the policy a shape's bodies are redacted with: the zero
+// Policy but for the KeepIf shapes.
+func shapePolicy(s adversarialShape) Policy {
+	if strings.HasPrefix(s.name, "kept-if") {
+		return keptIfShapePolicy()
+	}
+	return Policy{}
 }
 
 // repeatTo repeats unit inside prefix…suffix until the body has about size bytes.
@@ -121,11 +131,62 @@ var adversarialShapes = []adversarialShape{
 	{"u2028", func(n int) []byte { return repeatTo(n, `{"a":"`, "\u2028", `"}`) }},
 	{"lt", func(n int) []byte { return repeatTo(n, `{"a":"`, "<", `"}`) }},
 	{"small-objects", func(n int) []byte { return repeatTo(n, `{"a":[{}`, `,{"b":[4111,"1 1",null,{"c":true}]}`, `]}`) }},
+	// Top-level KeepIf members, documented times and near misses, under
+	// names without letters or digits: only the values stand between runs.
+	{"kept-if-mixed", func(n int) []byte {
+		return keptIfBody(n, []string{`"2024-08-09 15:11:19"`, `"2024-08-09 15:11:19 "`, `20240809151119`, `"\u0032024-08-09 15:11:19"`,
+			`{"orderTime":"2024-08-09 15:11:19"}`, `"4111 1111 1111 1111"`, `"2024-08-09 15:11:19 4111111111111111"`, `"2024-08-** **:11:19"`})
+	}},
+	// All refused, no letter anywhere: the whole body is one run.
+	{"kept-if-run", func(n int) []byte {
+		return keptIfBody(n, []string{`"2024-08-09 15:11:19 "`, `20240809151119`, `"4111 1111 1111 1111"`, `["2024-08-09 15:11:19"]`,
+			`"2024-08-09  15:11:1"`, `"\u0032024-08-09 15:11:19."`, `"2024-08-09 15:11:19 4111111111111111"`})
+	}},
 }
 
-func redactWork(t testing.TB, body []byte) uint64 {
+// keptIfShapeNames is the number of names keptIfShapePolicy knows.
+const keptIfShapeNames = 1 << 14
+
+// keptIfName returns the i-th name made of characters that are neither
+// letters nor digits.
+func keptIfName(i int) string {
+	const sym = "!#$%&()+,-./:;<=>?@[]^_`{|}~"
+	var b []byte
+	for k := i + 1; k > 0; k = (k - 1) / len(sym) {
+		b = append(b, sym[(k-1)%len(sym)])
+	}
+	return string(b)
+}
+
+// keptIfShapePolicy has the KeepIf names keptIfName(0), keptIfName(1), ...,
+// each accepting a time in dateTimeLayout (made on first use).
+var keptIfShapePolicy = sync.OnceValue(func() Policy {
+	p := Policy{KeepIf: make(map[string]func(string) bool, keptIfShapeNames)}
+	for i := range keptIfShapeNames {
+		p.KeepIf[keptIfName(i)] = isDateTime
+	}
+	return p
+})
+
+// keptIfBody returns an object of about n bytes whose members are
+// keptIfName(i) with the values in turn.
+func keptIfBody(n int, values []string) []byte {
+	b := []byte{'{'}
+	for i := 0; len(b) < n-40; i++ {
+		if i >= keptIfShapeNames {
+			panic("keptIfBody: too few names")
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `"%s":%s`, keptIfName(i), values[i%len(values)])
+	}
+	return append(b, '}')
+}
+
+func redactWork(t testing.TB, p Policy, body []byte) uint64 {
 	t.Helper()
-	_, st, err := Policy{}.redact(body)
+	_, st, err := p.redact(body)
 	if err != nil {
 		t.Fatalf("%.40q: %v", body, err)
 	}
@@ -138,7 +199,7 @@ func TestRedactLinearWork(t *testing.T) {
 	const n = 16 << 10
 	for _, s := range adversarialShapes {
 		small, large := s.build(n), s.build(8*n)
-		ws, wl := redactWork(t, small), redactWork(t, large)
+		ws, wl := redactWork(t, shapePolicy(s), small), redactWork(t, shapePolicy(s), large)
 		// The bodies are 8 times apart give or take a few bytes: scale.
 		ratio := float64(wl) / float64(ws) * 8 / (float64(len(large)) / float64(len(small)))
 		if ratio > 10 {
@@ -153,7 +214,7 @@ func TestRedactLinearWork(t *testing.T) {
 func TestRedactWorkPerByte(t *testing.T) {
 	for _, s := range adversarialShapes {
 		body := s.build(256 << 10)
-		if w := redactWork(t, body); w > 64*uint64(len(body)) {
+		if w := redactWork(t, shapePolicy(s), body); w > 64*uint64(len(body)) {
 			t.Errorf("%s: work %d for %d bytes", s.name, w, len(body))
 		} else {
 			t.Logf("%-16s %7d bytes  work/byte %5.1f", s.name, len(body), float64(w)/float64(len(body)))
@@ -166,7 +227,7 @@ func TestRedactWorkPerByte(t *testing.T) {
 func TestRedactAdversarialGuarantee(t *testing.T) {
 	for _, s := range adversarialShapes {
 		body := s.build(2 << 10)
-		checkRedacted(t, Policy{}, body, nil, nil, nil)
+		checkRedacted(t, shapePolicy(s), body, planted{})
 	}
 }
 
@@ -177,7 +238,7 @@ func BenchmarkRedactAdversarial(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := (Policy{}).Redact(body); err != nil {
+				if _, err := shapePolicy(s).Redact(body); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -186,15 +247,25 @@ func BenchmarkRedactAdversarial(b *testing.B) {
 }
 
 // A realistic webhook body, for comparison.
-func BenchmarkRedactTypical(b *testing.B) {
-	body := []byte(`{"orderNo":"100217231874691","merchantOrderNo":"M-` + strconv.Itoa(42) + `","cardNumber":"5554748800912345",
+var typicalBody = []byte(`{"orderNo":"100217231874691","merchantOrderNo":"M-` + strconv.Itoa(42) + `","cardNumber":"5554748800912345",
 		"cardId":"4111111111111111111","amount":"61.91","currency":"USD","status":"SUCCESS","failReason":"",
 		"createTime":"2024-08-09 15:11:09","email":"someone@example.com","cardHolder":"JOHN DOE","expiry":"12/29"}`)
-	p := Policy{Keep: map[string]bool{"orderNo": true, "cardId": true}}
-	b.SetBytes(int64(len(body)))
+
+func BenchmarkRedactTypical(b *testing.B) {
+	benchmarkTypical(b, Policy{Keep: map[string]bool{"orderNo": true, "cardId": true}})
+}
+
+// The same body with its documented time kept by Policy.KeepIf.
+func BenchmarkRedactTypicalKeepIf(b *testing.B) {
+	benchmarkTypical(b, Policy{Keep: map[string]bool{"orderNo": true, "cardId": true},
+		KeepIf: map[string]func(string) bool{"createTime": isDateTime}})
+}
+
+func benchmarkTypical(b *testing.B, p Policy) {
+	b.SetBytes(int64(len(typicalBody)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.Redact(body); err != nil {
+		if _, err := p.Redact(typicalBody); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -43,6 +46,7 @@ func refDigit(r rune) (byte, bool) {
 // character stream of the guarantee and collects the digits of each run.
 type refScanner struct {
 	keep       map[string]bool
+	keepIf     map[string]func(string) bool
 	starLetter bool // treat '*' as a letter (else as a separator)
 	runs       []string
 	cur        []byte
@@ -87,22 +91,21 @@ func (s *refScanner) value(dec *json.Decoder, top bool) error {
 				}
 				seen[k] = true
 				s.text(k)
-				if top && s.keep[k] {
+				if f := s.keepIf[k]; top && (s.keep[k] || f != nil) && !isCardKey(k) {
 					var raw json.RawMessage
 					if err := dec.Decode(&raw); err != nil {
 						return err
 					}
-					if c := bytes.TrimLeft(raw, " \t\r\n"); c[0] == '{' || c[0] == '[' {
-						// Only a scalar is kept: an object or array is read
-						// like any other value.
-						sub := json.NewDecoder(bytes.NewReader(raw))
-						sub.UseNumber()
-						if err := s.value(sub, false); err != nil {
-							return err
-						}
+					if refKept(s.keep[k], f, raw) {
+						s.brk() // a kept value is one letter
 						continue
 					}
-					s.brk()
+					// Not kept: read like any other value.
+					sub := json.NewDecoder(bytes.NewReader(raw))
+					sub.UseNumber()
+					if err := s.value(sub, false); err != nil {
+						return err
+					}
 					continue
 				}
 			}
@@ -123,9 +126,24 @@ func (s *refScanner) value(dec *json.Decoder, top bool) error {
 	return nil
 }
 
+// refKept reports whether a top-level member's value raw (not dropped, not
+// named like a card number) is kept: under a Keep name when it is a scalar;
+// under a KeepIf name (f) when it is a string without '*' that f accepts.
+func refKept(keep bool, f func(string) bool, raw json.RawMessage) bool {
+	c := bytes.TrimLeft(raw, " \t\r\n")
+	if keep {
+		return c[0] != '{' && c[0] != '['
+	}
+	var text string
+	if f == nil || c[0] != '"' || json.Unmarshal(c, &text) != nil {
+		return false
+	}
+	return !strings.Contains(text, "*") && f(text)
+}
+
 // refRuns returns the digits of every run of doc's character stream.
-func refRuns(doc []byte, keep map[string]bool, starLetter bool) ([]string, error) {
-	s := &refScanner{keep: keep, starLetter: starLetter}
+func refRuns(doc []byte, keep map[string]bool, keepIf map[string]func(string) bool, starLetter bool) ([]string, error) {
+	s := &refScanner{keep: keep, keepIf: keepIf, starLetter: starLetter}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	if err := s.value(dec, true); err != nil {
@@ -224,12 +242,34 @@ func maskedFrom(out, in string) bool {
 	return true
 }
 
+// planted is what a generated input holds: pans are digit strings that must
+// not survive in any run; solos maps the top-level members holding a card
+// number alone (between letters) to it; known are the digits of the
+// card-number fields' values; besides are top-level members that must come
+// out exactly as sent when a KeepIf member is kept.
+type planted struct {
+	pans    []string
+	solos   map[string]string
+	known   []string
+	besides []beside
+}
+
+// beside is a top-level member next to a KeepIf member (cond): when cond's
+// value is kept, and so one letter, the member is written as sent (its key,
+// and its value when value is set): had the kept value not been a letter,
+// the digits on either side of it would have formed a Luhn-valid run.
+type beside struct {
+	cond, key string
+	value     *string
+}
+
 // checkRedacted checks the guarantee and the properties of Redact on one
-// input. pans are digit strings that must not survive in any run; solos maps
-// the top-level members holding a card number alone (between letters) to it;
-// known are the digits of the card-number fields' values.
-func checkRedacted(t *testing.T, p Policy, in []byte, pans []string, solos map[string]string, known []string) {
+// input, and returns the top-level KeepIf members the policy asks about
+// (not dropped, not in Keep, not named like a card number), each with
+// whether its value is kept.
+func checkRedacted(t *testing.T, p Policy, in []byte, pl planted) (keptIf map[string]bool) {
 	t.Helper()
+	pans, solos, known := pl.pans, pl.solos, pl.known
 	out, st, err := p.redact(in)
 	if err != nil {
 		t.Fatalf("Redact(%q): %v", in, err)
@@ -247,7 +287,7 @@ func checkRedacted(t *testing.T, p Policy, in []byte, pans []string, solos map[s
 	}
 	// (b) No Luhn-valid window, with '*' as a separator or as a letter.
 	for _, starLetter := range []bool{false, true} {
-		runs, err := refRuns(out, p.Keep, starLetter)
+		runs, err := refRuns(out, p.Keep, p.KeepIf, starLetter)
 		if err != nil {
 			t.Fatalf("output %q: %v", out, err)
 		}
@@ -329,13 +369,70 @@ func checkRedacted(t *testing.T, p Policy, in []byte, pans []string, solos map[s
 				continue
 			}
 			for _, starLetter := range []bool{false, true} {
-				runs, err := refRuns(mo[k], nil, starLetter)
+				runs, err := refRuns(mo[k], nil, nil, starLetter)
 				if err != nil {
 					t.Fatalf("kept %s: %s: %v", k, mo[k], err)
 				}
 				if w, ok := refLuhnWindow(runs); ok {
 					t.Fatalf("kept %s: Luhn-valid %s survives in its %s value %s\nfrom %q", k, w, v[:1], mo[k], in)
 				}
+			}
+		}
+	}
+	// KeepIf members: a string the function accepts is written exactly as
+	// sent; any other value is redacted: no Luhn-valid window survives in
+	// it, read on its own. And the policy redacts exactly as one that keeps
+	// the accepted members (Keep) and not the others.
+	if len(p.KeepIf) > 0 {
+		keptIf = map[string]bool{}
+		var mi, mo map[string]json.RawMessage
+		if topObject {
+			if json.Unmarshal(in, &mi) != nil || json.Unmarshal(out, &mo) != nil {
+				t.Fatal("not objects")
+			}
+		}
+		keep := map[string]bool{}
+		for k := range p.Keep {
+			keep[k] = true
+		}
+		for k, f := range p.KeepIf {
+			v, ok := mi[k]
+			if !ok || p.Keep[k] || isCardKey(k) || (p.Drop != nil && p.Drop(k)) {
+				continue
+			}
+			kept := refKept(false, f, v)
+			keptIf[k] = kept
+			if kept {
+				keep[k] = true
+				var c bytes.Buffer
+				_ = json.Compact(&c, v)
+				if !bytes.Equal(c.Bytes(), mo[k]) {
+					t.Fatalf("kept-if %s: %s became %s", k, v, mo[k])
+				}
+				continue
+			}
+			for _, starLetter := range []bool{false, true} {
+				runs, err := refRuns(mo[k], nil, nil, starLetter)
+				if err != nil {
+					t.Fatalf("kept-if %s: %s: %v", k, mo[k], err)
+				}
+				if w, ok := refLuhnWindow(runs); ok {
+					t.Fatalf("kept-if %s: Luhn-valid %s survives in its refused value %s\nfrom %q", k, w, mo[k], in)
+				}
+			}
+		}
+		want, _, err := Policy{Keep: keep, Drop: p.Drop}.redact(in)
+		if err != nil || !bytes.Equal(want, out) {
+			t.Fatalf("KeepIf does not redact as Keep of the accepted members %v: %q\n-> %q\nwant %q (%v)", keptIf, in, out, want, err)
+		}
+		for _, b := range pl.besides {
+			if !keptIf[b.cond] {
+				continue
+			}
+			got, ok := mo[b.key]
+			var text string
+			if !ok || (b.value != nil && (json.Unmarshal(got, &text) != nil || text != *b.value)) {
+				t.Fatalf("beside kept-if %s: member %q is %s, want it as sent\n%q -> %q", b.cond, b.key, got, in, out)
 			}
 		}
 	}
@@ -374,6 +471,7 @@ func checkRedacted(t *testing.T, p Policy, in []byte, pans []string, solos map[s
 			}
 		}
 	}
+	return keptIf
 }
 
 // ---- The generator: random JSON bodies with card numbers planted in every shape ----
@@ -383,21 +481,28 @@ type gnode struct {
 	text string // string value (decoded), or the raw number or literal
 	keys []string
 	kids []*gnode
+
+	exact     bool // a string written without a lone surrogate added
+	escDigits bool // a string whose digits are all written as \u escapes
+	block     int  // members of one block (same number) stay together
 }
 
 type gen struct {
-	data  []byte
-	rng   *rand.Rand
-	pans  []string          // planted Luhn-valid card numbers that must not survive
-	known []string          // digits of the card-number fields' values
-	solos map[string]string // top-level member → card number alone in it
-	conts []*gnode          // containers where things may be planted
+	data    []byte
+	rng     *rand.Rand
+	pans    []string          // planted Luhn-valid card numbers that must not survive
+	known   []string          // digits of the card-number fields' values
+	solos   map[string]string // top-level member → card number alone in it
+	conts   []*gnode          // containers where things may be planted
+	keptIf  map[string]string // top-level KeepIf member → what was planted in it
+	besides []beside
+	blocks  int
 }
 
 func newGen(data []byte) *gen {
 	h := fnv.New64a()
 	h.Write(data)
-	return &gen{data: data, rng: rand.New(rand.NewPCG(h.Sum64(), uint64(len(data)))), solos: map[string]string{}}
+	return &gen{data: data, rng: rand.New(rand.NewPCG(h.Sum64(), uint64(len(data)))), solos: map[string]string{}, keptIf: map[string]string{}}
 }
 
 // intn returns a number in [0, n): from the fuzzer's bytes while they last.
@@ -587,8 +692,18 @@ const docSample = "5554748800912345" // the provider's documented sample: fails 
 
 var cardKeys = []string{"cardNumber", "card_number", "pan", "CardNo", "primaryAccountNumber", "cardPan"}
 
-// generate builds a random body with 1–5 card numbers planted in it.
-func generate(data []byte) (body []byte, pans []string, solos map[string]string, known []string) {
+// genCase is a generated body and what was planted in it.
+type genCase struct {
+	body []byte
+	planted
+	keptIf map[string]string // top-level KeepIf member of fuzzPolicy → its plant
+	labels []string          // every KeepIf plant made, "nested" included
+}
+
+// generate builds a random body with 1–5 card numbers planted in it, and
+// (in an object) documented times and their near misses under the names
+// fuzzPolicy.KeepIf lists.
+func generate(data []byte) genCase {
 	g := newGen(data)
 	var root *gnode
 	switch g.intn(10) {
@@ -721,11 +836,12 @@ func generate(data []byte) (body []byte, pans []string, solos map[string]string,
 		}
 		g.place(&gnode{kind: 's', text: "declined " + g.grouped(docSample) + g.affix()})
 	}
+	labels := g.plantKeptIf(root)
 	var b []byte
 	b = g.ws(b)
 	b = g.write(b, root)
 	b = g.ws(b)
-	return b, g.pans, g.solos, g.known
+	return genCase{body: b, planted: planted{pans: g.pans, solos: g.solos, known: g.known, besides: g.besides}, keptIf: g.keptIf, labels: labels}
 }
 
 func (g *gen) ws(b []byte) []byte {
@@ -754,7 +870,10 @@ func (g *gen) write(b []byte, n *gnode) []byte {
 		}
 		return append(g.ws(b), close)
 	case 's':
-		return g.writeString(b, n.text, true)
+		if n.escDigits {
+			return g.writeEscDigits(b, n.text)
+		}
+		return g.writeString(b, n.text, !n.exact)
 	default:
 		return append(b, n.text...)
 	}
@@ -789,14 +908,371 @@ func (g *gen) writeString(b []byte, s string, lone bool) []byte {
 	return append(b, '"')
 }
 
+// ---- KeepIf: documented times, and their near misses ----
+
 var fuzzPolicy = Policy{
 	Keep: map[string]bool{"orderNo": true, "cardId": true},
+	KeepIf: map[string]func(string) bool{
+		"orderTime":  isDateTime,
+		"updateTime": isEpochMillis,
+		"@":          isDateTime, // no letter in the name: only its value stands between the runs on either side
+		// A function that breaks the rule on '*' (it accepts anything):
+		// Redact still refuses a text holding '*'.
+		"lax":        func(string) bool { return true },
+		"orderNo":    func(string) bool { return false }, // Keep wins
+		"pan":        func(string) bool { return true },  // a card-number field: never kept
+		"secretTime": isDateTime,                         // dropped: Drop wins
+	},
 	Drop: func(name string) bool { return strings.Contains(strings.ToLower(name), "secret") },
 }
 
-// checkGenerated generates a body from data and checks the guarantee on it.
-func checkGenerated(t *testing.T, data []byte) {
-	body, pans, solos, known := generate(data)
+// keptIfKept says, for each plant under a KeepIf name that the policy asks
+// about, whether the value is kept as sent.
+var keptIfKept = map[string]bool{
+	"time-luhn": true, "time": true, "time-escaped": true, "next-kept": true, "beside-kept": true, "lax-plain": true,
+	"time-letter": false, "digits14": false, "pan": false, "pan-spaced": false, "time+pan": false, "pan-escaped": false,
+	"number": false, "object": false, "array": false, "literal": false, "masked": false, "time-space": false,
+	"next-refused": false, "beside-refused": false, "ms-range": false, "ms-sep": false, "lax-star": false,
+}
+
+var (
+	// Plants under a KeepIf name the policy never asks about: Keep, Drop or
+	// the card-number rule wins.
+	keptIfNotAsked = []string{"card-time", "dropped", "keep-wins"}
+	timePlants     = []string{"time-luhn", "time", "time-escaped", "next-kept", "time-letter", "digits14", "pan", "pan-spaced",
+		"time+pan", "pan-escaped", "number", "object", "array", "literal", "masked", "time-space", "next-refused"}
+	// The top-level names planted, in order, and what each may hold.
+	keptIfNames  = []string{"orderTime", "updateTime", "@", "lax", "pan", "secretTime", "orderNo"}
+	keptIfPlants = map[string][]string{
+		"orderTime":  timePlants,
+		"updateTime": append(timePlants[:len(timePlants):len(timePlants)], "ms-range", "ms-sep"),
+		"@":          append(timePlants[:len(timePlants):len(timePlants)], "beside-kept", "beside-refused"),
+		"lax":        {"lax-plain", "lax-star"},
+		"pan":        {"card-time"},
+		"secretTime": {"dropped"},
+		"orderNo":    {"keep-wins"},
+	}
+)
+
+// digitsOf returns the ASCII digits of s.
+func digitsOf(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// luhnComplete returns digits followed by the check digit that makes it pass.
+func luhnComplete(digits string) string {
+	for c := byte('0'); c <= '9'; c++ {
+		if Luhn(digits + string(c)) {
+			return digits + string(c)
+		}
+	}
+	panic("no check digit")
+}
+
+func (g *gen) randDigits(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('0' + g.intn(10))
+	}
+	return string(b)
+}
+
+// randTime returns a time in dateTimeLayout; its 14 digits pass the Luhn
+// check when luhn.
+func (g *gen) randTime(luhn bool) string {
+	t := time.Date(2000+g.intn(100), time.Month(1+g.intn(12)), 1+g.intn(28), g.intn(24), g.intn(60), 10*g.intn(6), 0, time.UTC)
+	if !luhn {
+		return t.Add(time.Duration(g.intn(10)) * time.Second).Format(dateTimeLayout)
+	}
+	// The last digit of the seconds is the check digit: one of ten passes.
+	for !Luhn(digitsOf(t.Format(dateTimeLayout))) {
+		t = t.Add(time.Second)
+	}
+	return t.Format(dateTimeLayout)
+}
+
+// randMs returns 13 digits, a Unix-millisecond time from 2001 to 2096, that
+// pass the Luhn check when luhn.
+func (g *gen) randMs(luhn bool) string {
+	d := string(rune('1'+g.intn(3))) + g.randDigits(11)
+	if luhn {
+		return luhnComplete(d)
+	}
+	return d + g.randDigits(1)
+}
+
+// str is a string node written without a lone surrogate added.
+func str(text string) *gnode { return &gnode{kind: 's', text: text, exact: true} }
+
+// addBlock adds members to the top-level object root, together, where they
+// split no earlier block; it adds nothing and returns false when a key is
+// taken.
+func (g *gen) addBlock(root *gnode, keys []string, kids []*gnode) bool {
+	for k, key := range keys {
+		if slices.Contains(root.keys, key) || slices.Contains(keys[:k], key) {
+			return false
+		}
+	}
+	g.blocks++
+	for _, kid := range kids {
+		kid.block = g.blocks
+	}
+	i := g.intn(len(root.keys) + 1)
+	for i > 0 && i < len(root.kids) && root.kids[i-1].block != 0 && root.kids[i-1].block == root.kids[i].block {
+		i++
+	}
+	root.keys = slices.Insert(root.keys, i, keys...)
+	root.kids = slices.Insert(root.kids, i, kids...)
+	return true
+}
+
+// plantKeptIf plants documented times and their near misses under the
+// KeepIf names of fuzzPolicy: at the top level of an object (each name at
+// most once), and below it, where a KeepIf name is not kept. It returns the
+// plants made.
+func (g *gen) plantKeptIf(root *gnode) (labels []string) {
+	if len(g.conts) > 0 && g.intn(3) == 0 {
+		// Below the top level: redacted.
+		name, t := "orderTime", g.randTime(true)
+		if g.intn(2) == 0 {
+			name, t = "updateTime", g.randMs(true)
+		}
+		g.pans = append(g.pans, digitsOf(t))
+		g.place(&gnode{kind: 'o', keys: []string{name}, kids: []*gnode{str(t)}})
+		labels = append(labels, "nested")
+	}
+	if root.kind != 'o' {
+		return labels
+	}
+	for k, name := range keptIfNames {
+		if g.intn(4) >= []int{3, 3, 3, 2, 1, 1, 1}[k] {
+			continue
+		}
+		label := g.pick(keptIfPlants[name])
+		if g.plantOne(root, name, label) {
+			g.keptIf[name] = label
+			labels = append(labels, label)
+		}
+	}
+	return labels
+}
+
+// plantOne plants under name (at the top level of root) what label says.
+func (g *gen) plantOne(root *gnode, name, label string) bool {
+	ms := name == "updateTime"
+	valid := func(luhn bool) string {
+		if ms {
+			return g.randMs(luhn)
+		}
+		return g.randTime(luhn)
+	}
+	// noLetter returns a time that the layout refuses, its digits left as
+	// one run: a separator added or doubled.
+	noLetter := func(t string) string {
+		if ms {
+			return t[:10] + g.pick([]string{".", " ", "-", "/"}) + t[10:]
+		}
+		switch g.intn(3) {
+		case 0:
+			return t + g.pick([]string{" ", ".", "\u00a0"})
+		case 1:
+			return " " + t
+		default:
+			return strings.Replace(t, " ", "  ", 1)
+		}
+	}
+	pan := func() string {
+		p := g.randPAN()
+		for ms && isEpochMillis(p) {
+			// A 13-digit card number starting with 1 to 4 is also a
+			// valid epoch-millisecond time: kept, as the layout says.
+			p = g.randPAN()
+		}
+		g.pans = append(g.pans, p)
+		return p
+	}
+	lit := func(text string) *gnode { return &gnode{kind: 'r', text: text} }
+	one := func(v *gnode) bool { return g.addBlock(root, []string{name}, []*gnode{v}) }
+	switch label {
+	case "time-luhn":
+		return one(str(valid(true)))
+	case "time":
+		return one(str(valid(false)))
+	case "time-escaped": // kept: the function sees the escapes resolved
+		v := str(valid(true))
+		v.escDigits = true
+		return one(v)
+	case "next-kept", "next-refused":
+		// The next member's key is digits that make a Luhn-valid run with
+		// the value's digits, were they read (refused) or not cut off by
+		// the value's one letter (kept).
+		t := valid(false)
+		if label == "next-refused" {
+			t = noLetter(t)
+		}
+		td := digitsOf(t)
+		d2 := luhnComplete(td + g.randDigits(g.intn(19-len(td))))[len(td):]
+		key := g.grouped(d2)
+		if !g.addBlock(root, []string{name, key}, []*gnode{str(t), lit("true")}) {
+			return false
+		}
+		if label == "next-refused" {
+			g.pans = append(g.pans, td+d2)
+		} else {
+			g.besides = append(g.besides, beside{cond: name, key: key})
+		}
+		return true
+	case "beside-kept", "beside-refused":
+		// Between the digits of the member before and those of the key
+		// after: kept, the value is one letter between the two halves of
+		// a card number; refused, its digits join them into a Luhn-valid
+		// run.
+		var d1, t, d2 string
+		if label == "beside-kept" {
+			p := g.randPAN()
+			lo, hi := max(1, len(p)-12), min(12, len(p)-1)
+			k := lo + g.intn(hi-lo+1)
+			d1, t, d2 = p[:k], valid(false), p[k:]
+		} else {
+			t = noLetter(valid(false))
+			td := digitsOf(t)
+			d1 = g.randDigits(1 + g.intn(2))
+			run := luhnComplete(d1 + td + g.randDigits(g.intn(19-len(d1)-len(td))))
+			d2 = run[len(d1)+len(td):]
+			g.pans = append(g.pans, run)
+		}
+		lkey, d1text, key := "beside"+g.pick([]string{"a", "b", "x"}), g.grouped(d1), g.grouped(d2)
+		if !g.addBlock(root, []string{lkey, name, key}, []*gnode{str(d1text), str(t), lit("true")}) {
+			return false
+		}
+		if label == "beside-kept" {
+			g.besides = append(g.besides, beside{cond: name, key: lkey, value: &d1text}, beside{cond: name, key: key})
+		}
+		return true
+	case "time-letter":
+		t := valid(true)
+		switch g.intn(3) {
+		case 0:
+			g.pans = append(g.pans, digitsOf(t))
+			return one(str(t + g.pick([]string{"Z", "z", "é"})))
+		case 1:
+			g.pans = append(g.pans, digitsOf(t))
+			return one(str("T" + t))
+		default: // letters inside: no long run left
+			if ms {
+				return one(str(t[:10] + "x" + t[10:]))
+			}
+			return one(str(strings.Replace(strings.Replace(t, " ", "T", 1), "-", "x", 1)))
+		}
+	case "digits14":
+		d := digitsOf(g.randTime(true))
+		if ms {
+			d = luhnComplete(g.randMs(false))
+		}
+		g.pans = append(g.pans, d)
+		return one(str(d))
+	case "ms-range": // 13 digits, after 2100
+		d := luhnComplete(string(rune('5'+g.intn(5))) + g.randDigits(11))
+		g.pans = append(g.pans, d)
+		return one(str(d))
+	case "ms-sep", "time-space":
+		t := valid(true)
+		g.pans = append(g.pans, digitsOf(t))
+		return one(str(noLetter(t)))
+	case "pan":
+		return one(str(pan()))
+	case "pan-spaced":
+		p := pan()
+		var b strings.Builder
+		for i := 0; i < len(p); i += 4 {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(p[i:min(i+4, len(p))])
+		}
+		return one(str(b.String()))
+	case "time+pan":
+		return one(str(valid(false) + g.pick([]string{" ", "", "/"}) + pan()))
+	case "pan-escaped":
+		v := str(pan())
+		v.escDigits = true
+		return one(v)
+	case "number": // a number, not a string
+		t := digitsOf(valid(true))
+		g.pans = append(g.pans, t)
+		return one(lit(t))
+	case "object":
+		t := valid(true)
+		g.pans = append(g.pans, digitsOf(t))
+		return one(&gnode{kind: 'o', keys: []string{g.pick([]string{name, "v"})}, kids: []*gnode{str(t)}})
+	case "array":
+		t := valid(true)
+		g.pans = append(g.pans, digitsOf(t))
+		return one(&gnode{kind: 'a', kids: []*gnode{str(t)}})
+	case "literal":
+		return one(lit(g.pick([]string{"true", "false", "null"})))
+	case "masked": // as a redacted time reads: refused, nothing more to mask
+		t := []byte(valid(true))
+		n, all := 0, len(digitsOf(string(t)))
+		for k, c := range t {
+			if c >= '0' && c <= '9' {
+				if n >= 6 && n < all-4 {
+					t[k] = '*'
+				}
+				n++
+			}
+		}
+		return one(str(string(t)))
+	case "lax-plain": // kept as sent, as the (lax) function says
+		return one(str(g.randPAN()))
+	case "lax-star": // holding '*': refused, whatever the function says
+		p := pan()
+		i := 1 + g.intn(len(p)-1)
+		return one(str(p[:i] + "*" + p[i:]))
+	case "card-time": // a card-number field: masked, its digits known
+		t := g.randTime(true)
+		if isCardKey(name) {
+			g.known = append(g.known, digitsOf(t))
+		}
+		return one(str(t))
+	case "dropped":
+		return one(str(g.randTime(true)))
+	case "keep-wins":
+		if g.intn(2) == 0 {
+			return one(lit(digitsOf(g.randTime(true))))
+		}
+		return one(str(g.randTime(true)))
+	}
+	panic("unknown plant " + label)
+}
+
+// writeEscDigits writes s (ASCII) as a JSON string with every digit escaped.
+func (g *gen) writeEscDigits(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			b = fmt.Appendf(b, g.pick([]string{`\u%04x`, `\u%04X`}), c)
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// checkGenerated generates a body from data and checks the guarantee on it,
+// under fuzzPolicy and the zero Policy. It returns the case and, per
+// top-level KeepIf member fuzzPolicy asks about, whether its value is kept.
+func checkGenerated(t *testing.T, data []byte) (genCase, map[string]bool) {
+	c := generate(data)
+	body := c.body
 	if !json.Valid(body) {
 		t.Fatalf("generator: invalid JSON %q", body)
 	}
@@ -805,8 +1281,18 @@ func checkGenerated(t *testing.T, data []byte) {
 			t.Fatalf("generator: %v: %q", err, body)
 		}
 	}
-	checkRedacted(t, fuzzPolicy, body, pans, solos, known)
-	checkRedacted(t, Policy{}, body, pans, solos, known)
+	keptIf := checkRedacted(t, fuzzPolicy, body, c.planted)
+	checkRedacted(t, Policy{}, body, c.planted)
+	// The plants are what they claim: the documented times are accepted, the
+	// near misses refused, and the names Keep, Drop or the card-number rule
+	// take are not asked about.
+	for name, label := range c.keptIf {
+		kept, asked := keptIf[name]
+		if want, ok := keptIfKept[label]; asked != ok || kept != want {
+			t.Fatalf("generator: %s holds a %s plant; asked %v, kept %v\n%q", name, label, asked, kept, body)
+		}
+	}
+	return c, keptIf
 }
 
 // FuzzRedact: from the fuzzer's bytes, a random JSON body with card numbers
@@ -826,7 +1312,9 @@ func FuzzRedact(f *testing.F) {
 // output holds the guarantee.
 func FuzzRedactRaw(f *testing.F) {
 	for _, s := range []string{`{"a":"4111 1111 1111 1111"}`, `[4111,1111,1111,1111]`, `{"cardNumber":5554748800912345,"x":"5554748800912345"}`,
-		`"\ud800\udc00"`, `{"a":1,"a":2}`, "\"\xff\"", `{"4111111111111111":1,"4111110000091111":2,"411111******1111":3}`, `-0.0e+0`} {
+		`"\ud800\udc00"`, `{"a":1,"a":2}`, "\"\xff\"", `{"4111111111111111":1,"4111110000091111":2,"411111******1111":3}`, `-0.0e+0`,
+		`{"orderTime":"2024-08-09 15:11:19","@":"2024-08-09 15:11:19 ","updateTime":1723216279121,"lax":"4111*111111111111"}`,
+		`{"a":"4111 11","@":"2024-08-09 15:11:09","11 1111 1111":true,"x":{"orderTime":"\u0032024-08-09 15:11:19"}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -834,7 +1322,7 @@ func FuzzRedactRaw(f *testing.F) {
 		if bytes.Count(in, []byte("["))+bytes.Count(in, []byte("{")) > 9000 {
 			return // encoding/json refuses nesting deeper than 10000; Redact does not
 		}
-		_, refErr := refRuns(in, nil, false)
+		_, refErr := refRuns(in, nil, nil, false)
 		valid := json.Valid(in) && utf8.Valid(in) && refErr == nil
 		if (err == nil) != valid {
 			t.Fatalf("Redact(%q): %v; valid %v (%v)", in, err, valid, refErr)
@@ -845,7 +1333,7 @@ func FuzzRedactRaw(f *testing.F) {
 			}
 			return
 		}
-		checkRedacted(t, fuzzPolicy, in, nil, nil, nil)
+		checkRedacted(t, fuzzPolicy, in, planted{})
 	})
 }
 
@@ -855,8 +1343,32 @@ func TestRedactGenerated(t *testing.T) {
 	if testing.Short() {
 		n = 300
 	}
+	plants := map[string]int{}
+	kept, refused := 0, 0
 	for i := range n {
-		checkGenerated(t, []byte(strconv.FormatUint(uint64(i), 36)))
+		c, keptIf := checkGenerated(t, []byte(strconv.FormatUint(uint64(i), 36)))
+		for _, l := range c.labels {
+			plants[l]++
+		}
+		for _, k := range keptIf {
+			if k {
+				kept++
+			} else {
+				refused++
+			}
+		}
+	}
+	// Both branches, and (in a full run) every plant, are exercised.
+	t.Logf("KeepIf values kept %d, redacted %d; plants %v", kept, refused, plants)
+	if kept == 0 || refused == 0 {
+		t.Errorf("KeepIf values kept %d, redacted %d: a branch is never taken", kept, refused)
+	}
+	if !testing.Short() {
+		for _, l := range append(slices.Collect(maps.Keys(keptIfKept)), append(keptIfNotAsked, "nested")...) {
+			if plants[l] == 0 {
+				t.Errorf("no %s plant in %d bodies", l, n)
+			}
+		}
 	}
 }
 

@@ -13,12 +13,18 @@
 // order: the decoded characters of every key and string, the literal
 // characters of every number, the literals true, false and null as letters,
 // and the JSON structure between tokens as separators. A kept member's value
-// (Policy.Keep: a top-level string, number, true, false or null) counts as
-// one letter; a dropped member (Policy.Drop) counts as nothing. An object or
-// array under a kept name is not kept: it is read and redacted like any
-// other value. A run is a stretch of that stream not interrupted by a letter
-// (unicode.IsLetter); its digits (unicode.IsDigit, any script) in order form
-// its digit sequence, whatever separators stand between them. Then:
+// counts as one letter: under a Policy.Keep name, a top-level string, number,
+// true, false or null; under a Policy.KeepIf name, a top-level string whose
+// decoded text its function accepts (a documented time: a time is not a card
+// number, and masking one corrupts it). A dropped member (Policy.Drop) counts
+// as nothing. Any other value under a kept name (an object or array; under a
+// KeepIf name also a number, a literal, or a string the function refuses) is
+// not kept: it is read and redacted like any other value. Drop wins over
+// Keep and KeepIf, Keep over KeepIf, and a field named like a card number
+// (rule 2) is never kept. A run is a stretch of that stream not interrupted
+// by a letter (unicode.IsLetter); its digits (unicode.IsDigit, any script) in
+// order form its digit sequence, whatever separators stand between them.
+// Then:
 //
 //  1. Every 13–19-digit window of a run's digit sequence that passes the Luhn
 //     check has every digit but its first 6 and last 4 masked.
@@ -43,8 +49,9 @@
 // 'p', which could make it a card-number field name). Strings are written
 // with jsonx.AppendString (minimal escaping), so the output is never longer
 // than the input but for the quotes of masked numbers and those suffixes.
-// Redacting the output again changes nothing (provided Keep and Drop give
-// the same answer for a key and for that key with some digits masked).
+// Redacting the output again changes nothing (provided Keep, KeepIf and Drop
+// give the same answer for a key and for that key with some digits masked,
+// and KeepIf's functions give the same answer for the same text).
 package pan
 
 import (
@@ -69,10 +76,27 @@ type Policy struct {
 	// else is exempt: a field named like a card number is never kept, and the
 	// member's key is scanned like any other key.
 	Keep map[string]bool
+	// KeepIf names top-level members kept as sent only when their value is a JSON
+	// string whose decoded text the function accepts (a documented time in its
+	// provider's layout: a time is not a card number, and masking one corrupts
+	// it). Any other value under such a name — a string the function refuses, a
+	// number, an object or array — is redacted like any other value. A kept value
+	// counts as one letter in the character stream, as Keep's do. The function
+	// must refuse any text holding '*' (so that redacting the output again
+	// changes nothing) and run in time linear in its input.
+	//
+	// The function sees the text with its escapes resolved ("\u0032" is
+	// '2'); a kept value is written as sent, escapes and all. It is asked
+	// once per top-level string under its name, and never about a text
+	// holding '*' (Redact refuses one itself), a member Drop removes, a name
+	// also in Keep (Keep wins: its scalar is kept whatever the function
+	// says), a field named like a card number (never kept), or a member below
+	// the top level.
+	KeepIf map[string]func(text string) bool
 	// Drop, when set, reports whether a member (at any depth) is removed
 	// together with its value (secret fields). Dropped members are not part of
 	// the output and not scanned. Drop is called with the member's key as sent
-	// (decoded).
+	// (decoded). Drop wins over Keep and KeepIf.
 	Drop func(name string) bool
 }
 

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"webhooks/shared/jsonx"
@@ -383,6 +384,140 @@ func TestRedactDuplicateKeysEverySize(t *testing.T) {
 			if c.dup != errors.Is(err, ErrInvalid) || (!c.dup && err != nil) {
 				t.Fatalf("%d keys, then %s: %v", n, c.last, err)
 			}
+		}
+	}
+}
+
+// Documented time layouts, as a provider's Policy.KeepIf checks them.
+
+const dateTimeLayout = "2006-01-02 15:04:05" // Alchemy Pay's orderTime
+
+// isDateTime accepts exactly a time in dateTimeLayout.
+func isDateTime(s string) bool {
+	if len(s) != len(dateTimeLayout) {
+		return false
+	}
+	_, err := time.Parse(dateTimeLayout, s)
+	return err == nil
+}
+
+var (
+	epochMsFrom = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	epochMsTo   = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+)
+
+// isEpochMillis accepts exactly 13 ASCII digits that are a Unix-millisecond
+// time from 2000-01-01 to 2100-01-01 (OSL Pay's updateTime).
+func isEpochMillis(s string) bool {
+	if len(s) != 13 {
+		return false
+	}
+	var v int64
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		v = v*10 + int64(s[i]-'0')
+	}
+	return v >= epochMsFrom && v < epochMsTo
+}
+
+// Policy.KeepIf keeps a top-level string its function accepts (a documented
+// time) as sent, as one letter of the stream; anything else under the name
+// is redacted like any other value.
+func TestRedactKeepIf(t *testing.T) {
+	var asked []string
+	dateTime := func(s string) bool {
+		asked = append(asked, s)
+		return isDateTime(s)
+	}
+	p := Policy{KeepIf: map[string]func(string) bool{"orderTime": dateTime, "updateTime": isEpochMillis, "": dateTime}}
+	// 20240809151119 and 1723216279121 pass the Luhn check.
+	for _, tc := range []struct{ in, kept, redacted string }{
+		{`{"orderTime":"2024-08-09 15:11:19"}`, "", `{"orderTime":"2024-08-** **:11:19"}`},
+		{`{"updateTime":"1723216279121"}`, "", `{"updateTime":"172321***9121"}`},
+		// Escapes: the function sees the decoded text; a kept value is
+		// written as sent.
+		{`{"orderTime":"\u0032024-08-09 15:11:19"}`, "", `{"orderTime":"2024-08-** **:11:19"}`},
+		{`{"order\u0054ime":"2024-08-09 15:11:19"}`, `{"orderTime":"2024-08-09 15:11:19"}`, `{"orderTime":"2024-08-** **:11:19"}`},
+		// The digits on either side of a kept value (one letter) do not join.
+		{`{"a":"4111 1111","":"2024-08-09 15:11:09","1111 1111":true}`, "", `{"a":"4111 111*","":"****-**-** **:**:**","**** 1111":true}`},
+	} {
+		want := tc.kept
+		if want == "" {
+			want = tc.in
+		}
+		if got := redactString(t, p, tc.in); got != want {
+			t.Errorf("KeepIf: Redact(%s)\n got %s\nwant %s", tc.in, got, want)
+		}
+		if got := redactString(t, Policy{}, tc.in); got != tc.redacted {
+			t.Errorf("no KeepIf: Redact(%s)\n got %s\nwant %s", tc.in, got, tc.redacted)
+		}
+	}
+	if len(asked) < 2 || asked[1] != "2024-08-09 15:11:19" {
+		t.Errorf("the function was asked %q, want the decoded text", asked)
+	}
+
+	// Near misses are redacted like any other value: a string the function
+	// refuses, a number, an object or array, a member below the top level.
+	for _, tc := range []struct{ in, want string }{
+		{`{"orderTime":"2024-08-09 15:11:19 "}`, `{"orderTime":"2024-08-** **:11:19 "}`},
+		{`{"orderTime":"2024-08-09 15:11:19\u0020"}`, `{"orderTime":"2024-08-** **:11:19 "}`},
+		{`{"orderTime":"20240809151119"}`, `{"orderTime":"202408****1119"}`},
+		{`{"orderTime":"2024-08-09 15:11:19 4111111111111111"}`, `{"orderTime":"2024-08-** **:**:** ************1111"}`},
+		{`{"orderTime":20240809151119}`, `{"orderTime":"202408****1119"}`},
+		{`{"updateTime":1723216279121}`, `{"updateTime":"172321***9121"}`},
+		{`{"updateTime":"1723216279121 "}`, `{"updateTime":"172321***9121 "}`},
+		{`{"updateTime":"17232162791210"}`, `{"updateTime":"172321***91210"}`},
+		{`{"orderTime":{"orderTime":"2024-08-09 15:11:19"}}`, `{"orderTime":{"orderTime":"2024-08-** **:11:19"}}`},
+		{`{"orderTime":["2024-08-09 15:11:19"]}`, `{"orderTime":["2024-08-** **:11:19"]}`},
+		{`{"orderTime":null,"updateTime":true}`, `{"orderTime":null,"updateTime":true}`},
+		{`{"x":{"orderTime":"2024-08-09 15:11:19"}}`, `{"x":{"orderTime":"2024-08-** **:11:19"}}`},
+		{`[{"orderTime":"2024-08-09 15:11:19"}]`, `[{"orderTime":"2024-08-** **:11:19"}]`},
+		// A refused value's digits join those on either side.
+		{`{"a":"4111 1111","":"2024-08-09 15:11:09 ","1111 1111":true}`, `{"a":"4111 111*","":"****-**-** **:**:** ","**** 1111":true}`},
+	} {
+		if got := redactString(t, p, tc.in); got != tc.want {
+			t.Errorf("Redact(%s)\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+	}
+
+	// A text holding '*' is never kept, whatever the function says: here
+	// the digits on either side join across it.
+	lax := Policy{KeepIf: map[string]func(string) bool{"": func(string) bool { return true }}}
+	for in, want := range map[string]string{
+		`{"a":"4111 11","":"-","11 1111 1111":true}`: `{"a":"4111 11","":"-","11 1111 1111":true}`,
+		`{"a":"4111 11","":"*","11 1111 1111":true}`: `{"a":"4111 11","":"*","** **** 1111":true}`,
+	} {
+		if got := redactString(t, lax, in); got != want {
+			t.Errorf("Redact(%s)\n got %s\nwant %s", in, got, want)
+		}
+	}
+
+	// Drop wins, then the card-number rule, then Keep; the function is not
+	// asked about those members.
+	asked = nil
+	p = Policy{
+		Keep:   map[string]bool{"createTime": true},
+		KeepIf: map[string]func(string) bool{"createTime": dateTime, "secretTime": dateTime, "cardNumber": dateTime, "pan": func(string) bool { return true }},
+		Drop:   func(name string) bool { return strings.Contains(name, "secret") },
+	}
+	in := `{"createTime":20240809151119,"secretTime":"2024-08-09 15:11:19","cardNumber":"2024-08-09 15:11:19","pan":"4111111111111111"}`
+	want := `{"createTime":20240809151119,"cardNumber":"****-**-** **:**:**","pan":"411111******1111"}`
+	if got := redactString(t, p, in); got != want || len(asked) != 0 {
+		t.Errorf("Redact(%s)\n got %s\nwant %s (asked %q)", in, got, want, asked)
+	}
+	in = `{"createTime":"2024-08-09 15:11:19 4111111111111111"}` // Keep: kept whatever the function says
+	if got := redactString(t, p, in); got != in || len(asked) != 0 {
+		t.Errorf("Redact(%s) = %s (asked %q)", in, got, asked)
+	}
+
+	// A duplicate key is refused, also when spelt with escapes.
+	p = Policy{KeepIf: map[string]func(string) bool{"orderTime": isDateTime}}
+	for _, in := range []string{`{"orderTime":"2024-08-09 15:11:19","orderTime":"2024-08-09 15:11:19"}`,
+		`{"orderTime":"2024-08-09 15:11:19","order\u0054ime":"x"}`} {
+		if out, err := p.Redact([]byte(in)); !errors.Is(err, ErrInvalid) || out != nil {
+			t.Errorf("Redact(%s) = %s, %v: want ErrInvalid", in, out, err)
 		}
 	}
 }

@@ -57,12 +57,14 @@ type token struct {
 	kind, flags uint8
 }
 
-// Contexts of a value.
+// Contexts of a value. The kept ones come last: ctx >= cKeep is a value
+// under a kept name.
 const (
-	cNone uint8 = iota
-	cCard       // inside the value of a card-number field
-	cKeep       // a kept (scalar) value
-	cDrop       // inside a dropped member
+	cNone   uint8 = iota
+	cCard         // inside the value of a card-number field
+	cDrop         // inside a dropped member
+	cKeep         // a kept (scalar) value
+	cKeepIf       // the value of a Policy.KeepIf member, not yet read: r.keepIf decides
 )
 
 type frame struct {
@@ -91,7 +93,8 @@ type stats struct {
 type redactor struct {
 	p      Policy
 	doc    []byte
-	docStr string // doc as a string, for Policy.Drop (made on first use)
+	docStr string                 // doc as a string, for Policy.Drop (made on first use)
+	keepIf func(text string) bool // the Policy.KeepIf function of the member being read
 	toks   []token
 
 	// The stream: every digit in document order (its value, and maskBit once
@@ -516,7 +519,60 @@ func (r *redactor) memberCtx(parent uint8, name []byte, start, end int, esc bool
 	if cardKey(name) {
 		return cCard
 	}
-	if topLevel && r.p.Keep[string(name)] {
+	if topLevel {
+		if r.p.Keep[string(name)] {
+			return cKeep // Keep wins over KeepIf
+		}
+		if r.p.KeepIf != nil {
+			if f := r.p.KeepIf[string(name)]; f != nil {
+				r.keepIf = f
+				return cKeepIf
+			}
+		}
+	}
+	return cNone
+}
+
+// keptCtx is the context of the value at doc[i] under a kept name (ctx is
+// cKeep or cKeepIf): cKeep for a scalar under a Keep name, and for a string
+// under a KeepIf name whose decoded text r.keepIf accepts; cNone (redacted
+// like any other value) for anything else: an object or array, or under a
+// KeepIf name a number, a literal or a string the function refuses. A text
+// holding '*' is never kept (the function is not asked). The function gets a
+// string of its own unless Drop has already made one copy of the document:
+// at most one small allocation per KeepIf name in a valid document (its
+// top-level keys are unique).
+func (r *redactor) keptCtx(ctx uint8, i int) uint8 {
+	switch c := r.doc[i]; {
+	case c == '{' || c == '[':
+		return cNone
+	case ctx == cKeep:
+		return cKeep
+	case c != '"':
+		return cNone
+	}
+	end, esc, err := r.scanString(i) // and again as the value: read twice at most
+	if err != nil {
+		return cNone // reported when the value is read
+	}
+	return r.keptIf(i, end, esc)
+}
+
+// keptIf is keptCtx of the KeepIf member's string doc[start:end] (esc: it
+// holds escapes).
+func (r *redactor) keptIf(start, end int, esc bool) uint8 {
+	text := r.content(start, end, esc)
+	r.st.work += uint64(len(text))
+	if bytes.IndexByte(text, '*') >= 0 {
+		return cNone
+	}
+	s := ""
+	if !esc && r.docStr != "" {
+		s = r.docStr[start+1 : end-1]
+	} else {
+		s = string(text)
+	}
+	if r.keepIf(s) {
 		return cKeep
 	}
 	return cNone
@@ -611,10 +667,8 @@ func (r *redactor) parse() error {
 			}
 			state = sAfter
 			c := doc[i]
-			if ctx == cKeep && (c == '{' || c == '[') {
-				// Only a scalar is kept as sent: an object or array under a
-				// kept name is redacted like any other value.
-				ctx = cNone
+			if ctx >= cKeep {
+				ctx = r.keptCtx(ctx, i)
 			}
 			switch {
 			case c == '{' || c == '[':
