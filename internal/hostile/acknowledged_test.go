@@ -118,6 +118,11 @@ type scenario struct {
 	// kept is what this type keeps as sent (docs/CONTRACT.md): a card
 	// number may survive only there.
 	kept func(name string, value any) bool
+	// times are documented time fields the bodies carry, valid in their
+	// layout and Luhn-valid as digits: stored exactly as sent. eventTime,
+	// when set, reads the CloudEvent time the first of them gives.
+	times     map[string]string
+	eventTime func(string) time.Time
 }
 
 // Luhn-valid numbers used as ids, quantities and times: kept fields must
@@ -126,6 +131,9 @@ const (
 	luhnSKU     = "1377286379376"       // Tiki's own sample SKU
 	luhnOrderNo = "1002172318746911234" // 19 digits
 	pan1        = "4111 1111 1111 1111"
+	// Documented times whose digits pass the Luhn check: kept as sent.
+	luhnOrderTime = "2024-08-09 15:11:19"
+	luhnMillis    = "1723187479007"
 )
 
 func validTime(layout string) func(string, any) bool {
@@ -188,7 +196,7 @@ func scenarios() []scenario {
 			body: func(e string, st int, tag, pan string) []byte {
 				b, _ := json.Marshal(map[string]any{"orderNo": e, "orderType": "2", "status": []string{"SUCCESS", "REFUNDING", "FAIL"}[st],
 					"cardNumber": "5554748800912345", "cardId": "1232330814012345678", "cardAmount": "1" + tag[len(tag)-2:] + ".00",
-					"orderTime": "2024-08-09 15:11:19", "failReason": "r " + tag + " x " + pan})
+					"orderTime": luhnOrderTime, "failReason": "r " + tag + " x " + pan})
 				return b
 			},
 			handler: func(t *testing.T, s *awskit.Stack, f *faults) lambda.Handler {
@@ -197,6 +205,7 @@ func scenarios() []scenario {
 			kept: func(n string, v any) bool {
 				return n == "orderNo" || n == "cardId" || (n == "orderTime" && validTime("2006-01-02 15:04:05")(n, v))
 			},
+			times: map[string]string{"orderTime": luhnOrderTime},
 		},
 		{
 			provider: oslpay.Name, entities: []string{"R1", luhnOrderNo}, states: 3,
@@ -204,7 +213,7 @@ func scenarios() []scenario {
 				d := map[string]any{"orderId": e, "state": []string{"PROCESSING", "COMPLETED", "PROCESSING"}[st],
 					"merchantUser": "m " + tag + " x " + pan, "appid": "dev-oslpay-app"}
 				if st != 2 {
-					d["updateTime"] = "1723187479000"
+					d["updateTime"] = luhnMillis
 				}
 				if pan != "" {
 					d["userId"] = pan
@@ -218,6 +227,11 @@ func scenarios() []scenario {
 			kept: func(n string, v any) bool {
 				s, _ := v.(string)
 				return n == "orderId" || (n == "updateTime" && len(s) == 13 && strings.Trim(s, "0123456789") == "")
+			},
+			times: map[string]string{"updateTime": luhnMillis},
+			eventTime: func(ms string) time.Time {
+				n, _ := strconv.ParseInt(ms, 10, 64)
+				return time.UnixMilli(n).UTC()
 			},
 		},
 		{
@@ -406,6 +420,22 @@ func checkQueue(t *testing.T, sc scenario, stack *awskit.Stack, log []delivery, 
 			t.Errorf("message %s: data %s is not the first delivery's (%s)", id, m.Event.Data, d.tag)
 		}
 		noCardNumber(t, sc, "message "+id, m.Event.Data)
+		var fields map[string]any
+		_ = json.Unmarshal(m.Event.Data, &fields)
+		for name, sent := range sc.times {
+			v, ok := fields[name]
+			if !ok {
+				continue
+			}
+			if v != sent {
+				t.Errorf("message %s: %s %v, sent %s: a documented time is kept as sent", id, name, v, sent)
+			}
+			if sc.eventTime != nil {
+				if want := sc.eventTime(sent).Format("2006-01-02T15:04:05.000Z"); m.Event.Time != want {
+					t.Errorf("message %s: time %s, want %s (the body's %s)", id, m.Event.Time, want, name)
+				}
+			}
+		}
 	}
 	for id, it := range items {
 		if count[id] != 1 {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
@@ -50,7 +51,28 @@ var documented = []string{
 // the documented top-level identifiers orderNo and cardId are kept as sent:
 // they are the provider's ids, and a random 19-digit id passes the Luhn check
 // one time in ten.
-var Redactor = pan.Policy{Keep: map[string]bool{"orderNo": true, "cardId": true}}
+//
+// orderTime, documented as "2024-08-09 15:11:09", is kept as sent when it is
+// a valid time in that layout: its 14 digits pass the Luhn check about one
+// time in ten, and a time is not a card number — masking it would corrupt the
+// order's time. Any other value under that name is redacted.
+var Redactor = pan.Policy{
+	Keep:   map[string]bool{"orderNo": true, "cardId": true},
+	KeepIf: map[string]func(string) bool{"orderTime": IsOrderTime},
+}
+
+// OrderTimeLayout is the layout Alchemy Pay documents for orderTime.
+const OrderTimeLayout = "2006-01-02 15:04:05"
+
+// IsOrderTime reports whether s is a valid time written exactly in
+// OrderTimeLayout.
+func IsOrderTime(s string) bool {
+	if len(s) != len(OrderTimeLayout) {
+		return false
+	}
+	_, err := time.Parse(OrderTimeLayout, s)
+	return err == nil
+}
 
 // Secret is one version of the Alchemy Pay secret: a URL token and an
 // optional allow-list, the scheme shared with other token-addressed providers.

@@ -3,6 +3,7 @@ package alchemypay
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -219,6 +220,33 @@ func TestRedact(t *testing.T) {
 		}
 		if string(got) != tc.want {
 			t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// orderTime, a documented time, is kept as sent when it is a valid time in
+// Alchemy Pay's layout, even when its 14 digits pass the Luhn check
+// (2024-08-09 15:11:19 does); anything else under that name is redacted.
+func TestOrderTimeKeptAsSent(t *testing.T) {
+	for _, c := range []struct {
+		orderTime string
+		kept      bool
+	}{
+		{"2024-08-09 15:11:19", true}, // Luhn-valid digits
+		{"2024-08-09 15:11:09", true},
+		{"4111 1111 1111 1111", false},
+		{"2024-08-09 15:11:19 4111111111111111", false},
+		{"2024-13-09 15:11:12", false}, // Luhn-valid digits, but no month 13: not a time
+	} {
+		body := strings.Replace(seedBody, `"orderTime":"2024-08-09 15:11:09"`, `"orderTime":"`+c.orderTime+`"`, 1)
+		ev, err := pipeline.DecodeBody(New(), req(token, "", body), Secret{URLToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data map[string]any
+		_ = json.Unmarshal(ev.Data, &data)
+		if got := data["orderTime"]; (got == c.orderTime) != c.kept || (!c.kept && strings.Contains(fmt.Sprint(got), "4111111111111111")) {
+			t.Errorf("orderTime %q stored as %q, kept %v", c.orderTime, got, c.kept)
 		}
 	}
 }

@@ -575,3 +575,41 @@ func TestEnrichDoesNotInflateKeys(t *testing.T) {
 		t.Errorf("%d-byte body gave a %d-byte message: %v", len(body), len(msg), err)
 	}
 }
+
+// A delivery's ciphertext is kept as sent only when it decrypts under the
+// secret that authenticated the request: real ciphertext reaches decryption
+// byte for byte, while a card number (or a run of digits) sent in its place
+// is masked before it is stored, and the delivery is quarantined as not
+// decrypting.
+func TestCiphertextKeptOnlyWhenItDecrypts(t *testing.T) {
+	s := testSecret(t, "")
+	p := apigift.New()
+	good := bodyDelivered(t, testKey, "CODE-1")
+	for _, c := range []struct {
+		name, body string
+		kept       bool
+	}{
+		{"real ciphertext", good, true},
+		{"a card number", strings.Replace(good, `"encryptedVirtualCollections":"`, `"encryptedVirtualCollections":"4111111111111111`, 1), false},
+		{"digits only, whole blocks of base64", `{"takeoutInventoryId":"t","inventoryId":"i","encryptedVirtualCollections":"` + strings.Repeat("4111111111111111", 4) + `"}`, false},
+	} {
+		ev, err := pipeline.DecodeBody(p, request(testToken, "inventory-item-delivered", nil, c.body), s)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var sent, stored map[string]any
+		_ = json.Unmarshal([]byte(c.body), &sent)
+		_ = json.Unmarshal(ev.Data, &stored)
+		if (stored["encryptedVirtualCollections"] == sent["encryptedVirtualCollections"]) != c.kept {
+			t.Errorf("%s: stored %v, kept %v", c.name, stored["encryptedVirtualCollections"], c.kept)
+		}
+		if strings.Contains(string(ev.Data), "4111111111111111") {
+			t.Errorf("%s: a card number is stored: %s", c.name, ev.Data)
+		}
+		_, err = p.Enrich(ev, s)
+		var q *pipeline.QuarantineError
+		if c.kept != (err == nil) || (!c.kept && !errors.As(err, &q)) {
+			t.Errorf("%s: enrich %v", c.name, err)
+		}
+	}
+}

@@ -121,3 +121,18 @@ func Wipe(b []byte) {
 		b[i] = 0
 	}
 }
+
+// decrypts reports whether ciphertextB64 decrypts under block (base64 of AES
+// blocks with valid PKCS#7 padding and UTF-8 plaintext); the plaintext is
+// wiped at once.
+func decrypts(block cipher.Block, ciphertextB64 string) bool {
+	if block == nil {
+		return false
+	}
+	pt, err := decrypt(block, ciphertextB64)
+	if err != nil {
+		return false
+	}
+	Wipe(pt[:cap(pt)])
+	return true
+}

@@ -101,7 +101,9 @@ func lowerHasPrefix(s, prefix string) bool {
 	return i == len(prefix)
 }
 
-// describe checks that o fits the event typ and derives subject, key and time.
+// describe checks that o fits the event typ and derives subject, key and
+// time. It returns the event it derived even with an error: Decode checks the
+// body as sent, and derives the event from its stored form.
 func describe(typ string, o jsonx.Value) (*pipeline.Event, error) {
 	f := pipeline.FieldsOf(o, "")
 	ev := &pipeline.Event{Type: typ}
@@ -163,10 +165,7 @@ func describe(typ string, o jsonx.Value) (*pipeline.Event, error) {
 	default:
 		return nil, pipeline.NotFound("unknown APIGift event")
 	}
-	if err := f.Err(); err != nil {
-		return nil, err
-	}
-	return ev, nil
+	return ev, f.Err()
 }
 
 // decryptData turns the stored data of a delivery into the queued data: the

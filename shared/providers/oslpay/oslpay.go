@@ -416,11 +416,44 @@ func EventType(kind string) string {
 // digits would be taken for one, and the second's state lost). Every other
 // field — userId on an order, merchantOrderId, free text, undocumented fields —
 // is redacted like free text.
+//
+// OSL Pay's documented times (updateTime; an order's createTime, completedTime
+// and chainArrivalTime) are kept as sent when they are a valid time
+// (IsTime): a 13-digit epoch-millisecond time passes the Luhn check about one
+// time in ten, and masked it would no longer be the event's time.
 var (
-	orderSanitiser = pan.Policy{Drop: IsSecretField, Keep: map[string]bool{"orderId": true}}
-	userSanitiser  = pan.Policy{Drop: IsSecretField, Keep: map[string]bool{"userId": true}}
+	orderSanitiser = pan.Policy{Drop: IsSecretField, Keep: map[string]bool{"orderId": true}, KeepIf: map[string]func(string) bool{
+		"updateTime": IsTime, "createTime": IsTime, "completedTime": IsTime, "chainArrivalTime": IsTime}}
+	userSanitiser  = pan.Policy{Drop: IsSecretField, Keep: map[string]bool{"userId": true}, KeepIf: map[string]func(string) bool{"updateTime": IsTime}}
 	plainSanitiser = pan.Policy{Drop: IsSecretField}
 )
+
+// Bounds of an epoch-millisecond time IsTime accepts. The upper one is below
+// 4000000000000: every 13-digit card number (Visa's) starts with a 4, so none
+// passes for a time.
+var (
+	minMillis = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	maxMillis = time.Date(2090, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+)
+
+// IsTime reports whether s is one of OSL Pay's times in its documented
+// layout: milliseconds since the epoch (13 ASCII digits, from 2000 to 2089),
+// or seconds (10 digits) or RFC 3339, which parseTime also reads.
+func IsTime(s string) bool {
+	switch len(s) {
+	case 13, 10:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 || strings.Trim(s, "0123456789") != "" {
+			return false
+		}
+		if len(s) == 10 {
+			n *= 1000
+		}
+		return n >= minMillis && n < maxMillis
+	}
+	_, err := time.Parse(time.RFC3339, s)
+	return err == nil
+}
 
 // sanitiserFor is the sanitiser of an envelope type: an undocumented type
 // keeps the id its subject is (orderId, else userId; see Decode), read from

@@ -593,3 +593,47 @@ func TestIsEventTypeAcceptsWhatDecodeProduces(t *testing.T) {
 		}
 	}
 }
+
+// OSL Pay's documented times are kept as sent when they are valid times
+// (epoch milliseconds, even Luhn-valid ones), so the event's time is the
+// body's; a 13-digit card number under a time's name is no time (every one
+// starts with a 4, after 2089) and is masked.
+func TestTimesKeptAsSent(t *testing.T) {
+	a, _ := keys(t)
+	s := mustSecret(t, secretJSON(t, &a.PublicKey, ""))
+	for _, c := range []struct {
+		value string
+		kept  bool
+	}{
+		{"1723187479007", true}, // Luhn-valid milliseconds: 2024-08-09T07:11:19.007Z
+		{"1723187479", true},
+		{"4000000000006", false}, // a 13-digit card number: year 2096
+		{"4222222222222", false},
+		{"1723187479007 4111111111111111", false},
+	} {
+		for _, kind := range []string{KindOrderStatus, KindKYCStatus} {
+			body := `{"type":"` + kind + `","data":{"orderId":"o1","userId":"u1","state":"COMPLETED","updateTime":"` + c.value + `","createTime":"` + c.value + `"}}`
+			ev, err := decode(t, body, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var data map[string]any
+			_ = json.Unmarshal(ev.Data, &data)
+			if (data["updateTime"] == c.value) != c.kept {
+				t.Errorf("%s: updateTime %q stored as %v, want kept %v", kind, c.value, data["updateTime"], c.kept)
+			}
+			if kind == KindOrderStatus && (data["createTime"] == c.value) != c.kept {
+				t.Errorf("createTime %q stored as %v", c.value, data["createTime"])
+			}
+			if want := parseTime(c.value); c.kept && !ev.Time.Equal(want) {
+				t.Errorf("%s: event time %v, want the body's %v", kind, ev.Time, want)
+			}
+		}
+	}
+	for v, want := range map[string]bool{"1723187479007": true, "0946684799999": false, "3786911999999": true, "3786912000000": false,
+		"172318747900x": false, "2024-08-09T07:11:19Z": true, "2024-08-09 07:11:19": false, "": false, "-723187479007": false} {
+		if IsTime(v) != want {
+			t.Errorf("IsTime(%q) = %v", v, !want)
+		}
+	}
+}

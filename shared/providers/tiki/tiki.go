@@ -252,9 +252,18 @@ func envelopeData(env jsonx.Value) jsonx.Value {
 // reason_code, seller_product_code, partner_id, free text, undocumented
 // fields — is redacted like free text (a state word holds no card number, so
 // redaction leaves it as sent, and the state is read from the stored form).
-// date is RFC 3339, whose letters break any run of digits: it never masks.
+// date, Tiki's documented time, is kept as sent when it is an RFC 3339 time
+// (a time is not a card number); any other value under that name is redacted.
 var Redactors = map[string]pan.Policy{
-	KindOrder:     {Keep: map[string]bool{"order_code": true}},
-	KindStock:     {Keep: map[string]bool{"sku": true, "warehouse": true, "qty_salable": true}},
-	KindAftersale: {Keep: map[string]bool{"order_code": true}},
+	KindOrder:     {Keep: map[string]bool{"order_code": true}, KeepIf: keepDate},
+	KindStock:     {Keep: map[string]bool{"sku": true, "warehouse": true, "qty_salable": true}, KeepIf: keepDate},
+	KindAftersale: {Keep: map[string]bool{"order_code": true}, KeepIf: keepDate},
+}
+
+var keepDate = map[string]func(string) bool{"date": IsDate}
+
+// IsDate reports whether s is a time in Tiki's documented layout, RFC 3339.
+func IsDate(s string) bool {
+	_, err := time.Parse(time.RFC3339, s)
+	return err == nil
 }
