@@ -14,6 +14,7 @@ import (
 	"webhooks/shared/eventstore"
 	"webhooks/shared/metrics"
 	"webhooks/shared/queue"
+	"webhooks/shared/secrets"
 )
 
 // An event's life, one stored item:
@@ -117,9 +118,12 @@ func (h *Handler[C]) advance(ctx context.Context, it *eventstore.Item, isNew boo
 				// what is sent is what was stored, never this delivery's body
 				// (the same key may come with other values in other fields).
 				it, isNew = existing, false
-				var err error
-				if data, unprocessable, err = h.storedData(ctx, it, it.VerifiedBy); err != nil {
-					return failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", err)
+				data, unprocessable = nil, nil
+				if it.Status != eventstore.StatusQueued && !it.DataDropped { // else nothing is sent: no need to prepare
+					var res result
+					if data, unprocessable, res = h.redeliveryData(ctx, it); res.status != 0 {
+						return res
+					}
 				}
 				prepare()
 				continue
@@ -157,6 +161,21 @@ func (h *Handler[C]) storedData(ctx context.Context, it *eventstore.Item, prefer
 		return nil, unprocessable, nil
 	}
 	return data, nil, err
+}
+
+// redeliveryData is the message data of a stored event that a redelivery
+// may send: its stored data, enriched. Secrets Manager failing is a 503 (the
+// provider retries); stored data that cannot be prepared for any other reason
+// can never be, and is a quarantine: never a 5xx for ever.
+func (h *Handler[C]) redeliveryData(ctx context.Context, it *eventstore.Item) (json.RawMessage, *QuarantineError, result) {
+	data, q, err := h.storedData(ctx, it, it.VerifiedBy)
+	switch {
+	case err == nil:
+		return data, q, result{}
+	case errors.Is(err, secrets.ErrUnavailable):
+		return nil, nil, secretFailure(err)
+	}
+	return nil, &QuarantineError{Reason: "the stored event cannot be prepared for the queue", Err: err}, result{}
 }
 
 // store1 writes a new item once: quarantined (no TTL) when q is set or it is

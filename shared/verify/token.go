@@ -57,6 +57,11 @@ func ParseTokenAuth(raw []byte) (TokenAuth, error) {
 		if err := json.Unmarshal(f.AllowedIPs, &ips); err != nil {
 			return TokenAuth{}, errors.New(`secret field "allowedIps" must be an array of IPs or CIDRs`)
 		}
+		if len(ips) == 0 {
+			// Fail closed: [] could mean "no address" or "no list"; read as
+			// no list it would silently admit every address.
+			return TokenAuth{}, errors.New(`secret field "allowedIps" is empty: list the allowed IPs or CIDRs, or remove the field to allow every address`)
+		}
 		list, err := ParseAllowList(ips)
 		if err != nil {
 			return TokenAuth{}, fmt.Errorf(`secret field "allowedIps": %w`, err)

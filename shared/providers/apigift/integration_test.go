@@ -699,3 +699,38 @@ func TestRotatedKeyStillDecrypts(t *testing.T) {
 		t.Errorf("%d messages, want 3", n)
 	}
 }
+
+// A delivery whose stored form DynamoDB cannot hold is quarantined with its
+// data dropped (200): its redeliveries are answered 200 duplicate, never 5xx
+// (nothing can be sent from the table, and a 5xx would be for ever). Each
+// cardNumber member `1,` is masked into `"*",`: a 250 KB body stores as
+// about 500 KB, over DynamoDB's item limit.
+func TestRedeliveryOfADroppedDeliveryIsAnswered(t *testing.T) {
+	secret, sec := devSecret(t)
+	stack := awskit.NewStack(t, apigift.Name, secret)
+	h := awskit.Handler(t, stack, apigift.New())
+	ct, err := apigift.Encrypt([]byte(sec.SecretKey), []byte("CODE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := strings.TrimSuffix(strings.Repeat("1,", 125_000), ",")
+	body := `{"takeoutInventoryId":"t1","inventoryId":"i1","encryptedVirtualCollections":"` + ct + `","cardNumber":[` + pad + `]}`
+	ev := apigiftEvent(sec.URLToken, "inventory-item-delivered", body, nil)
+	if first := awskit.Invoke(t, h, ev); first.StatusCode != 200 || first.Headers["X-Webhook-Outcome"] != "quarantined" {
+		t.Fatalf("first: %d %v", first.StatusCode, first.Headers)
+	}
+	for i := range 2 {
+		if again := awskit.Invoke(t, h, ev); again.StatusCode != 200 || again.Headers["X-Webhook-Outcome"] != "duplicate" {
+			t.Errorf("redelivery %d: %d %s %v", i, again.StatusCode, again.Body, again.Headers)
+		}
+	}
+	items := stack.EventItems(t)
+	if len(items) != 1 || len(stack.Messages(t)) != 0 {
+		t.Fatalf("%d items, %d messages", len(items), len(stack.Messages(t)))
+	}
+	for _, it := range items {
+		if awskit.Str(it, "status") != "quarantined" || awskit.Str(it, "data") != "null" {
+			t.Errorf("stored: status %s, data %.40s", awskit.Str(it, "status"), awskit.Str(it, "data"))
+		}
+	}
+}

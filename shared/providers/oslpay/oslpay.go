@@ -437,22 +437,15 @@ var (
 )
 
 // IsTime reports whether s is one of OSL Pay's times in its documented
-// layout: milliseconds since the epoch (13 ASCII digits, from 2000 to 2089),
-// or seconds (10 digits) or RFC 3339, which parseTime also reads.
+// layout: milliseconds since the epoch, 13 ASCII digits, from 2000 to 2089.
+// (The seconds and RFC 3339 forms parseTime also reads cannot hold 13 digits
+// in a row: redaction leaves them as they are.)
 func IsTime(s string) bool {
-	switch len(s) {
-	case 13, 10:
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n <= 0 || strings.Trim(s, "0123456789") != "" {
-			return false
-		}
-		if len(s) == 10 {
-			n *= 1000
-		}
-		return n >= minMillis && n < maxMillis
+	if len(s) != 13 || strings.Trim(s, "0123456789") != "" {
+		return false
 	}
-	_, err := time.Parse(time.RFC3339, s)
-	return err == nil
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n >= minMillis && n < maxMillis
 }
 
 // sanitiserFor is the sanitiser of an envelope type: an undocumented type

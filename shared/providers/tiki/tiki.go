@@ -262,8 +262,14 @@ var Redactors = map[string]pan.Policy{
 
 var keepDate = map[string]func(string) bool{"date": IsDate}
 
-// IsDate reports whether s is a time in Tiki's documented layout, RFC 3339.
+// IsDate reports whether s is a time in Tiki's documented layout: RFC 3339
+// to the second, "2022-10-26T14:22:05+07:00" or "...Z" (a fraction of a
+// second, which Go's parser takes at any length, could carry a run of
+// digits: it is not the documented layout).
 func IsDate(s string) bool {
+	if (len(s) != len("2006-01-02T15:04:05Z") || s[len(s)-1] != 'Z') && len(s) != len("2006-01-02T15:04:05+07:00") {
+		return false
+	}
 	_, err := time.Parse(time.RFC3339, s)
 	return err == nil
 }

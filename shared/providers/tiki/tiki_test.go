@@ -252,3 +252,26 @@ func TestDecodeRedactsFreeText(t *testing.T) {
 		t.Errorf("stock: %v %+v", err, ev)
 	}
 }
+
+// Tiki's date is kept as sent when it is a time in the documented layout
+// (RFC 3339 to the second); a card number hidden in a fraction of a second,
+// or anywhere else under that name, is redacted.
+func TestDateKeptOnlyInTheDocumentedLayout(t *testing.T) {
+	for date, kept := range map[string]bool{
+		"2022-10-26T14:22:05+07:00":                  true,
+		"2022-10-26T14:22:05Z":                       true,
+		"2022-10-26T14:22:05.4111111111111111+07:00": false,
+		"4111 1111 1111 1111":                        false,
+	} {
+		ev, err := pipeline.DecodeBody(tiki.New(), req("order", `{"data":{"date":"`+date+`","order_code":"1","main_state":"processing"}}`, nil), tiki.Secret{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(ev.Data), `"date":"`+date+`"`) != kept || strings.Contains(string(ev.Data), "4111111111111111") {
+			t.Errorf("date %q stored as %s, want kept %v", date, ev.Data, kept)
+		}
+		if tiki.IsDate(date) != kept {
+			t.Errorf("IsDate(%q) = %v", date, !kept)
+		}
+	}
+}
