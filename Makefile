@@ -26,32 +26,46 @@ $(BUILD_DIR)/consumer/bootstrap: FORCE
 FORCE:
 
 # The consumer package is its own module (consumer/go.mod): every Go target
-# runs in both modules.
+# runs in both modules. test, test-unit and vet run each module whatever
+# another's result (.ci/modules, logs in .run/test-logs/), and end by naming
+# every failed test (package and test name) or package of every module.
 MODULES := . consumer
+EACH    := .ci/modules
 
 # Everything: formatting, vet, tracked file sizes, unit and integration tests (moto_server and
-# the emulator are started by the tests).
-test: fmt-check vet size-check tools
-	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -count=1 ./...); done
+# the emulator are started by the tests). Every step runs whatever another's result; the
+# summary at the end names every failure of every step and module; the exit status is
+# non-zero if anything failed.
+test: tools
+	@$(EACH) reset; status=0; \
+	$(FMT_CHECK) || status=1; \
+	$(SIZE_CHECK) || status=1; \
+	$(VET) || status=1; \
+	$(EACH) run test $(MODULES) -- $(GO) test -count=1 ./... || status=1; \
+	$(EACH) summary || status=1; \
+	exit $$status
 
 # Unit tests only (no moto_server needed).
 test-unit:
-	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -short -count=1 ./...); done
+	@$(EACH) run test-unit $(MODULES) -- $(GO) test -short -count=1 ./...
 
+VET = $(EACH) run vet $(MODULES) -- $(GO) vet ./...
 vet:
-	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@$(VET)
 
 fmt:
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) fmt ./...); done
 
+FMT_CHECK = { out=$$(for m in $(MODULES); do (cd $$m && gofmt -l $$($(GO) list -f '{{.Dir}}' ./...)); done); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; $(EACH) note fmt-check $$out; false; fi; }
 fmt-check:
-	@out=$$(for m in $(MODULES); do (cd $$m && gofmt -l $$($(GO) list -f '{{.Dir}}' ./...)); done); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	@$(FMT_CHECK)
 
 # No tracked file over 1 MiB: build outputs and binaries do not belong in the repository.
 MAX_TRACKED_BYTES ?= 1048576
+SIZE_CHECK = { big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk -v max=$(MAX_TRACKED_BYTES) '$$1 > max {print "  " $$2 " (" $$1 " bytes)"}'); \
+	if [ -n "$$big" ]; then echo "tracked files over $(MAX_TRACKED_BYTES) bytes (build outputs do not belong in git):"; echo "$$big"; $(EACH) note size-check "tracked files over $(MAX_TRACKED_BYTES) bytes:" $$big; false; fi; }
 size-check:
-	@big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk -v max=$(MAX_TRACKED_BYTES) '$$1 > max {print "  " $$2 " (" $$1 " bytes)"}'); \
-	if [ -n "$$big" ]; then echo "tracked files over $(MAX_TRACKED_BYTES) bytes (build outputs do not belong in git):"; echo "$$big"; exit 1; fi
+	@$(SIZE_CHECK)
 
 clean:
 	rm -rf $(BUILD_DIR) cdk.out
@@ -140,7 +154,8 @@ FUZZ_TARGETS := shared/jsonx:FuzzCheckObject \
 	shared/providers/alchemypay:FuzzDecodeRedacts \
 	shared/providers/oslpay:FuzzAuthenticateAndDecode \
 	shared/pipeline:FuzzParseCommand \
-	consumer:FuzzDecodeBody
+	consumer:FuzzDecodeBody \
+	consumer/fieldname:FuzzRules
 
 .PHONY: fuzz soak
 # Each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m). A crash is saved under the

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -21,7 +24,9 @@ type HandlerFunc func(ctx context.Context, m *Message) error
 // queue with ReportBatchItemFailures:
 //
 //   - a record that is not a valid CloudEvent of a known type fails
-//     (Decode), and so does one whose Handle returns an error or panics;
+//     (Decode), and so does one whose Handle returns an error or panics (a
+//     panic in Handle, OnInvalid or a Store is that step's error, wrapping
+//     ErrPanic: the same outcome and log line, without the panic's value);
 //   - after a failure, every later record of the same message group in the
 //     batch fails too, without being handled, so an entity's events are
 //     never handled out of order; other groups go on;
@@ -52,7 +57,8 @@ type Handler struct {
 	// nil, fails it.
 	OnInvalid func(ctx context.Context, rec events.SQSMessage, err error) error
 	// Logger receives one line per failed record (the message id and the
-	// reason, never the data); nil: slog.Default().
+	// reason, never the data); nil: slog.Default(). If it panics, the line
+	// is written as JSON to standard error instead.
 	Logger *slog.Logger
 }
 
@@ -173,10 +179,15 @@ func (h *Handler) Process(ctx context.Context, batch events.SQSEvent) Result {
 	return res
 }
 
-// one handles one record; a panic anywhere (a Store, a Logger) fails it.
+// one handles one record. A panic in Handle, OnInvalid or a Store is an
+// error of that step (panicError), failing the record and logged like any
+// other failure; a Logger that panics is replaced by fallbackLogger for that
+// line (warn).
 func (h *Handler) one(ctx context.Context, rec events.SQSMessage) (o Outcome) {
 	defer func() {
+		// A panic in this package's own steps (Decode): the record fails.
 		if r := recover(); r != nil {
+			h.warn(ctx, "record failed", "messageId", rec.MessageId, "error", panicError("decoding", r).Error())
 			o = Failed
 		}
 	}()
@@ -185,7 +196,7 @@ func (h *Handler) one(ctx context.Context, rec events.SQSMessage) (o Outcome) {
 		if h.OnInvalid != nil && h.onInvalid(ctx, rec, err) == nil {
 			return Skipped
 		}
-		h.logger().WarnContext(ctx, "invalid message", "messageId", rec.MessageId, "error", err.Error())
+		h.warn(ctx, "invalid message", "messageId", rec.MessageId, "error", err.Error())
 		return Failed
 	}
 	if m.Event.IsReplay() && h.Replays == ReplayIgnore {
@@ -196,9 +207,13 @@ func (h *Handler) one(ctx context.Context, rec events.SQSMessage) (o Outcome) {
 		key += "#replay#" + m.Event.ReplayID
 	}
 	if h.Idempotency != nil {
-		claimed, err := h.Idempotency.Claim(ctx, key)
+		var claimed bool
+		err := guard("Store.Claim", func() (err error) {
+			claimed, err = h.Idempotency.Claim(ctx, key)
+			return err
+		})
 		if err != nil {
-			h.logger().WarnContext(ctx, "idempotency claim failed", "messageId", rec.MessageId, "eventId", m.Event.ID, "error", err.Error())
+			h.warn(ctx, "idempotency claim failed", "messageId", rec.MessageId, "eventId", m.Event.ID, "error", err.Error())
 			return Failed
 		}
 		if !claimed {
@@ -206,46 +221,86 @@ func (h *Handler) one(ctx context.Context, rec events.SQSMessage) (o Outcome) {
 		}
 	}
 	if err := h.call(ctx, m); err != nil {
-		h.logger().WarnContext(ctx, "handler failed", "messageId", rec.MessageId, "eventId", m.Event.ID, "type", m.Event.Type, "error", err.Error())
+		h.warn(ctx, "handler failed", "messageId", rec.MessageId, "eventId", m.Event.ID, "type", m.Event.Type, "error", err.Error())
 		if h.Idempotency != nil {
-			if rerr := h.Idempotency.Release(ctx, key); rerr != nil {
-				h.logger().WarnContext(ctx, "idempotency release failed", "eventId", m.Event.ID, "error", rerr.Error())
+			if rerr := guard("Store.Release", func() error { return h.Idempotency.Release(ctx, key) }); rerr != nil {
+				h.warn(ctx, "idempotency release failed", "messageId", rec.MessageId, "eventId", m.Event.ID, "error", rerr.Error())
 			}
 		}
 		return Failed
 	}
 	if h.Idempotency != nil {
-		if err := h.Idempotency.Complete(ctx, key); err != nil {
+		if err := guard("Store.Complete", func() error { return h.Idempotency.Complete(ctx, key) }); err != nil {
 			// Handled but not recorded as done: the record succeeds (handling
 			// it again now would be the duplicate), and its claim keeps a copy
 			// delivered later out until the lease ends.
-			h.logger().WarnContext(ctx, "idempotency completion failed", "eventId", m.Event.ID, "error", err.Error())
+			h.warn(ctx, "idempotency completion failed", "messageId", rec.MessageId, "eventId", m.Event.ID, "error", err.Error())
 		}
 	}
 	return Handled
 }
 
 // onInvalid runs OnInvalid, turning a panic into an error.
-func (h *Handler) onInvalid(ctx context.Context, rec events.SQSMessage, invalid error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
-	return h.OnInvalid(ctx, rec, invalid)
+func (h *Handler) onInvalid(ctx context.Context, rec events.SQSMessage, invalid error) error {
+	return guard("OnInvalid", func() error { return h.OnInvalid(ctx, rec, invalid) })
 }
 
 // call runs Handle, turning a panic into an error.
-func (h *Handler) call(ctx context.Context, m *Message) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
-		}
-	}()
+func (h *Handler) call(ctx context.Context, m *Message) error {
 	if h.Handle == nil {
 		return errors.New("consumer: Handler.Handle is nil")
 	}
-	return h.Handle(ctx, m)
+	return guard("Handle", func() error { return h.Handle(ctx, m) })
+}
+
+// ErrPanic is wrapped by the error of a step (Handle, OnInvalid, a Store's
+// method) that panicked: the record fails as if the step had returned it.
+var ErrPanic = errors.New("consumer: panic")
+
+// guard runs f, turning a panic into an error (panicError).
+func guard(step string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicError(step, r)
+		}
+	}()
+	return f()
+}
+
+// panicError describes a panic recovered in step without its value, which
+// may hold the event's data: the value's type (a runtime error's own text,
+// which holds none) and the function and line that panicked. Call it from
+// the deferred function that recovered, so that the panic's frames are on
+// the stack.
+func panicError(step string, r any) error {
+	what := fmt.Sprintf("a value of type %T", r)
+	if re, ok := r.(runtime.Error); ok {
+		what = LogSafe(re.Error())
+	}
+	if site := panicSite(); site != "" {
+		what += " at " + site
+	}
+	return fmt.Errorf("%w in %s: %s", ErrPanic, step, what)
+}
+
+// panicSite is the first function below the runtime's panic frames on the
+// stack: the one that panicked ("main.handle (main.go:42)").
+func panicSite() string {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
+	inPanic := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			inPanic = true
+		case inPanic && !strings.HasPrefix(f.Function, "runtime."):
+			return fmt.Sprintf("%s (%s:%d)", f.Function, filepath.Base(f.File), f.Line)
+		}
+		if !more {
+			return ""
+		}
+	}
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -253,4 +308,17 @@ func (h *Handler) logger() *slog.Logger {
 		return h.Logger
 	}
 	return slog.Default()
+}
+
+// fallbackLogger writes the lines of a Logger that panicked: JSON on
+// standard error, which Lambda sends to the function's log group.
+var fallbackLogger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+
+// warn writes one warning line (a failed record: its ids and the reason,
+// never the data). If the Logger panics, the same line goes to
+// fallbackLogger; a panic there is dropped: logging never fails a batch.
+func (h *Handler) warn(ctx context.Context, msg string, args ...any) {
+	if guard("Logger", func() error { h.logger().WarnContext(ctx, msg, args...); return nil }) != nil {
+		_ = guard("Logger", func() error { fallbackLogger.WarnContext(ctx, msg, args...); return nil })
+	}
 }

@@ -13,6 +13,8 @@ import (
 	"unicode"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"webhooks/consumer/fieldname"
 )
 
 // Envelope constants: every message is a CloudEvents 1.0 structured JSON event.
@@ -267,7 +269,7 @@ func walkData(et eventType, raw json.RawMessage) error {
 			}
 			name := tok.(string)
 			top.name, top.wantName = name, false
-			if p.dropsSecrets && secretName.MatchString(name) {
+			if p.dropsSecrets && fieldname.IsSecret(name) {
 				return invalid("%s is a secret field, which the receiver removes", path())
 			}
 			continue
@@ -293,7 +295,7 @@ func walkData(et eventType, raw json.RawMessage) error {
 				case mode != modeRedacted:
 				case top.topObject && isAsIs(et.data, top.name):
 					mode = modeAsSent
-				case cardName.MatchString(top.name):
+				case fieldname.IsCardNumber(top.name):
 					mode = modeMasked
 				}
 			}
@@ -421,16 +423,11 @@ func checkObject(raw json.RawMessage, path string, dst reflect.Value) error {
 	return nil
 }
 
-// Patterns shared with the schemas (schema.go writes the same strings).
-const (
-	// cardNamePattern matches member names the receivers always treat as card
-	// numbers (a subset of what they treat so: a schema must never refuse
-	// what they send).
-	cardNamePattern = `^(?:pan|Pan|PAN|cardNumber|CardNumber|cardnumber|CARDNUMBER|card_number|Card_Number|CARD_NUMBER|card-number|cardNo|CardNo|cardno|CARDNO|card_no|CARD_NO|cardNum|card_num|primaryAccountNumber|primary_account_number)$`
-	// secretNamePattern matches member names the OSL Pay receiver always removes.
-	secretNamePattern  = `[Ss][Ee][Cc][Rr][Ee][Tt]|[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy]`
-	maskedStarsPattern = `(?:\*[^*]*){5}`
-)
+// maskedStarsPattern is shared with the schemas (schema.go writes the same
+// string). Member names are read by package fieldname, the receivers' own
+// rules: fieldname.IsCardNumber and fieldname.IsSecret here, their patterns
+// in the schemas.
+const maskedStarsPattern = `(?:\*[^*]*){5}`
 
 // A masked card number holds no digit (of any script: unicode.IsDigit, as the
 // receivers count them), or at most 10 (its first 6 and last 4) and at least
@@ -468,8 +465,6 @@ func digits() string {
 }
 
 var (
-	cardName        = regexp.MustCompile(cardNamePattern)
-	secretName      = regexp.MustCompile(secretNamePattern)
 	maskedNoDigits  = regexp.MustCompile(maskedNoDigitsPattern)
 	maskedFewDigits = regexp.MustCompile(maskedFewDigitsPattern)
 	maskedStars     = regexp.MustCompile(maskedStarsPattern)

@@ -90,10 +90,11 @@ func (i *Idempotency) Release(ctx context.Context, key string) error {
 }
 
 // MemoryStore is a Store in memory: for tests and for a single process (a
-// Lambda function's instances do not share it; use DynamoDBStore there).
+// Lambda function's instances do not share it; use DynamoDBStore there). The
+// zero value is an empty store, ready for use by any number of goroutines.
 type MemoryStore struct {
 	mu    sync.Mutex
-	items map[string]memoryItem
+	items map[string]memoryItem // made by the first write
 }
 
 type memoryItem struct {
@@ -102,8 +103,16 @@ type memoryItem struct {
 	expires    time.Time
 }
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{items: map[string]memoryItem{}} }
+// NewMemoryStore returns an empty MemoryStore (as new(MemoryStore) does).
+func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
+// set records an item; the caller holds s.mu.
+func (s *MemoryStore) set(key string, it memoryItem) {
+	if s.items == nil {
+		s.items = map[string]memoryItem{}
+	}
+	s.items[key] = it
+}
 
 // Claim implements Store.
 func (s *MemoryStore) Claim(_ context.Context, key string, now, leaseUntil, expires time.Time) (bool, error) {
@@ -117,7 +126,7 @@ func (s *MemoryStore) Claim(_ context.Context, key string, now, leaseUntil, expi
 			return false, ErrInProgress
 		}
 	}
-	s.items[key] = memoryItem{leaseUntil: leaseUntil, expires: expires}
+	s.set(key, memoryItem{leaseUntil: leaseUntil, expires: expires})
 	return true, nil
 }
 
@@ -125,7 +134,7 @@ func (s *MemoryStore) Claim(_ context.Context, key string, now, leaseUntil, expi
 func (s *MemoryStore) Complete(_ context.Context, key string, expires time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.items[key] = memoryItem{done: true, expires: expires}
+	s.set(key, memoryItem{done: true, expires: expires})
 	return nil
 }
 

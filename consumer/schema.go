@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"webhooks/consumer/fieldname"
 )
 
 // SchemaDialect is the JSON Schema dialect of every schema.
@@ -48,7 +50,7 @@ func Schema(eventType string) ([]byte, error) {
 		{"items", ref("maskedCardNumber")},
 	}
 	if p.dropsSecrets { // the receiver drops secret members inside card numbers too
-		masked = append(masked, kv{"patternProperties", obj{{secretNamePattern, false}}})
+		masked = append(masked, kv{"patternProperties", obj{{fieldname.SecretPattern(), false}}})
 	}
 	masked = append(masked, kv{"additionalProperties", ref("maskedCardNumber")})
 	defs = append(defs, kv{"redacted", redacted}, kv{"maskedCardNumber", masked})
@@ -113,9 +115,9 @@ func secretNote(p provider) string {
 
 // namePatterns are the patternProperties of every redacted object.
 func namePatterns(p provider) obj {
-	out := obj{{cardNamePattern, ref("maskedCardNumber")}}
+	out := obj{{fieldname.CardNumberPattern(), ref("maskedCardNumber")}}
 	if p.dropsSecrets {
-		out = append(out, kv{secretNamePattern, false})
+		out = append(out, kv{fieldname.SecretPattern(), false})
 	}
 	return out
 }

@@ -3,7 +3,8 @@ package main
 // consumer.DynamoDBStore against a real DynamoDB API (moto_server): claim,
 // complete and release; a claim refused with and without the item in the
 // ConditionalCheckFailedException; expired items count as absent; of 20
-// concurrent claims of one key exactly one wins.
+// concurrent claims of one key exactly one wins (moto serialised, as DynamoDB
+// serialises conditional writes of one item).
 
 import (
 	"context"
@@ -207,9 +208,17 @@ func TestDynamoDBStore(t *testing.T) {
 }
 
 // Of 20 concurrent claims of one key, exactly one wins; the others see a
-// live claim (or, once it is done, a handled key).
+// live claim. DynamoDB makes each conditional write of an item atomic; moto
+// does not (two concurrent conditional puts can both succeed there), so the
+// claims go to moto through a proxy that forwards one request at a time
+// (awskit.SerialEndpoint): the claims are concurrent, moto's handling of
+// them is not, as DynamoDB's is not for one item.
 func TestDynamoDBStoreConcurrentClaims(t *testing.T) {
-	env, table := newIdempotencyTable(t)
+	_, table := newIdempotencyTable(t)
+	env, err := awskit.NewEnv(context.Background(), awskit.SerialEndpoint(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, api := range []consumer.DynamoDBAPI{env.DynamoDB, &withoutOldItem{DynamoDBAPI: env.DynamoDB}} {
 		s := &consumer.DynamoDBStore{Client: api, Table: table}
 		for round := range 3 {

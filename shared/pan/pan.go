@@ -29,10 +29,10 @@
 //  1. Every 13–19-digit window of a run's digit sequence that passes the Luhn
 //     check has every digit but its first 6 and last 4 masked.
 //  2. Every string and number inside the value of a field named like a card
-//     number (IsCardNumberField of the key, or of the key with its digits
-//     masked; any depth) is masked like Mask does: every digit, except the
-//     first 6 and last 4 when the value holds at least 15 digits (counting
-//     '*'s, so that a masked value stays as it is).
+//     number (IsCardNumberField of the key; any depth) is masked like Mask
+//     does: every digit, except the first 6 and last 4 when the value holds
+//     at least 15 digits (counting '*'s, so that a masked value stays as it
+//     is).
 //  3. The digits of such a value (12–19 digits, not already masked) are
 //     "known": every occurrence elsewhere is masked the same way, so a card
 //     number that fails the Luhn check (the provider's documented sample
@@ -57,7 +57,8 @@ package pan
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"webhooks/consumer/fieldname"
 )
 
 // MinPartialLength is the fewest digits (counting '*'s, i.e. already masked
@@ -145,204 +146,23 @@ func Mask(v string) string {
 }
 
 // IsCardNumberField reports whether a JSON field name denotes a card number:
-// the words card+number (or no, num, nbr), pan, or primary+account+number, in
-// any case or separator style ("cardNumber", "card_no", "PAN", "cardPan").
-// "cardId", "cardType" or "timespan" are not card numbers.
-func IsCardNumberField(name string) bool {
-	words := splitWords(name)
-	for i, w := range words {
-		switch w {
-		case "pan", "cardnumber", "cardno", "cardnum", "cardnbr", "pannumber", "panno", "primaryaccountnumber":
-			return true
-		case "card":
-			if i+1 < len(words) {
-				switch words[i+1] {
-				case "number", "no", "num", "nbr", "pan":
-					return true
-				}
-			}
-		case "primary":
-			if i+2 < len(words) && words[i+1] == "account" && (words[i+2] == "number" || words[i+2] == "no") {
-				return true
-			}
-		}
-	}
-	return false
-}
+// fieldname.IsCardNumber, the one rule the receivers, the consumer package
+// and the schemas share. Its words are card+number (or no, num, nbr, pan),
+// pan, or primary+account+number (or no), in any case or separator style
+// ("cardNumber", "card_no", "PAN", "cardPan"); digits and every character but
+// A–Z, a–z (and İ, K) separate words ("cardNumber2", "pan1"). "cardId",
+// "cardType" or "timespan" are not card numbers.
+func IsCardNumberField(name string) bool { return fieldname.IsCardNumber(name) }
 
-// isCardKey is the test Redact applies to keys: IsCardNumberField of the key,
-// or of the key with every digit replaced by '*'. The second form makes the
-// test give the same answer for a key and for the key with some of its digits
-// masked ("card123456789012number" and "card************number"), so that
-// redacting a redacted document changes nothing; it also catches
-// "cardNumber2" or "pan1".
-func isCardKey(name string) bool {
-	// Every word IsCardNumberField looks for holds an 'a', and no other
-	// character lowercases to 'a': a cheap test for the common case.
-	if strings.IndexAny(name, "aA") < 0 {
-		return false
-	}
-	if IsCardNumberField(name) {
-		return true
-	}
-	hasDigit := false
-	for _, r := range name {
-		if unicode.IsDigit(r) {
-			hasDigit = true
-			break
-		}
-	}
-	if !hasDigit {
-		return false
-	}
-	return IsCardNumberField(strings.Map(func(r rune) rune {
-		if unicode.IsDigit(r) {
-			return '*'
-		}
-		return r
-	}, name))
-}
+// isCardKey is the test Redact applies to keys: IsCardNumberField. Digits
+// and '*' both separate words, so the test gives the same answer for a key
+// and for the key with some of its digits masked ("card123456789012number"
+// and "card************number"), and redacting a redacted document changes
+// nothing.
+func isCardKey(name string) bool { return fieldname.IsCardNumber(name) }
 
-// cardKey is isCardKey(string(name)), without allocating for the names
-// webhooks carry (ASCII): it reads the words of splitWords one by one.
-func cardKey(name []byte) bool {
-	hasA, hasDigit := false, false
-	for _, c := range name {
-		if c >= utf8.RuneSelf {
-			return isCardKey(string(name))
-		}
-		hasA = hasA || c|0x20 == 'a'
-		hasDigit = hasDigit || c-'0' <= 9
-	}
-	// Every word IsCardNumberField looks for holds an 'a', and each of its
-	// rules needs a word that starts with "pan", "card" or "primary": letters
-	// that stand together in the name, in some case.
-	if !hasA || !hasCardWord(name) {
-		return false
-	}
-	return asciiCardField(name, false) || (hasDigit && asciiCardField(name, true))
-}
-
-// hasCardWord reports whether the ASCII name holds "pan", "card" or
-// "primary" in any case.
-func hasCardWord(name []byte) bool {
-	for i, c := range name {
-		switch c | 0x20 {
-		case 'p':
-			if hasPrefixFold(name[i:], "pan") || hasPrefixFold(name[i:], "primary") {
-				return true
-			}
-		case 'c':
-			if hasPrefixFold(name[i:], "card") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hasPrefixFold reports whether the ASCII s starts with word (lower-case
-// letters) in any case.
-func hasPrefixFold(s []byte, word string) bool {
-	if len(s) < len(word) {
-		return false
-	}
-	for i := range len(word) {
-		if s[i]|0x20 != word[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// word is a lower-case word of an ASCII field name, as far as its first
-// maxWord bytes (no word IsCardNumberField looks for is longer).
-type word struct {
-	b [maxWord]byte
-	n int // its length, which may exceed maxWord
-}
-
-const maxWord = len("primaryaccountnumber")
-
-func (w *word) is(s string) bool { return w.n == len(s) && string(w.b[:w.n]) == s }
-
-// asciiCardField is IsCardNumberField of an ASCII name, with each digit
-// taken as a '*' when starsForDigits.
-func asciiCardField(name []byte, starsForDigits bool) bool {
-	lower := func(c byte) bool { return c-'a' < 26 }
-	upper := func(c byte) bool { return c-'A' < 26 }
-	digit := func(c byte) bool { return !starsForDigits && c-'0' <= 9 }
-	var prev2, prev1, cur word // the two words before cur
-	found := false
-	flush := func() {
-		if cur.n == 0 {
-			return
-		}
-		switch {
-		case cur.is("pan"), cur.is("cardnumber"), cur.is("cardno"), cur.is("cardnum"), cur.is("cardnbr"),
-			cur.is("pannumber"), cur.is("panno"), cur.is("primaryaccountnumber"):
-			found = true
-		case prev1.is("card") && (cur.is("number") || cur.is("no") || cur.is("num") || cur.is("nbr") || cur.is("pan")):
-			found = true
-		case prev2.is("primary") && prev1.is("account") && (cur.is("number") || cur.is("no")):
-			found = true
-		}
-		prev2, prev1, cur = prev1, cur, word{}
-	}
-	for i, c := range name {
-		if !lower(c) && !upper(c) && !digit(c) {
-			flush()
-			continue
-		}
-		if upper(c) && i > 0 {
-			prev := name[i-1]
-			nextLower := i+1 < len(name) && lower(name[i+1])
-			if lower(prev) || digit(prev) || (upper(prev) && nextLower) {
-				flush()
-			}
-		}
-		if upper(c) {
-			c += 'a' - 'A'
-		}
-		if cur.n < maxWord {
-			cur.b[cur.n] = c
-		}
-		cur.n++
-	}
-	flush()
-	return found
-}
-
-// splitWords splits a field name into lowercase words at separators, at
-// lower-to-upper case changes and at the end of an acronym ("cardPANValue" →
-// card, pan, value).
-func splitWords(name string) []string {
-	rs := []rune(name)
-	var words []string
-	var cur []rune
-	flush := func() {
-		if len(cur) > 0 {
-			words = append(words, strings.ToLower(string(cur)))
-			cur = cur[:0]
-		}
-	}
-	for i, r := range rs {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			flush()
-			continue
-		}
-		if unicode.IsUpper(r) && i > 0 {
-			prev := rs[i-1]
-			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-			if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
-				flush()
-			}
-		}
-		cur = append(cur, r)
-	}
-	flush()
-	return words
-}
+// cardKey is isCardKey(string(name)), without allocating.
+func cardKey(name []byte) bool { return fieldname.IsCardNumberBytes(name) }
 
 // Luhn reports whether a string of ASCII digits passes the Luhn check.
 func Luhn(digits string) bool {

@@ -32,6 +32,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"webhooks/consumer/fieldname"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/pan"
@@ -478,62 +479,11 @@ func Sanitise(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 // IsSecretField reports whether a field holds a secret that must not be stored:
-// its letters and digits, in lower case, contain "secret", "password" or
-// "privatekey".
-func IsSecretField(name string) bool {
-	for i := 0; i < len(name); i++ {
-		if name[i] >= utf8.RuneSelf {
-			return isSecretFieldUnicode(name)
-		}
-	}
-	for i := 0; i < len(name); i++ {
-		switch name[i] | 0x20 {
-		case 's':
-			if wordAt(name, i, "secret") {
-				return true
-			}
-		case 'p':
-			if wordAt(name, i, "password") || wordAt(name, i, "privatekey") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// wordAt reports whether the letters and digits of the ASCII name from i on,
-// in lower case, start with word.
-func wordAt(name string, i int, word string) bool {
-	for k := 0; k < len(word); i++ {
-		if i == len(name) {
-			return false
-		}
-		c := name[i]
-		switch {
-		case c-'A' < 26:
-			c += 'a' - 'A'
-		case c-'a' < 26 || c-'0' < 10:
-		default:
-			continue // not a letter or digit: skipped
-		}
-		if c != word[k] {
-			return false
-		}
-		k++
-	}
-	return true
-}
-
-// isSecretFieldUnicode is IsSecretField for any name.
-func isSecretFieldUnicode(name string) bool {
-	n := strings.ToLower(strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return r
-		}
-		return -1
-	}, name))
-	return strings.Contains(n, "secret") || strings.Contains(n, "password") || strings.Contains(n, "privatekey")
-}
+// fieldname.IsSecret, the one rule the OSL Pay receiver, the consumer package
+// and the schemas share. Its letters, in lower case and with every other
+// character left out (separators, digits, other scripts), contain "secret",
+// "password" or "privatekey": "pass_word" and "private_key" are secrets.
+func IsSecretField(name string) bool { return fieldname.IsSecret(name) }
 
 // parseTime reads an epoch time in milliseconds (13 digits) or seconds (10
 // digits), or RFC 3339; anything else gives the zero time (receipt time).
