@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
