@@ -380,6 +380,16 @@ func checkObject(raw json.RawMessage, path string, dst reflect.Value) error {
 			}
 			out.SetString(s)
 		case kindNumber:
+			if f.masked && v[0] == '"' {
+				// A number whose digits held a card number, masked by the
+				// receiver: the masked literal, as a string.
+				var s string
+				if json.Unmarshal(v, &s) != nil || !maskedNumber.MatchString(s) || !strings.Contains(s, "*") {
+					return invalid("%s must be a number, or a masked one", name)
+				}
+				out.SetString(s)
+				continue
+			}
 			if v[0] != '-' && (v[0] < '0' || v[0] > '9') {
 				return invalid("%s must be a number", name)
 			}
@@ -464,7 +474,12 @@ func digits() string {
 	return b.String()
 }
 
+// maskedNumberPattern is the shape of a JSON number literal whose digits the
+// receiver masked ('*' for a hidden digit); the string must also hold a '*'.
+const maskedNumberPattern = `^-?[0-9*]+(?:\.[0-9*]+)?(?:[eE][+-]?[0-9*]+)?$`
+
 var (
+	maskedNumber    = regexp.MustCompile(maskedNumberPattern)
 	maskedNoDigits  = regexp.MustCompile(maskedNoDigitsPattern)
 	maskedFewDigits = regexp.MustCompile(maskedFewDigitsPattern)
 	maskedStars     = regexp.MustCompile(maskedStarsPattern)

@@ -469,3 +469,34 @@ func TestDecodeKeptMembersOnlyScalars(t *testing.T) {
 		}
 	}
 }
+
+// A documented number the receivers do not keep as sent (APIGift's
+// entryPrice) arrives masked, as a string, when its digits held a
+// 13–19-digit Luhn-valid run (a price such as 19.990000000000002): Decode
+// takes that masked literal, and refuses any other string.
+func TestDecodeMaskedNumber(t *testing.T) {
+	for price, ok := range map[string]bool{
+		`19.99`:                 true,
+		`"19.99000*******0002"`: true,
+		`"411111******1111"`:    true,
+		`"-1.5e1*"`:             true,
+		`"19.99"`:               false, // a number as a string: never sent
+		`"4111111111111111"`:    false, // a full card number
+		`"abc*"`:                false,
+		`"*"`:                   true,
+	} {
+		e := validEnvelope(consumer.TypeAPIGiftInventoryItemDelivered, testID)
+		e.Data = `{"takeoutInventoryId":"t","inventoryId":"S","entryPrice":` + price + `,"virtualCollections":"x"}`
+		m, err := consumer.DecodeBody(e.body())
+		if (err == nil) != ok {
+			t.Errorf("entryPrice %s: %v, want ok %v", price, err, ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if del, _ := consumer.DataAs[consumer.APIGiftInventoryItemDelivered](m); string(del.EntryPrice) != strings.Trim(price, `"`) {
+			t.Errorf("entryPrice %s read as %q", price, del.EntryPrice)
+		}
+	}
+}

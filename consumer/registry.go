@@ -101,6 +101,7 @@ type field struct {
 	required bool
 	nonblank bool
 	card     bool // a masked card number
+	masked   bool // kindNumber: a number, or the masked form of one (a string)
 	asis     bool // not redacted by the receiver (decrypted after storage)
 	kind     fieldKind
 	object   reflect.Type // kindObject: the struct
@@ -153,6 +154,8 @@ func readFields(t reflect.Type) []field {
 				f.card = true
 			case "asis":
 				f.asis = true
+			case "masked":
+				f.masked = true
 			case "":
 			default:
 				panic("consumer: unknown ce tag option " + opt + " on " + t.Name() + "." + sf.Name)

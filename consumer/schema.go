@@ -170,6 +170,13 @@ func fieldSchema(f field, p provider, defs *obj) any {
 			s = append(s, kv{"$ref", "#/$defs/maskedCardNumber"})
 		}
 	case kindNumber:
+		if f.masked { // a number, or its masked form: a string holding a '*'
+			s = append(s, kv{"anyOf", []any{
+				obj{{"type", nullable("number")}},
+				obj{{"type", "string"}, {"allOf", []any{obj{{"pattern", maskedNumberPattern}}, obj{{"pattern", `\*`}}}}},
+			}})
+			break
+		}
 		s = append(s, kv{"type", nullable("number")})
 	case kindBool:
 		s = append(s, kv{"type", nullable("boolean")})

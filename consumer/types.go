@@ -89,7 +89,7 @@ type APIGiftProductStatusChanged struct {
 type APIGiftInventoryItemDelivered struct {
 	TakeoutInventoryID string          `json:"takeoutInventoryId" ce:"required,nonblank" doc:"the takeout action"`
 	InventoryID        string          `json:"inventoryId" ce:"required,nonblank" doc:"the inventory item (the subject)"`
-	EntryPrice         json.Number     `json:"entryPrice" doc:"purchase price, exactly as sent"`
+	EntryPrice         json.Number     `json:"entryPrice" ce:"masked" doc:"purchase price, exactly as sent; a price whose digits hold a 13–19-digit Luhn-valid run is not kept as sent: it is masked like a card number and arrives as a string, '*' for each hidden digit"`
 	VirtualCollections json.RawMessage `json:"virtualCollections" ce:"required,asis" doc:"the decrypted goods: the plaintext parsed as JSON when it is JSON, else the string. As valuable as money: never log it"`
 	DeliveryKey        string          `json:"deliveryKey" doc:"key used during the withdrawal request"`
 	ProductID          string          `json:"productId" doc:"the product"`
