@@ -523,19 +523,46 @@ func (sb *sandbox) current(limit time.Duration) *emulator {
 	}
 }
 
+// undeliveredRetries is how many times an invocation that never reached its
+// emulator (the connection was refused: the emulator exited, for example
+// because another process took one of its ports as it started) is sent again
+// to the emulator the supervisor starts in its place.
+const undeliveredRetries = 3
+
 // run sends inv to this sandbox's emulator and reads the answer. It returns
-// when the sandbox may take the next invocation.
+// when the sandbox may take the next invocation. An invocation the emulator
+// never received (connection refused) is sent again, up to
+// undeliveredRetries times, once the sandbox has a running emulator: nothing
+// of it ran, so nothing runs twice.
 func (sb *sandbox) run(inv *invocation) {
-	c := sb.f.cfg
-	p := sb.current(c.Timeout)
-	if p == nil {
-		if sb.stopped() {
-			inv.finish(nil, Report{}, ErrStopped)
+	for attempt := 0; ; attempt++ {
+		p := sb.current(sb.f.cfg.Timeout)
+		if p == nil {
+			if sb.stopped() {
+				inv.finish(nil, Report{}, ErrStopped)
+				return
+			}
+			inv.finish(nil, Report{}, fmt.Errorf("%w (request %s): its emulator is not running", ErrCrashed, inv.id))
 			return
 		}
-		inv.finish(nil, Report{}, fmt.Errorf("%w (request %s): its emulator is not running", ErrCrashed, inv.id))
-		return
+		if !sb.send(p, inv, attempt < undeliveredRetries) {
+			return
+		}
+		// Not delivered: wait for the supervisor to notice the exit (or a
+		// moment, if the emulator is still up), then try again.
+		select {
+		case <-p.exited:
+		case <-time.After(200 * time.Millisecond):
+		case <-sb.f.stopping:
+		}
 	}
+}
+
+// send sends inv to emulator p and finishes it, unless the connection was
+// refused (the request never reached the emulator) and retry is set: then it
+// reports true, and inv is not finished.
+func (sb *sandbox) send(p *emulator, inv *invocation, retry bool) (undelivered bool) {
+	c := sb.f.cfg
 	var reports chan Report
 	if inv.report {
 		reports = p.out.expect(inv.id)
@@ -547,7 +574,7 @@ func (sb *sandbox) run(inv *invocation) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(inv.payload))
 	if err != nil {
 		inv.finish(nil, Report{}, err)
-		return
+		return false
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Amzn-RequestId", inv.id)
@@ -567,10 +594,13 @@ func (sb *sandbox) run(inv *invocation) {
 			c.Logf("%s: emulator did not answer request %s within %s; killing it", c.Name, inv.id, c.Timeout+10*time.Second)
 			terminate(p) // the supervisor starts another
 			inv.finish(nil, Report{}, fmt.Errorf("%w (request %s): the emulator did not answer", ErrTimeout, inv.id))
+		case retry && errors.Is(err, syscall.ECONNREFUSED):
+			c.Logf("%s: request %s did not reach its emulator (%v); sending it again", c.Name, inv.id, err)
+			return true
 		default:
 			inv.finish(nil, Report{}, fmt.Errorf("%w (request %s): the emulator exited: %v", ErrCrashed, inv.id, err))
 		}
-		return
+		return false
 	}
 	out, err := classify(inv.id, status, body)
 	switch {
@@ -590,6 +620,7 @@ func (sb *sandbox) run(inv *invocation) {
 		}
 	}
 	inv.finish(out, rep, err)
+	return false
 }
 
 // classify maps the classic emulator's answer to the invocation's outcome:
