@@ -1,9 +1,10 @@
 package loadtest
 
-// Fault injection. faultproxy is: an HTTP proxy placed between the functions and an AWS
-// endpoint (moto_server) that injects faults per service and operation at a
-// rate: server errors, throttling, timeouts, added latency, lost responses
-// (the call succeeds at AWS but the caller sees an error) and connection
+// Fault injection. faultproxy is: an HTTP proxy placed between the functions
+// and an AWS endpoint (moto_server) that injects faults per service and
+// operation at a rate: server errors, throttling, timeouts, added latency,
+// lost responses (the call succeeds at AWS but the caller sees an error), late
+// writes (a write held until the caller gave up, then applied) and connection
 // resets. It also opens outage windows, in which every call to one service
 // fails (as during an AWS outage, which the SDK's retries cannot absorb), and
 // kills the calling process (SIGKILL) before a call is forwarded or after AWS
@@ -12,6 +13,8 @@ package loadtest
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -37,7 +40,25 @@ const (
 	LostResponse Kind = "lost-response" // forwarded and applied, but the caller gets a 500
 	Unavailable  Kind = "unavailable"   // 503 ServiceUnavailable, nothing forwarded
 	Reset        Kind = "reset"         // the connection is reset (TCP RST), nothing forwarded
+	// LateWrite holds a write (IsWrite) until the caller's attempt gives up
+	// (it closes the connection: the SDK's attempt timeout), and only then
+	// forwards it: the write lands after the caller saw its timeout, while
+	// the caller's retry may be on its way, as a request stuck in a network
+	// can. A caller that does not give up within the hold (Delay, default
+	// 30 s) gets a 504 and nothing is forwarded. Rules of this kind pass
+	// over calls that are not writes.
+	LateWrite Kind = "late-write"
 )
+
+// writes are the AWS operations that change something, by service.
+var writes = map[string]map[string]bool{
+	"dynamodb":       {"PutItem": true, "UpdateItem": true, "DeleteItem": true, "BatchWriteItem": true, "TransactWriteItems": true},
+	"sqs":            {"SendMessage": true, "SendMessageBatch": true, "DeleteMessage": true, "DeleteMessageBatch": true, "ChangeMessageVisibility": true},
+	"secretsmanager": {"PutSecretValue": true, "UpdateSecretVersionStage": true},
+}
+
+// IsWrite reports whether an operation of a service changes something at AWS.
+func IsWrite(service, op string) bool { return writes[service][op] }
 
 // Rule injects Kind into calls of Service (dynamodb, sqs, secretsmanager; "" =
 // any) and Operation ("" = any) with probability Rate.
@@ -65,6 +86,8 @@ type Proxy struct {
 	kills   []KillRule
 	killed  map[string]int // "service/Operation/before|after"
 	missed  int            // kills chosen whose caller was not found
+	landed  map[string]int // late writes forwarded: "service/Operation/<status>"
+	held    sync.WaitGroup // late writes held or being forwarded
 }
 
 // NewFaultProxy returns a proxy to target whose random choices follow seed.
@@ -74,7 +97,7 @@ func NewFaultProxy(target string, seed uint64, rules ...Rule) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{target: u, rules: rules, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		calls: map[string]int{}, hits: map[string]int{}, outages: map[string]*Window{}, killed: map[string]int{}}
+		calls: map[string]int{}, hits: map[string]int{}, outages: map[string]*Window{}, killed: map[string]int{}, landed: map[string]int{}}
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	return p, nil
 }
@@ -116,6 +139,9 @@ func (p *Proxy) pick(service, op string) (Rule, bool) {
 		return Rule{Service: service, Kind: w.Kind, Rate: 1}, true
 	}
 	for _, r := range p.rules {
+		if r.Kind == LateWrite && !IsWrite(service, op) {
+			continue
+		}
 		if (r.Service == "" || r.Service == service) && (r.Operation == "" || r.Operation == op) && p.rng.Float64() < r.Rate {
 			p.hits[service+"/"+op+"/"+string(r.Kind)]++
 			return r, true
@@ -171,15 +197,88 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec := &discard{header: http.Header{}}
 		p.rp.ServeHTTP(rec, r)
 		writeAWSError(w, http.StatusInternalServerError, "InternalServerError", "injected: response lost after the call was applied")
+	case LateWrite:
+		p.lateWrite(w, r, body, service, op, rule.Delay)
 	}
 }
 
-// discard is a ResponseWriter that drops the response.
-type discard struct{ header http.Header }
+// lateWrite holds a write until its caller gives up, then forwards it.
+func (p *Proxy) lateWrite(w http.ResponseWriter, r *http.Request, body []byte, service, op string, hold time.Duration) {
+	p.held.Add(1)
+	defer p.held.Done()
+	if hold == 0 {
+		hold = 30 * time.Second
+	}
+	select {
+	case <-time.After(hold):
+		writeAWSError(w, http.StatusGatewayTimeout, "RequestTimeout", "injected timeout")
+		return
+	case <-r.Context().Done():
+	}
+	// The caller's attempt is over: now the write reaches AWS, and nobody
+	// hears the answer.
+	late := r.Clone(context.Background())
+	late.Body = io.NopCloser(bytes.NewReader(body))
+	rec := &discard{header: http.Header{}, keep: 4096}
+	p.rp.ServeHTTP(rec, late)
+	answer := "applied"
+	if rec.status() >= 300 {
+		answer = fmt.Sprintf("%d", rec.status())
+		var e struct {
+			Type string `json:"__type"`
+		}
+		if json.Unmarshal(rec.body, &e) == nil && e.Type != "" {
+			answer += " " + e.Type[strings.LastIndexByte(e.Type, '#')+1:]
+		}
+	}
+	p.mu.Lock()
+	p.landed[service+"/"+op+"/"+answer]++
+	p.mu.Unlock()
+}
 
-func (d *discard) Header() http.Header         { return d.header }
-func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discard) WriteHeader(int)             {}
+// LateWrites returns the late writes forwarded after their caller gave up, by
+// "service/Operation/<AWS's answer>": "applied", or the status and error code
+// ("400 ConditionalCheckFailedException": the write's condition no longer
+// held), once every late write held now has been forwarded or answered.
+func (p *Proxy) LateWrites() map[string]int {
+	p.held.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range p.landed {
+		out[k] = v
+	}
+	return out
+}
+
+// discard is a ResponseWriter that drops the response, keeping its status
+// and the first keep bytes of its body.
+type discard struct {
+	header http.Header
+	code   int
+	keep   int
+	body   []byte
+}
+
+func (d *discard) Header() http.Header { return d.header }
+func (d *discard) Write(b []byte) (int, error) {
+	if n := min(len(b), d.keep-len(d.body)); n > 0 {
+		d.body = append(d.body, b[:n]...)
+	}
+	return len(b), nil
+}
+func (d *discard) WriteHeader(code int) {
+	if d.code == 0 {
+		d.code = code
+	}
+}
+
+func (d *discard) status() int {
+	if d.code == 0 {
+		return http.StatusOK
+	}
+	return d.code
+}
 
 func writeAWSError(w http.ResponseWriter, status int, code, msg string) {
 	// JSON-protocol error shape (DynamoDB, SQS JSON, Secrets Manager); the SDK reads
