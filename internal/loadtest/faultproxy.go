@@ -16,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -23,6 +24,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +50,16 @@ const (
 	// 30 s) gets a 504 and nothing is forwarded. Rules of this kind pass
 	// over calls that are not writes.
 	LateWrite Kind = "late-write"
+	// FalseDuplicate is no AWS fault: it makes the function wrong, to show
+	// that the soak's oracle catches a function that answers "duplicate" for
+	// a new webhook. It answers a DynamoDB UpdateItem that records an
+	// entity's latest state (its condition names #state) as if that state
+	// were recorded already, for the event of the last state the proxy let
+	// through: the function takes the new webhook for a redelivery of that
+	// other webhook, stores nothing, and answers 200 duplicate naming it.
+	// Rules of this kind pass over every other call (and over the first
+	// state record, when there is no earlier event to name).
+	FalseDuplicate Kind = "false-duplicate"
 )
 
 // writes are the AWS operations that change something, by service.
@@ -88,6 +100,9 @@ type Proxy struct {
 	missed  int            // kills chosen whose caller was not found
 	landed  map[string]int // late writes forwarded: "service/Operation/<status>"
 	held    sync.WaitGroup // late writes held or being forwarded
+	// lastState is the event id of the last latest-state record forwarded,
+	// by the partition key's provider (for FalseDuplicate).
+	lastState map[string]string
 }
 
 // NewFaultProxy returns a proxy to target whose random choices follow seed.
@@ -97,7 +112,7 @@ func NewFaultProxy(target string, seed uint64, rules ...Rule) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{target: u, rules: rules, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		calls: map[string]int{}, hits: map[string]int{}, outages: map[string]*Window{}, killed: map[string]int{}, landed: map[string]int{}}
+		calls: map[string]int{}, hits: map[string]int{}, outages: map[string]*Window{}, killed: map[string]int{}, landed: map[string]int{}, lastState: map[string]string{}}
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	return p, nil
 }
@@ -129,25 +144,58 @@ func Operation(r *http.Request, body []byte) (service, op string) {
 	return "unknown", r.Method
 }
 
-func (p *Proxy) pick(service, op string) (Rule, bool) {
+// pick chooses the fault for a call, if any; for FalseDuplicate, named is
+// the event id the forged answer names.
+func (p *Proxy) pick(service, op string, body []byte) (rule Rule, named string, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls[service+"/"+op]++
+	owner, state, isState := stateRecord(service, op, body)
+	if isState && p.lastState[owner] == "" {
+		p.lastState[owner] = state
+	}
 	if w := p.outages[service]; w != nil {
 		w.Failed++
 		p.hits[service+"/"+op+"/outage-"+string(w.Kind)]++
-		return Rule{Service: service, Kind: w.Kind, Rate: 1}, true
+		return Rule{Service: service, Kind: w.Kind, Rate: 1}, "", true
 	}
 	for _, r := range p.rules {
-		if r.Kind == LateWrite && !IsWrite(service, op) {
+		if r.Kind == LateWrite && !IsWrite(service, op) || r.Kind == FalseDuplicate && (!isState || p.lastState[owner] == state) {
 			continue
 		}
 		if (r.Service == "" || r.Service == service) && (r.Operation == "" || r.Operation == op) && p.rng.Float64() < r.Rate {
 			p.hits[service+"/"+op+"/"+string(r.Kind)]++
-			return r, true
+			if r.Kind == FalseDuplicate {
+				return r, p.lastState[owner], true
+			}
+			return r, "", true
 		}
 	}
-	return Rule{}, false
+	if isState {
+		p.lastState[owner] = state
+	}
+	return Rule{}, "", false
+}
+
+// stateRecord tells whether a call records an entity's latest state (a
+// DynamoDB UpdateItem whose condition names #state) and, if so, whose (the
+// partition key up to its first '#': the provider) and the event id it
+// records (":e").
+func stateRecord(service, op string, body []byte) (owner, eventID string, ok bool) {
+	if service != "dynamodb" || op != "UpdateItem" {
+		return "", "", false
+	}
+	var in struct {
+		Key                       map[string]struct{ S string }
+		ConditionExpression       string
+		ExpressionAttributeValues map[string]struct{ S string }
+	}
+	if json.Unmarshal(body, &in) != nil || !strings.Contains(in.ConditionExpression, "#state") {
+		return "", "", false
+	}
+	owner, _, _ = strings.Cut(in.Key["pk"].S, "#")
+	eventID = in.ExpressionAttributeValues[":e"].S
+	return owner, eventID, eventID != ""
 }
 
 // ServeHTTP implements http.Handler.
@@ -162,7 +210,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if kill, ok := p.pickKill(service, op); ok && p.kill(w, r, service, op, kill) {
 		return
 	}
-	rule, fault := p.pick(service, op)
+	rule, named, fault := p.pick(service, op, body)
 	if !fault {
 		p.rp.ServeHTTP(w, r)
 		return
@@ -199,6 +247,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAWSError(w, http.StatusInternalServerError, "InternalServerError", "injected: response lost after the call was applied")
 	case LateWrite:
 		p.lateWrite(w, r, body, service, op, rule.Delay)
+	case FalseDuplicate:
+		b := fmt.Appendf(nil, `{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed","Item":{"event_id":{"S":%q}}}`, named)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.Header().Set("X-Amzn-ErrorType", "ConditionalCheckFailedException")
+		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10)) // DynamoDB's, which the SDK checks
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write(b)
 	}
 }
 

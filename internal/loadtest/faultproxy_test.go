@@ -69,7 +69,7 @@ func TestRateIsRoughlyHonoured(t *testing.T) {
 	p, _ := NewFaultProxy("http://127.0.0.1:1", 7, Rule{Kind: Error, Rate: 0.2})
 	hits := 0
 	for i := 0; i < 10000; i++ {
-		if _, ok := p.pick("sqs", "SendMessage"); ok {
+		if _, _, ok := p.pick("sqs", "SendMessage", nil); ok {
 			hits++
 		}
 	}
@@ -303,5 +303,50 @@ func TestIsWrite(t *testing.T) {
 		if IsWrite(c.service, c.op) != c.want {
 			t.Errorf("%s/%s: %v", c.service, c.op, !c.want)
 		}
+	}
+}
+
+// FalseDuplicate answers a latest-state record as if the state were recorded
+// already, for the event of the last state record let through; other calls
+// (and the first state record) pass.
+func TestFalseDuplicate(t *testing.T) {
+	var applied atomic.Int32
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		applied.Add(1)
+		io.WriteString(w, `{}`)
+	}))
+	defer upstream.Close()
+	p, _ := NewFaultProxy(upstream.URL, 1, Rule{Kind: FalseDuplicate, Rate: 1})
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	state := func(provider, id string) string {
+		return `{"Key":{"pk":{"S":"` + provider + `#state#ab"},"sk":{"S":"state"}},"ConditionExpression":"attribute_not_exists(pk) OR #state <> :s","ExpressionAttributeValues":{":e":{"S":"` + id + `"},":s":{"S":"h"}}}`
+	}
+	call := func(target, body string) (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", target)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if st, _ := call("DynamoDB_20120810.UpdateItem", state("tiki", "first")); st != 200 {
+		t.Errorf("tiki's first state record: %d", st)
+	}
+	if st, _ := call("DynamoDB_20120810.UpdateItem", state("oslpay", "other")); st != 200 {
+		t.Errorf("OSL Pay's first state record: %d", st)
+	}
+	if st, _ := call("DynamoDB_20120810.UpdateItem", `{"ConditionExpression":"#status = :s"}`); st != 200 {
+		t.Errorf("another update: %d", st)
+	}
+	st, body := call("DynamoDB_20120810.UpdateItem", state("tiki", "second"))
+	if st != 400 || !strings.Contains(body, "ConditionalCheckFailedException") || !strings.Contains(body, `"Item":{"event_id":{"S":"first"}}`) {
+		t.Errorf("tiki's second state record: %d %s", st, body)
+	}
+	if applied.Load() != 3 {
+		t.Errorf("%d calls reached AWS; want 3", applied.Load())
 	}
 }

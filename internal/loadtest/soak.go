@@ -10,7 +10,8 @@ package loadtest
 // in which every call to SQS or DynamoDB fails, function runtimes killed
 // (SIGKILL) in the middle of a request, and providers that give up after a few
 // attempts. Then, with the faults off, it runs each function's redrive, and
-// the oracle (oracle.go) judges the table and everything the queues held.
+// the oracle (oracle.go) judges the table and everything the queues held,
+// identifying each event by its content.
 
 import (
 	"context"
@@ -113,10 +114,10 @@ type ProviderResult struct {
 	Failed      int            // invocations that failed (Lambda timeout, crash), answered 500
 	Acked       int            // webhooks that got a 2xx
 	Unacked     int            // webhooks still failing after MaxAttempts: the provider gave up
-	Events      int            // distinct event ids acknowledged
+	Events      int            // events stored (the oracle maps each to its webhook by content)
 	Messages    int            // messages on the queue
-	Lost        int            // acknowledged events with no message
-	Extra       int            // messages beyond one per acknowledged event
+	Lost        int            // the oracle's lost: acknowledged webhooks, or stored events, not delivered
+	Extra       int            // messages beyond one per stored event (or that no stored event explains)
 	ItemsQueued int            // stored items marked queued
 	Outcomes    map[string]int // answers by X-Webhook-Outcome
 	// Stranded is how many events were stored but not queued once the load
@@ -137,9 +138,12 @@ type SoakResult struct {
 	// runtimes (the call went on unharmed, or lost its answer after it).
 	KillsMissed int
 	Windows     []Window // outage windows, in order
-	RedriveAt   time.Time
-	Oracle      OracleReport
-	Duration    time.Duration
+	// Input is what the oracle judged: the webhooks sent with their 2xx
+	// answers, the event items, the messages.
+	Input     OracleInput
+	RedriveAt time.Time
+	Oracle    OracleReport
+	Duration  time.Duration
 }
 
 // Check is nil when the run upheld everything: the oracle, and a redrive
@@ -320,12 +324,10 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 			mu.Unlock()
 		}), cfg.Kills...)
 	}
-	var acks []Ack
-	acked := map[string]map[string]bool{} // provider -> event ids (not quarantined)
 	for _, p := range localrun.Providers {
 		res[p] = &ProviderResult{Provider: p, Statuses: map[int]int{}, Outcomes: map[string]int{}}
-		acked[p] = map[string]bool{}
 	}
+	answers := make([][]Answer, len(hooks)) // every 2xx answer to each webhook
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.Concurrency; w++ {
@@ -353,10 +355,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 						r.Statuses[status]++
 						r.Outcomes[outcome]++
 						if status >= 200 && status < 300 {
-							acks = append(acks, Ack{hk.Provider, id})
-							if outcome != "quarantined" {
-								acked[hk.Provider][id] = true
-							}
+							answers[i] = append(answers[i], Answer{EventID: id, Outcome: outcome})
 						}
 					})
 					mu.Lock()
@@ -423,19 +422,21 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 		}
 	}
 	var in OracleInput
-	in.Acked, in.RedriveAt, in.Stranded = acks, out.RedriveAt, stranded
+	in.RedriveAt, in.Stranded = out.RedriveAt, stranded
+	for i, hk := range hooks {
+		in.Webhooks = append(in.Webhooks, SentWebhook{Provider: hk.Provider, Marker: hk.Marker, Answers: answers[i]})
+	}
 	for _, it := range items {
 		if awsStr(it, "sk") == "event" {
-			in.Events = append(in.Events, StoredEvent{Provider: awsStr(it, "provider"), EventID: awsStr(it, "event_id"), Status: awsStr(it, "status")})
+			in.Events = append(in.Events, StoredEvent{Provider: awsStr(it, "provider"), EventID: awsStr(it, "event_id"),
+				Status: awsStr(it, "status"), Data: awsStr(it, "data")})
 		}
 	}
 	for _, p := range localrun.Providers {
-		r := res[p]
 		msgs, err := awskit.ReadQueue(ctx, aws.SQS, queues[p], awskit.ReadOptions{Consume: true, Settle: true})
 		if err != nil {
 			return nil, err
 		}
-		seen := map[string]int{}
 		for _, m := range msgs {
 			var ce struct {
 				ID string `json:"id"`
@@ -446,34 +447,26 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 			if m.SentAt.IsZero() {
 				return nil, fmt.Errorf("%s: message %s has no SentTimestamp", p, m.MessageID)
 			}
-			seen[ce.ID]++
-			in.Deliveries = append(in.Deliveries, Delivery{Provider: p, EventID: ce.ID, MessageID: m.MessageID, SentAt: m.SentAt})
+			in.Deliveries = append(in.Deliveries, Delivery{Provider: p, EventID: ce.ID, MessageID: m.MessageID, SentAt: m.SentAt, Body: m.Body})
 		}
-		r.Messages = len(msgs)
-		r.Events = len(acked[p])
-		for id := range acked[p] {
-			if seen[id] == 0 {
-				r.Lost++
-			}
-		}
-		for id, n := range seen {
-			if !acked[p][id] {
-				r.Extra += n
-			} else if n > 1 {
-				r.Extra += n - 1
-			}
-		}
+		res[p].Messages = len(msgs)
 		for _, it := range items {
-			if awsStr(it, "provider") == p && awsStr(it, "status") == "queued" {
-				r.ItemsQueued++
+			if awsStr(it, "provider") == p && awsStr(it, "sk") == "event" && awsStr(it, "status") == "queued" {
+				res[p].ItemsQueued++
 			}
 		}
-		r.Webhooks = countProvider(hooks, p)
+		res[p].Webhooks = countProvider(hooks, p)
 	}
+	out.Input = in
 	out.Oracle = CheckDeliveries(in)
 	for _, p := range localrun.Providers {
-		res[p].Oracle = CheckDeliveries(in.only(p))
-		out.Providers = append(out.Providers, *res[p])
+		o := CheckDeliveries(in.only(p))
+		r := res[p]
+		r.Oracle = o
+		r.Events = o.Stored + o.Quarantined
+		r.Lost = len(o.Lost)
+		r.Extra = o.Extra
+		out.Providers = append(out.Providers, *r)
 	}
 	out.Calls, out.Faults = proxy.Stats()
 	out.Kills, out.KillsMissed = proxy.Kills()

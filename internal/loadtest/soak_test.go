@@ -2,8 +2,10 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +56,71 @@ func TestSoakExactlyOnceUnderFaults(t *testing.T) {
 	if err := res.Check(); err != nil {
 		t.Error(err)
 	}
+	// Judged by content: each webhook stored once, received once, under the
+	// id every 2xx answer named.
+	if tot := res.Total(); res.Oracle.Delivered != tot.Webhooks || res.Oracle.AckedWebhooks != tot.Webhooks {
+		t.Errorf("%d webhooks, %d acknowledged, %d delivered as the oracle requires", tot.Webhooks, res.Oracle.AckedWebhooks, res.Oracle.Delivered)
+	}
+}
+
+// A function that answers "duplicate" for a new webhook (here: the fault
+// proxy answers its latest-state record as if the state were recorded already,
+// naming the previous webhook's event), storing nothing, passes every check
+// that trusts the ids it answers, and fails the soak's oracle.
+func TestSoakCatchesADuplicateAnsweredForANewWebhook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak skipped in -short mode")
+	}
+	endpoint, emulator, bin := soakParts(t)
+	res, err := Soak(context.Background(), SoakConfig{
+		Endpoint: endpoint, EventsDir: "../../events", PerProvider: 10,
+		Rules: []Rule{{Kind: FalseDuplicate, Rate: 0.1}}, Seed: 7, RetryDelay: 5 * time.Millisecond,
+		BinDir: bin, Emulator: emulator, Concurrency: 4, Output: soakLog(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := 0
+	for k, n := range res.Faults {
+		if strings.HasSuffix(k, "/"+string(FalseDuplicate)) {
+			forged += n
+		}
+	}
+	if forged == 0 {
+		t.Fatal("no duplicate was forged: the test proves nothing")
+	}
+	// What the soak checked before, trusting the answered ids: every webhook
+	// acknowledged, every answered id stored, queued and received, as many
+	// messages as distinct acknowledged ids.
+	stored, received := map[string]bool{}, map[string]bool{}
+	for _, e := range res.Input.Events {
+		stored[e.Provider+"/"+e.EventID] = e.Status == "queued"
+	}
+	for _, d := range res.Input.Deliveries {
+		received[d.Provider+"/"+d.EventID] = true
+	}
+	ackedIDs := map[string]bool{}
+	for _, w := range res.Input.Webhooks {
+		if len(w.Answers) == 0 {
+			t.Fatalf("%s %s never acknowledged", w.Provider, w.Marker)
+		}
+		for _, a := range w.Answers {
+			k := w.Provider + "/" + a.EventID
+			if !stored[k] || !received[k] {
+				t.Fatalf("%s %s: the answered id %s is not a queued, received event: the old checks would catch this", w.Provider, w.Marker, a.EventID)
+			}
+			ackedIDs[k] = true
+		}
+	}
+	if t1 := res.Total(); t1.Messages != len(ackedIDs) || t1.Acked != t1.Webhooks {
+		t.Fatalf("%d messages for %d acknowledged ids; %d of %d webhooks acknowledged", t1.Messages, len(ackedIDs), t1.Acked, t1.Webhooks)
+	}
+	// The oracle finds each webhook that was answered "duplicate" and never stored.
+	err = res.Check()
+	if !errors.Is(err, ErrLost) || len(res.Oracle.Lost) != forged || !strings.Contains(err.Error(), "(duplicate), but no stored event carries its marker") {
+		t.Fatalf("%d duplicates forged; the oracle: %v", forged, err)
+	}
+	t.Logf("%d duplicates forged, all caught: %v", forged, err)
 }
 
 // buildFunctions builds the function bootstraps for a test (a second build
