@@ -1,7 +1,10 @@
 // Command soak runs the fault-injection soak once per fault kind, then the
-// harsh soak (outage windows, runtimes killed mid-request, providers that give
-// up after 3 attempts, then the redrive), and writes the results into
-// docs/RELIABILITY.md between the soak markers. Local tooling only.
+// harsh soak (outage windows, runtimes killed mid-request, late writes,
+// concurrent copies and single-use races, providers that give up after 3
+// attempts, then the redrive), and writes each one's results into
+// docs/RELIABILITY.md between its markers — only once that run passed every
+// check; a failing run prints what it found and leaves the report as it was.
+// Local tooling only.
 package main
 
 import (
@@ -10,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -18,6 +22,8 @@ import (
 	"webhooks/internal/awskit"
 	"webhooks/internal/loadtest"
 	"webhooks/internal/localrun"
+	"webhooks/shared/lambdamain"
+	"webhooks/shared/pipeline"
 )
 
 const (
@@ -27,40 +33,63 @@ const (
 	harshEnd   = "<!-- soak-harsh:end -->"
 )
 
+// options are the command's flags: what a run measures, and where it writes.
+type options struct {
+	report   string
+	perKind  int
+	mixed    int
+	harsh    int
+	outages  int
+	outage   time.Duration
+	attempts int
+	races    int
+	log      string
+	runs     string
+	bin      string
+	emulator string
+	endpoint string
+}
+
+// stdout receives the sections not written to the report, progress the
+// runs' progress.
+var stdout, progress io.Writer = os.Stdout, os.Stderr
+
+// soakFunc runs one soak (loadtest.Soak; a test gives its own).
+type soakFunc func(context.Context, loadtest.SoakConfig) (*loadtest.SoakResult, error)
+
 func main() {
-	report := flag.String("report", "", "markdown file whose soak sections to rewrite (empty: print)")
-	perKind := flag.Int("per-kind", 75, "webhooks per provider for each single fault kind")
-	mixed := flag.Int("mixed", 250, "webhooks per provider for the mixed run")
-	harsh := flag.Int("harsh", 250, "webhooks per provider for the harsh run")
-	outages := flag.Int("outages", 3, "pairs of outage windows (SQS, then DynamoDB) in the harsh run")
-	outage := flag.Duration("outage", 8*time.Second, "length of each outage window")
-	attempts := flag.Int("attempts", 3, "attempts per delivery before a provider gives up, in the harsh run")
-	logFile := flag.String("log", "", "file for the functions' output during the harsh run (empty: discarded)")
-	runs := flag.String("runs", "classic,harsh", "which soaks to run: classic (one per fault kind), harsh, or both")
-	bin := flag.String("bin", ".run/bin", "directory holding <provider>/bootstrap built for this machine (make run-bin)")
+	var o options
+	flag.StringVar(&o.report, "report", "", "markdown file whose soak sections to rewrite, each only after its run passed (empty: print)")
+	flag.IntVar(&o.perKind, "per-kind", 75, "webhooks per provider for each single fault kind")
+	flag.IntVar(&o.mixed, "mixed", 250, "webhooks per provider for the mixed run")
+	flag.IntVar(&o.harsh, "harsh", 250, "webhooks per provider for the harsh run")
+	flag.IntVar(&o.outages, "outages", 3, "pairs of outage windows (SQS, then DynamoDB) in the harsh run")
+	flag.DurationVar(&o.outage, "outage", 8*time.Second, "length of each outage window")
+	flag.IntVar(&o.attempts, "attempts", 3, "attempts per delivery before a provider gives up, in the harsh run")
+	flag.IntVar(&o.races, "races", 3, "OSL Pay single-use races (bodies sent at once with one signed header set) in the harsh run")
+	flag.StringVar(&o.log, "log", "", "file for the functions' output during the harsh run (empty: discarded)")
+	flag.StringVar(&o.runs, "runs", "classic,harsh", "which soaks to run: classic (one per fault kind), harsh, or both")
+	flag.StringVar(&o.bin, "bin", ".run/bin", "directory holding <provider>/bootstrap built for this machine (make run-bin)")
 	flag.Parse()
 	ctx := context.Background()
-	emulator, err := localrun.FindEmulator()
+	runs, err := o.runList()
+	if err == nil {
+		err = o.checkReport(runs) // before minutes of soaking, not after
+	}
 	if err != nil {
+		fail(err)
+	}
+	if o.emulator, err = localrun.FindEmulator(); err != nil {
 		fail(err)
 	}
 	srv, err := awskit.StartMoto(ctx, nil)
 	if err != nil {
 		fail(err)
 	}
-	var errs []error
-	for _, r := range strings.Split(*runs, ",") {
-		switch strings.TrimSpace(r) {
-		case "classic":
-			errs = append(errs, run(ctx, srv.Endpoint, emulator, *report, *bin, *perKind, *mixed))
-		case "harsh":
-			errs = append(errs, runHarsh(ctx, srv.Endpoint, emulator, *report, *bin, harshConfig{*harsh, *outages, *outage, *attempts, *logFile}))
-		default:
-			errs = append(errs, fmt.Errorf("unknown run %q (classic, harsh)", r))
-		}
-	}
+	o.endpoint = srv.Endpoint
+	err = soakAll(ctx, o, runs, loadtest.Soak)
 	srv.Stop()
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		fail(err)
 	}
 }
@@ -70,72 +99,165 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-type run_ struct {
-	name  string
+// runList is the runs asked for, checked.
+func (o options) runList() ([]string, error) {
+	var runs []string
+	for _, r := range strings.Split(o.runs, ",") {
+		switch r = strings.TrimSpace(r); r {
+		case "classic", "harsh":
+			runs = append(runs, r)
+		default:
+			return nil, fmt.Errorf("unknown run %q (classic, harsh)", r)
+		}
+	}
+	return runs, nil
+}
+
+// checkReport fails when the report lacks the markers of a section one of
+// the runs would write.
+func (o options) checkReport(runs []string) error {
+	if o.report == "" {
+		return nil
+	}
+	old, err := os.ReadFile(o.report)
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		b, e := begin, end
+		if r == "harsh" {
+			b, e = harshBegin, harshEnd
+		}
+		if _, _, err := markers(old, o.report, b, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// soakAll runs each soak asked for; each writes its own section, if it passed.
+func soakAll(ctx context.Context, o options, runs []string, soak soakFunc) error {
+	if err := o.checkReport(runs); err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range runs {
+		switch r {
+		case "classic":
+			errs = append(errs, runClassic(ctx, o, soak))
+		case "harsh":
+			errs = append(errs, runHarsh(ctx, o, soak))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type classicRun struct {
 	n     int
 	rules []loadtest.Rule
 }
 
-func run(ctx context.Context, endpoint, emulator, report, bin string, perKind, mixed int) error {
-	runs := []run_{
-		{"error (500)", perKind, []loadtest.Rule{{Kind: loadtest.Error, Rate: 0.2}}},
-		{"throttle (400 ThrottlingException)", perKind, []loadtest.Rule{{Kind: loadtest.Throttle, Rate: 0.2}}},
-		{"timeout (held until the 4 s attempt limit gives up)", perKind, []loadtest.Rule{{Kind: loadtest.Timeout, Rate: 0.2}}},
-		{"latency (+50 ms)", perKind, []loadtest.Rule{{Kind: loadtest.Latency, Rate: 0.2, Delay: 50 * time.Millisecond}}},
-		{"lost response (applied, caller sees 500)", perKind, []loadtest.Rule{{Kind: loadtest.LostResponse, Rate: 0.2}}},
-		{"mixed (5% error, 5% throttle, 5% lost, 2% timeout, 3% latency)", mixed, loadtest.MixedFaults()},
+// classicConfig is the configuration of one classic run.
+func classicConfig(o options, i int, r classicRun) loadtest.SoakConfig {
+	return loadtest.SoakConfig{Endpoint: o.endpoint, EventsDir: "events", PerProvider: r.n, Redeliver: 0.1,
+		Rules: r.rules, Seed: uint64(100 + i), MaxAttempts: 30, RetryDelay: 5 * time.Millisecond, BinDir: o.bin, Emulator: o.emulator,
+		Concurrency: 16, Instances: 4, FunctionTimeout: 60 * time.Second, Redrive: true}
+}
+
+// runClassic runs one soak per fault kind and the mixed one, and writes the
+// classic section only when every run passed: the oracle held, the redrive
+// ran, every webhook was acknowledged (a provider retrying for a day gets
+// through) and nothing was lost or enqueued twice. Otherwise it prints the
+// section and fails, writing nothing.
+func runClassic(ctx context.Context, o options, soak soakFunc) error {
+	runs := []classicRun{
+		{o.perKind, []loadtest.Rule{{Kind: loadtest.Error, Rate: 0.2}}},
+		{o.perKind, []loadtest.Rule{{Kind: loadtest.Throttle, Rate: 0.2}}},
+		{o.perKind, []loadtest.Rule{{Kind: loadtest.Timeout, Rate: 0.2}}},
+		{o.perKind, []loadtest.Rule{{Kind: loadtest.Latency, Rate: 0.2, Delay: 50 * time.Millisecond}}},
+		{o.perKind, []loadtest.Rule{{Kind: loadtest.LostResponse, Rate: 0.2}}},
+		{o.mixed, loadtest.MixedFaults()},
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\nRun: `make soak` on %s, %d CPUs, %s, %s.\n\n", begin, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), cpuModel())
-	b.WriteString("Each run sends distinct webhooks of all four providers (plus 10% redeliveries of acknowledged ones) to the real function bootstraps, each under the AWS Lambda Runtime Interface Emulator (16 concurrent senders, 4 sandboxes per function, the stack's 60 s function timeout; a webhook bounds itself to 8 s); the fault proxy breaks 20% of their AWS calls (DynamoDB, SQS, Secrets Manager). Every non-2xx answer — a failed invocation (Lambda timeout, crash) counts as API Gateway's 500 — is retried as the provider would, compressed in time (up to 30 attempts, 5 ms apart). Then, faults off, each function runs the redrive and the queues are drained.\n\n")
-	b.WriteString("| fault kind | provider | webhooks | attempts | non-2xx answers | failed invocations | acknowledged | messages | lost | extra |\n|---|---|---|---|---|---|---|---|---|---|\n")
-	totalHooks, totalLost, totalExtra := 0, 0, 0
-	var faultLines []string
-	var oracleErrs []error
-	redriven := 0
+	var rows, faultLines []string
+	var errs []error
+	var first loadtest.SoakConfig
+	hooks, acked, delivered, lost, extra, redriven := 0, 0, 0, 0, 0, 0
 	for i, r := range runs {
-		fmt.Fprintf(os.Stderr, "soak: %s, %d webhooks per provider\n", r.name, r.n)
-		res, err := loadtest.Soak(ctx, loadtest.SoakConfig{Endpoint: endpoint, EventsDir: "events", PerProvider: r.n, Redeliver: 0.1,
-			Rules: r.rules, Seed: uint64(100 + i), RetryDelay: 5 * time.Millisecond, BinDir: bin, Emulator: emulator, Concurrency: 16, Redrive: true})
+		cfg := classicConfig(o, i, r)
+		if i == 0 {
+			first = cfg
+		}
+		name := describeRules(r.rules)
+		fmt.Fprintf(progress, "soak: %s, %d webhooks per provider\n", name, r.n)
+		res, err := soak(ctx, cfg)
 		if err != nil {
-			return fmt.Errorf("%s: %w", r.name, err)
+			return fmt.Errorf("%s (nothing written): %w", name, err)
 		}
 		if err := res.Check(); err != nil {
-			oracleErrs = append(oracleErrs, fmt.Errorf("%s: %w", r.name, err))
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 		redriven += res.Total().Redrive.Sent
 		for _, p := range res.Providers {
 			if p.Acked == 0 {
-				return fmt.Errorf("%s: %s acknowledged nothing: the run proves nothing", r.name, p.Provider)
+				errs = append(errs, fmt.Errorf("%s: %s acknowledged nothing: the run proves nothing", name, p.Provider))
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %d | %d | %d |\n", r.name, p.Provider, p.Webhooks, p.Attempts, p.NonOK, p.Failed, p.Acked, p.Messages, p.Lost, p.Extra)
-			totalHooks += p.Webhooks
-			totalLost += p.Lost + p.Unacked
-			totalExtra += p.Extra
+			if p.Unacked != 0 {
+				errs = append(errs, fmt.Errorf("%s: %s: %d webhooks never acknowledged in %d attempts", name, p.Provider, p.Unacked, cfg.MaxAttempts))
+			}
+			rows = append(rows, fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %d | %d | %d | %d |", name, p.Provider, p.Webhooks, p.Attempts, p.NonOK, p.Failed, p.Acked, p.Messages, p.Lost, p.Extra))
+			hooks += p.Webhooks
+			acked += p.Acked
+			lost += p.Lost + p.Unacked
+			extra += p.Extra
 		}
-		injected := 0
+		delivered += res.Oracle.Delivered
+		injected, calls := 0, 0
 		for _, n := range res.Faults {
 			injected += n
 		}
-		calls := 0
 		for _, n := range res.Calls {
 			calls += n
 		}
-		faultLines = append(faultLines, fmt.Sprintf("| %s | %d | %d | %.1f%% | %s |", r.name, calls, injected, 100*float64(injected)/float64(max(calls, 1)), res.Duration.Round(time.Second)))
+		faultLines = append(faultLines, fmt.Sprintf("| %s | %d | %d | %.1f%% | %s |", name, calls, injected, 100*float64(injected)/float64(max(calls, 1)), res.Duration.Round(time.Second)))
 	}
-	fmt.Fprintf(&b, "\n**Total: %d webhooks, %d lost, %d enqueued more than once.** After each run, with the faults off, the redrive found and sent %d events left stored but not marked queued; with them, the harsh soak's oracle (below) holds over every run.\n\n", totalHooks, totalLost, totalExtra, redriven)
+	if lost != 0 || extra != 0 {
+		errs = append(errs, fmt.Errorf("%d lost and %d extra messages", lost, extra))
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\nRun: `go run ./cmd/soak -runs classic -per-kind %d -mixed %d` on %s, %d CPUs, %s, %s.\n\n", begin, o.perKind, o.mixed, today(), runtime.NumCPU(), runtime.Version(), cpuModel())
+	fmt.Fprintf(&b, "Each run sends distinct webhooks of all four providers (plus %s redeliveries of acknowledged ones) to the real function bootstraps, each under the AWS Lambda Runtime Interface Emulator (%d concurrent senders, %d sandboxes per function, a %s function timeout; a webhook bounds itself to %s); the fault proxy breaks the share of their AWS calls (DynamoDB, SQS, Secrets Manager) that each row names. "+
+		"Every non-2xx answer — a failed invocation (Lambda timeout, crash) counts as API Gateway's 500 — is retried as the provider would, compressed in time (up to %d attempts, %s apart). "+
+		"Then, faults off, each function runs the redrive, the queues are drained, and the oracle judges every webhook by its content (below).\n\n",
+		percent(first.Redeliver), first.Concurrency, first.Instances, dur(first.FunctionTimeout), dur(pipeline.RequestBudget), first.MaxAttempts, dur(first.RetryDelay))
+	b.WriteString("| fault kind | provider | webhooks | attempts | non-2xx answers | failed invocations | acknowledged | messages | lost | extra |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString(strings.Join(rows, "\n") + "\n")
+	fmt.Fprintf(&b, "\n**Total: %d webhooks, %d acknowledged; %d of them each stored as exactly one event, queued, received under that event's id and named by every 2xx answer; %d lost, %d enqueued more than once.** After each run, with the faults off, the redrive found and sent the events left stored but not marked queued: %d in all.\n\n", hooks, acked, delivered, lost, extra, redriven)
 	b.WriteString("| fault kind | AWS calls | faults injected | share | duration |\n|---|---|---|---|---|\n")
 	b.WriteString(strings.Join(faultLines, "\n") + "\n\n" + end)
-	out := b.String()
+	if delivered != acked {
+		errs = append(errs, fmt.Errorf("%d webhooks acknowledged, %d delivered as the oracle requires", acked, delivered))
+	}
+	return write(o.report, begin, end, b.String(), errors.Join(errs...))
+}
+
+// write splices section into the report between its markers when the run
+// that made it passed (checkErr nil); otherwise it prints the section and
+// returns checkErr, leaving the report as it was. Without a report it prints.
+func write(report, begin, end, section string, checkErr error) error {
+	if report == "" || checkErr != nil {
+		fmt.Fprintln(stdout, section)
+	}
+	if checkErr != nil {
+		if report != "" {
+			return fmt.Errorf("nothing written to %s: %w", report, checkErr)
+		}
+		return checkErr
+	}
 	if report == "" {
-		fmt.Println(out)
-	} else if err := splice(report, begin, end, out); err != nil {
-		return err
+		return nil
 	}
-	if totalLost != 0 || totalExtra != 0 {
-		oracleErrs = append(oracleErrs, fmt.Errorf("%d lost and %d extra messages", totalLost, totalExtra))
-	}
-	return errors.Join(oracleErrs...)
+	return splice(report, begin, end, section)
 }
 
 func splice(path, begin, end, section string) error {
@@ -143,12 +265,84 @@ func splice(path, begin, end, section string) error {
 	if err != nil {
 		return err
 	}
-	i, j := bytes.Index(old, []byte(begin)), bytes.Index(old, []byte(end))
-	if i < 0 || j < i {
-		return fmt.Errorf("%s has no markers %s … %s", path, begin, end)
+	i, j, err := markers(old, path, begin, end)
+	if err != nil {
+		return err
 	}
 	return os.WriteFile(path, append(append(append([]byte{}, old[:i]...), section...), old[j+len(end):]...), 0o644)
 }
+
+// markers finds a section's markers in a report: begin, then end, once each.
+func markers(doc []byte, path, begin, end string) (int, int, error) {
+	i, j := bytes.Index(doc, []byte(begin)), bytes.Index(doc, []byte(end))
+	if i < 0 || j < i || bytes.Count(doc, []byte(begin)) != 1 || bytes.Count(doc, []byte(end)) != 1 {
+		return 0, 0, fmt.Errorf("%s has not exactly one %s followed by one %s", path, begin, end)
+	}
+	return i, j, nil
+}
+
+// describeRules names a fault mix by its kinds and rates.
+func describeRules(rules []loadtest.Rule) string {
+	if len(rules) == 1 {
+		return describeRule(rules[0], true)
+	}
+	parts := make([]string, len(rules))
+	for i, r := range rules {
+		parts[i] = describeRule(r, false)
+	}
+	return "mixed (" + strings.Join(parts, ", ") + ")"
+}
+
+// describeRule names one fault kind and its rate, spelt out or short.
+func describeRule(r loadtest.Rule, long bool) string {
+	rate := percent(r.Rate)
+	scope := ""
+	if r.Service != "" || r.Operation != "" {
+		scope = " of " + strings.Trim(r.Service+"/"+r.Operation, "/") + " calls"
+	}
+	var what, short string
+	switch r.Kind {
+	case loadtest.Error:
+		what, short = "error (500)", "error"
+	case loadtest.Throttle:
+		what, short = "throttle (400 ThrottlingException)", "throttle"
+	case loadtest.Timeout:
+		what, short = fmt.Sprintf("timeout (held until the caller's %s attempt limit gives up)", dur(lambdamain.AttemptTimeout)), "timeout"
+	case loadtest.Latency:
+		what, short = fmt.Sprintf("latency (+%s)", dur(r.Delay)), fmt.Sprintf("latency +%s", dur(r.Delay))
+	case loadtest.LostResponse:
+		what, short = "lost response (applied, caller sees 500)", "lost response"
+	case loadtest.LateWrite: // its rate is of the writes only
+		if !long {
+			return fmt.Sprintf("%s of writes%s landing late", rate, scope)
+		}
+		what, short = "late write (held until the caller's attempt gives up, then applied)", "late write"
+		scope += " of writes"
+	default:
+		what, short = string(r.Kind), string(r.Kind)
+	}
+	if long {
+		return fmt.Sprintf("%s, %s%s", what, rate, scope)
+	}
+	return fmt.Sprintf("%s %s%s", rate, short, scope)
+}
+
+func percent(f float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", 100*f), "0"), ".") + "%"
+}
+
+// dur writes a duration as the prose does: "60 s", "50 ms".
+func dur(d time.Duration) string {
+	switch {
+	case d != 0 && d%time.Second == 0:
+		return fmt.Sprintf("%d s", d/time.Second)
+	case d != 0 && d%time.Millisecond == 0:
+		return fmt.Sprintf("%d ms", d/time.Millisecond)
+	}
+	return d.String()
+}
+
+func today() string { return time.Now().UTC().Format("2006-01-02") }
 
 func cpuModel() string {
 	b, err := os.ReadFile("/proc/cpuinfo")

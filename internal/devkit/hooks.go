@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,14 @@ type Webhook struct {
 	Provider string
 	Variant  string
 	Body     []byte
+	// Marker is the suffix Generate appended to the body's id fields ("-s17"),
+	// "" for a webhook it did not make. The receivers keep the fields that
+	// form an event's key, subject or message group as sent, so the marker,
+	// followed by a quote (Markers), is in the stored data and in the message
+	// of this webhook's event, and in no other webhook's of the same Generate
+	// call: a test identifies an event by its content, never by the id the
+	// function hands back.
+	Marker string
 }
 
 // ErrNoIDField means a sample body has no field that makes an event distinct.
@@ -62,7 +71,9 @@ func Bases(eventsDir string, k Kit) ([]Webhook, error) {
 
 // Generate returns n distinct webhooks of provider, cycling through its
 // samples; tag goes into every id so that runs with different tags never
-// collide in one table.
+// collide in one table. The i-th webhook's Marker is "-<tag><i>": a tag that
+// ends in a letter makes no marker end another ("-s7" does not end "-s17"),
+// so Markers tells them apart.
 func Generate(eventsDir string, k Kit, tag string, n int) ([]Webhook, error) {
 	provider := k.Name
 	bases, err := Bases(eventsDir, k)
@@ -72,11 +83,12 @@ func Generate(eventsDir string, k Kit, tag string, n int) ([]Webhook, error) {
 	out := make([]Webhook, 0, n)
 	for i := 0; i < n; i++ {
 		b := bases[i%len(bases)]
-		body, err := Uniquify(b.Body, fmt.Sprintf("-%s%d", tag, i))
+		marker := fmt.Sprintf("-%s%d", tag, i)
+		body, err := Uniquify(b.Body, marker)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", provider, err)
 		}
-		out = append(out, Webhook{Provider: provider, Variant: b.Variant, Body: body})
+		out = append(out, Webhook{Provider: provider, Variant: b.Variant, Body: body, Marker: marker})
 	}
 	return out, nil
 }
@@ -135,6 +147,66 @@ func Uniquify(body []byte, suffix string) ([]byte, error) {
 		return nil, ErrNoIDField
 	}
 	return json.Marshal(v)
+}
+
+// Markers finds which of a set of markers (Webhook.Marker) a JSON text
+// carries: a marker counts where it ends a string, followed by a quote, so
+// "-s1" is not found in `"o-s17"`. The text is a stored item's data or a
+// message body. Linear in the text: one look-up per quote and marker length.
+type Markers struct {
+	index map[string]int
+	lens  []int
+}
+
+// NewMarkers indexes markers. It refuses an empty marker, the same marker
+// twice, and a marker that ends another (then a text carrying the longer one
+// would seem to carry both).
+func NewMarkers(markers []string) (*Markers, error) {
+	m := &Markers{index: make(map[string]int, len(markers))}
+	seen := map[int]bool{}
+	for i, s := range markers {
+		if s == "" || strings.Contains(s, `"`) {
+			return nil, fmt.Errorf("devkit: marker %d is %q: not a marker", i, s)
+		}
+		if j, dup := m.index[s]; dup {
+			return nil, fmt.Errorf("devkit: markers %d and %d are both %q", j, i, s)
+		}
+		m.index[s] = i
+		if !seen[len(s)] {
+			seen[len(s)] = true
+			m.lens = append(m.lens, len(s))
+		}
+	}
+	for s, i := range m.index {
+		for k := 1; k < len(s); k++ {
+			if j, ok := m.index[s[k:]]; ok {
+				return nil, fmt.Errorf("devkit: marker %d (%q) ends marker %d (%q)", j, s[k:], i, s)
+			}
+		}
+	}
+	return m, nil
+}
+
+// In returns the positions (in the slice given to NewMarkers) of the markers
+// data carries, each once, in ascending order.
+func (m *Markers) In(data []byte) []int {
+	var found []int
+	for q := bytes.IndexByte(data, '"'); q >= 0; {
+		for _, l := range m.lens {
+			if l <= q {
+				if i, ok := m.index[string(data[q-l:q])]; ok && !slices.Contains(found, i) {
+					found = append(found, i)
+				}
+			}
+		}
+		next := bytes.IndexByte(data[q+1:], '"')
+		if next < 0 {
+			break
+		}
+		q += 1 + next
+	}
+	slices.Sort(found)
+	return found
 }
 
 // HTTPRequest builds the signed HTTP request a provider would send to the

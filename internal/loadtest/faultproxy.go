@@ -1,9 +1,10 @@
 package loadtest
 
-// Fault injection. faultproxy is: an HTTP proxy placed between the functions and an AWS
-// endpoint (moto_server) that injects faults per service and operation at a
-// rate: server errors, throttling, timeouts, added latency, lost responses
-// (the call succeeds at AWS but the caller sees an error) and connection
+// Fault injection. faultproxy is: an HTTP proxy placed between the functions
+// and an AWS endpoint (moto_server) that injects faults per service and
+// operation at a rate: server errors, throttling, timeouts, added latency,
+// lost responses (the call succeeds at AWS but the caller sees an error), late
+// writes (a write held until the caller gave up, then applied) and connection
 // resets. It also opens outage windows, in which every call to one service
 // fails (as during an AWS outage, which the SDK's retries cannot absorb), and
 // kills the calling process (SIGKILL) before a call is forwarded or after AWS
@@ -12,7 +13,10 @@ package loadtest
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -20,6 +24,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +42,35 @@ const (
 	LostResponse Kind = "lost-response" // forwarded and applied, but the caller gets a 500
 	Unavailable  Kind = "unavailable"   // 503 ServiceUnavailable, nothing forwarded
 	Reset        Kind = "reset"         // the connection is reset (TCP RST), nothing forwarded
+	// LateWrite holds a write (IsWrite) until the caller's attempt gives up
+	// (it closes the connection: the SDK's attempt timeout), and only then
+	// forwards it: the write lands after the caller saw its timeout, while
+	// the caller's retry may be on its way, as a request stuck in a network
+	// can. A caller that does not give up within the hold (Delay, default
+	// 30 s) gets a 504 and nothing is forwarded. Rules of this kind pass
+	// over calls that are not writes.
+	LateWrite Kind = "late-write"
+	// FalseDuplicate is no AWS fault: it makes the function wrong, to show
+	// that the soak's oracle catches a function that answers "duplicate" for
+	// a new webhook. It answers a DynamoDB UpdateItem that records an
+	// entity's latest state (its condition names #state) as if that state
+	// were recorded already, for the event of the last state the proxy let
+	// through: the function takes the new webhook for a redelivery of that
+	// other webhook, stores nothing, and answers 200 duplicate naming it.
+	// Rules of this kind pass over every other call (and over the first
+	// state record, when there is no earlier event to name).
+	FalseDuplicate Kind = "false-duplicate"
 )
+
+// writes are the AWS operations that change something, by service.
+var writes = map[string]map[string]bool{
+	"dynamodb":       {"PutItem": true, "UpdateItem": true, "DeleteItem": true, "BatchWriteItem": true, "TransactWriteItems": true},
+	"sqs":            {"SendMessage": true, "SendMessageBatch": true, "DeleteMessage": true, "DeleteMessageBatch": true, "ChangeMessageVisibility": true},
+	"secretsmanager": {"PutSecretValue": true, "UpdateSecretVersionStage": true},
+}
+
+// IsWrite reports whether an operation of a service changes something at AWS.
+func IsWrite(service, op string) bool { return writes[service][op] }
 
 // Rule injects Kind into calls of Service (dynamodb, sqs, secretsmanager; "" =
 // any) and Operation ("" = any) with probability Rate.
@@ -65,6 +98,11 @@ type Proxy struct {
 	kills   []KillRule
 	killed  map[string]int // "service/Operation/before|after"
 	missed  int            // kills chosen whose caller was not found
+	landed  map[string]int // late writes forwarded: "service/Operation/<status>"
+	held    sync.WaitGroup // late writes held or being forwarded
+	// lastState is the event id of the last latest-state record forwarded,
+	// by the partition key's provider (for FalseDuplicate).
+	lastState map[string]string
 }
 
 // NewFaultProxy returns a proxy to target whose random choices follow seed.
@@ -74,7 +112,7 @@ func NewFaultProxy(target string, seed uint64, rules ...Rule) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{target: u, rules: rules, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		calls: map[string]int{}, hits: map[string]int{}, outages: map[string]*Window{}, killed: map[string]int{}}
+		calls: map[string]int{}, hits: map[string]int{}, outages: map[string]*Window{}, killed: map[string]int{}, landed: map[string]int{}, lastState: map[string]string{}}
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	return p, nil
 }
@@ -106,22 +144,58 @@ func Operation(r *http.Request, body []byte) (service, op string) {
 	return "unknown", r.Method
 }
 
-func (p *Proxy) pick(service, op string) (Rule, bool) {
+// pick chooses the fault for a call, if any; for FalseDuplicate, named is
+// the event id the forged answer names.
+func (p *Proxy) pick(service, op string, body []byte) (rule Rule, named string, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls[service+"/"+op]++
+	owner, state, isState := stateRecord(service, op, body)
+	if isState && p.lastState[owner] == "" {
+		p.lastState[owner] = state
+	}
 	if w := p.outages[service]; w != nil {
 		w.Failed++
 		p.hits[service+"/"+op+"/outage-"+string(w.Kind)]++
-		return Rule{Service: service, Kind: w.Kind, Rate: 1}, true
+		return Rule{Service: service, Kind: w.Kind, Rate: 1}, "", true
 	}
 	for _, r := range p.rules {
+		if r.Kind == LateWrite && !IsWrite(service, op) || r.Kind == FalseDuplicate && (!isState || p.lastState[owner] == state) {
+			continue
+		}
 		if (r.Service == "" || r.Service == service) && (r.Operation == "" || r.Operation == op) && p.rng.Float64() < r.Rate {
 			p.hits[service+"/"+op+"/"+string(r.Kind)]++
-			return r, true
+			if r.Kind == FalseDuplicate {
+				return r, p.lastState[owner], true
+			}
+			return r, "", true
 		}
 	}
-	return Rule{}, false
+	if isState {
+		p.lastState[owner] = state
+	}
+	return Rule{}, "", false
+}
+
+// stateRecord tells whether a call records an entity's latest state (a
+// DynamoDB UpdateItem whose condition names #state) and, if so, whose (the
+// partition key up to its first '#': the provider) and the event id it
+// records (":e").
+func stateRecord(service, op string, body []byte) (owner, eventID string, ok bool) {
+	if service != "dynamodb" || op != "UpdateItem" {
+		return "", "", false
+	}
+	var in struct {
+		Key                       map[string]struct{ S string }
+		ConditionExpression       string
+		ExpressionAttributeValues map[string]struct{ S string }
+	}
+	if json.Unmarshal(body, &in) != nil || !strings.Contains(in.ConditionExpression, "#state") {
+		return "", "", false
+	}
+	owner, _, _ = strings.Cut(in.Key["pk"].S, "#")
+	eventID = in.ExpressionAttributeValues[":e"].S
+	return owner, eventID, eventID != ""
 }
 
 // ServeHTTP implements http.Handler.
@@ -136,7 +210,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if kill, ok := p.pickKill(service, op); ok && p.kill(w, r, service, op, kill) {
 		return
 	}
-	rule, fault := p.pick(service, op)
+	rule, named, fault := p.pick(service, op, body)
 	if !fault {
 		p.rp.ServeHTTP(w, r)
 		return
@@ -171,15 +245,95 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec := &discard{header: http.Header{}}
 		p.rp.ServeHTTP(rec, r)
 		writeAWSError(w, http.StatusInternalServerError, "InternalServerError", "injected: response lost after the call was applied")
+	case LateWrite:
+		p.lateWrite(w, r, body, service, op, rule.Delay)
+	case FalseDuplicate:
+		b := fmt.Appendf(nil, `{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed","Item":{"event_id":{"S":%q}}}`, named)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.Header().Set("X-Amzn-ErrorType", "ConditionalCheckFailedException")
+		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10)) // DynamoDB's, which the SDK checks
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write(b)
 	}
 }
 
-// discard is a ResponseWriter that drops the response.
-type discard struct{ header http.Header }
+// lateWrite holds a write until its caller gives up, then forwards it.
+func (p *Proxy) lateWrite(w http.ResponseWriter, r *http.Request, body []byte, service, op string, hold time.Duration) {
+	p.held.Add(1)
+	defer p.held.Done()
+	if hold == 0 {
+		hold = 30 * time.Second
+	}
+	select {
+	case <-time.After(hold):
+		writeAWSError(w, http.StatusGatewayTimeout, "RequestTimeout", "injected timeout")
+		return
+	case <-r.Context().Done():
+	}
+	// The caller's attempt is over: now the write reaches AWS, and nobody
+	// hears the answer.
+	late := r.Clone(context.Background())
+	late.Body = io.NopCloser(bytes.NewReader(body))
+	rec := &discard{header: http.Header{}, keep: 4096}
+	p.rp.ServeHTTP(rec, late)
+	answer := "applied"
+	if rec.status() >= 300 {
+		answer = fmt.Sprintf("%d", rec.status())
+		var e struct {
+			Type string `json:"__type"`
+		}
+		if json.Unmarshal(rec.body, &e) == nil && e.Type != "" {
+			answer += " " + e.Type[strings.LastIndexByte(e.Type, '#')+1:]
+		}
+	}
+	p.mu.Lock()
+	p.landed[service+"/"+op+"/"+answer]++
+	p.mu.Unlock()
+}
 
-func (d *discard) Header() http.Header         { return d.header }
-func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discard) WriteHeader(int)             {}
+// LateWrites returns the late writes forwarded after their caller gave up, by
+// "service/Operation/<AWS's answer>": "applied", or the status and error code
+// ("400 ConditionalCheckFailedException": the write's condition no longer
+// held), once every late write held now has been forwarded or answered.
+func (p *Proxy) LateWrites() map[string]int {
+	p.held.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range p.landed {
+		out[k] = v
+	}
+	return out
+}
+
+// discard is a ResponseWriter that drops the response, keeping its status
+// and the first keep bytes of its body.
+type discard struct {
+	header http.Header
+	code   int
+	keep   int
+	body   []byte
+}
+
+func (d *discard) Header() http.Header { return d.header }
+func (d *discard) Write(b []byte) (int, error) {
+	if n := min(len(b), d.keep-len(d.body)); n > 0 {
+		d.body = append(d.body, b[:n]...)
+	}
+	return len(b), nil
+}
+func (d *discard) WriteHeader(code int) {
+	if d.code == 0 {
+		d.code = code
+	}
+}
+
+func (d *discard) status() int {
+	if d.code == 0 {
+		return http.StatusOK
+	}
+	return d.code
+}
 
 func writeAWSError(w http.ResponseWriter, status int, code, msg string) {
 	// JSON-protocol error shape (DynamoDB, SQS JSON, Secrets Manager); the SDK reads

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func TestRateIsRoughlyHonoured(t *testing.T) {
 	p, _ := NewFaultProxy("http://127.0.0.1:1", 7, Rule{Kind: Error, Rate: 0.2})
 	hits := 0
 	for i := 0; i < 10000; i++ {
-		if _, ok := p.pick("sqs", "SendMessage"); ok {
+		if _, _, ok := p.pick("sqs", "SendMessage", nil); ok {
 			hits++
 		}
 	}
@@ -209,5 +210,143 @@ func TestKillRules(t *testing.T) {
 			t.Errorf("%s: in an outage: %d, killer called %d times", c.name, st, calls)
 		}
 		srv.Close()
+	}
+}
+
+// A late write reaches AWS only after its caller's attempt gave up: the
+// caller sees a timeout, and the write lands after it (while a read under the
+// same rule passes untouched, and a caller that outwaits the hold gets a 504
+// with nothing applied).
+func TestLateWriteLandsAfterTheCallerGaveUp(t *testing.T) {
+	var mu sync.Mutex
+	var landed []time.Time
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		landed = append(landed, time.Now())
+		mu.Unlock()
+		if r.Header.Get("X-Amz-Target") == "DynamoDB_20120810.UpdateItem" {
+			writeAWSError(w, http.StatusBadRequest, "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", "The conditional request failed")
+			return
+		}
+		io.WriteString(w, `{}`)
+	}))
+	defer upstream.Close()
+	arrivals := func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		out := landed
+		landed = nil
+		return out
+	}
+	p, _ := NewFaultProxy(upstream.URL, 1, Rule{Kind: LateWrite, Rate: 1, Delay: 5 * time.Second})
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	call := func(target string, timeout time.Duration) (int, error) {
+		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(`{"TableName":"t"}`))
+		req.Header.Set("X-Amz-Target", target)
+		c := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+		res, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer res.Body.Close()
+		io.Copy(io.Discard, res.Body)
+		return res.StatusCode, nil
+	}
+
+	const attempt = 300 * time.Millisecond
+	start := time.Now()
+	st, err := call("DynamoDB_20120810.PutItem", attempt)
+	if err == nil || !strings.Contains(err.Error(), "Timeout") {
+		t.Fatalf("the caller got status %d, error %v; want its own timeout", st, err)
+	}
+	late := p.LateWrites() // waits for the held write to be forwarded
+	if got := arrivals(); len(got) != 1 || !got[0].After(start.Add(attempt)) {
+		t.Fatalf("arrivals %v (call began %v, gave up after %s); want one write, after the caller gave up", got, start, attempt)
+	}
+	if late["dynamodb/PutItem/applied"] != 1 {
+		t.Errorf("late writes %v", late)
+	}
+
+	// A late write AWS refuses is recorded with its error code.
+	if _, err := call("DynamoDB_20120810.UpdateItem", attempt); err == nil {
+		t.Error("UpdateItem: the caller got an answer")
+	}
+	if late := p.LateWrites(); late["dynamodb/UpdateItem/400 ConditionalCheckFailedException"] != 1 || len(arrivals()) != 1 {
+		t.Errorf("late writes %v", late)
+	}
+
+	// A read under the rule is not held.
+	if st, err := call("DynamoDB_20120810.GetItem", attempt); st != 200 || err != nil || len(arrivals()) != 1 {
+		t.Errorf("a read: %d %v", st, err)
+	}
+
+	// A caller that outwaits the hold: 504, nothing applied.
+	p.SetRules(Rule{Kind: LateWrite, Rate: 1, Delay: 100 * time.Millisecond})
+	st, err = call("AmazonSQS.SendMessage", 5*time.Second)
+	p.LateWrites()
+	if n := len(arrivals()); st != http.StatusGatewayTimeout || err != nil || n != 0 {
+		t.Errorf("a patient caller: %d %v, %d reached AWS", st, err, n)
+	}
+	_, faults := p.Stats()
+	if faults["dynamodb/PutItem/late-write"] != 1 || faults["dynamodb/UpdateItem/late-write"] != 1 || faults["sqs/SendMessage/late-write"] != 1 || faults["dynamodb/GetItem/late-write"] != 0 {
+		t.Errorf("faults %v", faults)
+	}
+}
+
+func TestIsWrite(t *testing.T) {
+	for _, c := range []struct {
+		service, op string
+		want        bool
+	}{{"dynamodb", "PutItem", true}, {"dynamodb", "UpdateItem", true}, {"dynamodb", "DeleteItem", true}, {"sqs", "SendMessage", true},
+		{"dynamodb", "GetItem", false}, {"dynamodb", "Query", false}, {"sqs", "ReceiveMessage", false}, {"secretsmanager", "GetSecretValue", false}} {
+		if IsWrite(c.service, c.op) != c.want {
+			t.Errorf("%s/%s: %v", c.service, c.op, !c.want)
+		}
+	}
+}
+
+// FalseDuplicate answers a latest-state record as if the state were recorded
+// already, for the event of the last state record let through; other calls
+// (and the first state record) pass.
+func TestFalseDuplicate(t *testing.T) {
+	var applied atomic.Int32
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		applied.Add(1)
+		io.WriteString(w, `{}`)
+	}))
+	defer upstream.Close()
+	p, _ := NewFaultProxy(upstream.URL, 1, Rule{Kind: FalseDuplicate, Rate: 1})
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	state := func(provider, id string) string {
+		return `{"Key":{"pk":{"S":"` + provider + `#state#ab"},"sk":{"S":"state"}},"ConditionExpression":"attribute_not_exists(pk) OR #state <> :s","ExpressionAttributeValues":{":e":{"S":"` + id + `"},":s":{"S":"h"}}}`
+	}
+	call := func(target, body string) (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", target)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if st, _ := call("DynamoDB_20120810.UpdateItem", state("tiki", "first")); st != 200 {
+		t.Errorf("tiki's first state record: %d", st)
+	}
+	if st, _ := call("DynamoDB_20120810.UpdateItem", state("oslpay", "other")); st != 200 {
+		t.Errorf("OSL Pay's first state record: %d", st)
+	}
+	if st, _ := call("DynamoDB_20120810.UpdateItem", `{"ConditionExpression":"#status = :s"}`); st != 200 {
+		t.Errorf("another update: %d", st)
+	}
+	st, body := call("DynamoDB_20120810.UpdateItem", state("tiki", "second"))
+	if st != 400 || !strings.Contains(body, "ConditionalCheckFailedException") || !strings.Contains(body, `"Item":{"event_id":{"S":"first"}}`) {
+		t.Errorf("tiki's second state record: %d %s", st, body)
+	}
+	if applied.Load() != 3 {
+		t.Errorf("%d calls reached AWS; want 3", applied.Load())
 	}
 }

@@ -8,9 +8,12 @@ package loadtest
 //
 // The harsh soak adds what the SDK's own retries cannot absorb: outage windows
 // in which every call to SQS or DynamoDB fails, function runtimes killed
-// (SIGKILL) in the middle of a request, and providers that give up after a few
-// attempts. Then, with the faults off, it runs each function's redrive, and
-// the oracle (oracle.go) judges the table and everything the queues held.
+// (SIGKILL) in the middle of a request, writes that land after their caller
+// gave up, and providers that give up after a few attempts; and it races:
+// webhooks sent as several concurrent copies, OSL Pay bodies sent at once
+// with one signed header set. Then, with the faults off, it runs each
+// function's redrive, and the oracle (oracle.go) judges the table and
+// everything the queues held, identifying each event by its content.
 
 import (
 	"context"
@@ -18,10 +21,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -33,6 +39,7 @@ import (
 	"webhooks/shared/contract"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/providers"
+	"webhooks/shared/providers/oslpay"
 )
 
 // localrun.Providers in report order.
@@ -70,6 +77,26 @@ type SoakConfig struct {
 	// Redrive runs, once the load is over and the faults are off, each
 	// function's redrive command (RedriveCommand) by direct invocation.
 	Redrive bool
+
+	// Copies is the share of the webhooks each of whose deliveries is sent
+	// as MinCopies to MaxCopies identical requests at once, each retried on
+	// its own (a provider whose retry fires while the first attempt still
+	// runs, or two of its workers sending one webhook): exactly one event
+	// must come of them.
+	Copies               float64
+	MinCopies, MaxCopies int
+	// SingleUseRaces is how many times a group of 2 to RaceBodies distinct
+	// OSL Pay bodies is sent at once with one signed header set (OSL Pay
+	// signs its app id and a timestamp, not the body), each body retried
+	// with the same headers on a 5xx: at most one body may be accepted, the
+	// others are 401, and at most one event is stored.
+	SingleUseRaces int
+	RaceBodies     int
+	// Serial puts a one-at-a-time proxy (awskit.Serial) between the fault
+	// proxy and moto: moto does not make concurrent conditional writes
+	// atomic (two of 40 identical PutItems may win), DynamoDB does, so a run
+	// that races deliveries would otherwise fail on moto's account.
+	Serial bool
 }
 
 // OutageSpec is one outage window of a soak: every call to Service fails
@@ -113,12 +140,17 @@ type ProviderResult struct {
 	Failed      int            // invocations that failed (Lambda timeout, crash), answered 500
 	Acked       int            // webhooks that got a 2xx
 	Unacked     int            // webhooks still failing after MaxAttempts: the provider gave up
-	Events      int            // distinct event ids acknowledged
+	Events      int            // events stored (the oracle maps each to its webhook by content)
 	Messages    int            // messages on the queue
-	Lost        int            // acknowledged events with no message
-	Extra       int            // messages beyond one per acknowledged event
+	Lost        int            // the oracle's lost: acknowledged webhooks, or stored events, not delivered
+	Extra       int            // messages beyond one per stored event (or that no stored event explains)
 	ItemsQueued int            // stored items marked queued
 	Outcomes    map[string]int // answers by X-Webhook-Outcome
+	// Copied are the webhooks sent as concurrent copies, CopiesSent the
+	// requests of their bursts (before retries).
+	Copied, CopiesSent int
+	// Races are the single-use races run against this provider.
+	Races []Race
 	// Stranded is how many events were stored but not queued once the load
 	// was over (before any redrive).
 	Stranded int
@@ -127,8 +159,18 @@ type ProviderResult struct {
 	Oracle   OracleReport  // the oracle over this provider's events and queue
 }
 
+// Race is one single-use race: distinct bodies sent at once with one signed
+// header set.
+type Race struct {
+	Bodies   int // distinct bodies sent with the headers
+	Accepted int // bodies answered 2xx
+	Refused  int // bodies answered 401 (their last answer)
+	Other    int // bodies whose last answer was another (a 5xx the provider gave up on)
+}
+
 // SoakResult is what a soak came to.
 type SoakResult struct {
+	Config    SoakConfig // the run's configuration, defaults filled in
 	Providers []ProviderResult
 	Calls     map[string]int // AWS calls by service/operation
 	Faults    map[string]int // injected faults by service/operation/kind (outage-<kind> in a window)
@@ -137,9 +179,15 @@ type SoakResult struct {
 	// runtimes (the call went on unharmed, or lost its answer after it).
 	KillsMissed int
 	Windows     []Window // outage windows, in order
-	RedriveAt   time.Time
-	Oracle      OracleReport
-	Duration    time.Duration
+	// Input is what the oracle judged: the webhooks sent with their 2xx
+	// answers, the event items, the messages.
+	Input OracleInput
+	// LateWrites are the writes the proxy forwarded after their caller gave
+	// up, by "service/Operation/<AWS's status>".
+	LateWrites map[string]int
+	RedriveAt  time.Time
+	Oracle     OracleReport
+	Duration   time.Duration
 }
 
 // Check is nil when the run upheld everything: the oracle, and a redrive
@@ -159,12 +207,36 @@ var ErrProvesNothing = errors.New("loadtest: the harsh soak proves nothing")
 
 // Bit is nil when a harsh run's faults bit: some runtime was killed, every
 // outage window failed calls, and some event was left stranded (stored, not
-// confirmed queued) for the redrive.
+// confirmed queued) for the redrive; and, as configured, some write landed
+// late, some webhook was sent as concurrent copies, and every single-use race
+// ran.
 func (r *SoakResult) Bit() error {
 	var errs []error
 	t := r.Total()
 	if t.Kills == 0 {
 		errs = append(errs, fmt.Errorf("%w: no runtime was killed", ErrProvesNothing))
+	}
+	late := 0
+	for _, n := range r.LateWrites {
+		late += n
+	}
+	for _, rule := range r.Config.Rules {
+		if rule.Kind == LateWrite && late == 0 {
+			errs = append(errs, fmt.Errorf("%w: no write landed late", ErrProvesNothing))
+			break
+		}
+	}
+	if r.Config.Copies > 0 && t.Copied == 0 {
+		errs = append(errs, fmt.Errorf("%w: no webhook was sent as concurrent copies", ErrProvesNothing))
+	}
+	decided := 0
+	for _, race := range t.Races {
+		if race.Accepted == 1 && race.Refused > 0 {
+			decided++
+		}
+	}
+	if len(t.Races) != r.Config.SingleUseRaces || (len(t.Races) > 0 && decided == 0) {
+		errs = append(errs, fmt.Errorf("%w: %d single-use races ran of %d, %d decided (one body accepted, another refused)", ErrProvesNothing, len(t.Races), r.Config.SingleUseRaces, decided))
 	}
 	for _, w := range r.Windows {
 		if w.Failed == 0 {
@@ -198,6 +270,9 @@ func (r *SoakResult) Total() ProviderResult {
 		t.Redrive.Found += p.Redrive.Found
 		t.Redrive.Sent += p.Redrive.Sent
 		t.Redrive.Failed += p.Redrive.Failed
+		t.Copied += p.Copied
+		t.CopiesSent += p.CopiesSent
+		t.Races = append(t.Races, p.Races...)
 		for k, v := range p.Statuses {
 			t.Statuses[k] += v
 		}
@@ -209,6 +284,16 @@ func (r *SoakResult) Total() ProviderResult {
 }
 
 type webhook = devkit.Webhook
+
+// job is what a sender does next: deliver a webhook (hook ≥ 0) or run a
+// single-use race (race ≥ 0).
+type job struct{ hook, race int }
+
+// sent is what the senders saw of one webhook.
+type sent struct {
+	answers []Answer // every 2xx answer
+	last    int      // status of its last answer
+}
 
 // Soak executes one soak run against fresh resources.
 func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
@@ -225,6 +310,12 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	if cfg.FunctionTimeout == 0 {
 		cfg.FunctionTimeout = 60 * time.Second
 	}
+	if cfg.Copies > 0 && (cfg.MinCopies < 2 || cfg.MaxCopies < cfg.MinCopies) {
+		return nil, fmt.Errorf("loadtest: copies %d to %d: want 2 ≤ min ≤ max", cfg.MinCopies, cfg.MaxCopies)
+	}
+	if cfg.SingleUseRaces > 0 && cfg.RaceBodies < 2 {
+		return nil, fmt.Errorf("loadtest: a single-use race needs 2 bodies or more, not %d", cfg.RaceBodies)
+	}
 	if cfg.Emulator == "" {
 		var err error
 		if cfg.Emulator, err = localrun.FindEmulator(); err != nil {
@@ -235,7 +326,16 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	proxy, err := NewFaultProxy(cfg.Endpoint, cfg.Seed, cfg.Rules...)
+	target := cfg.Endpoint
+	if cfg.Serial {
+		serial, err := awskit.NewSerial(cfg.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		defer serial.Close()
+		target = serial.Endpoint
+	}
+	proxy, err := NewFaultProxy(target, cfg.Seed, cfg.Rules...)
 	if err != nil {
 		return nil, err
 	}
@@ -303,6 +403,30 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The single-use races' bodies: OSL Pay webhooks of their own (tag "r").
+	var raceHooks []webhook
+	raceSize := make([]int, cfg.SingleUseRaces)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	if cfg.SingleUseRaces > 0 {
+		kit, err := devkit.Find(providers.All, oslpay.Name)
+		if err != nil {
+			return nil, err
+		}
+		if raceHooks, err = devkit.Generate(cfg.EventsDir, kit, "r", cfg.SingleUseRaces*cfg.RaceBodies); err != nil {
+			return nil, err
+		}
+		for g := range raceSize {
+			raceSize[g] = 2 + rng.IntN(cfg.RaceBodies-1)
+		}
+	}
+	// How many concurrent copies each webhook's deliveries are sent as (1: one).
+	copies := make([]int, len(hooks))
+	for i := range hooks {
+		copies[i] = 1
+		if rng.Float64() < cfg.Copies {
+			copies[i] = cfg.MinCopies + rng.IntN(cfg.MaxCopies-cfg.MinCopies+1)
+		}
+	}
 	res := map[string]*ProviderResult{}
 	var mu sync.Mutex
 	if len(cfg.Kills) > 0 {
@@ -320,48 +444,70 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 			mu.Unlock()
 		}), cfg.Kills...)
 	}
-	var acks []Ack
-	acked := map[string]map[string]bool{} // provider -> event ids (not quarantined)
 	for _, p := range localrun.Providers {
 		res[p] = &ProviderResult{Provider: p, Statuses: map[int]int{}, Outcomes: map[string]int{}}
-		acked[p] = map[string]bool{}
 	}
-	work := make(chan int)
+	hookSeen := make([]sent, len(hooks))
+	raceSeen := make([]sent, len(raceHooks))
+	// record counts one attempt's answer, to the webhook it is about.
+	record := func(provider string, seen *sent) func(status int, outcome, id string) {
+		return func(status int, outcome, id string) {
+			mu.Lock()
+			defer mu.Unlock()
+			r := res[provider]
+			r.Attempts++
+			if outcome == outcomeFunctionFailed {
+				r.Failed++
+			}
+			if status < 200 || status >= 300 {
+				r.NonOK++
+			} else {
+				seen.answers = append(seen.answers, Answer{EventID: id, Outcome: outcome})
+			}
+			seen.last = status
+			r.Statuses[status]++
+			r.Outcomes[outcome]++
+		}
+	}
+	work := make(chan job)
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.Concurrency; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range work {
+			for j := range work {
+				if j.race >= 0 {
+					group := raceHooks[j.race*cfg.RaceBodies : j.race*cfg.RaceBodies+raceSize[j.race]]
+					race, err := singleUseRace(ctx, cfg, functions[oslpay.Name], keys, group, func(b int) func(int, string, string) {
+						return record(oslpay.Name, &raceSeen[j.race*cfg.RaceBodies+b])
+					})
+					mu.Lock()
+					r := res[oslpay.Name]
+					if err != nil {
+						r.Outcomes["harness-error: "+err.Error()]++
+					} else {
+						r.Races = append(r.Races, race)
+					}
+					mu.Unlock()
+					continue
+				}
+				i := j.hook
 				hk := hooks[i]
 				deliveries := 1
 				if float64(i%100)/100 < cfg.Redeliver {
 					deliveries = 2 // the provider sends it again after it was acknowledged
 				}
 				for d := 0; d < deliveries; d++ {
-					ok := sendWithRetries(ctx, cfg, functions[hk.Provider], keys, hk, func(status int, outcome, id string) {
-						mu.Lock()
-						defer mu.Unlock()
-						r := res[hk.Provider]
-						r.Attempts++
-						if outcome == outcomeFunctionFailed {
-							r.Failed++
-						}
-						if status < 200 || status >= 300 {
-							r.NonOK++
-						}
-						r.Statuses[status]++
-						r.Outcomes[outcome]++
-						if status >= 200 && status < 300 {
-							acks = append(acks, Ack{hk.Provider, id})
-							if outcome != "quarantined" {
-								acked[hk.Provider][id] = true
-							}
-						}
-					})
+					ok := sendCopies(ctx, cfg, functions[hk.Provider], keys, hk, copies[i], record(hk.Provider, &hookSeen[i]))
 					mu.Lock()
 					r := res[hk.Provider]
-					r.Deliveries++
+					r.Deliveries += copies[i]
+					if copies[i] > 1 {
+						r.CopiesSent += copies[i]
+						if d == 0 {
+							r.Copied++
+						}
+					}
 					if d == 0 && ok {
 						r.Acked++
 					} else if d == 0 {
@@ -377,6 +523,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	}
 	var timers []*time.Timer
 	closers := map[int]func(){}
+	nextRace := 0
 	for i := range hooks {
 		for k, o := range cfg.Outages {
 			if c := closers[k]; c != nil && o.Until > 0 && int(o.Until*float64(len(hooks))) <= i {
@@ -389,7 +536,15 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 				timers = append(timers, time.AfterFunc(o.For, c))
 			}
 		}
-		work <- i
+		// The races are spread over the load, the first in its first tenth.
+		for nextRace < cfg.SingleUseRaces && i >= len(hooks)*(1+10*nextRace)/(10*cfg.SingleUseRaces) {
+			work <- job{hook: -1, race: nextRace}
+			nextRace++
+		}
+		work <- job{hook: i, race: -1}
+	}
+	for ; nextRace < cfg.SingleUseRaces; nextRace++ {
+		work <- job{hook: -1, race: nextRace}
 	}
 	close(work)
 	wg.Wait()
@@ -397,11 +552,12 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 		t.Stop()
 	}
 
-	// Read back without faults.
+	// Read back without faults, once every write held late has landed.
 	proxy.SetRules()
 	proxy.SetKills(nil)
 	proxy.CloseOutages()
-	out := &SoakResult{}
+	out := &SoakResult{Config: cfg}
+	out.LateWrites = proxy.LateWrites()
 	items, err := aws.Items(ctx, table)
 	if err != nil {
 		return nil, err
@@ -423,19 +579,28 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 		}
 	}
 	var in OracleInput
-	in.Acked, in.RedriveAt, in.Stranded = acks, out.RedriveAt, stranded
+	in.RedriveAt, in.Stranded = out.RedriveAt, stranded
+	for i, hk := range hooks {
+		in.Webhooks = append(in.Webhooks, SentWebhook{Provider: hk.Provider, Marker: hk.Marker, Answers: hookSeen[i].answers})
+	}
+	for g := 0; g < cfg.SingleUseRaces; g++ {
+		for b := 0; b < raceSize[g]; b++ {
+			hk := raceHooks[g*cfg.RaceBodies+b]
+			in.Webhooks = append(in.Webhooks, SentWebhook{Provider: hk.Provider, Marker: hk.Marker,
+				Answers: raceSeen[g*cfg.RaceBodies+b].answers, Group: fmt.Sprintf("single-use race %d", g)})
+		}
+	}
 	for _, it := range items {
 		if awsStr(it, "sk") == "event" {
-			in.Events = append(in.Events, StoredEvent{Provider: awsStr(it, "provider"), EventID: awsStr(it, "event_id"), Status: awsStr(it, "status")})
+			in.Events = append(in.Events, StoredEvent{Provider: awsStr(it, "provider"), EventID: awsStr(it, "event_id"),
+				Status: awsStr(it, "status"), Data: awsStr(it, "data")})
 		}
 	}
 	for _, p := range localrun.Providers {
-		r := res[p]
 		msgs, err := awskit.ReadQueue(ctx, aws.SQS, queues[p], awskit.ReadOptions{Consume: true, Settle: true})
 		if err != nil {
 			return nil, err
 		}
-		seen := map[string]int{}
 		for _, m := range msgs {
 			var ce struct {
 				ID string `json:"id"`
@@ -446,34 +611,26 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 			if m.SentAt.IsZero() {
 				return nil, fmt.Errorf("%s: message %s has no SentTimestamp", p, m.MessageID)
 			}
-			seen[ce.ID]++
-			in.Deliveries = append(in.Deliveries, Delivery{Provider: p, EventID: ce.ID, MessageID: m.MessageID, SentAt: m.SentAt})
+			in.Deliveries = append(in.Deliveries, Delivery{Provider: p, EventID: ce.ID, MessageID: m.MessageID, SentAt: m.SentAt, Body: m.Body})
 		}
-		r.Messages = len(msgs)
-		r.Events = len(acked[p])
-		for id := range acked[p] {
-			if seen[id] == 0 {
-				r.Lost++
-			}
-		}
-		for id, n := range seen {
-			if !acked[p][id] {
-				r.Extra += n
-			} else if n > 1 {
-				r.Extra += n - 1
-			}
-		}
+		res[p].Messages = len(msgs)
 		for _, it := range items {
-			if awsStr(it, "provider") == p && awsStr(it, "status") == "queued" {
-				r.ItemsQueued++
+			if awsStr(it, "provider") == p && awsStr(it, "sk") == "event" && awsStr(it, "status") == "queued" {
+				res[p].ItemsQueued++
 			}
 		}
-		r.Webhooks = countProvider(hooks, p)
+		res[p].Webhooks = countProvider(hooks, p)
 	}
+	out.Input = in
 	out.Oracle = CheckDeliveries(in)
 	for _, p := range localrun.Providers {
-		res[p].Oracle = CheckDeliveries(in.only(p))
-		out.Providers = append(out.Providers, *res[p])
+		o := CheckDeliveries(in.only(p))
+		r := res[p]
+		r.Oracle = o
+		r.Events = o.Stored + o.Quarantined
+		r.Lost = len(o.Lost)
+		r.Extra = o.Extra
+		out.Providers = append(out.Providers, *r)
 	}
 	out.Calls, out.Faults = proxy.Stats()
 	out.Kills, out.KillsMissed = proxy.Kills()
@@ -482,14 +639,94 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	return out, nil
 }
 
+// sendCopies delivers one webhook as n identical requests sent at once, each
+// retried on its own (sendWithRetries), and returns whether one was answered
+// 2xx.
+func sendCopies(ctx context.Context, cfg SoakConfig, f *localrun.Function, keys devkit.Signers, hk webhook, n int, seen func(status int, outcome, id string)) bool {
+	if n <= 1 {
+		return sendWithRetries(ctx, cfg, f, func() ([]byte, error) { return devkit.Event(keys, hk, devkit.SigningClock.Next()) }, seen, false)
+	}
+	var wg sync.WaitGroup
+	var acked atomic.Bool
+	begin := make(chan struct{})
+	for c := 0; c < n; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-begin
+			if sendWithRetries(ctx, cfg, f, func() ([]byte, error) { return devkit.Event(keys, hk, devkit.SigningClock.Next()) }, seen, false) {
+				acked.Store(true)
+			}
+		}()
+	}
+	close(begin)
+	wg.Wait()
+	return acked.Load()
+}
+
+// singleUseRace sends distinct bodies at once with one signed header set,
+// each retried with the same headers on a 5xx (a 4xx is final: the same
+// request gets the same answer), and tells how each fared. seen(b) records
+// the answers to body b.
+func singleUseRace(ctx context.Context, cfg SoakConfig, f *localrun.Function, keys devkit.Signers, bodies []webhook, seen func(b int) func(int, string, string)) (Race, error) {
+	at := devkit.SigningClock.Next()
+	payloads := make([][]byte, len(bodies))
+	var headers map[string]string
+	for b, hk := range bodies {
+		req, err := keys.Request(hk.Provider, hk.Variant, hk.Body, at)
+		if err != nil {
+			return Race{}, err
+		}
+		if b == 0 {
+			headers = req.Headers
+		} else if !maps.Equal(headers, req.Headers) {
+			return Race{}, fmt.Errorf("loadtest: %s signs the body: two bodies signed at one time got different headers, so there is no single-use race to run", hk.Provider)
+		}
+		if payloads[b], err = json.Marshal(devkit.HTTPEvent(req).Event); err != nil {
+			return Race{}, err
+		}
+	}
+	race := Race{Bodies: len(bodies)}
+	last := make([]int, len(bodies))
+	var wg sync.WaitGroup
+	begin := make(chan struct{})
+	for b := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-begin
+			record := seen(b)
+			sendWithRetries(ctx, cfg, f, func() ([]byte, error) { return payloads[b], nil }, func(status int, outcome, id string) {
+				last[b] = status
+				record(status, outcome, id)
+			}, true)
+		}()
+	}
+	close(begin)
+	wg.Wait()
+	for _, st := range last {
+		switch {
+		case st >= 200 && st < 300:
+			race.Accepted++
+		case st == http.StatusUnauthorized:
+			race.Refused++
+		default:
+			race.Other++
+		}
+	}
+	return race, nil
+}
+
 // sendWithRetries delivers one webhook as its provider would: up to
-// MaxAttempts attempts, each signed afresh, with RetryDelay × Backoff^(n-1)
-// between attempts n and n+1. It reports each attempt to seen and returns
-// whether one was answered 2xx.
-func sendWithRetries(ctx context.Context, cfg SoakConfig, f *localrun.Function, keys devkit.Signers, hk webhook, seen func(status int, outcome, id string)) bool {
+// MaxAttempts attempts, each with a payload made afresh (signed anew, as a
+// retry would be), with RetryDelay × Backoff^(n-1) between attempts n and
+// n+1. With final4xx a 4xx ends it too (a sender that resends the very same
+// request, which gets the same answer). It reports each attempt to seen and
+// returns whether one was answered 2xx.
+func sendWithRetries(ctx context.Context, cfg SoakConfig, f *localrun.Function, payload func() ([]byte, error), seen func(status int, outcome, id string), final4xx bool) bool {
 	delay := cfg.RetryDelay
 	for attempt := 1; ; attempt++ {
-		status, outcome, id, err := deliver(ctx, f, keys, hk)
+		status, outcome, id, err := deliver(ctx, f, payload)
 		if err != nil { // the harness failed, not the function: count it as no answer
 			status, outcome = 0, "harness-error: "+err.Error()
 		}
@@ -497,7 +734,7 @@ func sendWithRetries(ctx context.Context, cfg SoakConfig, f *localrun.Function, 
 		if status >= 200 && status < 300 {
 			return true
 		}
-		if attempt >= cfg.MaxAttempts {
+		if attempt >= cfg.MaxAttempts || (final4xx && status >= 400 && status < 500) {
 			return false
 		}
 		time.Sleep(delay)
@@ -572,10 +809,10 @@ func countProvider(hooks []webhook, p string) int {
 // timeout or a crash): API Gateway answers it 500 Internal Server Error.
 const outcomeFunctionFailed = "function-failed"
 
-// deliver signs (afresh for every attempt, as a retry would be) and
-// invokes the function as API Gateway would.
-func deliver(ctx context.Context, f *localrun.Function, keys devkit.Signers, hk webhook) (int, string, string, error) {
-	raw, err := devkit.Event(keys, hk, devkit.SigningClock.Next())
+// deliver invokes the function with one payload (an API Gateway event) as
+// API Gateway would.
+func deliver(ctx context.Context, f *localrun.Function, payload func() ([]byte, error)) (int, string, string, error) {
+	raw, err := payload()
 	if err != nil {
 		return 0, "", "", err
 	}
@@ -607,13 +844,25 @@ func MixedFaults() []Rule {
 }
 
 // HarshRules is the harsh soak's background of single faults, on top of its
-// outages and kills: 3% server errors, 3% throttling, 3% lost responses.
+// outages and kills: 3% server errors, 3% throttling, 3% lost responses, and
+// 2% of the writes held until the caller's attempt gives up, then applied.
 func HarshRules() []Rule {
 	return []Rule{
 		{Kind: Error, Rate: 0.03},
 		{Kind: Throttle, Rate: 0.03},
 		{Kind: LostResponse, Rate: 0.03},
+		{Kind: LateWrite, Rate: 0.02},
 	}
+}
+
+// HarshRaces sets the harsh soak's races on cfg: a tenth of the webhooks sent
+// as 2 to 20 concurrent copies, races single-use races of 2 to 5 OSL Pay
+// bodies, and the one-at-a-time proxy in front of moto that makes its
+// conditional writes atomic, as DynamoDB's are.
+func HarshRaces(cfg *SoakConfig, races int) {
+	cfg.Copies, cfg.MinCopies, cfg.MaxCopies = 0.1, 2, 20
+	cfg.SingleUseRaces, cfg.RaceBodies = races, 5
+	cfg.Serial = true
 }
 
 // HarshKills kills the calling runtime at 2% of its DynamoDB and SQS calls

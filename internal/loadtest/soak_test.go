@@ -2,8 +2,10 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +56,71 @@ func TestSoakExactlyOnceUnderFaults(t *testing.T) {
 	if err := res.Check(); err != nil {
 		t.Error(err)
 	}
+	// Judged by content: each webhook stored once, received once, under the
+	// id every 2xx answer named.
+	if tot := res.Total(); res.Oracle.Delivered != tot.Webhooks || res.Oracle.AckedWebhooks != tot.Webhooks {
+		t.Errorf("%d webhooks, %d acknowledged, %d delivered as the oracle requires", tot.Webhooks, res.Oracle.AckedWebhooks, res.Oracle.Delivered)
+	}
+}
+
+// A function that answers "duplicate" for a new webhook (here: the fault
+// proxy answers its latest-state record as if the state were recorded already,
+// naming the previous webhook's event), storing nothing, passes every check
+// that trusts the ids it answers, and fails the soak's oracle.
+func TestSoakCatchesADuplicateAnsweredForANewWebhook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak skipped in -short mode")
+	}
+	endpoint, emulator, bin := soakParts(t)
+	res, err := Soak(context.Background(), SoakConfig{
+		Endpoint: endpoint, EventsDir: "../../events", PerProvider: 10,
+		Rules: []Rule{{Kind: FalseDuplicate, Rate: 0.1}}, Seed: 7, RetryDelay: 5 * time.Millisecond,
+		BinDir: bin, Emulator: emulator, Concurrency: 4, Output: soakLog(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := 0
+	for k, n := range res.Faults {
+		if strings.HasSuffix(k, "/"+string(FalseDuplicate)) {
+			forged += n
+		}
+	}
+	if forged == 0 {
+		t.Fatal("no duplicate was forged: the test proves nothing")
+	}
+	// What the soak checked before, trusting the answered ids: every webhook
+	// acknowledged, every answered id stored, queued and received, as many
+	// messages as distinct acknowledged ids.
+	stored, received := map[string]bool{}, map[string]bool{}
+	for _, e := range res.Input.Events {
+		stored[e.Provider+"/"+e.EventID] = e.Status == "queued"
+	}
+	for _, d := range res.Input.Deliveries {
+		received[d.Provider+"/"+d.EventID] = true
+	}
+	ackedIDs := map[string]bool{}
+	for _, w := range res.Input.Webhooks {
+		if len(w.Answers) == 0 {
+			t.Fatalf("%s %s never acknowledged", w.Provider, w.Marker)
+		}
+		for _, a := range w.Answers {
+			k := w.Provider + "/" + a.EventID
+			if !stored[k] || !received[k] {
+				t.Fatalf("%s %s: the answered id %s is not a queued, received event: the old checks would catch this", w.Provider, w.Marker, a.EventID)
+			}
+			ackedIDs[k] = true
+		}
+	}
+	if t1 := res.Total(); t1.Messages != len(ackedIDs) || t1.Acked != t1.Webhooks {
+		t.Fatalf("%d messages for %d acknowledged ids; %d of %d webhooks acknowledged", t1.Messages, len(ackedIDs), t1.Acked, t1.Webhooks)
+	}
+	// The oracle finds each webhook that was answered "duplicate" and never stored.
+	err = res.Check()
+	if !errors.Is(err, ErrLost) || len(res.Oracle.Lost) != forged || !strings.Contains(err.Error(), "(duplicate), but no stored event carries its marker") {
+		t.Fatalf("%d duplicates forged; the oracle: %v", forged, err)
+	}
+	t.Logf("%d duplicates forged, all caught: %v", forged, err)
 }
 
 // buildFunctions builds the function bootstraps for a test (a second build
@@ -69,8 +136,10 @@ func buildFunctions(t *testing.T) string {
 
 // A reduced harsh soak for every `make test`: 20 webhooks per provider,
 // providers that give up after 3 attempts, an SQS and a DynamoDB outage,
-// runtimes killed at their AWS calls, then the redrive and the oracle.
-// `make soak` runs the full one and writes docs/RELIABILITY.md.
+// runtimes killed at their AWS calls, late writes, a tenth of the webhooks
+// sent as 2 to 20 concurrent copies and one OSL Pay single-use race, then the
+// redrive and the oracle. `make soak` runs the full one and writes
+// docs/RELIABILITY.md.
 func TestHarshSoakStrandsNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak skipped in -short mode")
@@ -79,12 +148,14 @@ func TestHarshSoakStrandsNothing(t *testing.T) {
 		t.Skip("killing runtimes needs Linux's /proc")
 	}
 	endpoint, emulator, bin := soakParts(t)
-	res, err := Soak(context.Background(), SoakConfig{
+	cfg := SoakConfig{
 		Endpoint: endpoint, EventsDir: "../../events", PerProvider: 20, Redeliver: 0.1,
 		Rules: HarshRules(), Kills: HarshKills(), Outages: HarshOutages(1, 5*time.Second),
 		MaxAttempts: 3, RetryDelay: 50 * time.Millisecond, Backoff: 4, Redrive: true,
 		Seed: 12, BinDir: bin, Emulator: emulator, Concurrency: 16, Output: soakLog(t),
-	})
+	}
+	HarshRaces(&cfg, 1)
+	res, err := Soak(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +163,7 @@ func TestHarshSoakStrandsNothing(t *testing.T) {
 		t.Logf("%+v", p)
 	}
 	t.Logf("oracle: %+v", res.Oracle)
-	t.Logf("kills: %v (missed %d); windows: %+v; faults: %v; took %s", res.Kills, res.KillsMissed, res.Windows, res.Faults, res.Duration.Round(time.Millisecond))
+	t.Logf("kills: %v (missed %d); windows: %+v; late writes: %v; faults: %v; took %s", res.Kills, res.KillsMissed, res.Windows, res.LateWrites, res.Faults, res.Duration.Round(time.Millisecond))
 	if err := res.Bit(); err != nil {
 		t.Error(err)
 	}
@@ -133,4 +204,38 @@ func soakParts(t *testing.T) (endpoint, emulator, bin string) {
 		t.Skip(skip)
 	}
 	return endpoint, emulator, buildFunctions(t)
+}
+
+// Bit refuses a harsh run whose faults or races did not happen.
+func TestBitRefusesARunWhoseFaultsDidNotBite(t *testing.T) {
+	cfg := SoakConfig{Rules: HarshRules()}
+	HarshRaces(&cfg, 1)
+	bit := func() *SoakResult {
+		return &SoakResult{Config: cfg, LateWrites: map[string]int{"dynamodb/PutItem/applied": 1},
+			Windows: []Window{{Service: "sqs", Failed: 1}},
+			Providers: []ProviderResult{{Provider: "oslpay", Kills: 1, Stranded: 1, Copied: 1, CopiesSent: 2,
+				Races: []Race{{Bodies: 3, Accepted: 1, Refused: 2}}}}}
+	}
+	if err := bit().Bit(); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		spoil func(*SoakResult)
+		want  string
+	}{
+		"no kill":           {func(r *SoakResult) { r.Providers[0].Kills = 0 }, "no runtime was killed"},
+		"a window idle":     {func(r *SoakResult) { r.Windows[0].Failed = 0 }, "the sqs outage window failed no call"},
+		"nothing stranded":  {func(r *SoakResult) { r.Providers[0].Stranded = 0 }, "no event was left stranded"},
+		"no late write":     {func(r *SoakResult) { r.LateWrites = nil }, "no write landed late"},
+		"no copies":         {func(r *SoakResult) { r.Providers[0].Copied = 0 }, "no webhook was sent as concurrent copies"},
+		"a race missing":    {func(r *SoakResult) { r.Providers[0].Races = nil }, "0 single-use races ran of 1"},
+		"no race decided":   {func(r *SoakResult) { r.Providers[0].Races[0].Refused = 0 }, "0 decided"},
+		"two bodies passed": {func(r *SoakResult) { r.Providers[0].Races[0].Accepted = 2 }, "0 decided"},
+	} {
+		r := bit()
+		c.spoil(r)
+		if err := r.Bit(); !errors.Is(err, ErrProvesNothing) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
