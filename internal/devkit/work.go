@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"webhooks/shared/apigw"
+	"webhooks/shared/pipeline"
+	"webhooks/shared/workcount"
 )
 
 // MaxWorkRatio bounds the work for a body 8 times larger, relative to the
@@ -55,3 +59,46 @@ var TopLevelKeys = Shape{Name: "top-level-keys", Value: func(n int) string {
 	}
 	return b.String()
 }}
+
+// Wrap puts an adversarial value where a provider reads it: as the last
+// member of an object of an otherwise valid body, sent to variant.
+type Wrap struct {
+	Name string
+	Body func(value string) (variant string, body []byte)
+}
+
+// CheckDecodeWork checks that the work of the decode path — the route, the
+// strict parse, the provider's Decode (which redacts) and, where the
+// provider has one, Enrich — is linear in the body on every adversarial
+// shape (Shapes and TopLevelKeys) in every wrap: counted steps for 8 times
+// the body at most MaxWorkRatio times those for the body. Each decode must
+// succeed, so that the whole path is measured.
+func CheckDecodeWork[C any](t *testing.T, k Kit, p pipeline.Provider[C], cfg C, wraps []Wrap) {
+	t.Helper()
+	const n = 16 << 10
+	for _, w := range wraps {
+		for _, s := range append(Shapes[:len(Shapes):len(Shapes)], TopLevelKeys) {
+			CheckLinearWork(t, w.Name+"/"+s.Name, n, func(size int) Work {
+				variant, body := w.Body(s.Value(size))
+				req := &apigw.Request{Method: "POST", Body: body, PathParams: map[string]string{}, Received: SampleTime}
+				if k.Variant != "" && variant != "" {
+					req.PathParams[k.Variant] = variant
+				}
+				var err error
+				steps := workcount.Measure(func() {
+					var ev *pipeline.Event
+					if ev, err = pipeline.DecodeBody(p, req, cfg); err != nil {
+						return
+					}
+					if en, ok := any(p).(pipeline.Enricher[C]); ok {
+						_, err = en.Enrich(ev, cfg)
+					}
+				})
+				if err != nil {
+					t.Fatalf("%s/%s, %d bytes: %v", w.Name, s.Name, len(body), err)
+				}
+				return Work{Steps: steps, Bytes: len(body)}
+			})
+		}
+	}
+}
