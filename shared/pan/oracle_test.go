@@ -3,10 +3,8 @@ package pan
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -18,112 +16,42 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"webhooks/internal/pantest"
 	"webhooks/shared/jsonx"
 )
 
 // ---- The reference scanner: the guarantee, checked naively on the output ----
 
-// refDigit returns the ASCII form of a decimal digit of any script, found by
-// a linear search of unicode.Nd (independent of digitValue).
-func refDigit(r rune) (byte, bool) {
-	if !unicode.IsDigit(r) {
-		return 0, false
-	}
-	for _, rg := range unicode.Nd.R16 {
-		if rune(rg.Lo) <= r && r <= rune(rg.Hi) {
-			return '0' + byte((r-rune(rg.Lo))%10), true
-		}
-	}
-	for _, rg := range unicode.Nd.R32 {
-		if rune(rg.Lo) <= r && r <= rune(rg.Hi) {
-			return '0' + byte((r-rune(rg.Lo))%10), true
-		}
-	}
-	panic(fmt.Sprintf("%U is a digit outside unicode.Nd", r))
-}
+// The reader is the project's one reference (internal/pantest): it shares no
+// code with Redact. Here it reads a policy's kept members as Redact's
+// documentation says: a top-level scalar under a Keep name, a top-level
+// string without '*' that a KeepIf function accepts; never a field named
+// like a card number, nor an object or array.
 
-// refScanner reads a document decoded by encoding/json as the logical
-// character stream of the guarantee and collects the digits of each run.
-type refScanner struct {
-	keep       map[string]bool
-	keepIf     map[string]func(string) bool
-	starLetter bool // treat '*' as a letter (else as a separator)
-	runs       []string
-	cur        []byte
-}
-
-func (s *refScanner) brk() {
-	if len(s.cur) > 0 {
-		s.runs = append(s.runs, string(s.cur))
-		s.cur = nil
+// policyKept is what a policy keeps as sent, as the reference reader asks.
+func policyKept(keep map[string]bool, keepIf map[string]func(string) bool) pantest.Kept {
+	if len(keep) == 0 && len(keepIf) == 0 {
+		return nil
+	}
+	return func(k string, v any) bool {
+		if isCardKey(k) {
+			return false
+		}
+		switch v.(type) {
+		case map[string]any, []any:
+			return false
+		}
+		if keep[k] {
+			return true
+		}
+		text, ok := v.(string)
+		return ok && refKeptIf(keepIf[k], text)
 	}
 }
 
-func (s *refScanner) text(str string) {
-	for _, r := range str {
-		if d, ok := refDigit(r); ok {
-			s.cur = append(s.cur, d)
-		} else if unicode.IsLetter(r) || (s.starLetter && r == '*') {
-			s.brk()
-		}
-	}
-}
-
-var errRefDuplicate = errors.New("duplicate key")
-
-func (s *refScanner) value(dec *json.Decoder, top bool) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch v := tok.(type) {
-	case json.Delim:
-		seen := map[string]bool{}
-		for dec.More() {
-			if v == '{' {
-				kt, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				k := kt.(string)
-				if seen[k] {
-					return fmt.Errorf("%w %q", errRefDuplicate, k)
-				}
-				seen[k] = true
-				s.text(k)
-				if f := s.keepIf[k]; top && (s.keep[k] || f != nil) && !isCardKey(k) {
-					var raw json.RawMessage
-					if err := dec.Decode(&raw); err != nil {
-						return err
-					}
-					if refKept(s.keep[k], f, raw) {
-						s.brk() // a kept value is one letter
-						continue
-					}
-					// Not kept: read like any other value.
-					sub := json.NewDecoder(bytes.NewReader(raw))
-					sub.UseNumber()
-					if err := s.value(sub, false); err != nil {
-						return err
-					}
-					continue
-				}
-			}
-			if err := s.value(dec, false); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return err
-		}
-	case string:
-		s.text(v)
-	case json.Number:
-		s.text(string(v))
-	default: // true, false, null: letters
-		s.brk()
-	}
-	return nil
+// refKeptIf reports whether a KeepIf function f keeps a top-level string.
+func refKeptIf(f func(string) bool, text string) bool {
+	return f != nil && !strings.Contains(text, "*") && f(text)
 }
 
 // refKept reports whether a top-level member's value raw (not dropped, not
@@ -138,38 +66,17 @@ func refKept(keep bool, f func(string) bool, raw json.RawMessage) bool {
 	if f == nil || c[0] != '"' || json.Unmarshal(c, &text) != nil {
 		return false
 	}
-	return !strings.Contains(text, "*") && f(text)
+	return refKeptIf(f, text)
 }
 
-// refRuns returns the digits of every run of doc's character stream.
+// refRuns returns the digits (ASCII, by value) of every run of doc's
+// character stream, read by the reference reader.
 func refRuns(doc []byte, keep map[string]bool, keepIf map[string]func(string) bool, starLetter bool) ([]string, error) {
-	s := &refScanner{keep: keep, keepIf: keepIf, starLetter: starLetter}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	if err := s.value(dec, true); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("data after the value")
-	}
-	s.brk()
-	return s.runs, nil
+	return pantest.Runs(doc, pantest.Options{Kept: policyKept(keep, keepIf), StarLetter: starLetter})
 }
 
-// refLuhnWindow returns a 13–19-digit Luhn-valid window of some run, checking
-// every window.
-func refLuhnWindow(runs []string) (string, bool) {
-	for _, d := range runs {
-		for i := range d {
-			for L := 13; L <= 19 && i+L <= len(d); L++ {
-				if Luhn(d[i : i+L]) {
-					return d[i : i+L], true
-				}
-			}
-		}
-	}
-	return "", false
-}
+// refLuhnWindow returns a 13–19-digit Luhn-valid window of some run.
+func refLuhnWindow(runs []string) (string, bool) { return pantest.LuhnWindow(runs) }
 
 // flatToken is a token of a document as encoding/json reads it.
 type flatToken struct {
