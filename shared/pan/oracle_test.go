@@ -361,8 +361,11 @@ func checkRedacted(t *testing.T, p Policy, in []byte, pl planted) (keptIf map[st
 			if err := json.Unmarshal(mo[key], &v); err != nil {
 				t.Fatalf("solo %q: %s in %q", key, mo[key], out)
 			}
-			got := strings.Map(func(r rune) rune {
-				if r == '*' || unicode.IsDigit(r) {
+			got := strings.Map(func(r rune) rune { // digits by value, in ASCII
+				if d, ok := pantest.Digit(r); ok {
+					return rune(d)
+				}
+				if r == '*' {
 					return r
 				}
 				return -1
@@ -404,6 +407,7 @@ type gen struct {
 	keptIf  map[string]string // top-level KeepIf member → what was planted in it
 	besides []beside
 	blocks  int
+	scripts []string // "other-script", "mixed-scripts": how planted digits were written
 }
 
 func newGen(data []byte) *gen {
@@ -568,9 +572,11 @@ func (g *gen) sepRun() string {
 	return b.String()
 }
 
+// grouped writes digits (ASCII) as a reader could meet them in a string or
+// a key: whole or in groups, in any script (see scripted).
 func (g *gen) grouped(digits string) string {
 	if g.intn(3) == 0 {
-		return digits
+		return g.scripted(digits)
 	}
 	var b strings.Builder
 	for i, gr := range g.groups(digits) {
@@ -579,7 +585,37 @@ func (g *gen) grouped(digits string) string {
 		}
 		b.WriteString(gr)
 	}
-	return b.String()
+	return g.scripted(b.String())
+}
+
+// digitScripts are the zeros of some scripts' decimal digits (unicode.Nd):
+// Arabic-Indic, Extended Arabic-Indic, Devanagari, Bengali, Thai, NKo,
+// fullwidth, and mathematical bold (outside the BMP: a surrogate pair when
+// escaped).
+var digitScripts = []rune{'\u0660', '\u06f0', '\u0966', '\u09e6', '\u0e50', '\u07c0', '\uff10', '\U0001d7ce'}
+
+// scripted rewrites the ASCII digits of s: half the time as they are, else
+// all in one other script, or each in a script of its own (mixed within one
+// number). A card number is its digits' values, whatever their script.
+func (g *gen) scripted(s string) string {
+	mode := g.intn(4)
+	if mode < 2 {
+		return s
+	}
+	g.scripts = append(g.scripts, []string{"other-script", "mixed-scripts"}[mode-2])
+	zero := digitScripts[g.intn(len(digitScripts))]
+	return strings.Map(func(r rune) rune {
+		if r < '0' || r > '9' {
+			return r
+		}
+		if mode == 3 { // mixed: ASCII too
+			if k := g.intn(len(digitScripts) + 1); k < len(digitScripts) {
+				return digitScripts[k] + (r - '0')
+			}
+			return r
+		}
+		return zero + (r - '0')
+	}, s)
 }
 
 func (g *gen) affix() string {
@@ -656,16 +692,16 @@ func generate(data []byte) genCase {
 				if gr[0] != '0' && g.intn(2) == 0 {
 					a.kids = append(a.kids, &gnode{kind: 'r', text: gr})
 				} else {
-					a.kids = append(a.kids, &gnode{kind: 's', text: gr})
+					a.kids = append(a.kids, &gnode{kind: 's', text: g.scripted(gr)})
 				}
 			}
 			g.place(a)
 		case 5: // alone between letters, in a top-level member
 			if root.kind == 'o' {
-				key := g.addMember(root, "solo"+g.pick([]string{"a", "b", "c", "x", "y", "z"}), &gnode{kind: 's', text: "xy" + pan + "zw"})
+				key := g.addMember(root, "solo"+g.pick([]string{"a", "b", "c", "x", "y", "z"}), &gnode{kind: 's', text: "xy" + g.scripted(pan) + "zw"})
 				g.solos[key] = pan
 			} else {
-				g.place(&gnode{kind: 's', text: "q" + pan + "q"})
+				g.place(&gnode{kind: 's', text: "q" + g.scripted(pan) + "q"})
 			}
 		case 6: // a card-number field
 			v := &gnode{kind: 's', text: g.grouped(pan)}
@@ -737,13 +773,14 @@ func generate(data []byte) genCase {
 		}
 	}
 	if root.kind == 'o' && g.intn(2) == 0 { // the documented sample, also copied
-		key := g.addMember(root, g.pick(cardKeys), &gnode{kind: 's', text: g.pick([]string{docSample, "5554 7488 0091 2345", "5554-7488-0091-2345"})})
+		key := g.addMember(root, g.pick(cardKeys), &gnode{kind: 's', text: g.scripted(g.pick([]string{docSample, "5554 7488 0091 2345", "5554-7488-0091-2345"}))})
 		if isCardKey(key) {
 			g.known = append(g.known, docSample)
 		}
 		g.place(&gnode{kind: 's', text: "declined " + g.grouped(docSample) + g.affix()})
 	}
 	labels := g.plantKeptIf(root)
+	labels = append(labels, g.scripts...)
 	var b []byte
 	b = g.ws(b)
 	b = g.write(b, root)
@@ -1092,7 +1129,7 @@ func (g *gen) plantOne(root *gnode, name, label string) bool {
 		g.pans = append(g.pans, digitsOf(t))
 		return one(str(noLetter(t)))
 	case "pan":
-		return one(str(pan()))
+		return one(str(g.scripted(pan())))
 	case "pan-spaced":
 		p := pan()
 		var b strings.Builder
@@ -1102,9 +1139,9 @@ func (g *gen) plantOne(root *gnode, name, label string) bool {
 			}
 			b.WriteString(p[i:min(i+4, len(p))])
 		}
-		return one(str(b.String()))
+		return one(str(g.scripted(b.String())))
 	case "time+pan":
-		return one(str(valid(false) + g.pick([]string{" ", "", "/"}) + pan()))
+		return one(str(valid(false) + g.pick([]string{" ", "", "/"}) + g.scripted(pan())))
 	case "pan-escaped":
 		v := str(pan())
 		v.escDigits = true
@@ -1186,6 +1223,17 @@ func checkGenerated(t *testing.T, data []byte) (genCase, map[string]bool) {
 	if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
 		if err := jsonx.CheckObject(body); err != nil {
 			t.Fatalf("generator: %v: %q", err, body)
+		}
+	}
+	// Every planted number is in the input, read with nothing kept, whatever
+	// the script of its digits: the plants are what the oracle looks for.
+	runs, err := refRuns(body, nil, nil, false)
+	if err != nil {
+		t.Fatalf("generator: %v: %q", err, body)
+	}
+	for _, p := range c.pans {
+		if len(pantest.Contains(runs, p)) == 0 {
+			t.Fatalf("generator: planted %s is not in %q", p, body)
 		}
 	}
 	keptIf := checkRedacted(t, fuzzPolicy, body, c.planted)
@@ -1271,7 +1319,7 @@ func TestRedactGenerated(t *testing.T) {
 		t.Errorf("KeepIf values kept %d, redacted %d: a branch is never taken", kept, refused)
 	}
 	if !testing.Short() {
-		for _, l := range append(slices.Collect(maps.Keys(keptIfKept)), append(keptIfNotAsked, "nested")...) {
+		for _, l := range append(slices.Collect(maps.Keys(keptIfKept)), append(keptIfNotAsked, "nested", "other-script", "mixed-scripts")...) {
 			if plants[l] == 0 {
 				t.Errorf("no %s plant in %d bodies", l, n)
 			}
