@@ -1076,7 +1076,7 @@ func (g *gen) plantOne(root *gnode, name, label string) bool {
 		// after: kept, the value is one letter between the two halves of
 		// a card number; refused, its digits join them into a Luhn-valid
 		// run.
-		var d1, t, d2 string
+		var d1, t, d2, run string
 		if label == "beside-kept" {
 			p := g.randPAN()
 			lo, hi := max(1, len(p)-12), min(12, len(p)-1)
@@ -1086,13 +1086,15 @@ func (g *gen) plantOne(root *gnode, name, label string) bool {
 			t = noLetter(valid(false))
 			td := digitsOf(t)
 			d1 = g.randDigits(1 + g.intn(2))
-			run := luhnComplete(d1 + td + g.randDigits(g.intn(19-len(d1)-len(td))))
+			run = luhnComplete(d1 + td + g.randDigits(g.intn(19-len(d1)-len(td))))
 			d2 = run[len(d1)+len(td):]
-			g.pans = append(g.pans, run)
 		}
 		lkey, d1text, key := "beside"+g.pick([]string{"a", "b", "x"}), g.grouped(d1), g.grouped(d2)
 		if !g.addBlock(root, []string{lkey, name, key}, []*gnode{str(d1text), str(t), lit("true")}) {
-			return false
+			return false // a key taken: nothing planted
+		}
+		if run != "" {
+			g.pans = append(g.pans, run)
 		}
 		if label == "beside-kept" {
 			g.besides = append(g.besides, beside{cond: name, key: lkey, value: &d1text}, beside{cond: name, key: key})
