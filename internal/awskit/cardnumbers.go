@@ -12,21 +12,21 @@ import (
 
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"webhooks/internal/pantest"
+	"webhooks/internal/devkit"
 )
 
 // Card numbers at rest, in queues and in logs, looked for with the project's
-// one reference reader (internal/pantest): every 13–19-digit Luhn-valid run,
+// one reference reader (devkit.CardRuns): every 13–19-digit Luhn-valid run,
 // digits of any script, whatever separates them, outside what the contract
-// keeps as sent (pantest.Contract). Values the system makes itself (event
-// ids, digests, request and message ids, epoch timestamps a log format
-// requires) are not webhook data (shared/DESIGN.md): such a value counts as
-// one letter.
+// keeps as sent (the provider's Kit.Kept, written from docs/CONTRACT.md).
+// Values the system makes itself (event ids, digests, request and message
+// ids, epoch timestamps a log format requires) are not webhook data
+// (shared/DESIGN.md): such a value counts as one letter.
 
 // Leak is a card number found where none may be, or a planted number that
 // survives (Luhn-valid or not), or a text the reader could not read.
 type Leak struct {
-	Where  string // "item tiki#…/event data", "message 3 body", "log line 12"
+	Where  string // "item <provider>#…/event data", "message <id> data", "log line 12"
 	Number string // its digits (ASCII); "" when the text could not be read
 	Text   string // where it was found, shortened
 }
@@ -55,9 +55,8 @@ func neutral(s string) string {
 }
 
 // subjectLeaks reads a subject (or message group): made of values the
-// contract keeps — one, or several joined by "/" (Tiki's
-// "<warehouse>/<sku>") — it holds nothing to look for; else it is read as
-// text.
+// contract keeps — one, or several joined by "/" ("<warehouse>/<sku>") — it
+// holds nothing to look for; else it is read as text.
 func subjectLeaks(where, s string, kept, planted []string) []Leak {
 	parts := strings.Split(s, "/")
 	all := s != ""
@@ -80,7 +79,7 @@ func shorten(s string) string {
 // textLeaks reads s as the characters of one string.
 func textLeaks(where, s string, planted []string) []Leak {
 	doc, _ := json.Marshal(s)
-	runs, err := pantest.Runs(doc, pantest.Options{})
+	runs, err := devkit.CardRuns(doc, devkit.CardReading{})
 	if err != nil {
 		return []Leak{{Where: where, Text: err.Error()}}
 	}
@@ -89,10 +88,10 @@ func textLeaks(where, s string, planted []string) []Leak {
 
 func leaksOf(where, text string, runs, planted []string) []Leak {
 	var out []Leak
-	for _, n := range pantest.LuhnWindows(runs) {
+	for _, n := range devkit.LuhnWindows(runs) {
 		out = append(out, Leak{Where: where, Number: n, Text: shorten(text)})
 	}
-	for _, p := range pantest.Contains(runs, planted...) {
+	for _, p := range devkit.RunsContaining(runs, planted...) {
 		if !slices.ContainsFunc(out, func(l Leak) bool { return strings.Contains(l.Number, p) }) {
 			out = append(out, Leak{Where: where, Number: p, Text: shorten(text)})
 		}
@@ -101,9 +100,12 @@ func leaksOf(where, text string, runs, planted []string) []Leak {
 }
 
 // dataLeaks reads data, an event's data, with what the contract keeps as
-// sent for its type; it also returns the texts of the kept values.
-func dataLeaks(where, eventType string, data []byte, queued bool, planted []string) ([]Leak, []string) {
-	kept := pantest.Contract(eventType, data, queued)
+// sent for its type (k.Kept); it also returns the texts of the kept values.
+func dataLeaks(k devkit.Kit, where, eventType string, data []byte, queued bool, planted []string) ([]Leak, []string) {
+	if k.Kept == nil {
+		return []Leak{{Where: where, Text: "the " + k.Name + " kit does not say what the contract keeps (Kit.Kept)"}}, nil
+	}
+	kept := k.Kept(eventType, data, queued).Member()
 	var texts []string
 	spy := func(name string, v any) bool {
 		ok := kept(name, v)
@@ -117,7 +119,7 @@ func dataLeaks(where, eventType string, data []byte, queued bool, planted []stri
 		}
 		return ok
 	}
-	runs, err := pantest.Runs(data, pantest.Options{Kept: spy})
+	runs, err := devkit.CardRuns(data, devkit.CardReading{Kept: spy})
 	if err != nil {
 		return []Leak{{Where: where, Text: err.Error() + ": " + shorten(string(data))}}, nil
 	}
@@ -171,13 +173,13 @@ func attrText(av ddb.AttributeValue) string {
 // data (what the contract keeps for its type counts as a letter), every
 // other attribute as text, where the system's ids and digests count as
 // letters; a subject made of values data keeps holds nothing to look for.
-func ItemLeaks(item map[string]ddb.AttributeValue, planted ...string) []Leak {
+func ItemLeaks(k devkit.Kit, item map[string]ddb.AttributeValue, planted ...string) []Leak {
 	where := "item " + attrText(item["pk"]) + "/" + attrText(item["sk"])
 	var out []Leak
 	var kept []string
 	if data := Str(item, "data"); data != "" {
 		var l []Leak
-		l, kept = dataLeaks(where+" data", Str(item, "type"), []byte(data), false, planted)
+		l, kept = dataLeaks(k, where+" data", Str(item, "type"), []byte(data), false, planted)
 		out = append(out, l...)
 	}
 	names := make([]string, 0, len(item))
@@ -198,11 +200,11 @@ func ItemLeaks(item map[string]ddb.AttributeValue, planted ...string) []Leak {
 }
 
 // MessageLeaks reads a queued message: the CloudEvent's data as the event's
-// data as queued (with, for an APIGift delivery, its decrypted goods), every
+// data as queued (where the contract may keep more: decrypted goods), every
 // other member of the body, the group and de-duplication ids and the message
 // attributes as text, where the system's ids count as letters; a subject or
 // group made of values data keeps holds nothing to look for.
-func MessageLeaks(m Message, planted ...string) []Leak {
+func MessageLeaks(k devkit.Kit, m Message, planted ...string) []Leak {
 	where := "message " + m.MessageID
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(m.Body), &env); err != nil {
@@ -213,7 +215,7 @@ func MessageLeaks(m Message, planted ...string) []Leak {
 	var out []Leak
 	var kept []string
 	if data, ok := env["data"]; ok {
-		out, kept = dataLeaks(where+" data", typ, data, true, planted)
+		out, kept = dataLeaks(k, where+" data", typ, data, true, planted)
 	}
 	names := make([]string, 0, len(env))
 	for k := range env {
@@ -251,8 +253,9 @@ func MessageLeaks(m Message, planted ...string) []Leak {
 var logSystem = map[string]bool{"time": true, "timestamp": true, "_aws": true, "eventId": true, "requestId": true, "replayId": true, "messageId": true}
 
 // LogLeaks reads every line of logs: a JSON object as a document whose
-// system members count as letters; any other line as text, where the
-// system's ids count as letters.
+// system members count as letters; any other line as text. In both, the
+// system's ids and digests count as letters wherever they stand (an error
+// text may name an item's key, which holds an event id).
 func LogLeaks(logs string, planted ...string) []Leak {
 	var out []Leak
 	sc := bufio.NewScanner(strings.NewReader(logs))
@@ -261,7 +264,9 @@ func LogLeaks(logs string, planted ...string) []Leak {
 		line := sc.Text()
 		where := fmt.Sprintf("log line %d", n)
 		if strings.HasPrefix(strings.TrimSpace(line), "{") && json.Valid([]byte(line)) {
-			runs, err := pantest.Runs([]byte(line), pantest.Options{Kept: func(name string, _ any) bool { return logSystem[name] }})
+			// A token of hex digits and dashes never holds a quote or a
+			// backslash: replaced by a letter, the line stays JSON.
+			runs, err := devkit.CardRuns([]byte(neutral(line)), devkit.CardReading{Kept: func(name string, _ any) bool { return logSystem[name] }})
 			if err != nil {
 				out = append(out, Leak{Where: where, Text: err.Error() + ": " + shorten(line)})
 				continue
@@ -277,15 +282,15 @@ func LogLeaks(logs string, planted ...string) []Leak {
 // CheckNoCardNumbers fails t for every card number (and every planted
 // number, Luhn-valid or not: digit strings in ASCII) found in the stack's
 // table, in msgs (the messages the test drained from its queue) and in its
-// logs.
-func (s *Stack) CheckNoCardNumbers(t testing.TB, msgs []Message, planted ...string) {
+// logs, outside what the contract keeps for k's events.
+func (s *Stack) CheckNoCardNumbers(t testing.TB, k devkit.Kit, msgs []Message, planted ...string) {
 	t.Helper()
 	var leaks []Leak
 	for _, it := range s.Items(t) {
-		leaks = append(leaks, ItemLeaks(it, planted...)...)
+		leaks = append(leaks, ItemLeaks(k, it, planted...)...)
 	}
 	for _, m := range msgs {
-		leaks = append(leaks, MessageLeaks(m, planted...)...)
+		leaks = append(leaks, MessageLeaks(k, m, planted...)...)
 	}
 	leaks = append(leaks, LogLeaks(s.Logs.String(), planted...)...)
 	for _, l := range leaks {

@@ -32,6 +32,7 @@ import (
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/metrics"
 	"webhooks/shared/pipeline"
+	"webhooks/shared/providers"
 	"webhooks/shared/providers/alchemypay"
 	"webhooks/shared/providers/apigift"
 	"webhooks/shared/providers/oslpay"
@@ -109,7 +110,7 @@ func faultyHandler[C any](t *testing.T, stack *awskit.Stack, p pipeline.Provider
 // that the redaction keeps readable) and, when pan is set, a full card number
 // (one of panSpellings) in every field outside the key. What the type keeps
 // as sent, where a card number may survive, is the contract's (docs/CONTRACT.md
-// §5, read by internal/pantest), not the scenario's.
+// §5, as the provider's kit writes it: Kit.Kept), not the scenario's.
 type scenario struct {
 	provider, variant string
 	entities          []string
@@ -251,7 +252,7 @@ type delivery struct {
 //     queued, once, with a TTL that starts when it was queued;
 //   - no card number (planted grouped, dashed or in other scripts' digits)
 //     survives in any item, message or log line outside what the contract
-//     keeps for the type, read by the reference reader (internal/pantest).
+//     keeps for the type, read by the reference reader (devkit.CardRuns).
 func TestNothingAcknowledgedIsLostOrAltered(t *testing.T) {
 	keys, dev := devKeys(t)
 	trials := *ackTrials
@@ -372,6 +373,10 @@ func eventItems(t *testing.T, stack *awskit.Stack) map[string]map[string]ddb.Att
 // checkQueue checks the queue and the table after the final redrive.
 func checkQueue(t *testing.T, sc scenario, stack *awskit.Stack, log []delivery, bodies map[string][]byte) {
 	t.Helper()
+	kit, err := providers.Get(sc.provider)
+	if err != nil {
+		t.Fatal(err)
+	}
 	items := stack.EventItems(t)
 	msgs := stack.Messages(t)
 	first := map[string]delivery{} // the delivery that made each event
@@ -397,7 +402,7 @@ func checkQueue(t *testing.T, sc scenario, stack *awskit.Stack, log []delivery, 
 		if d, ok := first[id]; !ok || !strings.Contains(string(m.Event.Data), " "+d.tag) {
 			t.Errorf("message %s: data %s is not the first delivery's (%s)", id, m.Event.Data, d.tag)
 		}
-		for _, l := range awskit.MessageLeaks(m, pan1) {
+		for _, l := range awskit.MessageLeaks(kit, m, pan1) {
 			t.Error(l)
 		}
 		var fields map[string]any
@@ -433,7 +438,7 @@ func checkQueue(t *testing.T, sc scenario, stack *awskit.Stack, log []delivery, 
 		}
 	}
 	for _, it := range stack.Items(t) { // events, and the latest states
-		for _, l := range awskit.ItemLeaks(it, pan1) {
+		for _, l := range awskit.ItemLeaks(kit, it, pan1) {
 			t.Error(l)
 		}
 	}

@@ -6,7 +6,7 @@ package localrun
 // request signed here with the development secret. Then the queues must hold
 // exactly one CloudEvent per accepted delivery, and no card number may
 // survive in the table, a message or a line any function or emulator wrote
-// (the reference reader, internal/pantest, through awskit).
+// (the reference reader, devkit.CardRuns, through awskit).
 
 import (
 	"bytes"
@@ -30,6 +30,7 @@ import (
 	"webhooks/internal/devkit"
 
 	"webhooks/internal/awskit"
+	"webhooks/shared/providers"
 )
 
 const repoRoot = "../.."
@@ -210,6 +211,10 @@ func TestEndToEnd(t *testing.T) {
 	// Exactly one CloudEvent per accepted delivery, nothing for anything
 	// refused; and no card number in any of them.
 	read := 0
+	kits := map[string]devkit.Kit{}
+	for _, k := range providers.All {
+		kits[k.Name] = k
+	}
 	for _, name := range stack.Running() {
 		p := stack.Providers[name]
 		msgs, err := stack.ReadQueue(context.Background(), p.QueueURL, true)
@@ -219,7 +224,7 @@ func TestEndToEnd(t *testing.T) {
 		var got []string
 		read += len(msgs)
 		for _, m := range msgs {
-			for _, l := range awskit.MessageLeaks(m, planted) {
+			for _, l := range awskit.MessageLeaks(kits[name], m, planted) {
 				t.Errorf("%s: %v", name, l)
 			}
 			got = append(got, m.Event.Type)
@@ -252,7 +257,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("table: %d items, err %v", len(items), err)
 	}
 	for _, it := range items {
-		for _, l := range awskit.ItemLeaks(it, planted) {
+		for _, l := range awskit.ItemLeaks(kits[awskit.Str(it, "provider")], it, planted) {
 			t.Error(l)
 		}
 	}

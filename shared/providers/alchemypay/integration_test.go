@@ -58,13 +58,13 @@ func sample(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
 	return events.APIGatewayV2HTTPRequest{}
 }
 
-// assertNoPAN runs the reference reader (internal/pantest, through awskit)
+// assertNoPAN runs the reference reader (devkit.CardRuns, through awskit)
 // over every attribute of every item, every message (body, group, ids,
 // attributes) and every log line: no card number outside what the contract
 // keeps, and no planted number at all.
 func assertNoPAN(t *testing.T, stack *awskit.Stack, msgs []awskit.Message) {
 	t.Helper()
-	stack.CheckNoCardNumbers(t, msgs, planted...)
+	stack.CheckNoCardNumbers(t, alchemypaydev.Kit, msgs, planted...)
 }
 
 func messageTexts(t *testing.T, stack *awskit.Stack) ([]awskit.Message, []map[string]any) {

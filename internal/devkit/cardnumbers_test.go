@@ -1,4 +1,4 @@
-package pantest
+package devkit
 
 import (
 	"encoding/json"
@@ -6,14 +6,14 @@ import (
 	"testing"
 )
 
-func TestCardNumbers(t *testing.T) {
+func TestCardNumbersReader(t *testing.T) {
 	keepID := func(name string, v any) bool {
 		_, obj := v.(map[string]any)
 		return name == "id" && !obj
 	}
 	for _, c := range []struct {
 		doc  string
-		kept Kept
+		kept KeptMember
 		want []string
 	}{
 		{`{"a":"4111 1111 1111 1111"}`, nil, []string{"4111111111111111"}},
@@ -43,14 +43,14 @@ func TestCardNumbers(t *testing.T) {
 	if got := CardNumbersInText("card 4111 1111 1111 1111, exp 12/29"); !slices.Equal(got, []string{"4111111111111111"}) {
 		t.Errorf("text: %v", got)
 	}
-	runs, _ := Runs([]byte(`{"a":"5554 7488 0091 2345"}`), Options{})
-	if got := Contains(runs, "5554748800912345", "4111111111111111"); !slices.Equal(got, []string{"5554748800912345"}) {
-		t.Errorf("Contains: %v", got)
+	runs, _ := CardRuns([]byte(`{"a":"5554 7488 0091 2345"}`), CardReading{})
+	if got := RunsContaining(runs, "5554748800912345", "4111111111111111"); !slices.Equal(got, []string{"5554748800912345"}) {
+		t.Errorf("RunsContaining: %v", got)
 	}
-	// The value a Kept function sees is the member's, decoded with UseNumber.
+	// The value a KeptMember sees is the member's, decoded with UseNumber.
 	var seen any
 	_, _ = CardNumbers([]byte(`{"n":12.50}`), func(_ string, v any) bool { seen = v; return false })
 	if seen != json.Number("12.50") {
-		t.Errorf("Kept saw %#v", seen)
+		t.Errorf("KeptMember saw %#v", seen)
 	}
 }

@@ -1,10 +1,12 @@
-// Package pantest is the reference reader of the card-number guarantee
-// (shared/DESIGN.md, "Card numbers"), for tests: a naive reading of a JSON
-// document exactly as the guarantee is worded, which finds every card number
-// left in it. The redactor's property tests (shared/pan) and every test that
-// looks for card numbers at rest, in queues or in logs use it, so that there
-// is one reference. It shares no code with the redactor, and shipping code
-// never imports it.
+package devkit
+
+// The reference reader of the card-number guarantee (shared/DESIGN.md, "Card
+// numbers"), for tests: a naive reading of a JSON document exactly as the
+// guarantee is worded, which finds every card number left in it. The
+// redactor's property tests (shared/pan) and every test that looks for card
+// numbers at rest, in queues or in logs use it, so that there is one
+// reference. It shares no code with the redactor, and shipping code never
+// imports it (devkit is tooling).
 //
 // The rule: a document is read as one stream of characters in document
 // order — the decoded characters of every key and string, the literal
@@ -15,7 +17,6 @@
 // between them. A card number is any 13–19-digit window of a run's digits
 // that passes the Luhn check. The value of a top-level member the caller
 // keeps as sent counts as one letter.
-package pantest
 
 import (
 	"bytes"
@@ -26,27 +27,28 @@ import (
 	"unicode"
 )
 
-// Kept reports whether a top-level member is kept as sent, its value then
+// KeptMember reports whether a top-level member is kept as sent, its value then
 // counting as one letter. value is the member's value as encoding/json
 // decodes it with UseNumber: string, json.Number, bool, nil, map[string]any
-// or []any. A nil Kept keeps nothing.
-type Kept func(name string, value any) bool
+// or []any. A nil KeptMember keeps nothing.
+type KeptMember func(name string, value any) bool
 
-// Options say how Runs reads a document.
-type Options struct {
-	Kept Kept
+// CardReading says how CardRuns reads a document.
+type CardReading struct {
+	Kept KeptMember
 	// StarLetter reads '*' as a letter. By default it is a separator, as
 	// is every character that is neither a letter nor a digit: a reader
 	// then sees the digits on both sides of a mask as one run.
 	StarLetter bool
 }
 
-// ErrDuplicateKey is returned (wrapped) by Runs for an object that repeats a key.
-var ErrDuplicateKey = errors.New("pantest: duplicate key")
+// errDuplicateKey is returned (wrapped) by CardRuns for an object that
+// repeats a key.
+var errDuplicateKey = errors.New("devkit: duplicate key")
 
-// Digit returns the ASCII digit of the value of r, a decimal digit of any
+// CardDigit returns the ASCII digit of the value of r, a decimal digit of any
 // script, found by a search of unicode.Nd.
-func Digit(r rune) (byte, bool) {
+func CardDigit(r rune) (byte, bool) {
 	if !unicode.IsDigit(r) {
 		return 0, false
 	}
@@ -86,22 +88,22 @@ func Luhn(digits string) bool {
 	return sum%10 == 0
 }
 
-type scanner struct {
-	o    Options
+type cardScanner struct {
+	o    CardReading
 	runs []string
 	cur  []byte
 }
 
-func (s *scanner) brk() {
+func (s *cardScanner) brk() {
 	if len(s.cur) > 0 {
 		s.runs = append(s.runs, string(s.cur))
 		s.cur = nil
 	}
 }
 
-func (s *scanner) text(str string) {
+func (s *cardScanner) text(str string) {
 	for _, r := range str {
-		if d, ok := Digit(r); ok {
+		if d, ok := CardDigit(r); ok {
 			s.cur = append(s.cur, d)
 		} else if unicode.IsLetter(r) || (s.o.StarLetter && r == '*') {
 			s.brk()
@@ -109,7 +111,7 @@ func (s *scanner) text(str string) {
 	}
 }
 
-func (s *scanner) value(dec *json.Decoder, top bool) error {
+func (s *cardScanner) value(dec *json.Decoder, top bool) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -125,7 +127,7 @@ func (s *scanner) value(dec *json.Decoder, top bool) error {
 				}
 				k := kt.(string)
 				if seen[k] {
-					return fmt.Errorf("%w %q", ErrDuplicateKey, k)
+					return fmt.Errorf("%w %q", errDuplicateKey, k)
 				}
 				seen[k] = true
 				s.text(k)
@@ -169,17 +171,17 @@ func (s *scanner) value(dec *json.Decoder, top bool) error {
 	return nil
 }
 
-// Runs returns the digits (ASCII, by value) of every run of doc, one JSON
-// value: an error when doc is not one, or an object repeats a key.
-func Runs(doc []byte, o Options) ([]string, error) {
-	s := &scanner{o: o}
+// CardRuns returns the digits (ASCII, by value) of every run of doc, one
+// JSON value: an error when doc is not one, or an object repeats a key.
+func CardRuns(doc []byte, o CardReading) ([]string, error) {
+	s := &cardScanner{o: o}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	if err := s.value(dec, true); err != nil {
 		return nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("pantest: data after the value")
+		return nil, errors.New("devkit: data after the value")
 	}
 	s.brk()
 	return s.runs, nil
@@ -221,8 +223,8 @@ func LuhnWindows(runs []string) []string {
 // CardNumbers returns every card number in doc (one JSON value) outside the
 // top-level members kept keeps, or an error when doc is not one JSON value
 // without repeated keys.
-func CardNumbers(doc []byte, kept Kept) ([]string, error) {
-	runs, err := Runs(doc, Options{Kept: kept})
+func CardNumbers(doc []byte, kept KeptMember) ([]string, error) {
+	runs, err := CardRuns(doc, CardReading{Kept: kept})
 	if err != nil {
 		return nil, err
 	}
@@ -240,10 +242,10 @@ func CardNumbersInText(s string) []string {
 	return n
 }
 
-// Contains returns the digit strings of planted (ASCII digits) that some
-// run of runs holds: planted numbers that survive, whether they pass the
+// RunsContaining returns the digit strings of planted (ASCII digits) that
+// some run of runs holds: planted numbers that survive, whether they pass the
 // Luhn check or not (a card-number field's value need not).
-func Contains(runs []string, planted ...string) []string {
+func RunsContaining(runs []string, planted ...string) []string {
 	var out []string
 	for _, p := range planted {
 		for _, r := range runs {
@@ -254,4 +256,42 @@ func Contains(runs []string, planted ...string) []string {
 		}
 	}
 	return out
+}
+
+// KeptAsSent is what the contract (docs/CONTRACT.md §5, "Kept as sent, and
+// only these") keeps as sent at the top level of one event's data, where a
+// full card number may survive. Each provider's kit writes it (Kit.Kept)
+// from the contract, never from the provider's code.
+type KeptAsSent struct {
+	// IDs are kept when their value is a scalar: a string, number, true,
+	// false or null (an object or array under such a name is not kept).
+	IDs []string
+	// If are kept when their value is a string the function accepts: a
+	// documented time in its provider's layout, say.
+	If map[string]func(string) bool
+	// Any are kept whatever their value.
+	Any []string
+}
+
+// Member is k as the reader asks it, member by member.
+func (k KeptAsSent) Member() KeptMember {
+	return func(name string, v any) bool {
+		for _, id := range k.IDs {
+			if name == id {
+				switch v.(type) {
+				case map[string]any, []any:
+					return false
+				}
+				return true
+			}
+		}
+		for _, a := range k.Any {
+			if name == a {
+				return true
+			}
+		}
+		s, isString := v.(string)
+		f := k.If[name]
+		return f != nil && isString && f(s)
+	}
 }
