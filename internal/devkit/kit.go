@@ -53,7 +53,9 @@ type Kit struct {
 	Handler HandlerFunc
 
 	// Adversarial wraps a JSON value in an otherwise valid body of the
-	// provider, for the linear-time benchmarks; it returns the variant.
+	// provider, for the linear-time tests and benchmarks; it returns the
+	// variant. The value is the last member of the object the provider
+	// reads its fields from (TopLevelKeys is spliced there).
 	Adversarial func(value string) (variant string, body []byte)
 
 	// Kept is what the contract keeps as sent in data, the data of one of
