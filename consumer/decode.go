@@ -122,6 +122,23 @@ var (
 // receivers write them; replayid is the only optional one.
 var envelopeMembers = []string{"specversion", "id", "source", "type", "subject", "time", "datacontenttype", "replayid", "data"}
 
+// work counts the steps of decoding, for the test that checks they grow
+// linearly with the body (linear_test.go): the bytes handed to each library
+// call that reads its input in linear time (encoding/json, regexp — RE2 —,
+// time.Parse, fieldname, copies) and the steps of this package's own loops.
+// It counts only while that test sets countWork: otherwise each count is a
+// load and a branch not taken, per call, never per byte.
+var (
+	countWork bool
+	work      uint64
+)
+
+func addWork(n int) {
+	if countWork {
+		work += uint64(n)
+	}
+}
+
 // DecodeBody decodes a message body: a CloudEvent with exactly the members
 // the receivers write, of a known type, whose data meets that type's rules
 // (the rules of schemas/<type>.json). It returns an *InvalidError otherwise.
@@ -144,6 +161,7 @@ func DecodeBody(body []byte) (*Message, error) {
 			return "", invalid("member %q is required", name)
 		}
 		var s string
+		addWork(len(raw))
 		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
 			return "", invalid("member %q must be a string", name)
 		}
@@ -162,6 +180,7 @@ func DecodeBody(body []byte) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	addWork(len(ev.ID) + 2*len(ts) + len(ev.ReplayID)) // the patterns, time.Parse
 	switch {
 	case ev.SpecVersion != SpecVersion:
 		return nil, invalid("specversion must be %q", SpecVersion)
@@ -250,7 +269,9 @@ func walkData(et eventType, raw json.RawMessage) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
+	addWork(len(raw)) // the decoder's pass
 	for {
+		addWork(1) // a token
 		tok, err := dec.Token()
 		if err == io.EOF {
 			return nil
@@ -269,6 +290,7 @@ func walkData(et eventType, raw json.RawMessage) error {
 			}
 			name := tok.(string)
 			top.name, top.wantName = name, false
+			addWork(2 * len(name)) // IsSecret, IsCardNumber
 			if p.dropsSecrets && fieldname.IsSecret(name) {
 				return invalid("%s is a secret field, which the receiver removes", path())
 			}
@@ -325,6 +347,7 @@ func walkData(et eventType, raw json.RawMessage) error {
 }
 
 func isAsIs(t reflect.Type, name string) bool {
+	addWork(len(fieldsOf(t)))
 	for _, f := range fieldsOf(t) {
 		if f.name == name {
 			return f.asis
@@ -343,6 +366,7 @@ func checkObject(raw json.RawMessage, path string, dst reflect.Value) error {
 	for _, f := range fieldsOf(dst.Type()) {
 		name := path + "." + f.name
 		v, present := members[f.name]
+		addWork(1 + len(v)) // a field; its value read (unmarshalled, copied, matched) a bounded number of times
 		null := !present || string(v) == "null"
 		if f.kind == kindAbsent {
 			if present {
@@ -413,6 +437,7 @@ func checkObject(raw json.RawMessage, path string, dst reflect.Value) error {
 			}
 			list := reflect.MakeSlice(out.Type(), 0, len(elems))
 			for _, e := range elems {
+				addWork(1 + len(e)) // an element, unmarshalled
 				if f.nullable && string(e) == "null" {
 					list = reflect.Append(list, reflect.Zero(out.Type().Elem()))
 					continue
@@ -486,6 +511,7 @@ var (
 )
 
 func maskedString(s string) bool {
+	addWork(3 * len(s)) // three patterns, at most
 	return maskedNoDigits.MatchString(s) || (maskedFewDigits.MatchString(s) && maskedStars.MatchString(s))
 }
 
@@ -501,6 +527,7 @@ func objectMembers(raw []byte) (map[string]json.RawMessage, error) {
 		return nil, errors.New("not an object")
 	}
 	out := map[string]json.RawMessage{}
+	addWork(len(raw)) // the decoder's pass
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -511,6 +538,7 @@ func objectMembers(raw []byte) (map[string]json.RawMessage, error) {
 		if err := dec.Decode(&v); err != nil {
 			return nil, err
 		}
+		addWork(1 + len(name) + len(v)) // a member: its name hashed, its value copied
 		if _, dup := out[name]; dup {
 			return nil, fmt.Errorf("member %q appears twice", printable(name))
 		}
@@ -526,6 +554,7 @@ func objectMembers(raw []byte) (map[string]json.RawMessage, error) {
 }
 
 func contains(list []string, s string) bool {
+	addWork(len(list))
 	for _, v := range list {
 		if v == s {
 			return true

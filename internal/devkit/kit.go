@@ -53,8 +53,16 @@ type Kit struct {
 	Handler HandlerFunc
 
 	// Adversarial wraps a JSON value in an otherwise valid body of the
-	// provider, for the linear-time benchmarks; it returns the variant.
+	// provider, for the linear-time tests and benchmarks; it returns the
+	// variant. The value is the last member of the object the provider
+	// reads its fields from (TopLevelKeys is spliced there).
 	Adversarial func(value string) (variant string, body []byte)
+
+	// Kept is what the contract keeps as sent in data, the data of one of
+	// the provider's events of type eventType, as stored (queued false) or
+	// as queued: written from docs/CONTRACT.md §5, for the tests that look
+	// for card numbers (a full one may survive only there).
+	Kept func(eventType string, data []byte, queued bool) KeptAsSent
 }
 
 // SignOptions are sender choices a provider may offer.

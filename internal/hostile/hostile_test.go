@@ -279,7 +279,9 @@ func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
 
 // Rejected bodies are never stored, and what is logged about them never holds
 // a card number either: a card number in a duplicate key, a field of the wrong
-// type, a broken body or a route parameter leaves no trace in any log line.
+// type, a broken body or a route parameter, in ASCII or in the digits of
+// other scripts, leaves no trace in any log line, read by the reference
+// reader (devkit.CardRuns).
 func TestNoCardNumberInLogsOfRejectedRequests(t *testing.T) {
 	keys, dev := devKeys(t)
 	const pan = "4111111111111111"
@@ -294,6 +296,9 @@ func TestNoCardNumberInLogsOfRejectedRequests(t *testing.T) {
 		`{"a":"` + pan + `"` + pan + `}`,
 		`{"a":1e` + pan + pan + `}`,
 		`{"a":"\u` + pan[:3] + `x"}`,
+		`{"٤١١١ ١١١١ ١١١١ ١١١١":1,"٤١١١ ١١١١ ١١١١ ١١١١":2}`,
+		`{"orderNo":1,"status":2,"type":3,"data":"４１１１-１１１１-１１１１-１１１１","id":[]}`,
+		`{"4१1١ 1111 ๑๑๑๑ 1111":`,
 	}
 	for _, p := range []string{tiki.Name, apigift.Name, "alchemypay", "oslpay"} {
 		stack := awskit.NewStack(t, p, string(dev[p]))
@@ -317,8 +322,8 @@ func TestNoCardNumberInLogsOfRejectedRequests(t *testing.T) {
 				t.Errorf("%s %s: %d", p, body, res.StatusCode)
 			}
 		}
-		if logs := stack.Logs.String(); strings.Contains(logs, pan) || strings.Contains(logs, "411111111") {
-			t.Errorf("%s: a card number reached the logs:\n%s", p, logs)
+		for _, l := range awskit.LogLeaks(stack.Logs.String(), pan) {
+			t.Errorf("%s: %v", p, l)
 		}
 		if n := len(stack.EventItems(t)); n != 0 {
 			t.Errorf("%s: %d events stored", p, n)

@@ -11,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"webhooks/shared/workcount"
 )
 
 // Kind is the kind of a JSON value; the zero Kind is an absent value.
@@ -112,11 +114,14 @@ func (d *Doc) parse(body []byte, anyValue bool) error {
 	case !anyValue:
 		err = c.run()
 	case !utf8.Valid(body):
+		c.work += uint64(len(body))
 		err = ErrInvalidUTF8
 	default:
+		c.work += 2 * uint64(len(body)) // utf8.Valid, then the grammar
 		err = c.top()
 	}
 	d.toks, d.keys, d.arena, d.dup = c.toks[:0], c.keys[:0], c.arena[:0], c.dup
+	workcount.Add(c.work)
 	if err != nil {
 		d.body = nil
 		return err
@@ -177,11 +182,15 @@ func (v Value) Get(name string) Value {
 		return Value{}
 	}
 	toks := v.d.toks
+	steps := uint64(0) // members compared (package workcount)
 	for k := v.i + 1; k < toks[v.i].next; k = toks[k+1].next {
+		steps++
 		if v.d.textEqual(k, name) {
+			workcount.Add(steps)
 			return Value{v.d, k + 1}
 		}
 	}
+	workcount.Add(steps)
 	return Value{}
 }
 
@@ -201,11 +210,14 @@ func (v Value) Members() iter.Seq2[Value, Value] {
 			return
 		}
 		toks := v.d.toks
+		steps := uint64(0) // members yielded (package workcount)
 		for k := v.i + 1; k < toks[v.i].next; k = toks[k+1].next {
+			steps++
 			if !yield(Value{v.d, k}, Value{v.d, k + 1}) {
-				return
+				break
 			}
 		}
+		workcount.Add(steps)
 	}
 }
 
@@ -216,11 +228,14 @@ func (v Value) Elements() iter.Seq[Value] {
 			return
 		}
 		toks := v.d.toks
+		steps := uint64(0) // elements yielded (package workcount)
 		for e := v.i + 1; e < toks[v.i].next; e = toks[e].next {
+			steps++
 			if !yield(Value{v.d, e}) {
-				return
+				break
 			}
 		}
+		workcount.Add(steps)
 	}
 }
 
@@ -233,6 +248,7 @@ func (v Value) Text() string {
 	t := v.tok()
 	raw := v.d.body[t.start+1 : t.end-1]
 	if !t.esc {
+		workcount.Add(uint64(len(raw))) // bytes copied
 		return string(raw)
 	}
 	return string(AppendUnquoted(make([]byte, 0, len(raw)), raw))
@@ -253,6 +269,7 @@ func (v Value) IsFold(s string) bool {
 	if t.esc {
 		raw = AppendUnquoted(nil, raw)
 	}
+	workcount.Add(uint64(min(len(raw), len(s)))) // bytes compared
 	return bytes.EqualFold(raw, []byte(s))
 }
 
@@ -266,7 +283,7 @@ func (d *Doc) textEqual(k int32, s string) bool {
 	if len(raw) < len(s) { // escapes only make the text longer than what it decodes to
 		return false
 	}
-	var buf [64]byte
+	var buf [64]byte // AppendUnquoted counts the bytes it decodes
 	return string(AppendUnquoted(buf[:0], raw)) == s
 }
 
@@ -274,6 +291,7 @@ func (d *Doc) textEqual(k int32, s string) bool {
 // its quotes; checked by Parse or CheckObject) to dst, as encoding/json decodes it: an escaped surrogate pair is
 // one character, a lone surrogate is U+FFFD.
 func AppendUnquoted(dst, s []byte) []byte {
+	workcount.Add(uint64(len(s))) // one pass
 	for i := 0; i < len(s); {
 		if s[i] != '\\' {
 			j := bytes.IndexByte(s[i:], '\\')
@@ -328,6 +346,7 @@ func Canonical(raw []byte) string {
 
 // canonicalDecoded is Canonical through encoding/json, for any input.
 func canonicalDecoded(raw []byte) string {
+	workcount.Add(3 * uint64(len(raw))) // decoded, encoded, copied: each linear
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var val any
@@ -362,12 +381,18 @@ func (v Value) AppendCanonical(dst []byte) []byte {
 			}
 			members = append(members, member{key, k + 1})
 		}
-		slices.SortFunc(members, func(a, b member) int { return bytes.Compare(a.key, b.key) })
+		steps := uint64(len(members)) // members read, then compared (package workcount)
+		slices.SortFunc(members, func(a, b member) int {
+			steps += 1 + uint64(min(len(a.key), len(b.key)))
+			return bytes.Compare(a.key, b.key)
+		})
+		workcount.Add(steps)
 		dst = append(dst, '{')
 		for n, m := range members {
 			if n > 0 {
 				dst = append(dst, ',')
 			}
+			workcount.Add(uint64(len(m.key)))
 			dst = appendHTMLSafe(dst, m.key)
 			dst = append(dst, ':')
 			dst = Value{v.d, m.val}.AppendCanonical(dst)
@@ -390,8 +415,10 @@ func (v Value) AppendCanonical(dst []byte) []byte {
 		if t.esc {
 			s = AppendUnquoted(nil, s)
 		}
+		workcount.Add(uint64(len(s)))
 		return appendHTMLSafe(dst, s)
 	default: // numbers exactly as sent, true, false, null
+		workcount.Add(uint64(len(v.Raw())))
 		return append(dst, v.Raw()...)
 	}
 }

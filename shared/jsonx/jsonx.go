@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"webhooks/shared/workcount"
 )
 
 // MaxDepth is the deepest nesting of objects and arrays accepted.
@@ -42,7 +44,9 @@ var (
 // Parse makes the same check and keeps what it read.
 func CheckObject(body []byte) error {
 	c := checker{b: body}
-	return c.run()
+	err := c.run()
+	workcount.Add(c.work)
+	return err
 }
 
 // checker validates JSON text by RFC 8259's grammar, as encoding/json does,
@@ -61,15 +65,28 @@ type checker struct {
 	dup     []dupEntry
 	ndup    int
 	objects uint32
+
+	// work counts the steps of the checker's loops, for the tests that
+	// check it is linear (package workcount): the bytes of the passes over
+	// the body (UTF-8, then the grammar, which never moves back), numbers
+	// read again by the range check, and every step of the duplicate-key
+	// search (keys and bytes compared, at most; bytes hashed, table slots
+	// probed, entries moved when the table grows). It is added to once per
+	// key, probe or body, never per byte.
+	work uint64
 }
 
 // run checks c.b as CheckObject does.
 func (c *checker) run() error {
+	// utf8.Valid reads each byte once, and the grammar below once more:
+	// value, str, number and ws only ever move forward.
+	c.work += 2 * uint64(len(c.b))
 	if !utf8.Valid(c.b) {
 		return ErrInvalidUTF8
 	}
 	trimmed := bytes.TrimLeft(c.b, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
+		c.work += uint64(len(trimmed)) // json.Valid
 		if len(trimmed) == 0 || !json.Valid(trimmed) {
 			return ErrSyntax
 		}
@@ -105,7 +122,9 @@ func (c *checker) maxDepth() int {
 // one pass without allocating.
 func Valid(b []byte) bool {
 	c := checker{b: b, lenient: true}
-	return c.top() == nil
+	ok := c.top() == nil
+	workcount.Add(c.work + uint64(len(b))) // the grammar: one pass
+	return ok
 }
 
 func (c *checker) ws(i int) int {
@@ -296,6 +315,8 @@ func (c *checker) dupKey(e keyEntry, base int, obj *uint32) bool {
 	}
 	c.keys = append(c.keys, e)
 	if n < 32 {
+		// At most n keys compared, each to at most the key's bytes.
+		c.work += uint64(n) * uint64(1+e.end-e.off)
 		for _, k := range c.keys[base : base+n] {
 			if k.sig == e.sig && bytes.Equal(c.key(k), c.key(e)) {
 				return true
@@ -334,16 +355,21 @@ func (c *checker) insertKey(obj uint32, k int) bool {
 	}
 	name := c.key(c.keys[k])
 	h := maphash.Bytes(c.seed, name)
+	c.work += uint64(len(name)) // bytes hashed
 	mask := uint64(len(c.dup) - 1)
 	for j := (h ^ uint64(obj)*0x9E3779B97F4A7C15) & mask; ; j = (j + 1) & mask {
+		c.work++ // a slot probed
 		e := &c.dup[j]
 		if e.key == 0 {
 			*e = dupEntry{hash: h, obj: obj, key: int32(k + 1)}
 			c.ndup++
 			return false
 		}
-		if e.hash == h && e.obj == obj && bytes.Equal(c.key(c.keys[e.key-1]), name) {
-			return true
+		if e.hash == h && e.obj == obj {
+			c.work += uint64(len(name)) // bytes compared
+			if bytes.Equal(c.key(c.keys[e.key-1]), name) {
+				return true
+			}
 		}
 	}
 }
@@ -352,6 +378,7 @@ func (c *checker) insertKey(obj uint32, k int) bool {
 func (c *checker) growDup() {
 	old := c.dup
 	c.dup = make([]dupEntry, max(64, 2*len(old)))
+	c.work += uint64(len(old)) // entries moved
 	mask := uint64(len(c.dup) - 1)
 	for _, e := range old {
 		if e.key == 0 {
@@ -527,6 +554,7 @@ func (c *checker) number(i int) (int, error) {
 	// Only an exponent or hundreds of digits can take a number out of a
 	// float64's range (about 1.8e308).
 	if (exp || i-start > 300) && !c.lenient {
+		c.work += uint64(i - start) // read again by ParseFloat
 		if _, err := strconv.ParseFloat(string(c.b[start:i]), 64); err != nil {
 			return i, ErrNumberRange
 		}

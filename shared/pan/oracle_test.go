@@ -3,10 +3,8 @@ package pan
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -18,112 +16,42 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"webhooks/internal/devkit"
 	"webhooks/shared/jsonx"
 )
 
 // ---- The reference scanner: the guarantee, checked naively on the output ----
 
-// refDigit returns the ASCII form of a decimal digit of any script, found by
-// a linear search of unicode.Nd (independent of digitValue).
-func refDigit(r rune) (byte, bool) {
-	if !unicode.IsDigit(r) {
-		return 0, false
-	}
-	for _, rg := range unicode.Nd.R16 {
-		if rune(rg.Lo) <= r && r <= rune(rg.Hi) {
-			return '0' + byte((r-rune(rg.Lo))%10), true
-		}
-	}
-	for _, rg := range unicode.Nd.R32 {
-		if rune(rg.Lo) <= r && r <= rune(rg.Hi) {
-			return '0' + byte((r-rune(rg.Lo))%10), true
-		}
-	}
-	panic(fmt.Sprintf("%U is a digit outside unicode.Nd", r))
-}
+// The reader is the project's one reference (devkit.CardRuns): it shares no
+// code with Redact. Here it reads a policy's kept members as Redact's
+// documentation says: a top-level scalar under a Keep name, a top-level
+// string without '*' that a KeepIf function accepts; never a field named
+// like a card number, nor an object or array.
 
-// refScanner reads a document decoded by encoding/json as the logical
-// character stream of the guarantee and collects the digits of each run.
-type refScanner struct {
-	keep       map[string]bool
-	keepIf     map[string]func(string) bool
-	starLetter bool // treat '*' as a letter (else as a separator)
-	runs       []string
-	cur        []byte
-}
-
-func (s *refScanner) brk() {
-	if len(s.cur) > 0 {
-		s.runs = append(s.runs, string(s.cur))
-		s.cur = nil
+// policyKept is what a policy keeps as sent, as the reference reader asks.
+func policyKept(keep map[string]bool, keepIf map[string]func(string) bool) devkit.KeptMember {
+	if len(keep) == 0 && len(keepIf) == 0 {
+		return nil
+	}
+	return func(k string, v any) bool {
+		if isCardKey(k) {
+			return false
+		}
+		switch v.(type) {
+		case map[string]any, []any:
+			return false
+		}
+		if keep[k] {
+			return true
+		}
+		text, ok := v.(string)
+		return ok && refKeptIf(keepIf[k], text)
 	}
 }
 
-func (s *refScanner) text(str string) {
-	for _, r := range str {
-		if d, ok := refDigit(r); ok {
-			s.cur = append(s.cur, d)
-		} else if unicode.IsLetter(r) || (s.starLetter && r == '*') {
-			s.brk()
-		}
-	}
-}
-
-var errRefDuplicate = errors.New("duplicate key")
-
-func (s *refScanner) value(dec *json.Decoder, top bool) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch v := tok.(type) {
-	case json.Delim:
-		seen := map[string]bool{}
-		for dec.More() {
-			if v == '{' {
-				kt, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				k := kt.(string)
-				if seen[k] {
-					return fmt.Errorf("%w %q", errRefDuplicate, k)
-				}
-				seen[k] = true
-				s.text(k)
-				if f := s.keepIf[k]; top && (s.keep[k] || f != nil) && !isCardKey(k) {
-					var raw json.RawMessage
-					if err := dec.Decode(&raw); err != nil {
-						return err
-					}
-					if refKept(s.keep[k], f, raw) {
-						s.brk() // a kept value is one letter
-						continue
-					}
-					// Not kept: read like any other value.
-					sub := json.NewDecoder(bytes.NewReader(raw))
-					sub.UseNumber()
-					if err := s.value(sub, false); err != nil {
-						return err
-					}
-					continue
-				}
-			}
-			if err := s.value(dec, false); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return err
-		}
-	case string:
-		s.text(v)
-	case json.Number:
-		s.text(string(v))
-	default: // true, false, null: letters
-		s.brk()
-	}
-	return nil
+// refKeptIf reports whether a KeepIf function f keeps a top-level string.
+func refKeptIf(f func(string) bool, text string) bool {
+	return f != nil && !strings.Contains(text, "*") && f(text)
 }
 
 // refKept reports whether a top-level member's value raw (not dropped, not
@@ -138,38 +66,17 @@ func refKept(keep bool, f func(string) bool, raw json.RawMessage) bool {
 	if f == nil || c[0] != '"' || json.Unmarshal(c, &text) != nil {
 		return false
 	}
-	return !strings.Contains(text, "*") && f(text)
+	return refKeptIf(f, text)
 }
 
-// refRuns returns the digits of every run of doc's character stream.
+// refRuns returns the digits (ASCII, by value) of every run of doc's
+// character stream, read by the reference reader.
 func refRuns(doc []byte, keep map[string]bool, keepIf map[string]func(string) bool, starLetter bool) ([]string, error) {
-	s := &refScanner{keep: keep, keepIf: keepIf, starLetter: starLetter}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	if err := s.value(dec, true); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("data after the value")
-	}
-	s.brk()
-	return s.runs, nil
+	return devkit.CardRuns(doc, devkit.CardReading{Kept: policyKept(keep, keepIf), StarLetter: starLetter})
 }
 
-// refLuhnWindow returns a 13–19-digit Luhn-valid window of some run, checking
-// every window.
-func refLuhnWindow(runs []string) (string, bool) {
-	for _, d := range runs {
-		for i := range d {
-			for L := 13; L <= 19 && i+L <= len(d); L++ {
-				if Luhn(d[i : i+L]) {
-					return d[i : i+L], true
-				}
-			}
-		}
-	}
-	return "", false
-}
+// refLuhnWindow returns a 13–19-digit Luhn-valid window of some run.
+func refLuhnWindow(runs []string) (string, bool) { return devkit.LuhnWindow(runs) }
 
 // flatToken is a token of a document as encoding/json reads it.
 type flatToken struct {
@@ -454,8 +361,11 @@ func checkRedacted(t *testing.T, p Policy, in []byte, pl planted) (keptIf map[st
 			if err := json.Unmarshal(mo[key], &v); err != nil {
 				t.Fatalf("solo %q: %s in %q", key, mo[key], out)
 			}
-			got := strings.Map(func(r rune) rune {
-				if r == '*' || unicode.IsDigit(r) {
+			got := strings.Map(func(r rune) rune { // digits by value, in ASCII
+				if d, ok := devkit.CardDigit(r); ok {
+					return rune(d)
+				}
+				if r == '*' {
 					return r
 				}
 				return -1
@@ -497,6 +407,7 @@ type gen struct {
 	keptIf  map[string]string // top-level KeepIf member → what was planted in it
 	besides []beside
 	blocks  int
+	scripts []string // "other-script", "mixed-scripts": how planted digits were written
 }
 
 func newGen(data []byte) *gen {
@@ -661,9 +572,11 @@ func (g *gen) sepRun() string {
 	return b.String()
 }
 
+// grouped writes digits (ASCII) as a reader could meet them in a string or
+// a key: whole or in groups, in any script (see scripted).
 func (g *gen) grouped(digits string) string {
 	if g.intn(3) == 0 {
-		return digits
+		return g.scripted(digits)
 	}
 	var b strings.Builder
 	for i, gr := range g.groups(digits) {
@@ -672,7 +585,37 @@ func (g *gen) grouped(digits string) string {
 		}
 		b.WriteString(gr)
 	}
-	return b.String()
+	return g.scripted(b.String())
+}
+
+// digitScripts are the zeros of some scripts' decimal digits (unicode.Nd):
+// Arabic-Indic, Extended Arabic-Indic, Devanagari, Bengali, Thai, NKo,
+// fullwidth, and mathematical bold (outside the BMP: a surrogate pair when
+// escaped).
+var digitScripts = []rune{'\u0660', '\u06f0', '\u0966', '\u09e6', '\u0e50', '\u07c0', '\uff10', '\U0001d7ce'}
+
+// scripted rewrites the ASCII digits of s: half the time as they are, else
+// all in one other script, or each in a script of its own (mixed within one
+// number). A card number is its digits' values, whatever their script.
+func (g *gen) scripted(s string) string {
+	mode := g.intn(4)
+	if mode < 2 {
+		return s
+	}
+	g.scripts = append(g.scripts, []string{"other-script", "mixed-scripts"}[mode-2])
+	zero := digitScripts[g.intn(len(digitScripts))]
+	return strings.Map(func(r rune) rune {
+		if r < '0' || r > '9' {
+			return r
+		}
+		if mode == 3 { // mixed: ASCII too
+			if k := g.intn(len(digitScripts) + 1); k < len(digitScripts) {
+				return digitScripts[k] + (r - '0')
+			}
+			return r
+		}
+		return zero + (r - '0')
+	}, s)
 }
 
 func (g *gen) affix() string {
@@ -749,16 +692,16 @@ func generate(data []byte) genCase {
 				if gr[0] != '0' && g.intn(2) == 0 {
 					a.kids = append(a.kids, &gnode{kind: 'r', text: gr})
 				} else {
-					a.kids = append(a.kids, &gnode{kind: 's', text: gr})
+					a.kids = append(a.kids, &gnode{kind: 's', text: g.scripted(gr)})
 				}
 			}
 			g.place(a)
 		case 5: // alone between letters, in a top-level member
 			if root.kind == 'o' {
-				key := g.addMember(root, "solo"+g.pick([]string{"a", "b", "c", "x", "y", "z"}), &gnode{kind: 's', text: "xy" + pan + "zw"})
+				key := g.addMember(root, "solo"+g.pick([]string{"a", "b", "c", "x", "y", "z"}), &gnode{kind: 's', text: "xy" + g.scripted(pan) + "zw"})
 				g.solos[key] = pan
 			} else {
-				g.place(&gnode{kind: 's', text: "q" + pan + "q"})
+				g.place(&gnode{kind: 's', text: "q" + g.scripted(pan) + "q"})
 			}
 		case 6: // a card-number field
 			v := &gnode{kind: 's', text: g.grouped(pan)}
@@ -830,13 +773,14 @@ func generate(data []byte) genCase {
 		}
 	}
 	if root.kind == 'o' && g.intn(2) == 0 { // the documented sample, also copied
-		key := g.addMember(root, g.pick(cardKeys), &gnode{kind: 's', text: g.pick([]string{docSample, "5554 7488 0091 2345", "5554-7488-0091-2345"})})
+		key := g.addMember(root, g.pick(cardKeys), &gnode{kind: 's', text: g.scripted(g.pick([]string{docSample, "5554 7488 0091 2345", "5554-7488-0091-2345"}))})
 		if isCardKey(key) {
 			g.known = append(g.known, docSample)
 		}
 		g.place(&gnode{kind: 's', text: "declined " + g.grouped(docSample) + g.affix()})
 	}
 	labels := g.plantKeptIf(root)
+	labels = append(labels, g.scripts...)
 	var b []byte
 	b = g.ws(b)
 	b = g.write(b, root)
@@ -1132,7 +1076,7 @@ func (g *gen) plantOne(root *gnode, name, label string) bool {
 		// after: kept, the value is one letter between the two halves of
 		// a card number; refused, its digits join them into a Luhn-valid
 		// run.
-		var d1, t, d2 string
+		var d1, t, d2, run string
 		if label == "beside-kept" {
 			p := g.randPAN()
 			lo, hi := max(1, len(p)-12), min(12, len(p)-1)
@@ -1142,13 +1086,15 @@ func (g *gen) plantOne(root *gnode, name, label string) bool {
 			t = noLetter(valid(false))
 			td := digitsOf(t)
 			d1 = g.randDigits(1 + g.intn(2))
-			run := luhnComplete(d1 + td + g.randDigits(g.intn(19-len(d1)-len(td))))
+			run = luhnComplete(d1 + td + g.randDigits(g.intn(19-len(d1)-len(td))))
 			d2 = run[len(d1)+len(td):]
-			g.pans = append(g.pans, run)
 		}
 		lkey, d1text, key := "beside"+g.pick([]string{"a", "b", "x"}), g.grouped(d1), g.grouped(d2)
 		if !g.addBlock(root, []string{lkey, name, key}, []*gnode{str(d1text), str(t), lit("true")}) {
-			return false
+			return false // a key taken: nothing planted
+		}
+		if run != "" {
+			g.pans = append(g.pans, run)
 		}
 		if label == "beside-kept" {
 			g.besides = append(g.besides, beside{cond: name, key: lkey, value: &d1text}, beside{cond: name, key: key})
@@ -1185,7 +1131,7 @@ func (g *gen) plantOne(root *gnode, name, label string) bool {
 		g.pans = append(g.pans, digitsOf(t))
 		return one(str(noLetter(t)))
 	case "pan":
-		return one(str(pan()))
+		return one(str(g.scripted(pan())))
 	case "pan-spaced":
 		p := pan()
 		var b strings.Builder
@@ -1195,9 +1141,9 @@ func (g *gen) plantOne(root *gnode, name, label string) bool {
 			}
 			b.WriteString(p[i:min(i+4, len(p))])
 		}
-		return one(str(b.String()))
+		return one(str(g.scripted(b.String())))
 	case "time+pan":
-		return one(str(valid(false) + g.pick([]string{" ", "", "/"}) + pan()))
+		return one(str(valid(false) + g.pick([]string{" ", "", "/"}) + g.scripted(pan())))
 	case "pan-escaped":
 		v := str(pan())
 		v.escDigits = true
@@ -1279,6 +1225,17 @@ func checkGenerated(t *testing.T, data []byte) (genCase, map[string]bool) {
 	if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
 		if err := jsonx.CheckObject(body); err != nil {
 			t.Fatalf("generator: %v: %q", err, body)
+		}
+	}
+	// Every planted number is in the input, read with nothing kept, whatever
+	// the script of its digits: the plants are what the oracle looks for.
+	runs, err := refRuns(body, nil, nil, false)
+	if err != nil {
+		t.Fatalf("generator: %v: %q", err, body)
+	}
+	for _, p := range c.pans {
+		if len(devkit.RunsContaining(runs, p)) == 0 {
+			t.Fatalf("generator: planted %s is not in %q", p, body)
 		}
 	}
 	keptIf := checkRedacted(t, fuzzPolicy, body, c.planted)
@@ -1364,7 +1321,7 @@ func TestRedactGenerated(t *testing.T) {
 		t.Errorf("KeepIf values kept %d, redacted %d: a branch is never taken", kept, refused)
 	}
 	if !testing.Short() {
-		for _, l := range append(slices.Collect(maps.Keys(keptIfKept)), append(keptIfNotAsked, "nested")...) {
+		for _, l := range append(slices.Collect(maps.Keys(keptIfKept)), append(keptIfNotAsked, "nested", "other-script", "mixed-scripts")...) {
 			if plants[l] == 0 {
 				t.Errorf("no %s plant in %d bodies", l, n)
 			}

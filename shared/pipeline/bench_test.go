@@ -211,9 +211,10 @@ func cpuTime(t *testing.T, run cpuPath, ev events.APIGatewayV2HTTPRequest, now t
 // gives about 8, quadratic 64). Both sizes are timed in the same run and
 // compared with each other, never with a fixed limit. It is a timing check,
 // so it runs with the benchmarks (make bench sets WEBHOOKS_TIMING_TESTS=1),
-// not in make test on shared, noisy machines: there, the redactor's linearity
-// is held by the work-counting tests of shared/pan, and the parser is one pass
-// whose duplicate-key table has a random seed.
+// not in make test on shared, noisy machines: there, linearity is held by
+// counting work (package workcount), on the same shapes: shared/jsonx
+// TestParseWorkIsLinear, shared/pan TestRedactLinearWork, each provider's
+// TestDecodeWorkIsLinear (route, parse, Decode, Enrich) and the consumer's.
 func TestCPUPathIsLinear(t *testing.T) {
 	if os.Getenv("WEBHOOKS_TIMING_TESTS") != "1" {
 		t.Skip("timing check: run with WEBHOOKS_TIMING_TESTS=1 (make bench)")

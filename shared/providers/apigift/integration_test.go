@@ -237,6 +237,68 @@ func TestSamplesAgainstAWS(t *testing.T) {
 			t.Errorf("product numbers changed: %s", m.Body)
 		}
 	}
+	stack.CheckNoCardNumbers(t, apigiftdev.Kit, msgs)
+}
+
+// Card numbers planted wherever APIGift's data does not keep them (free
+// text, source, deliveryKey, productId, entryPrice, a reply's text and
+// attachments, undocumented and nested fields, keys, numbers, the whole of a
+// deposit; spaced, dashed, in the digits of other scripts) survive nowhere:
+// not in an item (any attribute), a message (body, group, ids, attributes)
+// or a log line, read by the reference reader. The Luhn-valid ids the
+// contract keeps stay as sent, and a delivery's decrypted goods travel in
+// its message as they are.
+func TestNoFullCardNumberAnywhere(t *testing.T) {
+	raw, sec := devSecret(t)
+	stack := awskit.NewStack(t, apigift.Name, raw)
+	h := awskit.Handler(t, stack, apigift.New())
+	const luhnID = "1002172318746911234" // kept as sent
+	ct, err := apigift.Encrypt([]byte(sec.SecretKey), []byte(`[{"code":"GIFT 4111 1111 1111 1111"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries := []struct{ slug, body string }{
+		{"sell-review-request-created", `{"sourceOrderNumber":"` + luhnID + `","source":"4111-1111-1111-1111",` +
+			`"requestDescription":"my card ٤١١١ ١١١١ ١١١١ ١١١١ was charged twice"}`},
+		{"support-ticket-updated", `{"supportTicketId":"T-1","closed":false,"newReply":{"replyId":"r1","text":"５５５５ ５５５５ ５５５５ ４４４４",` +
+			`"replier":"4१1١ 1111 ๑๑๑๑ 1111","attachmentUrls":["https://x.example/5555_5555.5555/4444"]}}`},
+		{"order-invoice-status-changed", `{"orderId":"` + luhnID + `","status":1,"price":47.99,"note":{"deep":[{"4111 1111 1111 1111":true}]}}`},
+		{"product-status-changed", `{"id":"P-1","status":0,"price":10,"supplier":4111111111111111}`},
+		{"inventory-item-delivered", `{"takeoutInventoryId":"` + luhnID + `","inventoryId":"I-1","encryptedVirtualCollections":"` + ct + `",` +
+			`"entryPrice":4111111111111111,"deliveryKey":"५५५५ ५५५५ ५५५५ ४४४४","productId":"5555-5555-5555-4444","cardNumber":"5554 7488 0091 2345"}`},
+		{"inventory-item-refunded", `{"inventoryId":"I-2","reason":"refund to 4111 1111 1111 1111","pan":"5554748800912345","copy":"card 5554-7488-0091-2345"}`},
+		{"deposit-status-changed", `{"depositId":"4111111111111111","status":"٥٥٥٥-٥٥٥٥-٥٥٥٥-٤٤٤٤"}`},
+	}
+	for _, d := range deliveries {
+		res := awskit.Invoke(t, h, apigiftEvent(sec.URLToken, d.slug, d.body, nil))
+		if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
+			t.Fatalf("%s: %d %s %v", d.body, res.StatusCode, res.Body, res.Headers)
+		}
+	}
+	msgs := stack.Messages(t)
+	if len(msgs) != len(deliveries) {
+		t.Fatalf("%d messages, want %d", len(msgs), len(deliveries))
+	}
+	// The goods hold a card number of their own: not webhook payment data,
+	// they travel unmasked in the message only (not planted: not looked for).
+	stack.CheckNoCardNumbers(t, apigiftdev.Kit, msgs, "5555555555554444", "5554748800912345")
+	goods, subjects := false, map[string]bool{}
+	for _, m := range msgs {
+		ce := awskit.CloudEvent(t, m.Body)
+		subjects[ce["subject"].(string)] = true
+		goods = goods || strings.Contains(m.Body, `"virtualCollections":[{"code":"GIFT 4111 1111 1111 1111"}]`)
+	}
+	if !goods {
+		t.Error("the delivery's goods are not in its message as decrypted")
+	}
+	if !subjects[luhnID] {
+		t.Errorf("subjects %v: a kept id must stay as sent", subjects)
+	}
+	for _, it := range stack.Items(t) {
+		if strings.Contains(awskit.Str(it, "data"), "GIFT") {
+			t.Error("the goods' plaintext is stored")
+		}
+	}
 }
 
 // Every accepted sample delivered three times is enqueued once; the same event on
@@ -574,9 +636,11 @@ func TestPlaintextOnlyOnTheQueue(t *testing.T) {
 	}
 	var queued strings.Builder
 	for _, s := range []*awskit.Stack{stack, stack2} {
-		for _, m := range s.Messages(t) {
+		msgs := s.Messages(t)
+		for _, m := range msgs {
 			queued.WriteString(m.Body)
 		}
+		s.CheckNoCardNumbers(t, apigiftdev.Kit, msgs)
 	}
 	for _, c := range apigiftdev.Codes {
 		if !strings.Contains(queued.String(), c) {

@@ -203,6 +203,7 @@ func TestSamplesAgainstAWS(t *testing.T) {
 		}
 	}
 	assertNothingContains(t, stack, msgs, "dev-app-private-secret-do-not-store")
+	stack.CheckNoCardNumbers(t, oslpaydev.Kit, msgs)
 }
 
 func assertNothingContains(t *testing.T, stack *awskit.Stack, msgs any, needles ...string) {
@@ -509,6 +510,60 @@ func TestUnknownTypesAreRecorded(t *testing.T) {
 		if s, ok := got[typ]; !ok || len(s) != 32 {
 			t.Errorf("%s: subject %q, want the event id", typ, s)
 		}
+	}
+	stack.CheckNoCardNumbers(t, oslpaydev.Kit, msgs)
+}
+
+// Card numbers planted wherever OSL Pay's data does not keep them (userId on
+// an order, free text, undocumented fields, nested, in a key, as a
+// number, in an undocumented type; spaced, dashed, in the digits of other
+// scripts) survive nowhere: not in an item (any attribute), a message (body,
+// group, ids, attributes) or a log line, read by the reference reader. The
+// ids and times the contract keeps stay as sent, Luhn-valid or not.
+func TestNoFullCardNumberAnywhere(t *testing.T) {
+	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awskit.Handler(t, stack, oslpay.New())
+	_, dev := devSecret(t)
+	const luhnOrderID, luhnMillis = "1002172318746911234", "1723187479007" // kept as sent
+	bodies := [][]byte{
+		oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, luhnOrderID, "COMPLETED", map[string]any{
+			"userId": "4111111111111111", "updateTime": luhnMillis, "errorMessage": "card 5555-5555-5555-4444 declined",
+			"merchantUser": "٤١١١ ١١١١ ١١١١ ١١١١", "txId": "４１１１１１１１１１１１１１１１",
+			"riskInfo": map[string]any{"cards": []any{map[string]any{"last": "5555 5555 5555 4444"}}, "4111-1111-1111-1111": true},
+		})),
+		oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "R-2", "PROCESSING", map[string]any{
+			"userId": "U-2", "riskScore": 4111111111111111, "address": "4१1١ 1111 ๑๑๑๑ 1111", "tag": "5555_5555.5555/4444", "cardNumber": "5554 7488 0091 2345",
+		})),
+		oslpaydev.Body(oslpay.KindKYCStatus, map[string]any{"userId": luhnOrderID, "kycStatus": "APPROVED", "updateTime": luhnMillis,
+			"remark": "id card ५५५५ ५५५५ ५५५५ ४४४४", "appid": dev.AppID}),
+		[]byte(`{"type":"card_4111111111111111_status","data":{"orderId":"O-3","note":"4111 1111 1111 1111","pan":"5554748800912345"}}`),
+		[]byte(`{"type":"wallet_freeze","data":{"userId":"U-4","freezeReason":"card 4111111111111111","orderId":" "}}`),
+	}
+	now := time.Now()
+	for i, b := range bodies {
+		res := awskit.Invoke(t, h, deliver(t, dev.AppID, now.Add(time.Duration(i)*time.Millisecond), b))
+		if res.StatusCode != 200 || parseReply(t, res.Body).Code != "00000" {
+			t.Fatalf("%s: %d %s", b, res.StatusCode, res.Body)
+		}
+	}
+	msgs := stack.Messages(t)
+	if len(msgs) != len(bodies) {
+		t.Fatalf("%d messages, want %d", len(msgs), len(bodies))
+	}
+	stack.CheckNoCardNumbers(t, oslpaydev.Kit, msgs, "4111111111111111", "5555555555554444", "5554748800912345")
+	// What the contract keeps is kept: the Luhn-valid ids and time.
+	kept := 0
+	for _, m := range msgs {
+		data, _ := awskit.CloudEvent(t, m.Body)["data"].(map[string]any)
+		if data["orderId"] == luhnOrderID || data["userId"] == luhnOrderID {
+			kept++
+			if data["updateTime"] != luhnMillis {
+				t.Errorf("updateTime %v, sent %s", data["updateTime"], luhnMillis)
+			}
+		}
+	}
+	if kept != 2 {
+		t.Errorf("%d messages keep the Luhn-valid id, want 2", kept)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
 	"webhooks/shared/providers/tiki"
+	"webhooks/shared/providers/tiki/tikidev"
 )
 
 func TestMain(m *testing.M) { awskit.Main(m) }
@@ -103,6 +104,50 @@ func TestSamplesAgainstAWS(t *testing.T) {
 		default:
 			t.Errorf("unexpected type %v", ce["type"])
 		}
+	}
+	stack.CheckNoCardNumbers(t, tikidev.Kit, msgs)
+}
+
+// Card numbers planted wherever Tiki's data does not keep them (ref_code,
+// reason_code, seller_product_code, partner_id, free text, extra_info,
+// undocumented and nested fields, a key, a number; spaced, dashed, in the
+// digits of other scripts) survive nowhere: not in an item (any attribute),
+// a message (body, group, ids, attributes) or a log line, read by the
+// reference reader. The Luhn-valid ids the contract keeps stay as sent.
+func TestNoFullCardNumberAnywhere(t *testing.T) {
+	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
+	h := awskit.Handler(t, stack, tiki.New())
+	var sec tiki.Secret
+	if err := json.Unmarshal([]byte(devSecret(t)), &sec); err != nil {
+		t.Fatal(err)
+	}
+	const luhnSKU, luhnOrderCode = "1377286379376", "1002172318746911234" // kept as sent
+	deliveries := []struct{ kind, key, body string }{
+		{tiki.KindOrder, sec.Order, `{"data":{"order_code":"` + luhnOrderCode + `","main_state":"canceled","date":"2022-10-26T14:22:05+07:00",` +
+			`"ref_code":"4111111111111111","reason_code":"5555-5555-5555-4444","reason":"thẻ ٤١١١ ١١١١ ١١١١ ١١١١ bị từ chối",` +
+			`"extra_info":{"cancel_reason":"card ５５５５ ５５５５ ５５５５ ４４４４","history":[{"4111 1111 1111 1111":true}]}}}`},
+		{tiki.KindStock, sec.Stock, `{"data":{"sku":"` + luhnSKU + `","warehouse":"sgn","qty_salable":60,` +
+			`"seller_product_code":"4१1١ 1111 ๑๑๑๑ 1111","partner_id":4111111111111111,"note":{"deep":["5555_5555.5555/4444"]}}}`},
+		{tiki.KindAftersale, sec.Aftersale, `{"data":{"order_code":"861640277","status":"approved","type":"cr",` +
+			`"ref_code":"CR ५५५५ ५५५५ ५५५५ ४४४४","cardNumber":"5554 7488 0091 2345","copy":"5554748800912345"}}`},
+	}
+	for _, d := range deliveries {
+		res := awskit.Invoke(t, h, tikiEvent(d.kind, d.body, tiki.Sign(d.key, []byte(d.body)), nil))
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", d.body, res.StatusCode, res.Body)
+		}
+	}
+	msgs := stack.Messages(t)
+	if len(msgs) != len(deliveries) {
+		t.Fatalf("%d messages, want %d", len(msgs), len(deliveries))
+	}
+	stack.CheckNoCardNumbers(t, tikidev.Kit, msgs, "4111111111111111", "5555555555554444", "5554748800912345")
+	subjects := map[string]bool{}
+	for _, m := range msgs {
+		subjects[awskit.CloudEvent(t, m.Body)["subject"].(string)] = true
+	}
+	if !subjects[luhnOrderCode] || !subjects["sgn/"+luhnSKU] {
+		t.Errorf("subjects %v: the kept ids must stay as sent", subjects)
 	}
 }
 

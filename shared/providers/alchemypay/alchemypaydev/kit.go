@@ -18,6 +18,7 @@ var Kit = devkit.Kit{
 	NewSigner: newSigner,
 	Samples:   samples,
 	Handler:   devkit.HandlerOf(alchemypay.New()),
+	Kept:      kept,
 	Adversarial: func(v string) (string, []byte) {
 		return "", []byte(`{"orderNo":"100217","orderType":"1","status":"FAIL","cardNumber":"5554748800912345","x":` + v + `}`)
 	},

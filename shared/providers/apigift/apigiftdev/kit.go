@@ -22,6 +22,7 @@ var Kit = devkit.Kit{
 	NewSigner: newSigner,
 	Samples:   samples,
 	Handler:   devkit.HandlerOf(apigift.New()),
+	Kept:      kept,
 	Adversarial: func(v string) (string, []byte) {
 		return "order-invoice-status-changed", []byte(`{"orderId":"b3c09d58","status":1,"price":47.99,"x":` + v + `}`)
 	},

@@ -24,6 +24,7 @@ var Kit = devkit.Kit{
 	NewSigner: newSigner,
 	Samples:   samples,
 	Handler:   devkit.HandlerOf(oslpay.New()),
+	Kept:      kept,
 	Adversarial: func(v string) (string, []byte) {
 		return "", []byte(`{"type":"order_status_change","data":{"orderId":"o1","state":"COMPLETED","appid":"dev-oslpay-app","x":` + v + `}}`)
 	},

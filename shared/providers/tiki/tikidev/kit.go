@@ -21,6 +21,7 @@ var Kit = devkit.Kit{
 	NewSigner:       newSigner,
 	Samples:         samples,
 	Handler:         devkit.HandlerOf(tiki.New()),
+	Kept:            kept,
 	Adversarial: func(v string) (string, []byte) {
 		return tiki.KindOrder, []byte(`{"data":{"date":"2022-10-26T14:22:05+07:00","order_code":"347171821","main_state":"processing","x":` + v + `}}`)
 	},
