@@ -32,16 +32,33 @@ FORCE:
 MODULES := . consumer
 EACH    := .ci/modules
 
+# The packages whose code or tests run concurrently: the consumer's group workers
+# (consumer, and examples/consumer through the one-at-a-time proxy), the local runner,
+# gateway and poller (internal/localrun, cmd/webhooks-local), the soak's proxy and
+# driver (internal/loadtest), the serial proxy and moto supervisor (internal/awskit),
+# the event store's parallel scan (shared/eventstore), the signing clock
+# (internal/devkit) and perfreport's load driver and log readers (cmd/perfreport).
+# make test runs their tests under the race detector, and only there: the same tests,
+# with every data race they reach a failure. Import paths of either module.
+RACE_PKGS := webhooks/consumer webhooks/examples/consumer webhooks/internal/localrun \
+	webhooks/cmd/webhooks-local webhooks/internal/loadtest webhooks/internal/awskit \
+	webhooks/shared/eventstore webhooks/internal/devkit webhooks/cmd/perfreport
+# Run in a module's directory: p = its packages in RACE_PKGS (RACE=-x) or not in it
+# (RACE=-vx). A module go cannot list fails the step rather than testing nothing.
+SELECT_PKGS = all=$$($(GO) list -e ./...) || exit 1; p=$$(printf "%s\n" "$$all" | grep -F $$RACE $(RACE_PKGS:%=-e %))
+
 # Everything: formatting, vet, tracked file sizes, unit and integration tests (moto_server and
-# the emulator are started by the tests). Every step runs whatever another's result; the
-# summary at the end names every failure of every step and module; the exit status is
-# non-zero if anything failed.
+# the emulator are started by the tests), the concurrent packages' under the race detector
+# (it needs cgo and a C compiler: CGO_ENABLED=1 for that step only). Every step runs whatever
+# another's result; the summary at the end names every failure of every step and module; the
+# exit status is non-zero if anything failed.
 test: tools
 	@$(EACH) reset; status=0; \
 	$(FMT_CHECK) || status=1; \
 	$(SIZE_CHECK) || status=1; \
 	$(VET) || status=1; \
-	$(EACH) run test $(MODULES) -- $(GO) test -count=1 ./... || status=1; \
+	$(EACH) run test $(MODULES) -- sh -c 'RACE=-vx; $(SELECT_PKGS); [ -z "$$p" ] || $(GO) test -count=1 $$p' || status=1; \
+	$(EACH) run race $(MODULES) -- sh -c 'RACE=-x; $(SELECT_PKGS); [ -z "$$p" ] || CGO_ENABLED=1 $(GO) test -race -count=1 $$p' || status=1; \
 	$(EACH) summary || status=1; \
 	exit $$status
 
