@@ -197,8 +197,10 @@ soak: run-bin tools
 # ---- Performance report (issue 7): see docs/PERFORMANCE.md ----
 # Benchmarks (CPU only), binary sizes, cold starts, a load run through the local
 # gateway with the bare AWS calls beside it, and AWS calls and dollars per
-# million webhooks; cmd/perfreport renders docs/PERFORMANCE.md. Loopback only;
-# about 5 minutes on 2 cores. A load run with any error fails and writes nothing.
+# million webhooks; cmd/perfreport renders docs/PERFORMANCE.md, every number in it from
+# this run (its measurements and inputs) and the commit it measured. Loopback only;
+# about 5 minutes on 2 cores. A run with any error (a failed benchmark, linearity
+# check, cold start, cost run or load level) fails and leaves the report unchanged.
 BENCH_OUT   ?= .run/bench.txt
 BENCH_COUNT ?= 5
 BENCH_TIME  ?= 300ms
