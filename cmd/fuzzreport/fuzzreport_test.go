@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -107,6 +109,65 @@ func TestDiscoverFindsEveryFuzzTest(t *testing.T) {
 			t.Errorf("%s not found", must)
 		}
 	}
+}
+
+// A target whose go test never ends (here a stand-in for go that sleeps, with
+// a child holding its output, as a fuzzing coordinator and its workers do) is
+// killed, children included, once it outlasts its fuzztime by targetTimeout.
+func TestHungTargetIsKilled(t *testing.T) {
+	bin := t.TempDir()
+	pidFile := filepath.Join(bin, "child.pid")
+	script := "#!/bin/sh\nsleep 300 &\necho $! > " + pidFile + "\necho fuzz: elapsed: 0s, gathering baseline coverage: 0/7 completed\nwait\n"
+	if err := os.WriteFile(filepath.Join(bin, "go"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	old := targetTimeout
+	targetTimeout = 500 * time.Millisecond
+	defer func() { targetTimeout = old }()
+	done := make(chan struct{})
+	var out string
+	var err error
+	go func() {
+		defer close(done)
+		out, err = goTest(context.Background(), t.TempDir(), target{Module: ".", Dir: "p", Func: "FuzzX"}, "1s", io.Discard)
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("goTest has not returned 60 s after its limit")
+	}
+	if err == nil || !strings.Contains(err.Error(), "killed after 1.5s") {
+		t.Errorf("err = %v, want the limit named", err)
+	}
+	if o := parseOutput(target{Func: "FuzzX"}, out, err); o.Passed {
+		t.Errorf("a killed target passed: %+v", o)
+	}
+	b, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if pid == 0 {
+		t.Fatalf("the child's pid: %q", b)
+	}
+	// Killed: gone, or a zombie its new parent has not reaped yet.
+	deadline := time.Now().Add(30 * time.Second)
+	for running(pid) {
+		if time.Now().After(deadline) {
+			t.Errorf("the child (pid %d) outlived the kill", pid)
+			syscall.Kill(pid, syscall.SIGKILL)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// running: the process exists and is not a zombie.
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return syscall.Kill(pid, 0) == nil && !errors.Is(err, os.ErrNotExist)
+	}
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(rest, "Z")
 }
 
 // A throwaway repository: a module with two fuzz tests and a document with

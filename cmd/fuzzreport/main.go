@@ -65,15 +65,39 @@ func main() {
 // (also streamed to w) and the command's error.
 type fuzzer func(ctx context.Context, root string, t target, fuzztime string, w io.Writer) (string, error)
 
-// goTest runs `go test -run ^$ -fuzz ^Func$ -fuzztime T ./dir` in the
-// target's module.
+// targetTimeout bounds one target's go test beyond its fuzztime: the build,
+// the baseline coverage of its corpus, and the end. Go's fuzzing coordinator
+// can wait forever for workers that failed to start (seen with Go 1.26 on a
+// loaded machine), and one such target must not hang the whole run.
+var targetTimeout = 15 * time.Minute
+
+// goTest runs `go test -short -run ^$ -fuzz ^Func$ -fuzztime T ./dir` in the
+// target's module, in its own process group, killed whole if it outlasts
+// fuzztime by targetTimeout. -short selects no fuzz input (the fuzz tests
+// have no short mode) but keeps the packages' TestMain from starting
+// moto_server in the coordinator and in every fuzzing worker: fuzz tests make
+// no AWS call.
 func goTest(ctx context.Context, root string, t target, fuzztime string, w io.Writer) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-fuzz", "^"+t.Func+"$", "-fuzztime", fuzztime, "./"+t.Dir)
+	limit := targetTimeout
+	if d, err := time.ParseDuration(fuzztime); err == nil {
+		limit += d
+	} else {
+		limit *= 2 // a count of executions: no duration to add
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "test", "-short", "-run", "^$", "-fuzz", "^"+t.Func+"$", "-fuzztime", fuzztime, "./"+t.Dir)
 	cmd.Dir = filepath.Join(root, t.Module)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
 	var buf bytes.Buffer
 	cmd.Stdout = io.MultiWriter(w, &buf)
 	cmd.Stderr = cmd.Stdout
 	err := cmd.Run()
+	if ctx.Err() == context.DeadlineExceeded {
+		err = fmt.Errorf("killed after %s (fuzztime %s): %w", limit, fuzztime, err)
+	}
 	return buf.String(), err
 }
 
