@@ -342,3 +342,27 @@ func TestReliabilityDocumentDescribesEveryTarget(t *testing.T) {
 		}
 	}
 }
+
+// docs/RELIABILITY.md: the fuzz results are the section fuzzreport writes
+// after a run where every target passed, not a table written by hand.
+func TestReliabilityFuzzSectionIsGenerated(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "docs", "RELIABILITY.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), beginLine+"\n")
+	if !ok {
+		t.Fatalf("docs/RELIABILITY.md has no line %q: its fuzz section is not fuzzreport's (run make fuzz)", beginLine)
+	}
+	section, _, _ = strings.Cut(section, endLine)
+	head := regexp.MustCompile("^Run: `make fuzz[^`]*` on \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC, commit `[0-9a-f]+` \\((clean tree|with uncommitted changes)\\), " +
+		"\\d+ CPUs, go[^:]+: (\\d+) targets, each fuzzed for [^,]+, every one passed; ")
+	m := head.FindStringSubmatch(section)
+	if m == nil {
+		t.Fatalf("the fuzz section does not start as fuzzreport writes it:\n%.300s", section)
+	}
+	rows := regexp.MustCompile("(?m)^\\| `Fuzz\\w*` \\| `[^`]+` \\| [\\d,]+ \\| [\\d,]+ \\| [^|]+ \\| [^|]+ \\| pass \\|$").FindAllString(section, -1)
+	if strconv.Itoa(len(rows)) != m[2] || !strings.Contains(section, "| target | package | executions | new interesting inputs | fuzzing | wall (build included) | result |") {
+		t.Errorf("the fuzz section names %s targets and has %d rows of fuzzreport's:\n%s", m[2], len(rows), section)
+	}
+}
