@@ -32,16 +32,33 @@ FORCE:
 MODULES := . consumer
 EACH    := .ci/modules
 
+# The packages whose code or tests run concurrently: the consumer's group workers
+# (consumer, and examples/consumer through the one-at-a-time proxy), the local runner,
+# gateway and poller (internal/localrun, cmd/webhooks-local), the soak's proxy and
+# driver (internal/loadtest), the serial proxy and moto supervisor (internal/awskit),
+# the event store's parallel scan (shared/eventstore), the signing clock
+# (internal/devkit) and perfreport's load driver and log readers (cmd/perfreport).
+# make test runs their tests under the race detector, and only there: the same tests,
+# with every data race they reach a failure. Import paths of either module.
+RACE_PKGS := webhooks/consumer webhooks/examples/consumer webhooks/internal/localrun \
+	webhooks/cmd/webhooks-local webhooks/internal/loadtest webhooks/internal/awskit \
+	webhooks/shared/eventstore webhooks/internal/devkit webhooks/cmd/perfreport
+# Run in a module's directory: p = its packages in RACE_PKGS (RACE=-x) or not in it
+# (RACE=-vx). A module go cannot list fails the step rather than testing nothing.
+SELECT_PKGS = all=$$($(GO) list -e ./...) || exit 1; p=$$(printf "%s\n" "$$all" | grep -F $$RACE $(RACE_PKGS:%=-e %))
+
 # Everything: formatting, vet, tracked file sizes, unit and integration tests (moto_server and
-# the emulator are started by the tests). Every step runs whatever another's result; the
-# summary at the end names every failure of every step and module; the exit status is
-# non-zero if anything failed.
+# the emulator are started by the tests), the concurrent packages' under the race detector
+# (it needs cgo and a C compiler: CGO_ENABLED=1 for that step only). Every step runs whatever
+# another's result; the summary at the end names every failure of every step and module; the
+# exit status is non-zero if anything failed.
 test: tools
 	@$(EACH) reset; status=0; \
 	$(FMT_CHECK) || status=1; \
 	$(SIZE_CHECK) || status=1; \
 	$(VET) || status=1; \
-	$(EACH) run test $(MODULES) -- $(GO) test -count=1 ./... || status=1; \
+	$(EACH) run test $(MODULES) -- sh -c 'RACE=-vx; $(SELECT_PKGS); [ -z "$$p" ] || $(GO) test -count=1 $$p' || status=1; \
+	$(EACH) run race $(MODULES) -- sh -c 'RACE=-x; $(SELECT_PKGS); [ -z "$$p" ] || CGO_ENABLED=1 $(GO) test -race -count=1 $$p' || status=1; \
 	$(EACH) summary || status=1; \
 	exit $$status
 
@@ -143,29 +160,24 @@ demo: run-bin run-consumer-bin run-tool tools
 
 # ---- Reliability (docs/RELIABILITY.md) ----
 FUZZTIME ?= 30s
-FUZZ_TARGETS := shared/jsonx:FuzzCheckObject \
-	shared/jsonx:FuzzCheckObjectAgrees \
-	shared/jsonx:FuzzAppendString \
-	shared/pan:FuzzRedact \
-	shared/pan:FuzzRedactRaw \
-	shared/providers/tiki:FuzzAuthenticateAndDecode \
-	shared/providers/apigift:FuzzAuthenticateAndDecode \
-	shared/providers/apigift:FuzzDecrypt \
-	shared/providers/alchemypay:FuzzDecodeRedacts \
-	shared/providers/oslpay:FuzzAuthenticateAndDecode \
-	shared/pipeline:FuzzParseCommand \
-	consumer:FuzzDecodeBody \
-	consumer/fieldname:FuzzRules
+# Empty: every fuzz test of both modules, found in the source. A subset, as
+# package:Func (make fuzz FUZZ_TARGETS="shared/pan:FuzzRedact consumer/fieldname:FuzzRules"),
+# is fuzzed and printed, and the report is left as it was.
+FUZZ_TARGETS ?=
 
 .PHONY: fuzz soak
-# Each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m). A crash is saved under the
-# package's testdata/fuzz/ and then runs as a regression case in every `make test`.
-# A target in another module (a directory of MODULES, such as consumer) runs there.
+# Each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m), each in its own module. A crash
+# is saved under the package's testdata/fuzz/ and then runs as a regression case in every
+# `make test`. cmd/fuzzreport writes the fuzz table of docs/RELIABILITY.md (targets,
+# executions, new inputs, time, commit, date) only when every target passed; a crash
+# leaves it unchanged and fails. The tool is built first: `go run` would report its exit
+# status twice.
+FUZZ_TOOL := .run/fuzzreport
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; dir=.; \
-		for m in $(MODULES); do case $$pkg in $$m|$$m/*) [ $$m = . ] || { dir=$$m; pkg=$${pkg#$$m}; pkg=$${pkg#/}; };; esac; done; \
-		echo "== $$t ($(FUZZTIME))"; \
-		(cd $$dir && $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg); done
+	@mkdir -p $(dir $(FUZZ_TOOL))
+	$(GO) build -o $(FUZZ_TOOL) ./cmd/fuzzreport
+	$(FUZZ_TOOL) -modules "$(MODULES)" -fuzztime $(FUZZTIME) -report docs/RELIABILITY.md \
+		-command "make fuzz FUZZTIME=$(FUZZTIME)" $(if $(FUZZ_TARGETS),-targets "$(FUZZ_TARGETS)")
 
 # 2,500 webhooks across the four providers, sent to the real bootstraps under the
 # emulator, under 20% injected AWS faults, per fault kind; then the harsh soak
@@ -180,8 +192,10 @@ soak: run-bin tools
 # ---- Performance report (issue 7): see docs/PERFORMANCE.md ----
 # Benchmarks (CPU only), binary sizes, cold starts, a load run through the local
 # gateway with the bare AWS calls beside it, and AWS calls and dollars per
-# million webhooks; cmd/perfreport renders docs/PERFORMANCE.md. Loopback only;
-# about 5 minutes on 2 cores. A load run with any error fails and writes nothing.
+# million webhooks; cmd/perfreport renders docs/PERFORMANCE.md, every number in it from
+# this run (its measurements and inputs) and the commit it measured. Loopback only;
+# about 5 minutes on 2 cores. A run with any error (a failed benchmark, linearity
+# check, cold start, cost run or load level) fails and leaves the report unchanged.
 BENCH_OUT   ?= .run/bench.txt
 BENCH_COUNT ?= 5
 BENCH_TIME  ?= 300ms

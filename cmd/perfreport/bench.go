@@ -22,7 +22,9 @@ type benchResult struct {
 }
 
 // parseBenchFile reads `go test -bench -benchmem` output (any -count) and
-// returns the median of each benchmark's runs, in the order first seen.
+// returns the median of each benchmark's runs, in the order first seen. An
+// output with a failure in it (a failed benchmark, test or package, a panic)
+// is an error: a report is made from passing runs only.
 func parseBenchFile(path string) ([]benchResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -37,8 +39,13 @@ func parseBenchFile(path string) ([]benchResult, error) {
 	all := map[string]*acc{}
 	pkg := ""
 	sc := bufio.NewScanner(f)
+	var failed []string
 	for sc.Scan() {
 		line := sc.Text()
+		if benchFailure(line) {
+			failed = append(failed, strings.TrimSpace(line))
+			continue
+		}
 		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
 			pkg = strings.TrimSpace(p)
 			continue
@@ -80,6 +87,9 @@ func parseBenchFile(path string) ([]benchResult, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
+	if len(failed) > 0 {
+		return nil, fmt.Errorf("%s records a failed run: %s", path, strings.Join(failed, "; "))
+	}
 	if len(order) == 0 {
 		return nil, fmt.Errorf("%s holds no benchmark results", path)
 	}
@@ -95,6 +105,13 @@ func parseBenchFile(path string) ([]benchResult, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// benchFailure: a line of go test output that says something failed.
+func benchFailure(line string) bool {
+	t := strings.TrimSpace(line)
+	return t == "FAIL" || strings.HasPrefix(line, "FAIL\t") || strings.HasPrefix(t, "--- FAIL") ||
+		strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")
 }
 
 func median(v []float64) float64 {

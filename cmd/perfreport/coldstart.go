@@ -41,7 +41,7 @@ func measureColdStarts(ctx context.Context, stack *localrun.Stack, keys devkit.S
 		cs := coldStart{Provider: name, Runs: o.coldRuns}
 		for i := 0; i < o.coldRuns; i++ {
 			f, err := localrun.StartFunction(ctx, localrun.FunctionConfig{
-				Name: "perf-cold-" + name, Binary: p.Binary, Env: p.FunctionIn, Memory: 256,
+				Name: "perf-cold-" + name, Binary: p.Binary, Env: p.FunctionIn, Memory: MemoryMB,
 				Emulator: stack.Emulator, EmulatorLogLevel: "info", // INIT REPORT is an info line
 			})
 			if err != nil {

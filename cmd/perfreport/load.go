@@ -112,8 +112,7 @@ func runLoad(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o 
 	var out []loadLevel
 	run := time.Now().UnixNano()
 	for _, c := range o.levels {
-		per := max(1, o.perLevel/len(providers.All))
-		hooks, err := devkit.Interleaved(providers.All, o.events, fmt.Sprintf("L%d-%d-", c, run), per)
+		hooks, err := devkit.Interleaved(providers.All, o.events, fmt.Sprintf("L%d-%d-", c, run), perLevelWebhooks(o)/len(providers.All))
 		if err != nil {
 			return nil, err
 		}
@@ -191,6 +190,12 @@ func runLoad(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o 
 		out = append(out, lvl)
 	}
 	return out, nil
+}
+
+// perLevelWebhooks is how many webhooks each load level sends: o.perLevel
+// spread evenly over the providers, at least one each.
+func perLevelWebhooks(o options) int {
+	return max(1, o.perLevel/len(providers.All)) * len(providers.All)
 }
 
 // drive runs f(0..n-1) on c workers; it returns latencies (ms) of the

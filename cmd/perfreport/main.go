@@ -9,6 +9,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -26,7 +27,9 @@ import (
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
+	"webhooks/internal/loadtest"
 	"webhooks/internal/localrun"
+	"webhooks/shared/apigw"
 	"webhooks/shared/providers"
 )
 
@@ -70,9 +73,12 @@ func main() {
 	}
 }
 
-// report is everything the document shows.
+// report is everything the document shows: what this run measured, and the
+// inputs it measured against (In), so that the document holds no number of
+// its own.
 type report struct {
 	Date     time.Time
+	Commit   string // the commit measured, with "-dirty" when the tree had changes
 	Machine  machine
 	Commands []string
 	Bench    []benchResult
@@ -81,37 +87,71 @@ type report struct {
 	Load     []loadLevel
 	Cost     []providerCost
 	Opts     options
+	In       inputs
 	Elapsed  time.Duration
 }
 
+// inputs are the constants of a run: the functions' configuration, the
+// adversarial bodies' budget and the cost model's prices and units.
+type inputs struct {
+	Prices    loadtest.Prices
+	MemoryMB  int           // the functions' configured memory
+	BodyLimit int           // the request body limit, bytes
+	Budget    time.Duration // CPU allowed per adversarial body
+	SQSChunk  int           // bytes per billed SQS request
+	Shapes    []string      // the adversarial shapes (internal/devkit)
+}
+
+// AdversarialBudget is the CPU a request path may spend on one adversarial
+// body at the body limit.
+const AdversarialBudget = 50 * time.Millisecond
+
+func currentInputs() inputs {
+	in := inputs{Prices: loadtest.USEast1, MemoryMB: MemoryMB, BodyLimit: apigw.DefaultMaxBody, Budget: AdversarialBudget, SQSChunk: loadtest.SQSChunk}
+	for _, s := range devkit.Shapes {
+		in.Shapes = append(in.Shapes, s.Name)
+	}
+	return in
+}
+
+// run measures, then writes the report only if every measurement succeeded.
 func run(ctx context.Context, o options, log io.Writer) error {
+	r, err := measure(ctx, o, log)
+	if err != nil {
+		return err // nothing is written
+	}
+	return finish(r, o.out, log)
+}
+
+func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	began := time.Now()
-	r := &report{Date: began.UTC(), Machine: describeMachine(), Opts: o}
+	r := &report{Date: began.UTC(), Opts: o, In: currentInputs()}
+	var err error
+	if o.benchFile != "" {
+		if r.Bench, err = parseBenchFile(o.benchFile); err != nil {
+			return nil, err
+		}
+	}
+	r.Commit, r.Machine = gitCommit(), describeMachine()
 	for _, c := range strings.Split(o.commands, ";") {
 		if c = strings.TrimSpace(c); c != "" {
 			r.Commands = append(r.Commands, c)
 		}
 	}
-	var err error
-	if o.benchFile != "" {
-		if r.Bench, err = parseBenchFile(o.benchFile); err != nil {
-			return err
-		}
-	}
 	if r.Sizes, err = binarySizes(o.lambdaBin, o.hostBin); err != nil {
-		return err
+		return nil, err
 	}
 
 	motoLog, err := os.CreateTemp("", "perfreport-moto-*.log")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.Remove(motoLog.Name())
 	defer motoLog.Close()
 	fmt.Fprintln(log, "perfreport: starting moto_server and the functions")
 	moto, err := awskit.StartMoto(ctx, motoLog)
 	if err != nil {
-		return fmt.Errorf("moto_server: %w", err)
+		return nil, fmt.Errorf("moto_server: %w", err)
 	}
 	defer moto.Stop()
 
@@ -126,24 +166,24 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		Instances:      o.instances,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer stack.Stop()
 	if running := stack.Running(); len(running) != len(localrun.Providers) {
-		return fmt.Errorf("only %v of the functions run; build them first (make run-bin)", running)
+		return nil, fmt.Errorf("only %v of the functions run; build them first (make run-bin)", running)
 	}
 	keys, err := devkit.DevSigners(providers.All, o.events)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	fmt.Fprintln(log, "perfreport: cold starts")
 	if r.Cold, err = measureColdStarts(ctx, stack, keys, o); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintln(log, "perfreport: load")
 	if r.Load, err = runLoad(ctx, stack, keys, o, log); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintln(log, "perfreport: cost")
 	var bare float64
@@ -151,25 +191,68 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		bare = r.Load[0].Bare.Mean
 	}
 	if r.Cost, err = measureCost(ctx, stack, keys, o, bare); err != nil {
-		return err
+		return nil, err
 	}
 	r.Elapsed = time.Since(began)
+	return r, nil
+}
 
+// finish writes the report to out, only if the run it describes passed: a
+// load level with any error fails the run and leaves out as it was. The file
+// is replaced in one rename, never left half written.
+func finish(r *report, out string, log io.Writer) error {
 	var errs []error
 	for _, l := range r.Load {
 		if l.Pipeline.Errors > 0 || l.Bare.Errors > 0 {
 			errs = append(errs, fmt.Errorf("load at concurrency %d: %d pipeline errors, %d bare-call errors (first: %s)", l.Concurrency, l.Pipeline.Errors, l.Bare.Errors, l.FirstError))
 		}
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...) // the report is not written: a run with errors fails
+	if len(r.Load) == 0 || len(r.Cost) == 0 || len(r.Cold) == 0 {
+		errs = append(errs, errors.New("the run measured no load, cold start or cost"))
 	}
-	doc := render(r)
-	if err := os.WriteFile(o.out, []byte(doc), 0o644); err != nil {
+	if len(errs) > 0 {
+		return fmt.Errorf("%s not written: %w", out, errors.Join(errs...))
+	}
+	if err := writeFileAtomic(out, []byte(render(r))); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "perfreport: wrote %s in %s\n", o.out, r.Elapsed.Round(time.Second))
+	fmt.Fprintf(log, "perfreport: wrote %s in %s\n", out, r.Elapsed.Round(time.Second))
 	return nil
+}
+
+// writeFileAtomic writes path through a temporary file in its directory.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// gitCommit is HEAD's short hash, "-dirty" added when the working tree has
+// changes; "unknown" outside a git checkout.
+func gitCommit() string {
+	head, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(head))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err != nil || len(bytes.TrimSpace(st)) > 0 {
+		c += "-dirty"
+	}
+	return c
 }
 
 type machine struct {

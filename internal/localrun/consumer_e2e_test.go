@@ -167,9 +167,10 @@ func (r *poisonRun) lastReceive(label string) int {
 	return last
 }
 
-// assertCommon checks what must hold at any batch size: H promptly and in
-// order, the poison message never handled and dead-lettered after exactly
-// maxReceiveCount receives, and no message lost or handled twice.
+// assertCommon checks what must hold at any batch size: H consumed on its
+// first receive and in order, the poison message never handled and
+// dead-lettered after exactly maxReceiveCount receives, and no message lost
+// or handled twice.
 func (r *poisonRun) assertCommon(t *testing.T) {
 	t.Helper()
 	var h []string
@@ -181,13 +182,14 @@ func (r *poisonRun) assertCommon(t *testing.T) {
 	if !slices.Equal(h, []string{"H1", "H2"}) {
 		t.Errorf("H handled %v, want [H1 H2] in order", h)
 	}
-	// Promptly: before the poison message's second receive, with no retry.
-	if p := r.receives("P"); len(p) > 1 {
-		for _, l := range []string{"H1", "H2"} {
-			recs := r.receives(l)
-			if len(recs) != 1 || !recs[0].deleted || recs[0].batch >= p[1].batch || recs[0].count != 1 {
-				t.Errorf("%s: receives %+v; want one, consumed before the poison message's second receive (batch %d)", l, recs, p[1].batch)
-			}
+	// Promptly: each consumed on its first receive, never retried, whether or
+	// not it shared a batch with the poison message. Counted in receives, not
+	// in time: when H is received relative to the poison message's visibility
+	// timeout depends on how fast a loaded machine runs the consumer.
+	for _, l := range []string{"H1", "H2"} {
+		recs := r.receives(l)
+		if len(recs) != 1 || !recs[0].deleted || recs[0].count != 1 {
+			t.Errorf("%s: receives %+v; want exactly one, with receive count 1, consumed", l, recs)
 		}
 	}
 	var counts []int

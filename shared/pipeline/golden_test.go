@@ -7,8 +7,12 @@ package pipeline_test
 // sample under events/, on many generated webhooks per provider
 // (internal/hookgen) and on thousands of variations of the samples (fields
 // removed, nulled, retyped, renamed, escaped, added), and compares with
-// testdata/golden, written by the code as it was before parsing was reworked.
-// Regenerate only for an intended change of behaviour: go test -run TestGolden -update.
+// testdata/golden, first written by the code as it was before parsing was
+// reworked. Regenerate only for an intended change of behaviour
+// (go test -run TestGolden -update), and review the diff: the samples' and
+// generated webhooks' outcomes are in full and in plain text, and beside the
+// variations' digests a readable subset says what each variation was and what
+// became of it (TestGolden's comment lists the files).
 
 import (
 	"bufio"
@@ -30,6 +34,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -193,6 +198,10 @@ func goldenRuns(t *testing.T) map[string]goldenRun {
 type goldenCase struct {
 	provider, name string
 	ev             events.APIGatewayV2HTTPRequest
+	// For a variation: the sample it varies, and what was done to it (kind
+	// "route" for the sample on another route).
+	sample, kind, label string
+	path                []string
 }
 
 var goldenNow = devkit.SampleTime.Add(time.Second)
@@ -227,14 +236,14 @@ func goldenCases(t *testing.T) (full, variations []goldenCase) {
 			t.Fatal(err)
 		}
 		for _, s := range list {
-			full = append(full, goldenCase{provider, "sample/" + s.Name, s.Event})
+			full = append(full, goldenCase{provider: provider, name: "sample/" + s.Name, ev: s.Event})
 		}
 		hooks, err := devkit.Generate(dir, kit, "golden", 64)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, w := range hooks {
-			full = append(full, goldenCase{provider, fmt.Sprintf("hookgen/%d", i), signed(provider, w.Variant, w.Body)})
+			full = append(full, goldenCase{provider: provider, name: fmt.Sprintf("hookgen/%d", i), ev: signed(provider, w.Variant, w.Body)})
 		}
 		for _, s := range list {
 			if devkit.MustReject(s.Name) || s.Event.IsBase64Encoded {
@@ -244,10 +253,12 @@ func goldenCases(t *testing.T) (full, variations []goldenCase) {
 			if provider == apigift.Name {
 				variant = s.Event.PathParameters["event"]
 			}
-			for i, body := range variationsOf([]byte(s.Event.Body)) {
-				variations = append(variations, goldenCase{provider, fmt.Sprintf("variation/%s/%d", s.Name, i), signed(provider, variant, body)})
+			for i, v := range labelledVariations([]byte(s.Event.Body)) {
+				variations = append(variations, goldenCase{provider: provider, name: fmt.Sprintf("variation/%s/%d", s.Name, i), ev: signed(provider, variant, v.body),
+					sample: s.Name, kind: v.kind, label: v.label, path: v.path})
 				if provider == apigift.Name && variant != "" && i%3 == 0 { // the same body on the generic route
-					variations = append(variations, goldenCase{provider, fmt.Sprintf("variation/%s/%d/inferred", s.Name, i), signed(provider, "", body)})
+					variations = append(variations, goldenCase{provider: provider, name: fmt.Sprintf("variation/%s/%d/inferred", s.Name, i), ev: signed(provider, "", v.body),
+						sample: s.Name, kind: v.kind + " (generic route)", label: v.label + " (generic route)", path: v.path})
 				}
 			}
 		}
@@ -284,7 +295,9 @@ func goldenCases(t *testing.T) (full, variations []goldenCase) {
 				} else {
 					ev.PathParameters["event"] = v
 				}
-				variations = append(variations, goldenCase{provider, "route/" + s.Name + "/" + v, ev})
+				param := map[string]string{tiki.Name: "kind", apigift.Name: "event"}[provider]
+				variations = append(variations, goldenCase{provider: provider, name: "route/" + s.Name + "/" + v, ev: ev,
+					sample: s.Name, kind: "route", label: fmt.Sprintf("on the route with %s %q", param, v)})
 			}
 		}
 	}
@@ -311,35 +324,160 @@ func encodeOutcome(o outcome) []byte {
 	return b
 }
 
+// The golden files (testdata/golden):
+//
+//   - outcomes.json: every sample's and generated webhook's outcome in full,
+//     one indented JSON object each, so that a diff shows the fields that changed;
+//   - variations.txt.gz: a digest of every variation's outcome (thousands);
+//   - variations-review.txt: beside the digests, a readable line for a fixed
+//     subset of the variations (reviewKinds), so that a regenerated diff
+//     shows what changed and not only that something did.
 func TestGolden(t *testing.T) {
 	runs := goldenRuns(t)
 	full, variations := goldenCases(t)
 	if len(full) < 300 || len(variations) < 5000 {
 		t.Fatalf("only %d full and %d variation cases", len(full), len(variations))
 	}
-	var fullOut, varOut bytes.Buffer
+	var fullOut, varOut, reviewOut bytes.Buffer
 	for _, c := range full {
 		o := runs[c.provider](c.ev, goldenNow)
 		o.Name = c.provider + "/" + c.name
-		fullOut.Write(encodeOutcome(o))
+		b, err := json.MarshalIndent(o, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fullOut.Write(b)
 		fullOut.WriteByte('\n')
 	}
+	reviewed := map[string]int{}
+	asIs := map[string]outcome{} // by provider and sample: the unvaried sample's outcome
 	for _, c := range variations {
 		o := runs[c.provider](c.ev, goldenNow)
 		o.Name = c.provider + "/" + c.name
+		if c.kind == "as is" {
+			asIs[c.provider+"/"+c.sample] = o
+		}
 		sum := sha256.Sum256(encodeOutcome(o))
 		// The body's own digest names the case: the names of variations may
 		// shift when samples are added, their bodies do not.
 		bodySum := sha256.Sum256([]byte(c.ev.Body + "\x00" + c.ev.PathParameters["kind"] + "\x00" + c.ev.PathParameters["event"]))
 		fmt.Fprintf(&varOut, "%s %s %s %d %s\n", hex.EncodeToString(bodySum[:12]), hex.EncodeToString(sum[:12]), o.Name, o.Status, o.Code)
+		if reviewKinds[c.kind] {
+			reviewOut.WriteString(reviewLine(c, o, asIs[c.provider+"/"+c.sample]))
+			reviewed[c.kind]++
+		}
+	}
+	for k := range reviewKinds {
+		if reviewed[k] == 0 {
+			t.Errorf("no variation of kind %q in the review file", k)
+		}
 	}
 	if *update {
-		writeGz(t, goldenFile("outcomes.jsonl.gz"), fullOut.Bytes())
+		writeFile(t, goldenFile("outcomes.json"), fullOut.Bytes())
 		writeGz(t, goldenFile("variations.txt.gz"), varOut.Bytes())
+		writeFile(t, goldenFile("variations-review.txt"), reviewOut.Bytes())
 		return
 	}
-	compareLines(t, "outcomes", readGz(t, goldenFile("outcomes.jsonl.gz")), fullOut.Bytes())
-	compareLines(t, "variations", readGz(t, goldenFile("variations.txt.gz")), varOut.Bytes())
+	compareLines(t, "outcomes.json", readFile(t, goldenFile("outcomes.json")), fullOut.Bytes())
+	compareLines(t, "variations.txt.gz", readGz(t, goldenFile("variations.txt.gz")), varOut.Bytes())
+	compareLines(t, "variations-review.txt", readFile(t, goldenFile("variations-review.txt")), reviewOut.Bytes())
+}
+
+// reviewKinds are the variations written out in variations-review.txt: for
+// every sample, each member removed, set to null or to a card number with
+// spaces, renamed to upper case and spelt with escapes; a card number added as
+// a member, in free text and as a name; the whole body re-spaced, wrapped,
+// truncated, replaced by [] or {}; and each sample on every route.
+var reviewKinds = map[string]bool{
+	"as is": true, "remove": true, "set null": true, `set "4111 1111 1111 1111"`: true,
+	"rename upper": true, "escape name": true,
+	"add cardNumber": true, "add note": true, "add 4111111111111111": true,
+	"respace": true, "wrap": true, "truncate": true, "empty array": true, "empty object": true,
+	"route": true,
+}
+
+// reviewLine is one variation's outcome as a reviewer reads it: its name and
+// what was done, then the rejection (status, code, message) or the event. The
+// unvaried sample ("as is") shows its event in full (type, subject, key,
+// quarantine, the start of the stored data); a variation shows only what
+// differs from it, and the value the member it touched has in the stored data.
+func reviewLine(c goldenCase, o, asIs outcome) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s | %s | ", o.Name, c.label)
+	if o.Status != 0 {
+		fmt.Fprintf(&b, "%d %s", o.Status, o.Code)
+		if o.Message != "" {
+			fmt.Fprintf(&b, " %q", o.Message)
+		}
+		return b.String() + "\n"
+	}
+	if c.kind == "as is" || asIs.Status != 0 {
+		fmt.Fprintf(&b, "%s subject=%q key=%q", o.Type, o.Subject, o.Key)
+		if o.Quarantine != "" {
+			fmt.Fprintf(&b, " quarantined: %s", o.Quarantine)
+		}
+		fmt.Fprintf(&b, " | data %s\n", clip(o.Data, 100))
+		return b.String()
+	}
+	var diff []string
+	for _, f := range []struct{ name, got, was string }{
+		{"type", o.Type, asIs.Type}, {"subject", o.Subject, asIs.Subject}, {"key", o.Key, asIs.Key}, {"quarantined", o.Quarantine, asIs.Quarantine},
+	} {
+		if f.got != f.was {
+			diff = append(diff, fmt.Sprintf("%s=%q", f.name, f.got))
+		}
+	}
+	switch {
+	case len(diff) > 0:
+		b.WriteString("accepted, " + strings.Join(diff, " "))
+	case o.Data == asIs.Data:
+		b.WriteString("accepted, the same event and data")
+	default:
+		b.WriteString("accepted, the same event")
+	}
+	if len(c.path) > 0 {
+		where, v := memberIn(o.Data, c.path)
+		fmt.Fprintf(&b, " | stored %s = %s", where, v)
+	} else if o.Data != asIs.Data {
+		fmt.Fprintf(&b, " | data %s", clip(o.Data, 100))
+	}
+	return b.String() + "\n"
+}
+
+// memberIn finds the member at path in the stored data doc, which may be the
+// body or an object inside it: at path, else at path without its first
+// names. It returns where it looked or found it, and the member's JSON or
+// "absent".
+func memberIn(doc string, path []string) (string, string) {
+	for skip := range path {
+		v := json.RawMessage(doc)
+		found := true
+		for _, k := range path[skip:] {
+			var obj map[string]json.RawMessage
+			if json.Unmarshal(v, &obj) != nil {
+				found = false
+				break
+			}
+			if v, found = obj[k]; !found {
+				break
+			}
+		}
+		if found {
+			return strings.Join(path[skip:], "."), clip(string(v), 60)
+		}
+	}
+	return strings.Join(path, "."), "absent"
+}
+
+// clip is s cut to n bytes (at a rune boundary), marked when cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func compareLines(t *testing.T, what string, want, got []byte) {
@@ -359,6 +497,25 @@ func compareLines(t *testing.T, what string, want, got []byte) {
 	if bad > 0 {
 		t.Errorf("%s: %d lines differ", what, bad)
 	}
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (write it with -update from the code before a change)", err)
+	}
+	return b
 }
 
 func writeGz(t *testing.T, path string, b []byte) {
@@ -524,22 +681,46 @@ func escaped(key string) string {
 	return b.String()
 }
 
-// variationsOf returns bodies derived from body: each member of the top-level
-// object and of the objects directly inside it removed, replaced by each of
-// the replacement values, renamed (upper case, title case, Kelvin sign for
-// k, escaped spelling), and each extra member added to each such object; the
-// body re-spaced; and the object wrapped or truncated.
+// variationsOf returns the bodies of labelledVariations(body).
 func variationsOf(body []byte) [][]byte {
+	vs := labelledVariations(body)
+	out := make([][]byte, len(vs))
+	for i, v := range vs {
+		out[i] = v.body
+	}
+	return out
+}
+
+// variation is one body derived from a sample, and what was done to it.
+type variation struct {
+	body []byte
+	// kind names the mutation without its place: "remove", "set null",
+	// "rename upper", "add cardNumber", "truncate", ...
+	kind string
+	// label says what was done, where: `set data.status = null`.
+	label string
+	// path is the member the mutation touched (object keys from the root),
+	// as it is named in the varied body; nil for a change of the whole body.
+	path []string
+}
+
+// labelledVariations returns bodies derived from body: each member of the
+// top-level object and of the objects directly inside it removed, replaced by
+// each of the replacement values, renamed (upper case, title case, Kelvin sign
+// for k, long s for s, escaped spelling), and each extra member added to each
+// such object; the body re-spaced; and the object wrapped or truncated. The
+// order is fixed: the golden files name a variation by its index.
+func labelledVariations(body []byte) []variation {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	root := parseNode(dec)
-	var out [][]byte
-	emit := func(n *node) {
+	var out []variation
+	emit := func(n *node, kind, label string, path []string) {
 		var b bytes.Buffer
 		n.write(&b)
-		out = append(out, b.Bytes())
+		out = append(out, variation{body: b.Bytes(), kind: kind, label: label, path: path})
 	}
-	emit(root)
+	emit(root, "as is", "as is", nil)
 	// Every object at depth ≤ 2, addressed by a path of member indexes.
 	type site struct{ path []int }
 	var sites []site
@@ -555,42 +736,71 @@ func variationsOf(body []byte) [][]byte {
 		}
 		return n
 	}
+	keys := func(path []int, last string) []string {
+		var ks []string
+		n := root
+		for _, i := range path {
+			ks = append(ks, n.members[i].key)
+			n = n.members[i].val
+		}
+		return append(ks, last)
+	}
+	written := func(n *node) string {
+		var b bytes.Buffer
+		n.write(&b)
+		return b.String()
+	}
 	for _, s := range sites {
 		obj := at(root, s.path)
 		for i := range obj.members {
+			key := obj.members[i].key
+			where := strings.Join(keys(s.path, key), ".")
 			c := root.clone()
 			o := at(c, s.path)
 			o.members = append(o.members[:i], o.members[i+1:]...)
-			emit(c)
+			emit(c, "remove", "remove "+where, keys(s.path, key))
 			for _, r := range replacements {
 				c := root.clone()
 				at(c, s.path).members[i].val = r.clone()
-				emit(c)
+				v := written(r)
+				emit(c, "set "+v, "set "+where+" = "+v, keys(s.path, key))
 			}
-			key := obj.members[i].key
-			for _, nk := range []string{strings.ToUpper(key), strings.ToUpper(key[:min(1, len(key))]) + key[min(1, len(key)):], strings.ReplaceAll(key, "k", "\u212a"), strings.ReplaceAll(key, "s", "\u017f")} {
+			for j, nk := range []string{strings.ToUpper(key), strings.ToUpper(key[:min(1, len(key))]) + key[min(1, len(key)):], strings.ReplaceAll(key, "k", "\u212a"), strings.ReplaceAll(key, "s", "\u017f")} {
 				if nk == key {
 					continue
 				}
+				how := []string{"upper", "title", "kelvin", "long s"}[j]
 				c := root.clone()
 				at(c, s.path).members[i].key = nk
-				emit(c)
+				emit(c, "rename "+how, fmt.Sprintf("rename %s to %q", where, nk), keys(s.path, nk))
 				c = root.clone() // both spellings
 				o := at(c, s.path)
 				o.members = append(o.members, member{key: nk, val: lit('l', "null")})
-				emit(c)
+				emit(c, "add "+how+" spelling", fmt.Sprintf("add %q = null beside %s", nk, where), keys(s.path, key))
 			}
 			c = root.clone()
 			at(c, s.path).members[i].rawKey = escaped(key)
-			emit(c)
+			emit(c, "escape name", "escape the name of "+where, keys(s.path, key))
 		}
 		for _, e := range extras {
 			c := root.clone()
 			o := at(c, s.path)
 			o.members = append(o.members, member{key: e.key, val: e.val.clone()})
-			emit(c)
+			where := strings.Join(keys(s.path, e.key), ".")
+			emit(c, "add "+e.key, "add "+where+" = "+written(e.val), keys(s.path, e.key))
 		}
 	}
-	out = append(out, []byte(" \n\t"+string(body)+"\r\n"), []byte(`{"wrapped":`+string(body)+`}`), body[:len(body)/2], []byte("[]"), []byte("{}"))
+	for _, w := range []struct {
+		kind string
+		body []byte
+	}{
+		{"respace", []byte(" \n\t" + string(body) + "\r\n")},
+		{"wrap", []byte(`{"wrapped":` + string(body) + `}`)},
+		{"truncate", body[:len(body)/2]},
+		{"empty array", []byte("[]")},
+		{"empty object", []byte("{}")},
+	} {
+		out = append(out, variation{body: w.body, kind: w.kind, label: w.kind})
+	}
 	return out
 }

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -26,6 +28,9 @@ type response struct {
 	DeadlineIn  int64             `json:"deadlineInMs"`
 	Pid         int               `json:"pid"`
 	Env         map[string]string `json:"env"`
+	// InFlight is, for "hold", how many invocations had started and not
+	// ended when this one started, itself included.
+	InFlight int `json:"inFlight,omitempty"`
 }
 
 func handle(ctx context.Context, req request) (*response, error) {
@@ -40,6 +45,13 @@ func handle(ctx context.Context, req request) (*response, error) {
 		time.Sleep(time.Duration(req.Ms) * time.Millisecond)
 	}
 	lc, _ := lambdacontext.FromContext(ctx)
+	inFlight := 0
+	if req.Action == "hold" {
+		var err error
+		if inFlight, err = hold(req.Value, lc.AwsRequestID); err != nil {
+			return nil, err
+		}
+	}
 	dl, _ := ctx.Deadline()
 	env := map[string]string{}
 	for _, k := range []string{"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
@@ -53,7 +65,31 @@ func handle(ctx context.Context, req request) (*response, error) {
 		DeadlineIn:  time.Until(dl).Milliseconds(),
 		Pid:         os.Getpid(),
 		Env:         env,
+		InFlight:    inFlight,
 	}, nil
+}
+
+// hold lets a test see invocations without a clock: it writes
+// dir/start-<request id> (holding the pid), counts the invocations started
+// and not ended (dir/start-* less dir/end-*), then waits until dir/release
+// exists (never, unless the test writes it: the function's timeout or a stop
+// ends it), writes dir/end-<request id> and returns the count. The end file is
+// written before the answer, so an invocation a sandbox takes next always
+// counts this one as ended.
+func hold(dir, id string) (int, error) {
+	if err := os.WriteFile(filepath.Join(dir, "start-"+id), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return 0, err
+	}
+	starts, _ := filepath.Glob(filepath.Join(dir, "start-*"))
+	ends, _ := filepath.Glob(filepath.Join(dir, "end-*"))
+	n := len(starts) - len(ends)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "release")); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return n, os.WriteFile(filepath.Join(dir, "end-"+id), nil, 0o644)
 }
 
 func main() {
