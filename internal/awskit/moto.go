@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -29,11 +31,32 @@ type Server struct {
 
 // StartMoto launches moto_server on 127.0.0.1 at a free port and waits until it answers.
 // Output goes to logFile when it is non-nil.
+//
+// The port is chosen free and then handed to moto_server, so another process
+// (another test binary's server) may take it in between: then moto_server
+// cannot listen and exits, while the other process answers on its port. So a
+// server counts as ready only when the answer comes from a socket its own
+// process group holds (read from /proc on Linux), and one that exits before
+// it is ready is started again on another port, three times in all.
 func StartMoto(ctx context.Context, logFile *os.File) (*Server, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		return nil, ErrMotoNotInstalled
 	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := startMoto(ctx, bin, logFile)
+		if err == nil || !errors.Is(err, errMotoExited) {
+			return s, err
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+var errMotoExited = errors.New("moto_server exited before it was ready")
+
+func startMoto(ctx context.Context, bin string, logFile *os.File) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("motoserver: pick a port: %w", err)
@@ -52,12 +75,12 @@ func StartMoto(ctx context.Context, logFile *os.File) (*Server, error) {
 
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if err := s.ping(ctx); err == nil {
+		if err := s.ping(ctx); err == nil && ownsListeningPort(cmd.Process.Pid, port) {
 			return s, nil
 		}
 		select {
 		case <-s.done:
-			return nil, fmt.Errorf("moto_server exited before it was ready (%v)", cmd.ProcessState)
+			return nil, fmt.Errorf("%w (%v)", errMotoExited, cmd.ProcessState)
 		case <-ctx.Done():
 			s.Stop()
 			return nil, ctx.Err()
@@ -140,3 +163,59 @@ func freePort() (int, error) {
 
 // Pid is the moto_server process id (also its process group id).
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// ownsListeningPort reports whether a process of the process group pgid
+// holds the socket listening on 127.0.0.1:port (Linux: /proc/net/tcp gives
+// the socket's inode, /proc/<pid>/fd the process holding it). Elsewhere it
+// cannot tell, and says yes.
+func ownsListeningPort(pgid, port int) bool {
+	if runtime.GOOS != "linux" {
+		return true
+	}
+	inode := listeningInode("/proc/net/tcp", port)
+	if inode == "" {
+		return false
+	}
+	want := "socket:[" + inode + "]"
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if g, err := syscall.Getpgid(pid); err != nil || g != pgid {
+			continue
+		}
+		fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && l == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// listeningInode is the inode of the socket listening on 127.0.0.1:port in a
+// /proc/net/tcp table ("" when there is none).
+func listeningInode(table string, port int) string {
+	b, err := os.ReadFile(table)
+	if err != nil {
+		return ""
+	}
+	local := fmt.Sprintf("0100007F:%04X", port)
+	for _, line := range strings.Split(string(b), "\n") {
+		// sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
+		f := strings.Fields(line)
+		if len(f) > 9 && f[1] == local && f[3] == "0A" { // 0A: LISTEN
+			return f[9]
+		}
+	}
+	return ""
+}
