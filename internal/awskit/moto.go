@@ -75,7 +75,7 @@ func startMoto(ctx context.Context, bin string, logFile *os.File) (*Server, erro
 
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if err := s.ping(ctx); err == nil && ownsListeningPort(cmd.Process.Pid, port) {
+		if err := s.ping(ctx); err == nil && OwnsListeningPort(cmd.Process.Pid, port) {
 			return s, nil
 		}
 		select {
@@ -164,11 +164,11 @@ func freePort() (int, error) {
 // Pid is the moto_server process id (also its process group id).
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
-// ownsListeningPort reports whether a process of the process group pgid
+// OwnsListeningPort reports whether a process of the process group pgid
 // holds the socket listening on 127.0.0.1:port (Linux: /proc/net/tcp gives
 // the socket's inode, /proc/<pid>/fd the process holding it). Elsewhere it
 // cannot tell, and says yes.
-func ownsListeningPort(pgid, port int) bool {
+func OwnsListeningPort(pgid, port int) bool {
 	if runtime.GOOS != "linux" {
 		return true
 	}

@@ -19,14 +19,14 @@ func TestOwnsListeningPort(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	if !ownsListeningPort(syscall.Getpgrp(), port) {
+	if !OwnsListeningPort(syscall.Getpgrp(), port) {
 		t.Errorf("this process's own listening socket on %d is not found as its group's", port)
 	}
-	if ownsListeningPort(syscall.Getpgrp()+1_000_000, port) {
+	if OwnsListeningPort(syscall.Getpgrp()+1_000_000, port) {
 		t.Errorf("another process group is said to hold the socket on %d", port)
 	}
 	ln.Close()
-	if ownsListeningPort(syscall.Getpgrp(), port) {
+	if OwnsListeningPort(syscall.Getpgrp(), port) {
 		t.Errorf("a closed port is said to be listening")
 	}
 }

@@ -32,6 +32,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"webhooks/internal/awskit"
 )
 
 // MaxPayload is Lambda's limit for a synchronous invocation's request and
@@ -422,7 +424,7 @@ func (sb *sandbox) spawn(ctx context.Context) (*emulator, error) {
 		}
 		p := &emulator{cmd: cmd, url: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", exited: make(chan struct{}), out: out}
 		go func() { _ = cmd.Wait(); close(p.exited) }()
-		if err := waitListening(ctx, invokeAddr, p.exited, c.StartTimeout); err != nil {
+		if err := waitListening(ctx, invokeAddr, cmd.Process.Pid, p.exited, c.StartTimeout); err != nil {
 			terminate(p)
 			lastErr = fmt.Errorf("%w: %s: the emulator did not start: %v; its output: %s", ErrEmulator, c.Name, err, lastLines(out.tail.String(), 3))
 			if ctx.Err() != nil || !strings.Contains(out.tail.String(), "address already in use") {
@@ -435,7 +437,13 @@ func (sb *sandbox) spawn(ctx context.Context) (*emulator, error) {
 	return nil, lastErr
 }
 
-func waitListening(ctx context.Context, addr string, exited <-chan struct{}, limit time.Duration) error {
+// waitListening waits until the emulator (process group pgid) listens on
+// addr. Only its own socket counts: the port was free when chosen, and
+// another process may have taken it since (then the emulator exits, and
+// spawn tries other ports).
+func waitListening(ctx context.Context, addr string, pgid int, exited <-chan struct{}, limit time.Duration) error {
+	_, portText, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portText)
 	deadline := time.Now().Add(limit)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -445,7 +453,9 @@ func waitListening(ctx context.Context, addr string, exited <-chan struct{}, lim
 			case <-exited:
 				return errors.New("it exited")
 			default:
-				return nil
+				if awskit.OwnsListeningPort(pgid, port) {
+					return nil
+				}
 			}
 		}
 		select {
