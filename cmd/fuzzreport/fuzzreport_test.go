@@ -30,26 +30,26 @@ func canned(t *testing.T, name string) string {
 	return string(b)
 }
 
-// Outputs of real go test -fuzz runs (testdata/*.out, made with Go 1.26 on
+// Outputs of real go test -fuzz runs (testdata/*.txt, made with Go 1.26 on
 // a throwaway package): a pass, a crash, and a pattern that matched no fuzz
 // test.
 func TestParseOutput(t *testing.T) {
 	tg := target{Module: ".", Dir: "x", Func: "FuzzOK"}
-	pass := parseOutput(tg, canned(t, "pass.out"), nil)
+	pass := parseOutput(tg, canned(t, "pass.txt"), nil)
 	if !pass.Passed || pass.Execs != 160314 || pass.NewInteresting != 0 || pass.Fuzzing != 4*time.Second {
-		t.Errorf("pass.out: %+v", pass)
+		t.Errorf("pass.txt: %+v", pass)
 	}
-	crash := parseOutput(tg, canned(t, "crash.out"), errors.New("exit status 1"))
+	crash := parseOutput(tg, canned(t, "crash.txt"), errors.New("exit status 1"))
 	if crash.Passed || !strings.Contains(crash.Failure, "Failing input written to testdata/fuzz/FuzzCrash/1a4feb8ad1fe53b6") {
-		t.Errorf("crash.out: %+v", crash)
+		t.Errorf("crash.txt: %+v", crash)
 	}
 	// The same crash, should go test ever exit 0 after it: still a failure.
-	if o := parseOutput(tg, canned(t, "crash.out"), nil); o.Passed {
-		t.Errorf("crash.out with exit status 0 passed: %+v", o)
+	if o := parseOutput(tg, canned(t, "crash.txt"), nil); o.Passed {
+		t.Errorf("crash.txt with exit status 0 passed: %+v", o)
 	}
-	nothing := parseOutput(tg, canned(t, "nothing.out"), nil)
+	nothing := parseOutput(tg, canned(t, "nothing.txt"), nil)
 	if nothing.Passed || !strings.Contains(nothing.Failure, "no fuzz tests to fuzz") {
-		t.Errorf("nothing.out (exit status 0, nothing fuzzed): %+v", nothing)
+		t.Errorf("nothing.txt (exit status 0, nothing fuzzed): %+v", nothing)
 	}
 	if o := parseOutput(tg, "PASS\nok  \tx\t0.1s\n", nil); o.Passed {
 		t.Errorf("an output without statistics passed: %+v", o)
@@ -224,8 +224,8 @@ func TestRunWritesTheSectionOnlyWhenEveryTargetPassed(t *testing.T) {
 		name    string
 		outputs map[string]string
 	}{
-		{"a crash", map[string]string{"FuzzA": "pass.out", "FuzzB": "crash.out"}},
-		{"a target that fuzzed nothing", map[string]string{"FuzzA": "nothing.out", "FuzzB": "pass.out"}},
+		{"a crash", map[string]string{"FuzzA": "pass.txt", "FuzzB": "crash.txt"}},
+		{"a target that fuzzed nothing", map[string]string{"FuzzA": "nothing.txt", "FuzzB": "pass.txt"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			root, before := fakeRepo(t)
@@ -249,7 +249,7 @@ func TestRunWritesTheSectionOnlyWhenEveryTargetPassed(t *testing.T) {
 
 	t.Run("every target passed", func(t *testing.T) {
 		root, before := fakeRepo(t)
-		fz, ran := fakeFuzzer(map[string]string{"FuzzA": canned(t, "pass.out"), "FuzzB": canned(t, "pass.out")})
+		fz, ran := fakeFuzzer(map[string]string{"FuzzA": canned(t, "pass.txt"), "FuzzB": canned(t, "pass.txt")})
 		if err := run(context.Background(), options{root: root, modules: []string{"."}, fuzztime: "10s", report: "docs/R.md", command: "make fuzz FUZZTIME=10s"}, fz, io.Discard); err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +278,7 @@ func TestRunWritesTheSectionOnlyWhenEveryTargetPassed(t *testing.T) {
 
 	t.Run("a subset", func(t *testing.T) {
 		root, before := fakeRepo(t)
-		fz, ran := fakeFuzzer(map[string]string{"FuzzB": canned(t, "pass.out")})
+		fz, ran := fakeFuzzer(map[string]string{"FuzzB": canned(t, "pass.txt")})
 		if err := run(context.Background(), options{root: root, modules: []string{"."}, fuzztime: "1s", report: "docs/R.md", targets: "p:FuzzB"}, fz, io.Discard); err != nil {
 			t.Fatal(err)
 		}
