@@ -99,7 +99,8 @@ type Proxy struct {
 	killed  map[string]int // "service/Operation/before|after"
 	missed  int            // kills chosen whose caller was not found
 	landed  map[string]int // late writes forwarded: "service/Operation/<status>"
-	held    sync.WaitGroup // late writes held or being forwarded
+	held    int            // late writes held or being forwarded (under mu)
+	settled *sync.Cond     // on mu: signalled when held drops to 0
 	// lastState is the event id of the last latest-state record forwarded,
 	// by the partition key's provider (for FalseDuplicate).
 	lastState map[string]string
@@ -113,6 +114,7 @@ func NewFaultProxy(target string, seed uint64, rules ...Rule) (*Proxy, error) {
 	}
 	p := &Proxy{target: u, rules: rules, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		calls: map[string]int{}, hits: map[string]int{}, outages: map[string]*Window{}, killed: map[string]int{}, landed: map[string]int{}, lastState: map[string]string{}}
+	p.settled = sync.NewCond(&p.mu)
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	return p, nil
 }
@@ -259,8 +261,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // lateWrite holds a write until its caller gives up, then forwards it.
 func (p *Proxy) lateWrite(w http.ResponseWriter, r *http.Request, body []byte, service, op string, hold time.Duration) {
-	p.held.Add(1)
-	defer p.held.Done()
+	p.mu.Lock()
+	p.held++
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		if p.held--; p.held == 0 {
+			p.settled.Broadcast()
+		}
+		p.mu.Unlock()
+	}()
 	if hold == 0 {
 		hold = 30 * time.Second
 	}
@@ -295,10 +305,15 @@ func (p *Proxy) lateWrite(w http.ResponseWriter, r *http.Request, body []byte, s
 // "service/Operation/<AWS's answer>": "applied", or the status and error code
 // ("400 ConditionalCheckFailedException": the write's condition no longer
 // held), once every late write held now has been forwarded or answered.
+//
+// (A write the proxy has not begun to handle yet is not waited for: call it
+// once the callers are done, or poll it.)
 func (p *Proxy) LateWrites() map[string]int {
-	p.held.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for p.held > 0 {
+		p.settled.Wait()
+	}
 	out := map[string]int{}
 	for k, v := range p.landed {
 		out[k] = v

@@ -419,9 +419,15 @@ func TestInitFailureIsReportedAndRetried(t *testing.T) {
 			t.Fatalf("invocation %d: err = %v, want ErrInitFailed", i, err)
 		}
 	}
+	// The runtime's output reaches the log through the emulator's pipe, after
+	// the invocation's answer: wait for it rather than read it at once.
+	waitFor(t, "the runtime's own error, once per attempt, in its output", func() bool {
+		return strings.Count(logs.output(), "FAIL_INIT is set") >= 2
+	})
 	if n := strings.Count(logs.output(), "FAIL_INIT is set"); n != 2 {
 		t.Errorf("the runtime's own error appears %d times in its output, want 2 (one per attempt):\n%s", n, logs.output())
 	}
+	waitFor(t, "the init failure reported", func() bool { return strings.Contains(logs.joined(), "failed to initialise") })
 	if !strings.Contains(logs.joined(), "failed to initialise") {
 		t.Errorf("init failure not reported; logs:\n%s", logs.joined())
 	}

@@ -120,7 +120,7 @@ func TestInvokeAPIRunsTheRealFunction(t *testing.T) {
 		if resp.StatusCode != 202 {
 			t.Fatalf("got %d %s", resp.StatusCode, body)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // a bound on a hang, not a timing
 		defer cancel()
 		if n := stack.Gateway.Drain(ctx); n != 0 {
 			t.Fatalf("%d Event invocations still running", n)
