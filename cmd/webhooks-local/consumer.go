@@ -16,12 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"webhooks/infra/spec"
 	"webhooks/internal/localrun"
 )
 
 // startConsumer starts the example consumer from bin/consumer/bootstrap, with
 // the CONSUMER_* variables of this environment (see examples/consumer).
-func startConsumer(ctx context.Context, s *localrun.Stack, bin string, batch int, timeout time.Duration,
+func startConsumer(ctx context.Context, s *localrun.Stack, bin string, batch, concurrency int, idempotency bool,
 	logf func(string, ...any), logFile func(name string) io.Writer) (*localrun.Consumer, error) {
 	if batch < 1 || batch > localrun.DefaultBatchSize {
 		return nil, fmt.Errorf("-consumer-batch %d: want 1 to %d", batch, localrun.DefaultBatchSize)
@@ -30,27 +31,42 @@ func startConsumer(ctx context.Context, s *localrun.Stack, bin string, batch int
 	if _, err := os.Stat(binary); err != nil {
 		return nil, fmt.Errorf("no binary at %s (make run-bin builds it from examples/%s)", binary, localrun.ConsumerName)
 	}
-	env := map[string]string{}
+	if concurrency < 1 {
+		return nil, fmt.Errorf("-consumer-concurrency %d: want at least 1", concurrency)
+	}
+	// The stack's environment for the example (infra/stack consumer.go): its replays setting
+	// and, with idempotency, its own table of handled event ids; CONSUMER_* variables of
+	// this environment override them.
+	env := map[string]string{spec.EnvConsumerReplays: spec.DefaultConsumerReplays}
+	table := ""
+	if idempotency {
+		table = s.ConsumerTable()
+	}
 	for _, kv := range os.Environ() {
 		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "CONSUMER_") {
 			env[k] = v
 		}
 	}
 	return s.StartConsumer(ctx, localrun.ConsumerOptions{
-		Binary:    binary,
-		Env:       env,
-		Timeout:   timeout,
-		BatchSize: int32(batch),
-		Output:    logFile(localrun.ConsumerName),
-		Print:     func(line string) { logf("%s", line) },
-		Logf:      logf,
+		Binary:           binary,
+		Env:              env,
+		BatchSize:        int32(batch),
+		MaxConcurrency:   concurrency,
+		IdempotencyTable: table,
+		Output:           logFile(localrun.ConsumerName),
+		Print:            func(line string) { logf("%s", line) },
+		Logf:             logf,
 	})
 }
 
 func printConsumerBanner(w io.Writer, c *localrun.Consumer, logDir string) {
 	fmt.Fprintf(w, "\nExample consumer (examples/consumer) under the emulator (pid %v), an event source mapping on each queue:\n", c.Function.EmulatorPids())
+	seen := map[string]bool{}
 	for _, p := range c.Pollers {
-		fmt.Fprintf(w, "  %s\n", p.ARN())
+		if !seen[p.ARN()] {
+			seen[p.ARN()] = true
+			fmt.Fprintf(w, "  %s\n", p.ARN())
+		}
 	}
 	fmt.Fprintf(w, "batch size %d, ReportBatchItemFailures: what the consumer reports failed stays on its queue until its visibility timeout,\n", c.BatchSize())
 	fmt.Fprintln(w, "and moves to the dead-letter queue after 5 receives. One line per record: consumed or failed, event type, event id,")

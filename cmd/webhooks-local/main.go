@@ -33,6 +33,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"webhooks/infra/spec"
 	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
 	"webhooks/shared/providers"
@@ -57,9 +58,13 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	verbose := fs.Bool("v", false, "also print the functions' own log lines on the console")
 	demo := fs.Bool("demo", false, "after start, send every sample in -events and print a summary")
 	exit := fs.Bool("exit", false, "with -demo: stop after the demo (exit status 1 when a sample failed)")
-	timeout := fs.Duration("timeout", 10*time.Second, "per-invocation timeout of each function (whole seconds, as on Lambda)")
+	timeout := fs.Duration("timeout", spec.FunctionTimeout, "per-invocation timeout of each function (whole seconds, as on Lambda; default the stack's)")
+	stage := fs.String("stage", spec.DefaultStage, "the stage whose metrics namespace the functions emit in (Webhooks/<stage>, as the stack's alarms read)")
+	scheduleSpeed := fs.Float64("schedule-speed", 1, "divide the stack's redrive schedules by this (1: every 5 minutes and every day, as deployed; 60 for a demo: every 5 s and every 24 min)")
 	withConsumer := fs.Bool("consumer", false, "also run the example consumer (examples/consumer, built into -bin/consumer/bootstrap) on every provider queue, through a local SQS event source mapping")
-	consumerBatch := fs.Int("consumer-batch", 1, "with -consumer: the event source mapping's batch size (1 to 10; 1, as the stack deploys the example, keeps a poison message's group out of the dead-letter queue)")
+	consumerBatch := fs.Int("consumer-batch", spec.DefaultConsumerBatchSize, "with -consumer: the event source mapping's batch size (1 to 10; the stack's default 1 keeps a poison message's group out of the dead-letter queue)")
+	consumerConcurrency := fs.Int("consumer-concurrency", spec.DefaultConsumerMaxConcurrency, "with -consumer: invocations each event source mapping runs at once (the stack's maximum concurrency)")
+	consumerIdempotency := fs.Bool("consumer-idempotency", spec.DefaultConsumerIdempotency, "with -consumer: give the example its idempotency table, as the stack does")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -122,6 +127,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 		Logf:        logf,
 		GatewayLog:  out,
 		Timeout:     *timeout,
+		Stage:       *stage,
 		FunctionOutput: func(provider string) io.Writer {
 			f := openLog(provider)
 			if f == nil {
@@ -160,7 +166,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 
 	var cons *localrun.Consumer
 	if *withConsumer {
-		if cons, err = startConsumer(ctx, stack, *bin, *consumerBatch, *timeout, logf, func(name string) io.Writer {
+		if cons, err = startConsumer(ctx, stack, *bin, *consumerBatch, *consumerConcurrency, *consumerIdempotency, logf, func(name string) io.Writer {
 			f := openLog(name)
 			if f == nil {
 				return io.Discard
@@ -207,6 +213,30 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	}
 
 	printBanner(out, stack, baseURL, logDir, time.Since(began))
+	if !oneShot {
+		// The stack's scheduled redrive runs (spec.DefaultRedrive, spec.DefaultRedriveSweep),
+		// as the template's rules fire them.
+		sch, err := stack.StartSchedules(ctx, localrun.ScheduleOptions{
+			Speed: *scheduleSpeed,
+			Report: func(provider string, run spec.RedriveRun, reply []byte, err error) {
+				switch {
+				case err != nil:
+					logf("scheduled %s on %s: %v", run.Schedule.Expression, provider, err)
+				case !bytes.Contains(reply, []byte(`"found":0,`)):
+					logf("scheduled %s on %s: %s", run.Schedule.Expression, provider, reply)
+				}
+			},
+		})
+		if err != nil {
+			logf("schedules: %v", err)
+			return 1
+		}
+		defer sch.Stop()
+		frequent, _ := json.Marshal(spec.DefaultRedrive.Command())
+		sweep, _ := json.Marshal(spec.DefaultRedriveSweep.Command())
+		fmt.Fprintf(out, "\nRedrive schedules (the stack's): %s every %s and %s every %s on every function (-schedule-speed %g).\n",
+			frequent, sch.Intervals[0], sweep, sch.Intervals[1], *scheduleSpeed)
+	}
 	if cons != nil {
 		printConsumerBanner(out, cons, logDir)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
 	"webhooks/consumer"
+	"webhooks/infra/spec"
 )
 
 // Context keys read by ConfigFromContext (set them in cdk.json or with `cdk -c key=value`).
@@ -47,26 +48,26 @@ const (
 
 // Defaults for the values above.
 const (
-	DefaultStage            = "dev"
+	DefaultStage            = spec.DefaultStage
 	DefaultAssetDir         = "build"
-	DefaultEventTTL         = "720h"
+	DefaultEventTTL         = spec.DefaultEventTTL
 	DefaultRateLimit        = 50
 	DefaultBurstLimit       = 100
 	DefaultLogRetentionDays = 30
 
-	DefaultRedriveSchedule       = "rate(5 minutes)"
-	DefaultRedriveOlderThan      = "5m"
-	DefaultRedriveSweepSchedule  = "rate(1 day)"
-	DefaultRedriveSweepOlderThan = "15m"
+	DefaultRedriveSchedule       = spec.DefaultRedriveSchedule
+	DefaultRedriveOlderThan      = spec.DefaultRedriveOlderThan
+	DefaultRedriveSweepSchedule  = spec.DefaultRedriveSweepSchedule
+	DefaultRedriveSweepOlderThan = spec.DefaultRedriveSweepOlderThan
 
 	// The example consumer's event source mappings. SQS FIFO queues take at most 10 records
 	// per batch; Lambda's ScalingConfig.MaximumConcurrency takes 2 to 1000.
-	DefaultExampleConsumerBatchSize      = 1
+	DefaultExampleConsumerBatchSize      = spec.DefaultConsumerBatchSize
 	MaxExampleConsumerBatchSize          = 10
-	DefaultExampleConsumerMaxConcurrency = 2
+	DefaultExampleConsumerMaxConcurrency = spec.DefaultConsumerMaxConcurrency
 	MinExampleConsumerMaxConcurrency     = 2
 	MaxExampleConsumerMaxConcurrency     = 1000
-	DefaultExampleConsumerReplays        = "deduplicate"
+	DefaultExampleConsumerReplays        = spec.DefaultConsumerReplays
 
 	// MinEventTTL is the contract's lower bound for WEBHOOKS_EVENT_TTL: providers retry for up
 	// to a day or two, and de-duplication must outlive their retries.
@@ -200,7 +201,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	} else if d < MinEventTTL {
 		errs = append(errs, fmt.Errorf("context %q: %s is shorter than the minimum %s", CtxEventTTL, c.EventTTL, MinEventTTL))
 	}
-	c.MetricsNamespace = str(CtxMetricsNamespace, "Webhooks/"+c.Stage)
+	c.MetricsNamespace = str(CtxMetricsNamespace, spec.MetricsNamespace(c.Stage))
 	c.RateLimit = num(CtxRateLimit, DefaultRateLimit)
 	c.BurstLimit = num(CtxBurstLimit, DefaultBurstLimit)
 	if c.RateLimit <= 0 || c.BurstLimit <= 0 || c.BurstLimit != float64(int64(c.BurstLimit)) {
@@ -250,7 +251,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		Enabled:        boolean(CtxExampleConsumer, false),
 		BatchSize:      whole(CtxExampleConsumerBatchSize, DefaultExampleConsumerBatchSize, 1, MaxExampleConsumerBatchSize),
 		MaxConcurrency: whole(CtxExampleConsumerMaxConcurrency, DefaultExampleConsumerMaxConcurrency, MinExampleConsumerMaxConcurrency, MaxExampleConsumerMaxConcurrency),
-		Idempotency:    boolean(CtxExampleConsumerIdempotency, true),
+		Idempotency:    boolean(CtxExampleConsumerIdempotency, spec.DefaultConsumerIdempotency),
 		Replays:        str(CtxExampleConsumerReplays, DefaultExampleConsumerReplays),
 	}
 	if _, err := consumer.ParseReplayPolicy(c.ExampleConsumer.Replays); err != nil {

@@ -20,10 +20,10 @@ func TestConfigDefaults(t *testing.T) {
 		t.Errorf("defaults: %+v", c)
 	}
 	// AND redrive runs every 5 minutes for events over 5m old, and sweeps daily for over 15m
-	if want := (RedriveRun{Schedule: Schedule{"rate(5 minutes)", 5 * time.Minute}, OlderThan: "5m"}); c.Redrive != want {
+	if want := (RedriveRun{Schedule: Schedule{Expression: "rate(5 minutes)", Interval: 5 * time.Minute}, OlderThan: "5m"}); c.Redrive != want {
 		t.Errorf("redrive %+v, want %+v", c.Redrive, want)
 	}
-	if want := (RedriveRun{Schedule: Schedule{"rate(1 day)", 24 * time.Hour}, OlderThan: "15m", Sweep: true}); c.RedriveSweep != want {
+	if want := (RedriveRun{Schedule: Schedule{Expression: "rate(1 day)", Interval: 24 * time.Hour}, OlderThan: "15m", Sweep: true}); c.RedriveSweep != want {
 		t.Errorf("sweep %+v, want %+v", c.RedriveSweep, want)
 	}
 }
@@ -44,7 +44,7 @@ func TestConfigFromCLIStrings(t *testing.T) {
 		c.LogRetentionDays != 365 || len(c.AlarmEmails) != 2 || len(c.RolesFor("oslpay")) != 2 {
 		t.Errorf("parsed: %+v", c)
 	}
-	if c.Redrive != (RedriveRun{Schedule: Schedule{"rate(1 minute)", time.Minute}, OlderThan: "90s"}) ||
+	if c.Redrive != (RedriveRun{Schedule: Schedule{Expression: "rate(1 minute)", Interval: time.Minute}, OlderThan: "90s"}) ||
 		c.RedriveSweep != (RedriveRun{Schedule: Schedule{Expression: "cron(0 3 * * ? *)"}, OlderThan: "1h", Sweep: true}) {
 		t.Errorf("redrive %+v, sweep %+v", c.Redrive, c.RedriveSweep)
 	}
@@ -182,10 +182,10 @@ func TestParseSchedule(t *testing.T) {
 	// GIVEN EventBridge schedule expressions WHEN parsed THEN rates carry their interval, cron
 	// expressions none, and "off" is the zero Schedule
 	for in, want := range map[string]Schedule{
-		"rate(1 minute)":           {"rate(1 minute)", time.Minute},
-		"rate(15 minutes)":         {"rate(15 minutes)", 15 * time.Minute},
-		"rate(1 hour)":             {"rate(1 hour)", time.Hour},
-		"rate(2 days)":             {"rate(2 days)", 48 * time.Hour},
+		"rate(1 minute)":           {Expression: "rate(1 minute)", Interval: time.Minute},
+		"rate(15 minutes)":         {Expression: "rate(15 minutes)", Interval: 15 * time.Minute},
+		"rate(1 hour)":             {Expression: "rate(1 hour)", Interval: time.Hour},
+		"rate(2 days)":             {Expression: "rate(2 days)", Interval: 48 * time.Hour},
 		"cron(0/5 * * * ? *)":      {Expression: "cron(0/5 * * * ? *)"},
 		"cron(0  8 ? * MON-FRI *)": {Expression: "cron(0 8 ? * MON-FRI *)"},
 		"cron(15 10 L * ? 2030)":   {Expression: "cron(15 10 L * ? 2030)"},
@@ -211,10 +211,10 @@ func TestRedriveAlarmPeriodHoldsOneRun(t *testing.T) {
 		s    Schedule
 		want time.Duration
 	}{
-		{Schedule{"rate(5 minutes)", 5 * time.Minute}, 5 * time.Minute},
-		{Schedule{"rate(1 minute)", time.Minute}, 5 * time.Minute},
-		{Schedule{"rate(10 minutes)", 10 * time.Minute}, 10 * time.Minute},
-		{Schedule{"rate(1 hour)", time.Hour}, time.Hour},
+		{Schedule{Expression: "rate(5 minutes)", Interval: 5 * time.Minute}, 5 * time.Minute},
+		{Schedule{Expression: "rate(1 minute)", Interval: time.Minute}, 5 * time.Minute},
+		{Schedule{Expression: "rate(10 minutes)", Interval: 10 * time.Minute}, 10 * time.Minute},
+		{Schedule{Expression: "rate(1 hour)", Interval: time.Hour}, time.Hour},
 		{Schedule{Expression: "cron(0/5 * * * ? *)"}, 5 * time.Minute},
 		{Schedule{}, 5 * time.Minute},
 	} {

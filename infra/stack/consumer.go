@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"webhooks/infra/spec"
 )
 
 // The example consumer: examples/consumer (built by `make build` into <assetDir>/consumer)
@@ -21,22 +24,12 @@ import (
 // ExampleConsumerAsset is the directory under the asset directory holding its bootstrap.
 const ExampleConsumerAsset = "consumer"
 
-// The example's environment (examples/consumer/main.go reads these names).
+// The example's environment names and sizing: infra/spec, shared with the local run.
 const (
-	EnvConsumerIdempotencyTable = "CONSUMER_IDEMPOTENCY_TABLE"
-	EnvConsumerReplays          = "CONSUMER_REPLAYS"
-)
-
-// Sizing of the example consumer.
-const (
-	// The queues' visibility timeout must be at least the function's timeout (Lambda refuses
-	// the event source mapping otherwise), and AWS advises six times it, so that a batch
-	// retried after throttling or a slow invocation is not received again while still being
-	// handled. 60 s / 6 = 10 s, ample for a batch of at most 10 records (the example logs each
-	// one; with idempotency, three DynamoDB calls per record).
-	ExampleConsumerTimeoutSeconds = QueueVisibilityTimeoutSeconds / 6
-	// 128 MB: the example decodes JSON and logs; a handler doing real work may want more.
-	ExampleConsumerMemoryMB = 128
+	EnvConsumerIdempotencyTable   = spec.EnvConsumerIdempotencyTable
+	EnvConsumerReplays            = spec.EnvConsumerReplays
+	ExampleConsumerTimeoutSeconds = int(spec.ConsumerTimeout / time.Second)
+	ExampleConsumerMemoryMB       = spec.ConsumerMemoryMB
 )
 
 // ExampleConsumerQueueActions are what the function's event source mappings do on each queue:

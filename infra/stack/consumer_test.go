@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"webhooks/infra/spec"
 )
 
 // The example consumer: cons has it on with batch size 5, maximum concurrency 7 and replays
@@ -79,8 +81,8 @@ func TestExampleConsumerFunction(t *testing.T) {
 	// GIVEN the example consumer on WHEN synthesised THEN one more function: the example's
 	// bootstrap on arm64, logging JSON to its own encrypted log group with the stack's
 	// retention, timed out well within the queues' visibility timeout
-	if ExampleConsumerTimeoutSeconds*6 > QueueVisibilityTimeoutSeconds {
-		t.Errorf("timeout %d s: the queues' visibility timeout %d s is under six times it", ExampleConsumerTimeoutSeconds, QueueVisibilityTimeoutSeconds)
+	if spec.ConsumerTimeout*6 > spec.Queue.VisibilityTimeout {
+		t.Errorf("timeout %s: the queues' visibility timeout %s is under six times it", spec.ConsumerTimeout, spec.Queue.VisibilityTimeout)
 	}
 	key := cons.logicalID(t, "AWS::KMS::Key", "DataKey")
 	for _, s := range []synthesized{cons, consBare} {

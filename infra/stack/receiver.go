@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -14,35 +15,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"webhooks/infra/spec"
 )
 
-// Sizing of each receiver function.
+// Sizing of each receiver function and its queues: infra/spec, shared with the local run.
 const (
-	// 256 MB: Lambda allocates CPU in proportion to memory, and a request does CPU work
-	// (HMAC/RSA verification, AES decryption, JSON) plus three or four AWS calls; 256 MB
-	// roughly halves cold start and p99 against 128 MB for a Go binary, at a cost that is still
-	// negligible at webhook volumes. The resident set of the binary is well under 64 MB.
-	FunctionMemoryMB = 256
-	// 60 s, for the operator commands: a replay or a sweep scans the table, and a redrive sends
-	// what it finds. A webhook does not depend on it: it bounds itself to 8 s
-	// (pipeline.RequestBudget: one secret read (cached), one conditional put, one send and one
-	// update, each retried by the SDK), well under the HTTP API's 30 s integration limit, so the
-	// provider gets the function's own 5xx answer and retries instead of a gateway timeout.
-	FunctionTimeoutSeconds = 60
-
-	// A message a consumer fails to process this many times goes to the dead-letter queue.
-	MaxReceiveCount = 5
-	// Queue retention: a week gives consumers room for a long outage (the table keeps each
-	// event for WEBHOOKS_EVENT_TTL in any case); the DLQ keeps failures for the maximum.
-	QueueRetentionDays = 7
-	DLQRetentionDays   = 14
-	// Consumers see a message again after this long without deleting it.
-	QueueVisibilityTimeoutSeconds = 60
-	// The largest message SQS takes (1 MiB), set explicitly so that a queue created before
-	// SQS raised its default (256 KiB) is raised too: an event enveloped for the queue may be
-	// larger than the 256 KiB body it came in (goods decrypted for the queue), and a message the
-	// queue refuses is quarantined instead of queued.
-	QueueMaxMessageBytes = 1048576
+	FunctionMemoryMB       = spec.FunctionMemoryMB
+	FunctionTimeoutSeconds = int(spec.FunctionTimeout / time.Second)
+	MaxReceiveCount        = spec.MaxReceiveCount
 )
 
 type ReceiverProps struct {
@@ -80,28 +61,25 @@ func NewReceiver(scope constructs.Construct, id string, props *ReceiverProps) *R
 	p := props.Provider
 	r := &Receiver{Construct: this, Provider: p}
 
-	fifo := func(qid string, dlq *awssqs.DeadLetterQueue, retentionDays float64) awssqs.Queue {
+	fifo := func(qid string, dlq *awssqs.DeadLetterQueue, q spec.QueueSettings) awssqs.Queue {
 		return awssqs.NewQueue(this, jsii.String(qid), &awssqs.QueueProps{
-			Fifo: jsii.Bool(true),
-			// High-throughput FIFO: de-duplication and throughput are per message group (one
-			// entity), so one busy order never slows down the others.
-			FifoThroughputLimit: awssqs.FifoThroughputLimit_PER_MESSAGE_GROUP_ID,
-			DeduplicationScope:  awssqs.DeduplicationScope_MESSAGE_GROUP,
-			// The functions set MessageDeduplicationId to the event id.
-			ContentBasedDeduplication: jsii.Bool(false),
+			Fifo:                      jsii.Bool(true),
+			FifoThroughputLimit:       fifoThroughputLimit(q.FifoThroughputLimit),
+			DeduplicationScope:        deduplicationScope(q.DeduplicationScope),
+			ContentBasedDeduplication: jsii.Bool(q.ContentBasedDeduplication),
 			Encryption:                awssqs.QueueEncryption_KMS,
 			EncryptionMasterKey:       props.Key,
 			// Reuse a data key for 5 minutes: fewer KMS calls on the hot path.
 			DataKeyReuse:        awscdk.Duration_Minutes(jsii.Number(5)),
 			EnforceSSL:          jsii.Bool(true),
-			RetentionPeriod:     awscdk.Duration_Days(jsii.Number(retentionDays)),
-			VisibilityTimeout:   awscdk.Duration_Seconds(jsii.Number(QueueVisibilityTimeoutSeconds)),
-			MaxMessageSizeBytes: jsii.Number(QueueMaxMessageBytes),
+			RetentionPeriod:     awscdk.Duration_Seconds(jsii.Number(q.Retention.Seconds())),
+			VisibilityTimeout:   awscdk.Duration_Seconds(jsii.Number(q.VisibilityTimeout.Seconds())),
+			MaxMessageSizeBytes: jsii.Number(q.MaxMessageBytes),
 			DeadLetterQueue:     dlq,
 		})
 	}
-	r.DeadLetterQueue = fifo("DeadLetterQueue", nil, DLQRetentionDays)
-	r.Queue = fifo("Queue", &awssqs.DeadLetterQueue{Queue: r.DeadLetterQueue, MaxReceiveCount: jsii.Number(MaxReceiveCount)}, QueueRetentionDays)
+	r.DeadLetterQueue = fifo("DeadLetterQueue", nil, spec.DeadLetterQueue)
+	r.Queue = fifo("Queue", &awssqs.DeadLetterQueue{Queue: r.DeadLetterQueue, MaxReceiveCount: jsii.Number(MaxReceiveCount)}, spec.Queue)
 
 	r.Secret = awssecretsmanager.NewSecret(this, jsii.String("Secret"), &awssecretsmanager.SecretProps{
 		Description:   jsii.String(fmt.Sprintf("Webhook credentials for %s (JSON, see docs/DEPLOY.md); set with aws secretsmanager put-secret-value", p.Name)),
@@ -140,13 +118,8 @@ func NewReceiver(scope constructs.Construct, id string, props *ReceiverProps) *R
 		// next run does its work.
 		RetryAttempts: jsii.Number(0),
 		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(ScheduledRunMaxEventAge.Seconds())),
-		Environment: &map[string]*string{
-			EnvTable:            props.Store.Table.TableName(),
-			EnvQueueURL:         r.Queue.QueueUrl(),
-			EnvSecretID:         r.Secret.SecretArn(),
-			EnvEventTTL:         jsii.String(props.EventTTL),
-			EnvMetricsNamespace: jsii.String(props.MetricsNamespace),
-		},
+		Environment: jsiiStrings(spec.FunctionEnvironment(*props.Store.Table.TableName(), *r.Queue.QueueUrl(),
+			*r.Secret.SecretArn(), props.EventTTL, props.MetricsNamespace)),
 	})
 	// A stable logical id, so `sam local invoke <Title>Function` and infra/sam-env.json keep
 	// working whatever the construct tree looks like.
@@ -235,4 +208,34 @@ func newFunctionRole(scope constructs.Construct, description string, logGroup aw
 		Resources: jsii.Strings(*logGroup.LogGroupArn()),
 	}))
 	return role
+}
+
+// jsiiStrings is m as the CDK takes it (values may be tokens).
+func jsiiStrings(m map[string]string) *map[string]*string {
+	out := make(map[string]*string, len(m))
+	for k, v := range m {
+		out[k] = jsii.String(v)
+	}
+	return &out
+}
+
+// deduplicationScope and fifoThroughputLimit are the CDK's names for SQS's attribute values.
+func deduplicationScope(v string) awssqs.DeduplicationScope {
+	switch v {
+	case "messageGroup":
+		return awssqs.DeduplicationScope_MESSAGE_GROUP
+	case "queue":
+		return awssqs.DeduplicationScope_QUEUE
+	}
+	panic("unknown DeduplicationScope " + v)
+}
+
+func fifoThroughputLimit(v string) awssqs.FifoThroughputLimit {
+	switch v {
+	case "perMessageGroupId":
+		return awssqs.FifoThroughputLimit_PER_MESSAGE_GROUP_ID
+	case "perQueue":
+		return awssqs.FifoThroughputLimit_PER_QUEUE
+	}
+	panic("unknown FifoThroughputLimit " + v)
 }

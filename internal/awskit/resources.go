@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"webhooks/shared/contract"
+	"webhooks/infra/spec"
 )
 
 // Env holds clients for one AWS endpoint.
@@ -57,32 +57,47 @@ func FromConfig(endpoint string, cfg aws.Config) *Env {
 	}
 }
 
-// CreateTable creates the contract's table (pk/sk strings, TTL expires_at) and
-// the sparse by-quarantine index, on demand, as the stack deploys it. A table
-// that already exists is kept (a re-run against the same endpoint).
+// CreateTable creates the event table as the stack deploys it (spec.Table:
+// keys, the sparse by-quarantine index, TTL, on demand). A table that already
+// exists is kept (a re-run against the same endpoint).
 func (e *Env) CreateTable(ctx context.Context, name string) error {
-	_, err := e.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: ddb.BillingModePayPerRequest,
-		AttributeDefinitions: []ddb.AttributeDefinition{
-			{AttributeName: aws.String(contract.TablePartitionKey), AttributeType: ddb.ScalarAttributeTypeS},
-			{AttributeName: aws.String(contract.TableSortKey), AttributeType: ddb.ScalarAttributeTypeS},
-			{AttributeName: aws.String(contract.QuarantineIndexKey), AttributeType: ddb.ScalarAttributeTypeS},
-			{AttributeName: aws.String(contract.QuarantineIndexRange), AttributeType: ddb.ScalarAttributeTypeS},
-		},
-		KeySchema: []ddb.KeySchemaElement{
-			{AttributeName: aws.String(contract.TablePartitionKey), KeyType: ddb.KeyTypeHash},
-			{AttributeName: aws.String(contract.TableSortKey), KeyType: ddb.KeyTypeRange},
-		},
-		GlobalSecondaryIndexes: []ddb.GlobalSecondaryIndex{{
-			IndexName: aws.String(contract.QuarantineIndex),
-			KeySchema: []ddb.KeySchemaElement{
-				{AttributeName: aws.String(contract.QuarantineIndexKey), KeyType: ddb.KeyTypeHash},
-				{AttributeName: aws.String(contract.QuarantineIndexRange), KeyType: ddb.KeyTypeRange},
-			},
-			Projection: &ddb.Projection{ProjectionType: ddb.ProjectionTypeAll},
-		}},
-	})
+	return e.CreateTableFrom(ctx, name, spec.Table)
+}
+
+// CreateTableFrom creates a table with settings t (every key a string), waits
+// for it and turns its TTL on. A table that already exists is kept.
+func (e *Env) CreateTableFrom(ctx context.Context, name string, t spec.TableSettings) error {
+	var defs []ddb.AttributeDefinition
+	define := func(attr string) {
+		for _, d := range defs {
+			if aws.ToString(d.AttributeName) == attr {
+				return
+			}
+		}
+		defs = append(defs, ddb.AttributeDefinition{AttributeName: aws.String(attr), AttributeType: ddb.ScalarAttributeTypeS})
+	}
+	keys := func(pk, sk string) []ddb.KeySchemaElement {
+		define(pk)
+		out := []ddb.KeySchemaElement{{AttributeName: aws.String(pk), KeyType: ddb.KeyTypeHash}}
+		if sk != "" {
+			define(sk)
+			out = append(out, ddb.KeySchemaElement{AttributeName: aws.String(sk), KeyType: ddb.KeyTypeRange})
+		}
+		return out
+	}
+	in := &dynamodb.CreateTableInput{TableName: aws.String(name), KeySchema: keys(t.PartitionKey, t.SortKey)}
+	if t.OnDemand {
+		in.BillingMode = ddb.BillingModePayPerRequest
+	}
+	for _, ix := range t.Indexes {
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddb.GlobalSecondaryIndex{
+			IndexName:  aws.String(ix.Name),
+			KeySchema:  keys(ix.PartitionKey, ix.SortKey),
+			Projection: &ddb.Projection{ProjectionType: ddb.ProjectionType(ix.Projection)},
+		})
+	}
+	in.AttributeDefinitions = defs
+	_, err := e.DynamoDB.CreateTable(ctx, in)
 	var inUse *ddb.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", name, err)
@@ -90,9 +105,12 @@ func (e *Env) CreateTable(ctx context.Context, name string) error {
 	if err := dynamodb.NewTableExistsWaiter(e.DynamoDB).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
 		return fmt.Errorf("table %s not active: %w", name, err)
 	}
+	if t.TTLAttribute == "" {
+		return nil
+	}
 	_, err = e.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               aws.String(name),
-		TimeToLiveSpecification: &ddb.TimeToLiveSpecification{AttributeName: aws.String(contract.TableTTLAttribute), Enabled: aws.Bool(true)},
+		TimeToLiveSpecification: &ddb.TimeToLiveSpecification{AttributeName: aws.String(t.TTLAttribute), Enabled: aws.Bool(true)},
 	})
 	if err != nil && !strings.Contains(err.Error(), "already enabled") {
 		return fmt.Errorf("enable TTL on %s: %w", name, err)
@@ -111,41 +129,35 @@ type Queue struct {
 	URL, ARN, DLQURL string
 }
 
-// CreateQueue creates "<name>.fifo" with a FIFO dead-letter queue
-// "<name>-dlq.fifo" (14 days, after 5 receives), with the stack's settings:
-// high-throughput FIFO, de-duplication per message group, 1 MiB messages. Creating an existing
-// queue with the same attributes returns it.
+// CreateQueue creates "<name>.fifo" and its dead-letter queue
+// "<name>-dlq.fifo" with the stack's settings (spec.Queue, spec.DeadLetterQueue,
+// spec.MaxReceiveCount). Creating an existing queue with the same attributes
+// returns it.
 func (e *Env) CreateQueue(ctx context.Context, name string) (Queue, error) {
 	name = strings.TrimSuffix(name, ".fifo")
-	dlq, err := e.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName:  aws.String(name + "-dlq.fifo"),
-		Attributes: map[string]string{"FifoQueue": "true", "MessageRetentionPeriod": "1209600"},
-	})
+	dlqURL, dlqARN, err := e.createQueue(ctx, name+"-dlq.fifo", spec.DeadLetterQueue.Attributes())
 	if err != nil {
 		return Queue{}, fmt.Errorf("create DLQ for %s: %w", name, err)
 	}
-	attrs, err := e.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		return Queue{}, fmt.Errorf("read DLQ arn: %w", err)
-	}
-	q, err := e.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName: aws.String(name + ".fifo"),
-		Attributes: map[string]string{
-			"FifoQueue":           "true",
-			"DeduplicationScope":  "messageGroup",
-			"FifoThroughputLimit": "perMessageGroupId",
-			"MaximumMessageSize":  "1048576",
-			"RedrivePolicy":       fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"5"}`, attrs.Attributes["QueueArn"]),
-		},
-	})
+	attrs := spec.Queue.Attributes()
+	attrs["RedrivePolicy"] = spec.RedrivePolicy(dlqARN)
+	url, arn, err := e.createQueue(ctx, name+".fifo", attrs)
 	if err != nil {
 		return Queue{}, fmt.Errorf("create queue %s: %w", name, err)
 	}
+	return Queue{URL: url, ARN: arn, DLQURL: dlqURL}, nil
+}
+
+func (e *Env) createQueue(ctx context.Context, name string, attrs map[string]string) (url, arn string, err error) {
+	q, err := e.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		return "", "", err
+	}
 	qa, err := e.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
 	if err != nil {
-		return Queue{}, fmt.Errorf("read queue arn: %w", err)
+		return "", "", fmt.Errorf("read the arn of %s: %w", name, err)
 	}
-	return Queue{URL: aws.ToString(q.QueueUrl), ARN: qa.Attributes["QueueArn"], DLQURL: aws.ToString(dlq.QueueUrl)}, nil
+	return aws.ToString(q.QueueUrl), qa.Attributes["QueueArn"], nil
 }
 
 // DeleteQueue deletes a queue by URL.

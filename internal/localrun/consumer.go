@@ -25,6 +25,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"webhooks/infra/spec"
+	"webhooks/internal/awskit"
 )
 
 // DefaultBatchSize is the ESM's default batch size for SQS, and the most one
@@ -429,10 +432,16 @@ type ConsumerOptions struct {
 	Binary string
 	// Env is added to the function's environment (CONSUMER_* settings).
 	Env map[string]string
-	// Timeout per invocation; default 10s.
+	// Timeout per invocation; default the stack's (spec.ConsumerTimeout).
 	Timeout time.Duration
 	// BatchSize of each event source mapping; default 10.
 	BatchSize int32
+	// MaxConcurrency is how many invocations each mapping runs at once (its
+	// pollers, and the function's sandboxes); default 1.
+	MaxConcurrency int
+	// IdempotencyTable, when set, is created (spec.IdempotencyTable) and
+	// given to the consumer as CONSUMER_IDEMPOTENCY_TABLE, as the stack does.
+	IdempotencyTable string
 	// Output receives the consumer's own logs (and its emulator's lines).
 	Output io.Writer
 	// Print receives one line per record consumed or failed.
@@ -476,26 +485,46 @@ func (c *Consumer) record(b BatchResult) {
 	}
 }
 
+// ConsumerTable is the name the local run gives the example consumer's idempotency table.
+func (s *Stack) ConsumerTable() string { return s.Prefix + "-consumer-idempotency" }
+
+// CreateConsumerTable creates the example consumer's idempotency table as the
+// stack does (spec.IdempotencyTable).
+func (s *Stack) CreateConsumerTable(ctx context.Context, name string) error {
+	if err := (&awskit.Env{DynamoDB: s.DynamoDB}).CreateTableFrom(ctx, name, spec.IdempotencyTable); err != nil {
+		return fmt.Errorf("localrun: consumer: %w", err)
+	}
+	return nil
+}
+
 // StartConsumer starts the example consumer under the emulator and an event
 // source mapping on each running provider's queue. On error nothing is left
 // running.
 func (s *Stack) StartConsumer(ctx context.Context, o ConsumerOptions) (*Consumer, error) {
 	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
+		o.Timeout = spec.ConsumerTimeout
 	}
+	o.MaxConcurrency = max(o.MaxConcurrency, 1)
 	env := s.AWS.Vars()
+	if o.IdempotencyTable != "" {
+		if err := s.CreateConsumerTable(ctx, o.IdempotencyTable); err != nil {
+			return nil, err
+		}
+		env[spec.EnvConsumerIdempotencyTable] = o.IdempotencyTable
+	}
 	for k, v := range o.Env {
 		env[k] = v
 	}
 	f, err := StartFunction(ctx, FunctionConfig{
-		Name:     s.Prefix + "-" + ConsumerName,
-		Binary:   o.Binary,
-		Env:      env,
-		Memory:   256,
-		Timeout:  o.Timeout,
-		Emulator: s.Emulator,
-		Output:   o.Output,
-		Logf:     o.Logf,
+		Name:      s.Prefix + "-" + ConsumerName,
+		Binary:    o.Binary,
+		Env:       env,
+		Memory:    spec.ConsumerMemoryMB,
+		Timeout:   o.Timeout,
+		Instances: o.MaxConcurrency,
+		Emulator:  s.Emulator,
+		Output:    o.Output,
+		Logf:      o.Logf,
 	})
 	if err != nil {
 		return nil, err
@@ -506,16 +535,18 @@ func (s *Stack) StartConsumer(ctx context.Context, o ConsumerOptions) (*Consumer
 		if p == nil || p.QueueURL == "" {
 			continue
 		}
-		pl, err := NewPoller(ctx, PollerConfig{
-			Name: name, QueueURL: p.QueueURL, SQS: s.SQS, Function: f, Region: s.AWS.Region,
-			BatchSize: o.BatchSize, InvokeTimeout: f.Timeout() + 15*time.Second, Print: o.Print, Logf: o.Logf,
-			OnBatch: c.record,
-		})
-		if err != nil {
-			f.Stop()
-			return nil, err
+		for range o.MaxConcurrency {
+			pl, err := NewPoller(ctx, PollerConfig{
+				Name: name, QueueURL: p.QueueURL, SQS: s.SQS, Function: f, Region: s.AWS.Region,
+				BatchSize: o.BatchSize, InvokeTimeout: f.Timeout() + 15*time.Second, Print: o.Print, Logf: o.Logf,
+				OnBatch: c.record,
+			})
+			if err != nil {
+				f.Stop()
+				return nil, err
+			}
+			c.Pollers = append(c.Pollers, pl)
 		}
-		c.Pollers = append(c.Pollers, pl)
 	}
 	var pctx context.Context
 	pctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))

@@ -51,6 +51,10 @@ type Invoker interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }
 
+// PayloadFormatVersion is the HTTP API payload format the gateway builds (as
+// the stack's integrations are configured).
+const PayloadFormatVersion = "2.0"
+
 // Route is one of the contract's routes.
 type Route struct {
 	Key      string // as API Gateway names it, e.g. "POST /webhooks/<provider>/{token}"
@@ -404,7 +408,7 @@ func BuildEvent(r *http.Request, body []byte, route Route, params map[string]str
 	prefix, _, _ := strings.Cut(domain, ".")
 
 	ev := events.APIGatewayV2HTTPRequest{
-		Version:               "2.0",
+		Version:               PayloadFormatVersion,
 		RouteKey:              route.Key,
 		RawPath:               r.URL.EscapedPath(),
 		RawQueryString:        r.URL.RawQuery,

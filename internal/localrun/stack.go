@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"webhooks/infra/spec"
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
 	"webhooks/shared/providers"
@@ -33,8 +34,8 @@ import (
 // they are printed.
 var Providers = providers.Names()
 
-// EventTTL is the WEBHOOKS_EVENT_TTL the local functions run with.
-const EventTTL = "720h"
+// EventTTL is the WEBHOOKS_EVENT_TTL the local functions run with: the stack's default.
+const EventTTL = spec.DefaultEventTTL
 
 // Config says what to bring up.
 type Config struct {
@@ -57,8 +58,11 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// GatewayLog receives the gateway's one line per request; nil discards.
 	GatewayLog io.Writer
-	// Timeout per invocation (whole seconds); default 10s.
+	// Timeout per invocation (whole seconds); default the stack's (spec.FunctionTimeout).
 	Timeout time.Duration
+	// Stage names the metrics namespace the functions emit in
+	// (spec.MetricsNamespace); default the stack's default stage.
+	Stage string
 	// Emulator is the Lambda Runtime Interface Emulator; default FindEmulator().
 	Emulator string
 	// Instances is how many sandboxes (one emulator each) serve each function concurrently, as
@@ -131,13 +135,17 @@ type Provider struct {
 
 // Stack is a running local system.
 type Stack struct {
-	Prefix    string // names the resources (Config.Prefix)
-	AWS       AWSEnv
-	Moto      *awskit.Server // nil when an external endpoint is used
-	Table     string
-	Providers map[string]*Provider
-	Gateway   *Gateway
-	Emulator  string // the aws-lambda-rie the functions run under
+	Prefix string // names the resources (Config.Prefix)
+	Stage  string // names the metrics namespace (Config.Stage)
+	// FunctionTimeout and FunctionMemoryMB are each receiver's (Config.Timeout, spec.FunctionMemoryMB).
+	FunctionTimeout  time.Duration
+	FunctionMemoryMB int
+	AWS              AWSEnv
+	Moto             *awskit.Server // nil when an external endpoint is used
+	Table            string
+	Providers        map[string]*Provider
+	Gateway          *Gateway
+	Emulator         string // the aws-lambda-rie the functions run under
 
 	DynamoDB       *dynamodb.Client
 	SQS            *sqs.Client
@@ -159,7 +167,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{Prefix: cfg.Prefix, AWS: cfg.AWS, Table: cfg.Prefix + "-events", Providers: map[string]*Provider{}}
+	if cfg.Stage == "" {
+		cfg.Stage = spec.DefaultStage
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = spec.FunctionTimeout
+	}
+	s := &Stack{Prefix: cfg.Prefix, Stage: cfg.Stage, FunctionTimeout: cfg.Timeout, FunctionMemoryMB: spec.FunctionMemoryMB, AWS: cfg.AWS, Table: cfg.Prefix + "-events", Providers: map[string]*Provider{}}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -229,8 +243,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 				Name:    cfg.Prefix + "-" + p.Name,
 				Binary:  p.Binary,
 				Env:     p.FunctionIn,
-				Memory:  256,
-				Timeout: cfg.Timeout,
+				Memory:  s.FunctionMemoryMB,
+				Timeout: s.FunctionTimeout,
 				Output:  cfg.FunctionOutput(p.Name),
 				// The load run needs several sandboxes per function.
 				Instances: cfg.Instances,
@@ -267,13 +281,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	return s, nil
 }
 
-// FunctionEnv is the contract's function configuration for p in this stack.
+// FunctionEnv is the function environment the stack gives p
+// (spec.FunctionEnvironment), with this stack's resources, plus how the SDK
+// reaches the local AWS API.
 func (s *Stack) FunctionEnv(p *Provider) map[string]string {
 	env := s.AWS.Vars()
-	env["WEBHOOKS_TABLE"] = s.Table
-	env["WEBHOOKS_QUEUE_URL"] = p.QueueURL
-	env["WEBHOOKS_SECRET_ID"] = p.SecretID
-	env["WEBHOOKS_EVENT_TTL"] = EventTTL
+	for k, v := range spec.FunctionEnvironment(s.Table, p.QueueURL, p.SecretID, EventTTL, spec.MetricsNamespace(s.Stage)) {
+		env[k] = v
+	}
 	return env
 }
 
