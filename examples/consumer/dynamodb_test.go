@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,7 +62,7 @@ func newIdempotencyTable(t *testing.T) (*awskit.Env, string) {
 // emulators): the real API, with the item dropped from the error.
 type withoutOldItem struct {
 	consumer.DynamoDBAPI
-	stripped int
+	stripped atomic.Int64 // concurrent claims strip at once
 }
 
 func (w *withoutOldItem) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
@@ -69,7 +70,7 @@ func (w *withoutOldItem) PutItem(ctx context.Context, in *dynamodb.PutItemInput,
 	var ccf *ddb.ConditionalCheckFailedException
 	if errors.As(err, &ccf) && ccf.Item != nil {
 		ccf.Item = nil
-		w.stripped++
+		w.stripped.Add(1)
 	}
 	return out, err
 }
@@ -200,7 +201,7 @@ func TestDynamoDBStore(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if !returned && strip.stripped == 0 {
+			if !returned && strip.stripped.Load() == 0 {
 				t.Log("no item to strip: the API never returned one")
 			}
 		})

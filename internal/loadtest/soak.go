@@ -229,14 +229,19 @@ func (r *SoakResult) Bit() error {
 	if r.Config.Copies > 0 && t.Copied == 0 {
 		errs = append(errs, fmt.Errorf("%w: no webhook was sent as concurrent copies", ErrProvesNothing))
 	}
+	// A race was contested when one body got past the single-use record and the
+	// others were refused because of it: the winner may still have failed later
+	// (a 5xx during an outage, then the sender gave up), which leaves it
+	// unaccepted but proves the record decided the race. At most one body may
+	// be accepted (the oracle's SingleUse check fails the run otherwise).
 	decided := 0
 	for _, race := range t.Races {
-		if race.Accepted == 1 && race.Refused > 0 {
+		if race.Accepted <= 1 && race.Refused > 0 && race.Refused < race.Bodies {
 			decided++
 		}
 	}
 	if len(t.Races) != r.Config.SingleUseRaces || (len(t.Races) > 0 && decided == 0) {
-		errs = append(errs, fmt.Errorf("%w: %d single-use races ran of %d, %d decided (one body accepted, another refused)", ErrProvesNothing, len(t.Races), r.Config.SingleUseRaces, decided))
+		errs = append(errs, fmt.Errorf("%w: %d single-use races ran of %d, %d decided (one body past the single-use record, the others refused)", ErrProvesNothing, len(t.Races), r.Config.SingleUseRaces, decided))
 	}
 	for _, w := range r.Windows {
 		if w.Failed == 0 {

@@ -219,6 +219,13 @@ func TestBitRefusesARunWhoseFaultsDidNotBite(t *testing.T) {
 	if err := bit().Bit(); err != nil {
 		t.Fatal(err)
 	}
+	// The winner failed after it got past the record (a 5xx the sender gave up
+	// on): the race was still decided by the record.
+	failedWinner := bit()
+	failedWinner.Providers[0].Races[0] = Race{Bodies: 3, Refused: 2, Other: 1}
+	if err := failedWinner.Bit(); err != nil {
+		t.Errorf("a race whose winner failed later: %v", err)
+	}
 	for name, c := range map[string]struct {
 		spoil func(*SoakResult)
 		want  string
@@ -231,6 +238,9 @@ func TestBitRefusesARunWhoseFaultsDidNotBite(t *testing.T) {
 		"a race missing":    {func(r *SoakResult) { r.Providers[0].Races = nil }, "0 single-use races ran of 1"},
 		"no race decided":   {func(r *SoakResult) { r.Providers[0].Races[0].Refused = 0 }, "0 decided"},
 		"two bodies passed": {func(r *SoakResult) { r.Providers[0].Races[0].Accepted = 2 }, "0 decided"},
+		"every body refused": {func(r *SoakResult) {
+			r.Providers[0].Races[0] = Race{Bodies: 3, Refused: 3}
+		}, "0 decided"},
 	} {
 		r := bit()
 		c.spoil(r)
