@@ -272,6 +272,8 @@ func printBanner(w io.Writer, s *localrun.Stack, baseURL, logDir string, took ti
 	}
 	fmt.Fprintf(w, "\nwebhooks-local is up in %s: functions %s\n", took.Round(time.Millisecond), strings.Join(running, ", "))
 	fmt.Fprintln(w, "Each function runs under the AWS Lambda Runtime Interface Emulator; its bootstrap starts on its first request (a cold start).")
+	fmt.Fprintf(w, "Deployed as tested: the stack's settings (infra/spec): %s timeout, %d MB, metrics namespace %s, queues with %s visibility.\n",
+		s.FunctionTimeout, s.FunctionMemoryMB, spec.MetricsNamespace(s.Stage), spec.Queue.VisibilityTimeout)
 
 	fmt.Fprintln(w, "\nWebhook URLs (POST, development tokens filled in):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"webhooks/infra/spec"
 	"webhooks/internal/awskit"
 )
 
@@ -30,13 +31,16 @@ type State struct {
 	// Functions gives, by provider, the function name the Invoke API knows
 	// (--function-name).
 	Functions map[string]string `json:"functions"`
-	Pid       int               `json:"pid"`
+	// MetricsNamespace is the EMF namespace the functions emit in (the stack's
+	// for its stage: spec.MetricsNamespace).
+	MetricsNamespace string `json:"metricsNamespace"`
+	Pid              int    `json:"pid"`
 }
 
 // State describes this stack with its gateway at gatewayURL.
 func (s *Stack) State(gatewayURL string) State {
 	st := State{Gateway: gatewayURL, Lambda: gatewayURL, AWS: s.AWS, Table: s.Table,
-		Queues: map[string]string{}, DLQs: map[string]string{}, Functions: map[string]string{}, Pid: os.Getpid()}
+		Queues: map[string]string{}, DLQs: map[string]string{}, Functions: map[string]string{}, MetricsNamespace: spec.MetricsNamespace(s.Stage), Pid: os.Getpid()}
 	for name, p := range s.Providers {
 		st.Queues[name] = p.QueueURL
 		st.DLQs[name] = p.DLQURL
