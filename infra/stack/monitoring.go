@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -67,6 +68,16 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 		MasterKey:   props.Key,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	// The topic policy CDK writes for EnforceSSL replaces SNS's default one, which let the
+	// account's principals publish; without this statement CloudWatch could not, and every
+	// alarm would fire into nothing. The non-TLS Deny stays.
+	m.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(CloudWatchPrincipal), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  jsii.Strings(*m.Topic.TopicArn()),
+		Conditions: alarmSourceConditions(awscdk.Stack_Of(this)),
+	}))
 	for _, email := range props.AlarmEmails {
 		m.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
 	}
