@@ -22,8 +22,8 @@ const (
 	CtxAssetDir         = "assetDir"         // directory holding <provider>/bootstrap (default "build")
 	CtxEventTTL         = "eventTtl"         // WEBHOOKS_EVENT_TTL, Go duration >= 48h (default "720h")
 	CtxMetricsNamespace = "metricsNamespace" // EMF namespace (default "Webhooks/<stage>")
-	CtxRateLimit        = "apiRateLimit"     // HTTP API default-stage steady-state requests/s (default 50)
-	CtxBurstLimit       = "apiBurstLimit"    // HTTP API default-stage burst (default 100)
+	CtxRateLimit        = "apiRateLimit"     // HTTP API default-stage steady-state requests/s (default 1000; see DefaultRateLimit)
+	CtxBurstLimit       = "apiBurstLimit"    // HTTP API default-stage burst, at least the rate (default 2000)
 	CtxLogRetentionDays = "logRetentionDays" // function and access log retention (default 30)
 	CtxAlarmEmail       = "alarmEmail"       // comma-separated addresses subscribed to the alarm topic
 	CtxConsumerRoleArns = "consumerRoleArns" // IAM role ARNs granted read on the queues (see ParseConsumerRoleArns)
@@ -47,11 +47,16 @@ const (
 
 // Defaults for the values above.
 const (
-	DefaultStage            = "dev"
-	DefaultAssetDir         = "build"
-	DefaultEventTTL         = "720h"
-	DefaultRateLimit        = 50
-	DefaultBurstLimit       = 100
+	DefaultStage    = "dev"
+	DefaultAssetDir = "build"
+	DefaultEventTTL = "720h"
+	// The $default stage's throttling: one token bucket shared by every route and provider.
+	// Well above any provider's legitimate peak (a Tiki flash sale, Alchemy Pay's retry waves
+	// after an outage), because a throttled delivery gets a 429, which not every provider
+	// retries; and a ceiling on what a flood costs. It is not what keeps forged requests
+	// out: the signature or URL-token check is. The reasoning: docs/DEPLOY.md, "Throttling".
+	DefaultRateLimit        = 1000
+	DefaultBurstLimit       = 2000
 	DefaultLogRetentionDays = 30
 
 	DefaultRedriveSchedule       = "rate(5 minutes)"
@@ -203,8 +208,15 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	c.MetricsNamespace = str(CtxMetricsNamespace, "Webhooks/"+c.Stage)
 	c.RateLimit = num(CtxRateLimit, DefaultRateLimit)
 	c.BurstLimit = num(CtxBurstLimit, DefaultBurstLimit)
-	if c.RateLimit <= 0 || c.BurstLimit <= 0 || c.BurstLimit != float64(int64(c.BurstLimit)) {
+	// Low values are allowed (a development stage may want a low ceiling on what a flood
+	// costs). A burst below the rate is not: the bucket would hold less than a second of
+	// traffic, so deliveries within the rate are throttled whenever they arrive unevenly,
+	// which is how webhooks arrive.
+	switch {
+	case c.RateLimit <= 0 || c.BurstLimit <= 0 || c.BurstLimit != float64(int64(c.BurstLimit)):
 		errs = append(errs, fmt.Errorf("context %q/%q: want a positive rate and a positive whole burst, got %v/%v", CtxRateLimit, CtxBurstLimit, c.RateLimit, c.BurstLimit))
+	case c.BurstLimit < c.RateLimit:
+		errs = append(errs, fmt.Errorf("context %q: burst %v is below the rate %v (%q): the bucket would hold less than a second of traffic", CtxBurstLimit, c.BurstLimit, c.RateLimit, CtxRateLimit))
 	}
 	days := num(CtxLogRetentionDays, DefaultLogRetentionDays)
 	c.LogRetentionDays = int(days)

@@ -302,7 +302,7 @@ func TestDefaultStageIsThrottledAndLogsRouteKeysOnly(t *testing.T) {
 	for _, c := range []struct {
 		s           synthesized
 		rate, burst float64
-	}{{dflt, DefaultRateLimit, DefaultBurstLimit}, {full, 20, 40}} {
+	}{{dflt, 1000, 2000}, {full, 20, 40}} {
 		// WHEN synthesised THEN the $default stage auto-deploys with that throttling
 		check(t, "stage", func() {
 			c.s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
