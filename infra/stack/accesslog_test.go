@@ -40,7 +40,7 @@ func TestAccessLogHoldsNoClientText(t *testing.T) {
 			t.Errorf("%s is client-controlled but allowed", v)
 		}
 	}
-	for _, s := range []synthesized{dflt, full, cons, consBare} {
+	for _, s := range everyStack() {
 		for id, st := range s.resources("AWS::ApiGatewayV2::Stage") {
 			// WHEN the access log format of each synthesised stage is read
 			als, _ := props(st)["AccessLogSettings"].(map[string]any)

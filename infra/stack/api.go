@@ -89,8 +89,10 @@ func NewWebhookAPI(scope constructs.Construct, id string, props *WebhookAPIProps
 	})
 
 	for _, r := range props.Receivers {
+		// The live alias, never the unqualified function ($LATEST): webhooks reach the version
+		// CodeDeploy has shifted traffic to, and API Gateway's permission is on the alias only.
 		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(
-			jsii.String(r.Provider.Title+"Integration"), r.Function,
+			jsii.String(r.Provider.Title+"Integration"), r.Alias,
 			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 			})

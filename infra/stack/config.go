@@ -28,6 +28,13 @@ const (
 	CtxAlarmEmail       = "alarmEmail"       // comma-separated addresses subscribed to the alarm topic
 	CtxConsumerRoleArns = "consumerRoleArns" // IAM role ARNs granted read on the queues (see ParseConsumerRoleArns)
 
+	// Safe deploys (deploy.go): every webhook function is published through its "live" alias
+	// and CodeDeploy shifts the alias to a new version, rolled back by the deployment alarms.
+	// true (the default): a canary, 10% of traffic for 5 minutes, then all of it; false (for
+	// development stages): all at once, still through CodeDeploy and the alias. JSON true/false
+	// or the strings "true"/"false", as `-c` gives.
+	CtxSafeDeploy = "safeDeploy" // default true
+
 	// The scheduled redrive runs of every function (see redrive.go): EventBridge schedule
 	// expressions ("rate(...)", "cron(...)") or "off", and the olderThan of each run's command
 	// (Go durations).
@@ -99,6 +106,9 @@ type Config struct {
 	// Schedule: not scheduled).
 	Redrive      RedriveRun
 	RedriveSweep RedriveRun
+	// SafeDeploy: a canary deployment of each webhook function's live alias (true), or all at
+	// once (false).
+	SafeDeploy bool
 	// ExampleConsumer is the optional example consumer (off by default).
 	ExampleConsumer ExampleConsumerConfig
 }
@@ -255,6 +265,8 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 			CtxRedriveSchedule, c.Redrive.Schedule.Expression, MaxRedriveInterval, CtxRedriveSweepSchedule))
 	}
 	c.RedriveSweep = run(CtxRedriveSweepSchedule, DefaultRedriveSweepSchedule, CtxRedriveSweepOlderThan, DefaultRedriveSweepOlderThan, true)
+
+	c.SafeDeploy = boolean(CtxSafeDeploy, true)
 
 	// The example consumer's knobs are checked even while it is off, so a value kept in
 	// cdk.json is known good before someone switches it on with -c exampleConsumer=true.

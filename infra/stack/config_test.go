@@ -76,6 +76,25 @@ func TestThrottlingDefaultsCoverProviderPeaks(t *testing.T) {
 	}
 }
 
+func TestSafeDeployConfig(t *testing.T) {
+	// GIVEN no context WHEN read THEN deployments are canaries
+	if c, err := ConfigFromContext(ctx(nil)); err != nil || !c.SafeDeploy {
+		t.Errorf("default: %v %v", c.SafeDeploy, err)
+	}
+	// AND JSON false and the -c string "false" turn them into all-at-once deployments
+	for _, v := range []any{false, "false", " False "} {
+		if c, err := ConfigFromContext(ctx(map[string]any{CtxSafeDeploy: v})); err != nil || c.SafeDeploy {
+			t.Errorf("%#v: %v %v", v, c.SafeDeploy, err)
+		}
+	}
+	// AND anything else is refused with an error naming the key
+	for _, v := range []any{"no", 0.0} {
+		if _, err := ConfigFromContext(ctx(map[string]any{CtxSafeDeploy: v})); err == nil || !strings.Contains(err.Error(), `"`+CtxSafeDeploy+`"`) {
+			t.Errorf("%#v: error %v", v, err)
+		}
+	}
+}
+
 func TestConfigFromCLIStrings(t *testing.T) {
 	// GIVEN context as `cdk -c key=value` passes it (strings) WHEN read THEN values are parsed
 	c, err := ConfigFromContext(ctx(map[string]any{

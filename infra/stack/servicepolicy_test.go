@@ -43,7 +43,7 @@ func (s synthesized) servicePolicies() map[string][]map[string]any {
 
 func TestEveryServicePrincipalStatementHasACondition(t *testing.T) {
 	// GIVEN every synthesised stack (default, prod, example consumer with and without its table)
-	for _, s := range []synthesized{dflt, full, cons, consBare} {
+	for _, s := range everyStack() {
 		// WHEN its key, topic and queue policies are read
 		seen := 0
 		for res, sts := range s.servicePolicies() {

@@ -30,6 +30,8 @@ type WebhooksStack struct {
 	Receivers  []*Receiver
 	API        *WebhookAPI
 	Monitoring *Monitoring
+	// Deploy is the CodeDeploy application that shifts each webhook function's live alias.
+	Deploy *SafeDeploy
 	// ExampleConsumer is nil unless the context switches it on (exampleConsumer=true).
 	ExampleConsumer *ExampleConsumer
 }
@@ -99,6 +101,11 @@ func NewWebhooksStack(scope constructs.Construct, id string, props *WebhooksStac
 		DashboardName:      *stack.StackName(),
 		RedriveAlarmPeriod: RedriveAlarmPeriod(cfg.Redrive.Schedule),
 		ExampleConsumer:    consumerFn,
+	})
+	s.Deploy = NewSafeDeploy(stack, "Deploy", &SafeDeployProps{
+		Receivers: s.Receivers,
+		Alarms:    s.Monitoring.DeployAlarms,
+		Canary:    cfg.SafeDeploy,
 	})
 
 	s.addOutputs()
@@ -179,7 +186,8 @@ func (s *WebhooksStack) addOutputs() {
 		out(t+contract.OutputDeadLetterQueueURL, *r.DeadLetterQueue.QueueUrl(), p+" dead-letter queue URL")
 		out(t+"DeadLetterQueueArn", *r.DeadLetterQueue.QueueArn(), p+" dead-letter queue ARN")
 		out(t+"SecretArn", *r.Secret.SecretArn(), p+" secret ARN (aws secretsmanager put-secret-value --secret-id <this>)")
-		out(t+contract.OutputFunctionName, *r.Function.FunctionName(), p+" function name (aws lambda invoke: reprocess, redrive, replay)")
+		out(t+contract.OutputFunctionName, *r.Function.FunctionName(), p+" function name (aws lambda invoke --qualifier live: reprocess, redrive, replay)")
+		out(t+"LiveAliasArn", *r.Alias.FunctionArn(), p+" live alias: the version the API and the redrive schedules invoke (CodeDeploy shifts it)")
 	}
 	out(contract.OutputTable, *s.Store.Table.TableName(), "DynamoDB event store table name")
 	out("AlarmTopicArn", *s.Monitoring.Topic.TopicArn(), "SNS topic the alarms notify (subscribe to it)")
