@@ -13,18 +13,19 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// AccessLogFields is the JSON access log format of the HTTP API. It names the route template
-// ($context.routeKey, e.g. "POST /webhooks/<provider>/{token}") and never the request path, so
-// the URL tokens that authenticate some providers never reach the logs. Only
-// variables that HTTP APIs support (an unknown one fails the deployment).
+// AccessLogFields is the JSON access log format of the HTTP API. Every value is a variable that
+// API Gateway or the network sets, never text the client chooses: the route template
+// ($context.routeKey, e.g. "POST /webhooks/<provider>/{token}"), never the request path, so the
+// URL tokens that authenticate some providers never reach the logs; no header (no user agent,
+// no host): a log line must not carry what a sender wrote, whether a token, a card number or
+// bytes meant to forge log lines. The source IP is the TCP peer's address. Only variables that
+// HTTP APIs support (an unknown one fails the deployment).
 var AccessLogFields = map[string]string{
 	"requestId":          "$context.requestId",
 	"requestTime":        "$context.requestTime",
 	"routeKey":           "$context.routeKey",
 	"status":             "$context.status",
-	"protocol":           "$context.protocol",
 	"sourceIp":           "$context.identity.sourceIp",
-	"userAgent":          "$context.identity.userAgent",
 	"responseLength":     "$context.responseLength",
 	"responseLatency":    "$context.responseLatency",
 	"integrationStatus":  "$context.integrationStatus",
@@ -88,8 +89,10 @@ func NewWebhookAPI(scope constructs.Construct, id string, props *WebhookAPIProps
 	})
 
 	for _, r := range props.Receivers {
+		// The live alias, never the unqualified function ($LATEST): webhooks reach the version
+		// CodeDeploy has shifted traffic to, and API Gateway's permission is on the alias only.
 		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(
-			jsii.String(r.Provider.Title+"Integration"), r.Function,
+			jsii.String(r.Provider.Title+"Integration"), r.Alias,
 			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 			})

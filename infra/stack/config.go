@@ -23,11 +23,18 @@ const (
 	CtxAssetDir         = "assetDir"         // directory holding <provider>/bootstrap (default "build")
 	CtxEventTTL         = "eventTtl"         // WEBHOOKS_EVENT_TTL, Go duration >= 48h (default "720h")
 	CtxMetricsNamespace = "metricsNamespace" // EMF namespace (default "Webhooks/<stage>")
-	CtxRateLimit        = "apiRateLimit"     // HTTP API default-stage steady-state requests/s (default 50)
-	CtxBurstLimit       = "apiBurstLimit"    // HTTP API default-stage burst (default 100)
+	CtxRateLimit        = "apiRateLimit"     // HTTP API default-stage steady-state requests/s (default 1000; see DefaultRateLimit)
+	CtxBurstLimit       = "apiBurstLimit"    // HTTP API default-stage burst, at least the rate (default 2000)
 	CtxLogRetentionDays = "logRetentionDays" // function and access log retention (default 30)
 	CtxAlarmEmail       = "alarmEmail"       // comma-separated addresses subscribed to the alarm topic
 	CtxConsumerRoleArns = "consumerRoleArns" // IAM role ARNs granted read on the queues (see ParseConsumerRoleArns)
+
+	// Safe deploys (deploy.go): every webhook function is published through its "live" alias
+	// and CodeDeploy shifts the alias to a new version, rolled back by the deployment alarms.
+	// true (the default): a canary, 10% of traffic for 5 minutes, then all of it; false (for
+	// development stages): all at once, still through CodeDeploy and the alias. JSON true/false
+	// or the strings "true"/"false", as `-c` gives.
+	CtxSafeDeploy = "safeDeploy" // default true
 
 	// The scheduled redrive runs of every function (see redrive.go): EventBridge schedule
 	// expressions ("rate(...)", "cron(...)") or "off", and the olderThan of each run's command
@@ -48,11 +55,16 @@ const (
 
 // Defaults for the values above.
 const (
-	DefaultStage            = spec.DefaultStage
-	DefaultAssetDir         = "build"
-	DefaultEventTTL         = spec.DefaultEventTTL
-	DefaultRateLimit        = 50
-	DefaultBurstLimit       = 100
+	DefaultStage    = spec.DefaultStage
+	DefaultAssetDir = "build"
+	DefaultEventTTL = spec.DefaultEventTTL
+	// The $default stage's throttling: one token bucket shared by every route and provider.
+	// Well above any provider's legitimate peak (a Tiki flash sale, Alchemy Pay's retry waves
+	// after an outage), because a throttled delivery gets a 429, which not every provider
+	// retries; and a ceiling on what a flood costs. It is not what keeps forged requests
+	// out: the signature or URL-token check is. The reasoning: docs/DEPLOY.md, "Throttling".
+	DefaultRateLimit        = 1000
+	DefaultBurstLimit       = 2000
 	DefaultLogRetentionDays = 30
 
 	DefaultRedriveSchedule       = spec.DefaultRedriveSchedule
@@ -95,6 +107,9 @@ type Config struct {
 	// Schedule: not scheduled).
 	Redrive      RedriveRun
 	RedriveSweep RedriveRun
+	// SafeDeploy: a canary deployment of each webhook function's live alias (true), or all at
+	// once (false).
+	SafeDeploy bool
 	// ExampleConsumer is the optional example consumer (off by default).
 	ExampleConsumer ExampleConsumerConfig
 }
@@ -204,8 +219,15 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	c.MetricsNamespace = str(CtxMetricsNamespace, spec.MetricsNamespace(c.Stage))
 	c.RateLimit = num(CtxRateLimit, DefaultRateLimit)
 	c.BurstLimit = num(CtxBurstLimit, DefaultBurstLimit)
-	if c.RateLimit <= 0 || c.BurstLimit <= 0 || c.BurstLimit != float64(int64(c.BurstLimit)) {
+	// Low values are allowed (a development stage may want a low ceiling on what a flood
+	// costs). A burst below the rate is not: the bucket would hold less than a second of
+	// traffic, so deliveries within the rate are throttled whenever they arrive unevenly,
+	// which is how webhooks arrive.
+	switch {
+	case c.RateLimit <= 0 || c.BurstLimit <= 0 || c.BurstLimit != float64(int64(c.BurstLimit)):
 		errs = append(errs, fmt.Errorf("context %q/%q: want a positive rate and a positive whole burst, got %v/%v", CtxRateLimit, CtxBurstLimit, c.RateLimit, c.BurstLimit))
+	case c.BurstLimit < c.RateLimit:
+		errs = append(errs, fmt.Errorf("context %q: burst %v is below the rate %v (%q): the bucket would hold less than a second of traffic", CtxBurstLimit, c.BurstLimit, c.RateLimit, CtxRateLimit))
 	}
 	days := num(CtxLogRetentionDays, DefaultLogRetentionDays)
 	c.LogRetentionDays = int(days)
@@ -244,6 +266,8 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 			CtxRedriveSchedule, c.Redrive.Schedule.Expression, MaxRedriveInterval, CtxRedriveSweepSchedule))
 	}
 	c.RedriveSweep = run(CtxRedriveSweepSchedule, DefaultRedriveSweepSchedule, CtxRedriveSweepOlderThan, DefaultRedriveSweepOlderThan, true)
+
+	c.SafeDeploy = boolean(CtxSafeDeploy, true)
 
 	// The example consumer's knobs are checked even while it is off, so a value kept in
 	// cdk.json is known good before someone switches it on with -c exampleConsumer=true.

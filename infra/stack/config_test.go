@@ -1,6 +1,9 @@
 package stack
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +28,70 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if want := (RedriveRun{Schedule: Schedule{Expression: "rate(1 day)", Interval: 24 * time.Hour}, OlderThan: "15m", Sweep: true}); c.RedriveSweep != want {
 		t.Errorf("sweep %+v, want %+v", c.RedriveSweep, want)
+	}
+}
+
+func TestThrottlingDefaultsCoverProviderPeaks(t *testing.T) {
+	// GIVEN the context the CDK CLI reads (cdk.json), with no -c overrides
+	raw, err := os.ReadFile(filepath.Join("..", "..", "cdk.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &app); err != nil {
+		t.Fatal(err)
+	}
+	// WHEN it is read
+	c, err := ConfigFromContext(ctx(app.Context))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// THEN the API takes at least 1,000 requests/s steady with a burst of 2,000 (a
+	// Tiki flash sale or an Alchemy Pay retry wave must not meet 429s: docs/DEPLOY.md)
+	if c.RateLimit < 1000 || c.BurstLimit < 2000 {
+		t.Errorf("default throttling %v/s, burst %v; want at least 1000/s and 2000", c.RateLimit, c.BurstLimit)
+	}
+	// AND a stage may set its own, lower or higher, as JSON numbers or -c strings
+	for _, v := range []map[string]any{
+		{CtxRateLimit: 20.0, CtxBurstLimit: 40.0},
+		{CtxRateLimit: "20", CtxBurstLimit: "40"},
+	} {
+		if c, err := ConfigFromContext(ctx(v)); err != nil || c.RateLimit != 20 || c.BurstLimit != 40 {
+			t.Errorf("%v: %v/%v %v", v, c.RateLimit, c.BurstLimit, err)
+		}
+	}
+	if c, err := ConfigFromContext(ctx(map[string]any{CtxRateLimit: "5000", CtxBurstLimit: "5000"})); err != nil || c.RateLimit != 5000 {
+		t.Errorf("5000/5000: %v/%v %v", c.RateLimit, c.BurstLimit, err)
+	}
+	// AND a burst below the rate is refused: the bucket would hold less than a second of traffic
+	for _, v := range []map[string]any{
+		{CtxRateLimit: "100", CtxBurstLimit: "50"},
+		{CtxRateLimit: "3000"}, // above the default burst
+	} {
+		if _, err := ConfigFromContext(ctx(v)); err == nil || !strings.Contains(err.Error(), `"`+CtxBurstLimit+`"`) {
+			t.Errorf("%v: error %v, want one naming %s", v, err, CtxBurstLimit)
+		}
+	}
+}
+
+func TestSafeDeployConfig(t *testing.T) {
+	// GIVEN no context WHEN read THEN deployments are canaries
+	if c, err := ConfigFromContext(ctx(nil)); err != nil || !c.SafeDeploy {
+		t.Errorf("default: %v %v", c.SafeDeploy, err)
+	}
+	// AND JSON false and the -c string "false" turn them into all-at-once deployments
+	for _, v := range []any{false, "false", " False "} {
+		if c, err := ConfigFromContext(ctx(map[string]any{CtxSafeDeploy: v})); err != nil || c.SafeDeploy {
+			t.Errorf("%#v: %v %v", v, c.SafeDeploy, err)
+		}
+	}
+	// AND anything else is refused with an error naming the key
+	for _, v := range []any{"no", 0.0} {
+		if _, err := ConfigFromContext(ctx(map[string]any{CtxSafeDeploy: v})); err == nil || !strings.Contains(err.Error(), `"`+CtxSafeDeploy+`"`) {
+			t.Errorf("%#v: error %v", v, err)
+		}
 	}
 }
 

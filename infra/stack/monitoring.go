@@ -2,11 +2,13 @@ package stack
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -31,6 +33,8 @@ const (
 	// queue or configuration failures; providers retry, so a few are survivable, a stream is
 	// not).
 	API5xxThreshold = 5
+	// The deployment alarms' period: short, so that a 5-minute canary sees a failure in time.
+	DeployAlarmPeriodMinutes = 1
 )
 
 type MonitoringProps struct {
@@ -49,17 +53,22 @@ type MonitoringProps struct {
 	ExampleConsumer awslambda.IFunction
 }
 
-// Monitoring holds the alarms (all notifying one SNS topic) and the dashboard.
+// Monitoring holds the alarms (all notifying one SNS topic), the deployment alarms and the
+// dashboard.
 type Monitoring struct {
 	constructs.Construct
-	Topic     awssns.Topic
-	Alarms    []awscloudwatch.Alarm
-	Dashboard awscloudwatch.Dashboard
+	Topic  awssns.Topic
+	Alarms []awscloudwatch.Alarm
+	// DeployAlarms maps a provider name to the alarms that roll a deployment of its function
+	// back (deploy.go). They notify nobody: they watch one-minute periods so that a canary sees
+	// them in time, and the alarms above page for the same failures.
+	DeployAlarms map[string][]awscloudwatch.Alarm
+	Dashboard    awscloudwatch.Dashboard
 }
 
 func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps) *Monitoring {
 	this := constructs.NewConstruct(scope, &id)
-	m := &Monitoring{Construct: this}
+	m := &Monitoring{Construct: this, DeployAlarms: map[string][]awscloudwatch.Alarm{}}
 	period := awscdk.Duration_Minutes(jsii.Number(alarmPeriodMinutes))
 
 	m.Topic = awssns.NewTopic(this, jsii.String("AlarmTopic"), &awssns.TopicProps{
@@ -67,6 +76,16 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 		MasterKey:   props.Key,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	// The topic policy CDK writes for EnforceSSL replaces SNS's default one, which let the
+	// account's principals publish; without this statement CloudWatch could not, and every
+	// alarm would fire into nothing. The non-TLS Deny stays.
+	m.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(CloudWatchPrincipal), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  jsii.Strings(*m.Topic.TopicArn()),
+		Conditions: alarmSourceConditions(awscdk.Stack_Of(this)),
+	}))
 	for _, email := range props.AlarmEmails {
 		m.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
 	}
@@ -93,6 +112,22 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 	}
 	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64) awscloudwatch.Alarm {
 		return alarmOver(id, description, metric, threshold, 1)
+	}
+	// deployAlarm fires when a one-minute period holds at least one occurrence; no actions.
+	minute := awscdk.Duration_Minutes(jsii.Number(DeployAlarmPeriodMinutes))
+	var deployAlarms []awscloudwatch.Alarm
+	deployAlarm := func(id, description string, metric awscloudwatch.IMetric) awscloudwatch.Alarm {
+		a := awscloudwatch.NewAlarm(this, jsii.String(id), &awscloudwatch.AlarmProps{
+			Metric:             metric,
+			AlarmDescription:   jsii.String(description),
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			// No traffic during a deployment is no evidence against it.
+			TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		deployAlarms = append(deployAlarms, a)
+		return a
 	}
 	emf := func(metricName, provider, outcome, statistic, label string) awscloudwatch.Metric {
 		dims := map[string]*string{contract.DimensionProvider: jsii.String(provider)}
@@ -219,9 +254,19 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 	alarm("Api5xx", fmt.Sprintf("HTTP API: %d or more 5xx answers in %d minutes (storage, queue or secret problems; providers are retrying)", API5xxThreshold, alarmPeriodMinutes),
 		props.API.API.MetricServerError(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), API5xxThreshold)
 
-	alarmRefs := make([]interfacesawscloudwatch.IAlarmRef, len(m.Alarms))
-	for i, a := range m.Alarms {
-		alarmRefs[i] = a
+	// Deployment alarms: a deployment of a function rolls back when its live alias failed an
+	// invocation, or the API answered a 5xx, in any minute of it.
+	api5xx := deployAlarm("ApiDeploy5xx", "Deployments: the HTTP API answered a 5xx in the last minute; a deployment under way rolls back (notifies nobody: Api5xx pages)",
+		props.API.API.MetricServerError(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}))
+	for _, r := range props.Receivers {
+		live := deployAlarm(r.Provider.Title+"DeployErrors", fmt.Sprintf("Deployments: the %s alias of %s failed an invocation in the last minute; a deployment under way rolls back (notifies nobody: %sFunctionErrors pages)", LiveAliasName, r.Provider.Name, r.Provider.Title),
+			r.Alias.MetricErrors(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}))
+		m.DeployAlarms[r.Provider.Name] = []awscloudwatch.Alarm{live, api5xx}
+	}
+
+	alarmRefs := make([]interfacesawscloudwatch.IAlarmRef, 0, len(m.Alarms)+len(deployAlarms))
+	for _, a := range slices.Concat(m.Alarms, deployAlarms) {
+		alarmRefs = append(alarmRefs, a)
 	}
 	m.Dashboard = awscloudwatch.NewDashboard(this, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName:   jsii.String(props.DashboardName),

@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -44,6 +46,13 @@ func addNagSuppressions(s *WebhooksStack) {
 		// a new credential.
 		suppress(r.Secret, "AwsSolutions-SMG4",
 			"Provider-issued credentials: rotated at the provider and set with put-secret-value (AWSPREVIOUS stays valid during rotation); a rotation function cannot mint them")
+		// CodeDeploy reads the provisioned concurrency of the version it shifts the alias to
+		// before it shifts traffic; the version is published by each deploy, so its number is
+		// not in the template. The wildcard is the qualifiers (versions and the alias) of this
+		// one function, for one read-only action.
+		suppress(s.Deploy.Roles[r.Provider.Name], "AwsSolutions-IAM5",
+			"lambda:GetProvisionedConcurrencyConfig on this function's qualifiers: the version CodeDeploy deploys is published by the deploy itself",
+			fmt.Sprintf("Resource::<%s.Arn>:*", FunctionLogicalID(r.Provider)))
 	}
 	// Webhook providers call with no AWS identity and support neither IAM, JWT nor a Lambda
 	// authorizer scheme the gateway could check: each function authenticates every request

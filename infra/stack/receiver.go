@@ -41,17 +41,20 @@ type ReceiverProps struct {
 }
 
 // Receiver is one provider's webhook receiver: the function with its own role and log group,
-// its FIFO queue and dead-letter queue, and its secret.
+// published through its live alias; its FIFO queue and dead-letter queue, and its secret.
 type Receiver struct {
 	constructs.Construct
-	Provider        Provider
-	Function        awslambda.Function
+	Provider Provider
+	Function awslambda.Function
+	// Alias is the function's "live" alias: what API Gateway and the redrive schedules invoke,
+	// and what CodeDeploy shifts to each new version (deploy.go).
+	Alias           awslambda.Alias
 	Role            awsiam.Role
 	LogGroup        awslogs.LogGroup
 	Queue           awssqs.Queue
 	DeadLetterQueue awssqs.Queue
 	Secret          awssecretsmanager.Secret
-	// RedriveRule and RedriveSweepRule invoke the function with the redrive command on a
+	// RedriveRule and RedriveSweepRule invoke the live alias with the redrive command on a
 	// schedule (nil when that run is off).
 	RedriveRule, RedriveSweepRule awsevents.Rule
 }
@@ -124,6 +127,7 @@ func NewReceiver(scope constructs.Construct, id string, props *ReceiverProps) *R
 	// A stable logical id, so `sam local invoke <Title>Function` and infra/sam-env.json keep
 	// working whatever the construct tree looks like.
 	r.Function.Node().DefaultChild().(awslambda.CfnFunction).OverrideLogicalId(jsii.String(FunctionLogicalID(p)))
+	r.Alias = newLiveAlias(r)
 
 	// Least privilege: the pipeline's item actions on the table, send on its own queue, read
 	// of its own secret (both AWSCURRENT and AWSPREVIOUS are GetSecretValue), and the key only

@@ -70,8 +70,8 @@ func validOlderThan(s string, ttl time.Duration) error {
 	return nil
 }
 
-// scheduleRedrive adds the rule that invokes r's function with run's command; nil when the run
-// is off.
+// scheduleRedrive adds the rule that invokes r's live alias with run's command; nil when the
+// run is off.
 func scheduleRedrive(r *Receiver, id string, run RedriveRun) awsevents.Rule {
 	if run.Schedule.Off() {
 		return nil
@@ -84,7 +84,9 @@ func scheduleRedrive(r *Receiver, id string, run RedriveRun) awsevents.Rule {
 		Description: jsii.String(fmt.Sprintf("%s: %s for over %s", r.Provider.Name, what, run.OlderThan)),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(run.Schedule.Expression)),
 		Targets: &[]awsevents.IRuleTarget{
-			awseventstargets.NewLambdaFunction(r.Function, &awseventstargets.LambdaFunctionProps{
+			// The live alias, not the function: a run uses the version that takes traffic, and
+			// the permission EventBridge gets is on the alias only.
+			awseventstargets.NewLambdaFunction(r.Alias, &awseventstargets.LambdaFunctionProps{
 				Event:         awsevents.RuleTargetInput_FromObject(run.Command()),
 				RetryAttempts: jsii.Number(ScheduledRunRetryAttempts),
 				MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(ScheduledRunMaxEventAge.Seconds())),

@@ -40,7 +40,12 @@ var (
 	// idempotency off (`-c` strings).
 	cons     synthesized
 	consBare synthesized
+	// A development stage "sandbox" deploying all at once (safeDeploy=false, deploy_test.go).
+	allAtOnce synthesized
 )
+
+// everyStack lists every synthesised stack, for the checks that hold whatever the context.
+func everyStack() []synthesized { return []synthesized{dflt, full, cons, consBare, allAtOnce} }
 
 func TestMain(m *testing.M) {
 	code := func() int {
@@ -92,6 +97,11 @@ func TestMain(m *testing.M) {
 			CtxAssetDir:                   assets,
 			CtxExampleConsumer:            "true",
 			CtxExampleConsumerIdempotency: "false",
+		})
+		allAtOnce = synth(filepath.Join(work, "allAtOnce"), map[string]any{
+			CtxAssetDir:   assets,
+			CtxStage:      "sandbox",
+			CtxSafeDeploy: "false",
 		})
 		return m.Run()
 	}()
@@ -222,7 +232,7 @@ func TestRoutesAreExactlyTheContractsPostRoutes(t *testing.T) {
 	// GIVEN the stack with the default context
 	// WHEN it is synthesised
 	// THEN the HTTP API has exactly the contract's routes, POST only, each integrated (payload
-	// format 2.0) with its provider's function
+	// format 2.0) with its provider's function, through the function's live alias
 	want := map[string]string{
 		"POST /webhooks/tiki/{kind}":             "TikiFunction",
 		"POST /webhooks/apigift/{token}":         "ApiGiftFunction",
@@ -254,8 +264,7 @@ func TestRoutesAreExactlyTheContractsPostRoutes(t *testing.T) {
 		if ip["PayloadFormatVersion"] != "2.0" || ip["IntegrationType"] != "AWS_PROXY" {
 			t.Errorf("%s: integration %v", key, ip)
 		}
-		fn := ip["IntegrationUri"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
-		got[key] = fn
+		got[key] = dflt.aliasFunction(t, ip["IntegrationUri"])
 		if p["AuthorizationType"] != nil && p["AuthorizationType"] != "NONE" {
 			t.Errorf("%s: unexpected authorization %v", key, p["AuthorizationType"])
 		}
@@ -266,8 +275,8 @@ func TestRoutesAreExactlyTheContractsPostRoutes(t *testing.T) {
 }
 
 func TestLambdaPermissionsAreScopedToTheirRoutes(t *testing.T) {
-	// GIVEN the stack WHEN synthesised THEN API Gateway may invoke each function only through
-	// that function's own routes (and EventBridge only through its rules, see
+	// GIVEN the stack WHEN synthesised THEN API Gateway may invoke each function's live alias
+	// only through that function's own routes (and EventBridge only through its rules, see
 	// TestRedriveIsScheduledPerFunction): no other invoke permission exists
 	perms := map[string]map[string]any{}
 	for id, perm := range dflt.resources("AWS::Lambda::Permission") {
@@ -290,8 +299,8 @@ func TestLambdaPermissionsAreScopedToTheirRoutes(t *testing.T) {
 			t.Errorf("%s: %v", id, p)
 		}
 		for _, pr := range Providers {
-			if strings.Contains(src, "/webhooks/"+pr.Name) && !strings.Contains(fn, FunctionLogicalID(pr)) {
-				t.Errorf("%s: source %s grants %s", id, src, fn)
+			if strings.Contains(src, "/webhooks/"+pr.Name) && fn != toJSON(ref(AliasLogicalID(pr))) {
+				t.Errorf("%s: source %s grants %s, want the alias %s", id, src, fn, AliasLogicalID(pr))
 			}
 		}
 	}
@@ -302,7 +311,7 @@ func TestDefaultStageIsThrottledAndLogsRouteKeysOnly(t *testing.T) {
 	for _, c := range []struct {
 		s           synthesized
 		rate, burst float64
-	}{{dflt, DefaultRateLimit, DefaultBurstLimit}, {full, 20, 40}} {
+	}{{dflt, 1000, 2000}, {full, 20, 40}} {
 		// WHEN synthesised THEN the $default stage auto-deploys with that throttling
 		check(t, "stage", func() {
 			c.s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
@@ -541,12 +550,13 @@ func TestRedriveIsScheduledPerFunction(t *testing.T) {
 		}},
 	} {
 		// WHEN synthesised THEN each function has exactly those rules, each with one target: the
-		// function, with the constant command as input and a short retry policy
+		// function's live alias, with the constant command as input and a short retry policy
 		rules := c.s.resources("AWS::Events::Rule")
 		if len(rules) != len(c.want)*len(Providers) {
 			t.Errorf("%s: want %d rules, got %d", c.name, len(c.want)*len(Providers), len(rules))
 		}
-		ruleOf := map[string]string{} // rule id -> function logical id
+		ruleOf := map[string]string{}  // rule id -> function logical id
+		aliasOf := map[string]string{} // function logical id -> its live alias's
 		for _, p := range Providers {
 			fn := FunctionLogicalID(p)
 			var got []run
@@ -558,10 +568,11 @@ func TestRedriveIsScheduledPerFunction(t *testing.T) {
 					continue
 				}
 				tg := targets[0].(map[string]any)
-				if toJSON(tg["Arn"]) != toJSON(map[string]any{"Fn::GetAtt": []any{fn, "Arn"}}) {
+				if toJSON(tg["Arn"]) != toJSON(ref(AliasLogicalID(p))) {
 					continue
 				}
 				ruleOf[id] = fn
+				aliasOf[fn] = AliasLogicalID(p)
 				got = append(got, run{fmt.Sprint(rp["ScheduleExpression"]), fmt.Sprint(tg["Input"])})
 				if rp["State"] != "ENABLED" || rp["EventPattern"] != nil || rp["EventBusName"] != nil {
 					t.Errorf("%s %s: %v", c.name, id, rp)
@@ -578,7 +589,7 @@ func TestRedriveIsScheduledPerFunction(t *testing.T) {
 			}
 		}
 		// AND EventBridge may invoke a function only from its own rules: one permission per
-		// rule, naming the rule as its source and the rule's function
+		// rule, naming the rule as its source and the live alias of the rule's function
 		n := 0
 		for id, perm := range c.s.resources("AWS::Lambda::Permission") {
 			pp := props(perm)
@@ -591,7 +602,7 @@ func TestRedriveIsScheduledPerFunction(t *testing.T) {
 				t.Errorf("%s %s: source %v is not one of the rules", c.name, id, pp["SourceArn"])
 				continue
 			}
-			if fn := ruleOf[src[0].(string)]; toJSON(pp["FunctionName"]) != toJSON(map[string]any{"Fn::GetAtt": []any{fn, "Arn"}}) || pp["Action"] != "lambda:InvokeFunction" {
+			if fn := ruleOf[src[0].(string)]; toJSON(pp["FunctionName"]) != toJSON(ref(aliasOf[fn])) || pp["Action"] != "lambda:InvokeFunction" {
 				t.Errorf("%s %s: rule %s of %s grants %v on %v", c.name, id, src[0], fn, pp["Action"], pp["FunctionName"])
 			}
 		}
@@ -599,19 +610,37 @@ func TestRedriveIsScheduledPerFunction(t *testing.T) {
 			t.Errorf("%s: %d EventBridge permissions for %d rules", c.name, n, len(rules))
 		}
 	}
-	// AND Lambda does not retry a scheduled run, nor start one that waited over 4 minutes
-	for _, p := range Providers {
-		check(t, p.Name+" async config", func() {
-			dflt.template.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
-				"FunctionName":             ref(FunctionLogicalID(p)),
-				"MaximumRetryAttempts":     0,
-				"MaximumEventAgeInSeconds": 240,
-			})
-		})
+	// AND Lambda does not retry a scheduled run, nor start one that waited over 4 minutes: the
+	// live alias (what the rules invoke) and $LATEST (an operator's asynchronous invoke of the
+	// unqualified function) each carry that configuration
+	configs := dflt.resources("AWS::Lambda::EventInvokeConfig")
+	if len(configs) != 2*len(Providers) {
+		t.Errorf("want %d asynchronous configurations, got %d", 2*len(Providers), len(configs))
 	}
-	check(t, "async config count", func() {
-		dflt.template.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), jsii.Number(float64(len(Providers))))
-	})
+	for _, p := range Providers {
+		qualifiers := map[string]bool{}
+		for id, c := range configs {
+			cp := props(c)
+			if toJSON(cp["FunctionName"]) != toJSON(ref(FunctionLogicalID(p))) {
+				continue
+			}
+			if cp["MaximumRetryAttempts"] != 0.0 || cp["MaximumEventAgeInSeconds"] != 240.0 {
+				t.Errorf("%s: %v", id, cp)
+			}
+			q := toJSON(cp["Qualifier"])
+			switch {
+			case q == `"$LATEST"`:
+				qualifiers["$LATEST"] = true
+			case strings.Contains(q, toJSON(ref(AliasLogicalID(p)))):
+				qualifiers[LiveAliasName] = true
+			default:
+				t.Errorf("%s: qualifier %s", id, q)
+			}
+		}
+		if !qualifiers["$LATEST"] || !qualifiers[LiveAliasName] {
+			t.Errorf("%s: asynchronous configuration for %v, want $LATEST and %s", p.Name, qualifiers, LiveAliasName)
+		}
+	}
 }
 
 func TestRedriveStrandedAlarmPerProvider(t *testing.T) {
@@ -882,11 +911,14 @@ func TestNoHardCodedPhysicalNames(t *testing.T) {
 	// GIVEN two stages WHEN synthesised THEN no resource carries a fixed physical name (so
 	// both can live in one account); the only names (API, dashboard) are the stack's
 	nameProps := []string{"TableName", "QueueName", "FunctionName", "Name", "RoleName", "TopicName", "LogGroupName", "AliasName"}
-	for _, s := range []synthesized{dflt, full, cons, consBare} {
+	for _, s := range everyStack() {
 		for id, r := range s.json["Resources"].(map[string]any) {
 			res := r.(map[string]any)
-			if res["Type"] == "AWS::Lambda::Permission" || res["Type"] == "AWS::Lambda::EventInvokeConfig" || res["Type"] == "AWS::Lambda::EventSourceMapping" {
+			if res["Type"] == "AWS::Lambda::Permission" || res["Type"] == "AWS::Lambda::EventInvokeConfig" || res["Type"] == "AWS::Lambda::EventSourceMapping" || res["Type"] == "AWS::Lambda::Version" {
 				continue // FunctionName there is a reference
+			}
+			if res["Type"] == "AWS::Lambda::Alias" && props(res)["Name"] == LiveAliasName {
+				continue // an alias's name is scoped to its function, not to the account
 			}
 			for _, n := range nameProps {
 				if v, ok := props(res)[n]; ok && v != *s.stack.StackName() {
@@ -905,16 +937,28 @@ func TestNoHardCodedPhysicalNames(t *testing.T) {
 
 func TestAlarmsCoverEveryProviderAndTheApi(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN seven alarms per provider and one for API 5xx, all
-	// notifying the encrypted alarm topic
+	// notifying the encrypted alarm topic, and the deployment alarms (one per provider and one
+	// for the API, see TestEachAliasHasADeploymentGroupThatRollsBack), notifying nobody
 	alarms := dflt.resources("AWS::CloudWatch::Alarm")
-	if len(alarms) != 7*len(Providers)+1 {
-		t.Errorf("want %d alarms, got %d", 7*len(Providers)+1, len(alarms))
+	if len(alarms) != 8*len(Providers)+2 {
+		t.Errorf("want %d alarms, got %d", 8*len(Providers)+2, len(alarms))
 	}
 	topic := dflt.logicalID(t, "AWS::SNS::Topic", "MonitoringAlarmTopic")
+	paging := 0
 	for id, a := range alarms {
+		if strings.Contains(id, "DeployErrors") || strings.Contains(id, "ApiDeploy5xx") {
+			if props(a)["AlarmActions"] != nil || props(a)["OKActions"] != nil {
+				t.Errorf("%s: a deployment alarm with actions %v", id, props(a)["AlarmActions"])
+			}
+			continue
+		}
+		paging++
 		if toJSON(props(a)["AlarmActions"]) != toJSON([]any{ref(topic)}) {
 			t.Errorf("%s: actions %v", id, props(a)["AlarmActions"])
 		}
+	}
+	if paging != 7*len(Providers)+1 {
+		t.Errorf("want %d alarms notifying the topic, got %d", 7*len(Providers)+1, paging)
 	}
 	check(t, "topic", func() {
 		dflt.template.HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]any{
@@ -1050,7 +1094,7 @@ func TestOutputs(t *testing.T) {
 func TestNoUnsuppressedNagFindings(t *testing.T) {
 	// GIVEN the AwsSolutions checks WHEN the stacks are synthesised THEN no finding is left
 	// unsuppressed (each suppression is justified in nag.go)
-	for _, s := range []synthesized{dflt, full, cons, consBare} {
+	for _, s := range everyStack() {
 		ann := assertions.Annotations_FromStack(s.stack.Stack)
 		for _, level := range []string{"error", "warning"} {
 			var found *[]*cxapi.SynthesisMessage
@@ -1079,7 +1123,7 @@ func TestTemplatePassesCfnLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []synthesized{dflt, full, cons, consBare} {
+	for _, s := range everyStack() {
 		out, err := exec.Command(bin, "--config-file", rc, "--", s.path).CombinedOutput()
 		if err != nil {
 			t.Errorf("cfn-lint %s: %v\n%s", filepath.Base(s.path), err, out)
@@ -1114,6 +1158,24 @@ func TestSamEnvFileMatchesTheFunctions(t *testing.T) {
 			}
 		}
 	}
+}
+
+// aliasFunction resolves a reference to a live alias (Ref <Title>LiveAlias, the alias's ARN) to
+// the logical id of the function it belongs to; it fails the test for anything else.
+func (s synthesized) aliasFunction(t *testing.T, v any) string {
+	t.Helper()
+	r, _ := v.(map[string]any)
+	id, _ := r["Ref"].(string)
+	alias, ok := s.resources("AWS::Lambda::Alias")[id]
+	if !ok {
+		t.Errorf("%s is not a reference to an alias", toJSON(v))
+		return ""
+	}
+	if props(alias)["Name"] != LiveAliasName {
+		t.Errorf("%s: alias %v, want %s", id, props(alias)["Name"], LiveAliasName)
+	}
+	fn, _ := props(alias)["FunctionName"].(map[string]any)["Ref"].(string)
+	return fn
 }
 
 // routeCount is how many routes the provider table has.
