@@ -3,6 +3,7 @@ package localrun
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +34,13 @@ func (r *recorder) count(p string) int {
 	return r.calls[p]
 }
 
+// payloads is a copy of what was invoked (the schedules keep invoking).
+func (r *recorder) payloads() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.calls)
+}
+
 // The local run fires the stack's own redrive runs: each function gets each
 // run's command (the rule's input), at the run's rate divided by Speed.
 func TestSchedulesFireTheStacksRunsOnEveryFunction(t *testing.T) {
@@ -58,7 +66,7 @@ func TestSchedulesFireTheStacksRunsOnEveryFunction(t *testing.T) {
 			want, _ := json.Marshal(run.Command())
 			for recs[p].count(string(want)) == 0 {
 				if time.Now().After(deadline) {
-					t.Fatalf("%s never got %s: %v", p, want, recs[p].calls)
+					t.Fatalf("%s never got %s: %v", p, want, recs[p].payloads())
 				}
 				select {
 				case <-recs[p].sig:
@@ -66,7 +74,7 @@ func TestSchedulesFireTheStacksRunsOnEveryFunction(t *testing.T) {
 				}
 			}
 		}
-		for payload := range recs[p].calls {
+		for payload := range recs[p].payloads() {
 			if payload != `{"redrive":{"olderThan":"5m"}}` && payload != `{"redrive":{"olderThan":"15m","sweep":true}}` {
 				t.Errorf("%s got %s", p, payload)
 			}
