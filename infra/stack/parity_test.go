@@ -47,7 +47,7 @@ var localDifferences = map[string]map[string]string{
 		"Architectures": "CPU architecture: arm64 on Lambda, the host's locally (the same Go source, cross-compiled)",
 		"TracingConfig": "X-Ray: no daemon locally; the functions make no X-Ray call themselves",
 		"Code":          "the same source, built for arm64 into build/ and for the host into .run/bin",
-		"Role":          "IAM: the local API is called with the local credentials",
+		"Role":          "IAM: the local run calls the local API with the local credentials; the role's policy is exercised by TestFunctionsRunWithTheirRolesPolicy (iam_test.go)",
 		"LoggingConfig": "the emulator has no log settings: the functions log JSON with slog themselves, and Lambda's level filter only drops lines",
 		"Runtime":       "provided.al2023 on Lambda; the emulator runs the same bootstrap directly",
 		"Handler":       "bootstrap in both",

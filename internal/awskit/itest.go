@@ -302,7 +302,13 @@ func Decoded(t testing.TB, ev *pipeline.Event, err error) bool {
 // missing tool must fail the run, it fails: MotoForTests).
 func MotoOrSkip(t testing.TB) *Server {
 	t.Helper()
-	s, skip, err := MotoForTests()
+	return MotoOrSkipWith(t, MotoOptions{})
+}
+
+// MotoOrSkipWith is MotoOrSkip with options (IAMEnforced, for example).
+func MotoOrSkipWith(t testing.TB, opt MotoOptions) *Server {
+	t.Helper()
+	s, skip, err := MotoForTestsWith(opt)
 	if err != nil {
 		t.Fatalf("moto_server: %v", err)
 	}

@@ -39,13 +39,27 @@ type Server struct {
 // process group holds (read from /proc on Linux), and one that exits before
 // it is ready is started again on another port, three times in all.
 func StartMoto(ctx context.Context, logFile *os.File) (*Server, error) {
+	return StartMotoWith(ctx, MotoOptions{LogFile: logFile})
+}
+
+// MotoOptions say how StartMotoWith starts moto_server.
+type MotoOptions struct {
+	// LogFile receives the server's output when it is non-nil.
+	LogFile *os.File
+	// Env is added to the server's environment (moto reads its settings
+	// from there), for example IAMEnforced().
+	Env map[string]string
+}
+
+// StartMotoWith is StartMoto with options.
+func StartMotoWith(ctx context.Context, opt MotoOptions) (*Server, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		return nil, ErrMotoNotInstalled
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := startMoto(ctx, bin, logFile)
+		s, err := startMoto(ctx, bin, opt)
 		if err == nil || !errors.Is(err, errMotoExited) {
 			return s, err
 		}
@@ -56,14 +70,20 @@ func StartMoto(ctx context.Context, logFile *os.File) (*Server, error) {
 
 var errMotoExited = errors.New("moto_server exited before it was ready")
 
-func startMoto(ctx context.Context, bin string, logFile *os.File) (*Server, error) {
+func startMoto(ctx context.Context, bin string, opt MotoOptions) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("motoserver: pick a port: %w", err)
 	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	if logFile != nil {
-		cmd.Stdout, cmd.Stderr = logFile, logFile
+	if opt.LogFile != nil {
+		cmd.Stdout, cmd.Stderr = opt.LogFile, opt.LogFile
+	}
+	if len(opt.Env) > 0 {
+		cmd.Env = os.Environ()
+		for k, v := range opt.Env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
 	}
 	// Own process group, so Stop also ends any child the Python launcher starts.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -135,7 +155,12 @@ func (s *Server) Stop() {
 // installed it returns (nil, reason): callers skip integration tests with that
 // reason, except on CI (CI=true), where a missing tool must fail the run.
 func MotoForTests() (*Server, string, error) {
-	s, err := StartMoto(context.Background(), nil)
+	return MotoForTestsWith(MotoOptions{})
+}
+
+// MotoForTestsWith is MotoForTests with options.
+func MotoForTestsWith(opt MotoOptions) (*Server, string, error) {
+	s, err := StartMotoWith(context.Background(), opt)
 	if errors.Is(err, ErrMotoNotInstalled) && os.Getenv("CI") != "true" {
 		return nil, err.Error(), nil
 	}
