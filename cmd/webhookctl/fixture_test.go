@@ -231,7 +231,7 @@ func (f *fixture) deliver(t *testing.T, provider string, ev events.APIGatewayV2H
 // webhookctl sign (-format event).
 func signedEvent(t *testing.T, args ...string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	out := mustCtl(t, append([]string{"sign", "-secrets", eventsDir + "/dev-secrets.json", "-format", "event"}, args...)...)
+	out := mustCtl(t, append([]string{"sign", "-secrets", eventsDir + "/dev-secrets.json", "-format", "event", "-url", "http://gateway.test"}, args...)...)
 	var ev events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal([]byte(out), &ev); err != nil {
 		t.Fatalf("sign -format event: %v\n%s", err, out)

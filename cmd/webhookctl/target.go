@@ -23,7 +23,6 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
@@ -162,15 +161,13 @@ func stackTarget(stack string, cfg aws.Config, outputs map[string]string) (*targ
 }
 
 func (tf *targetFlags) resolveLocal(ctx context.Context) (*target, error) {
-	st, err := localrun.LoadState(tf.state)
+	st, err := loadRunning(tf.state)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no running make run (%s not found): start it, or give -stack NAME (or set %s) for a deployed stack", tf.state, EnvStack)
+		var none *NoLocalRunError
+		if errors.As(err, &none) {
+			return nil, fmt.Errorf("%w: start it (make run), or give -stack NAME (or set %s) for a deployed stack", err, EnvStack)
 		}
 		return nil, err
-	}
-	if st.Gateway == "" || st.Table == "" {
-		return nil, fmt.Errorf("%s names no gateway or table: is it from this version of make run?", tf.state)
 	}
 	cfg, err := st.AWS.Config(ctx)
 	if err != nil {
