@@ -227,6 +227,16 @@ func operatorCommands(t *testing.T, f *fixture, tgt []string, fnTiki string) {
 		if len(msgs) != 1 || msgs[0].Event.ID != tikiIDs[1] || !strings.Contains(msgs[0].Body, `"replayid"`) {
 			t.Errorf("replayed messages: %+v", msgs)
 		}
+		// tail shows a replayed copy's replayid beside its id.
+		out = mustCtl(t, with("replay", "-provider", "tiki", "-from", from, "-to", to, "-subject", "1001")...)
+		m := regexp.MustCompile(`replay (\S+): matched 1, sent 1`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("replay:\n%s", out)
+		}
+		out = mustCtl(t, with("tail", "-provider", "tiki", "-consume")...)
+		if !strings.Contains(out, "id "+tikiIDs[1]+"  replayid "+m[1]+"  source webhooks/tiki") || !strings.Contains(out, "1 message(s)") {
+			t.Errorf("tail of a replayed copy does not show replayid %s:\n%s", m[1], out)
+		}
 		// The function refuses a type not of the provider: its message, exit 1.
 		_, errOut, code := ctl(with("replay", "-provider", "tiki", "-from", from, "-to", to, "-type", "nope")...)
 		if code != 1 || !strings.Contains(errOut, `type "nope"`) {
