@@ -29,6 +29,7 @@ import (
 	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
 	"webhooks/shared/lambdamain"
+	"webhooks/shared/pipeline"
 	"webhooks/shared/providers"
 )
 
@@ -162,10 +163,12 @@ func (f *fixture) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	out, err := h.Invoke(ctx, payload)
+	// As lambda.Start serves the handler (lambdamain.Main): a function error
+	// is the runtime's {"errorMessage", "errorType"}.
+	out, err := pipeline.LambdaHandler(h).Invoke(ctx, payload)
 	if err != nil {
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
-		b, _ := json.Marshal(map[string]string{"errorMessage": err.Error(), "errorType": "error"})
+		b, _ := json.Marshal(err)
 		_, _ = w.Write(b)
 		return
 	}

@@ -155,8 +155,13 @@ func operatorCommands(t *testing.T, f *fixture, tgt []string, fnTiki string) {
 		}
 		// A queued event: the function refuses; its message, exit 1.
 		_, errOut, code := ctl(with("reprocess", "-provider", "tiki", tikiIDs[1])...)
-		if code != 1 || !strings.Contains(errOut, "failed (Unhandled)") || !strings.Contains(errOut, tikiIDs[1]) {
+		if code != 1 || !strings.Contains(errOut, ": AlreadyQueued: ") || !strings.Contains(errOut, tikiIDs[1]) {
 			t.Errorf("reprocess of a queued event: exit %d, %s", code, errOut)
+		}
+		// An unknown event: the function says so, by its stable error type.
+		_, errOut, code = ctl(with("reprocess", "-provider", "tiki", "no-such-event")...)
+		if code != 1 || !strings.Contains(errOut, ": EventNotFound: ") || !strings.Contains(errOut, "no-such-event") {
+			t.Errorf("reprocess of an unknown event: exit %d, %s", code, errOut)
 		}
 		if _, _, code := ctl(with("reprocess", tikiIDs[1])...); code != 2 {
 			t.Errorf("reprocess without -provider: exit %d, want 2", code)
@@ -239,7 +244,7 @@ func operatorCommands(t *testing.T, f *fixture, tgt []string, fnTiki string) {
 		}
 		// The function refuses a type not of the provider: its message, exit 1.
 		_, errOut, code := ctl(with("replay", "-provider", "tiki", "-from", from, "-to", to, "-type", "nope")...)
-		if code != 1 || !strings.Contains(errOut, `type "nope"`) {
+		if code != 1 || !strings.Contains(errOut, `: InvalidCommand: replay: type "nope"`) {
 			t.Errorf("replay -type nope: exit %d, %s", code, errOut)
 		}
 		if _, _, code := ctl(with("replay", "-provider", "tiki", "-from", "yesterday", "-to", to)...); code != 2 {

@@ -228,12 +228,16 @@ func (t *target) deadLetterQueue(provider string) (string, error) {
 // FunctionError is the error an invoked function returned (the Invoke API's
 // X-Amz-Function-Error): the command was refused or failed.
 type FunctionError struct {
-	Function string
-	Type     string // the X-Amz-Function-Error value ("Unhandled")
-	Message  string
+	Function  string
+	Type      string // the X-Amz-Function-Error value ("Unhandled")
+	ErrorType string // the reply's errorType: one of contract.FunctionErrorTypes
+	Message   string
 }
 
 func (e *FunctionError) Error() string {
+	if e.ErrorType != "" {
+		return fmt.Sprintf("function %s: %s: %s", e.Function, e.ErrorType, e.Message)
+	}
 	return fmt.Sprintf("function %s failed (%s): %s", e.Function, e.Type, e.Message)
 }
 
@@ -263,9 +267,10 @@ func (t *target) invoke(ctx context.Context, provider string, cmd pipeline.Comma
 		fe := &FunctionError{Function: fn, Type: aws.ToString(out.FunctionError), Message: strings.TrimSpace(string(out.Payload))}
 		var body struct {
 			ErrorMessage string `json:"errorMessage"`
+			ErrorType    string `json:"errorType"`
 		}
 		if json.Unmarshal(out.Payload, &body) == nil && body.ErrorMessage != "" {
-			fe.Message = body.ErrorMessage
+			fe.Message, fe.ErrorType = body.ErrorMessage, body.ErrorType
 		}
 		return fe
 	}
