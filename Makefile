@@ -54,13 +54,26 @@ SELECT_PKGS = all=$$($(GO) list -e ./...) || exit 1; p=$$(printf "%s\n" "$$all" 
 # exit status is non-zero if anything failed.
 test: tools
 	@$(EACH) reset; status=0; \
+	$(PROGRESS_DOWNLOAD); \
 	$(FMT_CHECK) || status=1; \
 	$(SIZE_CHECK) || status=1; \
+	$(PROGRESS_BUILD); \
 	$(VET) || status=1; \
 	$(EACH) run test $(MODULES) -- sh -c 'RACE=-vx; $(SELECT_PKGS); [ -z "$$p" ] || $(GO) test -count=1 $$p' || status=1; \
 	$(EACH) run race $(MODULES) -- sh -c 'RACE=-x; $(SELECT_PKGS); [ -z "$$p" ] || CGO_ENABLED=1 $(GO) test -race -count=1 $$p' || status=1; \
 	$(EACH) summary || status=1; \
 	exit $$status
+
+# Progress for a cold machine, where fetching the modules (~35 s) and compiling the 570
+# packages (14 minutes on a busy 2-core machine) would otherwise print nothing: go names
+# each module it fetches, and the build prints a line per 25 packages it compiles as it
+# goes (a shell loop: awk would buffer) and their number (0 when all are cached). Neither step decides the result: a module that cannot be fetched or
+# built fails vet and test below, which the summary names.
+PROGRESS_DOWNLOAD = echo "== downloading modules (the first time: a few minutes, the CDK modules are ~430 MB)"; \
+	for m in $(MODULES); do echo "   module $$m"; (cd $$m && $(GO) list -e -deps -test ./... >/dev/null); done
+PROGRESS_BUILD = echo "== building (the first time: minutes; then cached)"; \
+	for m in $(MODULES); do echo "   module $$m"; (cd $$m && $(GO) build -v $$($(GO) list -e -f '{{if and (ne .Name "main") .GoFiles}}{{.ImportPath}}{{end}}' ./...) 2>&1 | \
+		{ n=0; while IFS= read -r l; do case "$$l" in ""|*[!A-Za-z0-9._~/+-]*) echo "   $$l";; *) n=$$((n+1)); [ $$((n % 25)) -ne 0 ] || echo "   $$n packages compiled ($$l)";; esac; done; echo "   $$n packages compiled"; }); done
 
 # Unit tests only (no moto_server needed).
 test-unit:
@@ -104,6 +117,7 @@ tools: $(RIE)
 
 $(RIE):
 	@mkdir -p $(dir $@)
+	@echo "== tools: building the Lambda Runtime Interface Emulator (once: fetches its module, about a minute)"
 	GOBIN=$(abspath $(dir $@)) $(GO) install $(RIE_PKG)@$(RIE_VERSION)
 
 # CDK: synthesise the stack into cdk.out/ (the CLI runs `make build` first, see cdk.json).

@@ -29,6 +29,7 @@ import (
 	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
 	"webhooks/shared/lambdamain"
+	"webhooks/shared/pipeline"
 	"webhooks/shared/providers"
 )
 
@@ -162,10 +163,12 @@ func (f *fixture) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	out, err := h.Invoke(ctx, payload)
+	// As lambda.Start serves the handler (lambdamain.Main): a function error
+	// is the runtime's {"errorMessage", "errorType"}.
+	out, err := pipeline.LambdaHandler(h).Invoke(ctx, payload)
 	if err != nil {
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
-		b, _ := json.Marshal(map[string]string{"errorMessage": err.Error(), "errorType": "error"})
+		b, _ := json.Marshal(err)
 		_, _ = w.Write(b)
 		return
 	}
@@ -231,7 +234,7 @@ func (f *fixture) deliver(t *testing.T, provider string, ev events.APIGatewayV2H
 // webhookctl sign (-format event).
 func signedEvent(t *testing.T, args ...string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	out := mustCtl(t, append([]string{"sign", "-secrets", eventsDir + "/dev-secrets.json", "-format", "event"}, args...)...)
+	out := mustCtl(t, append([]string{"sign", "-secrets", eventsDir + "/dev-secrets.json", "-format", "event", "-url", "http://gateway.test"}, args...)...)
 	var ev events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal([]byte(out), &ev); err != nil {
 		t.Fatalf("sign -format event: %v\n%s", err, out)

@@ -21,7 +21,7 @@ import (
 
 const usageText = `webhookctl: webhook tools for the local run (make run) and a deployed stack.
 
-Sending (local):
+Sending (sign and send address the running make run's gateway, or -url URL):
   webhookctl sign -provider P [flags]   print the signed request (-format http|curl|event)
   webhookctl send -provider P [flags]   sign and POST it to the gateway, print the answer
   webhookctl send -sample FILE          POST a payload-2.0 sample file as it is
@@ -45,8 +45,10 @@ Operating (make run, or a deployed stack with -stack NAME):
 Providers (with the variant flag sign and send take):
 %s
 Target: without -stack (or $` + EnvStack + `) the commands work on the running make
-run (-state .run/local.json); with -stack NAME on that deployed stack, through
-the SDK's standard configuration (-profile or $AWS_PROFILE, -region or
+run, on whatever port it listens (-state .run/local.json, written while it
+runs). With none running, or a stale state file whose process or port is gone,
+they refuse: start make run, or give -url (sign, send) or -stack. With -stack
+NAME they work on that deployed stack, through the SDK's standard configuration (-profile or $AWS_PROFILE, -region or
 $AWS_REGION) and the stack's outputs (table, and per provider its function,
 queue and dead-letter queue). Operator commands invoke the provider's function
 (Lambda Invoke); a function error is printed and the exit status is 1.

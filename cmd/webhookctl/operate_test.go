@@ -155,8 +155,13 @@ func operatorCommands(t *testing.T, f *fixture, tgt []string, fnTiki string) {
 		}
 		// A queued event: the function refuses; its message, exit 1.
 		_, errOut, code := ctl(with("reprocess", "-provider", "tiki", tikiIDs[1])...)
-		if code != 1 || !strings.Contains(errOut, "failed (Unhandled)") || !strings.Contains(errOut, tikiIDs[1]) {
+		if code != 1 || !strings.Contains(errOut, ": AlreadyQueued: ") || !strings.Contains(errOut, tikiIDs[1]) {
 			t.Errorf("reprocess of a queued event: exit %d, %s", code, errOut)
+		}
+		// An unknown event: the function says so, by its stable error type.
+		_, errOut, code = ctl(with("reprocess", "-provider", "tiki", "no-such-event")...)
+		if code != 1 || !strings.Contains(errOut, ": EventNotFound: ") || !strings.Contains(errOut, "no-such-event") {
+			t.Errorf("reprocess of an unknown event: exit %d, %s", code, errOut)
 		}
 		if _, _, code := ctl(with("reprocess", tikiIDs[1])...); code != 2 {
 			t.Errorf("reprocess without -provider: exit %d, want 2", code)
@@ -227,9 +232,19 @@ func operatorCommands(t *testing.T, f *fixture, tgt []string, fnTiki string) {
 		if len(msgs) != 1 || msgs[0].Event.ID != tikiIDs[1] || !strings.Contains(msgs[0].Body, `"replayid"`) {
 			t.Errorf("replayed messages: %+v", msgs)
 		}
+		// tail shows a replayed copy's replayid beside its id.
+		out = mustCtl(t, with("replay", "-provider", "tiki", "-from", from, "-to", to, "-subject", "1001")...)
+		m := regexp.MustCompile(`replay (\S+): matched 1, sent 1`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("replay:\n%s", out)
+		}
+		out = mustCtl(t, with("tail", "-provider", "tiki", "-consume")...)
+		if !strings.Contains(out, "id "+tikiIDs[1]+"  replayid "+m[1]+"  source webhooks/tiki") || !strings.Contains(out, "1 message(s)") {
+			t.Errorf("tail of a replayed copy does not show replayid %s:\n%s", m[1], out)
+		}
 		// The function refuses a type not of the provider: its message, exit 1.
 		_, errOut, code := ctl(with("replay", "-provider", "tiki", "-from", from, "-to", to, "-type", "nope")...)
-		if code != 1 || !strings.Contains(errOut, `type "nope"`) {
+		if code != 1 || !strings.Contains(errOut, `: InvalidCommand: replay: type "nope"`) {
 			t.Errorf("replay -type nope: exit %d, %s", code, errOut)
 		}
 		if _, _, code := ctl(with("replay", "-provider", "tiki", "-from", "yesterday", "-to", to)...); code != 2 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -173,7 +174,8 @@ func runSign(args []string, w, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	f := addSignFlags(fs)
 	format := fs.String("format", "http", "http (the raw request), curl (a command), or event (the payload-2.0 event the gateway sends the function, for tests or sam local invoke -e)")
-	base := fs.String("url", "http://127.0.0.1:3000", "gateway base URL used in the output")
+	flagURL := fs.String("url", "", "gateway base URL the request is addressed to (default: the running make run's, from -state; without one, sign refuses)")
+	state := fs.String("state", defaultStateFile, "state file of the running make run (written by make run while it runs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -181,13 +183,25 @@ func runSign(args []string, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return printSigned(w, s, *format, strings.TrimSuffix(*base, "/"))
+	if !validFormat(*format) {
+		return fmt.Errorf("unknown -format %q (http, curl, event)", *format)
+	}
+	base, err := gatewayURL(*flagURL, *state)
+	if err != nil {
+		return err
+	}
+	return printSigned(w, s, *format, base)
 }
+
+func validFormat(f string) bool { return f == "http" || f == "curl" || f == "event" }
 
 func printSigned(w io.Writer, s signed, format, base string) error {
 	switch format {
 	case "http":
 		fmt.Fprintf(w, "POST %s HTTP/1.1\n", s.Path)
+		if u, err := url.Parse(base); err == nil && u.Host != "" {
+			fmt.Fprintf(w, "Host: %s\n", u.Host)
+		}
 		for _, h := range s.Headers {
 			fmt.Fprintf(w, "%s: %s\n", h[0], h[1])
 		}

@@ -147,7 +147,11 @@ func printMessage(w io.Writer, m awskit.Message, raw bool) {
 	}
 	e := m.Event
 	fmt.Fprintf(w, "── %s  subject %s\n", e.Type, e.Subject)
-	fmt.Fprintf(w, "   id %s  source %s  time %s  group %s\n", e.ID, e.Source, e.Time, m.GroupID)
+	replay := ""
+	if e.ReplayID != "" { // the CloudEvents extension a replay's copy carries
+		replay = "  replayid " + e.ReplayID
+	}
+	fmt.Fprintf(w, "   id %s%s  source %s  time %s  group %s\n", e.ID, replay, e.Source, e.Time, m.GroupID)
 	var data bytes.Buffer
 	if json.Indent(&data, e.Data, "   ", "  ") == nil {
 		fmt.Fprintf(w, "   data %s\n", data.String())

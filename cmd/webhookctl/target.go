@@ -23,7 +23,6 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
@@ -162,15 +161,13 @@ func stackTarget(stack string, cfg aws.Config, outputs map[string]string) (*targ
 }
 
 func (tf *targetFlags) resolveLocal(ctx context.Context) (*target, error) {
-	st, err := localrun.LoadState(tf.state)
+	st, err := loadRunning(tf.state)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no running make run (%s not found): start it, or give -stack NAME (or set %s) for a deployed stack", tf.state, EnvStack)
+		var none *NoLocalRunError
+		if errors.As(err, &none) {
+			return nil, fmt.Errorf("%w: start it (make run), or give -stack NAME (or set %s) for a deployed stack", err, EnvStack)
 		}
 		return nil, err
-	}
-	if st.Gateway == "" || st.Table == "" {
-		return nil, fmt.Errorf("%s names no gateway or table: is it from this version of make run?", tf.state)
 	}
 	cfg, err := st.AWS.Config(ctx)
 	if err != nil {
@@ -231,12 +228,16 @@ func (t *target) deadLetterQueue(provider string) (string, error) {
 // FunctionError is the error an invoked function returned (the Invoke API's
 // X-Amz-Function-Error): the command was refused or failed.
 type FunctionError struct {
-	Function string
-	Type     string // the X-Amz-Function-Error value ("Unhandled")
-	Message  string
+	Function  string
+	Type      string // the X-Amz-Function-Error value ("Unhandled")
+	ErrorType string // the reply's errorType: one of contract.FunctionErrorTypes
+	Message   string
 }
 
 func (e *FunctionError) Error() string {
+	if e.ErrorType != "" {
+		return fmt.Sprintf("function %s: %s: %s", e.Function, e.ErrorType, e.Message)
+	}
 	return fmt.Sprintf("function %s failed (%s): %s", e.Function, e.Type, e.Message)
 }
 
@@ -266,9 +267,10 @@ func (t *target) invoke(ctx context.Context, provider string, cmd pipeline.Comma
 		fe := &FunctionError{Function: fn, Type: aws.ToString(out.FunctionError), Message: strings.TrimSpace(string(out.Payload))}
 		var body struct {
 			ErrorMessage string `json:"errorMessage"`
+			ErrorType    string `json:"errorType"`
 		}
 		if json.Unmarshal(out.Payload, &body) == nil && body.ErrorMessage != "" {
-			fe.Message = body.ErrorMessage
+			fe.Message, fe.ErrorType = body.ErrorMessage, body.ErrorType
 		}
 		return fe
 	}

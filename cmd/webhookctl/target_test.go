@@ -81,7 +81,8 @@ func TestLocalResolution(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "no running make run") || !strings.Contains(errOut, "-stack") {
 		t.Errorf("no state: exit %d, %s", code, errOut)
 	}
-	st := localrun.State{Gateway: "http://127.0.0.1:1", Table: "t", AWS: localrun.AWSEnv{Endpoint: "http://127.0.0.1:1", Region: "eu-west-1"}, Queues: map[string]string{"a": "qa"}, DLQs: map[string]string{"a": "da"}}
+	gw := newGatewayStub(t) // the run's gateway must be listening
+	st := localrun.State{Gateway: gw.URL, Table: "t", AWS: localrun.AWSEnv{Endpoint: "http://127.0.0.1:1", Region: "eu-west-1"}, Queues: map[string]string{"a": "qa"}, DLQs: map[string]string{"a": "da"}}
 	if err := localrun.WriteState(state, st); err != nil {
 		t.Fatal(err)
 	}

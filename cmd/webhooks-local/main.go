@@ -321,8 +321,8 @@ func printBanner(w io.Writer, s *localrun.Stack, baseURL, logDir string, took ti
 	fmt.Fprintln(w, "See what is stored:")
 	fmt.Fprintf(w, "  %s dynamodb scan --table-name %s\n", awsCLI, s.Table)
 	fmt.Fprintln(w, "Operator commands: the Lambda Invoke API is on the same address, each function named by its provider")
-	fmt.Fprintln(w, "(AWS CLI v1: leave out --cli-binary-format; any credentials do, the signature is not checked):")
-	fmt.Fprintf(w, "  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=%s aws lambda invoke --endpoint-url %s --function-name %s --cli-binary-format raw-in-base64-out --payload '{\"redrive\":{\"olderThan\":\"5m\"}}' out.json && cat out.json\n",
+	fmt.Fprintln(w, "(any credentials do, the signature is not checked; AWS CLI v2: add --cli-binary-format raw-in-base64-out):")
+	fmt.Fprintf(w, "  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=%s aws lambda invoke --endpoint-url %s --function-name %s --payload '{\"redrive\":{\"olderThan\":\"5m\"}}' out.json && cat out.json\n",
 		s.AWS.Region, baseURL, localrun.Providers[0])
 	fmt.Fprintf(w, "Function logs: %s/<provider>.log (or run with -v)\n", logDir)
 	fmt.Fprintln(w, "Sign, send and tail from another terminal: go run ./cmd/webhookctl help")

@@ -36,6 +36,21 @@ const (
 	CommandReplay    = "replay"
 )
 
+// Function error types: the "errorType" of Lambda's function-error reply
+// {"errorMessage", "errorType"} to an operator command that was refused or
+// failed. Stable: scripts and tools may match on them.
+const (
+	ErrorInvalidCommand = "InvalidCommand"     // not one valid command (not JSON, unknown command or field, bad value): nothing was done
+	ErrorEventNotFound  = "EventNotFound"      // reprocess: the provider has no such event (never received, or expired)
+	ErrorAlreadyQueued  = "AlreadyQueued"      // reprocess: the event is on the queue already: nothing to do
+	ErrorDataNotKept    = "DataNotKept"        // reprocess: the quarantined event's data was too large to keep: it cannot be re-processed
+	ErrorConfiguration  = "ConfigurationError" // the provider's secret is missing or invalid: fix it, then run the command again
+	ErrorCommandFailed  = "CommandFailed"      // AWS failed or the function's time ran out: run it again (the function's log says why)
+)
+
+// FunctionErrorTypes lists them all.
+var FunctionErrorTypes = []string{ErrorInvalidCommand, ErrorEventNotFound, ErrorAlreadyQueued, ErrorDataNotKept, ErrorConfiguration, ErrorCommandFailed}
+
 // Stack outputs the operator tools read (CloudFormation DescribeStacks): the
 // table's, and each provider's prefixed with its Title.
 const (

@@ -137,7 +137,7 @@ func Main[C any](p pipeline.Provider[C]) {
 		os.Exit(1)
 	}
 	CheckSecret(context.Background(), h, log)
-	lambda.Start(h)
+	lambda.Start(pipeline.LambdaHandler(h)) // function errors with a stable errorType
 }
 
 // SecretCheckTimeout bounds the secret read at start-up.
