@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
+	"webhooks/infra/spec"
 	"webhooks/internal/awskit"
 	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
@@ -65,6 +67,7 @@ type fixture struct {
 	handlers map[string]lambda.Handler // by provider
 	mu       sync.Mutex
 	fns      map[string]lambda.Handler // by function name
+	deployed map[string]bool           // functions of the deployed stack: served only through spec.LiveAlias
 	invoked  []string                  // function names, in order
 	srv      *httptest.Server
 }
@@ -80,7 +83,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{
 		aws: env, name: awskit.Unique("ctl"), queues: map[string]awskit.Queue{},
-		logs: &awskit.SyncBuffer{}, handlers: map[string]lambda.Handler{}, fns: map[string]lambda.Handler{},
+		logs: &awskit.SyncBuffer{}, handlers: map[string]lambda.Handler{}, fns: map[string]lambda.Handler{}, deployed: map[string]bool{},
 	}
 	f.table = f.name + "-events"
 	if err := env.CreateTable(ctx, f.table); err != nil {
@@ -144,8 +147,17 @@ func (f *fixture) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	h := f.fns[name]
 	f.invoked = append(f.invoked, name)
+	deployed := f.deployed[name]
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	if q := r.URL.Query().Get("Qualifier"); deployed && q != spec.LiveAlias {
+		// The deployed stack serves its functions through their live alias; $LATEST may be
+		// a version a canary is still judging.
+		w.Header().Set("X-Amzn-Errortype", "InvalidParameterValueException")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"Type":"User","message":"`+name+` invoked with qualifier `+strconv.Quote(q)+`, not the live alias"}`)
+		return
+	}
 	if h == nil {
 		w.Header().Set("X-Amzn-Errortype", "ResourceNotFoundException")
 		w.WriteHeader(http.StatusNotFound)
@@ -194,6 +206,7 @@ func (f *fixture) stackTarget(t *testing.T) []string {
 		fn := f.name + "-" + k.Title + "Function"
 		f.mu.Lock()
 		f.fns[fn] = f.handlers[k.Name]
+		f.deployed[fn] = true
 		f.mu.Unlock()
 		outputs[k.Title+contract.OutputFunctionName] = map[string]string{"Value": fn}
 		outputs[k.Title+contract.OutputQueueURL] = map[string]string{"Value": f.queues[k.Name].URL}

@@ -23,6 +23,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"webhooks/infra/spec"
 	"webhooks/shared/contract"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
@@ -252,11 +253,17 @@ func (t *target) invoke(ctx context.Context, provider string, cmd pipeline.Comma
 	if err != nil {
 		return err
 	}
-	out, err := t.lambda.Invoke(ctx, &lambda.InvokeInput{
+	in := &lambda.InvokeInput{
 		FunctionName:   aws.String(fn),
 		InvocationType: lambdatypes.InvocationTypeRequestResponse,
 		Payload:        payload,
-	})
+	}
+	if !t.local {
+		// A deployed function is served through its live alias (the version CodeDeploy
+		// shifted traffic to), as the routes and schedules invoke it.
+		in.Qualifier = aws.String(spec.LiveAlias)
+	}
+	out, err := t.lambda.Invoke(ctx, in)
 	if err != nil {
 		if t.local {
 			return fmt.Errorf("invoke %s on %s (is this make run recent enough to serve the Lambda Invoke API?): %w", fn, t.desc, err)

@@ -193,3 +193,8 @@ const (
 	EnvConsumerIdempotencyTable = "CONSUMER_IDEMPOTENCY_TABLE"
 	EnvConsumerReplays          = "CONSUMER_REPLAYS"
 )
+
+// LiveAlias is the alias every webhook function is served through: the API's
+// routes, the redrive schedules and operators invoke it; a deploy shifts it
+// (infra/stack deploy.go).
+const LiveAlias = "live"

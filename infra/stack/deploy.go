@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"webhooks/infra/spec"
 )
 
 // Safe deploys. Every change to a webhook function publishes a new version, and the function
@@ -31,7 +33,7 @@ import (
 // that answers 5xx without failing, a bad permission, a throttled invoke).
 
 // LiveAliasName is the alias of every webhook function.
-const LiveAliasName = "live"
+const LiveAliasName = spec.LiveAlias
 
 // CodeDeploy's deployment configurations, by safeDeploy.
 const (

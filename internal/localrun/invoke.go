@@ -5,7 +5,7 @@ package localrun
 // runs the function with the request body as its payload, so
 //
 //	aws lambda invoke --endpoint-url http://127.0.0.1:3000 --function-name <provider> \
-//	  --cli-binary-format raw-in-base64-out --payload '{"redrive":{"olderThan":"0s"}}' out.json
+//	  --payload '{"redrive":{"olderThan":"0s"}}' out.json    # AWS CLI v1; v2 also needs --cli-binary-format raw-in-base64-out
 //
 // sends an operator command to the local function exactly as it would to the
 // deployed one. It uses the same Invoker as the webhook routes (one
