@@ -27,6 +27,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"webhooks/infra/spec"
 )
 
 // InvokeAPIPrefix is where the Lambda Invoke API's paths start.
@@ -197,7 +199,9 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request, res *Resul
 
 	_, known := g.opts.Functions[name]
 	_, configured := g.opts.Unavailable[name]
-	if (!known && !configured) || (qualifier != "" && qualifier != LatestVersion) {
+	// The deployed functions are served through their live alias (spec.LiveAlias); locally
+	// it names the one version there is, so the operators' lines work unchanged.
+	if (!known && !configured) || (qualifier != "" && qualifier != LatestVersion && qualifier != spec.LiveAlias) {
 		fail(userError(http.StatusNotFound, "ResourceNotFoundException", "Function not found: %s", g.functionARN(name, qualifier)))
 		return
 	}
