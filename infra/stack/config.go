@@ -59,7 +59,7 @@ const (
 	DefaultAssetDir = "build"
 	DefaultEventTTL = spec.DefaultEventTTL
 	// The $default stage's throttling: one token bucket shared by every route and provider.
-	// Well above any provider's legitimate peak (a Tiki flash sale, Alchemy Pay's retry waves
+	// Well above any provider's legitimate peak (a marketplace's flash sale, a provider's retry waves
 	// after an outage), because a throttled delivery gets a 429, which not every provider
 	// retries; and a ceiling on what a flood costs. It is not what keeps forged requests
 	// out: the signature or URL-token check is. The reasoning: docs/DEPLOY.md, "Throttling".

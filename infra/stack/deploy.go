@@ -44,11 +44,11 @@ const (
 // Stable logical ids (docs/DEPLOY.md names them).
 const DeployApplicationLogicalID = "DeployApplication"
 
-// AliasLogicalID is the logical id of a provider's live alias, e.g. TikiLiveAlias.
+// AliasLogicalID is the logical id of a provider's live alias, <Title>LiveAlias.
 func AliasLogicalID(p Provider) string { return p.Title + "LiveAlias" }
 
 // DeploymentGroupLogicalID is the logical id of a provider's deployment group, e.g.
-// TikiDeploymentGroup.
+// <Title>DeploymentGroup.
 func DeploymentGroupLogicalID(p Provider) string { return p.Title + "DeploymentGroup" }
 
 // newLiveAlias publishes r's function (a new version whenever its code or configuration
