@@ -51,14 +51,13 @@ var (
 		DeduplicationScope:  "messageGroup",
 		FifoThroughputLimit: "perMessageGroupId",
 	}
-	// DeadLetterQueue keeps what consumers failed for the most SQS allows (14 days).
-	DeadLetterQueue = QueueSettings{
-		VisibilityTimeout:   60 * time.Second,
-		Retention:           14 * 24 * time.Hour,
-		MaxMessageBytes:     1 << 20,
-		DeduplicationScope:  "messageGroup",
-		FifoThroughputLimit: "perMessageGroupId",
-	}
+	// DeadLetterQueue is the queue's twin (a message moved there keeps its size and group)
+	// that keeps what consumers failed for the most SQS allows (14 days).
+	DeadLetterQueue = func() QueueSettings {
+		q := Queue
+		q.Retention = 14 * 24 * time.Hour
+		return q
+	}()
 )
 
 // MaxReceiveCount: a message a consumer fails to process this many times goes to
