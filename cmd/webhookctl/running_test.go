@@ -198,7 +198,7 @@ func TestNothingRunningIsARefusal(t *testing.T) {
 			if out != "" {
 				t.Errorf("%s, %s: printed %q", why, name, out)
 			}
-			if d := time.Since(began); d > 5*time.Second {
+			if d := time.Since(began); d > 60*time.Second {
 				t.Errorf("%s, %s: took %v to refuse", why, name, d) // a bound on a hang, not a timing
 			}
 		}

@@ -16,13 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"webhooks/infra/spec"
 	"webhooks/internal/localrun"
 )
 
 // startConsumer starts the example consumer from bin/consumer/bootstrap, with
 // the CONSUMER_* variables of this environment (see examples/consumer).
-func startConsumer(ctx context.Context, s *localrun.Stack, bin string, batch, concurrency int, idempotency bool,
+func startConsumer(ctx context.Context, s *localrun.Stack, bin string, batch int, idempotency bool,
 	logf func(string, ...any), logFile func(name string) io.Writer) (*localrun.Consumer, error) {
 	if batch < 1 || batch > localrun.DefaultBatchSize {
 		return nil, fmt.Errorf("-consumer-batch %d: want 1 to %d", batch, localrun.DefaultBatchSize)
@@ -31,17 +30,14 @@ func startConsumer(ctx context.Context, s *localrun.Stack, bin string, batch, co
 	if _, err := os.Stat(binary); err != nil {
 		return nil, fmt.Errorf("no binary at %s (make run-bin builds it from examples/%s)", binary, localrun.ConsumerName)
 	}
-	if concurrency < 1 {
-		return nil, fmt.Errorf("-consumer-concurrency %d: want at least 1", concurrency)
-	}
 	// The stack's environment for the example (infra/stack consumer.go): its replays setting
 	// and, with idempotency, its own table of handled event ids; CONSUMER_* variables of
 	// this environment override them.
-	env := map[string]string{spec.EnvConsumerReplays: spec.DefaultConsumerReplays}
 	table := ""
 	if idempotency {
 		table = s.ConsumerTable()
 	}
+	env := localrun.ConsumerEnv(table)
 	for _, kv := range os.Environ() {
 		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "CONSUMER_") {
 			env[k] = v
@@ -51,7 +47,6 @@ func startConsumer(ctx context.Context, s *localrun.Stack, bin string, batch, co
 		Binary:           binary,
 		Env:              env,
 		BatchSize:        int32(batch),
-		MaxConcurrency:   concurrency,
 		IdempotencyTable: table,
 		Output:           logFile(localrun.ConsumerName),
 		Print:            func(line string) { logf("%s", line) },

@@ -63,7 +63,6 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	scheduleSpeed := fs.Float64("schedule-speed", 1, "divide the stack's redrive schedules by this (1: every 5 minutes and every day, as deployed; 60 for a demo: every 5 s and every 24 min)")
 	withConsumer := fs.Bool("consumer", false, "also run the example consumer (examples/consumer, built into -bin/consumer/bootstrap) on every provider queue, through a local SQS event source mapping")
 	consumerBatch := fs.Int("consumer-batch", spec.DefaultConsumerBatchSize, "with -consumer: the event source mapping's batch size (1 to 10; the stack's default 1 keeps a poison message's group out of the dead-letter queue)")
-	consumerConcurrency := fs.Int("consumer-concurrency", spec.DefaultConsumerMaxConcurrency, "with -consumer: invocations each event source mapping runs at once (the stack's maximum concurrency)")
 	consumerIdempotency := fs.Bool("consumer-idempotency", spec.DefaultConsumerIdempotency, "with -consumer: give the example its idempotency table, as the stack does")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -166,7 +165,7 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 
 	var cons *localrun.Consumer
 	if *withConsumer {
-		if cons, err = startConsumer(ctx, stack, *bin, *consumerBatch, *consumerConcurrency, *consumerIdempotency, logf, func(name string) io.Writer {
+		if cons, err = startConsumer(ctx, stack, *bin, *consumerBatch, *consumerIdempotency, logf, func(name string) io.Writer {
 			f := openLog(name)
 			if f == nil {
 				return io.Discard

@@ -34,14 +34,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"webhooks/consumer"
+
+	"webhooks/infra/spec"
 )
 
 // Environment variables.
 const (
-	EnvIdempotencyTable = "CONSUMER_IDEMPOTENCY_TABLE"
+	EnvIdempotencyTable = spec.EnvConsumerIdempotencyTable
 	EnvIdempotencyTTL   = "CONSUMER_IDEMPOTENCY_TTL"
 	EnvIdempotencyLease = "CONSUMER_IDEMPOTENCY_LEASE"
-	EnvReplays          = "CONSUMER_REPLAYS"
+	EnvReplays          = spec.EnvConsumerReplays
 	EnvGroups           = "CONSUMER_GROUPS"
 )
 

@@ -29,8 +29,10 @@ import (
 //     CodeDeploy and the alias.
 //
 // The alarms of a function's group (monitoring.go): its alias's errors in any minute
-// (<Title>DeployErrors) and any 5xx the API answered in a minute (ApiDeploy5xx: a function
-// that answers 5xx without failing, a bad permission, a throttled invoke).
+// (<Title>DeployErrors) and any of its provider's webhooks answered 5xx in a minute
+// (<Title>Deploy5xx, from the functions' EMF outcome "failed": a function that answers 5xx
+// without failing). Per provider: an unconfigured or attacked provider never holds back the
+// others' deployments.
 
 // LiveAliasName is the alias of every webhook function.
 const LiveAliasName = spec.LiveAlias

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"webhooks/shared/contract"
 )
 
 // Safe deploys (deploy.go): each webhook function is served through its live alias, which
@@ -88,7 +90,6 @@ func TestEachAliasHasADeploymentGroupThatRollsBack(t *testing.T) {
 			t.Errorf("%s: want %d deployment groups, got %d", name, len(Providers), len(groups))
 		}
 		alarms := s.resources("AWS::CloudWatch::Alarm")
-		api5xx := s.logicalID(t, "AWS::CloudWatch::Alarm", "MonitoringApiDeploy5xx")
 		for _, p := range Providers {
 			// AND CloudFormation hands each alias's move to its own deployment group
 			alias := s.resources("AWS::Lambda::Alias")[AliasLogicalID(p)]
@@ -108,12 +109,13 @@ func TestEachAliasHasADeploymentGroupThatRollsBack(t *testing.T) {
 			}
 			gp := props(g)
 			live := s.logicalID(t, "AWS::CloudWatch::Alarm", "Monitoring"+p.Title+"DeployErrors")
+			failed := s.logicalID(t, "AWS::CloudWatch::Alarm", "Monitoring"+p.Title+"Deploy5xx")
 			for k, v := range map[string]any{
 				"ApplicationName":      ref(DeployApplicationLogicalID),
 				"DeploymentConfigName": c.config,
 				"DeploymentStyle":      map[string]any{"DeploymentOption": "WITH_TRAFFIC_CONTROL", "DeploymentType": "BLUE_GREEN"},
 				"AlarmConfiguration": map[string]any{
-					"Alarms":  []any{map[string]any{"Name": ref(live)}, map[string]any{"Name": ref(api5xx)}},
+					"Alarms":  []any{map[string]any{"Name": ref(live)}, map[string]any{"Name": ref(failed)}},
 					"Enabled": true,
 				},
 				"AutoRollbackConfiguration": map[string]any{
@@ -141,16 +143,24 @@ func TestEachAliasHasADeploymentGroupThatRollsBack(t *testing.T) {
 					t.Errorf("%s %s: %s = %s, want %s", name, live, k, toJSON(got), toJSON(v))
 				}
 			}
-		}
-		// AND the API's alarm counts its 5xx answers, minute by minute
-		for k, v := range map[string]any{
-			"Namespace": "AWS/ApiGateway", "MetricName": "5xx",
-			"Dimensions": []any{map[string]any{"Name": "ApiId", "Value": ref(s.logicalID(t, "AWS::ApiGatewayV2::Api", "ApiHttpApi"))}},
-			"Statistic":  "Sum", "Period": 60.0, "EvaluationPeriods": 1.0, "Threshold": 1.0,
-			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
-		} {
-			if got := props(alarms[api5xx])[k]; toJSON(got) != toJSON(v) {
-				t.Errorf("%s %s: %s = %s, want %s", name, api5xx, k, toJSON(got), toJSON(v))
+			// AND the provider's 5xx alarm counts its own webhooks answered 5xx (the functions'
+			// EMF outcome "failed", in the stage's namespace), minute by minute: another
+			// provider's failures (one left unconfigured, one under attack) never roll it back
+			wantFailed := map[string]any{
+				// the namespace the function emits in
+				"Namespace":  props(s.resources("AWS::Lambda::Function")[FunctionLogicalID(p)])["Environment"].(map[string]any)["Variables"].(map[string]any)[EnvMetricsNamespace],
+				"MetricName": MetricWebhooks,
+				"Dimensions": []any{
+					map[string]any{"Name": contract.DimensionOutcome, "Value": string(contract.Failed)},
+					map[string]any{"Name": contract.DimensionProvider, "Value": p.Name},
+				},
+				"Statistic": "Sum", "Period": 60.0, "EvaluationPeriods": 1.0, "Threshold": 1.0,
+				"ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
+			}
+			for k, v := range wantFailed {
+				if got := props(alarms[failed])[k]; toJSON(got) != toJSON(v) {
+					t.Errorf("%s %s: %s = %s, want %s", name, failed, k, toJSON(got), toJSON(v))
+				}
 			}
 		}
 	}
@@ -192,7 +202,7 @@ func TestDeployRolesAreLeastPrivilege(t *testing.T) {
 		want := map[string]string{
 			"lambda:GetAlias,lambda:UpdateAlias":     toJSON([]any{fnArn, qualified(LiveAliasName)}),
 			"lambda:GetProvisionedConcurrencyConfig": toJSON(qualified("*")),
-			"cloudwatch:DescribeAlarms":              toJSON([]any{alarm("Monitoring" + p.Title + "DeployErrors"), alarm("MonitoringApiDeploy5xx")}),
+			"cloudwatch:DescribeAlarms":              toJSON([]any{alarm("Monitoring" + p.Title + "DeployErrors"), alarm("Monitoring" + p.Title + "Deploy5xx")}),
 		}
 		got := map[string]string{}
 		for _, st := range statements(policies[0].(map[string]any)["PolicyDocument"]) {
@@ -216,7 +226,7 @@ func TestDeployDocNamesTheTemplatesIds(t *testing.T) {
 	}
 	doc := string(raw)
 	ids := []string{DeployApplicationLogicalID}
-	for _, id := range []string{"`<P>LiveAlias`", "`<P>DeploymentGroup`", "`<P>DeployErrors`", "`ApiDeploy5xx`", "`" + CanaryDeploymentConfig + "`", "`" + AllAtOnceDeploymentConfig + "`"} {
+	for _, id := range []string{"`<P>LiveAlias`", "`<P>DeploymentGroup`", "`<P>DeployErrors`", "`<P>Deploy5xx`", "`" + CanaryDeploymentConfig + "`", "`" + AllAtOnceDeploymentConfig + "`"} {
 		if !strings.Contains(doc, id) {
 			t.Errorf("docs/DEPLOY.md does not name %s", id)
 		}

@@ -254,14 +254,19 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 	alarm("Api5xx", fmt.Sprintf("HTTP API: %d or more 5xx answers in %d minutes (storage, queue or secret problems; providers are retrying)", API5xxThreshold, alarmPeriodMinutes),
 		props.API.API.MetricServerError(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), API5xxThreshold)
 
-	// Deployment alarms: a deployment of a function rolls back when its live alias failed an
-	// invocation, or the API answered a 5xx, in any minute of it.
-	api5xx := deployAlarm("ApiDeploy5xx", "Deployments: the HTTP API answered a 5xx in the last minute; a deployment under way rolls back (notifies nobody: Api5xx pages)",
-		props.API.API.MetricServerError(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}))
+	// Deployment alarms, per provider: a deployment of a function rolls back when its live
+	// alias failed an invocation, or its webhooks were answered 5xx (outcome "failed", from the
+	// functions' own EMF records), in any minute of it. Per provider, not the whole API: a
+	// provider left unconfigured (its secret still the placeholder answers 500) or under attack
+	// must not block the other providers' deployments.
 	for _, r := range props.Receivers {
 		live := deployAlarm(r.Provider.Title+"DeployErrors", fmt.Sprintf("Deployments: the %s alias of %s failed an invocation in the last minute; a deployment under way rolls back (notifies nobody: %sFunctionErrors pages)", LiveAliasName, r.Provider.Name, r.Provider.Title),
 			r.Alias.MetricErrors(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}))
-		m.DeployAlarms[r.Provider.Name] = []awscloudwatch.Alarm{live, api5xx}
+		failed := emf(MetricWebhooks, r.Provider.Name, string(contract.Failed), "Sum", "")
+		failed = failed.With(&awscloudwatch.MetricOptions{Period: minute})
+		fail5xx := deployAlarm(r.Provider.Title+"Deploy5xx", fmt.Sprintf("Deployments: %s answered a webhook 5xx in the last minute; a deployment of its function under way rolls back (notifies nobody: Api5xx pages)", r.Provider.Name),
+			failed)
+		m.DeployAlarms[r.Provider.Name] = []awscloudwatch.Alarm{live, fail5xx}
 	}
 
 	alarmRefs := make([]interfacesawscloudwatch.IAlarmRef, 0, len(m.Alarms)+len(deployAlarms))

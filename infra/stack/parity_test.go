@@ -43,6 +43,13 @@ var localDifferences = map[string]map[string]string{
 		"DeletionProtectionEnabled":        "kept off locally so that tests and a reset can delete their tables; guards an operator's mistake, not a behaviour",
 		"Tags":                             "cost-allocation tags: nothing reads them at run time",
 	},
+	"AWS::Lambda::EventSourceMapping": {
+		"Tags": "cost-allocation tags: nothing reads them at run time",
+	},
+	"AWS::Events::Rule": {
+		"Description": "text",
+		"Tags":        "cost-allocation tags: nothing reads them at run time",
+	},
 	"AWS::Lambda::Function": {
 		"Architectures": "CPU architecture: arm64 on Lambda, the host's locally (the same Go source, cross-compiled)",
 		"TracingConfig": "X-Ray: no daemon locally; the functions make no X-Ray call themselves",
@@ -142,8 +149,16 @@ func TestLocalStackIsTheTemplates(t *testing.T) {
 }
 
 func (p *parity) compare(ctx context.Context, tpl synthesized, s *localrun.Stack) {
-	// Logical ids resolved to the local resources, for Ref and GetAtt.
-	local := map[string]string{}
+	// Logical ids resolved to the local resources, by what the template asks of
+	// them: Ref, or one named attribute. Anything else resolves to nothing (and
+	// fails the comparison that needed it).
+	local := map[string]map[string]string{} // logical id → "Ref" or attribute → local value
+	set := func(id, what, v string) {
+		if local[id] == nil {
+			local[id] = map[string]string{}
+		}
+		local[id][what] = v
+	}
 	queues := tpl.resources("AWS::SQS::Queue")
 	tables := tpl.resources("AWS::DynamoDB::Table")
 	secrets := tpl.resources("AWS::SecretsManager::Secret")
@@ -155,24 +170,25 @@ func (p *parity) compare(ctx context.Context, tpl synthesized, s *localrun.Stack
 			if !strings.HasPrefix(id, pv.Title) {
 				continue
 			}
+			url := lp.QueueURL
 			if strings.Contains(id, "DeadLetterQueue") {
-				local[id] = lp.DLQURL
-			} else {
-				local[id] = lp.QueueURL
+				url = lp.DLQURL
 			}
+			set(id, "Ref", url) // a queue's Ref is its URL
+			set(id, "QueueUrl", url)
 		}
 		for id := range secrets {
 			if strings.HasPrefix(id, pv.Title) {
-				local[id] = lp.SecretID
+				set(id, "Ref", lp.SecretID) // a secret's Ref is its ARN; locally its name, which the functions take alike
 			}
 		}
 		receiverIDs[FunctionLogicalID(pv)] = pv.Name
 	}
 	for id := range tables {
 		if strings.Contains(id, "IdempotencyTable") {
-			local[id] = s.ConsumerTable()
+			set(id, "Ref", s.ConsumerTable())
 		} else {
-			local[id] = s.Table
+			set(id, "Ref", s.Table)
 		}
 	}
 	resolve := func(v any) (string, bool) {
@@ -181,11 +197,11 @@ func (p *parity) compare(ctx context.Context, tpl synthesized, s *localrun.Stack
 			return v, true
 		case map[string]any:
 			if r, ok := v["Ref"].(string); ok {
-				l, found := local[r]
+				l, found := local[r]["Ref"]
 				return l, found
 			}
 			if g, ok := v["Fn::GetAtt"].([]any); ok && len(g) == 2 {
-				l, found := local[fmt.Sprint(g[0])]
+				l, found := local[fmt.Sprint(g[0])][fmt.Sprint(g[1])]
 				return l, found
 			}
 		}
@@ -197,7 +213,7 @@ func (p *parity) compare(ctx context.Context, tpl synthesized, s *localrun.Stack
 		p.errorf("%d queues in the template, want %d", len(queues), 2*len(Providers))
 	}
 	for id, res := range queues {
-		url, ok := local[id]
+		url, ok := local[id]["Ref"]
 		if !ok {
 			p.errorf("queue %s has no local counterpart", id)
 			continue
@@ -240,7 +256,7 @@ func (p *parity) compare(ctx context.Context, tpl synthesized, s *localrun.Stack
 			if g, ok := rp["deadLetterTargetArn"].(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
 				dlqID = fmt.Sprint(g[0])
 			}
-			dlqURL := local[dlqID]
+			dlqURL := local[dlqID]["Ref"]
 			if dlqURL == "" || !strings.HasSuffix(lrp.DeadLetterTargetArn, dlqURL[strings.LastIndex(dlqURL, "/")+1:]) {
 				p.errorf("queue %s: dead-letter target %v in the template, %s locally", id, rp["deadLetterTargetArn"], lrp.DeadLetterTargetArn)
 			}
@@ -250,7 +266,7 @@ func (p *parity) compare(ctx context.Context, tpl synthesized, s *localrun.Stack
 
 	// Tables: keys, indexes and projections, TTL, billing.
 	for id, res := range tables {
-		name := local[id]
+		name := local[id]["Ref"]
 		out, err := s.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 		if err != nil {
 			p.errorf("table %s (%s): %v", id, name, err)
@@ -323,7 +339,7 @@ func (p *parity) compare(ctx context.Context, tpl synthesized, s *localrun.Stack
 		} else if strings.Contains(id, "ExampleConsumer") {
 			// localrun.StartConsumer's defaults, with what cmd/webhooks-local gives it.
 			timeout, memory = strconv.Itoa(int(spec.ConsumerTimeout.Seconds())), strconv.Itoa(spec.ConsumerMemoryMB)
-			env = map[string]string{spec.EnvConsumerReplays: spec.DefaultConsumerReplays, spec.EnvConsumerIdempotencyTable: s.ConsumerTable()}
+			env = localrun.ConsumerEnv(s.ConsumerTable())
 		} else {
 			// A function of CDK's own (log retention, custom resources): nothing local runs it.
 			continue
@@ -353,7 +369,7 @@ func (p *parity) compare(ctx context.Context, tpl synthesized, s *localrun.Stack
 
 	// The redrive schedules: the expression and the command of each rule.
 	want := map[string]int{}
-	for _, run := range []spec.RedriveRun{spec.DefaultRedrive, spec.DefaultRedriveSweep} {
+	for _, run := range localrun.DefaultRuns() {
 		b, _ := json.Marshal(run.Command())
 		want[run.Schedule.Expression+" "+string(b)] += len(Providers)
 	}
@@ -373,21 +389,38 @@ func (p *parity) compare(ctx context.Context, tpl synthesized, s *localrun.Stack
 		p.errorf("redrive schedules: %v in the template, %v locally", got, want)
 	}
 
-	// Routes and the payload format.
+	// Routes, the function each reaches, and the payload format.
+	integrations := tpl.resources("AWS::ApiGatewayV2::Integration")
 	var routes []string
-	for _, res := range tpl.resources("AWS::ApiGatewayV2::Route") {
-		routes = append(routes, fmt.Sprint(props(res)["RouteKey"]))
+	for id, res := range tpl.resources("AWS::ApiGatewayV2::Route") {
+		pr := props(res)
+		target := fmt.Sprint(pr["Target"])
+		fn := ""
+		for iid, ires := range integrations {
+			if strings.Contains(target, iid) {
+				uri := toJSON(props(ires)["IntegrationUri"])
+				for _, pv := range Providers {
+					if strings.Contains(uri, `"`+AliasLogicalID(pv)+`"`) || strings.Contains(uri, `"`+FunctionLogicalID(pv)+`"`) {
+						fn = pv.Name
+					}
+				}
+			}
+		}
+		if fn == "" {
+			p.errorf("route %s (%v): no receiver function found behind %s", id, pr["RouteKey"], target)
+		}
+		routes = append(routes, fmt.Sprint(pr["RouteKey"])+" → "+fn)
 	}
 	var localRoutes []string
 	for _, r := range localrun.Routes {
-		localRoutes = append(localRoutes, r.Key)
+		localRoutes = append(localRoutes, r.Key+" → "+r.Function)
 	}
 	sort.Strings(routes)
 	sort.Strings(localRoutes)
 	if !slices.Equal(routes, localRoutes) {
 		p.errorf("routes %v in the template, %v locally", routes, localRoutes)
 	}
-	for id, res := range tpl.resources("AWS::ApiGatewayV2::Integration") {
+	for id, res := range integrations {
 		if v := num(props(res)["PayloadFormatVersion"]); v != localrun.PayloadFormatVersion {
 			p.errorf("integration %s: payload format %s, %s locally", id, v, localrun.PayloadFormatVersion)
 		}
@@ -401,10 +434,24 @@ func (p *parity) compare(ctx context.Context, tpl synthesized, s *localrun.Stack
 	for id, res := range mappings {
 		pr := props(res)
 		conc, _ := pr["ScalingConfig"].(map[string]any)
-		if num(pr["BatchSize"]) != strconv.Itoa(spec.DefaultConsumerBatchSize) || conc == nil || num(conc["MaximumConcurrency"]) != strconv.Itoa(spec.DefaultConsumerMaxConcurrency) ||
+		// Locally one batch per mapping is in flight (localrun.StartConsumer): within the
+		// template's ceiling.
+		maxConc, _ := strconv.Atoi(num(conc["MaximumConcurrency"]))
+		if num(pr["BatchSize"]) != strconv.Itoa(spec.DefaultConsumerBatchSize) || maxConc < 1 || !strings.Contains(toJSON(pr["FunctionName"]), "ExampleConsumer") ||
 			toJSON(pr["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` {
-			p.errorf("mapping %s: batch %v, scaling %v, responses %v in the template; locally batch %d, %d at once, ReportBatchItemFailures",
-				id, pr["BatchSize"], conc, pr["FunctionResponseTypes"], spec.DefaultConsumerBatchSize, spec.DefaultConsumerMaxConcurrency)
+			p.errorf("mapping %s: batch %v, scaling %v, responses %v in the template; locally batch %d, one batch in flight, ReportBatchItemFailures",
+				id, pr["BatchSize"], conc, pr["FunctionResponseTypes"], spec.DefaultConsumerBatchSize)
+		}
+		src, ok := pr["EventSourceArn"].(map[string]any)["Fn::GetAtt"].([]any)
+		if !ok || len(src) != 2 || fmt.Sprint(src[1]) != "Arn" || local[fmt.Sprint(src[0])]["Ref"] == "" || strings.Contains(fmt.Sprint(src[0]), "DeadLetterQueue") {
+			p.errorf("mapping %s reads %v, not a provider queue the local consumer polls", id, pr["EventSourceArn"])
+		}
+		p.checkProperties(id, "AWS::Lambda::EventSourceMapping", res, "BatchSize", "ScalingConfig", "FunctionResponseTypes", "EventSourceArn", "FunctionName")
+	}
+	for id, res := range tpl.resources("AWS::Events::Rule") {
+		p.checkProperties(id, "AWS::Events::Rule", res, "ScheduleExpression", "Targets", "State")
+		if st := num(props(res)["State"]); st != "ENABLED" && st != "<nil>" {
+			p.errorf("rule %s is %s in the template; the local run fires every run", id, st)
 		}
 	}
 }

@@ -937,16 +937,16 @@ func TestNoHardCodedPhysicalNames(t *testing.T) {
 
 func TestAlarmsCoverEveryProviderAndTheApi(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN seven alarms per provider and one for API 5xx, all
-	// notifying the encrypted alarm topic, and the deployment alarms (one per provider and one
-	// for the API, see TestEachAliasHasADeploymentGroupThatRollsBack), notifying nobody
+	// notifying the encrypted alarm topic, and the deployment alarms (two per provider, see
+	// TestEachAliasHasADeploymentGroupThatRollsBack), notifying nobody
 	alarms := dflt.resources("AWS::CloudWatch::Alarm")
-	if len(alarms) != 8*len(Providers)+2 {
-		t.Errorf("want %d alarms, got %d", 8*len(Providers)+2, len(alarms))
+	if len(alarms) != 9*len(Providers)+1 {
+		t.Errorf("want %d alarms, got %d", 9*len(Providers)+1, len(alarms))
 	}
 	topic := dflt.logicalID(t, "AWS::SNS::Topic", "MonitoringAlarmTopic")
 	paging := 0
 	for id, a := range alarms {
-		if strings.Contains(id, "DeployErrors") || strings.Contains(id, "ApiDeploy5xx") {
+		if strings.Contains(id, "DeployErrors") || strings.Contains(id, "Deploy5xx") {
 			if props(a)["AlarmActions"] != nil || props(a)["OKActions"] != nil {
 				t.Errorf("%s: a deployment alarm with actions %v", id, props(a)["AlarmActions"])
 			}

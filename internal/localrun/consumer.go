@@ -436,9 +436,6 @@ type ConsumerOptions struct {
 	Timeout time.Duration
 	// BatchSize of each event source mapping; default 10.
 	BatchSize int32
-	// MaxConcurrency is how many invocations each mapping runs at once (its
-	// pollers, and the function's sandboxes); default 1.
-	MaxConcurrency int
 	// IdempotencyTable, when set, is created (spec.IdempotencyTable) and
 	// given to the consumer as CONSUMER_IDEMPOTENCY_TABLE, as the stack does.
 	IdempotencyTable string
@@ -485,6 +482,17 @@ func (c *Consumer) record(b BatchResult) {
 	}
 }
 
+// ConsumerEnv is the example consumer's environment as the stack sets it
+// (infra/stack consumer.go): its replays setting and, when table is not
+// empty, its idempotency table.
+func ConsumerEnv(table string) map[string]string {
+	env := map[string]string{spec.EnvConsumerReplays: spec.DefaultConsumerReplays}
+	if table != "" {
+		env[spec.EnvConsumerIdempotencyTable] = table
+	}
+	return env
+}
+
 // ConsumerTable is the name the local run gives the example consumer's idempotency table.
 func (s *Stack) ConsumerTable() string { return s.Prefix + "-consumer-idempotency" }
 
@@ -504,7 +512,6 @@ func (s *Stack) StartConsumer(ctx context.Context, o ConsumerOptions) (*Consumer
 	if o.Timeout <= 0 {
 		o.Timeout = spec.ConsumerTimeout
 	}
-	o.MaxConcurrency = max(o.MaxConcurrency, 1)
 	env := s.AWS.Vars()
 	if o.IdempotencyTable != "" {
 		if err := s.CreateConsumerTable(ctx, o.IdempotencyTable); err != nil {
@@ -516,12 +523,16 @@ func (s *Stack) StartConsumer(ctx context.Context, o ConsumerOptions) (*Consumer
 		env[k] = v
 	}
 	f, err := StartFunction(ctx, FunctionConfig{
-		Name:      s.Prefix + "-" + ConsumerName,
-		Binary:    o.Binary,
-		Env:       env,
-		Memory:    spec.ConsumerMemoryMB,
-		Timeout:   o.Timeout,
-		Instances: o.MaxConcurrency,
+		Name:    s.Prefix + "-" + ConsumerName,
+		Binary:  o.Binary,
+		Env:     env,
+		Memory:  spec.ConsumerMemoryMB,
+		Timeout: o.Timeout,
+		// One sandbox per mapping, so that one queue's batch never waits for another's. Each
+		// mapping has one batch in flight at a time: the template's MaximumConcurrency (2) is a
+		// ceiling, and moto hands one message group's messages to concurrent receives (measured
+		// on 5.2.1), which SQS never does, so a second poller would break the group's order.
+		Instances: max(len(s.Running()), 1),
 		Emulator:  s.Emulator,
 		Output:    o.Output,
 		Logf:      o.Logf,
@@ -535,18 +546,16 @@ func (s *Stack) StartConsumer(ctx context.Context, o ConsumerOptions) (*Consumer
 		if p == nil || p.QueueURL == "" {
 			continue
 		}
-		for range o.MaxConcurrency {
-			pl, err := NewPoller(ctx, PollerConfig{
-				Name: name, QueueURL: p.QueueURL, SQS: s.SQS, Function: f, Region: s.AWS.Region,
-				BatchSize: o.BatchSize, InvokeTimeout: f.Timeout() + 15*time.Second, Print: o.Print, Logf: o.Logf,
-				OnBatch: c.record,
-			})
-			if err != nil {
-				f.Stop()
-				return nil, err
-			}
-			c.Pollers = append(c.Pollers, pl)
+		pl, err := NewPoller(ctx, PollerConfig{
+			Name: name, QueueURL: p.QueueURL, SQS: s.SQS, Function: f, Region: s.AWS.Region,
+			BatchSize: o.BatchSize, InvokeTimeout: f.Timeout() + 15*time.Second, Print: o.Print, Logf: o.Logf,
+			OnBatch: c.record,
+		})
+		if err != nil {
+			f.Stop()
+			return nil, err
 		}
+		c.Pollers = append(c.Pollers, pl)
 	}
 	var pctx context.Context
 	pctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))

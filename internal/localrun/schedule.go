@@ -15,9 +15,15 @@ import (
 	"webhooks/infra/spec"
 )
 
+// DefaultRuns are the runs the local run fires unless told otherwise: the
+// stack's defaults.
+func DefaultRuns() []spec.RedriveRun {
+	return []spec.RedriveRun{spec.DefaultRedrive, spec.DefaultRedriveSweep}
+}
+
 // ScheduleOptions configure the local schedules.
 type ScheduleOptions struct {
-	// Runs are the scheduled runs; default spec.DefaultRedrive and spec.DefaultRedriveSweep.
+	// Runs are the scheduled runs; default DefaultRuns().
 	Runs []spec.RedriveRun
 	// Speed divides every interval (1: the template's own rates).
 	Speed float64
@@ -47,7 +53,7 @@ func (s *Stack) StartSchedules(ctx context.Context, o ScheduleOptions) (*Schedul
 // run fires rates only.
 func StartSchedules(ctx context.Context, fns map[string]Invoker, o ScheduleOptions) (*Schedules, error) {
 	if o.Runs == nil {
-		o.Runs = []spec.RedriveRun{spec.DefaultRedrive, spec.DefaultRedriveSweep}
+		o.Runs = DefaultRuns()
 	}
 	if o.Speed <= 0 {
 		o.Speed = 1
