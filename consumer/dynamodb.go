@@ -2,6 +2,8 @@ package consumer
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"strconv"
 	"time"
@@ -42,6 +44,7 @@ type DynamoDBStore struct {
 const (
 	attrStatus     = "status"
 	attrLeaseUntil = "lease_until" // epoch milliseconds
+	attrClaimID    = "claim_id"    // random per Claim call: its own write, seen again, is its own
 	AttrExpiresAt  = "expires_at"  // epoch seconds: the table's TTL attribute
 	statusClaimed  = "claimed"
 	statusDone     = "done"
@@ -70,6 +73,14 @@ func (s *DynamoDBStore) Claim(ctx context.Context, key string, now, leaseUntil, 
 	item[attrStatus] = &types.AttributeValueMemberS{Value: statusClaimed}
 	item[attrLeaseUntil] = num(leaseUntil.UnixMilli())
 	item[AttrExpiresAt] = num(expires.Unix())
+	// A write whose answer was lost is sent again by the SDK, and then fails its own
+	// condition: the claim id tells that write from another delivery's.
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return false, err
+	}
+	claimID := hex.EncodeToString(id[:])
+	item[attrClaimID] = &types.AttributeValueMemberS{Value: claimID}
 	pk := s.PartitionKey
 	if pk == "" {
 		pk = "pk"
@@ -106,6 +117,9 @@ func (s *DynamoDBStore) Claim(ctx context.Context, key string, now, leaseUntil, 
 	}
 	if st, ok := old[attrStatus].(*types.AttributeValueMemberS); ok && st.Value == statusDone {
 		return false, nil
+	}
+	if c, ok := old[attrClaimID].(*types.AttributeValueMemberS); ok && c.Value == claimID {
+		return true, nil // this call's own write, retried after its answer was lost
 	}
 	return false, ErrInProgress
 }

@@ -281,3 +281,43 @@ func TestDynamoDBStoreSortKey(t *testing.T) {
 		t.Fatalf("items %v, %v", items, err)
 	}
 }
+
+// lostAnswer is the DynamoDB API of a network that loses the answer to a
+// PutItem after DynamoDB applied it: the SDK sends the same request again,
+// and that is the answer the caller gets.
+type lostAnswer struct {
+	consumer.DynamoDBAPI
+}
+
+func (l lostAnswer) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if _, err := l.DynamoDBAPI.PutItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return l.DynamoDBAPI.PutItem(ctx, in, opts...)
+}
+
+// A claim whose answer was lost and whose retry then fails its own condition
+// is still this delivery's claim, not "handled by another delivery": else the
+// record fails and waits a whole lease for nothing (seen under load, when
+// moto closed a connection after applying a put).
+func TestDynamoDBStoreClaimSurvivesALostAnswer(t *testing.T) {
+	env, table := newIdempotencyTable(t)
+	for _, returned := range []bool{true, false} {
+		var api consumer.DynamoDBAPI = env.DynamoDB
+		if !returned {
+			api = &withoutOldItem{DynamoDBAPI: env.DynamoDB}
+		}
+		s := &consumer.DynamoDBStore{Client: lostAnswer{api}, Table: table}
+		now := time.Now()
+		key := awskit.Unique(fmt.Sprintf("lost-%v", returned))
+		ok, err := s.Claim(context.Background(), key, now, now.Add(time.Minute), now.Add(time.Hour))
+		if !ok || err != nil {
+			t.Errorf("item returned=%v: a claim whose answer was lost: %v, %v; want true", returned, ok, err)
+		}
+		// Another delivery during the lease still sees a live claim.
+		other := &consumer.DynamoDBStore{Client: api, Table: table}
+		if ok, err := other.Claim(context.Background(), key, now, now.Add(time.Minute), now.Add(time.Hour)); ok || !errors.Is(err, consumer.ErrInProgress) {
+			t.Errorf("item returned=%v: another delivery's claim: %v, %v; want false, ErrInProgress", returned, ok, err)
+		}
+	}
+}
