@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
-	"webhooks/shared/providers"
 )
 
 // coldStart is one function's cold starts under the emulator, medians over the runs.
@@ -31,7 +31,7 @@ type coldStart struct {
 func measureColdStarts(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o options) ([]coldStart, error) {
 	var out []coldStart
 	tag := fmt.Sprintf("cold%d-", time.Now().UnixNano())
-	for _, kit := range providers.All {
+	for _, kit := range kits.All {
 		name := kit.Name
 		p := stack.Providers[name]
 		hooks, err := devkit.Generate(o.events, kit, tag, 2*o.coldRuns)

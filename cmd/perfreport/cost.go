@@ -15,11 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/loadtest"
 	"webhooks/internal/localrun"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/providers"
 )
 
 // MemoryMB is the functions' configured memory (infra/stack FunctionMemoryMB).
@@ -56,7 +56,7 @@ func newHandler(ctx context.Context, kit devkit.Kit, env lambdamain.Env, out io.
 func measureCost(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o options, bareMs float64) ([]providerCost, error) {
 	var out []providerCost
 	tag := fmt.Sprintf("cost%d-", time.Now().UnixNano())
-	for _, kit := range providers.All {
+	for _, kit := range kits.All {
 		name := kit.Name
 		p := stack.Providers[name]
 		// Start from an empty queue, as each load level does (moto's

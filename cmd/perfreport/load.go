@@ -23,9 +23,9 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
 	"webhooks/shared/lambdamain"
-	"webhooks/shared/providers"
 )
 
 // stats summarise one measured series.
@@ -112,7 +112,7 @@ func runLoad(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o 
 	var out []loadLevel
 	run := time.Now().UnixNano()
 	for _, c := range o.levels {
-		hooks, err := devkit.Interleaved(providers.All, o.events, fmt.Sprintf("L%d-%d-", c, run), perLevelWebhooks(o)/len(providers.All))
+		hooks, err := devkit.Interleaved(kits.All, o.events, fmt.Sprintf("L%d-%d-", c, run), perLevelWebhooks(o)/len(kits.All))
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +195,7 @@ func runLoad(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o 
 // perLevelWebhooks is how many webhooks each load level sends: o.perLevel
 // spread evenly over the providers, at least one each.
 func perLevelWebhooks(o options) int {
-	return max(1, o.perLevel/len(providers.All)) * len(providers.All)
+	return max(1, o.perLevel/len(kits.All)) * len(kits.All)
 }
 
 // drive runs f(0..n-1) on c workers; it returns latencies (ms) of the

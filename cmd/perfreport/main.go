@@ -27,10 +27,10 @@ import (
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/loadtest"
 	"webhooks/internal/localrun"
 	"webhooks/shared/apigw"
-	"webhooks/shared/providers"
 )
 
 type options struct {
@@ -172,7 +172,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	if running := stack.Running(); len(running) != len(localrun.Providers) {
 		return nil, fmt.Errorf("only %v of the functions run; build them first (make run-bin)", running)
 	}
-	keys, err := devkit.DevSigners(providers.All, o.events)
+	keys, err := devkit.DevSigners(kits.All, o.events)
 	if err != nil {
 		return nil, err
 	}

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/loadtest"
 	"webhooks/internal/localrun"
-	"webhooks/shared/providers"
 )
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
@@ -178,7 +178,7 @@ func renderLoad(b *strings.Builder, r *report) {
 			l.Bare.Throughput, l.Bare.P50, l.Bare.P99, ratio)
 	}
 	w("\nMean time per bare call, and the functions' own handler time (the `latencyMs` of their log records), by level:\n\n")
-	names := providers.Names()
+	names := kits.Names()
 	w("| c | PutItem | SendMessage | UpdateItem | handler %s |\n|---:|---:|---:|---:|%s\n", strings.Join(names, " | "), strings.Repeat("---:|", len(names)))
 	for _, l := range r.Load {
 		w("| %d | %.1f ms | %.1f ms | %.1f ms |", l.Concurrency, l.BareOps["PutItem"], l.BareOps["SendMessage"], l.BareOps["UpdateItem"])

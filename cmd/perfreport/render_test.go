@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/loadtest"
-	"webhooks/shared/providers"
 )
 
 // fixture is a complete report whose every measured value and input is
@@ -47,7 +47,7 @@ func fixture(k float64) *report {
 		x := float64(i + 1)
 		r.Bench = append(r.Bench, benchResult{Pkg: "webhooks/shared/pipeline", Name: name, Runs: n(5), NsOp: f(1234 * x * x * x), MBs: f(21.5 * x), BytesOp: f(2217 * x), Allocs: f(25 * x), MinNsOp: f(1100 * x * x * x), MaxNsOp: f(1400 * x * x * x)})
 	}
-	for i, p := range providers.Names() {
+	for i, p := range kits.Names() {
 		x := float64(i + 1)
 		r.Sizes = append(r.Sizes, binarySize{Provider: p, Lambda: int64(f(9.5e6 * x)), Host: int64(f(10.1e6 * x))})
 		cs := coldStart{Provider: p, Runs: n(5), Up: []time.Duration{d(11 * x), d(13 * x)}, Init: []time.Duration{d(21 * x), d(23 * x)},
@@ -63,12 +63,12 @@ func fixture(k float64) *report {
 			BareOps:  map[string]float64{"PutItem": f(2.1 * x), "SendMessage": f(3.1 * x), "UpdateItem": f(1.1 * x)},
 			Handler:  map[string]float64{},
 		}
-		for j, p := range providers.Names() {
+		for j, p := range kits.Names() {
 			l.Handler[p] = f(7.5 * x * float64(j+1))
 		}
 		r.Load = append(r.Load, l)
 	}
-	for i, p := range providers.Names() {
+	for i, p := range kits.Names() {
 		x := float64(i + 1)
 		a := loadtest.Amortised{RatePerSecond: f(10), Instances: 1, CacheSeconds: f(300), SecretCallsPerRead: f(2), KMSPerSecretCall: 1, KMSBackgroundPerHour: f(24)}
 		u := loadtest.Usage{Provider: p, RequestBytes: n(900), MemoryMB: in.MemoryMB, DurationMs: f(12.5 * x), WriteUnits: f(2.6 * x), ReadUnits: f(0.5 * x), SQSRequests: f(1.5), LogBytes: f(700 * x)}

@@ -18,7 +18,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"webhooks/internal/awskit"
-	"webhooks/shared/providers"
+	"webhooks/internal/devkit/kits"
 )
 
 // sqsAPI is the part of the SQS client the dead-letter redrive uses.
@@ -228,7 +228,7 @@ Fix what made the consumer fail first: the messages go back to it.
 it has no redrive policy, so receiving there never moves a message (checked
 before reading).`, stderr)
 	tf := addTargetFlags(fs)
-	provider := fs.String("provider", "", "the provider ("+strings.Join(providers.Names(), ", ")+")")
+	provider := fs.String("provider", "", "the provider ("+strings.Join(kits.Names(), ", ")+")")
 	limit := fs.Int("max", 0, "move at most this many messages (0: all)")
 	dryRun := fs.Bool("dry-run", false, "list the messages on the dead-letter queue, move nothing")
 	if _, err := parseExactly(fs, args[1:], 0, ""); err != nil {

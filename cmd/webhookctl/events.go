@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"webhooks/internal/devkit"
-	"webhooks/shared/providers"
+	"webhooks/internal/devkit/kits"
 )
 
 // runGenEvents regenerates events/<provider>/*.json from the development
@@ -30,7 +30,7 @@ func runGenEvents(args []string, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range providers.All {
+	for _, k := range kits.All {
 		list, err := k.Samples(*dir, dev)
 		if err != nil {
 			return fmt.Errorf("%s: %w", k.Name, err)
@@ -85,7 +85,7 @@ func runResign(args []string, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	keys, err := devkit.NewSigners(providers.All, dev, filepath.Dir(*secretsFile), devkit.SignOptions{})
+	keys, err := devkit.NewSigners(kits.All, dev, filepath.Dir(*secretsFile), devkit.SignOptions{})
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func runResign(args []string, w, stderr io.Writer) error {
 
 // kitOfRoute finds the provider serving an API Gateway route key.
 func kitOfRoute(routeKey string) (devkit.Kit, bool) {
-	for _, k := range providers.All {
+	for _, k := range kits.All {
 		for _, rk := range k.RouteKeys() {
 			if rk == routeKey {
 				return k, true

@@ -28,11 +28,11 @@ import (
 
 	"webhooks/infra/spec"
 	"webhooks/internal/awskit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/providers"
 )
 
 func TestMain(m *testing.M) { awskit.Main(m) }
@@ -90,7 +90,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	log := lambdamain.NewLogger(f.logs)
-	for _, k := range providers.All {
+	for _, k := range kits.All {
 		q, err := env.CreateQueue(ctx, f.name+"-"+k.Name)
 		if err != nil {
 			t.Fatal(err)
@@ -202,7 +202,7 @@ func (f *fixture) localTarget() []string { return []string{"-state", f.state} }
 func (f *fixture) stackTarget(t *testing.T) []string {
 	t.Helper()
 	outputs := map[string]any{contract.OutputTable: map[string]string{"Value": f.table}}
-	for _, k := range providers.All {
+	for _, k := range kits.All {
 		fn := f.name + "-" + k.Title + "Function"
 		f.mu.Lock()
 		f.fns[fn] = f.handlers[k.Name]

@@ -16,7 +16,7 @@ import (
 	"os"
 	"strings"
 
-	"webhooks/shared/providers"
+	"webhooks/internal/devkit/kits"
 )
 
 const usageText = `webhookctl: webhook tools for the local run (make run) and a deployed stack.
@@ -70,7 +70,7 @@ var errUsage = errors.New("usage")
 
 func usage() string {
 	var b strings.Builder
-	for _, k := range providers.All {
+	for _, k := range kits.All {
 		fmt.Fprintf(&b, "  %-12s", k.Name)
 		if k.Variant != "" {
 			opt := " (optional)"

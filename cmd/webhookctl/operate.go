@@ -17,9 +17,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"webhooks/internal/devkit/kits"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/providers"
 )
 
 // newFlagSet returns a flag set whose -h prints usage (the command line after
@@ -80,9 +80,9 @@ func usageErr(fs *flag.FlagSet, format string, args ...any) error {
 // providerList is -provider P, or every provider when P is empty.
 func providerList(fs *flag.FlagSet, p string) ([]string, error) {
 	if p == "" {
-		return providers.Names(), nil
+		return kits.Names(), nil
 	}
-	if _, err := providers.Get(p); err != nil {
+	if _, err := kits.Get(p); err != nil {
 		return nil, usageErr(fs, "%v", err)
 	}
 	return []string{p}, nil
@@ -91,9 +91,9 @@ func providerList(fs *flag.FlagSet, p string) ([]string, error) {
 // oneProvider is a required -provider P.
 func oneProvider(fs *flag.FlagSet, p string) (string, error) {
 	if p == "" {
-		return "", usageErr(fs, "-provider is required (one of %s)", strings.Join(providers.Names(), ", "))
+		return "", usageErr(fs, "-provider is required (one of %s)", strings.Join(kits.Names(), ", "))
 	}
-	if _, err := providers.Get(p); err != nil {
+	if _, err := kits.Get(p); err != nil {
 		return "", usageErr(fs, "%v", err)
 	}
 	return p, nil
@@ -215,7 +215,7 @@ last updated, which secret version verified it and when it expires. Never its
 data. Without -provider every provider's events are looked up in turn.
 Exit status 1 when no provider has the event.`, stderr)
 	tf := addTargetFlags(fs)
-	provider := fs.String("provider", "", "the event's provider (default: look in each: "+strings.Join(providers.Names(), ", ")+")")
+	provider := fs.String("provider", "", "the event's provider (default: look in each: "+strings.Join(kits.Names(), ", ")+")")
 	asJSON := fs.Bool("json", false, "print one JSON object per event found")
 	pos, err := parseExactly(fs, args, 1, "give one event id")
 	if err != nil {
@@ -336,7 +336,7 @@ It reads the markers a failed send leaves; -sweep also scans the whole table
 full read of the table, use it rarely). Prints found, sent and failed per
 provider; exit status 1 when a function failed or an event stays unsent.`, stderr)
 	tf := addTargetFlags(fs)
-	provider := fs.String("provider", "", "the provider ("+strings.Join(providers.Names(), ", ")+")")
+	provider := fs.String("provider", "", "the provider ("+strings.Join(kits.Names(), ", ")+")")
 	all := fs.Bool("all", false, "every provider in turn")
 	olderThan := fs.Duration("older-than", 5*time.Minute, "only events stored at least this long ago (a Go duration)")
 	sweep := fs.Bool("sweep", false, "also scan the table for stored events no marker names")
@@ -420,7 +420,7 @@ action). -dry-run only counts. When the window does not finish in the
 function's time the reply says how to resume: the exact command is printed,
 and -follow runs it (again) until the replay is done.`, stderr)
 	tf := addTargetFlags(fs)
-	provider := fs.String("provider", "", "the provider ("+strings.Join(providers.Names(), ", ")+")")
+	provider := fs.String("provider", "", "the provider ("+strings.Join(kits.Names(), ", ")+")")
 	from := fs.String("from", "", "start of the window of receipt, inclusive (RFC 3339)")
 	to := fs.String("to", "", "end of the window of receipt, exclusive (RFC 3339)")
 	var types, subjects stringsFlag
@@ -549,7 +549,7 @@ current secret and queued when it now succeeds. Prints its new status; exit
 status 1 when the function refuses (an event already queued, one whose data
 was not kept) or fails.`, stderr)
 	tf := addTargetFlags(fs)
-	provider := fs.String("provider", "", "the event's provider ("+strings.Join(providers.Names(), ", ")+")")
+	provider := fs.String("provider", "", "the event's provider ("+strings.Join(kits.Names(), ", ")+")")
 	asJSON := fs.Bool("json", false, "print the reply as JSON")
 	pos, err := parseExactly(fs, args, 1, "give one event id")
 	if err != nil {

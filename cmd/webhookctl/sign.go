@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
-	"webhooks/shared/providers"
 )
 
 // signFlags select a provider, its secret and the body to sign.
@@ -35,10 +35,10 @@ type signFlags struct {
 
 func addSignFlags(fs *flag.FlagSet) *signFlags {
 	f := &signFlags{}
-	fs.StringVar(&f.provider, "provider", "", strings.Join(providers.Names(), ", "))
+	fs.StringVar(&f.provider, "provider", "", strings.Join(kits.Names(), ", "))
 	// One flag per variant parameter the providers have, named after it.
 	seen := map[string]bool{}
-	for _, k := range providers.All {
+	for _, k := range kits.All {
 		if k.Variant == "" || seen[k.Variant] {
 			continue
 		}
@@ -58,7 +58,7 @@ func addSignFlags(fs *flag.FlagSet) *signFlags {
 // variantHelp lists, for a variant parameter, each provider's values.
 func variantHelp(param string) string {
 	var parts []string
-	for _, k := range providers.All {
+	for _, k := range kits.All {
 		if k.Variant == param {
 			req := "optional"
 			if k.VariantRequired {
@@ -114,9 +114,9 @@ func (f *signFlags) secretJSON() ([]byte, error) {
 // (the provider's kit: the same code the soak and load runs sign with).
 func (f *signFlags) sign(now time.Time) (signed, error) {
 	if f.provider == "" {
-		return signed{}, fmt.Errorf("give -provider: one of %s", strings.Join(providers.Names(), ", "))
+		return signed{}, fmt.Errorf("give -provider: one of %s", strings.Join(kits.Names(), ", "))
 	}
-	kit, err := providers.Get(f.provider)
+	kit, err := kits.Get(f.provider)
 	if err != nil {
 		return signed{}, err
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"webhooks/internal/awskit"
-	"webhooks/shared/providers"
+	"webhooks/internal/devkit/kits"
 )
 
 func runTail(args []string, w, stderr io.Writer) error {
@@ -27,7 +27,7 @@ is, use webhookctl status EVENT_ID (it reads the table) or webhookctl
 quarantine list. -dlq peeks at the dead-letter queue, which has no redrive
 policy (checked first), so receiving there moves nothing; it stays as it is.`, stderr)
 	tf := addTargetFlags(fs)
-	provider := fs.String("provider", "", strings.Join(providers.Names(), ", "))
+	provider := fs.String("provider", "", strings.Join(kits.Names(), ", "))
 	queue := fs.String("queue", "", "queue URL (default: the provider's queue of the target)")
 	dlq := fs.Bool("dlq", false, "read the provider's dead-letter queue instead (a peek unless -consume)")
 	follow := fs.Bool("f", false, "keep waiting for new messages; what is printed is consumed (deleted), like a consumer")
@@ -40,7 +40,7 @@ policy (checked first), so receiving there moves nothing; it stays as it is.`, s
 		return usageErr(fs, "tail needs -provider (or -queue URL)")
 	}
 	if *provider != "" {
-		if _, err := providers.Get(*provider); err != nil {
+		if _, err := kits.Get(*provider); err != nil {
 			return usageErr(fs, "%v", err)
 		}
 	}

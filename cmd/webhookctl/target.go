@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"webhooks/infra/spec"
+	"webhooks/internal/devkit/kits"
 	"webhooks/shared/contract"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
@@ -184,7 +185,7 @@ func (tf *targetFlags) resolveLocal(ctx context.Context) (*target, error) {
 		lambda: lambda.NewFromConfig(cfg, invokeRetries, func(o *lambda.Options) { o.BaseEndpoint = aws.String(cmp.Or(st.Lambda, st.Gateway)) }),
 		local:  true,
 	}
-	for _, name := range providers.Names() {
+	for _, name := range kits.Names() {
 		t.functions[name] = cmp.Or(st.Functions[name], name)
 	}
 	return t, nil
@@ -208,7 +209,7 @@ func (t *target) lookup(m map[string]string, provider, what, suffix string) (str
 		return v, nil
 	}
 	if t.stack != "" {
-		k, _ := providers.Get(provider)
+		k, _ := kits.Get(provider)
 		return "", fmt.Errorf("stack %s has no output %s%s (the %s of %s)", t.stack, k.Title, suffix, what, provider)
 	}
 	return "", fmt.Errorf("the make run has no %s for %s", what, provider)

@@ -10,10 +10,10 @@ import (
 	"sync"
 	"testing"
 
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/providers"
 )
 
 // The stack's outputs name the table and each provider's resources; a stack
@@ -29,7 +29,7 @@ func TestStackResolution(t *testing.T) {
 	if got.table != f.table || got.stack != tgt[1] || !strings.Contains(got.desc, "us-east-1") {
 		t.Errorf("target %+v", got)
 	}
-	for _, k := range providers.All {
+	for _, k := range kits.All {
 		fn, _ := got.function(k.Name)
 		q, _ := got.queue(k.Name)
 		dlq, _ := got.deadLetterQueue(k.Name)
@@ -63,7 +63,7 @@ func TestStackResolution(t *testing.T) {
 	// A stack without a provider's outputs: named in the error when used.
 	partial := f.name + "-partial"
 	createStack(t, f.aws, partial, map[string]any{contract.OutputTable: map[string]string{"Value": f.table}})
-	k := providers.All[0]
+	k := kits.All[0]
 	_, errOut, code = ctl("reprocess", "-provider", k.Name, "x", "-stack", partial, "-region", "us-east-1")
 	if code != 1 || !strings.Contains(errOut, "no output "+k.Title+contract.OutputFunctionName) {
 		t.Errorf("stack without function outputs: exit %d, %s", code, errOut)
@@ -93,7 +93,7 @@ func TestLocalResolution(t *testing.T) {
 	if got.table != "t" || got.queues["a"] != "qa" || got.dlqs["a"] != "da" || got.stack != "" {
 		t.Errorf("local target %+v", got)
 	}
-	for _, name := range providers.Names() {
+	for _, name := range kits.Names() {
 		if fn, _ := got.function(name); fn != name {
 			t.Errorf("local function of %s: %q", name, fn)
 		}
@@ -110,7 +110,7 @@ func TestReplayResume(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var cmd pipeline.Command
 		b, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(b, &cmd); err != nil || cmd.Replay == nil || !strings.HasSuffix(r.URL.Path, "/functions/"+providers.Names()[0]+"/invocations") {
+		if err := json.Unmarshal(b, &cmd); err != nil || cmd.Replay == nil || !strings.HasSuffix(r.URL.Path, "/functions/"+kits.Names()[0]+"/invocations") {
 			http.Error(w, "bad request", 400)
 			return
 		}
@@ -137,7 +137,7 @@ func TestReplayResume(t *testing.T) {
 	if err := localrun.WriteState(state, localrun.State{Gateway: srv.URL, Table: "t", AWS: localrun.AWSEnv{Endpoint: srv.URL}}); err != nil {
 		t.Fatal(err)
 	}
-	p := providers.Names()[0]
+	p := kits.Names()[0]
 	args := []string{"replay", "-state", state, "-provider", p, "-from", "2026-01-01T10:00:00Z", "-to", "2026-01-01T11:00:00Z", "-subject", "a b"}
 	out := mustCtl(t, args...)
 	want := "webhookctl replay -state " + shellArg(state) + " -provider " + p + " -from 2026-01-01T10:30:00.5Z -to 2026-01-01T11:00:00Z -subject 'a b' -replay-id r1"

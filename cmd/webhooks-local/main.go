@@ -34,9 +34,9 @@ import (
 	"time"
 
 	"webhooks/infra/spec"
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
-	"webhooks/shared/providers"
 )
 
 func main() {
@@ -334,7 +334,7 @@ func providerURLs(baseURL string, p *localrun.Provider) []string {
 		URLToken string `json:"urlToken"`
 	}
 	_ = json.Unmarshal(p.Secret, &sec)
-	kit, err := providers.Get(p.Name)
+	kit, err := kits.Get(p.Name)
 	if err != nil {
 		return nil
 	}

@@ -30,10 +30,10 @@ import (
 
 	"webhooks/consumer"
 	"webhooks/internal/awskit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
 	"webhooks/schemas"
 	"webhooks/shared/lambdamain"
-	"webhooks/shared/providers"
 )
 
 const eventsDir = "../../events"
@@ -53,7 +53,7 @@ func receiverMessages(t *testing.T) []queued {
 	t.Helper()
 	ctx := context.Background()
 	var out []queued
-	for _, kit := range providers.All {
+	for _, kit := range kits.All {
 		stack := awskit.NewStack(t, kit.Name, awskit.DevSecret(t, eventsDir, kit.Name, nil))
 		h, err := kit.Handler(ctx, stack.Env, lambdamain.NewLogger(io.Discard), io.Discard)
 		if err != nil {

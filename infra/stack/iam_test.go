@@ -31,11 +31,11 @@ import (
 	"webhooks/infra/spec"
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/providers"
 )
 
 // refusedAction is the action the negative check takes away: the webhook
@@ -169,7 +169,7 @@ func (r *roleRun) run() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kit, err := providers.Get(r.provider)
+	kit, err := kits.Get(r.provider)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,10 +7,10 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"webhooks/internal/devkit"
-	"webhooks/shared/providers/alchemypay/alchemypaydev"
-	"webhooks/shared/providers/apigift/apigiftdev"
-	"webhooks/shared/providers/oslpay/oslpaydev"
-	"webhooks/shared/providers/tiki/tikidev"
+	"webhooks/internal/devkit/alchemypaydev"
+	"webhooks/internal/devkit/apigiftdev"
+	"webhooks/internal/devkit/oslpaydev"
+	"webhooks/internal/devkit/tikidev"
 )
 
 func numbers(leaks []Leak) string {

@@ -7,13 +7,13 @@ import (
 	"testing"
 
 	"webhooks/internal/devkit"
-	"webhooks/shared/providers"
+	"webhooks/internal/devkit/kits"
 )
 
 // Every generated webhook carries its own marker, at the end of a string,
 // and no other webhook's: "-s1" is not found in a body made with "-s17".
 func TestGeneratedWebhooksCarryTheirOwnMarkerOnly(t *testing.T) {
-	for _, k := range providers.All {
+	for _, k := range kits.All {
 		hooks, err := devkit.Generate(devkit.EventsDir(), k, "s", 120)
 		if err != nil {
 			t.Fatal(err)

@@ -2,8 +2,8 @@
 // generic code around it: the sample events, signing requests the way each
 // provider does, deriving many distinct webhooks from the samples, building a
 // provider's handler in-process, and the data of the benchmarks. Each
-// provider supplies one Kit from its own folder (shared/providers/<p>/<p>dev);
-// shared/providers lists them. Local tooling only: never deployed.
+// provider supplies one Kit from its own folder (internal/devkit/<p>dev);
+// internal/devkit/kits lists them. Local tooling only: never deployed.
 package devkit
 
 import (

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"webhooks/internal/devkit"
-	"webhooks/shared/providers"
+	"webhooks/internal/devkit/kits"
 )
 
 // The committed files under events/ are exactly what the generators make from
@@ -18,10 +18,10 @@ func TestCommittedSamplesMatchGenerator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(providers.All) == 0 {
+	if len(kits.All) == 0 {
 		t.Fatal("no providers")
 	}
-	for _, k := range providers.All {
+	for _, k := range kits.All {
 		list, err := k.Samples(dir, dev)
 		if err != nil {
 			t.Fatal(err)

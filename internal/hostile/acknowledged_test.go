@@ -28,11 +28,11 @@ import (
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/metrics"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/providers"
 	"webhooks/shared/providers/alchemypay"
 	"webhooks/shared/providers/apigift"
 	"webhooks/shared/providers/oslpay"
@@ -373,7 +373,7 @@ func eventItems(t *testing.T, stack *awskit.Stack) map[string]map[string]ddb.Att
 // checkQueue checks the queue and the table after the final redrive.
 func checkQueue(t *testing.T, sc scenario, stack *awskit.Stack, log []delivery, bodies map[string][]byte) {
 	t.Helper()
-	kit, err := providers.Get(sc.provider)
+	kit, err := kits.Get(sc.provider)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 	"webhooks/internal/devkit"
-	"webhooks/shared/providers"
+	"webhooks/internal/devkit/kits"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -160,7 +160,7 @@ func errorCode(body string) string {
 // devKeys returns the development signing keys and secrets.
 func devKeys(t *testing.T) (devkit.Signers, devkit.DevSecrets) {
 	t.Helper()
-	keys, err := devkit.DevSigners(providers.All, eventsDir)
+	keys, err := devkit.DevSigners(kits.All, eventsDir)
 	if err != nil {
 		t.Fatal(err)
 	}

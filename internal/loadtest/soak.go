@@ -30,10 +30,10 @@ import (
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/providers"
 	"webhooks/shared/providers/oslpay"
 )
 
@@ -352,7 +352,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := devkit.DevSigners(providers.All, cfg.EventsDir)
+	keys, err := devkit.DevSigners(kits.All, cfg.EventsDir)
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +399,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 		functions[p] = f
 	}
 
-	hooks, err := devkit.Interleaved(providers.All, cfg.EventsDir, "s", cfg.PerProvider)
+	hooks, err := devkit.Interleaved(kits.All, cfg.EventsDir, "s", cfg.PerProvider)
 	if err != nil {
 		return nil, err
 	}
@@ -408,7 +408,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	raceSize := make([]int, cfg.SingleUseRaces)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	if cfg.SingleUseRaces > 0 {
-		kit, err := devkit.Find(providers.All, oslpay.Name)
+		kit, err := devkit.Find(kits.All, oslpay.Name)
 		if err != nil {
 			return nil, err
 		}

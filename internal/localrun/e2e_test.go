@@ -30,7 +30,7 @@ import (
 	"webhooks/internal/devkit"
 
 	"webhooks/internal/awskit"
-	"webhooks/shared/providers"
+	"webhooks/internal/devkit/kits"
 )
 
 const repoRoot = "../.."
@@ -211,9 +211,9 @@ func TestEndToEnd(t *testing.T) {
 	// Exactly one CloudEvent per accepted delivery, nothing for anything
 	// refused; and no card number in any of them.
 	read := 0
-	kits := map[string]devkit.Kit{}
-	for _, k := range providers.All {
-		kits[k.Name] = k
+	byName := map[string]devkit.Kit{}
+	for _, k := range kits.All {
+		byName[k.Name] = k
 	}
 	for _, name := range stack.Running() {
 		p := stack.Providers[name]
@@ -224,7 +224,7 @@ func TestEndToEnd(t *testing.T) {
 		var got []string
 		read += len(msgs)
 		for _, m := range msgs {
-			for _, l := range awskit.MessageLeaks(kits[name], m, planted) {
+			for _, l := range awskit.MessageLeaks(byName[name], m, planted) {
 				t.Errorf("%s: %v", name, l)
 			}
 			got = append(got, m.Event.Type)
@@ -257,7 +257,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("table: %d items, err %v", len(items), err)
 	}
 	for _, it := range items {
-		for _, l := range awskit.ItemLeaks(kits[awskit.Str(it, "provider")], it, planted) {
+		for _, l := range awskit.ItemLeaks(byName[awskit.Str(it, "provider")], it, planted) {
 			t.Error(l)
 		}
 	}

@@ -27,12 +27,12 @@ import (
 	"webhooks/infra/spec"
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
-	"webhooks/shared/providers"
+	"webhooks/internal/devkit/kits"
 )
 
 // Providers are the webhook providers (the provider table), in the order
 // they are printed.
-var Providers = providers.Names()
+var Providers = kits.Names()
 
 // EventTTL is the WEBHOOKS_EVENT_TTL the local functions run with: the stack's default.
 const EventTTL = spec.DefaultEventTTL

@@ -6,7 +6,7 @@
 // compile instead of drifting. It depends on nothing but the standard library.
 //
 // Each provider describes itself with a Provider value in its own package;
-// shared/providers lists them.
+// shared/providers lists them; internal/devkit/kits lists their tooling.
 package contract
 
 import (

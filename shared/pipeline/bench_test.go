@@ -23,11 +23,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/shared/apigw"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/providers"
 	"webhooks/shared/providers/alchemypay"
 	"webhooks/shared/providers/apigift"
 	"webhooks/shared/providers/oslpay"
@@ -243,7 +243,7 @@ func TestCPUPathIsLinear(t *testing.T) {
 
 func kitOf(tb testing.TB, name string) devkit.Kit {
 	tb.Helper()
-	k, err := providers.Get(name)
+	k, err := kits.Get(name)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -39,11 +39,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/kits"
 	"webhooks/shared/apigw"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/providers"
 	"webhooks/shared/providers/alchemypay"
 	"webhooks/shared/providers/apigift"
 	"webhooks/shared/providers/oslpay"
@@ -209,7 +209,7 @@ var goldenNow = devkit.SampleTime.Add(time.Second)
 func goldenCases(t *testing.T) (full, variations []goldenCase) {
 	t.Helper()
 	dir := devkit.EventsDir()
-	keys, err := devkit.DevSigners(providers.All, dir)
+	keys, err := devkit.DevSigners(kits.All, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func goldenCases(t *testing.T) (full, variations []goldenCase) {
 		}
 		return devkit.HTTPEvent(r).Event
 	}
-	for _, kit := range providers.All {
+	for _, kit := range kits.All {
 		provider := kit.Name
 		list, err := devkit.Load(dir, provider)
 		if err != nil {

@@ -1,40 +1,39 @@
 // Package providers is the provider table: every provider the product
-// receives webhooks from, in report order, each described by its own folder
-// (shared/providers/<p>: its contract and pipeline; shared/providers/<p>/<p>dev:
-// its samples, signing and tooling). The CDK stack, the local run and the
-// tools read this table; a function imports only its own provider.
+// receives webhooks from, in report order, each described by its part of the
+// contract in its own folder (shared/providers/<p>). The CDK stack reads this
+// table; the tooling's table of kits (internal/devkit/kits) follows its order;
+// a function imports only its own provider.
 //
-// Adding a provider is one import and one entry here (docs/ADDING_A_PROVIDER.md).
+// Adding a provider is one import and one entry here, and its kit's entry in
+// internal/devkit/kits (docs/ADDING_A_PROVIDER.md).
 package providers
 
 import (
-	"webhooks/internal/devkit"
+	"slices"
+
 	"webhooks/shared/contract"
-	"webhooks/shared/providers/alchemypay/alchemypaydev"
-	"webhooks/shared/providers/apigift/apigiftdev"
-	"webhooks/shared/providers/oslpay/oslpaydev"
-	"webhooks/shared/providers/tiki/tikidev"
+	"webhooks/shared/providers/alchemypay"
+	"webhooks/shared/providers/apigift"
+	"webhooks/shared/providers/oslpay"
+	"webhooks/shared/providers/tiki"
 )
 
-// All lists every provider's kit, in report order.
-var All = []devkit.Kit{
-	tikidev.Kit,
-	apigiftdev.Kit,
-	alchemypaydev.Kit,
-	oslpaydev.Kit,
+// all lists every provider's part of the contract, in report order.
+var all = []contract.Provider{
+	tiki.Contract,
+	apigift.Contract,
+	alchemypay.Contract,
+	oslpay.Contract,
 }
 
 // Contracts lists every provider's part of the contract, in report order.
-func Contracts() []contract.Provider {
-	out := make([]contract.Provider, len(All))
-	for i, k := range All {
-		out[i] = k.Provider
+func Contracts() []contract.Provider { return slices.Clone(all) }
+
+// Names lists the provider names, in report order.
+func Names() []string {
+	out := make([]string, len(all))
+	for i, p := range all {
+		out[i] = p.Name
 	}
 	return out
 }
-
-// Names lists the provider names, in report order.
-func Names() []string { return devkit.Names(All) }
-
-// Get returns a provider's kit, or an error naming the known providers.
-func Get(name string) (devkit.Kit, error) { return devkit.Find(All, name) }

@@ -55,9 +55,9 @@ func goFiles(t *testing.T, root string) []string {
 	return out
 }
 
-// Adding a provider touches its own folders and the provider table: no other
-// Go file may know a provider by name beyond a handful (the table itself and a
-// few places that document or test the contract's four).
+// Adding a provider touches its own folders and the two provider tables: no
+// other Go file may know a provider by name beyond a handful (the tables
+// themselves and a few places that document or test the contract's four).
 func TestProviderNamesStayInTheirFolders(t *testing.T) {
 	const limit = 4
 	root := repoRoot(t)
@@ -65,67 +65,97 @@ func TestProviderNamesStayInTheirFolders(t *testing.T) {
 	if len(files) < 20 {
 		t.Fatalf("found only %d Go files under %s", len(files), root)
 	}
-	for _, k := range providers.All {
-		name := strings.ToLower(k.Name)
+	for _, name := range providers.Names() {
+		lower := strings.ToLower(name)
 		var outside []string
 		for _, f := range files {
-			if strings.HasPrefix(f, "shared/providers/"+k.Name+"/") || strings.HasPrefix(f, "functions/"+k.Name+"/") {
+			if strings.HasPrefix(f, "shared/providers/"+name+"/") || strings.HasPrefix(f, "functions/"+name+"/") ||
+				strings.HasPrefix(f, "internal/devkit/"+name+"dev/") {
 				continue
 			}
 			b, err := os.ReadFile(filepath.Join(root, f))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if bytes.Contains(bytes.ToLower(b), []byte(name)) {
+			if bytes.Contains(bytes.ToLower(b), []byte(lower)) {
 				outside = append(outside, f)
 			}
 		}
 		if len(outside) > limit {
-			t.Errorf("%s is named in %d non-test Go files outside its folders (at most %d): %s", k.Name, len(outside), limit, strings.Join(outside, ", "))
+			t.Errorf("%s is named in %d non-test Go files outside its folders (at most %d): %s", name, len(outside), limit, strings.Join(outside, ", "))
 		}
 	}
 }
 
-// internal/ holds at most six packages, each named for what it is.
+// internal/ holds at most six package trees (a top-level folder and the
+// packages under it, such as devkit and its providers' kits), each named for
+// what it is.
 func TestInternalPackages(t *testing.T) {
 	const limit = 6
 	root := repoRoot(t)
-	pkgs := map[string]bool{}
+	trees := map[string]bool{}
 	for _, f := range goFiles(t, root) {
-		if strings.HasPrefix(f, "internal/") {
-			pkgs[filepath.Dir(f)] = true
+		if rest, ok := strings.CutPrefix(f, "internal/"); ok && strings.Contains(rest, "/") {
+			trees[strings.SplitN(rest, "/", 2)[0]] = true
 		}
 	}
 	// Packages of tests only count too.
 	matches, _ := filepath.Glob(filepath.Join(root, "internal", "*", "*_test.go"))
 	for _, m := range matches {
-		rel, _ := filepath.Rel(root, filepath.Dir(m))
-		pkgs[filepath.ToSlash(rel)] = true
+		rel, _ := filepath.Rel(filepath.Join(root, "internal"), m)
+		trees[strings.SplitN(filepath.ToSlash(rel), "/", 2)[0]] = true
 	}
-	if len(pkgs) > limit {
-		t.Errorf("internal/ has %d packages (at most %d): %v", len(pkgs), limit, pkgs)
+	if len(trees) > limit {
+		t.Errorf("internal/ has %d package trees (at most %d): %v", len(trees), limit, trees)
 	}
 }
 
+// goList runs go list in the repository with args and returns its output's
+// fields.
+func goList(t *testing.T, args ...string) []string {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list"}, args...)...)
+	cmd.Dir = repoRoot(t)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v", args, err)
+	}
+	return strings.Fields(string(out))
+}
+
 // A function links its own provider and the shared pipeline only: never the
-// tooling (internal/, the provider kits, this table).
+// tooling (internal/) nor the provider table.
 func TestFunctionsLinkNoTooling(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	root := repoRoot(t)
-	for _, k := range providers.All {
-		cmd := exec.Command("go", "list", "-deps", "./functions/"+k.Name)
-		cmd.Dir = root
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("go list %s: %v", k.Name, err)
-		}
-		for _, dep := range strings.Fields(string(out)) {
-			if strings.HasPrefix(dep, "webhooks/internal/") || strings.HasSuffix(dep, "dev") && strings.HasPrefix(dep, "webhooks/shared/providers/") ||
-				dep == "webhooks/shared/providers" {
-				t.Errorf("functions/%s links %s", k.Name, dep)
+	for _, name := range providers.Names() {
+		for _, dep := range goList(t, "-deps", "./functions/"+name) {
+			if strings.HasPrefix(dep, "webhooks/internal/") || dep == "webhooks/shared/providers" || dep == "testing" {
+				t.Errorf("functions/%s links %s", name, dep)
 			}
+		}
+	}
+}
+
+// shared/ holds only what ships: none of its packages imports internal/ (its
+// tests may: they are not shipped), and the CDK app links neither internal/
+// nor the testing package.
+func TestSharedShipsAndTheAppLinksNoTooling(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	for _, line := range goList(t, "-f", `{{.ImportPath}}:{{join .Imports ","}}`, "./shared/...") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		for _, imp := range strings.Split(imports, ",") {
+			if strings.HasPrefix(imp, "webhooks/internal/") || imp == "testing" {
+				t.Errorf("%s imports %s", pkg, imp)
+			}
+		}
+	}
+	for _, dep := range goList(t, "-deps", "./infra") {
+		if strings.HasPrefix(dep, "webhooks/internal/") || dep == "testing" {
+			t.Errorf("the CDK app (./infra) links %s", dep)
 		}
 	}
 }

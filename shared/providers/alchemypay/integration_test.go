@@ -12,9 +12,9 @@ import (
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/alchemypaydev"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/providers/alchemypay"
-	"webhooks/shared/providers/alchemypay/alchemypaydev"
 )
 
 func TestMain(m *testing.M) { awskit.Main(m) }

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/alchemypaydev"
 	"webhooks/shared/providers/alchemypay"
-	"webhooks/shared/providers/alchemypay/alchemypaydev"
 )
 
 // The decode path's work (parse, Decode and its redaction; counted, never

@@ -15,9 +15,9 @@ import (
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/apigiftdev"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/apigift"
-	"webhooks/shared/providers/apigift/apigiftdev"
 )
 
 func TestMain(m *testing.M) { awskit.Main(m) }

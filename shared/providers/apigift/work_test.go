@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/apigiftdev"
 	"webhooks/shared/providers/apigift"
-	"webhooks/shared/providers/apigift/apigiftdev"
 )
 
 // The decode path's work (route, parse, classification, Decode and its

@@ -18,8 +18,8 @@ import (
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/oslpaydev"
 	"webhooks/shared/providers/oslpay"
-	"webhooks/shared/providers/oslpay/oslpaydev"
 )
 
 func TestMain(m *testing.M) { awskit.Main(m) }

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/oslpaydev"
 	"webhooks/shared/providers/oslpay"
-	"webhooks/shared/providers/oslpay/oslpaydev"
 )
 
 // The decode path's work (parse, Decode and its redaction, the body's appid

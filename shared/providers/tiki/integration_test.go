@@ -10,8 +10,8 @@ import (
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/tikidev"
 	"webhooks/shared/providers/tiki"
-	"webhooks/shared/providers/tiki/tikidev"
 )
 
 func TestMain(m *testing.M) { awskit.Main(m) }

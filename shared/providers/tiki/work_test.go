@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/tikidev"
 	"webhooks/shared/providers/tiki"
-	"webhooks/shared/providers/tiki/tikidev"
 )
 
 // The decode path's work (parse, Decode and its redaction; counted, never

@@ -1,4 +1,4 @@
-package providers_test
+package kits_test
 
 import (
 	"encoding/json"
