@@ -114,6 +114,12 @@ func TestDecodeEnvelopeRules(t *testing.T) {
 		{"not JSON", `not a JSON object`, []byte(`{"specversion":"1.0",`)},
 		{"an array", `not a JSON object`, []byte(`[` + string(base.body()) + `]`)},
 		{"two objects", `not a JSON object`, append(base.body(), base.body()...)},
+		{"a letter after the object", `not a JSON object`, append(base.body(), " x"...)},
+		{"a bracket after the object", `not a JSON object`, append(base.body(), "]"...)},
+		{"a brace after the object", `not a JSON object`, append(base.body(), "}"...)},
+		{"a comma after the object", `not a JSON object`, append(base.body(), ","...)},
+		{"half a string after the object", `not a JSON object`, append(base.body(), `"abc`...)},
+		{"a NUL after the object", `not a JSON object`, append(base.body(), 0)},
 		{"empty", `not a JSON object`, nil},
 	}
 	for _, c := range invalid {

@@ -34,21 +34,6 @@ func TestDeepDataRefusedAtTheBound(t *testing.T) {
 	}
 }
 
-func BenchmarkDecodeBody(b *testing.B) {
-	for _, size := range []int{0, 10_000, 100_000} {
-		extra := `{"cancel_reason_code":"x","cancel_reason":"` + strings.Repeat("a", size) + `"}`
-		body := fmt.Appendf(nil, tikiOrderBody, extra)
-		b.Run(fmt.Sprintf("extra=%dB", size), func(b *testing.B) {
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				if _, err := DecodeBody(body); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
 // Every event type's data says something to log.
 func TestEveryTypeSummarizes(t *testing.T) {
 	for _, typ := range EventTypes() {

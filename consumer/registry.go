@@ -25,6 +25,11 @@ type eventType struct {
 	provider string
 	subject  string       // what the subject is, for the schema's description
 	data     reflect.Type // the data struct
+
+	// Worked out once, for DecodeBody.
+	source string      // SourcePrefix + provider
+	drops  bool        // the provider drops secret members
+	info   *structInfo // the data struct's
 }
 
 // provider is what the receivers do to every event of one provider. (The
@@ -45,10 +50,13 @@ var providers = map[string]provider{
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
-var eventTypes = map[string]eventType{}
+var eventTypes = map[string]*eventType{}
 
 func init() {
-	for _, t := range []eventType{
+	for _, t := range []struct {
+		name, provider, subject string
+		data                    reflect.Type
+	}{
 		{TypeAPIGiftSellReviewRequestCreated, ProviderAPIGift, "data.sourceOrderNumber, or the event id when it is absent or empty", typeOf[APIGiftSellReviewRequestCreated]()},
 		{TypeAPIGiftSupportTicketUpdated, ProviderAPIGift, "data.supportTicketId", typeOf[APIGiftSupportTicketUpdated]()},
 		{TypeAPIGiftOrderInvoiceStatus, ProviderAPIGift, "data.orderId", typeOf[APIGiftOrderInvoiceStatusChanged]()},
@@ -65,7 +73,10 @@ func init() {
 		{TypeOSLPayDefiAccountBind, ProviderOSLPay, "data.userId", typeOf[OSLPayUserStatus]()},
 		{TypeOSLPayDefiAccountAuth, ProviderOSLPay, "data.userId", typeOf[OSLPayUserStatus]()},
 	} {
-		eventTypes[t.name] = t
+		eventTypes[t.name] = &eventType{
+			name: t.name, provider: t.provider, subject: t.subject, data: t.data,
+			source: SourcePrefix + t.provider, drops: providers[t.provider].dropsSecrets, info: structInfoOf(t.data),
+		}
 	}
 }
 
@@ -81,7 +92,12 @@ func EventTypes() []string {
 
 // ProviderOf returns the provider of a known event type ("tiki" for
 // "tiki.stock.changed"), or "" for an unknown one.
-func ProviderOf(eventType string) string { return eventTypes[eventType].provider }
+func ProviderOf(eventType string) string {
+	if t, ok := eventTypes[eventType]; ok {
+		return t.provider
+	}
+	return ""
+}
 
 // NewData returns a pointer to a new zero value of the data struct of a known
 // event type (*TikiOrderStatusChanged for tiki.order.status_changed), or nil.

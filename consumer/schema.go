@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -16,6 +18,61 @@ const SchemaDialect = "https://json-schema.org/draft/2020-12/schema"
 
 // SchemaID is the $id of an event type's schema.
 func SchemaID(eventType string) string { return "urn:webhooks:schema:" + eventType }
+
+// The rules of the envelope's members, as regular expressions (DecodeBody
+// applies them by hand: rules.go).
+const (
+	idPattern       = `^[0-9a-f]{32}$`
+	timePattern     = `^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,3})?Z$`
+	replayIDPattern = `^[A-Za-z0-9_-]{1,64}$`
+)
+
+// maskedStarsPattern and the two below are the rule of a masked card number
+// (DecodeBody's maskedCardNumber): no digit, or 1 to 10 digits and at least
+// 5 '*'. Member names are read by package fieldname, the receivers' own
+// rules: fieldname.IsCardNumber and fieldname.IsSecret in DecodeBody, their
+// patterns in the schemas.
+const maskedStarsPattern = `(?:\*[^*]*){5}`
+
+// A masked card number holds no digit (of any script: unicode.IsDigit, as the
+// receivers count them), or at most 10 (its first 6 and last 4) and at least
+// 5 '*' (the digits between them). The digits are spelt out as a character
+// class, so that every regular-expression engine reads them alike.
+var (
+	digitClass             = digits()
+	maskedNoDigitsPattern  = "^[^" + digitClass + "]*$"
+	maskedFewDigitsPattern = "^[^" + digitClass + "]*(?:[" + digitClass + "][^" + digitClass + "]*){1,10}$"
+)
+
+// digits is the character class (without brackets) of unicode.Nd.
+func digits() string {
+	var b strings.Builder
+	add := func(lo, hi, stride uint32) {
+		if stride == 1 {
+			b.WriteRune(rune(lo))
+			if hi > lo {
+				b.WriteByte('-')
+				b.WriteRune(rune(hi))
+			}
+			return
+		}
+		for r := lo; r <= hi; r += stride {
+			b.WriteRune(rune(r))
+		}
+	}
+	for _, r := range unicode.Nd.R16 {
+		add(uint32(r.Lo), uint32(r.Hi), uint32(r.Stride))
+	}
+	for _, r := range unicode.Nd.R32 {
+		add(r.Lo, r.Hi, r.Stride)
+	}
+	return b.String()
+}
+
+// maskedNumberPattern is the shape of a JSON number literal whose digits the
+// receiver masked ('*' for a hidden digit); the string must also hold a '*'
+// (DecodeBody's maskedNumberLiteral).
+const maskedNumberPattern = `^-?[0-9*]+(?:\.[0-9*]+)?(?:[eE][+-]?[0-9*]+)?$`
 
 // nonBlankPattern matches a string with a character that is not white space
 // as Go's strings.TrimSpace sees it (unicode.IsSpace), written out so that
@@ -63,13 +120,13 @@ func Schema(eventType string) ([]byte, error) {
 		{"required", []string{"specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"}},
 		{"properties", obj{
 			{"specversion", obj{{"const", SpecVersion}}},
-			{"id", obj{{"description", "The event id: the same for every delivery of the event. De-duplicate on it."}, {"type", "string"}, {"minLength", 32}, {"maxLength", 32}, {"pattern", idPattern.String()}}},
+			{"id", obj{{"description", "The event id: the same for every delivery of the event. De-duplicate on it."}, {"type", "string"}, {"minLength", 32}, {"maxLength", 32}, {"pattern", idPattern}}},
 			{"source", obj{{"const", SourcePrefix + et.provider}}},
 			{"type", obj{{"const", eventType}}},
 			{"subject", obj{{"description", "The entity: " + et.subject + "."}, {"type", "string"}, {"minLength", 1}}},
-			{"time", obj{{"description", "When the event happened, when the provider says so; otherwise when it was first received. UTC, at most milliseconds."}, {"type", "string"}, {"format", "date-time"}, {"pattern", timePattern.String()}, noNewline}},
+			{"time", obj{{"description", "When the event happened, when the provider says so; otherwise when it was first received. UTC, at most milliseconds."}, {"type", "string"}, {"format", "date-time"}, {"pattern", timePattern}, noNewline}},
 			{"datacontenttype", obj{{"const", DataContentType}}},
-			{"replayid", obj{{"description", "Only on a copy sent again by an operator's replay: the replay's id."}, {"type", "string"}, {"pattern", replayIDPattern.String()}, noNewline}},
+			{"replayid", obj{{"description", "Only on a copy sent again by an operator's replay: the replay's id."}, {"type", "string"}, {"pattern", replayIDPattern}, noNewline}},
 			{"data", ref("data")},
 		}},
 		{"additionalProperties", false},
