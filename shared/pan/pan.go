@@ -59,6 +59,7 @@ import (
 	"unicode"
 
 	"webhooks/consumer/fieldname"
+	"webhooks/shared/jsonx"
 	"webhooks/shared/workcount"
 )
 
@@ -104,14 +105,39 @@ type Policy struct {
 
 // Redact returns the storable form of doc: compact JSON (no insignificant
 // whitespace, members in their original order) with card numbers masked.
-// doc must be one valid JSON value in valid UTF-8 (the caller has validated
-// it with jsonx.CheckObject: no duplicate keys, depth ≤ 32); Redact still
-// returns an error, never panics, on invalid input (including duplicate
-// keys). It takes time linear in len(doc).
+// doc must be one valid JSON value as package jsonx parses it (valid UTF-8,
+// no duplicate keys, depth ≤ 32, numbers a float64 holds); anything else is
+// an error wrapping ErrInvalid, never a panic. It parses doc with jsonx, then
+// is RedactValue. It takes time linear in len(doc).
 func (p Policy) Redact(doc []byte) ([]byte, error) {
 	out, st, err := p.redact(doc)
 	workcount.Add(st.work) // the steps it counts anyway, for the linear-work tests
 	return out, err
+}
+
+// RedactValue returns the storable form of v, a value of a document parsed
+// by package jsonx, as Redact would write it for v's text, together with its
+// tokens: the redacted document is never parsed. It reads v's tokens once
+// (jsonx's: the tokenizer is the parser's) and takes time linear in the size
+// of v. An absent value gives nil. The caller releases the result.
+func (p Policy) RedactValue(v jsonx.Value) *jsonx.Doc {
+	d, st := p.redactValue(v)
+	workcount.Add(st.work)
+	return d
+}
+
+// Text returns s, a string from outside any document (a name derived from
+// one), redacted as a string value of a document is: Luhn-valid runs of
+// digits masked.
+func Text(s string) string {
+	d, err := jsonx.ParseValue(jsonx.AppendString(nil, s))
+	if err != nil {
+		return Mask(s) // not reached: AppendString writes valid JSON
+	}
+	defer d.Release()
+	red := Policy{}.RedactValue(d.Root())
+	defer red.Release()
+	return red.Root().Text()
 }
 
 // Mask hides a card number: every digit becomes '*' except, when v holds at

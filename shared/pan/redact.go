@@ -1,12 +1,12 @@
 package pan
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"math"
 	"sync"
+
+	"webhooks/shared/jsonx"
 )
 
 // ErrInvalid is returned (wrapped, with a byte offset but never a value) by
@@ -61,21 +61,6 @@ const (
 	cKeepIf       // the value of a Policy.KeepIf member, not yet read: r.keepIf decides
 )
 
-type frame struct {
-	obj   bool
-	ctx   uint8
-	keys  int // this object's first entry in keyRefs
-	arena int // and in keyArena
-}
-
-// keyRef is a key of an open object: its decoded name is doc[start:end], or
-// keyArena[start:end] when it holds escapes.
-type keyRef struct {
-	start, end int32
-	tok        int32 // its token, -1 for a dropped member
-	arena      bool
-}
-
 // stats are what a call did, for tests.
 type stats struct {
 	work          uint64 // inner-loop steps, to check that the work is linear
@@ -86,7 +71,8 @@ type stats struct {
 
 type redactor struct {
 	p      Policy
-	doc    []byte
+	val    jsonx.Value            // the document redacted
+	doc    []byte                 // the body its tokens point into
 	docStr string                 // doc as a string, for Policy.Drop (made on first use)
 	keepIf func(text string) bool // the Policy.KeepIf function of the member being read
 	toks   []token
@@ -102,16 +88,16 @@ type redactor struct {
 	knownBloom []uint64 // a bit per hash of (length, number) of the known numbers
 	bloomBits  int
 
-	keyRefs  []keyRef // keys of the open objects (for the duplicate check)
-	keyArena []byte   // decoded names of those that hold escapes
-	objKeys  []int32  // key tokens of each closed object, flat
-	objEnds  []int32  // end of each object's keys in objKeys
-	renamed  []string // names of the keys given a suffix
-	seed     maphash.Seed
+	frames  []frame  // the open containers of the walk
+	keyToks []int32  // key tokens of the open objects
+	objKeys []int32  // key tokens of each closed object, flat
+	objEnds []int32  // end of each object's keys in objKeys
+	renamed []string // names of the keys given a suffix
+	seed    maphash.Seed
+	out     jsonx.Builder // the tokens of the output
 
 	// Reused buffers.
 	scratch, scratch2 []byte
-	dupTab            []dupEntry
 	pa, pb            []uint8 // prefix sums (luhnWindows, then settle)
 	stk, pend         []int32
 	sv                []uint64
@@ -121,42 +107,42 @@ type redactor struct {
 
 // redact is Redact, also returning what it did.
 func (p Policy) redact(doc []byte) (out []byte, st stats, err error) {
-	if len(doc) >= math.MaxInt32 {
-		return nil, st, fmt.Errorf("%w: document too large", ErrInvalid)
+	d, err := jsonx.ParseValue(doc)
+	if err != nil {
+		return nil, st, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	// Every key or value follows a '{', '[', ',' or ':' (or is the whole
-	// document), and every container has a closing token: counting those
-	// bytes (strings too) bounds the number of tokens.
-	// The number of ':' bounds the number of keys, and of '{' the number of
-	// objects: the lists of keys start at those sizes (up to a point).
-	var n [4]int
-	for k, c := range []string{"{", "[", ",", ":"} {
-		n[k] = bytes.Count(doc, []byte(c))
-	}
-	ntok := 1 + n[0] + n[1] + n[2] + n[3] + n[0] + n[1]
-	keys := min(n[3], 256)
+	defer d.Release()
+	red, st := p.redactValue(d.Root())
+	defer red.Release()
+	return red.Body(), st, nil
+}
+
+// redactValue is RedactValue, also returning what it did.
+func (p Policy) redactValue(v jsonx.Value) (*jsonx.Doc, stats) {
+	raw := v.Raw()
 	r := redactors.Get().(*redactor)
 	defer r.release()
-	*r = redactor{p: p, doc: doc,
-		toks:    empty(r.toks, min(ntok, len(doc)+1)),
-		dig:     empty(r.dig, len(doc)/4+16),
+	*r = redactor{p: p, val: v, doc: v.Doc().Body(),
+		toks:    empty(r.toks, min(len(raw)/4+16, 1<<16)),
+		dig:     empty(r.dig, len(raw)/4+16),
 		runs:    r.runs[:0],
-		keyRefs: empty(r.keyRefs, keys),
-		objKeys: empty(r.objKeys, keys),
-		objEnds: empty(r.objEnds, min(n[0], 64)),
+		frames:  r.frames[:0],
+		keyToks: r.keyToks[:0],
+		objKeys: r.objKeys[:0],
+		objEnds: r.objEnds[:0],
+		out:     r.out,
 		// Storage only: each is cleared, or written before it is read.
-		keyArena: r.keyArena[:0], scratch: r.scratch[:0], scratch2: r.scratch2[:0],
-		dupTab: r.dupTab, pa: r.pa, pb: r.pb, stk: r.stk[:0], pend: r.pend[:0], sv: r.sv,
+		scratch: r.scratch[:0], scratch2: r.scratch2[:0],
+		pa: r.pa, pb: r.pb, stk: r.stk[:0], pend: r.pend[:0], sv: r.sv,
 	}
-	r.st.work += uint64(len(doc)) * 4 / 64 // bytes.Count reads 64 bytes a step
-	if err := r.parse(); err != nil {
-		return nil, r.st, err
+	if v.Kind() == jsonx.Absent {
+		return nil, r.st
 	}
+	r.read()
 	r.maskRuns()
 	r.markTokens()
 	r.renameKeys()
-	out = r.emit()
-	return out, r.st, nil
+	return r.emit(), r.st
 }
 
 // redactors keeps redactors for reuse: Redact allocates little more than its
@@ -172,14 +158,14 @@ func (r *redactor) release() {
 	if cap(r.toks) > maxPooledTokens || cap(r.dig) > 4*maxPooledTokens {
 		return
 	}
-	for _, b := range [][]byte{r.dig, r.keyArena, r.scratch, r.scratch2, r.pa, r.pb} {
+	for _, b := range [][]byte{r.dig, r.scratch, r.scratch2, r.pa, r.pb} {
 		clear(b[:cap(b)])
 	}
 	clear(r.sv[:cap(r.sv)])
 	*r = redactor{
-		toks: r.toks, dig: r.dig, runs: r.runs, keyRefs: r.keyRefs, objKeys: r.objKeys, objEnds: r.objEnds,
-		keyArena: r.keyArena, scratch: r.scratch, scratch2: r.scratch2,
-		dupTab: r.dupTab, pa: r.pa, pb: r.pb, stk: r.stk, pend: r.pend, sv: r.sv,
+		toks: r.toks, dig: r.dig, runs: r.runs, frames: r.frames, keyToks: r.keyToks, objKeys: r.objKeys, objEnds: r.objEnds,
+		scratch: r.scratch, scratch2: r.scratch2, out: r.out,
+		pa: r.pa, pb: r.pb, stk: r.stk, pend: r.pend, sv: r.sv,
 	}
 	redactors.Put(r)
 }
@@ -192,6 +178,10 @@ func empty[T any](s []T, n int) []T {
 	return s[:0]
 }
 
-func (r *redactor) errAt(i int, what string) error {
-	return fmt.Errorf("%w: %s at byte %d", ErrInvalid, what, i)
+// initSeed draws the seed of renameKeys' hashes, once per document that has
+// a masked key.
+func (r *redactor) initSeed() {
+	if r.seed == (maphash.Seed{}) {
+		r.seed = maphash.MakeSeed()
+	}
 }

@@ -3,6 +3,7 @@ package pan
 // Redaction, output: the masked document, with member names that became equal renamed apart.
 
 import (
+	"bytes"
 	"hash/maphash"
 	"unicode/utf8"
 
@@ -162,9 +163,13 @@ func hasKey(m map[uint64]struct{}, k uint64) bool {
 	return ok
 }
 
-func (r *redactor) emit() []byte {
+// emit writes the output, compact, and records its tokens: the redacted
+// document, never parsed again.
+func (r *redactor) emit() *jsonx.Doc {
 	doc := r.doc
-	out := make([]byte, 0, len(doc)+16)
+	out := make([]byte, 0, len(r.val.Raw())+16)
+	b := &r.out
+	b.Reset()
 	prev := kNone
 	for ti := range r.toks {
 		t := &r.toks[ti]
@@ -173,10 +178,12 @@ func (r *redactor) emit() []byte {
 		switch t.kind {
 		case kObjEnd:
 			out = append(out, '}')
+			b.Close(len(out))
 			prev = t.kind
 			continue
 		case kArrEnd:
 			out = append(out, ']')
+			b.Close(len(out))
 			prev = t.kind
 			continue
 		case kKey:
@@ -193,34 +200,51 @@ func (r *redactor) emit() []byte {
 			}
 		}
 		prev = t.kind
+		start := len(out)
 		switch {
-		case t.flags&fKeep != 0 || t.kind == kObj || t.kind == kArr || t.kind == kLit:
+		case t.kind == kObj:
+			b.Open(jsonx.Object, start)
+			out = append(out, '{')
+		case t.kind == kArr:
+			b.Open(jsonx.Array, start)
+			out = append(out, '[')
+		case t.kind == kLit:
 			out = append(out, raw...)
+			b.Scalar(litKind(raw), start, len(out), false)
+		case t.kind == kNum && t.flags&fMasked == 0:
+			out = append(out, raw...)
+			b.Scalar(jsonx.Number, start, len(out), false)
 		case t.kind == kNum:
-			if t.flags&fMasked == 0 {
-				out = append(out, raw...)
-				continue
-			}
 			r.st.maskedNumbers++
 			out = append(out, '"')
 			out = r.maskText(out, raw, t.dig) // no character of a number needs escaping
 			out = append(out, '"')
-		default: // kKey, kStr
+			b.Scalar(jsonx.String, start, len(out), false)
+		case t.flags&fKeep != 0 || t.flags&(fMasked|fEsc|fRenamed) == 0:
+			out = append(out, raw...) // a string as sent: what AppendString would write, when it holds no escape
+			b.Scalar(jsonx.String, start, len(out), t.flags&fEsc != 0)
+		default: // a key or string rewritten
 			if t.flags&fRenamed != 0 {
 				out = jsonx.AppendString(out, r.renamed[t.dig])
-				continue
+			} else {
+				s := r.content(int(t.start), int(t.end), t.flags&fEsc != 0)
+				if t.flags&fMasked != 0 {
+					r.scratch2 = r.maskText(r.scratch2[:0], s, t.dig)
+					s = r.scratch2
+				}
+				out = jsonx.AppendString(out, string(s))
 			}
-			if t.flags&(fMasked|fEsc) == 0 {
-				out = append(out, raw...) // what AppendString would write
-				continue
-			}
-			s := r.content(int(t.start), int(t.end), t.flags&fEsc != 0)
-			if t.flags&fMasked != 0 {
-				r.scratch2 = r.maskText(r.scratch2[:0], s, t.dig)
-				s = r.scratch2
-			}
-			out = jsonx.AppendString(out, string(s))
+			r.st.work += uint64(len(out) - start)
+			b.Scalar(jsonx.String, start, len(out), bytes.IndexByte(out[start+1:len(out)-1], '\\') >= 0)
 		}
 	}
-	return out
+	return b.Doc(out)
+}
+
+// litKind is the kind of a literal: true, false or null.
+func litKind(raw []byte) jsonx.Kind {
+	if len(raw) > 0 && raw[0] == 'n' {
+		return jsonx.Null
+	}
+	return jsonx.Bool
 }
