@@ -13,10 +13,11 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/cardref"
 )
 
 // Card numbers at rest, in queues and in logs, looked for with the project's
-// one reference reader (devkit.CardRuns): every 13–19-digit Luhn-valid run,
+// one reference reader (cardref.CardRuns): every 13–19-digit Luhn-valid run,
 // digits of any script, whatever separates them, outside what the contract
 // keeps as sent (the provider's Kit.Kept, written from docs/CONTRACT.md).
 // Values the system makes itself (event ids, digests, request and message
@@ -79,7 +80,7 @@ func shorten(s string) string {
 // textLeaks reads s as the characters of one string.
 func textLeaks(where, s string, planted []string) []Leak {
 	doc, _ := json.Marshal(s)
-	runs, err := devkit.CardRuns(doc, devkit.CardReading{})
+	runs, err := cardref.CardRuns(doc, cardref.CardReading{})
 	if err != nil {
 		return []Leak{{Where: where, Text: err.Error()}}
 	}
@@ -88,10 +89,10 @@ func textLeaks(where, s string, planted []string) []Leak {
 
 func leaksOf(where, text string, runs, planted []string) []Leak {
 	var out []Leak
-	for _, n := range devkit.LuhnWindows(runs) {
+	for _, n := range cardref.LuhnWindows(runs) {
 		out = append(out, Leak{Where: where, Number: n, Text: shorten(text)})
 	}
-	for _, p := range devkit.RunsContaining(runs, planted...) {
+	for _, p := range cardref.RunsContaining(runs, planted...) {
 		if !slices.ContainsFunc(out, func(l Leak) bool { return strings.Contains(l.Number, p) }) {
 			out = append(out, Leak{Where: where, Number: p, Text: shorten(text)})
 		}
@@ -119,7 +120,7 @@ func dataLeaks(k devkit.Kit, where, eventType string, data []byte, queued bool, 
 		}
 		return ok
 	}
-	runs, err := devkit.CardRuns(data, devkit.CardReading{Kept: spy})
+	runs, err := cardref.CardRuns(data, cardref.CardReading{Kept: spy})
 	if err != nil {
 		return []Leak{{Where: where, Text: err.Error() + ": " + shorten(string(data))}}, nil
 	}
@@ -266,7 +267,7 @@ func LogLeaks(logs string, planted ...string) []Leak {
 		if strings.HasPrefix(strings.TrimSpace(line), "{") && json.Valid([]byte(line)) {
 			// A token of hex digits and dashes never holds a quote or a
 			// backslash: replaced by a letter, the line stays JSON.
-			runs, err := devkit.CardRuns([]byte(neutral(line)), devkit.CardReading{Kept: func(name string, _ any) bool { return logSystem[name] }})
+			runs, err := cardref.CardRuns([]byte(neutral(line)), cardref.CardReading{Kept: func(name string, _ any) bool { return logSystem[name] }})
 			if err != nil {
 				out = append(out, Leak{Where: where, Text: err.Error() + ": " + shorten(line)})
 				continue

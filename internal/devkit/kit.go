@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"webhooks/internal/devkit/cardref"
 	"webhooks/shared/contract"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
@@ -62,7 +63,7 @@ type Kit struct {
 	// the provider's events of type eventType, as stored (queued false) or
 	// as queued: written from docs/CONTRACT.md §5, for the tests that look
 	// for card numbers (a full one may survive only there).
-	Kept func(eventType string, data []byte, queued bool) KeptAsSent
+	Kept func(eventType string, data []byte, queued bool) cardref.KeptAsSent
 }
 
 // SignOptions are sender choices a provider may offer.

@@ -68,7 +68,7 @@ type Wrap struct {
 }
 
 // CheckDecodeWork checks that the work of the decode path — the route, the
-// strict parse, the provider's Decode (which redacts) and, where the
+// strict parse, the provider's Classify, the one redaction, its Decode and, where the
 // provider has one, Enrich — is linear in the body on every adversarial
 // shape (Shapes and TopLevelKeys) in every wrap: counted steps for 8 times
 // the body at most MaxWorkRatio times those for the body. Each decode must
@@ -91,7 +91,7 @@ func CheckDecodeWork[C any](t *testing.T, k Kit, p pipeline.Provider[C], cfg C, 
 						return
 					}
 					if en, ok := any(p).(pipeline.Enricher[C]); ok {
-						_, err = en.Enrich(ev, cfg)
+						_, err = pipeline.EnrichData(en, ev, cfg)
 					}
 				})
 				if err != nil {

@@ -252,7 +252,7 @@ type delivery struct {
 //     queued, once, with a TTL that starts when it was queued;
 //   - no card number (planted grouped, dashed or in other scripts' digits)
 //     survives in any item, message or log line outside what the contract
-//     keeps for the type, read by the reference reader (devkit.CardRuns).
+//     keeps for the type, read by the reference reader (cardref.CardRuns).
 func TestNothingAcknowledgedIsLostOrAltered(t *testing.T) {
 	keys, dev := devKeys(t)
 	trials := *ackTrials

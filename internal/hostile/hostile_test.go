@@ -281,7 +281,7 @@ func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
 // a card number either: a card number in a duplicate key, a field of the wrong
 // type, a broken body or a route parameter, in ASCII or in the digits of
 // other scripts, leaves no trace in any log line, read by the reference
-// reader (devkit.CardRuns).
+// reader (cardref.CardRuns).
 func TestNoCardNumberInLogsOfRejectedRequests(t *testing.T) {
 	keys, dev := devKeys(t)
 	const pan = "4111111111111111"

@@ -6,7 +6,7 @@ package localrun
 // request signed here with the development secret. Then the queues must hold
 // exactly one CloudEvent per accepted delivery, and no card number may
 // survive in the table, a message or a line any function or emulator wrote
-// (the reference reader, devkit.CardRuns, through awskit).
+// (the reference reader, cardref.CardRuns, through awskit).
 
 import (
 	"bytes"

@@ -36,15 +36,18 @@ type Token struct {
 // Tokens yields v's tokens in document order, without reading the body
 // again: the tokenizer of package pan's redaction is this one. An absent
 // value yields nothing.
-func (v Value) Tokens() iter.Seq[Token] {
-	return func(yield func(Token) bool) {
-		if v.d == nil {
-			return
-		}
-		steps := uint64(0) // tokens yielded (package workcount)
-		v.d.walk(v.i, false, &steps, yield)
-		workcount.Add(steps)
+func (v Value) Tokens() iter.Seq[Token] { return v.Walk }
+
+// Walk calls yield with v's tokens in document order (Tokens), until yield
+// returns false. Unlike ranging over Tokens, calling Walk with a function
+// literal allocates nothing.
+func (v Value) Walk(yield func(Token) bool) {
+	if v.d == nil {
+		return
 	}
+	steps := uint64(0) // tokens yielded (package workcount)
+	v.d.walk(v.i, false, &steps, yield)
+	workcount.Add(steps)
 }
 
 // walk yields the value at token i (a key when key is set) and everything

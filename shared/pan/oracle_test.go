@@ -18,20 +18,20 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/cardref"
 	"webhooks/shared/jsonx"
 )
 
 // ---- The reference scanner: the guarantee, checked naively on the output ----
 
-// The reader is the project's one reference (devkit.CardRuns): it shares no
+// The reader is the project's one reference (cardref.CardRuns): it shares no
 // code with Redact. Here it reads a policy's kept members as Redact's
 // documentation says: a top-level scalar under a Keep name, a top-level
 // string without '*' that a KeepIf function accepts; never a field named
 // like a card number, nor an object or array.
 
 // policyKept is what a policy keeps as sent, as the reference reader asks.
-func policyKept(keep map[string]bool, keepIf map[string]func(string) bool) devkit.KeptMember {
+func policyKept(keep map[string]bool, keepIf map[string]func(string) bool) cardref.KeptMember {
 	if len(keep) == 0 && len(keepIf) == 0 {
 		return nil
 	}
@@ -74,11 +74,11 @@ func refKept(keep bool, f func(string) bool, raw json.RawMessage) bool {
 // refRuns returns the digits (ASCII, by value) of every run of doc's
 // character stream, read by the reference reader.
 func refRuns(doc []byte, keep map[string]bool, keepIf map[string]func(string) bool, starLetter bool) ([]string, error) {
-	return devkit.CardRuns(doc, devkit.CardReading{Kept: policyKept(keep, keepIf), StarLetter: starLetter})
+	return cardref.CardRuns(doc, cardref.CardReading{Kept: policyKept(keep, keepIf), StarLetter: starLetter})
 }
 
 // refLuhnWindow returns a 13–19-digit Luhn-valid window of some run.
-func refLuhnWindow(runs []string) (string, bool) { return devkit.LuhnWindow(runs) }
+func refLuhnWindow(runs []string) (string, bool) { return cardref.LuhnWindow(runs) }
 
 // flatToken is a token of a document as encoding/json reads it.
 type flatToken struct {
@@ -367,7 +367,7 @@ func checkRedacted(t *testing.T, p Policy, in []byte, pl planted) (keptIf map[st
 				t.Fatalf("solo %q: %s in %q", key, mo[key], out)
 			}
 			got := strings.Map(func(r rune) rune { // digits by value, in ASCII
-				if d, ok := devkit.CardDigit(r); ok {
+				if d, ok := cardref.CardDigit(r); ok {
 					return rune(d)
 				}
 				if r == '*' {
@@ -1239,7 +1239,7 @@ func checkGenerated(t *testing.T, data []byte) (genCase, map[string]bool) {
 		t.Fatalf("generator: %v: %q", err, body)
 	}
 	for _, p := range c.pans {
-		if len(devkit.RunsContaining(runs, p)) == 0 {
+		if len(cardref.RunsContaining(runs, p)) == 0 {
 			t.Fatalf("generator: planted %s is not in %q", p, body)
 		}
 	}

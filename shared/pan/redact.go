@@ -88,13 +88,15 @@ type redactor struct {
 	knownBloom []uint64 // a bit per hash of (length, number) of the known numbers
 	bloomBits  int
 
-	frames  []frame  // the open containers of the walk
-	keyToks []int32  // key tokens of the open objects
-	objKeys []int32  // key tokens of each closed object, flat
-	objEnds []int32  // end of each object's keys in objKeys
-	renamed []string // names of the keys given a suffix
-	seed    maphash.Seed
-	out     jsonx.Builder // the tokens of the output
+	frames   []frame  // the open containers of the walk
+	ctx      uint8    // the context of the value after a key (its member's)
+	afterKey bool     // the walk's last token was a key
+	keyToks  []int32  // key tokens of the open objects
+	objKeys  []int32  // key tokens of each closed object, flat
+	objEnds  []int32  // end of each object's keys in objKeys
+	renamed  []string // names of the keys given a suffix
+	seed     maphash.Seed
+	out      jsonx.Builder // the tokens of the output
 
 	// Reused buffers.
 	scratch, scratch2 []byte

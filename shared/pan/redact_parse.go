@@ -126,101 +126,105 @@ type frame struct {
 // the output (dropped members have none), each one's context, and feeds the
 // digit stream.
 func (r *redactor) read() {
-	stack := r.frames[:0]
-	ctx := cNone // the context of the next value: its member's, else its container's
-	afterKey := false
-	r.brk = true
-	for t := range r.val.Tokens() {
-		switch {
-		case t.Close:
-			r.closeContainer(&stack, t)
-			continue
-		case t.Key:
-			f := &stack[len(stack)-1]
-			name := r.content(t.Start, t.End, t.Escaped)
-			ctx = r.memberCtx(f.ctx, name, t.Start, t.End, t.Escaped, len(stack) == 1)
-			if ctx != cDrop {
-				r.keyToks = append(r.keyToks, int32(len(r.toks)))
-				k := r.addTok(kKey, t.Start, t.End, f.ctx)
-				if t.Escaped {
-					k.flags |= fEsc
-				}
-				if f.ctx != cKeep {
-					r.feedText(name, nil)
-				}
-			}
-			afterKey = true
-			continue
-		}
-		// A value.
-		if !afterKey {
-			ctx = cNone
-			if len(stack) > 0 {
-				ctx = stack[len(stack)-1].ctx // an array's element
-			}
-		}
-		afterKey = false
-		if ctx >= cKeep {
-			ctx = r.keptCtx(ctx, t)
-		}
-		switch t.Kind {
-		case jsonx.Object, jsonx.Array:
-			kind := kArr
-			if t.Kind == jsonx.Object {
-				kind = kObj
-			}
-			if ctx != cDrop {
-				r.addTok(kind, t.Start, t.End, ctx)
-			}
-			stack = append(stack, frame{obj: t.Kind == jsonx.Object, ctx: ctx, keys: len(r.keyToks)})
-		case jsonx.String:
-			if ctx == cDrop {
-				continue
-			}
-			s := r.addTok(kStr, t.Start, t.End, ctx)
+	r.frames, r.ctx, r.afterKey, r.brk = r.frames[:0], cNone, false, true
+	r.val.Walk(func(t jsonx.Token) bool {
+		r.token(t)
+		return true
+	})
+	r.frames = r.frames[:0]
+}
+
+// token reads the walk's next token.
+func (r *redactor) token(t jsonx.Token) {
+	switch {
+	case t.Close:
+		r.closeContainer(t)
+		return
+	case t.Key:
+		f := &r.frames[len(r.frames)-1]
+		name := r.content(t.Start, t.End, t.Escaped)
+		r.ctx = r.memberCtx(f.ctx, name, t.Start, t.End, t.Escaped, len(r.frames) == 1)
+		if r.ctx != cDrop {
+			r.keyToks = append(r.keyToks, int32(len(r.toks)))
+			k := r.addTok(kKey, t.Start, t.End, f.ctx)
 			if t.Escaped {
-				s.flags |= fEsc
+				k.flags |= fEsc
 			}
-			if ctx != cKeep {
-				var l *leaf
-				if ctx == cCard {
-					l = &leaf{first: len(r.dig)}
-				}
-				r.feedText(r.content(t.Start, t.End, t.Escaped), l)
-				if l != nil {
-					r.endLeaf(l)
-				}
+			if f.ctx != cKeep {
+				r.feedText(name, nil)
 			}
-		case jsonx.Number:
-			if ctx == cDrop {
-				continue
-			}
-			r.addTok(kNum, t.Start, t.End, ctx)
-			if ctx != cKeep {
-				var l *leaf
-				if ctx == cCard {
-					l = &leaf{first: len(r.dig)}
-				}
-				r.feedNumber(r.doc[t.Start:t.End], l)
-				if l != nil {
-					r.endLeaf(l)
-				}
-			}
-		default: // true, false, null
-			if ctx != cDrop {
-				r.addTok(kLit, t.Start, t.End, ctx)
-				r.brk = true // true, false and null are letters
-			}
+		}
+		r.afterKey = true
+		return
+	}
+	// A value: its context is its member's, else its container's.
+	ctx := r.ctx
+	if !r.afterKey {
+		ctx = cNone
+		if len(r.frames) > 0 {
+			ctx = r.frames[len(r.frames)-1].ctx // an array's element
 		}
 	}
-	r.frames = stack[:0]
+	r.afterKey = false
+	if ctx >= cKeep {
+		ctx = r.keptCtx(ctx, t)
+	}
+	switch t.Kind {
+	case jsonx.Object, jsonx.Array:
+		kind := kArr
+		if t.Kind == jsonx.Object {
+			kind = kObj
+		}
+		if ctx != cDrop {
+			r.addTok(kind, t.Start, t.End, ctx)
+		}
+		r.frames = append(r.frames, frame{obj: t.Kind == jsonx.Object, ctx: ctx, keys: len(r.keyToks)})
+	case jsonx.String:
+		if ctx == cDrop {
+			return
+		}
+		s := r.addTok(kStr, t.Start, t.End, ctx)
+		if t.Escaped {
+			s.flags |= fEsc
+		}
+		if ctx != cKeep {
+			var l *leaf
+			if ctx == cCard {
+				l = &leaf{first: len(r.dig)}
+			}
+			r.feedText(r.content(t.Start, t.End, t.Escaped), l)
+			if l != nil {
+				r.endLeaf(l)
+			}
+		}
+	case jsonx.Number:
+		if ctx == cDrop {
+			return
+		}
+		r.addTok(kNum, t.Start, t.End, ctx)
+		if ctx != cKeep {
+			var l *leaf
+			if ctx == cCard {
+				l = &leaf{first: len(r.dig)}
+			}
+			r.feedNumber(r.doc[t.Start:t.End], l)
+			if l != nil {
+				r.endLeaf(l)
+			}
+		}
+	default: // true, false, null
+		if ctx != cDrop {
+			r.addTok(kLit, t.Start, t.End, ctx)
+			r.brk = true // true, false and null are letters
+		}
+	}
 }
 
 // closeContainer pops the innermost container, closed by t. For an object it
 // records its keys for renaming.
-func (r *redactor) closeContainer(stack *[]frame, t jsonx.Token) {
-	f := (*stack)[len(*stack)-1]
-	*stack = (*stack)[:len(*stack)-1]
+func (r *redactor) closeContainer(t jsonx.Token) {
+	f := r.frames[len(r.frames)-1]
+	r.frames = r.frames[:len(r.frames)-1]
 	if f.obj {
 		if f.ctx != cDrop && f.ctx != cKeep && len(r.keyToks) > f.keys {
 			r.st.work += uint64(len(r.keyToks) - f.keys)

@@ -71,7 +71,7 @@ func path[C any](p pipeline.Provider[C], cfg C) cpuPath {
 		if err != nil {
 			return nil, err
 		}
-		e, err := p.Decode(req, doc, cfg)
+		e, err := pipeline.DecodeDoc(p, req, doc, cfg)
 		doc.Release()
 		if err != nil {
 			return nil, err
@@ -86,7 +86,7 @@ func path[C any](p pipeline.Provider[C], cfg C) cpuPath {
 		_ = eventstore.Digest(e.Data)
 		data := e.Data
 		if en, ok := any(p).(pipeline.Enricher[C]); ok {
-			if data, err = en.Enrich(e, cfg); err != nil {
+			if data, err = pipeline.EnrichData(en, e, cfg); err != nil {
 				return nil, err
 			}
 		}

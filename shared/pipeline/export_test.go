@@ -2,3 +2,6 @@ package pipeline
 
 // MalformedJSON is malformedJSON, for the golden test of the request path.
 var MalformedJSON = malformedJSON
+
+// RedactedType is the pipeline's redaction of an event type.
+var RedactedType = redactedType

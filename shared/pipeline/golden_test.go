@@ -134,7 +134,7 @@ func golden[C any](p pipeline.Provider[C], cfg C) goldenRun {
 		if err != nil {
 			return fromErr(pipeline.MalformedJSON(err))
 		}
-		e, err := p.Decode(req, doc, cfg)
+		e, err := pipeline.DecodeDoc(p, req, doc, cfg)
 		doc.Release()
 		if err != nil {
 			var pe *pipeline.Error
@@ -156,7 +156,7 @@ func golden[C any](p pipeline.Provider[C], cfg C) goldenRun {
 		}
 		data := json.RawMessage(e.Data)
 		if en, ok := any(p).(pipeline.Enricher[C]); ok {
-			if data, err = en.Enrich(e, cfg); err != nil {
+			if data, err = pipeline.EnrichData(en, e, cfg); err != nil {
 				var q *pipeline.QuarantineError
 				if !errors.As(err, &q) {
 					return reject(http.StatusInternalServerError, pipeline.CodeInternal, err.Error())

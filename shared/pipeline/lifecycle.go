@@ -156,7 +156,15 @@ func (h *Handler[C]) advance(ctx context.Context, it *eventstore.Item, isNew boo
 // it cannot be processed now; err is any other failure.
 func (h *Handler[C]) storedData(ctx context.Context, it *eventstore.Item, prefer string) (data json.RawMessage, unprocessable *QuarantineError, err error) {
 	ev := &Event{Type: it.Type, Subject: it.Subject, Time: it.Time, Data: it.Data, Deprecated: it.Deprecated}
-	data, err = h.enrich(ctx, ev, prefer)
+	if _, ok := any(h.p).(Enricher[C]); !ok {
+		return it.Data, nil, nil
+	}
+	doc, q := parseStored(it.Data)
+	if q != nil {
+		return nil, q, nil
+	}
+	defer doc.Release()
+	data, err = h.enrich(ctx, ev, doc.Root(), prefer)
 	if err != nil && errors.As(err, &unprocessable) {
 		return nil, unprocessable, nil
 	}

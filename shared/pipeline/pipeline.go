@@ -1,7 +1,8 @@
 // Package pipeline is the provider-neutral request path every webhook receiver
 // runs: adapt → authenticate → parse and classify → transform → store once →
 // enqueue → mark queued → reply. A provider plugs in by implementing Provider;
-// the pipeline owns de-duplication, failure semantics, logs and metrics.
+// the pipeline owns the body (one parse, one redaction: see Classify),
+// de-duplication, failure semantics, logs and metrics.
 package pipeline
 
 import (
@@ -92,11 +93,20 @@ type Provider[C any] interface {
 	// wrap the sentinels of package verify (all → 401) or are a *Error. Network
 	// policy is not checked here but by SourceChecker, with AWSCURRENT only.
 	Authenticate(req *apigw.Request, cfg C) error
-	// Decode classifies an authenticated body, parsed once by the pipeline
-	// (doc: one well-formed JSON object, the strict check of jsonx.Parse), and
-	// reads the event from it (see Fields). Input it cannot accept is a *Error
-	// (see Malformed).
-	Decode(req *apigw.Request, doc *jsonx.Doc, cfg C) (*Event, error)
+	// Classify reads an authenticated body as sent (sent: its top-level
+	// object, parsed once by the pipeline with the strict check of
+	// jsonx.Parse), checks the fields the body must have as sent (a number
+	// that redaction would turn into a masked string must still be refused
+	// where a string belongs, and accepted where a number does), and says
+	// how its data is made storable (Redaction). The pipeline then redacts
+	// once, from the parse's tokens. Input it cannot accept is a *Error (see
+	// Malformed).
+	Classify(req *apigw.Request, sent jsonx.Value, cfg C) (Redaction, error)
+	// Decode reads the event from the body (see Body): everything stored
+	// beside the data — key, entity, subject, time — from body.Stored, the
+	// redacted data. It leaves Event.Data unset: the pipeline sets it to the
+	// redacted data's text. Input it cannot accept is a *Error.
+	Decode(req *apigw.Request, body Body, cfg C) (*Event, error)
 }
 
 // Router is implemented by providers whose route has a parameter that selects
@@ -149,10 +159,12 @@ type Credential struct {
 }
 
 // Enricher is implemented by providers whose queued data differs from the
-// stored data (a field decrypted for the queue only). Enrich returns the message data, or a
+// stored data (a field decrypted for the queue only). Enrich returns the
+// message data of ev, whose stored data the pipeline hands over parsed
+// (data: ev.Data's document, the redacted one on the request path), or a
 // QuarantineError when the input can never be processed with cfg.
 type Enricher[C any] interface {
-	Enrich(ev *Event, cfg C) (json.RawMessage, error)
+	Enrich(ev *Event, data jsonx.Value, cfg C) (json.RawMessage, error)
 }
 
 // EventTyper is implemented by providers to say which event types are their
@@ -354,8 +366,9 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	if err != nil {
 		return reject(malformedJSON(err))
 	}
-	ev, err := h.p.Decode(req, doc, matched.Config)
+	ev, stored, err := decode(h.p, req, doc.Root(), matched.Config)
 	doc.Release()
+	defer stored.Release()
 	if err != nil {
 		var pe *Error
 		if errors.As(err, &pe) {
@@ -374,7 +387,7 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	res = result{eventType: ev.Type, eventID: id}
 
 	// Transform for the queue. The result stays in memory: only ev.Data is stored.
-	msgData, err := h.enrich(ctx, ev, matched.VersionID)
+	msgData, err := h.enrich(ctx, ev, stored.Root(), matched.VersionID)
 	var q *QuarantineError // non-nil: authentic, but cannot be processed
 	if err != nil && !errors.As(err, &q) {
 		return with(res, failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", err))
@@ -464,14 +477,14 @@ func (h *Handler[C]) singleUseTTL(ctx context.Context, su SingleUser[C], req *ap
 // the request first (prefer), then the others, then — through the cache — a
 // fresh read of the secret (a rotated decryption key): only then is the event
 // unprocessable.
-func (h *Handler[C]) enrich(ctx context.Context, ev *Event, prefer string) (json.RawMessage, error) {
+func (h *Handler[C]) enrich(ctx context.Context, ev *Event, stored jsonx.Value, prefer string) (json.RawMessage, error) {
 	e, ok := any(h.p).(Enricher[C])
 	if !ok {
 		return ev.Data, nil
 	}
 	var data json.RawMessage
 	_, _, err := h.secrets.Try(ctx, prefer, func(v secrets.Version[C], _ []secrets.Version[C]) error {
-		d, err := e.Enrich(ev, v.Config)
+		d, err := e.Enrich(ev, stored, v.Config)
 		data = d
 		return err
 	})

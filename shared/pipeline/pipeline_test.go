@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"webhooks/internal/awskit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
+	"webhooks/shared/pan"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/verify"
 )
@@ -64,21 +64,22 @@ func (testProvider) SingleUse(r *apigw.Request, _ testSecret) pipeline.Credentia
 	return pipeline.Credential{ID: c, Key: []byte("signature-of-" + c), TTL: time.Hour}
 }
 
-func (testProvider) Decode(r *apigw.Request, _ *jsonx.Doc, _ testSecret) (*pipeline.Event, error) {
-	var b struct {
-		ID     string `json:"id"`
-		Sealed string `json:"sealed"`
+// Classify requires a string id; the whole body is stored, with card
+// numbers masked everywhere but id and sealed.
+func (testProvider) Classify(_ *apigw.Request, sent jsonx.Value, _ testSecret) (pipeline.Redaction, error) {
+	if id := sent.Get("id"); id.Kind() != jsonx.String || id.Text() == "" {
+		return pipeline.Redaction{}, pipeline.Malformed(pipeline.CodeMissingField, "id is required")
 	}
-	if err := json.Unmarshal(r.Body, &b); err != nil || b.ID == "" {
-		return nil, pipeline.Malformed(pipeline.CodeMissingField, "id is required")
-	}
-	var compact bytes.Buffer
-	_ = json.Compact(&compact, r.Body)
-	return &pipeline.Event{Type: "testprov.thing", Subject: b.ID, Key: b.ID, Data: compact.Bytes()}, nil
+	return pipeline.Redaction{Policy: pan.Policy{Keep: map[string]bool{"id": true, "sealed": true}}, Data: sent}, nil
+}
+
+func (testProvider) Decode(_ *apigw.Request, body pipeline.Body, _ testSecret) (*pipeline.Event, error) {
+	id := body.Stored.Get("id").Text()
+	return &pipeline.Event{Type: "testprov.thing", Subject: id, Key: id}, nil
 }
 
 // Enrich "decrypts" sealed: only the key "good" opens it.
-func (testProvider) Enrich(ev *pipeline.Event, s testSecret) (json.RawMessage, error) {
+func (testProvider) Enrich(ev *pipeline.Event, _ jsonx.Value, s testSecret) (json.RawMessage, error) {
 	var m map[string]any
 	_ = json.Unmarshal(ev.Data, &m)
 	if _, ok := m["sealed"]; !ok {

@@ -2,6 +2,9 @@ package providers_test
 
 import (
 	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -157,5 +160,74 @@ func TestSharedShipsAndTheAppLinksNoTooling(t *testing.T) {
 		if strings.HasPrefix(dep, "webhooks/internal/") || dep == "testing" {
 			t.Errorf("the CDK app (./infra) links %s", dep)
 		}
+	}
+}
+
+// The pipeline owns the body: it parses it once and redacts it once
+// (pipeline.Provider's Classify and Decode get the parsed and the redacted
+// document). No provider package calls the redactor or a JSON parser; the
+// only JSON a provider reads itself is its secret (ParseSecret) and APIGift's
+// decrypted goods (appendPlaintext: is the plaintext JSON?).
+func TestProvidersNeitherParseNorRedact(t *testing.T) {
+	allowed := map[string]map[string]bool{ // function → calls it may make
+		"ParseSecret":     {"json.Unmarshal": true},
+		"appendPlaintext": {"json.Valid": true},
+	}
+	forbidden := func(pkg, name string) bool {
+		switch {
+		case name == "Redact" || name == "RedactValue" || name == "Text" && pkg == "pan":
+			return true
+		case pkg == "jsonx":
+			return name == "Parse" || name == "ParseValue" || name == "CheckObject" || name == "Canonical" || name == "Valid"
+		case pkg == "json":
+			return name == "Unmarshal" || name == "NewDecoder" || name == "Valid" || name == "Compact" || name == "Indent"
+		}
+		return false
+	}
+	root := repoRoot(t)
+	fset := token.NewFileSet()
+	checked := 0
+	for _, name := range providers.Names() {
+		files, _ := filepath.Glob(filepath.Join(root, "shared", "providers", name, "*.go"))
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked++
+			for _, decl := range f.Decls {
+				fn, ok := decl.(*ast.FuncDecl)
+				if !ok || fn.Body == nil {
+					continue
+				}
+				ast.Inspect(fn.Body, func(n ast.Node) bool {
+					call, ok := n.(*ast.CallExpr)
+					if !ok {
+						return true
+					}
+					sel, ok := call.Fun.(*ast.SelectorExpr)
+					if !ok {
+						return true
+					}
+					pkg := ""
+					if id, ok := sel.X.(*ast.Ident); ok {
+						pkg = id.Name
+					}
+					callee := sel.Sel.Name
+					if sel.Sel.Name == "Redact" || sel.Sel.Name == "RedactValue" || forbidden(pkg, callee) {
+						if !allowed[fn.Name.Name][pkg+"."+callee] {
+							t.Errorf("%s: %s calls %s.%s: the pipeline parses and redacts the body", fset.Position(call.Pos()), fn.Name.Name, pkg, callee)
+						}
+					}
+					return true
+				})
+			}
+		}
+	}
+	if checked < len(providers.Names()) {
+		t.Fatalf("checked %d files", checked)
 	}
 }

@@ -3,7 +3,7 @@ package apigiftdev
 import (
 	"encoding/base64"
 
-	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/cardref"
 )
 
 // kept is what docs/CONTRACT.md §5 keeps as sent in APIGift's data, written
@@ -14,8 +14,8 @@ import (
 // 16-byte AES blocks; a card number sent under that name is not it). In a
 // message, a delivery's decrypted goods (virtualCollections) are the
 // merchandise, not a customer's payment data: they travel as they are.
-func kept(eventType string, _ []byte, queued bool) devkit.KeptAsSent {
-	k := devkit.KeptAsSent{}
+func kept(eventType string, _ []byte, queued bool) cardref.KeptAsSent {
+	k := cardref.KeptAsSent{}
 	switch eventType {
 	case "apigift.sell_review_request.created":
 		k.IDs = []string{"sourceOrderNumber"}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/cardref"
 )
 
 // kept is what docs/CONTRACT.md §5 keeps as sent in OSL Pay's data, written
@@ -16,10 +16,10 @@ import (
 // times (updateTime; an order's createTime, completedTime and
 // chainArrivalTime) when they are epoch milliseconds, 13 digits, from 2000
 // to 2089.
-func kept(eventType string, data []byte, _ bool) devkit.KeptAsSent {
-	order := devkit.KeptAsSent{IDs: []string{"orderId"}, If: map[string]func(string) bool{
+func kept(eventType string, data []byte, _ bool) cardref.KeptAsSent {
+	order := cardref.KeptAsSent{IDs: []string{"orderId"}, If: map[string]func(string) bool{
 		"updateTime": epochMillis, "createTime": epochMillis, "completedTime": epochMillis, "chainArrivalTime": epochMillis}}
-	user := devkit.KeptAsSent{IDs: []string{"userId"}, If: map[string]func(string) bool{"updateTime": epochMillis}}
+	user := cardref.KeptAsSent{IDs: []string{"userId"}, If: map[string]func(string) bool{"updateTime": epochMillis}}
 	switch eventType {
 	case "oslpay.order.status_changed":
 		return order
@@ -35,7 +35,7 @@ func kept(eventType string, data []byte, _ bool) devkit.KeptAsSent {
 	case nonBlank("userId"):
 		return user
 	}
-	return devkit.KeptAsSent{}
+	return cardref.KeptAsSent{}
 }
 
 func epochMillis(s string) bool {

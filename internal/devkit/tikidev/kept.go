@@ -4,15 +4,15 @@ import (
 	"strings"
 	"time"
 
-	"webhooks/internal/devkit"
+	"webhooks/internal/devkit/cardref"
 )
 
 // kept is what docs/CONTRACT.md §5 keeps as sent in Tiki's data, written
 // from the contract: the ids that are the subject, entity and message group
 // (order_code; sku and warehouse), the stock level qty_salable, and date
 // when it is RFC 3339 to the second, without a fraction.
-func kept(eventType string, _ []byte, _ bool) devkit.KeptAsSent {
-	k := devkit.KeptAsSent{If: map[string]func(string) bool{"date": documentedDate}}
+func kept(eventType string, _ []byte, _ bool) cardref.KeptAsSent {
+	k := cardref.KeptAsSent{If: map[string]func(string) bool{"date": documentedDate}}
 	switch eventType {
 	case "tiki.order.status_changed", "tiki.aftersale.status_changed":
 		k.IDs = []string{"order_code"}

@@ -13,7 +13,6 @@
 package alchemypay
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -124,14 +123,11 @@ func (*Provider) Authenticate(req *apigw.Request, s Secret) error {
 	return s.CheckToken(req.PathParams[TokenParam])
 }
 
-// Decode implements pipeline.Provider. orderNo and status are required; every
-// documented field, where present and not null, must be a string. The event's
-// key is the order, its type and its status, so the ~30 deliveries of one status
-// over 25 hours are one event and a new status is a new event. Key and subject
-// are read from the redacted form: the event id is a digest stored beside the
-// data, and must not let anyone recover a digit the data hides.
-func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline.Event, error) {
-	f := pipeline.FieldsOf(doc.Root(), "")
+// Classify implements pipeline.Provider. orderNo and status are required;
+// every documented field, where present and not null, must be a string. The
+// whole body is stored, redacted (Redactor).
+func (*Provider) Classify(_ *apigw.Request, sent jsonx.Value, _ Secret) (pipeline.Redaction, error) {
+	f := pipeline.FieldsOf(sent, "")
 	for _, name := range documented {
 		f.OptString(name)
 	}
@@ -141,18 +137,18 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline
 		}
 	}
 	if err := f.Err(); err != nil {
-		return nil, err
+		return pipeline.Redaction{}, err
 	}
-	data, err := Redact(req.Body)
-	if err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
-	}
-	red, err := jsonx.Parse(data)
-	if err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not a JSON object")
-	}
-	defer red.Release()
-	root := red.Root()
+	return pipeline.Redaction{Policy: Redactor, Data: sent}, nil
+}
+
+// Decode implements pipeline.Provider. The event's key is the order, its
+// type and its status, so the ~30 deliveries of one status over 25 hours are
+// one event and a new status is a new event. Key and subject are read from
+// the redacted form: the event id is a digest stored beside the data, and
+// must not let anyone recover a digit the data hides.
+func (*Provider) Decode(_ *apigw.Request, body pipeline.Body, _ Secret) (*pipeline.Event, error) {
+	root := body.Stored
 	orderNo := root.Get("orderNo").Text()
 	// An order's status is a state of the order (pipeline.Event.Entity): the
 	// body has no event id or time, and a status can come back (REFUNDING,
@@ -163,12 +159,5 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline
 		Subject: orderNo,
 		Entity:  pipeline.Key(orderNo, root.Get("orderType").Text()),
 		Key:     pipeline.Key(root.Get("status").Text()),
-		Data:    data,
 	}, nil
-}
-
-// Redact returns the storable form of a webhook body: compact JSON with card
-// numbers masked (see Redactor).
-func Redact(body []byte) (json.RawMessage, error) {
-	return Redactor.Redact(body)
 }

@@ -213,7 +213,7 @@ func TestRedact(t *testing.T) {
 		{"object key", `{"4111111111111111":"x"}`, `{"411111******1111":"x"}`},
 		{"HTML not escaped", `{"email":"a<b>@example.com"}`, `{"email":"a<b>@example.com"}`},
 	} {
-		got, err := Redact([]byte(tc.in))
+		got, err := Redactor.Redact([]byte(tc.in))
 		if err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 			continue

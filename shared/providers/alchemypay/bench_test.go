@@ -5,6 +5,7 @@ import (
 
 	"webhooks/internal/devkit"
 	"webhooks/shared/jsonx"
+	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/alchemypay"
 )
 
@@ -39,7 +40,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.Decode(req, doc, s); err != nil {
+		if _, err := pipeline.DecodeDoc(p, req, doc, s); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -50,7 +51,7 @@ func BenchmarkRedact(b *testing.B) {
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := alchemypay.Redact(req.Body); err != nil {
+		if _, err := alchemypay.Redactor.Redact(req.Body); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -58,7 +58,7 @@ func sample(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
 	return events.APIGatewayV2HTTPRequest{}
 }
 
-// assertNoPAN runs the reference reader (devkit.CardRuns, through awskit)
+// assertNoPAN runs the reference reader (cardref.CardRuns, through awskit)
 // over every attribute of every item, every message (body, group, ids,
 // attributes) and every log line: no card number outside what the contract
 // keeps, and no planted number at all.

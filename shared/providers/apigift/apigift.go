@@ -228,51 +228,49 @@ var Redactors = map[string]pan.Policy{
 	TypeDepositStatus:            {},
 }
 
-// Decode implements pipeline.Provider: the type comes from the route
+// Classify implements pipeline.Provider: the type comes from the route
 // (req.Variant) or, on the route without a slug, from the body's field names
-// (Classify, on the body as parsed by the pipeline: redaction never changes a
-// name it looks for); the fields the type requires are checked on the body as
-// sent (a number masked into a string must still be refused where a string
-// belongs, and accepted where a number does); then the body is redacted with
-// the type's policy (Redactors), and subject and de-duplication key are read
-// from the redacted form: what is stored.
+// (TypeOf: redaction never changes a name it looks for); the fields the type
+// requires are checked on the body as sent (a number masked into a string
+// must still be refused where a string belongs, and accepted where a number
+// does); the whole body is stored, redacted with the type's policy
+// (Redactors).
 //
 // A delivery's ciphertext is kept as sent when it is what it says: base64 of
 // AES blocks that decrypt, with valid padding, under the secret version that
 // authenticated the request. Anything else under that name (a card number
 // sent as "ciphertext", base64 of something else) is redacted like free text;
 // the delivery is then quarantined as not decrypting, as it would be anyway.
-func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, cfg Secret) (*pipeline.Event, error) {
+func (*Provider) Classify(req *apigw.Request, sent jsonx.Value, cfg Secret) (pipeline.Redaction, error) {
 	typ := req.Variant
 	if typ == "" {
 		var err error
-		if typ, err = classify(doc.Root()); err != nil {
-			return nil, err
+		if typ, err = TypeOf(sent); err != nil {
+			return pipeline.Redaction{}, err
 		}
 	}
 	policy, ok := Redactors[typ]
 	if !ok {
-		return nil, pipeline.NotFound("unknown APIGift event")
+		return pipeline.Redaction{}, pipeline.NotFound("unknown APIGift event")
 	}
-	if _, err := describe(typ, doc.Root()); err != nil {
-		return nil, err
+	if _, err := describe(typ, sent); err != nil {
+		return pipeline.Redaction{}, err
 	}
 	if typ == TypeInventoryItemDelivered {
 		policy.KeepIf = map[string]func(string) bool{fieldCiphertext: func(ct string) bool { return decrypts(cfg.block, ct) }}
 	}
-	data, err := policy.Redact(req.Body)
-	if err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
+	return pipeline.Redaction{Type: typ, Policy: policy, Data: sent}, nil
+}
+
+// Decode implements pipeline.Provider: subject and de-duplication key are
+// read from the redacted form, what is stored.
+func (*Provider) Decode(_ *apigw.Request, body pipeline.Body, _ Secret) (*pipeline.Event, error) {
+	// Checked as sent by Classify; here only what redaction changed (a
+	// number masked into a string) could be refused, and none of it is read.
+	ev, _ := describe(body.Type, body.Stored)
+	if ev == nil {
+		return nil, pipeline.NotFound("unknown APIGift event")
 	}
-	red, err := parseObject(data)
-	if err != nil {
-		return nil, err
-	}
-	defer red.Release()
-	// Checked as sent above; here only what redaction changed (a number
-	// masked into a string) could be refused, and none of it is read.
-	ev, _ := describe(typ, red.Root())
-	ev.Data = data
 	return ev, nil
 }
 
@@ -280,14 +278,14 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, cfg Secret) (*pipeli
 // encryptedVirtualCollections into data.virtualCollections (JSON when the
 // plaintext is JSON, else a string) and drops the ciphertext. The result goes
 // to the queue only. Other events are queued as stored.
-func (*Provider) Enrich(ev *pipeline.Event, s Secret) (json.RawMessage, error) {
+func (*Provider) Enrich(ev *pipeline.Event, data jsonx.Value, s Secret) (json.RawMessage, error) {
 	if ev.Type != TypeInventoryItemDelivered {
 		return ev.Data, nil
 	}
 	if s.block == nil {
 		return nil, verify.ErrNotConfigured
 	}
-	return decryptData(ev.Data, s.block)
+	return decryptData(data, s.block)
 }
 
 func slugList() []string {

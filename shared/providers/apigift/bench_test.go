@@ -64,7 +64,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.SetBytes(int64(len(req.Body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := p.Decode(req, doc, s); err != nil {
+				if _, err := pipeline.DecodeDoc(p, req, doc, s); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -102,7 +102,7 @@ func BenchmarkEnrich(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.Enrich(ev, s); err != nil {
+		if _, err := pipeline.EnrichData(p, ev, s); err != nil {
 			b.Fatal(err)
 		}
 	}

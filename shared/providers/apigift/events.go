@@ -1,12 +1,9 @@
 package apigift
 
 import (
-	"bytes"
 	"crypto/cipher"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -16,16 +13,8 @@ import (
 	"webhooks/shared/pipeline"
 )
 
-func parseObject(body []byte) (*jsonx.Doc, error) {
-	d, err := jsonx.Parse(body)
-	if err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body must be a JSON object")
-	}
-	return d, nil
-}
-
-// Classify recognises the event type of a body that arrived without an {event}
-// slug, from fields only one event has:
+// TypeOf recognises the event type of a body that arrived without an {event}
+// slug (o: its top-level object), from fields only one event has:
 //
 //   - takeoutInventoryId or encryptedVirtualCollections: inventory_item.delivered
 //   - supportTicketId: support_ticket.updated
@@ -37,13 +26,8 @@ func parseObject(body []byte) (*jsonx.Doc, error) {
 //
 // A field counts when present, even null. A body that matches none, or more
 // than one, is a 400 unknown_event: such a URL should be registered with its slug.
-func Classify(body []byte) (string, error) {
-	d, err := parseObject(body)
-	if err != nil {
-		return "", err
-	}
-	defer d.Release()
-	return classify(d.Root())
+func TypeOf(o jsonx.Value) (string, error) {
+	return classify(o)
 }
 
 func classify(o jsonx.Value) (string, error) {
@@ -168,19 +152,19 @@ func describe(typ string, o jsonx.Value) (*pipeline.Event, error) {
 	return ev, f.Err()
 }
 
-// decryptData turns the stored data of a delivery into the queued data: the
-// fields in their order, encryptedVirtualCollections replaced in place by
-// virtualCollections. Undecryptable ciphertext is a quarantine.
-func decryptData(data json.RawMessage, block cipher.Block) (json.RawMessage, error) {
-	d, err := jsonx.Parse(data)
-	if err != nil { // what the strict parse refuses (the stored form never is)
-		return decryptDecoded(data, block)
+// decryptData turns the stored data of a delivery (d: its document) into the
+// queued data: the fields in their order, encryptedVirtualCollections
+// replaced in place by virtualCollections. Undecryptable ciphertext is a
+// quarantine.
+func decryptData(d jsonx.Value, block cipher.Block) (json.RawMessage, error) {
+	if d.Kind() != jsonx.Object {
+		return nil, pipeline.Quarantine("the stored delivery is not a JSON object", nil)
 	}
-	defer d.Release()
-	out := make([]byte, 0, len(data)+len(data)/2)
+	raw := d.Raw()
+	out := make([]byte, 0, len(raw)+len(raw)/2)
 	out = append(out, '{')
 	found := false
-	for k, v := range d.Root().Members() {
+	for k, v := range d.Members() {
 		if len(out) > 1 {
 			out = append(out, ',')
 		}
@@ -194,6 +178,7 @@ func decryptData(data json.RawMessage, block cipher.Block) (json.RawMessage, err
 		if v.Kind() != jsonx.String {
 			return nil, pipeline.Quarantine(fieldCiphertext+" is not a string", errors.New("json: not a string"))
 		}
+		var err error
 		if out, err = appendPlaintext(out, block, v.Text()); err != nil {
 			return nil, err
 		}
@@ -226,55 +211,6 @@ func appendPlaintext(out []byte, block cipher.Block, ct string) ([]byte, error) 
 	}
 	Wipe(pt)
 	return out, nil
-}
-
-// decryptDecoded is decryptData through encoding/json's tokens, for stored
-// data that the strict parse refuses.
-func decryptDecoded(data json.RawMessage, block cipher.Block) (json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, errors.New("apigift: stored delivery is not a JSON object")
-	}
-	out := []byte{'{'}
-	found := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("apigift: stored delivery: %w", err)
-		}
-		name, _ := tok.(string)
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return nil, fmt.Errorf("apigift: stored delivery: %w", err)
-		}
-		if len(out) > 1 {
-			out = append(out, ',')
-		}
-		if name != fieldCiphertext {
-			out = jsonx.AppendString(out, name) // escaped no more than JSON needs
-			out = append(out, ':')
-			out = append(out, val...)
-			continue
-		}
-		var ct string
-		if err := json.Unmarshal(val, &ct); err != nil {
-			return nil, pipeline.Quarantine(fieldCiphertext+" is not a string", err)
-		}
-		if out, err = appendPlaintext(out, block, ct); err != nil {
-			return nil, err
-		}
-		found = true
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("apigift: stored delivery: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("apigift: stored delivery has data after the object")
-	}
-	if !found {
-		return nil, pipeline.Quarantine(fieldCiphertext+" is missing", nil)
-	}
-	return append(out, '}'), nil
 }
 
 // canonical renders a body or one of its values with sorted keys and numbers

@@ -30,7 +30,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"webhooks/consumer/fieldname"
 	"webhooks/shared/apigw"
@@ -80,6 +79,18 @@ var known = map[string]struct{ typ, subject string }{
 	KindKYCStatus:       {TypeKYCStatus, "userId"},
 	KindDefiAccountBind: {TypeDefiAccountBind, "userId"},
 	KindDefiAccountAuth: {TypeDefiAccountAuth, "userId"},
+}
+
+// subjectOf is the subject field of a documented event type (Classify's
+// Redaction.Type: an undocumented envelope type never maps to one, see
+// EventType).
+func subjectOf(typ string) (string, bool) {
+	for _, k := range known {
+		if k.typ == typ {
+			return k.subject, true
+		}
+	}
+	return "", false
 }
 
 // Reply codes in OSL Pay's {"code", "msg", "data", "requestTime"} shape. Only
@@ -251,80 +262,67 @@ func checkBodyAppID(body jsonx.Value, appID string) error {
 	return nil
 }
 
-// Decode implements pipeline.Provider. A body whose appid differs from the
-// configured appId is not authentic (401). Subject and key are read from the
-// sanitised data: the event id is a digest stored beside it.
-func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline.Event, error) {
-	env := doc.Root()
+// Classify implements pipeline.Provider. A body whose appid differs from the
+// configured appId is not authentic (401). The envelope's data is what is
+// stored, sanitised (see the sanitisers); its fields are checked as sent
+// (sanitising may turn a number into a masked string).
+func (*Provider) Classify(_ *apigw.Request, env jsonx.Value, s Secret) (pipeline.Redaction, error) {
 	if err := checkBodyAppID(env, s.AppID); err != nil {
-		return nil, &pipeline.Error{Status: http.StatusUnauthorized, Code: pipeline.CodeUnauthorized, Message: "request is not authentic", Err: err}
+		return pipeline.Redaction{}, &pipeline.Error{Status: http.StatusUnauthorized, Code: pipeline.CodeUnauthorized, Message: "request is not authentic", Err: err}
 	}
 	f := pipeline.FieldsOf(env, "")
 	kind := f.ReqID("type")
 	if err := f.Err(); err != nil {
-		return nil, err
+		return pipeline.Redaction{}, err
 	}
 	k, isKnown := known[kind]
-	typ, err := redactedType(EventType(kind))
-	if err != nil {
-		return nil, err
-	}
-	ev := &pipeline.Event{Type: typ}
-
 	// An unknown type's data may be anything: it is recorded as it is.
 	dataVal := env.Get("data")
 	if isKnown {
 		f.ReqObject("data")
 		if err := f.Err(); err != nil {
-			return nil, err
+			return pipeline.Redaction{}, err
 		}
 	}
-	rawData := dataVal.Raw()
-	if rawData == nil {
-		rawData = []byte("null")
-	}
-	data, err := sanitiserFor(kind, isKnown, dataVal).Redact(rawData)
-	if err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
-	}
-	ev.Data = data
-	// Fields are checked on the data as sent (sanitising may turn a number
-	// into a masked string); the values of those that are strings are read
-	// from the sanitised form.
 	fields := pipeline.FieldsOf(dataVal, "data.")
-	var clean jsonx.Value
-	if dataVal.Kind() == jsonx.Object {
-		if d, err := jsonx.Parse(data); err == nil {
-			defer d.Release()
-			clean = d.Root()
-		}
+	switch {
+	case kind == KindOrderStatus:
+		fields.ReqID("orderId")
+		fields.ReqID("state")
+		fields.OptStrings(orderStrings...)
+	case isKnown:
+		fields.ReqID(k.subject)
+		fields.OptStrings("updateTime")
 	}
-	// str reads a string field: a required one must be a string that is not
-	// blank (else fields records the error); an optional one that is not a
-	// string reads as "".
-	str := func(name string, required bool) string {
-		if required {
-			if v := fields.ReqID(name); fields.Err() != nil {
-				return v
-			}
-		} else if fields.Get(name).Kind() != jsonx.String {
+	if err := fields.Err(); err != nil {
+		return pipeline.Redaction{}, err
+	}
+	return pipeline.Redaction{Type: EventType(kind), Policy: sanitiserFor(kind, isKnown, dataVal), Data: dataVal}, nil
+}
+
+// Decode implements pipeline.Provider. Subject and key are read from the
+// sanitised data, and the type is the pipeline's redaction of the one
+// Classify read (an unknown envelope type may carry a card number): the
+// event id is a digest stored beside them.
+func (*Provider) Decode(_ *apigw.Request, body pipeline.Body, _ Secret) (*pipeline.Event, error) {
+	subject, isKnown := subjectOf(body.Type)
+	clean := body.Stored
+	ev := &pipeline.Event{Type: body.Type}
+	// str reads a field that was sent as a string, from the stored data (""
+	// when it was sent as anything else: a number masked into a string is
+	// still not one).
+	str := func(name string) string {
+		if body.Data.Get(name).Kind() != jsonx.String {
 			return ""
 		}
 		if c := clean.Get(name); c.Kind() == jsonx.String {
 			return c.Text()
 		}
-		return fields.Get(name).Text()
+		return ""
 	}
-
 	switch {
-	case kind == KindOrderStatus:
-		orderID := str("orderId", true)
-		state := str("state", true)
-		fields.OptStrings(orderStrings...)
-		if err := fields.Err(); err != nil {
-			return nil, err
-		}
-		updated := str("updateTime", false)
+	case body.Type == TypeOrderStatus:
+		orderID, state, updated := str("orderId"), str("state"), str("updateTime")
 		ev.Subject = orderID
 		// A state of the order (pipeline.Event.Entity): the same state and
 		// update time can come back (updateTime is optional, and may have
@@ -332,55 +330,25 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, s Secret) (*pipeline
 		ev.Entity, ev.Key = orderID, pipeline.Key(state, updated)
 		ev.Time = parseTime(updated)
 	case isKnown:
-		subject := str(k.subject, true)
-		fields.OptStrings("updateTime")
-		if err := fields.Err(); err != nil {
-			return nil, err
-		}
 		// A state of the user: the whole data is the state.
-		ev.Subject = subject
-		ev.Entity, ev.Key = subject, jsonx.Canonical(data)
-		ev.Time = parseTime(str("updateTime", false))
+		ev.Subject = str(subject)
+		ev.Entity, ev.Key = ev.Subject, canonical(clean)
+		ev.Time = parseTime(str("updateTime"))
 	default:
-		if id := str("orderId", false); strings.TrimSpace(id) != "" {
+		if id := str("orderId"); strings.TrimSpace(id) != "" {
 			ev.Subject = id
-		} else if id := str("userId", false); strings.TrimSpace(id) != "" {
+		} else if id := str("userId"); strings.TrimSpace(id) != "" {
 			ev.Subject = id
 		}
 		// A state of the entity it names; without one, the data is the
 		// event's identity (an identical body is a redelivery).
-		ev.Entity, ev.Key = ev.Subject, pipeline.Key(typ, jsonx.Canonical(data))
+		ev.Entity, ev.Key = ev.Subject, pipeline.Key(ev.Type, canonical(clean))
 	}
 	return ev, nil
 }
 
-// redactedType masks a card number an unknown envelope type may carry: the
-// type is stored, sent as a message attribute and part of the event id.
-func redactedType(t string) (string, error) {
-	if plainASCII(t) { // no digit: nothing to mask (the documented types, most others)
-		return t, nil
-	}
-	out, err := pan.Policy{}.Redact(jsonx.AppendString(nil, t))
-	if err != nil {
-		return "", pipeline.Malformed(pipeline.CodeInvalidField, "field type is not a valid string")
-	}
-	var v string
-	if err := json.Unmarshal(out, &v); err != nil {
-		return "", pipeline.Malformed(pipeline.CodeInvalidField, "field type is not a valid string")
-	}
-	return v, nil
-}
-
-// plainASCII reports whether s is printable ASCII without a digit: a string
-// that pan leaves as it is.
-func plainASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c-'0' <= 9 {
-			return false
-		}
-	}
-	return true
-}
+// canonical is the canonical text of a value (jsonx.Canonical).
+func canonical(v jsonx.Value) string { return string(v.AppendCanonical(nil)) }
 
 // EventType maps an envelope type to the event type: the four documented types
 // to their names, any other to "oslpay.<type>" with characters outside
@@ -468,14 +436,6 @@ func sanitiserFor(kind string, isKnown bool, data jsonx.Value) pan.Policy {
 		}
 	}
 	return plainSanitiser
-}
-
-// Sanitise returns the storable form of an envelope's data that keeps no field
-// as sent: compact JSON with every field named like a secret (privateSecret,
-// any *secret*, *password*, *privateKey*, at any depth) removed and every card
-// number masked.
-func Sanitise(raw json.RawMessage) (json.RawMessage, error) {
-	return plainSanitiser.Redact(raw)
 }
 
 // IsSecretField reports whether a field holds a secret that must not be stored:

@@ -6,6 +6,7 @@ import (
 	"webhooks/internal/devkit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
+	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/tiki"
 )
 
@@ -62,7 +63,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.Decode(req, doc, s); err != nil {
+		if _, err := pipeline.DecodeDoc(p, req, doc, s); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -145,23 +145,22 @@ func Sign(secret string, body []byte) string {
 	return SignaturePrefix + verify.HMACHex(sha1.New, []byte(secret), body)
 }
 
-// Decode implements pipeline.Provider. The envelope's data (its member
+// Classify implements pipeline.Provider. The envelope's data (its member
 // "data", matched in any case as Tiki's envelope always was) must be an
-// object; the fields of the request's kind are checked as sent, the data is
-// redacted with the kind's policy (Redactors), and the event's entity and
-// state are read from the redacted form: what is stored.
-func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline.Event, error) {
-	data := envelopeData(doc.Root())
+// object; the fields of the request's kind are checked as sent; the data is
+// what is stored, redacted with the kind's policy (Redactors).
+func (*Provider) Classify(req *apigw.Request, sent jsonx.Value, _ Secret) (pipeline.Redaction, error) {
+	data := envelopeData(sent)
 	if data.IsNull() {
-		return nil, pipeline.Malformed(pipeline.CodeMissingField, `field "data" is required`)
+		return pipeline.Redaction{}, pipeline.Malformed(pipeline.CodeMissingField, `field "data" is required`)
 	}
 	if data.Kind() != jsonx.Object {
-		return nil, pipeline.Malformed(pipeline.CodeInvalidField, `field "data" must be a JSON object`)
+		return pipeline.Redaction{}, pipeline.Malformed(pipeline.CodeInvalidField, `field "data" must be a JSON object`)
 	}
 	kind := req.Variant
 	policy, ok := Redactors[kind]
 	if !ok {
-		return nil, pipeline.NotFound("unknown Tiki webhook kind")
+		return pipeline.Redaction{}, pipeline.NotFound("unknown Tiki webhook kind")
 	}
 	f := pipeline.FieldsOf(data, "data.")
 	f.OptString("date")
@@ -181,18 +180,15 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline
 		f.OptStrings("ref_code", "type")
 	}
 	if err := f.Err(); err != nil {
-		return nil, err
+		return pipeline.Redaction{}, err
 	}
-	out, err := policy.Redact(data.Raw())
-	if err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
-	}
-	stored, err := jsonx.Parse(out)
-	if err != nil {
-		return nil, pipeline.Malformed(pipeline.CodeMalformedJSON, "body is not well-formed JSON")
-	}
-	defer stored.Release()
-	r := stored.Root()
+	return pipeline.Redaction{Policy: policy, Data: data}, nil
+}
+
+// Decode implements pipeline.Provider: the event's entity and state are read
+// from the stored (redacted) data.
+func (*Provider) Decode(req *apigw.Request, body pipeline.Body, _ Secret) (*pipeline.Event, error) {
+	r := body.Stored
 	// text is a member of the stored form: as sent where the kind keeps it,
 	// redacted elsewhere (a masked number reads as its masked string).
 	text := func(name string) string {
@@ -210,7 +206,7 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline
 	// an event, only a redelivery of the entity's latest state is a duplicate.
 	date := text("date")
 	var ev pipeline.Event
-	switch kind {
+	switch req.Variant {
 	case KindOrder:
 		code := text("order_code")
 		ev = pipeline.Event{Type: TypeOrder, Subject: code, Entity: code, Key: pipeline.Key(text("main_state"), text("main_substate"), date)}
@@ -221,11 +217,12 @@ func (*Provider) Decode(req *apigw.Request, doc *jsonx.Doc, _ Secret) (*pipeline
 		code := text("order_code")
 		ev = pipeline.Event{Type: TypeAftersale, Subject: code, Entity: pipeline.Key(code, text("type"), text("ref_code")),
 			Key: pipeline.Key(text("status"), date)}
+	default:
+		return nil, pipeline.NotFound("unknown Tiki webhook kind")
 	}
 	if t, err := time.Parse(time.RFC3339, date); err == nil {
 		ev.Time = t
 	}
-	ev.Data = out
 	return &ev, nil
 }
 

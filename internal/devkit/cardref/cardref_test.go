@@ -1,4 +1,4 @@
-package devkit
+package cardref
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package devkit
+package cardref
 
 // The reference reader of the card-number guarantee (shared/DESIGN.md, "Card
 // numbers"), for tests: a naive reading of a JSON document exactly as the
