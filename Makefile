@@ -75,7 +75,8 @@ PROGRESS_BUILD = echo "== building (the first time: minutes; then cached)"; \
 	for m in $(MODULES); do echo "   module $$m"; (cd $$m && $(GO) build -v $$($(GO) list -e -f '{{if and (ne .Name "main") .GoFiles}}{{.ImportPath}}{{end}}' ./...) 2>&1 | \
 		{ n=0; while IFS= read -r l; do case "$$l" in ""|*[!A-Za-z0-9._~/+-]*) echo "   $$l";; *) n=$$((n+1)); [ $$((n % 25)) -ne 0 ] || echo "   $$n packages compiled ($$l)";; esac; done; echo "   $$n packages compiled"; }); done
 
-# Unit tests only (no moto_server needed).
+# Unit tests only (go test -short): no moto_server, emulator or cfn-lint, and no CDK
+# synthesis (infra/stack's template tests skip); make test runs all of them.
 test-unit:
 	@$(EACH) run test-unit $(MODULES) -- $(GO) test -short -count=1 ./...
 

@@ -24,6 +24,7 @@ func getAtt(id, attr string) map[string]any {
 
 func TestExampleConsumerIsOffByDefault(t *testing.T) {
 	// GIVEN the default context WHEN synthesised THEN nothing of the example consumer exists
+	needsSynth(t)
 	for id, r := range dflt.json["Resources"].(map[string]any) {
 		if isConsumerID(id) {
 			t.Errorf("default stack has %s (%v)", id, r.(map[string]any)["Type"])
@@ -81,6 +82,7 @@ func TestExampleConsumerFunction(t *testing.T) {
 	// GIVEN the example consumer on WHEN synthesised THEN one more function: the example's
 	// bootstrap on arm64, logging JSON to its own encrypted log group with the stack's
 	// retention, timed out well within the queues' visibility timeout
+	needsSynth(t)
 	if spec.ConsumerTimeout*6 > spec.Queue.VisibilityTimeout {
 		t.Errorf("timeout %s: the queues' visibility timeout %s is under six times it", spec.ConsumerTimeout, spec.Queue.VisibilityTimeout)
 	}
@@ -128,6 +130,7 @@ func TestExampleConsumerFunction(t *testing.T) {
 }
 
 func TestExampleConsumerReadsEveryQueue(t *testing.T) {
+	needsSynth(t)
 	for _, c := range []struct {
 		s                  synthesized
 		batch, concurrency float64
@@ -174,6 +177,7 @@ func TestExampleConsumerReadsEveryQueue(t *testing.T) {
 }
 
 func TestExampleConsumerRoleIsLeastPrivilege(t *testing.T) {
+	needsSynth(t)
 	for _, c := range []struct {
 		s     synthesized
 		table bool
@@ -235,6 +239,7 @@ func TestExampleConsumerIdempotencyTable(t *testing.T) {
 	// GIVEN the example consumer with idempotency WHEN synthesised THEN a table keyed by pk
 	// (string) only, TTL on expires_at, on-demand, point-in-time recovery, encrypted with the
 	// data key, deleted with the example
+	needsSynth(t)
 	id := cons.logicalID(t, "AWS::DynamoDB::Table", "ExampleConsumerIdempotencyTable")
 	tbl := cons.resources("AWS::DynamoDB::Table")[id]
 	p := props(tbl)
@@ -264,6 +269,7 @@ func TestExampleConsumerIdempotencyTable(t *testing.T) {
 func TestExampleConsumerOutputsAndAlarm(t *testing.T) {
 	// GIVEN the example consumer on WHEN synthesised THEN it outputs the function name and,
 	// with idempotency, the table name
+	needsSynth(t)
 	fn, _ := consumerFunction(t, cons)
 	table := cons.logicalID(t, "AWS::DynamoDB::Table", "ExampleConsumerIdempotencyTable")
 	outputs := cons.json["Outputs"].(map[string]any)

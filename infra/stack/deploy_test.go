@@ -14,6 +14,7 @@ import (
 
 func TestWebhookFunctionsAreServedThroughTheLiveAlias(t *testing.T) {
 	// GIVEN every synthesised stack
+	needsSynth(t)
 	for _, s := range everyStack() {
 		name := *s.stack.StackName()
 		// WHEN synthesised THEN each webhook function has a live alias pointing at a published
@@ -67,6 +68,7 @@ func TestWebhookFunctionsAreServedThroughTheLiveAlias(t *testing.T) {
 }
 
 func TestEachAliasHasADeploymentGroupThatRollsBack(t *testing.T) {
+	needsSynth(t)
 	for _, c := range []struct {
 		s      synthesized
 		config string
@@ -171,6 +173,7 @@ func TestDeployRolesAreLeastPrivilege(t *testing.T) {
 	// CodeDeploy only, with no managed policy, allowed only to read and move its function's live
 	// alias, read the provisioned concurrency of that function's versions, and read its own
 	// group's alarms
+	needsSynth(t)
 	groups := dflt.resources("AWS::CodeDeploy::DeploymentGroup")
 	roles := dflt.resources("AWS::IAM::Role")
 	for _, p := range Providers {
@@ -220,6 +223,7 @@ func TestDeployRolesAreLeastPrivilege(t *testing.T) {
 func TestDeployDocNamesTheTemplatesIds(t *testing.T) {
 	// GIVEN docs/DEPLOY.md WHEN it names the safe-deploy resources THEN those logical ids are
 	// the template's
+	needsSynth(t)
 	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "DEPLOY.md"))
 	if err != nil {
 		t.Fatal(err)

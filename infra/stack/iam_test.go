@@ -44,6 +44,7 @@ import (
 const refusedAction = "sqs:SendMessage"
 
 func TestFunctionsRunWithTheirRolesPolicy(t *testing.T) {
+	needsSynth(t)
 	moto := awskit.MotoOrSkipWith(t, awskit.MotoOptions{Env: awskit.IAMEnforced()})
 	ctx := context.Background()
 	admin, err := awskit.CreateAdmin(ctx, moto.Endpoint)

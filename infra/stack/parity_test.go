@@ -118,6 +118,7 @@ func num(v any) string {
 // The local stack is the template's: queues, dead-letter queues, tables,
 // functions, schedules, routes and the consumer's mappings.
 func TestLocalStackIsTheTemplates(t *testing.T) {
+	needsSynth(t)
 	moto := awskit.MotoOrSkip(t)
 	ctxValues := cdkJSONContext(t)
 	ctxValues[CtxAssetDir] = filepath.Join(filepath.Dir(filepath.Dir(dflt.path)), "build")

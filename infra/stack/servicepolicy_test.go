@@ -43,6 +43,7 @@ func (s synthesized) servicePolicies() map[string][]map[string]any {
 
 func TestEveryServicePrincipalStatementHasACondition(t *testing.T) {
 	// GIVEN every synthesised stack (default, prod, example consumer with and without its table)
+	needsSynth(t)
 	for _, s := range everyStack() {
 		// WHEN its key, topic and queue policies are read
 		seen := 0
@@ -78,6 +79,7 @@ func TestEveryServicePrincipalStatementHasACondition(t *testing.T) {
 func TestCloudWatchMayPublishToTheAlarmTopic(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN the alarm topic's policy allows CloudWatch to
 	// publish to the topic, only for alarms of the stack's account and region
+	needsSynth(t)
 	account := map[string]any{"Ref": "AWS::AccountId"}
 	alarms := map[string]any{"Fn::Join": []any{"", []any{
 		"arn:", map[string]any{"Ref": "AWS::Partition"}, ":cloudwatch:", map[string]any{"Ref": "AWS::Region"},

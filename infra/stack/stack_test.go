@@ -2,9 +2,9 @@ package stack
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -21,7 +21,8 @@ import (
 
 // One jsii runtime per test binary, and synthesis is the slow part: TestMain synthesises the
 // stack once with the default context (and once more with every optional setting), and every
-// test asserts against those templates.
+// test asserts against those templates. Under -short (make test-unit) nothing is synthesised
+// and every test that reads a template skips (needsSynth); make test runs them all.
 
 const consumerRole = "arn:aws:iam::123456789012:role/order-consumer"
 const tikiOnlyConsumer = "arn:aws:iam::123456789012:role/tiki-consumer"
@@ -47,8 +48,28 @@ var (
 // everyStack lists every synthesised stack, for the checks that hold whatever the context.
 func everyStack() []synthesized { return []synthesized{dflt, full, cons, consBare, allAtOnce} }
 
+// noSynth, when set, is why the tests that read a synthesised template skip.
+var noSynth string
+
+// needsSynth skips a test that reads the synthesised templates when TestMain did not
+// synthesise them (-short).
+func needsSynth(t *testing.T) {
+	t.Helper()
+	if noSynth != "" {
+		t.Skip(noSynth)
+	}
+}
+
 func TestMain(m *testing.M) {
+	flag.Parse()
 	code := func() int {
+		if testing.Short() {
+			// Synthesis starts the jsii runtime (node, ~1 GB) and takes most of this
+			// package's time, and what reads its templates (cfn-lint, cdk-nag, the
+			// comparisons against moto) is slower still: the unit loop leaves them out.
+			noSynth = "synthesises the stack: not in -short mode (make test runs it)"
+			return m.Run()
+		}
 		work, err := os.MkdirTemp("", "infra-test-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -233,6 +254,7 @@ func TestRoutesAreExactlyTheContractsPostRoutes(t *testing.T) {
 	// WHEN it is synthesised
 	// THEN the HTTP API has exactly the contract's routes, POST only, each integrated (payload
 	// format 2.0) with its provider's function, through the function's live alias
+	needsSynth(t)
 	want := map[string]string{
 		"POST /webhooks/tiki/{kind}":             "TikiFunction",
 		"POST /webhooks/apigift/{token}":         "ApiGiftFunction",
@@ -278,6 +300,7 @@ func TestLambdaPermissionsAreScopedToTheirRoutes(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN API Gateway may invoke each function's live alias
 	// only through that function's own routes (and EventBridge only through its rules, see
 	// TestRedriveIsScheduledPerFunction): no other invoke permission exists
+	needsSynth(t)
 	perms := map[string]map[string]any{}
 	for id, perm := range dflt.resources("AWS::Lambda::Permission") {
 		switch props(perm)["Principal"] {
@@ -308,6 +331,7 @@ func TestLambdaPermissionsAreScopedToTheirRoutes(t *testing.T) {
 
 func TestDefaultStageIsThrottledAndLogsRouteKeysOnly(t *testing.T) {
 	// GIVEN the default context and a context with apiRateLimit=20, apiBurstLimit=40
+	needsSynth(t)
 	for _, c := range []struct {
 		s           synthesized
 		rate, burst float64
@@ -357,6 +381,7 @@ func TestDefaultStageIsThrottledAndLogsRouteKeysOnly(t *testing.T) {
 func TestFunctionsRunTheBuiltBootstrapOnArm64(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN there are four functions, each provided.al2023 on
 	// arm64 with handler bootstrap, sized, traced, logging JSON to its own log group
+	needsSynth(t)
 	check(t, "count", func() {
 		dflt.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(Providers))))
 	})
@@ -387,6 +412,7 @@ func TestFunctionsRunTheBuiltBootstrapOnArm64(t *testing.T) {
 func TestFunctionEnvironmentIsTheContract(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN each function gets exactly the contract's variables,
 	// wired to the table, its own queue and its own secret
+	needsSynth(t)
 	table := dflt.logicalID(t, "AWS::DynamoDB::Table", "EventStore")
 	for _, p := range Providers {
 		fn := dflt.resources("AWS::Lambda::Function")[FunctionLogicalID(p)]
@@ -424,6 +450,7 @@ func TestFunctionEnvironmentIsTheContract(t *testing.T) {
 func TestFunctionsCarrySamAssetMetadata(t *testing.T) {
 	// GIVEN asset metadata enabled (as the CDK CLI does) WHEN synthesised THEN each function
 	// says where its code is, so `sam local invoke -t cdk.out/<stack>.template.json` works
+	needsSynth(t)
 	for _, p := range Providers {
 		fn := dflt.resources("AWS::Lambda::Function")[FunctionLogicalID(p)]
 		md, _ := fn["Metadata"].(map[string]any)
@@ -435,6 +462,7 @@ func TestFunctionsCarrySamAssetMetadata(t *testing.T) {
 
 func TestLogGroupsAreEncryptedWithRetention(t *testing.T) {
 	// GIVEN the default context (30 days) and one with logRetentionDays=90
+	needsSynth(t)
 	for _, c := range []struct {
 		s    synthesized
 		days float64
@@ -461,6 +489,7 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN each function's role allows only: the six table
 	// actions on the table (not its indexes), item actions only on its own provider's keys, send on its own queue, read of its own secret, the key through
 	// those services, writes to its own log group, and X-Ray
+	needsSynth(t)
 	table := dflt.logicalID(t, "AWS::DynamoDB::Table", "EventStore")
 	key := dflt.logicalID(t, "AWS::KMS::Key", "DataKey")
 	for _, p := range Providers {
@@ -533,6 +562,7 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 // --- scheduled redrive ----------------------------------------------------------------------
 
 func TestRedriveIsScheduledPerFunction(t *testing.T) {
+	needsSynth(t)
 	type run struct{ schedule, input string }
 	for _, c := range []struct {
 		name string
@@ -644,6 +674,7 @@ func TestRedriveIsScheduledPerFunction(t *testing.T) {
 }
 
 func TestRedriveStrandedAlarmPerProvider(t *testing.T) {
+	needsSynth(t)
 	for _, c := range []struct {
 		s      synthesized
 		ns     string
@@ -729,6 +760,7 @@ func TestConsumersCanBeGrantedReadByRoleArn(t *testing.T) {
 	// WHEN synthesised
 	// THEN order-consumer may receive and delete on every provider queue, tiki-consumer on
 	// tiki's only, and neither may send
+	needsSynth(t)
 	grants := map[string][]string{} // role name -> queues it may receive from
 	for _, pol := range full.resources("AWS::IAM::Policy") {
 		p := props(pol)
@@ -784,6 +816,7 @@ func TestEventStoreTable(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN the table has the contract's keys and TTL, is
 	// on-demand, recoverable, encrypted with the data key, deletion-protected and retained,
 	// with the sparse by-quarantine index
+	needsSynth(t)
 	check(t, "count", func() { dflt.template.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
 	key := dflt.logicalID(t, "AWS::KMS::Key", "DataKey")
 	check(t, "table", func() {
@@ -824,6 +857,7 @@ func TestEventStoreTable(t *testing.T) {
 func TestDataKeyRotatesAndIsRetained(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN one customer-managed key, rotated, retained, and
 	// usable by CloudWatch Logs only for this account's log groups
+	needsSynth(t)
 	check(t, "count", func() { dflt.template.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(1)) })
 	check(t, "key", func() {
 		dflt.template.HasResource(jsii.String("AWS::KMS::Key"), map[string]any{
@@ -843,6 +877,7 @@ func TestQueuesAreEncryptedHighThroughputFifoWithDeadLetterQueues(t *testing.T) 
 	// GIVEN the stack WHEN synthesised THEN per provider a FIFO queue (per-group throughput and
 	// de-duplication, 1 MiB messages) redriving to a FIFO DLQ that keeps messages 14 days, both
 	// KMS-encrypted with the data key and refusing non-TLS requests
+	needsSynth(t)
 	check(t, "count", func() {
 		dflt.template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(float64(2*len(Providers))))
 	})
@@ -891,6 +926,7 @@ func TestQueuesAreEncryptedHighThroughputFifoWithDeadLetterQueues(t *testing.T) 
 func TestSecretsHoldAPlaceholderEncryptedWithTheKey(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN one secret per provider, encrypted with the data
 	// key, created with the placeholder the functions refuse
+	needsSynth(t)
 	check(t, "count", func() {
 		dflt.template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(float64(len(Providers))))
 	})
@@ -910,6 +946,7 @@ func TestSecretsHoldAPlaceholderEncryptedWithTheKey(t *testing.T) {
 func TestNoHardCodedPhysicalNames(t *testing.T) {
 	// GIVEN two stages WHEN synthesised THEN no resource carries a fixed physical name (so
 	// both can live in one account); the only names (API, dashboard) are the stack's
+	needsSynth(t)
 	nameProps := []string{"TableName", "QueueName", "FunctionName", "Name", "RoleName", "TopicName", "LogGroupName", "AliasName"}
 	for _, s := range everyStack() {
 		for id, r := range s.json["Resources"].(map[string]any) {
@@ -939,6 +976,7 @@ func TestAlarmsCoverEveryProviderAndTheApi(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN seven alarms per provider and one for API 5xx, all
 	// notifying the encrypted alarm topic, and the deployment alarms (two per provider, see
 	// TestEachAliasHasADeploymentGroupThatRollsBack), notifying nobody
+	needsSynth(t)
 	alarms := dflt.resources("AWS::CloudWatch::Alarm")
 	if len(alarms) != 9*len(Providers)+1 {
 		t.Errorf("want %d alarms, got %d", 9*len(Providers)+1, len(alarms))
@@ -1031,6 +1069,7 @@ func TestAlarmsCoverEveryProviderAndTheApi(t *testing.T) {
 
 func TestDashboardShowsTheEmfMetricsPerProvider(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN the dashboard graphs every outcome of every provider
+	needsSynth(t)
 	dashboards := dflt.resources("AWS::CloudWatch::Dashboard")
 	if len(dashboards) != 1 {
 		t.Fatalf("want 1 dashboard, got %d", len(dashboards))
@@ -1056,6 +1095,7 @@ func TestDashboardShowsTheEmfMetricsPerProvider(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN it outputs the API URL, each provider's webhook URL
 	// with placeholders, queue and DLQ URLs and ARNs, secret ARNs, and the table name
+	needsSynth(t)
 	outputs := dflt.json["Outputs"].(map[string]any)
 	// (the operator tools read those the contract names)
 	want := []string{"ApiUrl", contract.OutputTable, "AlarmTopicArn", "DashboardName"}
@@ -1094,6 +1134,7 @@ func TestOutputs(t *testing.T) {
 func TestNoUnsuppressedNagFindings(t *testing.T) {
 	// GIVEN the AwsSolutions checks WHEN the stacks are synthesised THEN no finding is left
 	// unsuppressed (each suppression is justified in nag.go)
+	needsSynth(t)
 	for _, s := range everyStack() {
 		ann := assertions.Annotations_FromStack(s.stack.Stack)
 		for _, level := range []string{"error", "warning"} {
@@ -1110,31 +1151,11 @@ func TestNoUnsuppressedNagFindings(t *testing.T) {
 	}
 }
 
-func TestTemplatePassesCfnLint(t *testing.T) {
-	// GIVEN the synthesised templates WHEN cfn-lint checks them THEN it reports nothing
-	bin, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("cfn-lint not installed (pip install cfn-lint)")
-		}
-		t.Skip("cfn-lint not installed; skipping (pip install cfn-lint); CI=true makes this a failure")
-	}
-	rc, err := filepath.Abs(filepath.Join("..", "..", ".cfnlintrc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range everyStack() {
-		out, err := exec.Command(bin, "--config-file", rc, "--", s.path).CombinedOutput()
-		if err != nil {
-			t.Errorf("cfn-lint %s: %v\n%s", filepath.Base(s.path), err, out)
-		}
-	}
-}
-
 func TestSamEnvFileMatchesTheFunctions(t *testing.T) {
 	// GIVEN infra/sam-env.json WHEN compared with the synthesised functions THEN it names each
 	// function by its logical id and overrides exactly the variables the template declares
 	// (the SAM CLI ignores any other)
+	needsSynth(t)
 	raw, err := os.ReadFile(filepath.Join("..", "sam-env.json"))
 	if err != nil {
 		t.Fatal(err)
