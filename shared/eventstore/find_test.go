@@ -11,18 +11,18 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/shared/eventstore"
 )
 
-func TestMain(m *testing.M) { awskit.Main(m) }
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 // The scan's oracle is the set of items written: on generated tables (random
 // providers, statuses and receipt times), a parallel scan with any number of
 // segments returns exactly the events its filter selects — each once, none
 // missing — oldest first.
 func TestScanFindsExactlyWhatTheFilterSelects(t *testing.T) {
-	stack := awskit.NewStack(t, "p1", "")
+	stack := awstest.NewStack(t, "p1", "")
 	store := eventstore.New(stack.AWS.DynamoDB, stack.Table)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
@@ -100,7 +100,7 @@ func TestScanFindsExactlyWhatTheFilterSelects(t *testing.T) {
 // Unsent returns the marked events received before the cutoff, oldest first;
 // ClearUnsent removes one.
 func TestUnsentMarkers(t *testing.T) {
-	stack := awskit.NewStack(t, "p1", "")
+	stack := awstest.NewStack(t, "p1", "")
 	store := eventstore.New(stack.AWS.DynamoDB, stack.Table)
 	ctx := t.Context()
 	base := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
@@ -141,7 +141,7 @@ func TestUnsentMarkers(t *testing.T) {
 // A scan that runs out of time says so instead of answering a partial list
 // as if it were complete.
 func TestScanStopsWithItsContext(t *testing.T) {
-	stack := awskit.NewStack(t, "p1", "")
+	stack := awstest.NewStack(t, "p1", "")
 	store := eventstore.New(stack.AWS.DynamoDB, stack.Table)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Nanosecond)
 	defer cancel()
@@ -174,7 +174,7 @@ func (c *cancelAfter) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...
 // cursor, every selected event is found exactly once (the sweep of a table
 // too large for one invocation).
 func TestScansReadOnFromTheirCursor(t *testing.T) {
-	stack := awskit.NewStack(t, "p1", "")
+	stack := awstest.NewStack(t, "p1", "")
 	store := eventstore.New(stack.AWS.DynamoDB, stack.Table)
 	ctx := t.Context()
 	base := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)

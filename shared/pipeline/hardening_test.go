@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/metrics"
 	"webhooks/shared/pipeline"
@@ -25,9 +26,9 @@ import (
 	"webhooks/shared/secrets"
 )
 
-func newHandler(t *testing.T, stack *awskit.Stack) *pipeline.Handler[testSecret] {
+func newHandler(t *testing.T, stack *awstest.Stack) *pipeline.Handler[testSecret] {
 	t.Helper()
-	return awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	return awstest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
 }
 
 func noEventHeaders(t *testing.T, name string, hdr map[string]string) {
@@ -54,18 +55,18 @@ func TestSingleUseCredentialIsBoundBeforeParsing(t *testing.T) {
 		{"content type", `{"id":"a"}`, "application/xml", 415},
 	} {
 		t.Run(first.name, func(t *testing.T) {
-			stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+			stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 			h := newHandler(t, stack)
 			hdr := map[string]string{"x-token": "t1", "x-credential": "sig-" + first.name}
 			ev := event(first.body, hdr, "203.0.113.1")
 			if first.ctype != "" {
 				ev.Headers["content-type"] = first.ctype
 			}
-			if res := awskit.Invoke(t, h, ev); res.StatusCode != first.status {
+			if res := awstest.Invoke(t, h, ev); res.StatusCode != first.status {
 				t.Fatalf("first delivery: %d %s", res.StatusCode, res.Body)
 			}
-			forged := awskit.Invoke(t, h, event(`{"id":"forged"}`, hdr, "203.0.113.1"))
-			if forged.StatusCode != 401 || awskit.ErrorCode(t, forged.Body) != pipeline.CodeUnauthorized {
+			forged := awstest.Invoke(t, h, event(`{"id":"forged"}`, hdr, "203.0.113.1"))
+			if forged.StatusCode != 401 || awstest.ErrorCode(t, forged.Body) != pipeline.CodeUnauthorized {
 				t.Fatalf("captured credential with a forged body: %d %s", forged.StatusCode, forged.Body)
 			}
 			noEventHeaders(t, "replay", forged.Headers)
@@ -74,7 +75,7 @@ func TestSingleUseCredentialIsBoundBeforeParsing(t *testing.T) {
 			if first.ctype != "" {
 				again.Headers["content-type"] = first.ctype
 			}
-			if res := awskit.Invoke(t, h, again); res.StatusCode != first.status {
+			if res := awstest.Invoke(t, h, again); res.StatusCode != first.status {
 				t.Errorf("redelivery of the first body: %d", res.StatusCode)
 			}
 			if n := len(stack.EventItems(t)); n != 0 {
@@ -95,7 +96,7 @@ func TestSingleUseCredentialIsBoundBeforeParsing(t *testing.T) {
 
 // No 4xx response carries an X-Webhook-Event-* header.
 func TestNoEventHeadersOn4xx(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","allow":["203.0.113.0/24"]}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1","allow":["203.0.113.0/24"]}`)
 	h := newHandler(t, stack)
 	ok := map[string]string{"x-token": "t1"}
 	cases := map[string]struct {
@@ -109,13 +110,13 @@ func TestNoEventHeadersOn4xx(t *testing.T) {
 		"400 syntax":  {`{`, ok, "203.0.113.1"},
 	}
 	for name, c := range cases {
-		res := awskit.Invoke(t, h, event(c.body, c.hdr, c.ip))
+		res := awstest.Invoke(t, h, event(c.body, c.hdr, c.ip))
 		if res.StatusCode < 400 || res.StatusCode >= 500 {
 			t.Fatalf("%s: %d", name, res.StatusCode)
 		}
 		noEventHeaders(t, name, res.Headers)
 	}
-	if res := awskit.Invoke(t, h, event(`{"id":"a"}`, ok, "203.0.113.1")); res.StatusCode != 200 || res.Headers["X-Webhook-Event-Id"] == "" {
+	if res := awstest.Invoke(t, h, event(`{"id":"a"}`, ok, "203.0.113.1")); res.StatusCode != 200 || res.Headers["X-Webhook-Event-Id"] == "" {
 		t.Errorf("a 200 keeps its event headers: %v", res.Headers)
 	}
 }
@@ -124,23 +125,23 @@ func TestNoEventHeadersOn4xx(t *testing.T) {
 // outside the current allow-list is 403 even when it carries a credential that
 // the previous version (with no allow-list) would accept.
 func TestAllowListComesFromCurrentVersion(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"token":"t1","allow":["203.0.113.0/24"]}`); err != nil {
 		t.Fatal(err)
 	}
 	h := newHandler(t, stack)
 	ok := map[string]string{"x-token": "t1"}
-	res := awskit.Invoke(t, h, event(`{"id":"a"}`, ok, "198.51.100.7"))
+	res := awstest.Invoke(t, h, event(`{"id":"a"}`, ok, "198.51.100.7"))
 	if res.StatusCode != 403 {
 		t.Fatalf("outside the current list with a token both versions accept: %d %s", res.StatusCode, res.Body)
 	}
 	// And the other way round: the previous version's list does not refuse what the current one allows.
-	stack2 := awskit.NewStack(t, "testprov", `{"token":"old","allow":["10.0.0.0/8"]}`)
+	stack2 := awstest.NewStack(t, "testprov", `{"token":"old","allow":["10.0.0.0/8"]}`)
 	if _, err := stack2.AWS.PutSecret(context.Background(), stack2.SecretID, `{"token":"new"}`); err != nil {
 		t.Fatal(err)
 	}
 	h2 := newHandler(t, stack2)
-	if res := awskit.Invoke(t, h2, event(`{"id":"b"}`, map[string]string{"x-token": "old"}, "198.51.100.7")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h2, event(`{"id":"b"}`, map[string]string{"x-token": "old"}, "198.51.100.7")); res.StatusCode != 200 {
 		t.Fatalf("previous token from an address the current version allows: %d %s", res.StatusCode, res.Body)
 	}
 	if n := len(stack.EventItems(t)); n != 0 {
@@ -151,31 +152,31 @@ func TestAllowListComesFromCurrentVersion(t *testing.T) {
 // A request verified by AWSPREVIOUS is accepted within the grace period,
 // counted and logged; with previousVersionGraceHours 0 it is refused.
 func TestPreviousVersionGrace(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"old"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"old"}`)
 	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"token":"new"}`); err != nil {
 		t.Fatal(err)
 	}
 	h := newHandler(t, stack)
-	if res := awskit.Invoke(t, h, event(`{"id":"a"}`, map[string]string{"x-token": "old"}, "203.0.113.1")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, event(`{"id":"a"}`, map[string]string{"x-token": "old"}, "203.0.113.1")); res.StatusCode != 200 {
 		t.Fatalf("previous version within the grace period: %d %s", res.StatusCode, res.Body)
 	}
 	logs := stack.Logs.String()
 	if !strings.Contains(logs, `"`+metrics.MetricPreviousVersion+`":1`) || !strings.Contains(logs, "verified with the previous secret version") {
 		t.Errorf("a request verified by the previous version is neither counted nor logged:\n%s", logs)
 	}
-	if res := awskit.Invoke(t, h, event(`{"id":"b"}`, map[string]string{"x-token": "new"}, "203.0.113.1")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, event(`{"id":"b"}`, map[string]string{"x-token": "new"}, "203.0.113.1")); res.StatusCode != 200 {
 		t.Fatalf("current version: %d", res.StatusCode)
 	}
 	if n := strings.Count(stack.Logs.String(), `"`+metrics.MetricPreviousVersion+`":1`); n != 1 {
 		t.Errorf("%d previous-version counts for one such request", n)
 	}
 
-	never := awskit.NewStack(t, "testprov", `{"token":"old"}`)
+	never := awstest.NewStack(t, "testprov", `{"token":"old"}`)
 	if _, err := never.AWS.PutSecret(context.Background(), never.SecretID, `{"token":"new","`+secrets.GraceField+`":0}`); err != nil {
 		t.Fatal(err)
 	}
 	hn := newHandler(t, never)
-	if res := awskit.Invoke(t, hn, event(`{"id":"a"}`, map[string]string{"x-token": "old"}, "203.0.113.1")); res.StatusCode != 401 {
+	if res := awstest.Invoke(t, hn, event(`{"id":"a"}`, map[string]string{"x-token": "old"}, "203.0.113.1")); res.StatusCode != 401 {
 		t.Fatalf("previous version with a grace of 0: %d", res.StatusCode)
 	}
 }
@@ -194,10 +195,10 @@ func numberAttr(it map[string]ddb.AttributeValue, k string) (int64, bool) {
 // A release whose send fails leaves it in the quarantine index.
 func TestQuarantineHasNoTTLUntilQueued(t *testing.T) {
 	ctx := context.Background()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
 	h := newHandler(t, stack)
 	ev := event(`{"id":"q1","sealed":"abc"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
-	res := awskit.Invoke(t, h, ev)
+	res := awstest.Invoke(t, h, ev)
 	if res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("not quarantined: %d %v", res.StatusCode, res.Headers)
 	}
@@ -214,7 +215,7 @@ func TestQuarantineHasNoTTLUntilQueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	h2 := newHandler(t, stack)
-	if res := awskit.Invoke(t, h2, ev); res.StatusCode != 503 {
+	if res := awstest.Invoke(t, h2, ev); res.StatusCode != 503 {
 		t.Fatalf("send to a missing queue: %d %s", res.StatusCode, res.Body)
 	}
 	it = stack.EventItems(t)[id]
@@ -235,7 +236,7 @@ func TestQuarantineHasNoTTLUntilQueued(t *testing.T) {
 	// The queue is back: the next delivery queues it, and only now does its TTL start.
 	recreateQueue(t, stack)
 	before := time.Now()
-	if res := awskit.Invoke(t, h2, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
+	if res := awstest.Invoke(t, h2, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Fatalf("after the queue is back: %d %v %s", res.StatusCode, res.Headers, res.Body)
 	}
 	it = stack.EventItems(t)[id]
@@ -257,7 +258,7 @@ func TestQuarantineHasNoTTLUntilQueued(t *testing.T) {
 // maximum it is re-processed onto the queue.
 func TestMessageTheQueueRefusesIsQuarantined(t *testing.T) {
 	ctx := context.Background()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	if _, err := stack.AWS.SQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(stack.Queue.URL),
 		Attributes: map[string]string{"MaximumMessageSize": "1024"}}); err != nil {
 		t.Fatal(err)
@@ -265,7 +266,7 @@ func TestMessageTheQueueRefusesIsQuarantined(t *testing.T) {
 	h := newHandler(t, stack)
 	ev := event(`{"id":"big","pad":"`+strings.Repeat("x", 2000)+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
 	for i := 0; i < 2; i++ {
-		res := awskit.Invoke(t, h, ev)
+		res := awstest.Invoke(t, h, ev)
 		if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != string(metrics.Quarantined) && i == 0 {
 			t.Fatalf("delivery %d: %d %v %s", i, res.StatusCode, res.Headers, res.Body)
 		}
@@ -303,11 +304,11 @@ func TestMessageTheQueueRefusesIsQuarantined(t *testing.T) {
 // Bodies that encoding/json would inflate (HTML escaping, \u2028) are stored
 // and sent at their own size and accepted.
 func TestNothingInflatesWhatIsStoredOrSent(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	h := newHandler(t, stack)
 	for name, fill := range map[string]string{"html": strings.Repeat("<", 200_000), "line separators": strings.Repeat("\u2028", 75_000)} {
 		body := `{"id":"` + name + `","fill":"` + fill + `"}`
-		res := awskit.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+		res := awstest.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 		if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 			t.Fatalf("%s: %d %v %.200s", name, res.StatusCode, res.Headers, res.Body)
 		}
@@ -326,7 +327,7 @@ func TestNothingInflatesWhatIsStoredOrSent(t *testing.T) {
 // a body limit raised above it) quarantines the event with a reason — 200, not
 // a 5xx for ever — keeping what DynamoDB takes.
 func TestItemDynamoDBRefusesIsQuarantined(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	sc := secrets.New(stack.AWS.Secrets, stack.SecretID, testProvider{}.ParseSecret)
 	h, err := pipeline.New(pipeline.Provider[testSecret](testProvider{}), sc, eventstore.New(stack.AWS.DynamoDB, stack.Table),
 		queue.New(stack.AWS.SQS, stack.Queue.URL), pipeline.Options{MaxBody: 1 << 20})
@@ -334,7 +335,7 @@ func TestItemDynamoDBRefusesIsQuarantined(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := `{"id":"huge","pad":"` + strings.Repeat("y", 600_000) + `"}`
-	res := awskit.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+	res := awstest.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("%d %v %s", res.StatusCode, res.Headers, res.Body)
 	}
@@ -344,7 +345,7 @@ func TestItemDynamoDBRefusesIsQuarantined(t *testing.T) {
 		t.Fatalf("item %v", it)
 	}
 	// Redelivered: still quarantined, acknowledged. Re-processing cannot rebuild it.
-	if res := awskit.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
 		t.Fatalf("redelivery: %d", res.StatusCode)
 	}
 	if _, err := h.Reprocess(t.Context(), id); !errors.Is(err, pipeline.ErrDataNotKept) {

@@ -18,6 +18,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/queue"
@@ -53,7 +54,7 @@ func redrive(t *testing.T, h *pipeline.Handler[testSecret], payload string) redr
 	return r
 }
 
-func markers(t *testing.T, stack *awskit.Stack) int {
+func markers(t *testing.T, stack *awstest.Stack) int {
 	t.Helper()
 	n := 0
 	for _, it := range stack.Items(t) {
@@ -64,7 +65,7 @@ func markers(t *testing.T, stack *awskit.Stack) int {
 	return n
 }
 
-func recreateQueue(t *testing.T, stack *awskit.Stack) {
+func recreateQueue(t *testing.T, stack *awstest.Stack) {
 	t.Helper()
 	name := strings.TrimSuffix(stack.Queue.URL[strings.LastIndex(stack.Queue.URL, "/")+1:], ".fifo")
 	if _, err := stack.AWS.CreateQueue(t.Context(), name); err != nil {
@@ -77,9 +78,9 @@ func recreateQueue(t *testing.T, stack *awskit.Stack) {
 // whatever the provider does; the happy path leaves no marker.
 func TestRedriveAfterQueueOutage(t *testing.T) {
 	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	h := newHandler(t, stack)
-	if res := awskit.Invoke(t, h, event(`{"id":"before"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, event(`{"id":"before"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
 		t.Fatalf("healthy: %d", res.StatusCode)
 	}
 	if n := markers(t, stack); n != 0 {
@@ -90,7 +91,7 @@ func TestRedriveAfterQueueOutage(t *testing.T) {
 	}
 	var ids []string
 	for i := range 3 {
-		res := awskit.Invoke(t, h, event(fmt.Sprintf(`{"id":"out%d"}`, i), map[string]string{"x-token": "t1"}, "203.0.113.1"))
+		res := awstest.Invoke(t, h, event(fmt.Sprintf(`{"id":"out%d"}`, i), map[string]string{"x-token": "t1"}, "203.0.113.1"))
 		if res.StatusCode != 503 {
 			t.Fatalf("send to a missing queue: %d %s", res.StatusCode, res.Body)
 		}
@@ -145,21 +146,21 @@ func TestRedriveAfterQueueOutage(t *testing.T) {
 // answer and nothing is sent twice; a retry that sends first clears the marker.
 func TestRetryAfterRedriveAndRedriveAfterRetry(t *testing.T) {
 	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	h := newHandler(t, stack)
 	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
 		t.Fatal(err)
 	}
 	a := event(`{"id":"a"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
 	b := event(`{"id":"b"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
-	if res := awskit.Invoke(t, h, a); res.StatusCode != 503 {
+	if res := awstest.Invoke(t, h, a); res.StatusCode != 503 {
 		t.Fatal(res.StatusCode)
 	}
-	if res := awskit.Invoke(t, h, b); res.StatusCode != 503 {
+	if res := awstest.Invoke(t, h, b); res.StatusCode != 503 {
 		t.Fatal(res.StatusCode)
 	}
 	recreateQueue(t, stack)
-	if res := awskit.Invoke(t, h, b); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
+	if res := awstest.Invoke(t, h, b); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Fatalf("retry of b: %d %v", res.StatusCode, res.Headers)
 	}
 	if n := markers(t, stack); n != 1 {
@@ -168,7 +169,7 @@ func TestRetryAfterRedriveAndRedriveAfterRetry(t *testing.T) {
 	if r := redrive(t, h, `{"redrive":{"olderThan":"0s"}}`); r.Found != 1 || r.Sent != 1 {
 		t.Fatalf("redrive: %+v", r)
 	}
-	if res := awskit.Invoke(t, h, a); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
+	if res := awstest.Invoke(t, h, a); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Fatalf("retry of a after redrive: %d %v", res.StatusCode, res.Headers)
 	}
 	if n := len(stack.Messages(t)); n != 2 {
@@ -181,7 +182,7 @@ func TestRetryAfterRedriveAndRedriveAfterRetry(t *testing.T) {
 // redriven (reprocess is its path).
 func TestRedriveSweepFindsWhatNoMarkerNames(t *testing.T) {
 	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
 	h := newHandler(t, stack)
 	store := eventstore.New(stack.AWS.DynamoDB, stack.Table)
 	now := time.Now()
@@ -191,7 +192,7 @@ func TestRedriveSweepFindsWhatNoMarkerNames(t *testing.T) {
 	if existing, err := store.Create(ctx, it); err != nil || existing != nil {
 		t.Fatal(existing, err)
 	}
-	if res := awskit.Invoke(t, h, event(`{"id":"q","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.Headers["X-Webhook-Outcome"] != "quarantined" {
+	if res := awstest.Invoke(t, h, event(`{"id":"q","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("not quarantined: %v", res.Headers)
 	}
 	if r := redrive(t, h, `{"redrive":{"olderThan":"0s"}}`); r != (redriveReply{}) {
@@ -213,12 +214,12 @@ func TestRedriveSweepFindsWhatNoMarkerNames(t *testing.T) {
 // failure for ever); the reply says so.
 func TestRedriveQuarantinesWhatCannotBeProcessed(t *testing.T) {
 	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"good"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1","key":"good"}`)
 	h := newHandler(t, stack)
 	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
 		t.Fatal(err)
 	}
-	res := awskit.Invoke(t, h, event(`{"id":"s","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+	res := awstest.Invoke(t, h, event(`{"id":"s","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 	if res.StatusCode != 503 {
 		t.Fatalf("%d", res.StatusCode)
 	}
@@ -263,10 +264,10 @@ func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // replayid extension and a de-duplication id of the replay's own; filters,
 // dry runs and quarantined events; a second replay is not deduplicated away.
 func TestReplayWindow(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"good"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1","key":"good"}`)
 	h := newHandler(t, stack)
 	send := func(body string) string {
-		res := awskit.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+		res := awstest.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 		if res.StatusCode != 200 {
 			t.Fatalf("%s: %d", body, res.StatusCode)
 		}
@@ -283,7 +284,7 @@ func TestReplayWindow(t *testing.T) {
 	if _, err := stack.AWS.PutSecret(t.Context(), stack.SecretID, `{"token":"t1","key":"bad","previousVersionGraceHours":0}`); err != nil {
 		t.Fatal(err)
 	}
-	if res := awskit.Invoke(t, newHandler(t, stack), event(`{"id":"q","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.Headers["X-Webhook-Outcome"] != "quarantined" {
+	if res := awstest.Invoke(t, newHandler(t, stack), event(`{"id":"q","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("not quarantined: %v", res.Headers)
 	}
 	if _, err := stack.AWS.PutSecret(t.Context(), stack.SecretID, `{"token":"t1","key":"good"}`); err != nil {
@@ -365,12 +366,12 @@ func TestReplayWindow(t *testing.T) {
 // copies sent twice within SQS's de-duplication window are dropped by SQS.
 func TestReplayResumes(t *testing.T) {
 	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	h := newHandler(t, stack)
 	from := time.Now().Truncate(time.Millisecond) // receipt times are stored to the millisecond
 	var ids []string
 	for i := range 4 {
-		res := awskit.Invoke(t, h, event(fmt.Sprintf(`{"id":"r%d"}`, i), map[string]string{"x-token": "t1"}, "203.0.113.1"))
+		res := awstest.Invoke(t, h, event(fmt.Sprintf(`{"id":"r%d"}`, i), map[string]string{"x-token": "t1"}, "203.0.113.1"))
 		if res.StatusCode != 200 {
 			t.Fatal(res.StatusCode)
 		}
@@ -420,7 +421,7 @@ func TestReplayResumes(t *testing.T) {
 
 // Invalid commands are function errors with a readable message; nothing runs.
 func TestInvalidOperatorCommands(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	h := newHandler(t, stack)
 	for payload, want := range map[string]string{
 		`{"redrive":{}}`:                               "olderThan is required",
@@ -471,14 +472,14 @@ func (c lostReply) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts 
 // A store DynamoDB applied but whose reply was lost is answered 503 and
 // leaves a marker: if the provider gives up, the redrive sends the event.
 func TestStoreWhoseReplyWasLostIsRedriven(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	sc := secrets.New(stack.AWS.Secrets, stack.SecretID, testProvider{}.ParseSecret)
 	lossy, err := pipeline.New(pipeline.Provider[testSecret](testProvider{}), sc, eventstore.New(lostReply{stack.AWS.DynamoDB}, stack.Table),
 		queue.New(stack.AWS.SQS, stack.Queue.URL), pipeline.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := awskit.Invoke(t, lossy, event(`{"id":"lost"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+	res := awstest.Invoke(t, lossy, event(`{"id":"lost"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 	if res.StatusCode != 503 {
 		t.Fatalf("%d %s", res.StatusCode, res.Body)
 	}
@@ -508,11 +509,11 @@ func (failingScan) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.
 // are sent, and the reply says the sweep is incomplete.
 func TestFailedSweepStillSendsWhatMarkersName(t *testing.T) {
 	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
 		t.Fatal(err)
 	}
-	if res := awskit.Invoke(t, newHandler(t, stack), event(`{"id":"m"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 503 {
+	if res := awstest.Invoke(t, newHandler(t, stack), event(`{"id":"m"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 503 {
 		t.Fatal(res.StatusCode)
 	}
 	recreateQueue(t, stack)
@@ -536,14 +537,14 @@ func TestFailedSweepStillSendsWhatMarkersName(t *testing.T) {
 // quietly (that webhook was answered 503: nothing was stored).
 func TestStrandedEventNeverExpiresAndAMissingOneIsReported(t *testing.T) {
 	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	h := newHandler(t, stack)
 	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
 	for _, id := range []string{"kept", "deleted"} {
-		res := awskit.Invoke(t, h, event(`{"id":"`+id+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+		res := awstest.Invoke(t, h, event(`{"id":"`+id+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 		if res.StatusCode != 503 {
 			t.Fatalf("%s: %d %s", id, res.StatusCode, res.Body)
 		}
@@ -592,10 +593,10 @@ func TestStrandedEventNeverExpiresAndAMissingOneIsReported(t *testing.T) {
 // matches every event after its start; a window starting after the end of
 // time, and a type that is not one of the provider's, are invalid commands.
 func TestReplayWindowEdges(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
 	h := newHandler(t, stack)
 	for _, id := range []string{"x", "y"} {
-		if res := awskit.Invoke(t, h, event(`{"id":"`+id+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
+		if res := awstest.Invoke(t, h, event(`{"id":"`+id+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
 			t.Fatalf("%s: %d", id, res.StatusCode)
 		}
 	}
