@@ -8,10 +8,13 @@ package awstest
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"webhooks/shared/eventstore"
+	"webhooks/shared/queue"
 )
 
 // FaultyDynamoDB is api whose calls first ask f which failure they meet: an
@@ -77,4 +80,25 @@ func (d faultyDynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts
 
 func (d faultyDynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	return fail(d.f, eventstore.Call{Op: "Scan"}, func() (*dynamodb.ScanOutput, error) { return d.API.Scan(ctx, in, opts...) })
+}
+
+// FaultySQS is api whose sends first ask f which failure they meet, as
+// FaultyDynamoDB does.
+func FaultySQS(api queue.API, f queue.Fault) queue.API { return faultySQS{api, f} }
+
+type faultySQS struct {
+	queue.API
+	f queue.Fault
+}
+
+func (q faultySQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	fl := q.f(queue.Call{Op: "SendMessage", GroupID: aws.ToString(in.MessageGroupId), DeduplicationID: aws.ToString(in.MessageDeduplicationId)})
+	if fl.Err != nil && !fl.Applied {
+		return nil, fl.Err
+	}
+	out, err := q.API.SendMessage(ctx, in, opts...)
+	if fl.Err != nil {
+		return nil, fl.Err
+	}
+	return out, err
 }
