@@ -110,9 +110,11 @@ func base64Event(body string, headers map[string]string) events.APIGatewayV2HTTP
 	return ev
 }
 
-func TestQuarantineThenReprocess(t *testing.T) {
-	stack := awstest.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
-	h := awstest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+func TestQuarantineThenReprocess(t *testing.T) { quarantineThenReprocess(t, inMemory) }
+
+var quarantineThenReprocess = register("QuarantineThenReprocess", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1","key":"wrong"}`)
+	h := newHandler(t, stack)
 	ev := event(`{"id":"e1","sealed":"abc"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
 	res := awstest.Invoke(t, h, ev)
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "quarantined" {
@@ -136,9 +138,7 @@ func TestQuarantineThenReprocess(t *testing.T) {
 		t.Fatalf("reprocess with wrong key: %s %v", out, err)
 	}
 	// The operator fixes the secret and re-processes by direct invocation.
-	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"token":"t1","key":"good"}`); err != nil {
-		t.Fatal(err)
-	}
+	stack.putSecret(t, `{"token":"t1","key":"good"}`)
 	out, err = h.Invoke(context.Background(), []byte(`{"reprocess":{"eventId":"`+id+`"}}`))
 	if err != nil || !strings.Contains(string(out), `"status":"queued"`) {
 		t.Fatalf("reprocess after the fix: %s %v", out, err)
@@ -157,21 +157,23 @@ func TestQuarantineThenReprocess(t *testing.T) {
 			}
 		}
 	}
-}
+})
 
 // A fresh handler (a new Lambda instance) with the fixed secret: the next
 // delivery of the quarantined event releases it and queues it exactly once.
 func TestRedeliveryAfterFixReleasesQuarantine(t *testing.T) {
-	stack := awstest.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
-	h := awstest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	redeliveryAfterFixReleasesQuarantine(t, inMemory)
+}
+
+var redeliveryAfterFixReleasesQuarantine = register("RedeliveryAfterFixReleasesQuarantine", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1","key":"wrong"}`)
+	h := newHandler(t, stack)
 	ev := event(`{"id":"e2","sealed":"xyz"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
 	if res := awstest.Invoke(t, h, ev); res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("not quarantined: %v", res.Headers)
 	}
-	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"token":"t1","key":"good"}`); err != nil {
-		t.Fatal(err)
-	}
-	h2 := awstest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	stack.putSecret(t, `{"token":"t1","key":"good"}`)
+	h2 := newHandler(t, stack)
 	for i := 0; i < 2; i++ {
 		if res := awstest.Invoke(t, h2, ev); res.StatusCode != 200 {
 			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
@@ -197,11 +199,13 @@ func TestRedeliveryAfterFixReleasesQuarantine(t *testing.T) {
 	if _, err := h2.Reprocess(context.Background(), "nope"); err == nil {
 		t.Errorf("reprocess of an unknown event succeeded")
 	}
-}
+})
 
-func TestSingleUseCredential(t *testing.T) {
-	stack := awstest.NewStack(t, "testprov", `{"token":"t1"}`)
-	h := awstest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+func TestSingleUseCredential(t *testing.T) { singleUseCredential(t, inMemory) }
+
+var singleUseCredential = register("SingleUseCredential", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1"}`)
+	h := newHandler(t, stack)
 	cred := map[string]string{"x-token": "t1", "x-credential": "sig-1"}
 	if res := awstest.Invoke(t, h, event(`{"id":"a"}`, cred, "")); res.StatusCode != 200 {
 		t.Fatalf("first: %d %s", res.StatusCode, res.Body)
@@ -220,11 +224,13 @@ func TestSingleUseCredential(t *testing.T) {
 	if n := len(stack.Messages(t)); n != 1 {
 		t.Errorf("%d messages, want 1", n)
 	}
-}
+})
 
-func TestRequestChecks(t *testing.T) {
-	stack := awstest.NewStack(t, "testprov", `{"token":"t1","allow":["203.0.113.0/24"]}`)
-	h := awstest.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+func TestRequestChecks(t *testing.T) { requestChecks(t, inMemory) }
+
+var requestChecks = register("RequestChecks", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1","allow":["203.0.113.0/24"]}`)
+	h := newHandler(t, stack)
 	ok := map[string]string{"x-token": "t1"}
 	get := event(`{"id":"a"}`, ok, "203.0.113.1")
 	get.RequestContext.HTTP.Method = "GET"
@@ -261,7 +267,7 @@ func TestRequestChecks(t *testing.T) {
 	if n := len(stack.EventItems(t)); n != 2 {
 		t.Errorf("%d items, want 2 (only the accepted requests)", n)
 	}
-}
+})
 
 func TestNewValidatesTTL(t *testing.T) {
 	if _, err := pipeline.New[testSecret](testProvider{}, nil, nil, nil, pipeline.Options{EventTTL: time.Hour}); err == nil {

@@ -13,14 +13,14 @@ import (
 // it on the queue — the redelivery's send, the redrive's, a replay's — carries
 // the stored data, byte for byte (enriched from the stored form), never the
 // redelivery's body.
-func TestRedeliverySendsWhatWasStored(t *testing.T) {
+func TestRedeliverySendsWhatWasStored(t *testing.T) { redeliverySendsWhatWasStored(t, inMemory) }
+
+var redeliverySendsWhatWasStored = register("RedeliverySendsWhatWasStored", func(t *testing.T, on backend) {
 	ctx := t.Context()
-	stack := awstest.NewStack(t, "testprov", `{"token":"t1","key":"good"}`)
+	stack := newStack(t, on, `{"token":"t1","key":"good"}`)
 	h := newHandler(t, stack)
 	hdr := map[string]string{"x-token": "t1"}
-	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
-		t.Fatal(err)
-	}
+	stack.deleteQueue(t)
 	first := awstest.Invoke(t, h, event(`{"id":"a","amount":"100.00","sealed":"s1"}`, hdr, "203.0.113.1"))
 	if first.StatusCode != 503 {
 		t.Fatalf("send to a missing queue: %d %s", first.StatusCode, first.Body)
@@ -51,7 +51,7 @@ func TestRedeliverySendsWhatWasStored(t *testing.T) {
 	if len(msgs) != 1 || compactData(t, msgs[0].Event.Data) != want {
 		t.Fatalf("replayed %v, want the stored data %s", msgs, want)
 	}
-}
+})
 
 // compactData re-encodes JSON with sorted keys, for comparison.
 func compactData(t *testing.T, raw []byte) string {
