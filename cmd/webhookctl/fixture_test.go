@@ -28,6 +28,7 @@ import (
 
 	"webhooks/infra/spec"
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
@@ -35,7 +36,7 @@ import (
 	"webhooks/shared/pipeline"
 )
 
-func TestMain(m *testing.M) { awskit.Main(m) }
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 const eventsDir = "../../events"
 
@@ -75,7 +76,7 @@ type fixture struct {
 // newFixture creates the resources of every provider and their handlers.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	endpoint := awskit.Endpoint(t)
+	endpoint := awstest.Endpoint(t)
 	ctx := t.Context()
 	env, err := awskit.NewEnv(ctx, endpoint)
 	if err != nil {
@@ -97,7 +98,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 		f.queues[k.Name] = q
 		secretID := f.name + "/" + k.Name
-		if _, err := env.PutSecret(ctx, secretID, awskit.DevSecret(t, eventsDir, k.Name, nil)); err != nil {
+		if _, err := env.PutSecret(ctx, secretID, awstest.DevSecret(t, eventsDir, k.Name, nil)); err != nil {
 			t.Fatal(err)
 		}
 		lenv, err := lambdamain.LoadEnv(func(key string) string {
@@ -239,7 +240,7 @@ func createStack(t *testing.T, env *awskit.Env, name string, outputs map[string]
 // id and outcome it answered.
 func (f *fixture) deliver(t *testing.T, provider string, ev events.APIGatewayV2HTTPRequest) (id, outcome string, status int) {
 	t.Helper()
-	res := awskit.Invoke(t, f.handlers[provider], ev)
+	res := awstest.Invoke(t, f.handlers[provider], ev)
 	return res.Headers[contract.HeaderEventID], res.Headers[contract.HeaderOutcome], res.StatusCode
 }
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit"
 	"webhooks/shared/eventstore"
 )
@@ -53,7 +53,7 @@ func operatorCommands(t *testing.T, f *fixture, tgt []string, fnTiki string) {
 		tikiIDs = append(tikiIDs, id)
 	}
 	var quarantined []string
-	for _, s := range awskit.Samples(t, eventsDir, "apigift", 10) {
+	for _, s := range awstest.Samples(t, eventsDir, "apigift", 10) {
 		if devkit.MustReject(s.Name) {
 			continue
 		}

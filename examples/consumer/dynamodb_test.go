@@ -21,6 +21,7 @@ import (
 
 	"webhooks/consumer"
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 )
 
 // newIdempotencyTable creates a fresh table as the example's documentation
@@ -28,7 +29,7 @@ import (
 func newIdempotencyTable(t *testing.T) (*awskit.Env, string) {
 	t.Helper()
 	ctx := context.Background()
-	env, err := awskit.NewEnv(ctx, awskit.Endpoint(t))
+	env, err := awskit.NewEnv(ctx, awstest.Endpoint(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,11 +213,11 @@ func TestDynamoDBStore(t *testing.T) {
 // live claim. DynamoDB makes each conditional write of an item atomic; moto
 // does not (two concurrent conditional puts can both succeed there), so the
 // claims go to moto through a proxy that forwards one request at a time
-// (awskit.SerialEndpoint): the claims are concurrent, moto's handling of
+// (awstest.SerialEndpoint): the claims are concurrent, moto's handling of
 // them is not, as DynamoDB's is not for one item.
 func TestDynamoDBStoreConcurrentClaims(t *testing.T) {
 	_, table := newIdempotencyTable(t)
-	env, err := awskit.NewEnv(context.Background(), awskit.SerialEndpoint(t))
+	env, err := awskit.NewEnv(context.Background(), awstest.SerialEndpoint(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +258,7 @@ func TestDynamoDBStoreConcurrentClaims(t *testing.T) {
 // A table with a sort key: SortKey and SortValue.
 func TestDynamoDBStoreSortKey(t *testing.T) {
 	ctx := context.Background()
-	env, err := awskit.NewEnv(ctx, awskit.Endpoint(t))
+	env, err := awskit.NewEnv(ctx, awstest.Endpoint(t))
 	if err != nil {
 		t.Fatal(err)
 	}

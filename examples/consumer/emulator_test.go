@@ -30,6 +30,7 @@ import (
 
 	"webhooks/consumer"
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
 	"webhooks/schemas"
@@ -54,14 +55,14 @@ func receiverMessages(t *testing.T) []queued {
 	ctx := context.Background()
 	var out []queued
 	for _, kit := range kits.All {
-		stack := awskit.NewStack(t, kit.Name, awskit.DevSecret(t, eventsDir, kit.Name, nil))
+		stack := awstest.NewStack(t, kit.Name, awstest.DevSecret(t, eventsDir, kit.Name, nil))
 		h, err := kit.Handler(ctx, stack.Env, lambdamain.NewLogger(io.Discard), io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range awskit.Samples(t, eventsDir, kit.Name, 1) {
+		for _, s := range awstest.Samples(t, eventsDir, kit.Name, 1) {
 			if s.ExpectAccepted() {
-				if res := awskit.Invoke(t, h, s.Event); res.StatusCode != 200 {
+				if res := awstest.Invoke(t, h, s.Event); res.StatusCode != 200 {
 					t.Fatalf("%s/%s: %d %s", kit.Name, s.Name, res.StatusCode, res.Body)
 				}
 			}
@@ -351,7 +352,7 @@ func buildBootstrap(t *testing.T) string {
 
 func awsEnv(t *testing.T) map[string]string {
 	return map[string]string{
-		"AWS_ENDPOINT_URL": awskit.Endpoint(t), "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
+		"AWS_ENDPOINT_URL": awstest.Endpoint(t), "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
 	}
 }
 

@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"webhooks/consumer"
-	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 )
 
-func TestMain(m *testing.M) { awskit.Main(m) }
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 

@@ -30,6 +30,7 @@ import (
 
 	"webhooks/infra/spec"
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
@@ -45,7 +46,7 @@ const refusedAction = "sqs:SendMessage"
 
 func TestFunctionsRunWithTheirRolesPolicy(t *testing.T) {
 	needsSynth(t)
-	moto := awskit.MotoOrSkipWith(t, awskit.MotoOptions{Env: awskit.IAMEnforced()})
+	moto := awstest.MotoOrSkipWith(t, awskit.MotoOptions{Env: awskit.IAMEnforced()})
 	ctx := context.Background()
 	admin, err := awskit.CreateAdmin(ctx, moto.Endpoint)
 	if err != nil {
@@ -192,7 +193,7 @@ func (r *roleRun) run() {
 		}
 	}()
 	var accepted []devkit.Sample
-	for _, s := range awskit.Samples(t, filepath.Join("..", "..", "events"), r.provider, 1) {
+	for _, s := range awstest.Samples(t, filepath.Join("..", "..", "events"), r.provider, 1) {
 		if s.ExpectAccepted() {
 			accepted = append(accepted, s)
 		}

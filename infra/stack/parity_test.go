@@ -25,7 +25,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"webhooks/infra/spec"
-	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/localrun"
 )
 
@@ -119,7 +119,7 @@ func num(v any) string {
 // functions, schedules, routes and the consumer's mappings.
 func TestLocalStackIsTheTemplates(t *testing.T) {
 	needsSynth(t)
-	moto := awskit.MotoOrSkip(t)
+	moto := awstest.MotoOrSkip(t)
 	ctxValues := cdkJSONContext(t)
 	ctxValues[CtxAssetDir] = filepath.Join(filepath.Dir(filepath.Dir(dflt.path)), "build")
 	ctxValues[CtxExampleConsumer] = true

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"testing"
 
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -278,23 +277,4 @@ func LogLeaks(logs string, planted ...string) []Leak {
 		out = append(out, textLeaks(where, neutral(line), planted)...)
 	}
 	return out
-}
-
-// CheckNoCardNumbers fails t for every card number (and every planted
-// number, Luhn-valid or not: digit strings in ASCII) found in the stack's
-// table, in msgs (the messages the test drained from its queue) and in its
-// logs, outside what the contract keeps for k's events.
-func (s *Stack) CheckNoCardNumbers(t testing.TB, k devkit.Kit, msgs []Message, planted ...string) {
-	t.Helper()
-	var leaks []Leak
-	for _, it := range s.Items(t) {
-		leaks = append(leaks, ItemLeaks(k, it, planted...)...)
-	}
-	for _, m := range msgs {
-		leaks = append(leaks, MessageLeaks(k, m, planted...)...)
-	}
-	leaks = append(leaks, LogLeaks(s.Logs.String(), planted...)...)
-	for _, l := range leaks {
-		t.Error(l)
-	}
 }

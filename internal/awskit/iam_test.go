@@ -1,4 +1,4 @@
-package awskit
+package awskit_test
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 )
 
 // What infra/stack's least-privilege test relies on, as moto does it (iam.go):
@@ -19,18 +22,18 @@ import (
 // and Secrets Manager; conditions are not evaluated; a refusal is read off
 // the wire by Calls.
 func TestIAMEnforced(t *testing.T) {
-	moto := MotoOrSkipWith(t, MotoOptions{Env: IAMEnforced()})
+	moto := awstest.MotoOrSkipWith(t, awskit.MotoOptions{Env: awskit.IAMEnforced()})
 	ctx := context.Background()
-	admin, err := CreateAdmin(ctx, moto.Endpoint)
+	admin, err := awskit.CreateAdmin(ctx, moto.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls, err := NewCalls(moto.Endpoint)
+	calls, err := awskit.NewCalls(moto.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer calls.Close()
-	anon, err := EnvWithCredentials(ctx, calls.Endpoint, aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"})
+	anon, err := awskit.EnvWithCredentials(ctx, calls.Endpoint, aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,29 +58,29 @@ func TestIAMEnforced(t *testing.T) {
 	}
 	tableARN := "arn:aws:dynamodb:us-east-1:123456789012:table/t"
 
-	user := func(name string, statements ...string) *Env {
+	user := func(name string, statements ...string) *awskit.Env {
 		t.Helper()
 		creds, err := admin.CreateUser(ctx, name, `{"Version":"2012-10-17","Statement":[`+strings.Join(statements, ",")+`]}`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		env, err := EnvWithCredentials(ctx, calls.Endpoint, creds)
+		env, err := awskit.EnvWithCredentials(ctx, calls.Endpoint, creds)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return env
 	}
-	put := func(e *Env, pk string) error {
+	put := func(e *awskit.Env, pk string) error {
 		_, err := e.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t"), Item: map[string]ddb.AttributeValue{
 			"pk": &ddb.AttributeValueMemberS{Value: pk}, "sk": &ddb.AttributeValueMemberS{Value: "event"}}})
 		return err
 	}
-	send := func(e *Env, url string) error {
+	send := func(e *awskit.Env, url string) error {
 		_, err := e.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("x"),
-			MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String(Unique("d"))})
+			MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String(awskit.Unique("d"))})
 		return err
 	}
-	read := func(e *Env) error {
+	read := func(e *awskit.Env) error {
 		_, err := e.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
 		return err
 	}

@@ -203,3 +203,11 @@ func (e *Env) Items(ctx context.Context, table string) ([]map[string]ddb.Attribu
 func Unique(prefix string) string {
 	return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
 }
+
+// Str reads a string attribute.
+func Str(it map[string]ddb.AttributeValue, k string) string {
+	if v, ok := it[k].(*ddb.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}

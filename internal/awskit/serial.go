@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -79,21 +78,4 @@ func (s *Serial) Close() error {
 		err = nil
 	}
 	return err
-}
-
-// SerialEndpoint returns the endpoint of a Serial proxy in front of the test
-// binary's moto_server, stopped when the test ends (the test is skipped
-// without moto_server, as Endpoint does).
-func SerialEndpoint(t testing.TB) string {
-	t.Helper()
-	s, err := NewSerial(Endpoint(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("serial proxy: %v", err)
-		}
-	})
-	return s.Endpoint
 }

@@ -1,4 +1,4 @@
-package awskit
+package awskit_test
 
 import (
 	"context"
@@ -16,9 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 )
 
-func TestMain(m *testing.M) { Main(m) }
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 // overlapServer answers every request with its body, status 201, and its
 // X-Req header as X-Echo; it records the most requests it ever had in hand
@@ -72,7 +75,7 @@ func TestSerialForwardsOneAtATime(t *testing.T) {
 	target := &overlapServer{}
 	backend := httptest.NewServer(target)
 	defer backend.Close()
-	s, err := NewSerial(backend.URL)
+	s, err := awskit.NewSerial(backend.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +114,7 @@ func TestSerialTargetDown(t *testing.T) {
 	backend := httptest.NewServer(http.NotFoundHandler())
 	url := backend.URL
 	backend.Close()
-	s, err := NewSerial(url)
+	s, err := awskit.NewSerial(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +132,7 @@ func TestSerialTargetDown(t *testing.T) {
 	if _, err := http.Get(s.Endpoint + "/"); err == nil {
 		t.Error("the proxy still answers after Close")
 	}
-	if _, err := NewSerial("127.0.0.1:1"); err == nil {
+	if _, err := awskit.NewSerial("127.0.0.1:1"); err == nil {
 		t.Error("a target that is not a URL is accepted")
 	}
 }
@@ -139,11 +142,11 @@ func TestSerialTargetDown(t *testing.T) {
 // (moto alone can let two succeed).
 func TestSerialMakesMotoConditionalWritesExclusive(t *testing.T) {
 	ctx := context.Background()
-	env, err := NewEnv(ctx, SerialEndpoint(t))
+	env, err := awskit.NewEnv(ctx, awstest.SerialEndpoint(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := Unique("serial")
+	table := awskit.Unique("serial")
 	if err := env.CreateTable(ctx, table); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -77,7 +76,7 @@ var Shapes = []Shape{
 // AdversarialEvent is the kit's valid body (see Kit.Adversarial) with the
 // shape's value of about size bytes in an undocumented field, as an authentic
 // payload-2.0 event signed with the development secrets at the samples' time.
-func AdversarialEvent(tb testing.TB, k Kit, shape Shape, size int) events.APIGatewayV2HTTPRequest {
+func AdversarialEvent(tb TB, k Kit, shape Shape, size int) events.APIGatewayV2HTTPRequest {
 	tb.Helper()
 	keys, err := DevSigners([]Kit{k}, EventsDir())
 	if err != nil {

@@ -7,13 +7,24 @@ package devkit
 import (
 	"path/filepath"
 	"runtime"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"webhooks/shared/apigw"
 )
+
+// TB is the part of testing.TB the helpers of this package use: a
+// *testing.T or *testing.B is one. devkit does not import the testing
+// package, because the tools that run (the local run, webhookctl, the soak)
+// link devkit for its samples and signers.
+type TB interface {
+	Helper()
+	Log(args ...any)
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
 
 // EventsDir is the repository's events/ directory, found from this file.
 func EventsDir() string {
@@ -22,7 +33,7 @@ func EventsDir() string {
 }
 
 // SampleEvent returns the payload-2.0 event of events/<provider>/<name>.json.
-func SampleEvent(tb testing.TB, provider, name string) events.APIGatewayV2HTTPRequest {
+func SampleEvent(tb TB, provider, name string) events.APIGatewayV2HTTPRequest {
 	tb.Helper()
 	list, err := Load(EventsDir(), provider)
 	if err != nil {
@@ -39,7 +50,7 @@ func SampleEvent(tb testing.TB, provider, name string) events.APIGatewayV2HTTPRe
 
 // SampleRequest returns the sample adapted as the pipeline adapts it, received at
 // the samples' signing time.
-func SampleRequest(tb testing.TB, provider, name string) *apigw.Request {
+func SampleRequest(tb TB, provider, name string) *apigw.Request {
 	tb.Helper()
 	r, err := apigw.Adapt(SampleEvent(tb, provider, name), 0, SampleTime.Add(time.Second))
 	if err != nil {
@@ -49,7 +60,7 @@ func SampleRequest(tb testing.TB, provider, name string) *apigw.Request {
 }
 
 // DevSecret returns the provider's development secret value (events/dev-secrets.json).
-func DevSecret(tb testing.TB, provider string) []byte {
+func DevSecret(tb TB, provider string) []byte {
 	tb.Helper()
 	dev, err := LoadDevSecrets(EventsDir())
 	if err != nil {

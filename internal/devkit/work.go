@@ -3,7 +3,6 @@ package devkit
 import (
 	"fmt"
 	"strings"
-	"testing"
 
 	"webhooks/shared/apigw"
 	"webhooks/shared/pipeline"
@@ -30,7 +29,7 @@ func WorkRatio(small, large Work) float64 {
 
 // CheckLinearWork fails t when measure's work for a body of about 8n bytes
 // is more than MaxWorkRatio times its work for about n bytes.
-func CheckLinearWork(t testing.TB, what string, n int, measure func(size int) Work) {
+func CheckLinearWork(t TB, what string, n int, measure func(size int) Work) {
 	t.Helper()
 	small, large := measure(n), measure(8*n)
 	if small.Steps == 0 {
@@ -73,7 +72,7 @@ type Wrap struct {
 // shape (Shapes and TopLevelKeys) in every wrap: counted steps for 8 times
 // the body at most MaxWorkRatio times those for the body. Each decode must
 // succeed, so that the whole path is measured.
-func CheckDecodeWork[C any](t *testing.T, k Kit, p pipeline.Provider[C], cfg C, wraps []Wrap) {
+func CheckDecodeWork[C any](t TB, k Kit, p pipeline.Provider[C], cfg C, wraps []Wrap) {
 	t.Helper()
 	const n = 16 << 10
 	for _, w := range wraps {

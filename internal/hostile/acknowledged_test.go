@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/kits"
 	"webhooks/shared/eventstore"
@@ -94,7 +95,7 @@ func (d faultyDDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput,
 	return d.API.UpdateItem(ctx, in, opts...)
 }
 
-func faultyHandler[C any](t *testing.T, stack *awskit.Stack, p pipeline.Provider[C], f *faults) *pipeline.Handler[C] {
+func faultyHandler[C any](t *testing.T, stack *awstest.Stack, p pipeline.Provider[C], f *faults) *pipeline.Handler[C] {
 	t.Helper()
 	h, err := pipeline.New(p, secrets.New(stack.AWS.Secrets, stack.SecretID, p.ParseSecret),
 		eventstore.New(faultyDDB{stack.AWS.DynamoDB, f}, stack.Table), queue.New(faultySQS{stack.AWS.SQS, f}, stack.Queue.URL),
@@ -116,7 +117,7 @@ type scenario struct {
 	entities          []string
 	states            int
 	body              func(entity string, state int, tag, pan string) []byte
-	handler           func(t *testing.T, stack *awskit.Stack, f *faults) lambda.Handler
+	handler           func(t *testing.T, stack *awstest.Stack, f *faults) lambda.Handler
 	// times are documented time fields the bodies carry, valid in their
 	// layout and Luhn-valid as digits: stored exactly as sent. eventTime,
 	// when set, reads the CloudEvent time the first of them gives.
@@ -140,7 +141,7 @@ const (
 var panSpellings = []string{"4111 1111 1111 1111", "٤١١١ ١١١١ ١١١١ ١١١١", "４１１１-１１１１-１１１１-１１１１", "4१1١ 1111 ๑๑๑๑ 1111"}
 
 func scenarios() []scenario {
-	tikiHandler := func(t *testing.T, s *awskit.Stack, f *faults) lambda.Handler {
+	tikiHandler := func(t *testing.T, s *awstest.Stack, f *faults) lambda.Handler {
 		return faultyHandler(t, s, tiki.New(), f)
 	}
 	return []scenario{
@@ -184,7 +185,7 @@ func scenarios() []scenario {
 					"orderTime": luhnOrderTime, "failReason": "r " + tag + " x " + pan})
 				return b
 			},
-			handler: func(t *testing.T, s *awskit.Stack, f *faults) lambda.Handler {
+			handler: func(t *testing.T, s *awstest.Stack, f *faults) lambda.Handler {
 				return faultyHandler(t, s, alchemypay.New(), f)
 			},
 			times: map[string]string{"orderTime": luhnOrderTime},
@@ -203,7 +204,7 @@ func scenarios() []scenario {
 				b, _ := json.Marshal(map[string]any{"type": oslpay.KindOrderStatus, "data": d})
 				return b
 			},
-			handler: func(t *testing.T, s *awskit.Stack, f *faults) lambda.Handler {
+			handler: func(t *testing.T, s *awstest.Stack, f *faults) lambda.Handler {
 				return faultyHandler(t, s, oslpay.New(), f)
 			},
 			times: map[string]string{"updateTime": luhnMillis},
@@ -218,7 +219,7 @@ func scenarios() []scenario {
 				b, _ := json.Marshal(map[string]any{"id": e, "status": []int{0, 2, 0}[st], "price": []float64{39.99, 39.99, 41.5}[st], "note": "n " + tag + " x " + pan})
 				return b
 			},
-			handler: func(t *testing.T, s *awskit.Stack, f *faults) lambda.Handler {
+			handler: func(t *testing.T, s *awstest.Stack, f *faults) lambda.Handler {
 				return faultyHandler(t, s, apigift.New(), f)
 			},
 		},
@@ -266,7 +267,7 @@ func TestNothingAcknowledgedIsLostOrAltered(t *testing.T) {
 		sc := scs[trial%len(scs)]
 		rng := rand.New(rand.NewPCG(uint64(trial), 19))
 		t.Run(fmt.Sprintf("%s-%s-%d", sc.provider, sc.variant, trial), func(t *testing.T) {
-			stack := awskit.NewStack(t, sc.provider, string(dev[sc.provider]))
+			stack := awstest.NewStack(t, sc.provider, string(dev[sc.provider]))
 			f := &faults{}
 			h := sc.handler(t, stack, f)
 			var log []delivery
@@ -279,7 +280,7 @@ func TestNothingAcknowledgedIsLostOrAltered(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				res := awskit.Invoke(t, h, devkit.HTTPEvent(req).Event)
+				res := awstest.Invoke(t, h, devkit.HTTPEvent(req).Event)
 				d := delivery{entity: entity, tag: tag, state: state, status: res.StatusCode,
 					outcome: res.Headers["X-Webhook-Outcome"], id: res.Headers["X-Webhook-Event-Id"]}
 				if d.id == "" || (d.status != 200 && d.status != 503) {
@@ -348,7 +349,7 @@ func TestNothingAcknowledgedIsLostOrAltered(t *testing.T) {
 // checkHistory checks the latest-state rule on the ids the responses named:
 // a delivery in the state of its entity's previous delivery is that event
 // (the same id); any other is a new event (an id never seen before).
-func checkHistory(t *testing.T, sc scenario, _ *awskit.Stack, log []delivery) {
+func checkHistory(t *testing.T, sc scenario, _ *awstest.Stack, log []delivery) {
 	t.Helper()
 	prev := map[string]delivery{}
 	used := map[string]bool{}
@@ -365,13 +366,13 @@ func checkHistory(t *testing.T, sc scenario, _ *awskit.Stack, log []delivery) {
 	}
 }
 
-func eventItems(t *testing.T, stack *awskit.Stack) map[string]map[string]ddb.AttributeValue {
+func eventItems(t *testing.T, stack *awstest.Stack) map[string]map[string]ddb.AttributeValue {
 	t.Helper()
 	return stack.EventItems(t)
 }
 
 // checkQueue checks the queue and the table after the final redrive.
-func checkQueue(t *testing.T, sc scenario, stack *awskit.Stack, log []delivery, bodies map[string][]byte) {
+func checkQueue(t *testing.T, sc scenario, stack *awstest.Stack, log []delivery, bodies map[string][]byte) {
 	t.Helper()
 	kit, err := kits.Get(sc.provider)
 	if err != nil {

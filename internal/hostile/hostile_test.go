@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/alchemypay"
@@ -26,7 +27,7 @@ import (
 	"webhooks/shared/providers/tiki"
 )
 
-func TestMain(m *testing.M) { awskit.Main(m) }
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 const eventsDir = "../../events"
 
@@ -184,10 +185,10 @@ func TestForwardedHeadersNeverCount(t *testing.T) {
 		return string(b)
 	}
 	for _, p := range []string{apigift.Name, "alchemypay"} {
-		stack := awskit.NewStack(t, p, withList(p))
-		var h lambda.Handler = awskit.Handler(t, stack, alchemypay.New())
+		stack := awstest.NewStack(t, p, withList(p))
+		var h lambda.Handler = awstest.Handler(t, stack, alchemypay.New())
 		if p == apigift.Name {
-			h = awskit.Handler(t, stack, apigift.New())
+			h = awstest.Handler(t, stack, apigift.New())
 		}
 		req, err := keys.Request(p, valid[p].variant, []byte(valid[p].body), time.Now())
 		if err != nil {
@@ -198,12 +199,12 @@ func TestForwardedHeadersNeverCount(t *testing.T) {
 		ev.Headers["x-forwarded-for"] = "198.51.100.7"
 		ev.Headers["x-real-ip"] = "198.51.100.7"
 		ev.Headers["forwarded"] = "for=198.51.100.7"
-		if res := awskit.Invoke(t, h, ev); res.StatusCode != 403 {
+		if res := awstest.Invoke(t, h, ev); res.StatusCode != 403 {
 			t.Errorf("%s: spoofed forwarding headers got %d %s", p, res.StatusCode, res.Body)
 		}
 		ev.RequestContext.HTTP.SourceIP = "198.51.100.7"
 		ev.Headers["x-forwarded-for"] = "203.0.113.9"
-		if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 {
+		if res := awstest.Invoke(t, h, ev); res.StatusCode != 200 {
 			t.Errorf("%s: allowed source with other forwarding headers got %d %s", p, res.StatusCode, res.Body)
 		}
 	}
@@ -211,15 +212,15 @@ func TestForwardedHeadersNeverCount(t *testing.T) {
 
 func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
 	keys, dev := devKeys(t)
-	stacks := map[string]*awskit.Stack{}
+	stacks := map[string]*awstest.Stack{}
 	handlers := map[string]lambda.Handler{}
 	for _, p := range []string{tiki.Name, apigift.Name, "alchemypay", "oslpay"} {
-		stacks[p] = awskit.NewStack(t, p, string(dev[p]))
+		stacks[p] = awstest.NewStack(t, p, string(dev[p]))
 	}
-	handlers["tiki"] = awskit.Handler(t, stacks["tiki"], tiki.New())
-	handlers["apigift"] = awskit.Handler(t, stacks["apigift"], apigift.New())
-	handlers["alchemypay"] = awskit.Handler(t, stacks["alchemypay"], alchemypay.New())
-	handlers["oslpay"] = awskit.Handler(t, stacks["oslpay"], oslpay.New())
+	handlers["tiki"] = awstest.Handler(t, stacks["tiki"], tiki.New())
+	handlers["apigift"] = awstest.Handler(t, stacks["apigift"], apigift.New())
+	handlers["alchemypay"] = awstest.Handler(t, stacks["alchemypay"], alchemypay.New())
+	handlers["oslpay"] = awstest.Handler(t, stacks["oslpay"], oslpay.New())
 
 	var cases []hostileCase
 	for _, p := range []string{"tiki", "apigift", "alchemypay", "oslpay"} {
@@ -239,7 +240,7 @@ func TestHostileInputIsRefusedAndNothingIsKept(t *testing.T) {
 			if c.mutate != nil {
 				c.mutate(&ev)
 			}
-			res := awskit.Invoke(t, handlers[c.provider], ev)
+			res := awstest.Invoke(t, handlers[c.provider], ev)
 			if res.StatusCode != c.status || errorCode(res.Body) != c.code {
 				t.Errorf("got %d %s, want %d %s", res.StatusCode, res.Body, c.status, c.code)
 			}
@@ -301,24 +302,24 @@ func TestNoCardNumberInLogsOfRejectedRequests(t *testing.T) {
 		`{"4१1١ 1111 ๑๑๑๑ 1111":`,
 	}
 	for _, p := range []string{tiki.Name, apigift.Name, "alchemypay", "oslpay"} {
-		stack := awskit.NewStack(t, p, string(dev[p]))
+		stack := awstest.NewStack(t, p, string(dev[p]))
 		var h lambda.Handler
 		switch p {
 		case tiki.Name:
-			h = awskit.Handler(t, stack, tiki.New())
+			h = awstest.Handler(t, stack, tiki.New())
 		case apigift.Name:
-			h = awskit.Handler(t, stack, apigift.New())
+			h = awstest.Handler(t, stack, apigift.New())
 		case "alchemypay":
-			h = awskit.Handler(t, stack, alchemypay.New())
+			h = awstest.Handler(t, stack, alchemypay.New())
 		default:
-			h = awskit.Handler(t, stack, oslpay.New())
+			h = awstest.Handler(t, stack, oslpay.New())
 		}
 		for i, body := range bodies {
 			req, err := keys.Request(p, valid[p].variant, []byte(body), time.Now().Add(time.Duration(i)*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res := awskit.Invoke(t, h, devkit.HTTPEvent(req).Event); res.StatusCode < 400 || res.StatusCode >= 500 {
+			if res := awstest.Invoke(t, h, devkit.HTTPEvent(req).Event); res.StatusCode < 400 || res.StatusCode >= 500 {
 				t.Errorf("%s %s: %d", p, body, res.StatusCode)
 			}
 		}
@@ -336,15 +337,15 @@ func TestNoCardNumberInLogsOfRejectedRequests(t *testing.T) {
 // an event left stranded beside it is neither sent nor changed.
 func TestOperatorCommandsOverHTTPAreWebhooks(t *testing.T) {
 	keys, dev := devKeys(t)
-	stacks := map[string]*awskit.Stack{}
+	stacks := map[string]*awstest.Stack{}
 	for _, p := range []string{tiki.Name, apigift.Name, "alchemypay", "oslpay"} {
-		stacks[p] = awskit.NewStack(t, p, string(dev[p]))
+		stacks[p] = awstest.NewStack(t, p, string(dev[p]))
 	}
 	handlers := map[string]lambda.Handler{
-		"tiki":       awskit.Handler(t, stacks["tiki"], tiki.New()),
-		"apigift":    awskit.Handler(t, stacks["apigift"], apigift.New()),
-		"alchemypay": awskit.Handler(t, stacks["alchemypay"], alchemypay.New()),
-		"oslpay":     awskit.Handler(t, stacks["oslpay"], oslpay.New()),
+		"tiki":       awstest.Handler(t, stacks["tiki"], tiki.New()),
+		"apigift":    awstest.Handler(t, stacks["apigift"], apigift.New()),
+		"alchemypay": awstest.Handler(t, stacks["alchemypay"], alchemypay.New()),
+		"oslpay":     awstest.Handler(t, stacks["oslpay"], oslpay.New()),
 	}
 	now := time.Now()
 	commands := []string{
@@ -377,7 +378,7 @@ func TestOperatorCommandsOverHTTPAreWebhooks(t *testing.T) {
 						}
 					}
 				}
-				res := awskit.Invoke(t, handlers[p], ev)
+				res := awstest.Invoke(t, handlers[p], ev)
 				if res.StatusCode < 400 || res.StatusCode >= 500 || strings.Contains(res.Body, `"found"`) || strings.Contains(res.Body, `"matched"`) {
 					t.Errorf("%s: %s over HTTP (signed %v): %d %s", p, body, signed, res.StatusCode, res.Body)
 				}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/localrun"
 )
 
@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 	if url := os.Getenv(helperEnv); url != "" {
 		os.Exit(killHelper(url))
 	}
-	awskit.Main(m)
+	awstest.Main(m)
 }
 
 // A reduced soak for every `make test`: 60 webhooks per provider under 20%
@@ -195,7 +195,7 @@ func soakLog(t *testing.T) io.Writer {
 // when one is missing).
 func soakParts(t *testing.T) (endpoint, emulator, bin string) {
 	t.Helper()
-	endpoint = awskit.Endpoint(t)
+	endpoint = awstest.Endpoint(t)
 	emulator, skip, err := localrun.EmulatorForTests()
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 
 	"webhooks/consumer"
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/shared/queue"
 )
 
@@ -32,7 +33,7 @@ func TestConsumerPoisonMessage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: not in -short mode")
 	}
-	moto := awskit.MotoOrSkip(t)
+	moto := awstest.MotoOrSkip(t)
 	emulator := emulatorOrSkip(t)
 	bin, err := BuildConsumer(repoRoot, t.TempDir())
 	if err != nil {

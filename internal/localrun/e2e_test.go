@@ -30,6 +30,7 @@ import (
 	"webhooks/internal/devkit"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit/kits"
 )
 
@@ -43,7 +44,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("end-to-end test: not in -short mode")
 	}
 	began := time.Now()
-	moto := awskit.MotoOrSkip(t)
+	moto := awstest.MotoOrSkip(t)
 	t.Logf("moto_server ready in %s", time.Since(began).Round(time.Millisecond))
 	emulator := emulatorOrSkip(t)
 

@@ -22,13 +22,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 )
 
 func TestInvokeAPIRunsTheRealFunction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts moto_server and the emulator: not in -short mode")
 	}
-	moto := awskit.MotoOrSkip(t)
+	moto := awstest.MotoOrSkip(t)
 	emulator := emulatorOrSkip(t)
 	bin := t.TempDir()
 	if _, err := BuildFunctions(repoRoot, bin, "tiki"); err != nil {

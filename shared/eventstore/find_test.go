@@ -9,21 +9,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"webhooks/internal/awskit"
 	"webhooks/shared/eventstore"
 )
-
-func TestMain(m *testing.M) { awskit.Main(m) }
 
 // The scan's oracle is the set of items written: on generated tables (random
 // providers, statuses and receipt times), a parallel scan with any number of
 // segments returns exactly the events its filter selects — each once, none
 // missing — oldest first.
 func TestScanFindsExactlyWhatTheFilterSelects(t *testing.T) {
-	stack := awskit.NewStack(t, "p1", "")
-	store := eventstore.New(stack.AWS.DynamoDB, stack.Table)
+	eachBackend(t, testScanFindsExactlyWhatTheFilterSelects)
+}
+
+func testScanFindsExactlyWhatTheFilterSelects(t *testing.T, b backend) {
+	store := b.open(t, false)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
 	base := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
@@ -99,9 +97,10 @@ func TestScanFindsExactlyWhatTheFilterSelects(t *testing.T) {
 
 // Unsent returns the marked events received before the cutoff, oldest first;
 // ClearUnsent removes one.
-func TestUnsentMarkers(t *testing.T) {
-	stack := awskit.NewStack(t, "p1", "")
-	store := eventstore.New(stack.AWS.DynamoDB, stack.Table)
+func TestUnsentMarkers(t *testing.T) { eachBackend(t, testUnsentMarkers) }
+
+func testUnsentMarkers(t *testing.T, b backend) {
+	store := b.open(t, false)
 	ctx := t.Context()
 	base := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	// Receipt times whose trimmed RFC 3339 forms would not sort as times.
@@ -140,9 +139,10 @@ func TestUnsentMarkers(t *testing.T) {
 
 // A scan that runs out of time says so instead of answering a partial list
 // as if it were complete.
-func TestScanStopsWithItsContext(t *testing.T) {
-	stack := awskit.NewStack(t, "p1", "")
-	store := eventstore.New(stack.AWS.DynamoDB, stack.Table)
+func TestScanStopsWithItsContext(t *testing.T) { eachBackend(t, testScanStopsWithItsContext) }
+
+func testScanStopsWithItsContext(t *testing.T, b backend) {
+	store := b.open(t, false)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Nanosecond)
 	defer cancel()
 	<-ctx.Done()
@@ -151,31 +151,29 @@ func TestScanStopsWithItsContext(t *testing.T) {
 	}
 }
 
-// cancelAfter is the real DynamoDB client whose context is cancelled after n
-// Scan requests: a scan that runs out of time part-way.
-type cancelAfter struct {
-	*dynamodb.Client
-	mu     sync.Mutex
-	n      int
-	cancel context.CancelFunc
-}
-
-func (c *cancelAfter) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	out, err := c.Client.Scan(ctx, in, opts...)
-	c.mu.Lock()
-	if c.n--; c.n <= 0 {
-		c.cancel()
+// cancelAfter is a fault that cancels the scan's context at its n-th Scan
+// request, which is then not sent: a scan that runs out of time part-way.
+func cancelAfter(n int, cancel context.CancelFunc) eventstore.Fault {
+	var mu sync.Mutex
+	return func(c eventstore.Call) eventstore.Failure {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Op == "Scan" {
+			if n--; n <= 0 {
+				cancel()
+			}
+		}
+		return eventstore.Failure{}
 	}
-	c.mu.Unlock()
-	return out, err
 }
 
 // A scan cut short again and again still covers the table: read on from each
 // cursor, every selected event is found exactly once (the sweep of a table
 // too large for one invocation).
-func TestScansReadOnFromTheirCursor(t *testing.T) {
-	stack := awskit.NewStack(t, "p1", "")
-	store := eventstore.New(stack.AWS.DynamoDB, stack.Table)
+func TestScansReadOnFromTheirCursor(t *testing.T) { eachBackend(t, testScansReadOnFromTheirCursor) }
+
+func testScansReadOnFromTheirCursor(t *testing.T, b backend) {
+	store := b.open(t, false)
 	ctx := t.Context()
 	base := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	want := map[string]bool{}
@@ -202,8 +200,7 @@ func TestScansReadOnFromTheirCursor(t *testing.T) {
 			t.Fatal("the scan never finishes")
 		}
 		sctx, cancel := context.WithCancel(ctx)
-		api := &cancelAfter{Client: stack.AWS.DynamoDB, n: 4, cancel: cancel}
-		found, next, err := eventstore.New(api, stack.Table).ScanFrom(sctx, flt, cursor)
+		found, next, err := store.with(cancelAfter(5, cancel)).ScanFrom(sctx, flt, cursor)
 		cancel()
 		if next == nil && err != nil {
 			t.Fatal(err)

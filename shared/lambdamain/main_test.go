@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/shared/contract"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/providers/tiki"
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(bootstrapEnv) == "tiki" {
 		lambdamain.Main(tiki.New()) // never returns
 	}
-	awskit.Main(m)
+	awstest.Main(m)
 }
 
 // runtimeAPI stands in for the Lambda Runtime API (2018-06-01): it hands out
@@ -102,7 +103,7 @@ func (api *runtimeAPI) invoke(t *testing.T, payload string) invocationResult {
 // (wrapError, InvalidCommandError, errorString) — and whose errorMessage is
 // readable. A webhook and a valid command are answered as before.
 func TestOperatorCommandErrorsOnTheWire(t *testing.T) {
-	endpoint := awskit.Endpoint(t)
+	endpoint := awstest.Endpoint(t)
 	ctx := t.Context()
 	env, err := awskit.NewEnv(ctx, endpoint)
 	if err != nil {
@@ -116,7 +117,7 @@ func TestOperatorCommandErrorsOnTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.PutSecret(ctx, name+"/tiki", awskit.DevSecret(t, "../../events", "tiki", nil)); err != nil {
+	if _, err := env.PutSecret(ctx, name+"/tiki", awstest.DevSecret(t, "../../events", "tiki", nil)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -131,7 +132,7 @@ func TestOperatorCommandErrorsOnTheWire(t *testing.T) {
 	}
 	var logs awskit.SyncBuffer
 	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), // the AWS endpoint and credentials awskit.Main set
+	cmd.Env = append(os.Environ(), // the AWS endpoint and credentials awstest.Main set
 		bootstrapEnv+"=tiki",
 		"AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(srv.URL, "http://"),
 		contract.EnvTable+"="+name+"-events",

@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
-	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/shared/contract"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
@@ -40,10 +40,12 @@ func TestErrorType(t *testing.T) {
 // command is a function error whose errorType is one of the contract's,
 // never the Go type name aws-lambda-go would derive ("InvalidCommandError",
 // "wrapError", "errorString"), with the readable message as errorMessage.
-func TestFunctionErrorTypes(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"good"}`)
+func TestFunctionErrorTypes(t *testing.T) { functionErrorTypes(t, inMemory) }
+
+var functionErrorTypes = register("FunctionErrorTypes", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1","key":"good"}`)
 	h := newHandler(t, stack)
-	res := awskit.Invoke(t, h, event(`{"id":"e1","sealed":"abc"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+	res := awstest.Invoke(t, h, event(`{"id":"e1","sealed":"abc"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 	queued := res.Headers["X-Webhook-Event-Id"]
 	if res.StatusCode != 200 || queued == "" {
 		t.Fatalf("delivery: %d %v", res.StatusCode, res.Headers)
@@ -77,4 +79,4 @@ func TestFunctionErrorTypes(t *testing.T) {
 	if out, err := lh.Invoke(t.Context(), []byte(`{"redrive":{"olderThan":"0s"}}`)); err != nil || len(out) == 0 {
 		t.Errorf("redrive: %s %v", out, err)
 	}
-}
+})

@@ -1,8 +1,9 @@
 package pipeline_test
 
-// Integration tests of the guarantees a hostile or unlucky sender must not be
-// able to break: against a real AWS API (moto_server), through the handler as
-// Lambda runs it.
+// The guarantees a hostile or unlucky sender must not be able to break,
+// through the handler as Lambda runs it: scenarios (backend_test.go), each
+// run in memory and, in TestScenariosOnAWS, against a real AWS API
+// (moto_server).
 
 import (
 	"context"
@@ -10,25 +11,15 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"webhooks/internal/awskit"
-	"webhooks/shared/eventstore"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/shared/metrics"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/queue"
 	"webhooks/shared/secrets"
 )
-
-func newHandler(t *testing.T, stack *awskit.Stack) *pipeline.Handler[testSecret] {
-	t.Helper()
-	return awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
-}
 
 func noEventHeaders(t *testing.T, name string, hdr map[string]string) {
 	t.Helper()
@@ -44,6 +35,10 @@ func noEventHeaders(t *testing.T, name string, hdr map[string]string) {
 // credential with another (valid) body is 401, nothing stored, nothing queued,
 // and the 401 says nothing about the event.
 func TestSingleUseCredentialIsBoundBeforeParsing(t *testing.T) {
+	singleUseCredentialIsBoundBeforeParsing(t, inMemory)
+}
+
+var singleUseCredentialIsBoundBeforeParsing = register("SingleUseCredentialIsBoundBeforeParsing", func(t *testing.T, on backend) {
 	for _, first := range []struct {
 		name, body, ctype string
 		status            int
@@ -54,18 +49,18 @@ func TestSingleUseCredentialIsBoundBeforeParsing(t *testing.T) {
 		{"content type", `{"id":"a"}`, "application/xml", 415},
 	} {
 		t.Run(first.name, func(t *testing.T) {
-			stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+			stack := newStack(t, on, `{"token":"t1"}`)
 			h := newHandler(t, stack)
 			hdr := map[string]string{"x-token": "t1", "x-credential": "sig-" + first.name}
 			ev := event(first.body, hdr, "203.0.113.1")
 			if first.ctype != "" {
 				ev.Headers["content-type"] = first.ctype
 			}
-			if res := awskit.Invoke(t, h, ev); res.StatusCode != first.status {
+			if res := awstest.Invoke(t, h, ev); res.StatusCode != first.status {
 				t.Fatalf("first delivery: %d %s", res.StatusCode, res.Body)
 			}
-			forged := awskit.Invoke(t, h, event(`{"id":"forged"}`, hdr, "203.0.113.1"))
-			if forged.StatusCode != 401 || awskit.ErrorCode(t, forged.Body) != pipeline.CodeUnauthorized {
+			forged := awstest.Invoke(t, h, event(`{"id":"forged"}`, hdr, "203.0.113.1"))
+			if forged.StatusCode != 401 || awstest.ErrorCode(t, forged.Body) != pipeline.CodeUnauthorized {
 				t.Fatalf("captured credential with a forged body: %d %s", forged.StatusCode, forged.Body)
 			}
 			noEventHeaders(t, "replay", forged.Headers)
@@ -74,7 +69,7 @@ func TestSingleUseCredentialIsBoundBeforeParsing(t *testing.T) {
 			if first.ctype != "" {
 				again.Headers["content-type"] = first.ctype
 			}
-			if res := awskit.Invoke(t, h, again); res.StatusCode != first.status {
+			if res := awstest.Invoke(t, h, again); res.StatusCode != first.status {
 				t.Errorf("redelivery of the first body: %d", res.StatusCode)
 			}
 			if n := len(stack.EventItems(t)); n != 0 {
@@ -91,11 +86,13 @@ func TestSingleUseCredentialIsBoundBeforeParsing(t *testing.T) {
 			}
 		})
 	}
-}
+})
 
 // No 4xx response carries an X-Webhook-Event-* header.
-func TestNoEventHeadersOn4xx(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","allow":["203.0.113.0/24"]}`)
+func TestNoEventHeadersOn4xx(t *testing.T) { noEventHeadersOn4xx(t, inMemory) }
+
+var noEventHeadersOn4xx = register("NoEventHeadersOn4xx", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1","allow":["203.0.113.0/24"]}`)
 	h := newHandler(t, stack)
 	ok := map[string]string{"x-token": "t1"}
 	cases := map[string]struct {
@@ -109,76 +106,74 @@ func TestNoEventHeadersOn4xx(t *testing.T) {
 		"400 syntax":  {`{`, ok, "203.0.113.1"},
 	}
 	for name, c := range cases {
-		res := awskit.Invoke(t, h, event(c.body, c.hdr, c.ip))
+		res := awstest.Invoke(t, h, event(c.body, c.hdr, c.ip))
 		if res.StatusCode < 400 || res.StatusCode >= 500 {
 			t.Fatalf("%s: %d", name, res.StatusCode)
 		}
 		noEventHeaders(t, name, res.Headers)
 	}
-	if res := awskit.Invoke(t, h, event(`{"id":"a"}`, ok, "203.0.113.1")); res.StatusCode != 200 || res.Headers["X-Webhook-Event-Id"] == "" {
+	if res := awstest.Invoke(t, h, event(`{"id":"a"}`, ok, "203.0.113.1")); res.StatusCode != 200 || res.Headers["X-Webhook-Event-Id"] == "" {
 		t.Errorf("a 200 keeps its event headers: %v", res.Headers)
 	}
-}
+})
 
 // Network policy comes from AWSCURRENT for every request: a request from
 // outside the current allow-list is 403 even when it carries a credential that
 // the previous version (with no allow-list) would accept.
 func TestAllowListComesFromCurrentVersion(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
-	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"token":"t1","allow":["203.0.113.0/24"]}`); err != nil {
-		t.Fatal(err)
-	}
+	allowListComesFromCurrentVersion(t, inMemory)
+}
+
+var allowListComesFromCurrentVersion = register("AllowListComesFromCurrentVersion", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1"}`)
+	stack.putSecret(t, `{"token":"t1","allow":["203.0.113.0/24"]}`)
 	h := newHandler(t, stack)
 	ok := map[string]string{"x-token": "t1"}
-	res := awskit.Invoke(t, h, event(`{"id":"a"}`, ok, "198.51.100.7"))
+	res := awstest.Invoke(t, h, event(`{"id":"a"}`, ok, "198.51.100.7"))
 	if res.StatusCode != 403 {
 		t.Fatalf("outside the current list with a token both versions accept: %d %s", res.StatusCode, res.Body)
 	}
 	// And the other way round: the previous version's list does not refuse what the current one allows.
-	stack2 := awskit.NewStack(t, "testprov", `{"token":"old","allow":["10.0.0.0/8"]}`)
-	if _, err := stack2.AWS.PutSecret(context.Background(), stack2.SecretID, `{"token":"new"}`); err != nil {
-		t.Fatal(err)
-	}
+	stack2 := newStack(t, on, `{"token":"old","allow":["10.0.0.0/8"]}`)
+	stack2.putSecret(t, `{"token":"new"}`)
 	h2 := newHandler(t, stack2)
-	if res := awskit.Invoke(t, h2, event(`{"id":"b"}`, map[string]string{"x-token": "old"}, "198.51.100.7")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h2, event(`{"id":"b"}`, map[string]string{"x-token": "old"}, "198.51.100.7")); res.StatusCode != 200 {
 		t.Fatalf("previous token from an address the current version allows: %d %s", res.StatusCode, res.Body)
 	}
 	if n := len(stack.EventItems(t)); n != 0 {
 		t.Errorf("%d events stored from a refused address", n)
 	}
-}
+})
 
 // A request verified by AWSPREVIOUS is accepted within the grace period,
 // counted and logged; with previousVersionGraceHours 0 it is refused.
-func TestPreviousVersionGrace(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"old"}`)
-	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"token":"new"}`); err != nil {
-		t.Fatal(err)
-	}
+func TestPreviousVersionGrace(t *testing.T) { previousVersionGrace(t, inMemory) }
+
+var previousVersionGrace = register("PreviousVersionGrace", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"old"}`)
+	stack.putSecret(t, `{"token":"new"}`)
 	h := newHandler(t, stack)
-	if res := awskit.Invoke(t, h, event(`{"id":"a"}`, map[string]string{"x-token": "old"}, "203.0.113.1")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, event(`{"id":"a"}`, map[string]string{"x-token": "old"}, "203.0.113.1")); res.StatusCode != 200 {
 		t.Fatalf("previous version within the grace period: %d %s", res.StatusCode, res.Body)
 	}
 	logs := stack.Logs.String()
 	if !strings.Contains(logs, `"`+metrics.MetricPreviousVersion+`":1`) || !strings.Contains(logs, "verified with the previous secret version") {
 		t.Errorf("a request verified by the previous version is neither counted nor logged:\n%s", logs)
 	}
-	if res := awskit.Invoke(t, h, event(`{"id":"b"}`, map[string]string{"x-token": "new"}, "203.0.113.1")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, event(`{"id":"b"}`, map[string]string{"x-token": "new"}, "203.0.113.1")); res.StatusCode != 200 {
 		t.Fatalf("current version: %d", res.StatusCode)
 	}
 	if n := strings.Count(stack.Logs.String(), `"`+metrics.MetricPreviousVersion+`":1`); n != 1 {
 		t.Errorf("%d previous-version counts for one such request", n)
 	}
 
-	never := awskit.NewStack(t, "testprov", `{"token":"old"}`)
-	if _, err := never.AWS.PutSecret(context.Background(), never.SecretID, `{"token":"new","`+secrets.GraceField+`":0}`); err != nil {
-		t.Fatal(err)
-	}
+	never := newStack(t, on, `{"token":"old"}`)
+	never.putSecret(t, `{"token":"new","`+secrets.GraceField+`":0}`)
 	hn := newHandler(t, never)
-	if res := awskit.Invoke(t, hn, event(`{"id":"a"}`, map[string]string{"x-token": "old"}, "203.0.113.1")); res.StatusCode != 401 {
+	if res := awstest.Invoke(t, hn, event(`{"id":"a"}`, map[string]string{"x-token": "old"}, "203.0.113.1")); res.StatusCode != 401 {
 		t.Fatalf("previous version with a grace of 0: %d", res.StatusCode)
 	}
-}
+})
 
 func numberAttr(it map[string]ddb.AttributeValue, k string) (int64, bool) {
 	v, ok := it[k].(*ddb.AttributeValueMemberN)
@@ -192,12 +187,13 @@ func numberAttr(it map[string]ddb.AttributeValue, k string) (int64, bool) {
 
 // A quarantined event has no TTL; it gets one when it is released and queued.
 // A release whose send fails leaves it in the quarantine index.
-func TestQuarantineHasNoTTLUntilQueued(t *testing.T) {
-	ctx := context.Background()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
+func TestQuarantineHasNoTTLUntilQueued(t *testing.T) { quarantineHasNoTTLUntilQueued(t, inMemory) }
+
+var quarantineHasNoTTLUntilQueued = register("QuarantineHasNoTTLUntilQueued", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1","key":"wrong"}`)
 	h := newHandler(t, stack)
 	ev := event(`{"id":"q1","sealed":"abc"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
-	res := awskit.Invoke(t, h, ev)
+	res := awstest.Invoke(t, h, ev)
 	if res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("not quarantined: %d %v", res.StatusCode, res.Headers)
 	}
@@ -207,14 +203,10 @@ func TestQuarantineHasNoTTLUntilQueued(t *testing.T) {
 		t.Fatalf("quarantined item has a TTL: %v", it["expires_at"])
 	}
 	// Fix the key but take the queue away: the release's send fails.
-	if _, err := stack.AWS.PutSecret(ctx, stack.SecretID, `{"token":"t1","key":"good"}`); err != nil {
-		t.Fatal(err)
-	}
-	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
-		t.Fatal(err)
-	}
+	stack.putSecret(t, `{"token":"t1","key":"good"}`)
+	stack.deleteQueue(t)
 	h2 := newHandler(t, stack)
-	if res := awskit.Invoke(t, h2, ev); res.StatusCode != 503 {
+	if res := awstest.Invoke(t, h2, ev); res.StatusCode != 503 {
 		t.Fatalf("send to a missing queue: %d %s", res.StatusCode, res.Body)
 	}
 	it = stack.EventItems(t)[id]
@@ -224,18 +216,13 @@ func TestQuarantineHasNoTTLUntilQueued(t *testing.T) {
 	if _, ok := it["expires_at"]; ok {
 		t.Fatalf("released but unsent event has a TTL")
 	}
-	found, err := stack.AWS.DynamoDB.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(stack.Table), IndexName: aws.String("by-quarantine"),
-		KeyConditionExpression:    aws.String("quarantine_pk = :p"),
-		ExpressionAttributeValues: map[string]ddb.AttributeValue{":p": &ddb.AttributeValueMemberS{Value: "testprov"}},
-	})
-	if err != nil || len(found.Items) != 1 {
-		t.Fatalf("by-quarantine index: %v items, %v", len(found.Items), err)
+	if n := stack.quarantineIndex(t, "testprov"); n != 1 {
+		t.Fatalf("by-quarantine index: %v items", n)
 	}
 	// The queue is back: the next delivery queues it, and only now does its TTL start.
 	recreateQueue(t, stack)
-	before := time.Now()
-	if res := awskit.Invoke(t, h2, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
+	before := stack.now()
+	if res := awstest.Invoke(t, h2, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Fatalf("after the queue is back: %d %v %s", res.StatusCode, res.Headers, res.Body)
 	}
 	it = stack.EventItems(t)[id]
@@ -250,22 +237,23 @@ func TestQuarantineHasNoTTLUntilQueued(t *testing.T) {
 	if n := len(stack.Messages(t)); n != 1 {
 		t.Errorf("%d messages, want 1", n)
 	}
-}
+})
 
 // An event the queue refuses for its size is quarantined (200, metric, no
 // TTL), not answered 503 for ever; after the operator raises the queue's
 // maximum it is re-processed onto the queue.
 func TestMessageTheQueueRefusesIsQuarantined(t *testing.T) {
+	messageTheQueueRefusesIsQuarantined(t, inMemory)
+}
+
+var messageTheQueueRefusesIsQuarantined = register("MessageTheQueueRefusesIsQuarantined", func(t *testing.T, on backend) {
 	ctx := context.Background()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
-	if _, err := stack.AWS.SQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(stack.Queue.URL),
-		Attributes: map[string]string{"MaximumMessageSize": "1024"}}); err != nil {
-		t.Fatal(err)
-	}
+	stack := newStack(t, on, `{"token":"t1"}`)
+	stack.setMaxMessageSize(t, 1024)
 	h := newHandler(t, stack)
 	ev := event(`{"id":"big","pad":"`+strings.Repeat("x", 2000)+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
 	for i := 0; i < 2; i++ {
-		res := awskit.Invoke(t, h, ev)
+		res := awstest.Invoke(t, h, ev)
 		if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != string(metrics.Quarantined) && i == 0 {
 			t.Fatalf("delivery %d: %d %v %s", i, res.StatusCode, res.Headers, res.Body)
 		}
@@ -287,10 +275,7 @@ func TestMessageTheQueueRefusesIsQuarantined(t *testing.T) {
 	if !strings.Contains(stack.Logs.String(), `"outcome":"quarantined"`) {
 		t.Error("no quarantined metric")
 	}
-	if _, err := stack.AWS.SQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(stack.Queue.URL),
-		Attributes: map[string]string{"MaximumMessageSize": "1048576"}}); err != nil {
-		t.Fatal(err)
-	}
+	stack.setMaxMessageSize(t, 1048576)
 	out, err := h.Invoke(ctx, []byte(`{"reprocess":{"eventId":"`+id+`"}}`))
 	if err != nil || !strings.Contains(string(out), `"status":"queued"`) {
 		t.Fatalf("reprocess: %s %v", out, err)
@@ -298,16 +283,20 @@ func TestMessageTheQueueRefusesIsQuarantined(t *testing.T) {
 	if n := len(stack.Messages(t)); n != 1 {
 		t.Errorf("%d messages after reprocess", n)
 	}
-}
+})
 
 // Bodies that encoding/json would inflate (HTML escaping, \u2028) are stored
 // and sent at their own size and accepted.
 func TestNothingInflatesWhatIsStoredOrSent(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	nothingInflatesWhatIsStoredOrSent(t, inMemory)
+}
+
+var nothingInflatesWhatIsStoredOrSent = register("NothingInflatesWhatIsStoredOrSent", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1"}`)
 	h := newHandler(t, stack)
 	for name, fill := range map[string]string{"html": strings.Repeat("<", 200_000), "line separators": strings.Repeat("\u2028", 75_000)} {
 		body := `{"id":"` + name + `","fill":"` + fill + `"}`
-		res := awskit.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+		res := awstest.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 		if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 			t.Fatalf("%s: %d %v %.200s", name, res.StatusCode, res.Headers, res.Body)
 		}
@@ -320,21 +309,20 @@ func TestNothingInflatesWhatIsStoredOrSent(t *testing.T) {
 			t.Fatalf("%s: %d messages, %d bytes", name, len(msgs), len(msgs[0].Body))
 		}
 	}
-}
+})
 
 // DynamoDB refusing an item for its content (here: over its 400 KB limit, with
 // a body limit raised above it) quarantines the event with a reason — 200, not
 // a 5xx for ever — keeping what DynamoDB takes.
 func TestItemDynamoDBRefusesIsQuarantined(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
-	sc := secrets.New(stack.AWS.Secrets, stack.SecretID, testProvider{}.ParseSecret)
-	h, err := pipeline.New(pipeline.Provider[testSecret](testProvider{}), sc, eventstore.New(stack.AWS.DynamoDB, stack.Table),
-		queue.New(stack.AWS.SQS, stack.Queue.URL), pipeline.Options{MaxBody: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
+	itemDynamoDBRefusesIsQuarantined(t, inMemory)
+}
+
+var itemDynamoDBRefusesIsQuarantined = register("ItemDynamoDBRefusesIsQuarantined", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1"}`)
+	h := stack.handlerWith(t, handlerConfig{maxBody: 1 << 20})
 	body := `{"id":"huge","pad":"` + strings.Repeat("y", 600_000) + `"}`
-	res := awskit.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+	res := awstest.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("%d %v %s", res.StatusCode, res.Headers, res.Body)
 	}
@@ -344,7 +332,7 @@ func TestItemDynamoDBRefusesIsQuarantined(t *testing.T) {
 		t.Fatalf("item %v", it)
 	}
 	// Redelivered: still quarantined, acknowledged. Re-processing cannot rebuild it.
-	if res := awskit.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
 		t.Fatalf("redelivery: %d", res.StatusCode)
 	}
 	if _, err := h.Reprocess(t.Context(), id); !errors.Is(err, pipeline.ErrDataNotKept) {
@@ -353,4 +341,4 @@ func TestItemDynamoDBRefusesIsQuarantined(t *testing.T) {
 	if n := len(stack.Messages(t)); n != 0 {
 		t.Errorf("%d messages", n)
 	}
-}
+})

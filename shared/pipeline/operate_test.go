@@ -1,8 +1,9 @@
 package pipeline_test
 
-// Integration tests of the operator commands that send stored events —
-// redrive and replay — against a real AWS API (moto_server), through the
-// handler's Invoke as Lambda calls it.
+// The operator commands that send stored events — redrive and replay —
+// through the handler's Invoke as Lambda calls it: scenarios
+// (backend_test.go), each run in memory and, in TestScenariosOnAWS, against
+// a real AWS API (moto_server).
 
 import (
 	"context"
@@ -13,15 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
-	"webhooks/shared/queue"
-	"webhooks/shared/secrets"
 )
 
 // command invokes the handler with a JSON payload, as `aws lambda invoke` does.
@@ -53,7 +51,7 @@ func redrive(t *testing.T, h *pipeline.Handler[testSecret], payload string) redr
 	return r
 }
 
-func markers(t *testing.T, stack *awskit.Stack) int {
+func markers(t *testing.T, stack *testStack) int {
 	t.Helper()
 	n := 0
 	for _, it := range stack.Items(t) {
@@ -64,38 +62,29 @@ func markers(t *testing.T, stack *awskit.Stack) int {
 	return n
 }
 
-func recreateQueue(t *testing.T, stack *awskit.Stack) {
-	t.Helper()
-	name := strings.TrimSuffix(stack.Queue.URL[strings.LastIndex(stack.Queue.URL, "/")+1:], ".fifo")
-	if _, err := stack.AWS.CreateQueue(t.Context(), name); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // An SQS outage longer than the provider's retries: every event stored during
 // it is found by the redrive (oldest first), sent once and marked queued,
 // whatever the provider does; the happy path leaves no marker.
-func TestRedriveAfterQueueOutage(t *testing.T) {
-	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+func TestRedriveAfterQueueOutage(t *testing.T) { redriveAfterQueueOutage(t, inMemory) }
+
+var redriveAfterQueueOutage = register("RedriveAfterQueueOutage", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1"}`)
 	h := newHandler(t, stack)
-	if res := awskit.Invoke(t, h, event(`{"id":"before"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, event(`{"id":"before"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
 		t.Fatalf("healthy: %d", res.StatusCode)
 	}
 	if n := markers(t, stack); n != 0 {
 		t.Fatalf("a healthy webhook left %d markers", n)
 	}
-	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
-		t.Fatal(err)
-	}
+	stack.deleteQueue(t)
 	var ids []string
 	for i := range 3 {
-		res := awskit.Invoke(t, h, event(fmt.Sprintf(`{"id":"out%d"}`, i), map[string]string{"x-token": "t1"}, "203.0.113.1"))
+		res := awstest.Invoke(t, h, event(fmt.Sprintf(`{"id":"out%d"}`, i), map[string]string{"x-token": "t1"}, "203.0.113.1"))
 		if res.StatusCode != 503 {
 			t.Fatalf("send to a missing queue: %d %s", res.StatusCode, res.Body)
 		}
 		ids = append(ids, res.Headers["X-Webhook-Event-Id"])
-		time.Sleep(2 * time.Millisecond) // distinct receipt times: the order is checked
+		stack.sleep(2 * time.Millisecond) // distinct receipt times: the order is checked
 	}
 	if n := markers(t, stack); n != 3 {
 		t.Fatalf("%d markers after 3 failed sends", n)
@@ -139,27 +128,28 @@ func TestRedriveAfterQueueOutage(t *testing.T) {
 	if n := len(stack.Messages(t)); n != 0 {
 		t.Errorf("second run sent %d", n)
 	}
-}
+})
 
 // A provider that retries after the redrive sent its event gets a duplicate
 // answer and nothing is sent twice; a retry that sends first clears the marker.
 func TestRetryAfterRedriveAndRedriveAfterRetry(t *testing.T) {
-	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	retryAfterRedriveAndRedriveAfterRetry(t, inMemory)
+}
+
+var retryAfterRedriveAndRedriveAfterRetry = register("RetryAfterRedriveAndRedriveAfterRetry", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1"}`)
 	h := newHandler(t, stack)
-	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
-		t.Fatal(err)
-	}
+	stack.deleteQueue(t)
 	a := event(`{"id":"a"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
 	b := event(`{"id":"b"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
-	if res := awskit.Invoke(t, h, a); res.StatusCode != 503 {
+	if res := awstest.Invoke(t, h, a); res.StatusCode != 503 {
 		t.Fatal(res.StatusCode)
 	}
-	if res := awskit.Invoke(t, h, b); res.StatusCode != 503 {
+	if res := awstest.Invoke(t, h, b); res.StatusCode != 503 {
 		t.Fatal(res.StatusCode)
 	}
 	recreateQueue(t, stack)
-	if res := awskit.Invoke(t, h, b); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
+	if res := awstest.Invoke(t, h, b); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Fatalf("retry of b: %d %v", res.StatusCode, res.Headers)
 	}
 	if n := markers(t, stack); n != 1 {
@@ -168,30 +158,34 @@ func TestRetryAfterRedriveAndRedriveAfterRetry(t *testing.T) {
 	if r := redrive(t, h, `{"redrive":{"olderThan":"0s"}}`); r.Found != 1 || r.Sent != 1 {
 		t.Fatalf("redrive: %+v", r)
 	}
-	if res := awskit.Invoke(t, h, a); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
+	if res := awstest.Invoke(t, h, a); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Fatalf("retry of a after redrive: %d %v", res.StatusCode, res.Headers)
 	}
 	if n := len(stack.Messages(t)); n != 2 {
 		t.Errorf("%d messages, want 2", n)
 	}
-}
+})
 
 // A function killed between storing an event and sending it leaves no marker:
 // only the sweep (a filtered Scan) finds it. A quarantined event is never
 // redriven (reprocess is its path).
 func TestRedriveSweepFindsWhatNoMarkerNames(t *testing.T) {
+	redriveSweepFindsWhatNoMarkerNames(t, inMemory)
+}
+
+var redriveSweepFindsWhatNoMarkerNames = register("RedriveSweepFindsWhatNoMarkerNames", func(t *testing.T, on backend) {
 	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
+	stack := newStack(t, on, `{"token":"t1","key":"wrong"}`)
 	h := newHandler(t, stack)
-	store := eventstore.New(stack.AWS.DynamoDB, stack.Table)
-	now := time.Now()
+	store := stack.store(nil)
+	now := stack.now()
 	data := json.RawMessage(`{"id":"killed"}`)
 	it := &eventstore.Item{Provider: "testprov", EventID: pipeline.EventID("testprov", "killed"), Type: "testprov.thing", Subject: "killed",
 		Time: now, Data: data, DataSHA256: eventstore.Digest(data), Status: eventstore.StatusStored, ReceivedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)}
 	if existing, err := store.Create(ctx, it); err != nil || existing != nil {
 		t.Fatal(existing, err)
 	}
-	if res := awskit.Invoke(t, h, event(`{"id":"q","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.Headers["X-Webhook-Outcome"] != "quarantined" {
+	if res := awstest.Invoke(t, h, event(`{"id":"q","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("not quarantined: %v", res.Headers)
 	}
 	if r := redrive(t, h, `{"redrive":{"olderThan":"0s"}}`); r != (redriveReply{}) {
@@ -207,25 +201,24 @@ func TestRedriveSweepFindsWhatNoMarkerNames(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].Event.ID != it.EventID {
 		t.Fatalf("messages %v", msgs)
 	}
-}
+})
 
 // Redrive of an event that cannot be processed now quarantines it (not a
 // failure for ever); the reply says so.
 func TestRedriveQuarantinesWhatCannotBeProcessed(t *testing.T) {
-	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"good"}`)
+	redriveQuarantinesWhatCannotBeProcessed(t, inMemory)
+}
+
+var redriveQuarantinesWhatCannotBeProcessed = register("RedriveQuarantinesWhatCannotBeProcessed", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1","key":"good"}`)
 	h := newHandler(t, stack)
-	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
-		t.Fatal(err)
-	}
-	res := awskit.Invoke(t, h, event(`{"id":"s","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+	stack.deleteQueue(t)
+	res := awstest.Invoke(t, h, event(`{"id":"s","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 	if res.StatusCode != 503 {
 		t.Fatalf("%d", res.StatusCode)
 	}
 	recreateQueue(t, stack)
-	if _, err := stack.AWS.PutSecret(ctx, stack.SecretID, `{"token":"t1","key":"rotated-away","previousVersionGraceHours":0}`); err != nil {
-		t.Fatal(err)
-	}
+	stack.putSecret(t, `{"token":"t1","key":"rotated-away","previousVersionGraceHours":0}`)
 	h2 := newHandler(t, stack)
 	if r := redrive(t, h2, `{"redrive":{"olderThan":"0s"}}`); r.Found != 1 || r.Quarantined != 1 || r.Sent != 0 || r.Failed != 0 {
 		t.Fatalf("%+v", r)
@@ -236,7 +229,7 @@ func TestRedriveQuarantinesWhatCannotBeProcessed(t *testing.T) {
 	if n := markers(t, stack); n != 0 {
 		t.Errorf("%d markers left", n)
 	}
-}
+})
 
 type replayReply struct {
 	Matched  int
@@ -262,35 +255,33 @@ func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // with their original id, subject, group and data (decrypted again), the
 // replayid extension and a de-duplication id of the replay's own; filters,
 // dry runs and quarantined events; a second replay is not deduplicated away.
-func TestReplayWindow(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"good"}`)
+func TestReplayWindow(t *testing.T) { replayWindow(t, inMemory) }
+
+var replayWindow = register("ReplayWindow", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1","key":"good"}`)
 	h := newHandler(t, stack)
 	send := func(body string) string {
-		res := awskit.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+		res := awstest.Invoke(t, h, event(body, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 		if res.StatusCode != 200 {
 			t.Fatalf("%s: %d", body, res.StatusCode)
 		}
-		time.Sleep(3 * time.Millisecond)
+		stack.sleep(3 * time.Millisecond)
 		return res.Headers["X-Webhook-Event-Id"]
 	}
 	send(`{"id":"early"}`)
-	time.Sleep(20 * time.Millisecond)
-	from := time.Now().Truncate(time.Millisecond) // receipt times are stored to the millisecond
+	stack.sleep(20 * time.Millisecond)
+	from := stack.now().Truncate(time.Millisecond) // receipt times are stored to the millisecond
 	a := send(`{"id":"a","sealed":"s1"}`)
 	b := send(`{"id":"b"}`)
 	c := send(`{"id":"c"}`)
 	// A quarantined event inside the window is never replayed (reprocess is its path).
-	if _, err := stack.AWS.PutSecret(t.Context(), stack.SecretID, `{"token":"t1","key":"bad","previousVersionGraceHours":0}`); err != nil {
-		t.Fatal(err)
-	}
-	if res := awskit.Invoke(t, newHandler(t, stack), event(`{"id":"q","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.Headers["X-Webhook-Outcome"] != "quarantined" {
+	stack.putSecret(t, `{"token":"t1","key":"bad","previousVersionGraceHours":0}`)
+	if res := awstest.Invoke(t, newHandler(t, stack), event(`{"id":"q","sealed":"x"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("not quarantined: %v", res.Headers)
 	}
-	if _, err := stack.AWS.PutSecret(t.Context(), stack.SecretID, `{"token":"t1","key":"good"}`); err != nil {
-		t.Fatal(err)
-	}
-	to := time.Now()
-	time.Sleep(20 * time.Millisecond)
+	stack.putSecret(t, `{"token":"t1","key":"good"}`)
+	to := stack.now()
+	stack.sleep(20 * time.Millisecond)
 	send(`{"id":"late"}`)
 	originals := stack.Messages(t)
 	if len(originals) != 5 { // the quarantined one is not among them
@@ -357,27 +348,29 @@ func TestReplayWindow(t *testing.T) {
 	if n := len(stack.Messages(t)); n != 3 {
 		t.Errorf("second replay delivered %d", n)
 	}
-}
+})
 
 // A replay that cannot finish (here: SQS fails; likewise when the function's
 // time runs out) answers a resume command that starts at the first event not
 // sent, with the same replay id; run, it delivers every event once, and
 // copies sent twice within SQS's de-duplication window are dropped by SQS.
-func TestReplayResumes(t *testing.T) {
+func TestReplayResumes(t *testing.T) { replayResumes(t, inMemory) }
+
+var replayResumes = register("ReplayResumes", func(t *testing.T, on backend) {
 	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := newStack(t, on, `{"token":"t1"}`)
 	h := newHandler(t, stack)
-	from := time.Now().Truncate(time.Millisecond) // receipt times are stored to the millisecond
+	from := stack.now().Truncate(time.Millisecond) // receipt times are stored to the millisecond
 	var ids []string
 	for i := range 4 {
-		res := awskit.Invoke(t, h, event(fmt.Sprintf(`{"id":"r%d"}`, i), map[string]string{"x-token": "t1"}, "203.0.113.1"))
+		res := awstest.Invoke(t, h, event(fmt.Sprintf(`{"id":"r%d"}`, i), map[string]string{"x-token": "t1"}, "203.0.113.1"))
 		if res.StatusCode != 200 {
 			t.Fatal(res.StatusCode)
 		}
 		ids = append(ids, res.Headers["X-Webhook-Event-Id"])
-		time.Sleep(2 * time.Millisecond)
+		stack.sleep(2 * time.Millisecond)
 	}
-	to := time.Now()
+	to := stack.now()
 	stack.Messages(t)
 	// No time left for the scan: an error that says so, nothing sent.
 	short, cancel := context.WithDeadline(ctx, time.Now().Add(time.Second))
@@ -385,9 +378,7 @@ func TestReplayResumes(t *testing.T) {
 	if _, err := h.Invoke(short, []byte(fmt.Sprintf(`{"replay":{"from":%q,"to":%q}}`, rfc(from), rfc(to)))); err == nil || !strings.Contains(err.Error(), "did not finish") {
 		t.Fatalf("scan with no time left: %v", err)
 	}
-	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
-		t.Fatal(err)
-	}
+	stack.deleteQueue(t)
 	r := replay(t, ctx, h, pipeline.ReplayCommand{From: rfc(from), To: rfc(to), Subjects: []string{"r0", "r1", "r2", "r3"}})
 	if r.Matched != 4 || r.Sent != 0 || r.Resume == nil {
 		t.Fatalf("SQS failing: %+v", r)
@@ -416,11 +407,13 @@ func TestReplayResumes(t *testing.T) {
 			t.Errorf("message %d is %s, want %s (oldest first)", i, m.Event.ID, ids[i])
 		}
 	}
-}
+})
 
 // Invalid commands are function errors with a readable message; nothing runs.
-func TestInvalidOperatorCommands(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+func TestInvalidOperatorCommands(t *testing.T) { invalidOperatorCommands(t, inMemory) }
+
+var invalidOperatorCommands = register("InvalidOperatorCommands", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1"}`)
 	h := newHandler(t, stack)
 	for payload, want := range map[string]string{
 		`{"redrive":{}}`:                               "olderThan is required",
@@ -454,31 +447,27 @@ func TestInvalidOperatorCommands(t *testing.T) {
 	if err == nil || errors.As(err, &invalid) || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("reprocess of an unknown event: %v (%T)", err, err)
 	}
-}
+})
 
-// lostReply is the real DynamoDB client whose event writes are applied but
-// answered with an error, as when a reply is lost on the way back.
-type lostReply struct{ *dynamodb.Client }
-
-func (c lostReply) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	out, err := c.Client.PutItem(ctx, in, opts...)
-	if sk, _ := in.Item["sk"].(*ddb.AttributeValueMemberS); err == nil && sk != nil && sk.Value == "event" {
-		return nil, errors.New("connection reset after the write was applied")
+// lostReply is a fault that applies the store's event writes but answers
+// them with an error, as when a reply is lost on the way back.
+func lostReply(c eventstore.Call) eventstore.Failure {
+	if c.Op == "PutItem" && c.SK == "event" {
+		return eventstore.Failure{Err: errors.New("connection reset after the write was applied"), Applied: true}
 	}
-	return out, err
+	return eventstore.Failure{}
 }
 
 // A store DynamoDB applied but whose reply was lost is answered 503 and
 // leaves a marker: if the provider gives up, the redrive sends the event.
 func TestStoreWhoseReplyWasLostIsRedriven(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
-	sc := secrets.New(stack.AWS.Secrets, stack.SecretID, testProvider{}.ParseSecret)
-	lossy, err := pipeline.New(pipeline.Provider[testSecret](testProvider{}), sc, eventstore.New(lostReply{stack.AWS.DynamoDB}, stack.Table),
-		queue.New(stack.AWS.SQS, stack.Queue.URL), pipeline.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := awskit.Invoke(t, lossy, event(`{"id":"lost"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+	storeWhoseReplyWasLostIsRedriven(t, inMemory)
+}
+
+var storeWhoseReplyWasLostIsRedriven = register("StoreWhoseReplyWasLostIsRedriven", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1"}`)
+	lossy := stack.handlerWith(t, handlerConfig{storeFault: lostReply})
+	res := awstest.Invoke(t, lossy, event(`{"id":"lost"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 	if res.StatusCode != 503 {
 		t.Fatalf("%d %s", res.StatusCode, res.Body)
 	}
@@ -494,38 +483,35 @@ func TestStoreWhoseReplyWasLostIsRedriven(t *testing.T) {
 	if n := markers(t, stack); n != 0 {
 		t.Errorf("%d markers left", n)
 	}
-}
+})
 
-// failingScan is the real DynamoDB client whose Scan fails, as DynamoDB does
-// when it is unavailable.
-type failingScan struct{ *dynamodb.Client }
-
-func (failingScan) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	return nil, errors.New("scan: service unavailable")
+// failingScan is a fault that fails the store's Scan, as DynamoDB does when
+// it is unavailable.
+func failingScan(c eventstore.Call) eventstore.Failure {
+	if c.Op == "Scan" {
+		return eventstore.Failure{Err: errors.New("scan: service unavailable")}
+	}
+	return eventstore.Failure{}
 }
 
 // A sweep that fails does not hold back the events the markers name: they
 // are sent, and the reply says the sweep is incomplete.
 func TestFailedSweepStillSendsWhatMarkersName(t *testing.T) {
-	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
-	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
-		t.Fatal(err)
-	}
-	if res := awskit.Invoke(t, newHandler(t, stack), event(`{"id":"m"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 503 {
+	failedSweepStillSendsWhatMarkersName(t, inMemory)
+}
+
+var failedSweepStillSendsWhatMarkersName = register("FailedSweepStillSendsWhatMarkersName", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1"}`)
+	stack.deleteQueue(t)
+	if res := awstest.Invoke(t, newHandler(t, stack), event(`{"id":"m"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 503 {
 		t.Fatal(res.StatusCode)
 	}
 	recreateQueue(t, stack)
-	sc := secrets.New(stack.AWS.Secrets, stack.SecretID, testProvider{}.ParseSecret)
-	h, err := pipeline.New(pipeline.Provider[testSecret](testProvider{}), sc, eventstore.New(failingScan{stack.AWS.DynamoDB}, stack.Table),
-		queue.New(stack.AWS.SQS, stack.Queue.URL), pipeline.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := stack.handlerWith(t, handlerConfig{storeFault: failingScan})
 	if r := redrive(t, h, `{"redrive":{"olderThan":"0s","sweep":true}}`); r.Found != 1 || r.Sent != 1 || !r.SweepIncomplete {
 		t.Fatalf("%+v", r)
 	}
-}
+})
 
 // An event gets its TTL only once it is queued: stored during an SQS outage it
 // has none (DynamoDB can never expire it before it is sent), nor has its
@@ -535,15 +521,17 @@ func TestFailedSweepStillSendsWhatMarkersName(t *testing.T) {
 // 0"; a marker whose own store got no answer and was not applied is cleared
 // quietly (that webhook was answered 503: nothing was stored).
 func TestStrandedEventNeverExpiresAndAMissingOneIsReported(t *testing.T) {
+	strandedEventNeverExpiresAndAMissingOneIsReported(t, inMemory)
+}
+
+var strandedEventNeverExpiresAndAMissingOneIsReported = register("StrandedEventNeverExpiresAndAMissingOneIsReported", func(t *testing.T, on backend) {
 	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+	stack := newStack(t, on, `{"token":"t1"}`)
 	h := newHandler(t, stack)
-	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
-		t.Fatal(err)
-	}
+	stack.deleteQueue(t)
 	var ids []string
 	for _, id := range []string{"kept", "deleted"} {
-		res := awskit.Invoke(t, h, event(`{"id":"`+id+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+		res := awstest.Invoke(t, h, event(`{"id":"`+id+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
 		if res.StatusCode != 503 {
 			t.Fatalf("%s: %d %s", id, res.StatusCode, res.Body)
 		}
@@ -554,20 +542,16 @@ func TestStrandedEventNeverExpiresAndAMissingOneIsReported(t *testing.T) {
 			t.Errorf("%s/%s has a TTL before its event is queued", awskit.Str(it, "pk"), awskit.Str(it, "sk"))
 		}
 	}
-	if _, err := stack.AWS.DynamoDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &stack.Table, Key: map[string]ddb.AttributeValue{
-		"pk": &ddb.AttributeValueMemberS{Value: "testprov#" + ids[1]}, "sk": &ddb.AttributeValueMemberS{Value: "event"},
-	}}); err != nil {
-		t.Fatal(err)
-	}
+	stack.deleteItem(t, "testprov#"+ids[1], "event")
 	// A marker left by a store that got no answer, for an event never written.
-	if err := eventstore.New(stack.AWS.DynamoDB, stack.Table).MarkUnsent(ctx, "testprov", "never-written", time.Now().Add(-time.Minute), true); err != nil {
+	if err := stack.store(nil).MarkUnsent(ctx, "testprov", "never-written", stack.now().Add(-time.Minute), true); err != nil {
 		t.Fatal(err)
 	}
 	recreateQueue(t, stack)
 	var r struct {
 		Found, Sent, Failed, Missing int
 	}
-	before := time.Now()
+	before := stack.now()
 	if err := command(t, ctx, h, `{"redrive":{"olderThan":"0s"}}`, &r); err != nil {
 		t.Fatal(err)
 	}
@@ -585,17 +569,19 @@ func TestStrandedEventNeverExpiresAndAMissingOneIsReported(t *testing.T) {
 	if n := markers(t, stack); n != 0 {
 		t.Errorf("%d markers left", n)
 	}
-}
+})
 
 // A replay window may reach the end of time — 9999-12-31T23:59:59Z, its last
 // millisecond, or an offset that puts it in year 10000 in UTC — and then
 // matches every event after its start; a window starting after the end of
 // time, and a type that is not one of the provider's, are invalid commands.
-func TestReplayWindowEdges(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
+func TestReplayWindowEdges(t *testing.T) { replayWindowEdges(t, inMemory) }
+
+var replayWindowEdges = register("ReplayWindowEdges", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1"}`)
 	h := newHandler(t, stack)
 	for _, id := range []string{"x", "y"} {
-		if res := awskit.Invoke(t, h, event(`{"id":"`+id+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
+		if res := awstest.Invoke(t, h, event(`{"id":"`+id+`"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")); res.StatusCode != 200 {
 			t.Fatalf("%s: %d", id, res.StatusCode)
 		}
 	}
@@ -625,4 +611,4 @@ func TestReplayWindowEdges(t *testing.T) {
 	if n := len(stack.Messages(t)); n != 2 {
 		t.Errorf("%d messages: dry runs and invalid commands sent something", n)
 	}
-}
+})

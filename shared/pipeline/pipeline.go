@@ -28,7 +28,6 @@ import (
 	"webhooks/shared/eventstore"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/metrics"
-	"webhooks/shared/queue"
 	"webhooks/shared/secrets"
 	"webhooks/shared/verify"
 )
@@ -201,14 +200,14 @@ const DefaultEventTTL = contract.DefaultEventTTL
 type Handler[C any] struct {
 	p       Provider[C]
 	secrets *secrets.Cache[C]
-	store   *eventstore.Store
-	queue   *queue.Publisher
+	store   Store
+	queue   Queue
 	opt     Options
 	log     *slog.Logger
 }
 
 // New returns a Handler. It fails when the options are invalid.
-func New[C any](p Provider[C], sc *secrets.Cache[C], store *eventstore.Store, q *queue.Publisher, opt Options) (*Handler[C], error) {
+func New[C any](p Provider[C], sc *secrets.Cache[C], store Store, q Queue, opt Options) (*Handler[C], error) {
 	if opt.EventTTL == 0 {
 		opt.EventTTL = DefaultEventTTL
 	}
@@ -221,7 +220,7 @@ func New[C any](p Provider[C], sc *secrets.Cache[C], store *eventstore.Store, q 
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	if p == nil || sc == nil || store == nil || q == nil {
+	if p == nil || sc == nil || missing(store) || missing(q) {
 		return nil, errors.New("pipeline: provider, secrets, store and queue are required")
 	}
 	return &Handler[C]{p: p, secrets: sc, store: store, queue: q, opt: opt, log: opt.Logger.With("provider", p.Name())}, nil

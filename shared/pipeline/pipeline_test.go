@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
 	"webhooks/shared/pan"
@@ -19,7 +20,7 @@ import (
 	"webhooks/shared/verify"
 )
 
-func TestMain(m *testing.M) { awskit.Main(m) }
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 // testProvider exercises the pipeline's optional paths: a token header, an
 // allow-list, an Enricher that "decrypts" with a key, single-use credentials.
@@ -110,11 +111,13 @@ func base64Event(body string, headers map[string]string) events.APIGatewayV2HTTP
 	return ev
 }
 
-func TestQuarantineThenReprocess(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
-	h := awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+func TestQuarantineThenReprocess(t *testing.T) { quarantineThenReprocess(t, inMemory) }
+
+var quarantineThenReprocess = register("QuarantineThenReprocess", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1","key":"wrong"}`)
+	h := newHandler(t, stack)
 	ev := event(`{"id":"e1","sealed":"abc"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
-	res := awskit.Invoke(t, h, ev)
+	res := awstest.Invoke(t, h, ev)
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("got %d %v", res.StatusCode, res.Headers)
 	}
@@ -127,7 +130,7 @@ func TestQuarantineThenReprocess(t *testing.T) {
 		t.Fatalf("%d messages for a quarantined event", n)
 	}
 	// Redelivered while the key is still wrong: acknowledged, still not queued.
-	if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
+	if res := awstest.Invoke(t, h, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Fatalf("redelivery: %d %v", res.StatusCode, res.Headers)
 	}
 	// Reprocess with the key still wrong keeps it quarantined.
@@ -136,9 +139,7 @@ func TestQuarantineThenReprocess(t *testing.T) {
 		t.Fatalf("reprocess with wrong key: %s %v", out, err)
 	}
 	// The operator fixes the secret and re-processes by direct invocation.
-	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"token":"t1","key":"good"}`); err != nil {
-		t.Fatal(err)
-	}
+	stack.putSecret(t, `{"token":"t1","key":"good"}`)
 	out, err = h.Invoke(context.Background(), []byte(`{"reprocess":{"eventId":"`+id+`"}}`))
 	if err != nil || !strings.Contains(string(out), `"status":"queued"`) {
 		t.Fatalf("reprocess after the fix: %s %v", out, err)
@@ -157,23 +158,25 @@ func TestQuarantineThenReprocess(t *testing.T) {
 			}
 		}
 	}
-}
+})
 
 // A fresh handler (a new Lambda instance) with the fixed secret: the next
 // delivery of the quarantined event releases it and queues it exactly once.
 func TestRedeliveryAfterFixReleasesQuarantine(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"wrong"}`)
-	h := awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	redeliveryAfterFixReleasesQuarantine(t, inMemory)
+}
+
+var redeliveryAfterFixReleasesQuarantine = register("RedeliveryAfterFixReleasesQuarantine", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1","key":"wrong"}`)
+	h := newHandler(t, stack)
 	ev := event(`{"id":"e2","sealed":"xyz"}`, map[string]string{"x-token": "t1"}, "203.0.113.1")
-	if res := awskit.Invoke(t, h, ev); res.Headers["X-Webhook-Outcome"] != "quarantined" {
+	if res := awstest.Invoke(t, h, ev); res.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("not quarantined: %v", res.Headers)
 	}
-	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"token":"t1","key":"good"}`); err != nil {
-		t.Fatal(err)
-	}
-	h2 := awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+	stack.putSecret(t, `{"token":"t1","key":"good"}`)
+	h2 := newHandler(t, stack)
 	for i := 0; i < 2; i++ {
-		if res := awskit.Invoke(t, h2, ev); res.StatusCode != 200 {
+		if res := awstest.Invoke(t, h2, ev); res.StatusCode != 200 {
 			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
 		}
 	}
@@ -197,21 +200,23 @@ func TestRedeliveryAfterFixReleasesQuarantine(t *testing.T) {
 	if _, err := h2.Reprocess(context.Background(), "nope"); err == nil {
 		t.Errorf("reprocess of an unknown event succeeded")
 	}
-}
+})
 
-func TestSingleUseCredential(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1"}`)
-	h := awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+func TestSingleUseCredential(t *testing.T) { singleUseCredential(t, inMemory) }
+
+var singleUseCredential = register("SingleUseCredential", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1"}`)
+	h := newHandler(t, stack)
 	cred := map[string]string{"x-token": "t1", "x-credential": "sig-1"}
-	if res := awskit.Invoke(t, h, event(`{"id":"a"}`, cred, "")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, event(`{"id":"a"}`, cred, "")); res.StatusCode != 200 {
 		t.Fatalf("first: %d %s", res.StatusCode, res.Body)
 	}
 	// Same credential, same body: the same delivery again.
-	if res := awskit.Invoke(t, h, event(`{"id":"a"}`, cred, "")); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
+	if res := awstest.Invoke(t, h, event(`{"id":"a"}`, cred, "")); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Fatalf("same body: %d %v", res.StatusCode, res.Headers)
 	}
 	// Same credential, another body: a replay.
-	if res := awskit.Invoke(t, h, event(`{"id":"b"}`, cred, "")); res.StatusCode != 401 {
+	if res := awstest.Invoke(t, h, event(`{"id":"b"}`, cred, "")); res.StatusCode != 401 {
 		t.Fatalf("replayed credential with another body: %d %s", res.StatusCode, res.Body)
 	}
 	if n := len(stack.EventItems(t)); n != 1 {
@@ -220,11 +225,13 @@ func TestSingleUseCredential(t *testing.T) {
 	if n := len(stack.Messages(t)); n != 1 {
 		t.Errorf("%d messages, want 1", n)
 	}
-}
+})
 
-func TestRequestChecks(t *testing.T) {
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","allow":["203.0.113.0/24"]}`)
-	h := awskit.Handler(t, stack, pipeline.Provider[testSecret](testProvider{}))
+func TestRequestChecks(t *testing.T) { requestChecks(t, inMemory) }
+
+var requestChecks = register("RequestChecks", func(t *testing.T, on backend) {
+	stack := newStack(t, on, `{"token":"t1","allow":["203.0.113.0/24"]}`)
+	h := newHandler(t, stack)
 	ok := map[string]string{"x-token": "t1"}
 	get := event(`{"id":"a"}`, ok, "203.0.113.1")
 	get.RequestContext.HTTP.Method = "GET"
@@ -253,15 +260,15 @@ func TestRequestChecks(t *testing.T) {
 		{"content type with charset", event(`{"id":"b"}`, map[string]string{"x-token": "t1", "content-type": "application/json; charset=utf-8"}, "203.0.113.1"), 200, ""},
 	}
 	for _, c := range cases {
-		res := awskit.Invoke(t, h, c.ev)
-		if res.StatusCode != c.status || (c.code != "" && awskit.ErrorCode(t, res.Body) != c.code) {
+		res := awstest.Invoke(t, h, c.ev)
+		if res.StatusCode != c.status || (c.code != "" && awstest.ErrorCode(t, res.Body) != c.code) {
 			t.Errorf("%s: %d %s, want %d %s", c.name, res.StatusCode, res.Body, c.status, c.code)
 		}
 	}
 	if n := len(stack.EventItems(t)); n != 2 {
 		t.Errorf("%d items, want 2 (only the accepted requests)", n)
 	}
-}
+})
 
 func TestNewValidatesTTL(t *testing.T) {
 	if _, err := pipeline.New[testSecret](testProvider{}, nil, nil, nil, pipeline.Options{EventTTL: time.Hour}); err == nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 )
 
 // A redelivery carries the event's key but may differ elsewhere (another
@@ -12,21 +13,21 @@ import (
 // it on the queue — the redelivery's send, the redrive's, a replay's — carries
 // the stored data, byte for byte (enriched from the stored form), never the
 // redelivery's body.
-func TestRedeliverySendsWhatWasStored(t *testing.T) {
+func TestRedeliverySendsWhatWasStored(t *testing.T) { redeliverySendsWhatWasStored(t, inMemory) }
+
+var redeliverySendsWhatWasStored = register("RedeliverySendsWhatWasStored", func(t *testing.T, on backend) {
 	ctx := t.Context()
-	stack := awskit.NewStack(t, "testprov", `{"token":"t1","key":"good"}`)
+	stack := newStack(t, on, `{"token":"t1","key":"good"}`)
 	h := newHandler(t, stack)
 	hdr := map[string]string{"x-token": "t1"}
-	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
-		t.Fatal(err)
-	}
-	first := awskit.Invoke(t, h, event(`{"id":"a","amount":"100.00","sealed":"s1"}`, hdr, "203.0.113.1"))
+	stack.deleteQueue(t)
+	first := awstest.Invoke(t, h, event(`{"id":"a","amount":"100.00","sealed":"s1"}`, hdr, "203.0.113.1"))
 	if first.StatusCode != 503 {
 		t.Fatalf("send to a missing queue: %d %s", first.StatusCode, first.Body)
 	}
 	id := first.Headers["X-Webhook-Event-Id"]
 	recreateQueue(t, stack)
-	again := awskit.Invoke(t, h, event(`{"id":"a","amount":"999.00","sealed":"s2"}`, hdr, "203.0.113.1"))
+	again := awstest.Invoke(t, h, event(`{"id":"a","amount":"999.00","sealed":"s2"}`, hdr, "203.0.113.1"))
 	if again.StatusCode != 200 || again.Headers["X-Webhook-Event-Id"] != id {
 		t.Fatalf("redelivery: %d %v %s", again.StatusCode, again.Headers, again.Body)
 	}
@@ -50,7 +51,7 @@ func TestRedeliverySendsWhatWasStored(t *testing.T) {
 	if len(msgs) != 1 || compactData(t, msgs[0].Event.Data) != want {
 		t.Fatalf("replayed %v, want the stored data %s", msgs, want)
 	}
-}
+})
 
 // compactData re-encodes JSON with sorted keys, for comparison.
 func compactData(t *testing.T, raw []byte) string {

@@ -231,3 +231,28 @@ func TestProvidersNeitherParseNorRedact(t *testing.T) {
 		t.Fatalf("checked %d files", checked)
 	}
 }
+
+// The tools that run (the local run, webhookctl, the soak, perfreport) link
+// no testing package: the helpers that take a testing.TB sit apart
+// (internal/awskit/awstest), and the arrows point from tests to tools.
+func TestToolsLinkNoTesting(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	tools := []string{"./cmd/webhookctl", "./cmd/webhooks-local", "./internal/localrun", "./cmd/soak", "./cmd/perfreport"}
+	deps := goList(t, append([]string{"-deps", "-f", `{{.ImportPath}}:{{join .Imports ","}}`}, tools...)...)
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps %v gave only %d packages", tools, len(deps))
+	}
+	for _, line := range deps {
+		pkg, imports, _ := strings.Cut(line, ":")
+		if pkg == "testing" {
+			t.Errorf("%v link the testing package", tools)
+		}
+		for _, imp := range strings.Split(imports, ",") {
+			if imp == "testing" {
+				t.Errorf("%s imports testing, and a tool links it", pkg)
+			}
+		}
+	}
+}

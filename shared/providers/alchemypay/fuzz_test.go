@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unicode"
 
-	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
@@ -105,7 +105,7 @@ func FuzzDecodeRedacts(f *testing.F) {
 			return
 		}
 		ev, err := pipeline.DecodeBody(p, r, sec)
-		if !awskit.Decoded(t, ev, err) {
+		if !awstest.Decoded(t, ev, err) {
 			return
 		}
 		want, err := alchemypay.Redactor.Redact(r.Body)

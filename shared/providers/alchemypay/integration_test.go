@@ -11,13 +11,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/alchemypaydev"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/providers/alchemypay"
 )
 
-func TestMain(m *testing.M) { awskit.Main(m) }
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 const eventsDir = "../../../events"
 
@@ -30,7 +31,7 @@ var planted = []string{"5554748800912345", "4111111111111111", "5555555555554444
 
 func devSecret(t *testing.T) string {
 	t.Helper()
-	return awskit.DevSecret(t, eventsDir, alchemypay.Name, nil)
+	return awstest.DevSecret(t, eventsDir, alchemypay.Name, nil)
 }
 
 func devToken(t *testing.T) string {
@@ -45,7 +46,7 @@ func devToken(t *testing.T) string {
 
 func loadSamples(t *testing.T) []devkit.Sample {
 	t.Helper()
-	return awskit.Samples(t, eventsDir, alchemypay.Name, 10) // sorted by name
+	return awstest.Samples(t, eventsDir, alchemypay.Name, 10) // sorted by name
 }
 
 func sample(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
@@ -62,16 +63,16 @@ func sample(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
 // over every attribute of every item, every message (body, group, ids,
 // attributes) and every log line: no card number outside what the contract
 // keeps, and no planted number at all.
-func assertNoPAN(t *testing.T, stack *awskit.Stack, msgs []awskit.Message) {
+func assertNoPAN(t *testing.T, stack *awstest.Stack, msgs []awskit.Message) {
 	t.Helper()
 	stack.CheckNoCardNumbers(t, alchemypaydev.Kit, msgs, planted...)
 }
 
-func messageTexts(t *testing.T, stack *awskit.Stack) ([]awskit.Message, []map[string]any) {
+func messageTexts(t *testing.T, stack *awstest.Stack) ([]awskit.Message, []map[string]any) {
 	msgs := stack.Messages(t)
 	var ces []map[string]any
 	for _, m := range msgs {
-		ce := awskit.CloudEvent(t, m.Body)
+		ce := awstest.CloudEvent(t, m.Body)
 		ce["_group"], ce["_dedup"], ce["_attrs"] = m.GroupID, m.DeduplicationID, m.Attributes
 		ces = append(ces, ce)
 	}
@@ -81,8 +82,8 @@ func messageTexts(t *testing.T, stack *awskit.Stack) ([]awskit.Message, []map[st
 // Every sample behaves as its name says; accepted ones are stored and queued
 // once with the card number masked; nothing of a rejected one is kept.
 func TestSamplesAgainstAWS(t *testing.T) {
-	stack := awskit.NewStack(t, alchemypay.Name, devSecret(t))
-	h := awskit.Handler(t, stack, alchemypay.New())
+	stack := awstest.NewStack(t, alchemypay.Name, devSecret(t))
+	h := awstest.Handler(t, stack, alchemypay.New())
 	want := map[string]struct {
 		status int
 		code   string
@@ -97,14 +98,14 @@ func TestSamplesAgainstAWS(t *testing.T) {
 	}
 	accepted := 0
 	for _, s := range loadSamples(t) {
-		res := awskit.Invoke(t, h, s.Event)
+		res := awstest.Invoke(t, h, s.Event)
 		if devkit.MustReject(s.Name) {
 			w, ok := want[s.Name]
 			if !ok {
 				t.Errorf("%s: no expectation", s.Name)
 				continue
 			}
-			if res.StatusCode != w.status || awskit.ErrorCode(t, res.Body) != w.code {
+			if res.StatusCode != w.status || awstest.ErrorCode(t, res.Body) != w.code {
 				t.Errorf("%s: %d %s, want %d %s", s.Name, res.StatusCode, res.Body, w.status, w.code)
 			}
 			continue
@@ -165,8 +166,8 @@ func TestSamplesAgainstAWS(t *testing.T) {
 // Alchemy Pay retries for 25 hours (~30 deliveries): one event. A new status of
 // the order is a second event in the same message group.
 func TestRetriesAreOneEventAndNewStatusIsAnother(t *testing.T) {
-	stack := awskit.NewStack(t, alchemypay.Name, devSecret(t))
-	h := awskit.Handler(t, stack, alchemypay.New())
+	stack := awstest.NewStack(t, alchemypay.Name, devSecret(t))
+	h := awstest.Handler(t, stack, alchemypay.New())
 	tok := devToken(t)
 	var ids []string
 	for i := 0; i < 30; i++ {
@@ -177,7 +178,7 @@ func TestRetriesAreOneEventAndNewStatusIsAnother(t *testing.T) {
 			_ = json.Unmarshal(body, &m)
 			body, _ = json.Marshal(m)
 		}
-		res := awskit.Invoke(t, h, alchemypaydev.Event("retry", tok, body).Event)
+		res := awstest.Invoke(t, h, alchemypaydev.Event("retry", tok, body).Event)
 		if res.StatusCode != 200 || res.Body != `{"success":true}` {
 			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
 		}
@@ -192,7 +193,7 @@ func TestRetriesAreOneEventAndNewStatusIsAnother(t *testing.T) {
 		}
 	}
 	for _, status := range []string{"SUCCESS", "SUCCESS", "REFUNDING"} {
-		res := awskit.Invoke(t, h, alchemypaydev.Event("next", tok, alchemypaydev.Order(map[string]any{"orderNo": "900000000000000000001", "status": status})).Event)
+		res := awstest.Invoke(t, h, alchemypaydev.Event("next", tok, alchemypaydev.Order(map[string]any{"orderNo": "900000000000000000001", "status": status})).Event)
 		if res.StatusCode != 200 {
 			t.Fatalf("%s: %d %s", status, res.StatusCode, res.Body)
 		}
@@ -222,11 +223,11 @@ func TestRetriesAreOneEventAndNewStatusIsAnother(t *testing.T) {
 // undocumented field, written in free text or in the digits of other
 // scripts (one script, or several within one number).
 func TestNoFullCardNumberAnywhere(t *testing.T) {
-	stack := awskit.NewStack(t, alchemypay.Name, devSecret(t))
-	h := awskit.Handler(t, stack, alchemypay.New())
+	stack := awstest.NewStack(t, alchemypay.Name, devSecret(t))
+	h := awstest.Handler(t, stack, alchemypay.New())
 	tok := devToken(t)
 	for _, s := range loadSamples(t) {
-		awskit.Invoke(t, h, s.Event)
+		awstest.Invoke(t, h, s.Event)
 	}
 	bodies := []string{
 		`{"orderNo":"800000000000000000001","status":"SUCCESS","cardNumber":"4111 1111 1111 1111","failReason":"card 5555-5555-5555-4444 was declined"}`,
@@ -235,13 +236,13 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 			`"extra":{"nested":[{"deep":"५५५५ ५५५५ ५५५५ ४४४४"}]},"4१1١ 1111 ๑๑๑๑ 1111":"a key","email":"4111_1111.1111/1111@example.com","cardNumber":"๕๕๕๔ ๗๔๘๘ ๐๐๙๑ ๒๓๔๕"}`,
 	}
 	for _, b := range bodies {
-		if res := awskit.Invoke(t, h, alchemypaydev.Event("x", tok, []byte(b)).Event); res.StatusCode != 200 {
+		if res := awstest.Invoke(t, h, alchemypaydev.Event("x", tok, []byte(b)).Event); res.StatusCode != 200 {
 			t.Fatalf("%d %s", res.StatusCode, res.Body)
 		}
 	}
 	// A replay of the same bodies, and a failing storage path, must not leak either.
 	for _, b := range bodies {
-		awskit.Invoke(t, h, alchemypaydev.Event("x", tok, []byte(b)).Event)
+		awstest.Invoke(t, h, alchemypaydev.Event("x", tok, []byte(b)).Event)
 	}
 	texts, ces := messageTexts(t, stack)
 	if len(ces) != 9 {
@@ -259,27 +260,27 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 
 func TestAllowList(t *testing.T) {
 	tok := devToken(t)
-	stack := awskit.NewStack(t, alchemypay.Name, `{"urlToken":"`+tok+`","allowedIps":["198.51.100.0/24"]}`)
-	h := awskit.Handler(t, stack, alchemypay.New())
+	stack := awstest.NewStack(t, alchemypay.Name, `{"urlToken":"`+tok+`","allowedIps":["198.51.100.0/24"]}`)
+	h := awstest.Handler(t, stack, alchemypay.New())
 	ev := sample(t, "recharge-success") // from 203.0.113.10
-	res := awskit.Invoke(t, h, ev)
-	if res.StatusCode != 403 || awskit.ErrorCode(t, res.Body) != "forbidden" {
+	res := awstest.Invoke(t, h, ev)
+	if res.StatusCode != 403 || awstest.ErrorCode(t, res.Body) != "forbidden" {
 		t.Errorf("outside the list: %d %s, want 403 forbidden", res.StatusCode, res.Body)
 	}
 	// The allow-list is checked first: a wrong token from outside is 403 too.
-	if res := awskit.Invoke(t, h, sample(t, "invalid-token")); res.StatusCode != 403 {
+	if res := awstest.Invoke(t, h, sample(t, "invalid-token")); res.StatusCode != 403 {
 		t.Errorf("outside the list, wrong token: %d", res.StatusCode)
 	}
 	if n := len(stack.Items(t)); n != 0 {
 		t.Fatalf("%d items stored for refused sources", n)
 	}
 	ev.RequestContext.HTTP.SourceIP = "198.51.100.77"
-	if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, ev); res.StatusCode != 200 {
 		t.Errorf("inside the list: %d %s", res.StatusCode, res.Body)
 	}
 	bad := sample(t, "invalid-token")
 	bad.RequestContext.HTTP.SourceIP = "198.51.100.77"
-	if res := awskit.Invoke(t, h, bad); res.StatusCode != 401 {
+	if res := awstest.Invoke(t, h, bad); res.StatusCode != 401 {
 		t.Errorf("inside the list, wrong token: %d, want 401", res.StatusCode)
 	}
 	if n := len(stack.Messages(t)); n != 1 {
@@ -288,19 +289,19 @@ func TestAllowList(t *testing.T) {
 }
 
 func TestTokenRotation(t *testing.T) {
-	stack := awskit.NewStack(t, alchemypay.Name, `{"urlToken":"old-token-0123456789abcdef"}`)
-	h := awskit.Handler(t, stack, alchemypay.New())
+	stack := awstest.NewStack(t, alchemypay.Name, `{"urlToken":"old-token-0123456789abcdef"}`)
+	h := awstest.Handler(t, stack, alchemypay.New())
 	body := func(n string) []byte {
 		return alchemypaydev.Order(map[string]any{"orderNo": "70000000000000000000" + n})
 	}
-	if res := awskit.Invoke(t, h, alchemypaydev.Event("a", "old-token-0123456789abcdef", body("1")).Event); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, alchemypaydev.Event("a", "old-token-0123456789abcdef", body("1")).Event); res.StatusCode != 200 {
 		t.Fatalf("before rotation: %d", res.StatusCode)
 	}
 	if _, err := stack.AWS.PutSecret(t.Context(), stack.SecretID, `{"urlToken":"new-token-0123456789abcdef"}`); err != nil {
 		t.Fatal(err)
 	}
 	for tok, want := range map[string]int{"new-token-0123456789abcdef": 200, "old-token-0123456789abcdef": 200, "other-token-0123456789abcd": 401} {
-		if res := awskit.Invoke(t, h, alchemypaydev.Event("b", tok, body(fmt.Sprint(len(tok)%10))).Event); res.StatusCode != want {
+		if res := awstest.Invoke(t, h, alchemypaydev.Event("b", tok, body(fmt.Sprint(len(tok)%10))).Event); res.StatusCode != want {
 			t.Errorf("token %s: %d, want %d", tok[:5], res.StatusCode, want)
 		}
 	}
@@ -317,8 +318,8 @@ func TestConfigurationErrors(t *testing.T) {
 		"grace in another case":       `{"urlToken":"` + dev + `","PreviousVersionGraceHours":0}`,
 		"token in another case":       `{"URLToken":"` + dev + `"}`,
 		"a field not in the contract": `{"urlToken":"` + dev + `","note":"203.0.113.7"}`} {
-		stack := awskit.NewStack(t, alchemypay.Name, secret)
-		h := awskit.Handler(t, stack, alchemypay.New())
+		stack := awstest.NewStack(t, alchemypay.Name, secret)
+		h := awstest.Handler(t, stack, alchemypay.New())
 		// Logged when the function starts, naming the problem but not the value.
 		lambdamain.CheckSecret(t.Context(), h, lambdamain.NewLogger(stack.Logs))
 		if logs := stack.Logs.String(); !strings.Contains(logs, "configuration error") || strings.Contains(logs, "short-token") || strings.Contains(logs, "abcdefghij") ||
@@ -328,8 +329,8 @@ func TestConfigurationErrors(t *testing.T) {
 		// Even the empty token that an empty secret would "match" is refused,
 		// and a weak token is never a working password.
 		for _, tok := range []string{"", devToken(t), "short-token", "abcdefghij0123456789xyz"} {
-			res := awskit.Invoke(t, h, alchemypaydev.Event("x", tok, alchemypaydev.Order(nil)).Event)
-			if res.StatusCode != 500 || awskit.ErrorCode(t, res.Body) != "configuration_error" {
+			res := awstest.Invoke(t, h, alchemypaydev.Event("x", tok, alchemypaydev.Order(nil)).Event)
+			if res.StatusCode != 500 || awstest.ErrorCode(t, res.Body) != "configuration_error" {
 				t.Errorf("%s, token %q: %d %s, want 500 configuration_error", name, tok, res.StatusCode, res.Body)
 			}
 		}
@@ -340,10 +341,10 @@ func TestConfigurationErrors(t *testing.T) {
 }
 
 func TestLogsCarryNoTokenOrPersonalData(t *testing.T) {
-	stack := awskit.NewStack(t, alchemypay.Name, devSecret(t))
-	h := awskit.Handler(t, stack, alchemypay.New())
+	stack := awstest.NewStack(t, alchemypay.Name, devSecret(t))
+	h := awstest.Handler(t, stack, alchemypay.New())
 	for _, s := range loadSamples(t) {
-		awskit.Invoke(t, h, s.Event)
+		awstest.Invoke(t, h, s.Event)
 	}
 	logs := stack.Logs.String()
 	for _, s := range []string{devToken(t), "not-the-configured-token", "[email protected]", "555474", "1232330814012345678"} {
@@ -359,11 +360,11 @@ func TestLogsCarryNoTokenOrPersonalData(t *testing.T) {
 }
 
 func TestOversizedBodyIs413(t *testing.T) {
-	stack := awskit.NewStack(t, alchemypay.Name, devSecret(t))
-	h := awskit.Handler(t, stack, alchemypay.New())
+	stack := awstest.NewStack(t, alchemypay.Name, devSecret(t))
+	h := awstest.Handler(t, stack, alchemypay.New())
 	body := alchemypaydev.Order(map[string]any{"failReason": strings.Repeat("a", 300<<10)})
-	res := awskit.Invoke(t, h, alchemypaydev.Event("big", devToken(t), body).Event)
-	if res.StatusCode != 413 || awskit.ErrorCode(t, res.Body) != "payload_too_large" {
+	res := awstest.Invoke(t, h, alchemypaydev.Event("big", devToken(t), body).Event)
+	if res.StatusCode != 413 || awstest.ErrorCode(t, res.Body) != "payload_too_large" {
 		t.Errorf("%d %s", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Items(t)); n != 0 {

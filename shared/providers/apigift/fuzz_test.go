@@ -6,7 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
@@ -69,7 +69,7 @@ func FuzzAuthenticateAndDecode(f *testing.F) {
 			return
 		}
 		ev, err := pipeline.DecodeBody(p, r, sec)
-		if !awskit.Decoded(t, ev, err) {
+		if !awstest.Decoded(t, ev, err) {
 			return
 		}
 		var m map[string]json.RawMessage

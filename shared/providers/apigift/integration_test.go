@@ -14,13 +14,14 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/apigiftdev"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/apigift"
 )
 
-func TestMain(m *testing.M) { awskit.Main(m) }
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 const eventsDir = "../../../events"
 
@@ -32,7 +33,7 @@ type devSecretT struct {
 func devSecret(t *testing.T) (string, devSecretT) {
 	t.Helper()
 	var s devSecretT
-	return awskit.DevSecret(t, eventsDir, apigift.Name, &s), s
+	return awstest.DevSecret(t, eventsDir, apigift.Name, &s), s
 }
 
 // secretWith is the dev secret with other fields (a wrong key, an allow-list).
@@ -47,7 +48,7 @@ func secretWith(t *testing.T, key string, extra string) string {
 
 func loadSamples(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	return awskit.SamplesByName(t, eventsDir, apigift.Name, 25)
+	return awstest.SamplesByName(t, eventsDir, apigift.Name, 25)
 }
 
 // What each accepted sample is.
@@ -104,20 +105,20 @@ func isQuarantineSample(name string) bool { return strings.HasPrefix(name, "quar
 // Every sample file behaves as its name says, against a real AWS API.
 func TestSamplesAgainstAWS(t *testing.T) {
 	raw, _ := devSecret(t)
-	stack := awskit.NewStack(t, apigift.Name, raw)
-	h := awskit.Handler(t, stack, apigift.New())
+	stack := awstest.NewStack(t, apigift.Name, raw)
+	h := awstest.Handler(t, stack, apigift.New())
 	all := loadSamples(t)
 	queued, quarantined := 0, 0
 	idByName := map[string]string{}
 	for name, ev := range all {
-		res := awskit.Invoke(t, h, ev)
+		res := awstest.Invoke(t, h, ev)
 		if devkit.MustReject(name) {
 			want, ok := rejectStatus[name]
 			if !ok {
 				t.Errorf("%s: no expectation", name)
 				continue
 			}
-			if res.StatusCode != want.status || awskit.ErrorCode(t, res.Body) != want.code || !strings.Contains(res.Body, `"success":false`) {
+			if res.StatusCode != want.status || awstest.ErrorCode(t, res.Body) != want.code || !strings.Contains(res.Body, `"success":false`) {
 				t.Errorf("%s: %d %s, want %d %s", name, res.StatusCode, res.Body, want.status, want.code)
 			}
 			continue
@@ -176,7 +177,7 @@ func TestSamplesAgainstAWS(t *testing.T) {
 	}
 	byID := map[string]map[string]any{}
 	for _, m := range msgs {
-		ce := awskit.CloudEvent(t, m.Body)
+		ce := awstest.CloudEvent(t, m.Body)
 		id, _ := ce["id"].(string)
 		byID[id] = ce
 		if ce["specversion"] != "1.0" || ce["source"] != "webhooks/apigift" || ce["datacontenttype"] != "application/json" {
@@ -250,8 +251,8 @@ func TestSamplesAgainstAWS(t *testing.T) {
 // its message as they are.
 func TestNoFullCardNumberAnywhere(t *testing.T) {
 	raw, sec := devSecret(t)
-	stack := awskit.NewStack(t, apigift.Name, raw)
-	h := awskit.Handler(t, stack, apigift.New())
+	stack := awstest.NewStack(t, apigift.Name, raw)
+	h := awstest.Handler(t, stack, apigift.New())
 	const luhnID = "1002172318746911234" // kept as sent
 	ct, err := apigift.Encrypt([]byte(sec.SecretKey), []byte(`[{"code":"GIFT 4111 1111 1111 1111"}]`))
 	if err != nil {
@@ -270,7 +271,7 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 		{"deposit-status-changed", `{"depositId":"4111111111111111","status":"٥٥٥٥-٥٥٥٥-٥٥٥٥-٤٤٤٤"}`},
 	}
 	for _, d := range deliveries {
-		res := awskit.Invoke(t, h, apigiftEvent(sec.URLToken, d.slug, d.body, nil))
+		res := awstest.Invoke(t, h, apigiftEvent(sec.URLToken, d.slug, d.body, nil))
 		if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 			t.Fatalf("%s: %d %s %v", d.body, res.StatusCode, res.Body, res.Headers)
 		}
@@ -284,7 +285,7 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 	stack.CheckNoCardNumbers(t, apigiftdev.Kit, msgs, "5555555555554444", "5554748800912345")
 	goods, subjects := false, map[string]bool{}
 	for _, m := range msgs {
-		ce := awskit.CloudEvent(t, m.Body)
+		ce := awstest.CloudEvent(t, m.Body)
 		subjects[ce["subject"].(string)] = true
 		goods = goods || strings.Contains(m.Body, `"virtualCollections":[{"code":"GIFT 4111 1111 1111 1111"}]`)
 	}
@@ -305,8 +306,8 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 // the other route form, or re-serialised, is the same event.
 func TestDuplicatesAreEnqueuedOnce(t *testing.T) {
 	raw, sec := devSecret(t)
-	stack := awskit.NewStack(t, apigift.Name, raw)
-	h := awskit.Handler(t, stack, apigift.New())
+	stack := awstest.NewStack(t, apigift.Name, raw)
+	h := awstest.Handler(t, stack, apigift.New())
 	want := 0
 	for name, ev := range loadSamples(t) {
 		if devkit.MustReject(name) {
@@ -317,7 +318,7 @@ func TestDuplicatesAreEnqueuedOnce(t *testing.T) {
 		}
 		var ids []string
 		for i := 0; i < 3; i++ {
-			res := awskit.Invoke(t, h, ev)
+			res := awstest.Invoke(t, h, ev)
 			if res.StatusCode != 200 {
 				t.Fatalf("%s delivery %d: %d %s", name, i, res.StatusCode, res.Body)
 			}
@@ -332,7 +333,7 @@ func TestDuplicatesAreEnqueuedOnce(t *testing.T) {
 	}
 	// The slug route's invoice, posted on the generic route and re-serialised.
 	body := `{ "price": 47.99, "status": 1, "orderId": "b3c09d58-6ac6-4b20-9286-601c1d62f4e2" }`
-	res := awskit.Invoke(t, h, apigiftEvent(sec.URLToken, "", body, nil))
+	res := awstest.Invoke(t, h, apigiftEvent(sec.URLToken, "", body, nil))
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Errorf("same invoice on the generic route: %d %v", res.StatusCode, res.Headers)
 	}
@@ -347,8 +348,8 @@ func TestDuplicatesAreEnqueuedOnce(t *testing.T) {
 // the entity's message group, each with its own id.
 func TestStateEventsKeepEveryTransition(t *testing.T) {
 	raw, sec := devSecret(t)
-	stack := awskit.NewStack(t, apigift.Name, raw)
-	h := awskit.Handler(t, stack, apigift.New())
+	stack := awstest.NewStack(t, apigift.Name, raw)
+	h := awstest.Handler(t, stack, apigift.New())
 	for _, c := range []struct {
 		slug   string
 		bodies []string // delivered in order; a repeat of the previous body is a redelivery
@@ -370,7 +371,7 @@ func TestStateEventsKeepEveryTransition(t *testing.T) {
 		t.Run(c.slug, func(t *testing.T) {
 			ids := map[string]bool{}
 			for i, body := range c.bodies {
-				res := awskit.Invoke(t, h, apigiftEvent(sec.URLToken, c.slug, body, nil))
+				res := awstest.Invoke(t, h, apigiftEvent(sec.URLToken, c.slug, body, nil))
 				if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != c.want[i] {
 					t.Fatalf("delivery %d %s: %d %s, want %s", i, body, res.StatusCode, res.Headers["X-Webhook-Outcome"], c.want[i])
 				}
@@ -388,7 +389,7 @@ func TestStateEventsKeepEveryTransition(t *testing.T) {
 			}
 			var got []string
 			for _, m := range msgs {
-				ce := awskit.CloudEvent(t, m.Body)
+				ce := awstest.CloudEvent(t, m.Body)
 				data, _ := json.Marshal(ce["data"])
 				got = append(got, string(data))
 			}
@@ -407,7 +408,7 @@ func TestStateEventsKeepEveryTransition(t *testing.T) {
 		})
 	}
 	// The same body on the generic route is the same state: a duplicate.
-	if res := awskit.Invoke(t, h, apigiftEvent(sec.URLToken, "", `{"id":"p-1","price":10,"status":0}`, nil)); res.Headers["X-Webhook-Outcome"] != "duplicate" {
+	if res := awstest.Invoke(t, h, apigiftEvent(sec.URLToken, "", `{"id":"p-1","price":10,"status":0}`, nil)); res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Errorf("latest product state on the generic route: %v", res.Headers)
 	}
 }
@@ -436,13 +437,13 @@ func TestAllowList(t *testing.T) {
 		{"inside the list with a bad token is 401", `["203.0.113.0/24"]`, "invalid-token", 401},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			stack := awskit.NewStack(t, apigift.Name, secretWith(t, "", `,"allowedIps":`+c.list))
-			h := awskit.Handler(t, stack, apigift.New())
-			res := awskit.Invoke(t, h, all[c.sample])
+			stack := awstest.NewStack(t, apigift.Name, secretWith(t, "", `,"allowedIps":`+c.list))
+			h := awstest.Handler(t, stack, apigift.New())
+			res := awstest.Invoke(t, h, all[c.sample])
 			if res.StatusCode != c.status {
 				t.Fatalf("%d %s, want %d", res.StatusCode, res.Body, c.status)
 			}
-			if c.status == 403 && awskit.ErrorCode(t, res.Body) != "forbidden" {
+			if c.status == 403 && awstest.ErrorCode(t, res.Body) != "forbidden" {
 				t.Errorf("code %s", res.Body)
 			}
 			wantItems := map[bool]int{true: 1, false: 0}[c.status == 200]
@@ -459,12 +460,12 @@ func TestAllowList(t *testing.T) {
 func TestQuarantineThenReprocess(t *testing.T) {
 	ctx := context.Background()
 	good, _ := devSecret(t)
-	stack := awskit.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
-	h := awskit.Handler(t, stack, apigift.New())
+	stack := awstest.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
+	h := awstest.Handler(t, stack, apigift.New())
 	ev := loadSamples(t)["inventory-item-delivered"]
 	var id string
 	for i := 0; i < 2; i++ { // the provider's retry finds it quarantined, still 200
-		res := awskit.Invoke(t, h, ev)
+		res := awstest.Invoke(t, h, ev)
 		if res.StatusCode != 200 || res.Body != `{"success":true}` {
 			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
 		}
@@ -504,7 +505,7 @@ func TestQuarantineThenReprocess(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages, want 1", len(msgs))
 	}
-	ce := awskit.CloudEvent(t, msgs[0].Body)
+	ce := awstest.CloudEvent(t, msgs[0].Body)
 	data, _ := ce["data"].(map[string]any)
 	got, _ := json.Marshal(data["virtualCollections"])
 	if ce["id"] != id || string(got) != samplePlaintexts["inventory-item-delivered"] {
@@ -514,7 +515,7 @@ func TestQuarantineThenReprocess(t *testing.T) {
 		t.Errorf("status %q after reprocess", s)
 	}
 	// Later deliveries and reprocess requests change nothing.
-	if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
+	if res := awstest.Invoke(t, h, ev); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Errorf("redelivery: %d %v", res.StatusCode, res.Headers)
 	}
 	if _, err := h.Reprocess(ctx, id); !errors.Is(err, pipeline.ErrNoReprocess) {
@@ -530,11 +531,11 @@ func TestQuarantineThenReprocess(t *testing.T) {
 func TestQuarantineReleasedByInvokeAndByRedelivery(t *testing.T) {
 	ctx := context.Background()
 	good, _ := devSecret(t)
-	stack := awskit.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
-	h := awskit.Handler(t, stack, apigift.New())
+	stack := awstest.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
+	h := awstest.Handler(t, stack, apigift.New())
 	all := loadSamples(t)
-	a := awskit.Invoke(t, h, all["inventory-item-delivered"])
-	b := awskit.Invoke(t, h, all["inferred-inventory-item-delivered"])
+	a := awstest.Invoke(t, h, all["inventory-item-delivered"])
+	b := awstest.Invoke(t, h, all["inferred-inventory-item-delivered"])
 	if a.Headers["X-Webhook-Outcome"] != "quarantined" || b.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("outcomes %v %v", a.Headers, b.Headers)
 	}
@@ -546,8 +547,8 @@ func TestQuarantineReleasedByInvokeAndByRedelivery(t *testing.T) {
 		t.Fatalf("invoke reprocess: %s, %v", out, err)
 	}
 	// A fresh instance (new secrets cache) receiving the provider's retry.
-	h2 := awskit.Handler(t, stack, apigift.New())
-	if res := awskit.Invoke(t, h2, all["inferred-inventory-item-delivered"]); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
+	h2 := awstest.Handler(t, stack, apigift.New())
+	if res := awstest.Invoke(t, h2, all["inferred-inventory-item-delivered"]); res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Fatalf("redelivery after fix: %d %v", res.StatusCode, res.Headers)
 	}
 	if n := len(stack.Messages(t)); n != 2 {
@@ -560,11 +561,11 @@ func TestQuarantineReleasedByInvokeAndByRedelivery(t *testing.T) {
 func TestReprocessAfterAuthFailures(t *testing.T) {
 	ctx := context.Background()
 	good, _ := devSecret(t)
-	stack := awskit.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
-	h := awskit.Handler(t, stack, apigift.New())
+	stack := awstest.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
+	h := awstest.Handler(t, stack, apigift.New())
 	all := loadSamples(t)
-	res := awskit.Invoke(t, h, all["inventory-item-delivered"])
-	awskit.Invoke(t, h, all["invalid-token"])
+	res := awstest.Invoke(t, h, all["inventory-item-delivered"])
+	awstest.Invoke(t, h, all["invalid-token"])
 	if _, err := stack.AWS.PutSecret(ctx, stack.SecretID, good); err != nil {
 		t.Fatal(err)
 	}
@@ -582,17 +583,17 @@ func TestReprocessAfterAuthFailures(t *testing.T) {
 func TestPlaintextOnlyOnTheQueue(t *testing.T) {
 	ctx := context.Background()
 	good, sec := devSecret(t)
-	stack := awskit.NewStack(t, apigift.Name, good)
-	h := awskit.Handler(t, stack, apigift.New())
+	stack := awstest.NewStack(t, apigift.Name, good)
+	h := awstest.Handler(t, stack, apigift.New())
 	var responses strings.Builder
 	for _, ev := range loadSamples(t) {
-		res := awskit.Invoke(t, h, ev)
+		res := awstest.Invoke(t, h, ev)
 		fmt.Fprintf(&responses, "%v %s\n", res.Headers, res.Body)
 	}
 	// A quarantine and its reprocess go through storage too.
-	stack2 := awskit.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
-	h2 := awskit.Handler(t, stack2, apigift.New())
-	q := awskit.Invoke(t, h2, loadSamples(t)["inventory-item-delivered"])
+	stack2 := awstest.NewStack(t, apigift.Name, secretWith(t, "wrongApiGiftAes256Key0123456789z", ""))
+	h2 := awstest.Handler(t, stack2, apigift.New())
+	q := awstest.Invoke(t, h2, loadSamples(t)["inventory-item-delivered"])
 	if _, err := stack2.AWS.PutSecret(ctx, stack2.SecretID, good); err != nil {
 		t.Fatal(err)
 	}
@@ -605,7 +606,7 @@ func TestPlaintextOnlyOnTheQueue(t *testing.T) {
 		codes = append(codes, base64.StdEncoding.EncodeToString([]byte(c)))
 	}
 	var stored strings.Builder
-	for _, s := range []*awskit.Stack{stack, stack2} {
+	for _, s := range []*awstest.Stack{stack, stack2} {
 		for _, it := range s.Items(t) {
 			for k, v := range it {
 				stored.WriteString(k + "=")
@@ -635,7 +636,7 @@ func TestPlaintextOnlyOnTheQueue(t *testing.T) {
 		t.Error("scan found no ciphertext: is it scanning anything?")
 	}
 	var queued strings.Builder
-	for _, s := range []*awskit.Stack{stack, stack2} {
+	for _, s := range []*awstest.Stack{stack, stack2} {
 		msgs := s.Messages(t)
 		for _, m := range msgs {
 			queued.WriteString(m.Body)
@@ -713,10 +714,10 @@ func TestSecretConfigurationErrors(t *testing.T) {
 		{"20-byte key", `{"secretKey":"devApiGiftAes256Key0","urlToken":"dev-apigift-3kF9qL2xVb7TzR8mW1nY"}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			stack := awskit.NewStack(t, apigift.Name, c.secret)
-			h := awskit.Handler(t, stack, apigift.New())
-			res := awskit.Invoke(t, h, loadSamples(t)["product-status-changed"])
-			if res.StatusCode != 500 || awskit.ErrorCode(t, res.Body) != "configuration_error" {
+			stack := awstest.NewStack(t, apigift.Name, c.secret)
+			h := awstest.Handler(t, stack, apigift.New())
+			res := awstest.Invoke(t, h, loadSamples(t)["product-status-changed"])
+			if res.StatusCode != 500 || awstest.ErrorCode(t, res.Body) != "configuration_error" {
 				t.Errorf("%d %s, want 500 configuration_error", res.StatusCode, res.Body)
 			}
 			if strings.Contains(stack.Logs.String(), "devApiGiftAes256Key0") {
@@ -734,8 +735,8 @@ func TestSecretConfigurationErrors(t *testing.T) {
 func TestRotatedKeyStillDecrypts(t *testing.T) {
 	ctx := context.Background()
 	const oldKey, newKey = "oldApiGiftAes256Key0123456789abc", "newApiGiftAes256Key0123456789abc"
-	stack := awskit.NewStack(t, apigift.Name, `{"secretKey":"`+oldKey+`","urlToken":"tok-old-0123456789abcdefghij"}`)
-	h := awskit.Handler(t, stack, apigift.New())
+	stack := awstest.NewStack(t, apigift.Name, `{"secretKey":"`+oldKey+`","urlToken":"tok-old-0123456789abcdefghij"}`)
+	h := awstest.Handler(t, stack, apigift.New())
 	body := func(takeout, key, pt string) string {
 		ct, err := apigift.Encrypt([]byte(key), []byte(pt))
 		if err != nil {
@@ -743,20 +744,20 @@ func TestRotatedKeyStillDecrypts(t *testing.T) {
 		}
 		return `{"takeoutInventoryId":"` + takeout + `","inventoryId":"i-` + takeout + `","encryptedVirtualCollections":"` + ct + `"}`
 	}
-	if res := awskit.Invoke(t, h, apigiftEvent("tok-old-0123456789abcdefghij", "", body("1", oldKey, "OLD-1"), nil)); res.Headers["X-Webhook-Outcome"] != "accepted" {
+	if res := awstest.Invoke(t, h, apigiftEvent("tok-old-0123456789abcdefghij", "", body("1", oldKey, "OLD-1"), nil)); res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Fatalf("before rotation: %d %v", res.StatusCode, res.Headers)
 	}
 	if _, err := stack.AWS.PutSecret(ctx, stack.SecretID, `{"secretKey":"`+newKey+`","urlToken":"tok-new-0123456789abcdefghij"}`); err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range []struct{ token, key string }{{"tok-new-0123456789abcdefghij", newKey}, {"tok-old-0123456789abcdefghij", oldKey}} {
-		res := awskit.Invoke(t, h, apigiftEvent(c.token, "inventory-item-delivered", body(fmt.Sprint(i+2), c.key, "CODE"), map[string]string{"secret-key": c.key}))
+		res := awstest.Invoke(t, h, apigiftEvent(c.token, "inventory-item-delivered", body(fmt.Sprint(i+2), c.key, "CODE"), map[string]string{"secret-key": c.key}))
 		if res.Headers["X-Webhook-Outcome"] != "accepted" {
 			t.Errorf("%s: %d %s %v", c.token, res.StatusCode, res.Body, res.Headers)
 		}
 	}
 	// The new token with the old key in the header is not authentic.
-	if res := awskit.Invoke(t, h, apigiftEvent("tok-new-0123456789abcdefghij", "", body("9", newKey, "X"), map[string]string{"secret-key": oldKey})); res.StatusCode != 401 {
+	if res := awstest.Invoke(t, h, apigiftEvent("tok-new-0123456789abcdefghij", "", body("9", newKey, "X"), map[string]string{"secret-key": oldKey})); res.StatusCode != 401 {
 		t.Errorf("mixed versions: %d, want 401", res.StatusCode)
 	}
 	if n := len(stack.Messages(t)); n != 3 {
@@ -771,8 +772,8 @@ func TestRotatedKeyStillDecrypts(t *testing.T) {
 // about 500 KB, over DynamoDB's item limit.
 func TestRedeliveryOfADroppedDeliveryIsAnswered(t *testing.T) {
 	secret, sec := devSecret(t)
-	stack := awskit.NewStack(t, apigift.Name, secret)
-	h := awskit.Handler(t, stack, apigift.New())
+	stack := awstest.NewStack(t, apigift.Name, secret)
+	h := awstest.Handler(t, stack, apigift.New())
 	ct, err := apigift.Encrypt([]byte(sec.SecretKey), []byte("CODE"))
 	if err != nil {
 		t.Fatal(err)
@@ -780,11 +781,11 @@ func TestRedeliveryOfADroppedDeliveryIsAnswered(t *testing.T) {
 	pad := strings.TrimSuffix(strings.Repeat("1,", 125_000), ",")
 	body := `{"takeoutInventoryId":"t1","inventoryId":"i1","encryptedVirtualCollections":"` + ct + `","cardNumber":[` + pad + `]}`
 	ev := apigiftEvent(sec.URLToken, "inventory-item-delivered", body, nil)
-	if first := awskit.Invoke(t, h, ev); first.StatusCode != 200 || first.Headers["X-Webhook-Outcome"] != "quarantined" {
+	if first := awstest.Invoke(t, h, ev); first.StatusCode != 200 || first.Headers["X-Webhook-Outcome"] != "quarantined" {
 		t.Fatalf("first: %d %v", first.StatusCode, first.Headers)
 	}
 	for i := range 2 {
-		if again := awskit.Invoke(t, h, ev); again.StatusCode != 200 || again.Headers["X-Webhook-Outcome"] != "duplicate" {
+		if again := awstest.Invoke(t, h, ev); again.StatusCode != 200 || again.Headers["X-Webhook-Outcome"] != "duplicate" {
 			t.Errorf("redelivery %d: %d %s %v", i, again.StatusCode, again.Body, again.Headers)
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit"
 	"webhooks/shared/apigw"
 	"webhooks/shared/jsonx"
@@ -45,7 +45,7 @@ func FuzzAuthenticateAndDecode(f *testing.F) {
 			return
 		}
 		ev, err := pipeline.DecodeBody(p, r, sec)
-		if !awskit.Decoded(t, ev, err) {
+		if !awstest.Decoded(t, ev, err) {
 			return
 		}
 	})

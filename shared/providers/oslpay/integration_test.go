@@ -17,12 +17,13 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/oslpaydev"
 	"webhooks/shared/providers/oslpay"
 )
 
-func TestMain(m *testing.M) { awskit.Main(m) }
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 const eventsDir = "../../../events"
 
@@ -34,7 +35,7 @@ type devSecretT struct {
 func devSecret(t *testing.T) (string, devSecretT) {
 	t.Helper()
 	var s devSecretT
-	return awskit.DevSecret(t, eventsDir, oslpay.Name, &s), s
+	return awstest.DevSecret(t, eventsDir, oslpay.Name, &s), s
 }
 
 // prodSecret is the development key pair with the production default tolerance.
@@ -54,7 +55,7 @@ func devKey(t *testing.T) *rsa.PrivateKey {
 
 func loadSamples(t *testing.T) []devkit.Sample {
 	t.Helper()
-	return awskit.Samples(t, eventsDir, oslpay.Name, 20) // sorted by name
+	return awstest.Samples(t, eventsDir, oslpay.Name, 20) // sorted by name
 }
 
 func sampleEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
@@ -115,8 +116,8 @@ func withBody(ev events.APIGatewayV2HTTPRequest, body []byte) events.APIGatewayV
 // Every sample file behaves as named (in file-name order, as a runner would).
 func TestSamplesAgainstAWS(t *testing.T) {
 	secret, _ := devSecret(t)
-	stack := awskit.NewStack(t, oslpay.Name, secret)
-	h := awskit.Handler(t, stack, oslpay.New())
+	stack := awstest.NewStack(t, oslpay.Name, secret)
+	h := awstest.Handler(t, stack, oslpay.New())
 	want := map[string]struct {
 		status    int
 		code, osl string
@@ -146,7 +147,7 @@ func TestSamplesAgainstAWS(t *testing.T) {
 	}
 	accepted := 0
 	for _, s := range loadSamples(t) {
-		res := awskit.Invoke(t, h, s.Event)
+		res := awstest.Invoke(t, h, s.Event)
 		r := parseReply(t, res.Body)
 		if devkit.MustReject(s.Name) {
 			w, ok := want[s.Name]
@@ -179,7 +180,7 @@ func TestSamplesAgainstAWS(t *testing.T) {
 		t.Fatalf("%d messages, want %d", len(msgs), accepted)
 	}
 	for _, m := range msgs {
-		ce := awskit.CloudEvent(t, m.Body)
+		ce := awstest.CloudEvent(t, m.Body)
 		id, _ := ce["id"].(string)
 		if it, ok := items[id]; !ok || awskit.Str(it, "status") != "queued" {
 			t.Errorf("message %s without a queued item", id)
@@ -206,7 +207,7 @@ func TestSamplesAgainstAWS(t *testing.T) {
 	stack.CheckNoCardNumbers(t, oslpaydev.Kit, msgs)
 }
 
-func assertNothingContains(t *testing.T, stack *awskit.Stack, msgs any, needles ...string) {
+func assertNothingContains(t *testing.T, stack *awstest.Stack, msgs any, needles ...string) {
 	t.Helper()
 	b, _ := json.Marshal(stack.Items(t))
 	m, _ := json.Marshal(msgs)
@@ -223,12 +224,12 @@ func assertNothingContains(t *testing.T, stack *awskit.Stack, msgs any, needles 
 // refused and leave nothing behind; the same headers with the same body are a
 // duplicate; a re-signed retry of the same event is a duplicate.
 func TestCapturedHeadersWithNewBody(t *testing.T) {
-	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
-	h := awskit.Handler(t, stack, oslpay.New())
+	stack := awstest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awstest.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	body := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "R1", "PROCESSING", nil))
 	orig := deliver(t, dev.AppID, time.Now(), body)
-	res := awskit.Invoke(t, h, orig)
+	res := awstest.Invoke(t, h, orig)
 	if res.StatusCode != 200 || parseReply(t, res.Body).Code != "00000" {
 		t.Fatalf("original: %d %s", res.StatusCode, res.Body)
 	}
@@ -240,7 +241,7 @@ func TestCapturedHeadersWithNewBody(t *testing.T) {
 		"other type":           oslpaydev.Body(oslpay.KindKYCStatus, map[string]any{"userId": "U9", "kycStatus": "APPROVED"}),
 		"same event re-spaced": []byte(strings.ReplaceAll(string(body), "\n", "")),
 	} {
-		res := awskit.Invoke(t, h, withBody(orig, nb))
+		res := awstest.Invoke(t, h, withBody(orig, nb))
 		r := parseReply(t, res.Body)
 		if res.StatusCode != 401 || r.Code != "00003" || r.Error != "unauthorized" {
 			t.Errorf("%s: %d %s, want 401", name, res.StatusCode, res.Body)
@@ -250,17 +251,17 @@ func TestCapturedHeadersWithNewBody(t *testing.T) {
 		t.Errorf("%d items after the replays, want %d", after, before)
 	}
 	// The captured request itself, again: a duplicate.
-	res = awskit.Invoke(t, h, orig)
+	res = awstest.Invoke(t, h, orig)
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" || parseReply(t, res.Body).Code != "00000" {
 		t.Errorf("same headers and body: %d %s %v", res.StatusCode, res.Body, res.Headers)
 	}
 	// OSL re-signs its retry: new timestamp, same event → duplicate.
-	res = awskit.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(2*time.Second), body))
+	res = awstest.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(2*time.Second), body))
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "duplicate" {
 		t.Errorf("re-signed retry: %d %s %v", res.StatusCode, res.Body, res.Headers)
 	}
 	// A new state, properly signed: a new event in the same group.
-	res = awskit.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(3*time.Second),
+	res = awstest.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(3*time.Second),
 		oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "R1", "COMPLETED", nil))))
 	if res.StatusCode != 200 || res.Headers["X-Webhook-Outcome"] != "accepted" {
 		t.Errorf("new state: %d %s", res.StatusCode, res.Body)
@@ -270,7 +271,7 @@ func TestCapturedHeadersWithNewBody(t *testing.T) {
 		t.Fatalf("%d messages, want 2", len(msgs))
 	}
 	for i, state := range []string{"PROCESSING", "COMPLETED"} {
-		ce := awskit.CloudEvent(t, msgs[i].Body)
+		ce := awstest.CloudEvent(t, msgs[i].Body)
 		if msgs[i].GroupID != "R1" || ce["data"].(map[string]any)["state"] != state {
 			t.Errorf("message %d: group %s data %v", i, msgs[i].GroupID, ce["data"])
 		}
@@ -299,13 +300,13 @@ func TestCapturedHeadersAfterARejection(t *testing.T) {
 		"foreign body appid": oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order("someone-else", "F1", "COMPLETED", nil)),
 	} {
 		t.Run(name, func(t *testing.T) {
-			stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
-			h := awskit.Handler(t, stack, oslpay.New())
+			stack := awstest.NewStack(t, oslpay.Name, prodSecret(t))
+			h := awstest.Handler(t, stack, oslpay.New())
 			orig := deliver(t, dev.AppID, time.Now(), first)
-			if res := awskit.Invoke(t, h, orig); res.StatusCode < 400 || res.StatusCode >= 500 {
+			if res := awstest.Invoke(t, h, orig); res.StatusCode < 400 || res.StatusCode >= 500 {
 				t.Fatalf("first delivery: %d %s", res.StatusCode, res.Body)
 			}
-			res := awskit.Invoke(t, h, withBody(orig, good))
+			res := awstest.Invoke(t, h, withBody(orig, good))
 			if res.StatusCode != 401 || parseReply(t, res.Body).Code != "00003" {
 				t.Fatalf("captured headers with a forged body: %d %s", res.StatusCode, res.Body)
 			}
@@ -330,8 +331,8 @@ func TestCapturedHeadersAfterARejection(t *testing.T) {
 // nothing stored or queued; the same headers with the same body get the
 // answer they got the first time.
 func TestSignedHeadersCarryOneBodyOnly(t *testing.T) {
-	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
-	h := awskit.Handler(t, stack, oslpay.New())
+	stack := awstest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awstest.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	rng := rand.New(rand.NewPCG(10, 3))
 	gen := func(i int) []byte {
@@ -359,14 +360,14 @@ func TestSignedHeadersCarryOneBodyOnly(t *testing.T) {
 			continue
 		}
 		orig := deliver(t, dev.AppID, at.Add(time.Duration(i)*time.Millisecond), first)
-		r1 := awskit.Invoke(t, h, orig)
+		r1 := awstest.Invoke(t, h, orig)
 		if r1.StatusCode == 200 {
 			accepted++
 		}
-		if r := awskit.Invoke(t, h, withBody(orig, second)); r.StatusCode != 401 {
+		if r := awstest.Invoke(t, h, withBody(orig, second)); r.StatusCode != 401 {
 			t.Fatalf("case %d: first %q got %d; then %q got %d, want 401", i, first, r1.StatusCode, second, r.StatusCode)
 		}
-		if r := awskit.Invoke(t, h, orig); r.StatusCode != r1.StatusCode {
+		if r := awstest.Invoke(t, h, orig); r.StatusCode != r1.StatusCode {
 			t.Fatalf("case %d: the same delivery again got %d, first %d", i, r.StatusCode, r1.StatusCode)
 		}
 	}
@@ -382,11 +383,11 @@ func TestSignedHeadersCarryOneBodyOnly(t *testing.T) {
 // whose secret fields the data drops: reading the table must not let anyone
 // test guesses of privateSecret.
 func TestStoredDigestIsOfTheStoredForm(t *testing.T) {
-	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
-	h := awskit.Handler(t, stack, oslpay.New())
+	stack := awstest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awstest.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	body := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "D1", "COMPLETED", map[string]any{"privateSecret": "guess-me-123"}))
-	res := awskit.Invoke(t, h, deliver(t, dev.AppID, time.Now(), body))
+	res := awstest.Invoke(t, h, deliver(t, dev.AppID, time.Now(), body))
 	if res.StatusCode != 200 {
 		t.Fatalf("%d %s", res.StatusCode, res.Body)
 	}
@@ -412,8 +413,8 @@ func TestStoredDigestIsOfTheStoredForm(t *testing.T) {
 // With the production tolerance (300 s), timestamps further than that in
 // either direction are refused.
 func TestTimestampWindow(t *testing.T) {
-	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
-	h := awskit.Handler(t, stack, oslpay.New())
+	stack := awstest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awstest.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	for i, tc := range []struct {
 		skew time.Duration
@@ -424,7 +425,7 @@ func TestTimestampWindow(t *testing.T) {
 		{-20 * 365 * 24 * time.Hour, 401}, {20 * 365 * 24 * time.Hour, 401},
 	} {
 		body := oslpaydev.Body(oslpay.KindKYCStatus, map[string]any{"userId": "W" + string(rune('A'+i)), "kycStatus": "PENDING"})
-		res := awskit.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(tc.skew), body))
+		res := awstest.Invoke(t, h, deliver(t, dev.AppID, time.Now().Add(tc.skew), body))
 		if res.StatusCode != tc.want {
 			t.Errorf("skew %v: %d %s, want %d", tc.skew, res.StatusCode, res.Body, tc.want)
 		}
@@ -435,14 +436,14 @@ func TestTimestampWindow(t *testing.T) {
 	// The committed samples carry fixed timestamps: with the production tolerance
 	// they are refused as stale (the development secret's 10-year tolerance is
 	// what keeps them valid for the local run).
-	if res := awskit.Invoke(t, h, sampleEvent(t, "order-processing")); res.StatusCode != 401 {
+	if res := awstest.Invoke(t, h, sampleEvent(t, "order-processing")); res.StatusCode != 401 {
 		t.Errorf("fixed-time sample under the 300 s window: %d", res.StatusCode)
 	}
 }
 
 func TestForeignAppID(t *testing.T) {
-	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
-	h := awskit.Handler(t, stack, oslpay.New())
+	stack := awstest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awstest.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	own := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "F1", "PROCESSING", nil))
 	foreign := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order("someone-else", "F1", "PROCESSING", nil))
@@ -453,7 +454,7 @@ func TestForeignAppID(t *testing.T) {
 		"body appid of another app":   deliver(t, dev.AppID, now.Add(time.Millisecond), foreign),
 		"top-level appId":             deliver(t, dev.AppID, now.Add(2*time.Millisecond), topLevel),
 	} {
-		res := awskit.Invoke(t, h, ev)
+		res := awstest.Invoke(t, h, ev)
 		if res.StatusCode != 401 || parseReply(t, res.Body).Error != "unauthorized" {
 			t.Errorf("%s: %d %s", name, res.StatusCode, res.Body)
 		}
@@ -464,18 +465,18 @@ func TestForeignAppID(t *testing.T) {
 	// A signature that verified is bound to the first body it came with, before
 	// the body is looked at: its headers with another body are refused too,
 	// whatever became of the first body (here: refused for its appid).
-	if res := awskit.Invoke(t, h, withBody(deliver(t, dev.AppID, now.Add(time.Millisecond), foreign), own)); res.StatusCode != 401 {
+	if res := awstest.Invoke(t, h, withBody(deliver(t, dev.AppID, now.Add(time.Millisecond), foreign), own)); res.StatusCode != 401 {
 		t.Errorf("own body under the headers of a refused delivery: %d %s", res.StatusCode, res.Body)
 	}
 	// A header signature that never verified binds nothing.
-	if res := awskit.Invoke(t, h, deliver(t, dev.AppID, now.Add(5*time.Millisecond), own)); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, deliver(t, dev.AppID, now.Add(5*time.Millisecond), own)); res.StatusCode != 200 {
 		t.Errorf("own body, freshly signed: %d %s", res.StatusCode, res.Body)
 	}
 }
 
 func TestUnknownTypesAreRecorded(t *testing.T) {
-	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
-	h := awskit.Handler(t, stack, oslpay.New())
+	stack := awstest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awstest.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	now := time.Now()
 	bodies := []string{
@@ -486,7 +487,7 @@ func TestUnknownTypesAreRecorded(t *testing.T) {
 		`{"type":"no_data"}`,
 	}
 	for i, b := range bodies {
-		res := awskit.Invoke(t, h, deliver(t, dev.AppID, now.Add(time.Duration(i)*time.Millisecond), []byte(b)))
+		res := awstest.Invoke(t, h, deliver(t, dev.AppID, now.Add(time.Duration(i)*time.Millisecond), []byte(b)))
 		if res.StatusCode != 200 || parseReply(t, res.Body).Code != "00000" {
 			t.Errorf("%s: %d %s", b, res.StatusCode, res.Body)
 		}
@@ -497,7 +498,7 @@ func TestUnknownTypesAreRecorded(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, m := range msgs {
-		ce := awskit.CloudEvent(t, m.Body)
+		ce := awstest.CloudEvent(t, m.Body)
 		got[ce["type"].(string)] = ce["subject"].(string)
 		if ce["subject"] == "" || m.GroupID == "" {
 			t.Errorf("%v: empty subject", ce["type"])
@@ -521,8 +522,8 @@ func TestUnknownTypesAreRecorded(t *testing.T) {
 // group, ids, attributes) or a log line, read by the reference reader. The
 // ids and times the contract keeps stay as sent, Luhn-valid or not.
 func TestNoFullCardNumberAnywhere(t *testing.T) {
-	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
-	h := awskit.Handler(t, stack, oslpay.New())
+	stack := awstest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awstest.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	const luhnOrderID, luhnMillis = "1002172318746911234", "1723187479007" // kept as sent
 	bodies := [][]byte{
@@ -541,7 +542,7 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 	}
 	now := time.Now()
 	for i, b := range bodies {
-		res := awskit.Invoke(t, h, deliver(t, dev.AppID, now.Add(time.Duration(i)*time.Millisecond), b))
+		res := awstest.Invoke(t, h, deliver(t, dev.AppID, now.Add(time.Duration(i)*time.Millisecond), b))
 		if res.StatusCode != 200 || parseReply(t, res.Body).Code != "00000" {
 			t.Fatalf("%s: %d %s", b, res.StatusCode, res.Body)
 		}
@@ -554,7 +555,7 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 	// What the contract keeps is kept: the Luhn-valid ids and time.
 	kept := 0
 	for _, m := range msgs {
-		data, _ := awskit.CloudEvent(t, m.Body)["data"].(map[string]any)
+		data, _ := awstest.CloudEvent(t, m.Body)["data"].(map[string]any)
 		if data["orderId"] == luhnOrderID || data["userId"] == luhnOrderID {
 			kept++
 			if data["updateTime"] != luhnMillis {
@@ -568,25 +569,25 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 }
 
 func TestRepliesKeepOSLShape(t *testing.T) {
-	stack := awskit.NewStack(t, oslpay.Name, prodSecret(t))
-	h := awskit.Handler(t, stack, oslpay.New())
+	stack := awstest.NewStack(t, oslpay.Name, prodSecret(t))
+	h := awstest.Handler(t, stack, oslpay.New())
 	_, dev := devSecret(t)
 	big := deliver(t, dev.AppID, time.Now(), []byte(`{"type":"x","data":{"pad":"`+strings.Repeat("a", 300<<10)+`"}}`))
-	res := awskit.Invoke(t, h, big)
+	res := awstest.Invoke(t, h, big)
 	if r := parseReply(t, res.Body); res.StatusCode != 413 || r.Code != "00005" || r.Error != "payload_too_large" {
 		t.Errorf("413: %d %s", res.StatusCode, res.Body)
 	}
 	get := deliver(t, dev.AppID, time.Now(), []byte(`{}`))
 	get.RequestContext.HTTP.Method = "GET"
-	res = awskit.Invoke(t, h, get)
+	res = awstest.Invoke(t, h, get)
 	if r := parseReply(t, res.Body); res.StatusCode != 405 || r.Code != "00004" {
 		t.Errorf("405: %d %s", res.StatusCode, res.Body)
 	}
 	// A broken secret is a configuration error, never "verification skipped".
 	for _, secret := range []string{"", `{"placeholder":"x"}`, `{"appId":"a","publicKey":"not a key"}`} {
-		s := awskit.NewStack(t, oslpay.Name, secret)
-		h := awskit.Handler(t, s, oslpay.New())
-		res := awskit.Invoke(t, h, deliver(t, dev.AppID, time.Now(), []byte(`{"type":"x"}`)))
+		s := awstest.NewStack(t, oslpay.Name, secret)
+		h := awstest.Handler(t, s, oslpay.New())
+		res := awstest.Invoke(t, h, deliver(t, dev.AppID, time.Now(), []byte(`{"type":"x"}`)))
 		if r := parseReply(t, res.Body); res.StatusCode != 500 || r.Code != "00001" || r.Error != "configuration_error" {
 			t.Errorf("secret %q: %d %s", secret, res.StatusCode, res.Body)
 		}
@@ -595,10 +596,10 @@ func TestRepliesKeepOSLShape(t *testing.T) {
 
 func TestLogsCarryNoSecrets(t *testing.T) {
 	secret, _ := devSecret(t)
-	stack := awskit.NewStack(t, oslpay.Name, secret)
-	h := awskit.Handler(t, stack, oslpay.New())
+	stack := awstest.NewStack(t, oslpay.Name, secret)
+	h := awstest.Handler(t, stack, oslpay.New())
 	for _, s := range loadSamples(t) {
-		awskit.Invoke(t, h, s.Event)
+		awstest.Invoke(t, h, s.Event)
 	}
 	logs := stack.Logs.String()
 	sig := sampleEvent(t, "order-processing").Headers["signature"]
@@ -627,19 +628,19 @@ func TestSingleUseRecordOutlivesEveryVerifyingVersion(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"appId": dev.AppID, "publicKey": dev.PublicKey, "toleranceSeconds": tol})
 		return string(b)
 	}
-	stack := awskit.NewStack(t, oslpay.Name, version(7200))
+	stack := awstest.NewStack(t, oslpay.Name, version(7200))
 	if _, err := stack.AWS.PutSecret(t.Context(), stack.SecretID, version(60)); err != nil {
 		t.Fatal(err)
 	}
-	h := awskit.Handler(t, stack, oslpay.New())
+	h := awstest.Handler(t, stack, oslpay.New())
 	received := time.Now()
 	body := oslpaydev.Body(oslpay.KindOrderStatus, oslpaydev.Order(dev.AppID, "T1", "PROCESSING", nil))
-	if res := awskit.Invoke(t, h, deliver(t, dev.AppID, received, body)); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, deliver(t, dev.AppID, received, body)); res.StatusCode != 200 {
 		t.Fatalf("%d %s", res.StatusCode, res.Body)
 	}
 	// Only the previous version verifies a timestamp 30 minutes old.
 	old := deliver(t, dev.AppID, received.Add(-30*time.Minute), body)
-	if res := awskit.Invoke(t, h, old); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, old); res.StatusCode != 200 {
 		t.Fatalf("previous version, 30 minutes old: %d %s", res.StatusCode, res.Body)
 	}
 	records := 0

@@ -9,31 +9,32 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"webhooks/internal/awskit"
+	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/tikidev"
 	"webhooks/shared/providers/tiki"
 )
 
-func TestMain(m *testing.M) { awskit.Main(m) }
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 const eventsDir = "../../../events"
 
 func devSecret(t *testing.T) string {
 	t.Helper()
-	return awskit.DevSecret(t, eventsDir, tiki.Name, nil)
+	return awstest.DevSecret(t, eventsDir, tiki.Name, nil)
 }
 
 func loadSamples(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	return awskit.SamplesByName(t, eventsDir, tiki.Name, 10)
+	return awstest.SamplesByName(t, eventsDir, tiki.Name, 10)
 }
 
 // Every sample file behaves as its name says, against a real AWS API: accepted
 // ones are stored once and enqueued once as CloudEvents, rejected ones leave
 // nothing behind.
 func TestSamplesAgainstAWS(t *testing.T) {
-	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
-	h := awskit.Handler(t, stack, tiki.New())
+	stack := awstest.NewStack(t, tiki.Name, devSecret(t))
+	h := awstest.Handler(t, stack, tiki.New())
 	wantStatus := map[string]int{
 		"invalid-signature":          401,
 		"invalid-missing-signature":  401,
@@ -45,12 +46,12 @@ func TestSamplesAgainstAWS(t *testing.T) {
 	}
 	accepted := 0
 	for name, ev := range loadSamples(t) {
-		res := awskit.Invoke(t, h, ev)
+		res := awstest.Invoke(t, h, ev)
 		if devkit.MustReject(name) {
 			if want := wantStatus[name]; res.StatusCode != want {
 				t.Errorf("%s: status %d, want %d (%s)", name, res.StatusCode, want, res.Body)
 			}
-			if !strings.Contains(res.Body, `"success":false`) || awskit.ErrorCode(t, res.Body) == "" {
+			if !strings.Contains(res.Body, `"success":false`) || awstest.ErrorCode(t, res.Body) == "" {
 				t.Errorf("%s: error body %s lacks the Tiki error shape", name, res.Body)
 			}
 			continue
@@ -69,7 +70,7 @@ func TestSamplesAgainstAWS(t *testing.T) {
 		t.Fatalf("%d messages queued, want %d", len(msgs), accepted)
 	}
 	for _, m := range msgs {
-		ce := awskit.CloudEvent(t, m.Body)
+		ce := awstest.CloudEvent(t, m.Body)
 		id, _ := ce["id"].(string)
 		it, ok := items[id]
 		if !ok {
@@ -115,8 +116,8 @@ func TestSamplesAgainstAWS(t *testing.T) {
 // a message (body, group, ids, attributes) or a log line, read by the
 // reference reader. The Luhn-valid ids the contract keeps stay as sent.
 func TestNoFullCardNumberAnywhere(t *testing.T) {
-	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
-	h := awskit.Handler(t, stack, tiki.New())
+	stack := awstest.NewStack(t, tiki.Name, devSecret(t))
+	h := awstest.Handler(t, stack, tiki.New())
 	var sec tiki.Secret
 	if err := json.Unmarshal([]byte(devSecret(t)), &sec); err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 			`"ref_code":"CR ५५५५ ५५५५ ५५५५ ४४४४","cardNumber":"5554 7488 0091 2345","copy":"5554748800912345"}}`},
 	}
 	for _, d := range deliveries {
-		res := awskit.Invoke(t, h, tikiEvent(d.kind, d.body, tiki.Sign(d.key, []byte(d.body)), nil))
+		res := awstest.Invoke(t, h, tikiEvent(d.kind, d.body, tiki.Sign(d.key, []byte(d.body)), nil))
 		if res.StatusCode != 200 {
 			t.Fatalf("%s: %d %s", d.body, res.StatusCode, res.Body)
 		}
@@ -144,7 +145,7 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 	stack.CheckNoCardNumbers(t, tikidev.Kit, msgs, "4111111111111111", "5555555555554444", "5554748800912345")
 	subjects := map[string]bool{}
 	for _, m := range msgs {
-		subjects[awskit.CloudEvent(t, m.Body)["subject"].(string)] = true
+		subjects[awstest.CloudEvent(t, m.Body)["subject"].(string)] = true
 	}
 	if !subjects[luhnOrderCode] || !subjects["sgn/"+luhnSKU] {
 		t.Errorf("subjects %v: the kept ids must stay as sent", subjects)
@@ -152,12 +153,12 @@ func TestNoFullCardNumberAnywhere(t *testing.T) {
 }
 
 func TestDuplicateDeliveryIsEnqueuedOnce(t *testing.T) {
-	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
-	h := awskit.Handler(t, stack, tiki.New())
+	stack := awstest.NewStack(t, tiki.Name, devSecret(t))
+	h := awstest.Handler(t, stack, tiki.New())
 	ev := loadSamples(t)["order-processing"]
 	var ids []string
 	for i := 0; i < 3; i++ {
-		res := awskit.Invoke(t, h, ev)
+		res := awstest.Invoke(t, h, ev)
 		if res.StatusCode != 200 {
 			t.Fatalf("delivery %d: %d %s", i, res.StatusCode, res.Body)
 		}
@@ -179,15 +180,15 @@ func TestDuplicateDeliveryIsEnqueuedOnce(t *testing.T) {
 
 // Same event re-serialised with other whitespace: still one event.
 func TestSameEventDifferentBytesIsDuplicate(t *testing.T) {
-	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
-	h := awskit.Handler(t, stack, tiki.New())
+	stack := awstest.NewStack(t, tiki.Name, devSecret(t))
+	h := awstest.Handler(t, stack, tiki.New())
 	var sec tiki.Secret
 	_ = json.Unmarshal([]byte(devSecret(t)), &sec)
 	for _, body := range []string{
 		`{"data":{"date":"2023-05-15T15:36:37+07:00","sku":"A1","warehouse":"hn","qty_salable":5}}`,
 		`{ "data": { "warehouse": "hn", "sku": "A1", "qty_salable": 5, "date": "2023-05-15T15:36:37+07:00" } }`,
 	} {
-		res := awskit.Invoke(t, h, tikiEvent("stock", body, tiki.Sign(sec.Stock, []byte(body)), nil))
+		res := awstest.Invoke(t, h, tikiEvent("stock", body, tiki.Sign(sec.Stock, []byte(body)), nil))
 		if res.StatusCode != 200 {
 			t.Fatalf("%d %s", res.StatusCode, res.Body)
 		}
@@ -211,25 +212,25 @@ func tikiEvent(kind, body, sig string, extra map[string]string) events.APIGatewa
 
 func TestRotatedSecretAcceptsCurrentAndPrevious(t *testing.T) {
 	old := `{"order":"oldOrderKey0123456789abcdefghijk"}`
-	stack := awskit.NewStack(t, tiki.Name, old)
-	h := awskit.Handler(t, stack, tiki.New())
+	stack := awstest.NewStack(t, tiki.Name, old)
+	h := awstest.Handler(t, stack, tiki.New())
 	body := func(n string) string {
 		return `{"data":{"date":"2022-10-26T14:22:05+07:00","order_code":"` + n + `","main_state":"processing"}}`
 	}
-	if res := awskit.Invoke(t, h, tikiEvent("order", body("1"), tiki.Sign("oldOrderKey0123456789abcdefghijk", []byte(body("1"))), nil)); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, tikiEvent("order", body("1"), tiki.Sign("oldOrderKey0123456789abcdefghijk", []byte(body("1"))), nil)); res.StatusCode != 200 {
 		t.Fatalf("before rotation: %d %s", res.StatusCode, res.Body)
 	}
 	// Rotate while the function holds the old value in its cache.
 	if _, err := stack.AWS.PutSecret(context.Background(), stack.SecretID, `{"order":"newOrderKey0123456789abcdefghijk"}`); err != nil {
 		t.Fatal(err)
 	}
-	if res := awskit.Invoke(t, h, tikiEvent("order", body("2"), tiki.Sign("newOrderKey0123456789abcdefghijk", []byte(body("2"))), nil)); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, tikiEvent("order", body("2"), tiki.Sign("newOrderKey0123456789abcdefghijk", []byte(body("2"))), nil)); res.StatusCode != 200 {
 		t.Errorf("new secret (AWSCURRENT): %d %s", res.StatusCode, res.Body)
 	}
-	if res := awskit.Invoke(t, h, tikiEvent("order", body("3"), tiki.Sign("oldOrderKey0123456789abcdefghijk", []byte(body("3"))), nil)); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, tikiEvent("order", body("3"), tiki.Sign("oldOrderKey0123456789abcdefghijk", []byte(body("3"))), nil)); res.StatusCode != 200 {
 		t.Errorf("old secret (AWSPREVIOUS): %d %s", res.StatusCode, res.Body)
 	}
-	if res := awskit.Invoke(t, h, tikiEvent("order", body("4"), tiki.Sign("someOtherKey123456789abcdefghijk", []byte(body("4"))), nil)); res.StatusCode != 401 {
+	if res := awstest.Invoke(t, h, tikiEvent("order", body("4"), tiki.Sign("someOtherKey123456789abcdefghijk", []byte(body("4"))), nil)); res.StatusCode != 401 {
 		t.Errorf("unknown secret: %d %s, want 401", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Messages(t)); n != 3 {
@@ -238,17 +239,17 @@ func TestRotatedSecretAcceptsCurrentAndPrevious(t *testing.T) {
 }
 
 func TestKindWithoutSecretIsRejected(t *testing.T) {
-	stack := awskit.NewStack(t, tiki.Name, `{"order":"onlyOrderKey0123456789abcdefghij"}`)
-	h := awskit.Handler(t, stack, tiki.New())
+	stack := awstest.NewStack(t, tiki.Name, `{"order":"onlyOrderKey0123456789abcdefghij"}`)
+	h := awstest.Handler(t, stack, tiki.New())
 	body := `{"data":{"date":"2023-05-15T15:36:37+07:00","sku":"A1","warehouse":"hn","qty_salable":5}}`
 	// Even signed with an empty key, or with the order key, a kind without a secret is 401.
 	for _, key := range []string{"", "onlyOrderKey0123456789abcdefghij"} {
-		res := awskit.Invoke(t, h, tikiEvent("stock", body, tiki.Sign(key, []byte(body)), nil))
-		if res.StatusCode != 401 || awskit.ErrorCode(t, res.Body) != "unauthorized" {
+		res := awstest.Invoke(t, h, tikiEvent("stock", body, tiki.Sign(key, []byte(body)), nil))
+		if res.StatusCode != 401 || awstest.ErrorCode(t, res.Body) != "unauthorized" {
 			t.Errorf("key %q: %d %s, want 401 unauthorized", key, res.StatusCode, res.Body)
 		}
 	}
-	if res := awskit.Invoke(t, h, tikiEvent("refund", body, "sha1=00", nil)); res.StatusCode != 404 {
+	if res := awstest.Invoke(t, h, tikiEvent("refund", body, "sha1=00", nil)); res.StatusCode != 404 {
 		t.Errorf("unknown kind: %d, want 404", res.StatusCode)
 	}
 	if n := len(stack.Items(t)); n != 0 {
@@ -257,11 +258,11 @@ func TestKindWithoutSecretIsRejected(t *testing.T) {
 }
 
 func TestPlaceholderSecretIsAConfigurationError(t *testing.T) {
-	stack := awskit.NewStack(t, tiki.Name, `{"placeholder":"set with aws secretsmanager put-secret-value"}`)
-	h := awskit.Handler(t, stack, tiki.New())
+	stack := awstest.NewStack(t, tiki.Name, `{"placeholder":"set with aws secretsmanager put-secret-value"}`)
+	h := awstest.Handler(t, stack, tiki.New())
 	ev := loadSamples(t)["order-processing"]
-	res := awskit.Invoke(t, h, ev)
-	if res.StatusCode != 500 || awskit.ErrorCode(t, res.Body) != "configuration_error" {
+	res := awstest.Invoke(t, h, ev)
+	if res.StatusCode != 500 || awstest.ErrorCode(t, res.Body) != "configuration_error" {
 		t.Errorf("got %d %s, want 500 configuration_error", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Items(t)); n != 0 {
@@ -270,22 +271,22 @@ func TestPlaceholderSecretIsAConfigurationError(t *testing.T) {
 }
 
 func TestMissingSecretIsAConfigurationError(t *testing.T) {
-	stack := awskit.NewStack(t, tiki.Name, "")
-	h := awskit.Handler(t, stack, tiki.New())
-	res := awskit.Invoke(t, h, loadSamples(t)["order-processing"])
-	if res.StatusCode != 500 || awskit.ErrorCode(t, res.Body) != "configuration_error" {
+	stack := awstest.NewStack(t, tiki.Name, "")
+	h := awstest.Handler(t, stack, tiki.New())
+	res := awstest.Invoke(t, h, loadSamples(t)["order-processing"])
+	if res.StatusCode != 500 || awstest.ErrorCode(t, res.Body) != "configuration_error" {
 		t.Errorf("got %d %s, want 500 configuration_error", res.StatusCode, res.Body)
 	}
 }
 
 func TestOversizedBodyIs413(t *testing.T) {
-	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
-	h := awskit.Handler(t, stack, tiki.New())
+	stack := awstest.NewStack(t, tiki.Name, devSecret(t))
+	h := awstest.Handler(t, stack, tiki.New())
 	var sec tiki.Secret
 	_ = json.Unmarshal([]byte(devSecret(t)), &sec)
 	body := `{"data":{"order_code":"1","main_state":"x","pad":"` + strings.Repeat("a", 300<<10) + `"}}`
-	res := awskit.Invoke(t, h, tikiEvent("order", body, tiki.Sign(sec.Order, []byte(body)), nil))
-	if res.StatusCode != 413 || awskit.ErrorCode(t, res.Body) != "payload_too_large" {
+	res := awstest.Invoke(t, h, tikiEvent("order", body, tiki.Sign(sec.Order, []byte(body)), nil))
+	if res.StatusCode != 413 || awstest.ErrorCode(t, res.Body) != "payload_too_large" {
 		t.Errorf("got %d %s, want 413 payload_too_large", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Items(t)); n != 0 {
@@ -296,15 +297,15 @@ func TestOversizedBodyIs413(t *testing.T) {
 // DynamoDB failing (table missing) gives a 5xx and stores nothing; once the
 // table exists, the provider's retry is accepted and enqueued exactly once.
 func TestTableFailureThenRecovery(t *testing.T) {
-	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
+	stack := awstest.NewStack(t, tiki.Name, devSecret(t))
 	ctx := context.Background()
 	if err := stack.AWS.DeleteTable(ctx, stack.Table); err != nil {
 		t.Fatal(err)
 	}
-	h := awskit.Handler(t, stack, tiki.New())
+	h := awstest.Handler(t, stack, tiki.New())
 	ev := loadSamples(t)["order-processing"]
-	res := awskit.Invoke(t, h, ev)
-	if res.StatusCode != 503 || awskit.ErrorCode(t, res.Body) != "storage_unavailable" {
+	res := awstest.Invoke(t, h, ev)
+	if res.StatusCode != 503 || awstest.ErrorCode(t, res.Body) != "storage_unavailable" {
 		t.Fatalf("got %d %s, want 503 storage_unavailable", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Messages(t)); n != 0 {
@@ -313,7 +314,7 @@ func TestTableFailureThenRecovery(t *testing.T) {
 	if err := stack.AWS.CreateTable(ctx, stack.Table); err != nil {
 		t.Fatal(err)
 	}
-	if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, ev); res.StatusCode != 200 {
 		t.Fatalf("retry: %d %s", res.StatusCode, res.Body)
 	}
 	if n := len(stack.Messages(t)); n != 1 {
@@ -324,15 +325,15 @@ func TestTableFailureThenRecovery(t *testing.T) {
 // SQS failing after the event was stored gives a 5xx; the retry re-sends the
 // stored event and the queue receives exactly one message.
 func TestQueueFailureThenRecovery(t *testing.T) {
-	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
+	stack := awstest.NewStack(t, tiki.Name, devSecret(t))
 	ctx := context.Background()
 	if err := stack.AWS.DeleteQueue(ctx, stack.Queue.URL); err != nil {
 		t.Fatal(err)
 	}
-	h := awskit.Handler(t, stack, tiki.New())
+	h := awstest.Handler(t, stack, tiki.New())
 	ev := loadSamples(t)["stock-changed"]
-	res := awskit.Invoke(t, h, ev)
-	if res.StatusCode != 503 || awskit.ErrorCode(t, res.Body) != "queue_unavailable" {
+	res := awstest.Invoke(t, h, ev)
+	if res.StatusCode != 503 || awstest.ErrorCode(t, res.Body) != "queue_unavailable" {
 		t.Fatalf("got %d %s, want 503 queue_unavailable", res.StatusCode, res.Body)
 	}
 	items := stack.EventItems(t)
@@ -349,7 +350,7 @@ func TestQueueFailureThenRecovery(t *testing.T) {
 		t.Fatalf("recreate queue: %v (%s vs %s)", err, q.URL, stack.Queue.URL)
 	}
 	for i := 0; i < 2; i++ { // the retry, then one more duplicate delivery
-		if res := awskit.Invoke(t, h, ev); res.StatusCode != 200 {
+		if res := awstest.Invoke(t, h, ev); res.StatusCode != 200 {
 			t.Fatalf("retry %d: %d %s", i, res.StatusCode, res.Body)
 		}
 	}
@@ -364,10 +365,10 @@ func TestQueueFailureThenRecovery(t *testing.T) {
 }
 
 func TestLogsCarryNoSecretOrBody(t *testing.T) {
-	stack := awskit.NewStack(t, tiki.Name, devSecret(t))
-	h := awskit.Handler(t, stack, tiki.New())
+	stack := awstest.NewStack(t, tiki.Name, devSecret(t))
+	h := awstest.Handler(t, stack, tiki.New())
 	for _, ev := range loadSamples(t) {
-		awskit.Invoke(t, h, ev)
+		awstest.Invoke(t, h, ev)
 	}
 	logs := stack.Logs.String()
 	var sec tiki.Secret

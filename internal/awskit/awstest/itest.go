@@ -1,9 +1,12 @@
-// Package awskit is the test kit for a real AWS API: it starts moto_server on
-// a free loopback port, creates the contract's resources (table, FIFO queues,
-// secrets) and runs provider handlers against them the way Lambda runs them:
-// configuration from the contract's environment, events passed as the JSON
-// Lambda would send. Tests and the local run use it; it is never deployed.
-package awskit
+// Package awstest is awskit's test kit for a real AWS API: the helpers that
+// take a testing.TB. Its Main starts moto_server on a free loopback port for
+// a test binary; NewStack creates the contract's resources (table, FIFO
+// queues, secrets) and Handler runs provider handlers against them the way
+// Lambda runs them: configuration from the contract's environment, events
+// passed as the JSON Lambda would send. Only tests import it; the tools that
+// run (the local run, webhookctl, the soak, perfreport) use awskit, which
+// does not link the testing package.
+package awstest
 
 import (
 	"context"
@@ -11,16 +14,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
 	"webhooks/shared/contract"
 	"webhooks/shared/lambdamain"
@@ -28,7 +30,7 @@ import (
 )
 
 var (
-	server     *Server
+	server     *awskit.Server
 	skipReason string
 )
 
@@ -43,7 +45,7 @@ func Main(m *testing.M) {
 func run(m *testing.M) int {
 	flag.Parse()
 	if !testing.Short() || os.Getenv("CI") == "true" {
-		s, reason, err := MotoForTests()
+		s, reason, err := awskit.MotoForTests()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "itest:", err)
 			return 1
@@ -63,12 +65,12 @@ func run(m *testing.M) int {
 
 // Stack is one test's fresh table, queue and secret.
 type Stack struct {
-	AWS      *Env
+	AWS      *awskit.Env
 	Table    string
-	Queue    Queue
+	Queue    awskit.Queue
 	SecretID string
 	Env      lambdamain.Env
-	Logs     *SyncBuffer
+	Logs     *awskit.SyncBuffer
 }
 
 // NewStack creates fresh resources for one test, with secret as the secret's
@@ -79,16 +81,16 @@ func NewStack(t testing.TB, provider, secret string) *Stack {
 		t.Skip(skipReason)
 	}
 	ctx := context.Background()
-	env, err := NewEnv(ctx, server.Endpoint)
+	env, err := awskit.NewEnv(ctx, server.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := Unique(strings.ReplaceAll(t.Name(), "/", "-"))
+	name := awskit.Unique(strings.ReplaceAll(t.Name(), "/", "-"))
 	if len(name) > 60 {
 		name = name[len(name)-60:]
 	}
 	name = strings.TrimLeft(name, "-_")
-	s := &Stack{AWS: env, Table: name, SecretID: provider + "/" + name, Logs: &SyncBuffer{}}
+	s := &Stack{AWS: env, Table: name, SecretID: provider + "/" + name, Logs: &awskit.SyncBuffer{}}
 	if err := env.CreateTable(ctx, s.Table); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +144,7 @@ func Invoke(t testing.TB, h lambda.Handler, ev events.APIGatewayV2HTTPRequest) e
 }
 
 // Messages drains the stack's queue.
-func (s *Stack) Messages(t testing.TB) []Message {
+func (s *Stack) Messages(t testing.TB) []awskit.Message {
 	t.Helper()
 	msgs, err := s.AWS.Drain(context.Background(), s.Queue.URL)
 	if err != nil {
@@ -167,18 +169,10 @@ func (s *Stack) EventItems(t testing.TB) map[string]map[string]ddb.AttributeValu
 	out := map[string]map[string]ddb.AttributeValue{}
 	for _, it := range s.Items(t) {
 		if sk, _ := it["sk"].(*ddb.AttributeValueMemberS); sk != nil && sk.Value == "event" {
-			out[Str(it, "event_id")] = it
+			out[awskit.Str(it, "event_id")] = it
 		}
 	}
 	return out
-}
-
-// Str reads a string attribute.
-func Str(it map[string]ddb.AttributeValue, k string) string {
-	if v, ok := it[k].(*ddb.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
 }
 
 // CloudEvent decodes a message body.
@@ -204,27 +198,6 @@ func ErrorCode(t testing.TB, body string) string {
 	}
 	return b.Error.Code
 }
-
-// SyncBuffer is a goroutine-safe log sink.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String returns everything written.
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var _ io.Writer = (*SyncBuffer)(nil)
 
 // Endpoint returns the test binary's moto_server endpoint, skipping the test
 // when there is none.
@@ -299,16 +272,16 @@ func Decoded(t testing.TB, ev *pipeline.Event, err error) bool {
 
 // MotoOrSkip starts a server for one test and stops it when the test ends.
 // Without moto_server the test is skipped with the reason (on CI, where a
-// missing tool must fail the run, it fails: MotoForTests).
-func MotoOrSkip(t testing.TB) *Server {
+// missing tool must fail the run, it fails: awskit.MotoForTests).
+func MotoOrSkip(t testing.TB) *awskit.Server {
 	t.Helper()
-	return MotoOrSkipWith(t, MotoOptions{})
+	return MotoOrSkipWith(t, awskit.MotoOptions{})
 }
 
 // MotoOrSkipWith is MotoOrSkip with options (IAMEnforced, for example).
-func MotoOrSkipWith(t testing.TB, opt MotoOptions) *Server {
+func MotoOrSkipWith(t testing.TB, opt awskit.MotoOptions) *awskit.Server {
 	t.Helper()
-	s, skip, err := MotoForTestsWith(opt)
+	s, skip, err := awskit.MotoForTestsWith(opt)
 	if err != nil {
 		t.Fatalf("moto_server: %v", err)
 	}
