@@ -39,6 +39,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -385,12 +386,10 @@ func (st *Store) UseOnce(ctx context.Context, provider, credential, bodyMAC stri
 // between this write and the event's own write loses nothing. One conditional
 // UpdateItem of a small item: one write unit.
 func (st *Store) RecordState(ctx context.Context, provider, entity, state, newEventID string, expires time.Time) (eventID string, isNew bool, err error) {
-	eh := sha256.Sum256([]byte(entity))
-	sh := sha256.Sum256([]byte(state))
-	stateHash := hex.EncodeToString(sh[:])
+	pk, stateHash := stateKey(provider, entity, state)
 	_, err = st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(st.table),
-		Key:                                 key(provider+"#state#"+hex.EncodeToString(eh[:]), sortState),
+		Key:                                 key(pk, sortState),
 		ConditionExpression:                 aws.String("attribute_not_exists(pk) OR #state <> :s"),
 		UpdateExpression:                    aws.String("SET #state = :s, event_id = :e, updated_at = :now, expires_at = :exp"),
 		ExpressionAttributeNames:            map[string]string{"#state": "state"},
@@ -472,4 +471,25 @@ func decode(av map[string]ddb.AttributeValue) (*Item, error) {
 		return nil, fmt.Errorf("eventstore: stored item has no event_id or status")
 	}
 	return it, nil
+}
+
+// stateKey is the partition key of an entity's latest-state record and the
+// digest of a state as it is recorded there (both stores).
+func stateKey(provider, entity, state string) (pk, stateHash string) {
+	eh := sha256.Sum256([]byte(entity))
+	sh := sha256.Sum256([]byte(state))
+	return provider + "#state#" + hex.EncodeToString(eh[:]), hex.EncodeToString(sh[:])
+}
+
+// decodeCursor reads a stored sweep cursor: nil when there is none or it
+// cannot be read (the sweep starts over).
+func decodeCursor(raw string) *ScanCursor {
+	if raw == "" {
+		return nil
+	}
+	var c ScanCursor
+	if err := json.Unmarshal([]byte(raw), &c); err != nil || c.Segments <= 0 || len(c.Next) != c.Segments {
+		return nil // unreadable: start over
+	}
+	return &c
 }

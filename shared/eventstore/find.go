@@ -336,15 +336,7 @@ func (st *Store) SweepCursor(ctx context.Context, provider string) (*ScanCursor,
 	if err != nil {
 		return nil, fmt.Errorf("%w: sweep cursor: %w", ErrUnavailable, err)
 	}
-	raw := str(out.Item, "cursor")
-	if raw == "" {
-		return nil, nil
-	}
-	var c ScanCursor
-	if err := json.Unmarshal([]byte(raw), &c); err != nil || c.Segments <= 0 || len(c.Next) != c.Segments {
-		return nil, nil // unreadable: start over
-	}
-	return &c, nil
+	return decodeCursor(str(out.Item, "cursor")), nil
 }
 
 // SaveSweepCursor records where the sweep stopped (nil: it finished; the

@@ -296,10 +296,8 @@ func (m *Memory) UseOnce(ctx context.Context, provider, credential, bodyMAC stri
 
 // RecordState is Store.RecordState.
 func (m *Memory) RecordState(ctx context.Context, provider, entity, state, newEventID string, expires time.Time) (eventID string, isNew bool, err error) {
-	eh := sha256.Sum256([]byte(entity))
-	sh := sha256.Sum256([]byte(state))
-	stateHash := hex.EncodeToString(sh[:])
-	k := memKey{provider + "#state#" + hex.EncodeToString(eh[:]), sortState}
+	pk, stateHash := stateKey(provider, entity, state)
+	k := memKey{pk, sortState}
 	err = m.do(ctx, Call{Op: "UpdateItem", PK: k.pk, SK: k.sk}, func(now time.Time) error {
 		if old, ok := m.t.items[k]; ok && str(old, "state") == stateHash {
 			return conditionFailed(old)
@@ -542,15 +540,7 @@ func (m *Memory) SweepCursor(ctx context.Context, provider string) (*ScanCursor,
 	if err != nil {
 		return nil, fmt.Errorf("%w: sweep cursor: %w", ErrUnavailable, err)
 	}
-	raw := str(item, "cursor")
-	if raw == "" {
-		return nil, nil
-	}
-	var c ScanCursor
-	if err := json.Unmarshal([]byte(raw), &c); err != nil || c.Segments <= 0 || len(c.Next) != c.Segments {
-		return nil, nil // unreadable: start over
-	}
-	return &c, nil
+	return decodeCursor(str(item, "cursor")), nil
 }
 
 // SaveSweepCursor is Store.SaveSweepCursor.
