@@ -350,17 +350,9 @@ func (st *Store) updateErr(err error, eventID string) error {
 // hold secrets). The same credential with the same body again is allowed (a
 // retry of the same delivery); with another body it fails with ErrReplay.
 func (st *Store) UseOnce(ctx context.Context, provider, credential, bodyMAC string, expires time.Time) error {
-	h := sha256.Sum256([]byte(credential))
 	_, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(st.table),
-		Item: map[string]ddb.AttributeValue{
-			contract.TablePartitionKey: s(provider + "#replay#" + hex.EncodeToString(h[:])),
-			contract.TableSortKey:      s(sortReplay),
-			"provider":                 s(provider),
-			"body_mac":                 s(bodyMAC),
-			contract.AttrReceivedAt:    s(ts(st.now())),
-			contract.TableTTLAttribute: n(expires.Unix()),
-		},
+		TableName:                 aws.String(st.table),
+		Item:                      replayItem(provider, credential, bodyMAC, st.now(), expires),
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR body_mac = :h"),
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{":h": s(bodyMAC)},
 	})
@@ -492,4 +484,18 @@ func decodeCursor(raw string) *ScanCursor {
 		return nil // unreadable: start over
 	}
 	return &c
+}
+
+// replayItem is the record of a single-use credential bound to a body's MAC
+// (both stores).
+func replayItem(provider, credential, bodyMAC string, now, expires time.Time) map[string]ddb.AttributeValue {
+	h := sha256.Sum256([]byte(credential))
+	return map[string]ddb.AttributeValue{
+		contract.TablePartitionKey: s(provider + "#replay#" + hex.EncodeToString(h[:])),
+		contract.TableSortKey:      s(sortReplay),
+		"provider":                 s(provider),
+		"body_mac":                 s(bodyMAC),
+		contract.AttrReceivedAt:    s(ts(now)),
+		contract.TableTTLAttribute: n(expires.Unix()),
+	}
 }

@@ -57,15 +57,7 @@ func markerSK(received time.Time, eventID string) string {
 // (a redrive that then finds no event clears the marker quietly; for any other
 // marker, a missing event is reported: it was stored and is gone).
 func (st *Store) MarkUnsent(ctx context.Context, provider, eventID string, received time.Time, unconfirmed bool) error {
-	item := map[string]ddb.AttributeValue{
-		contract.TablePartitionKey: s(provider + unsentSuffix),
-		contract.TableSortKey:      s(markerSK(received, eventID)),
-		"event_id":                 s(eventID),
-		contract.AttrReceivedAt:    s(ts(received)),
-	}
-	if unconfirmed {
-		item["unconfirmed"] = &ddb.AttributeValueMemberBOOL{Value: true}
-	}
+	item := markerItem(provider, eventID, received, unconfirmed)
 	_, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: item})
 	if err != nil {
 		return fmt.Errorf("%w: unsent marker of %s: %w", ErrUnavailable, eventID, err)
@@ -403,4 +395,18 @@ func str(av map[string]ddb.AttributeValue, k string) string {
 func parseTime(v string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, v)
 	return t
+}
+
+// markerItem is an unsent marker (both stores).
+func markerItem(provider, eventID string, received time.Time, unconfirmed bool) map[string]ddb.AttributeValue {
+	item := map[string]ddb.AttributeValue{
+		contract.TablePartitionKey: s(provider + unsentSuffix),
+		contract.TableSortKey:      s(markerSK(received, eventID)),
+		"event_id":                 s(eventID),
+		contract.AttrReceivedAt:    s(ts(received)),
+	}
+	if unconfirmed {
+		item["unconfirmed"] = &ddb.AttributeValueMemberBOOL{Value: true}
+	}
+	return item
 }

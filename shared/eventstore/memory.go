@@ -19,8 +19,6 @@ package eventstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -269,20 +267,12 @@ func (m *Memory) Quarantine(ctx context.Context, provider, eventID, reason strin
 
 // UseOnce is Store.UseOnce.
 func (m *Memory) UseOnce(ctx context.Context, provider, credential, bodyMAC string, expires time.Time) error {
-	h := sha256.Sum256([]byte(credential))
-	k := memKey{provider + "#replay#" + hex.EncodeToString(h[:]), sortReplay}
+	k := keyOf(replayItem(provider, credential, bodyMAC, time.Time{}, expires))
 	err := m.do(ctx, Call{Op: "PutItem", PK: k.pk, SK: k.sk}, func(now time.Time) error {
 		if old, ok := m.t.items[k]; ok && str(old, "body_mac") != bodyMAC {
 			return &ddb.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 		}
-		return m.put(map[string]ddb.AttributeValue{
-			contract.TablePartitionKey: s(k.pk),
-			contract.TableSortKey:      s(k.sk),
-			"provider":                 s(provider),
-			"body_mac":                 s(bodyMAC),
-			contract.AttrReceivedAt:    s(ts(now)),
-			contract.TableTTLAttribute: n(expires.Unix()),
-		})
+		return m.put(replayItem(provider, credential, bodyMAC, now, expires))
 	})
 	if err == nil {
 		return nil
@@ -321,15 +311,7 @@ func (m *Memory) RecordState(ctx context.Context, provider, entity, state, newEv
 
 // MarkUnsent is Store.MarkUnsent.
 func (m *Memory) MarkUnsent(ctx context.Context, provider, eventID string, received time.Time, unconfirmed bool) error {
-	item := map[string]ddb.AttributeValue{
-		contract.TablePartitionKey: s(provider + unsentSuffix),
-		contract.TableSortKey:      s(markerSK(received, eventID)),
-		"event_id":                 s(eventID),
-		contract.AttrReceivedAt:    s(ts(received)),
-	}
-	if unconfirmed {
-		item["unconfirmed"] = &ddb.AttributeValueMemberBOOL{Value: true}
-	}
+	item := markerItem(provider, eventID, received, unconfirmed)
 	k := keyOf(item)
 	err := m.do(ctx, Call{Op: "PutItem", PK: k.pk, SK: k.sk}, func(time.Time) error { return m.put(item) })
 	if err != nil {
