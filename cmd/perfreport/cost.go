@@ -146,19 +146,22 @@ func measureCost(ctx context.Context, stack *localrun.Stack, keys devkit.Signers
 		pc.Amortised = a
 		pc.Cost = loadtest.PerMillion(loadtest.USEast1, pc.Usage, a)
 
-		// The floor: what the design must do per webhook and nothing more — one
-		// request and invocation, lasting as long as the three bare calls; one
-		// PutItem and one UpdateItem of the stored item; one SendMessage; no logs.
-		pc.Floor = loadtest.Usage{
-			Provider: name, RequestBytes: pc.Usage.RequestBytes, MemoryMB: MemoryMB, DurationMs: bareMs,
-			WriteUnits: s.WriteUnitsByKind["event"] / n, SQSRequests: math.Max(1, math.Ceil(pc.MsgBytes/loadtest.SQSChunk)),
-		}
-		fa := a
-		fa.Instances = max(1, int(math.Ceil(a.RatePerSecond*bareMs/1000)))
-		pc.FloorCost = loadtest.PerMillion(loadtest.USEast1, pc.Floor, fa)
+		pc.Floor, pc.FloorCost = floor(name, pc.Usage.RequestBytes)
 		out = append(out, pc)
 	}
 	return out, nil
+}
+
+// Floor is what the design must do per webhook and nothing more, as issue 23
+// defines it: one API request, one invocation billed 1 ms, one PutItem and
+// one UpdateItem of an item of at most 1 KB (a write unit each), one
+// SendMessage; no read, no secret call, no log.
+var Floor = loadtest.Usage{MemoryMB: MemoryMB, DurationMs: 1, WriteUnits: 2, SQSRequests: 1}
+
+func floor(provider string, requestBytes int) (loadtest.Usage, loadtest.Breakdown) {
+	u := Floor
+	u.Provider, u.RequestBytes = provider, requestBytes
+	return u, loadtest.PerMillion(loadtest.USEast1, u, loadtest.Amortised{})
 }
 
 // isDuplicateOK: a redelivery is answered 200 with outcome duplicate.

@@ -255,11 +255,12 @@ func renderCost(b *strings.Builder, r *report) {
 	w("instance and hour. Cold starts add one secret read each, not counted here. Lower rates raise these two lines per webhook.\n\n")
 
 	w("### Dollars per million webhooks\n\n")
-	if len(r.Load) > 0 {
-		w("*floor*: what the design cannot avoid — one API request and one invocation lasting as long as the three bare calls (mean %.1f ms at c=%d),\n", r.Load[0].Bare.Mean, r.Load[0].Concurrency)
+	if len(r.Cost) > 0 {
+		fl := r.Cost[0].Floor
+		w("*floor*: what the design cannot avoid, as the cost issue defines it — one API request and one invocation billed %.0f ms, one `PutItem`\n", fl.DurationMs)
+		w("and one `UpdateItem` of an item of at most a kilobyte (%.0f write units in all), %.0f `SendMessage`; no read, no secret call, no log. *measured*: the\n", fl.WriteUnits, fl.SQSRequests)
 	}
-	w("the write units of the stored event's `PutItem` and `UpdateItem` (as measured, without any other item), one `SendMessage`, the amortised\n")
-	w("secret reads, no logs.\n\n")
+	w("handler's mean time against the local API as billed duration, and the calls, units and log bytes counted above.\n\n")
 	w("| service | ")
 	for _, c := range r.Cost {
 		w("%s | %s floor | ", c.Provider, c.Provider)

@@ -30,18 +30,19 @@ const (
 // IAM condition on the leading key confines each function to its provider's items.
 //
 //   - FunctionItemActions, on keys "<provider>#*": a webhook's conditional put (store once;
-//     an unsent marker when a send fails), get (duplicate and retry handling) and update (mark
-//     queued or quarantined);
-//   - FunctionMarkerActions, on the key "<provider>#unsent" only: the redrive's query of its
-//     provider's unsent markers, and the delete of a marker once its event is queued;
+//     an unsent marker when a send fails), get (duplicate and retry handling), update (mark
+//     queued or quarantined) and query (the latest state of an entity, in the entity's
+//     partition; the redrive's query of its provider's unsent markers);
+//   - FunctionMarkerActions, on the key "<provider>#unsent" only: the delete of a marker once
+//     its event is queued;
 //   - FunctionScanActions, no key to condition on: the redrive sweep's and the replay's
 //     filtered scan, allowed to read only the attributes that name and order an event,
 //     never its data (dynamodb:Select SPECIFIC_ATTRIBUTES and dynamodb:Attributes).
 //
 // No batch or transactional action, no wildcard.
 var (
-	FunctionItemActions   = []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"}
-	FunctionMarkerActions = []string{"dynamodb:Query", "dynamodb:DeleteItem"}
+	FunctionItemActions   = []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+	FunctionMarkerActions = []string{"dynamodb:DeleteItem"}
 	FunctionScanActions   = []string{"dynamodb:Scan"}
 )
 

@@ -510,7 +510,7 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 				continue
 			}
 			switch acts {
-			case "dynamodb:GetItem,dynamodb:PutItem,dynamodb:UpdateItem", "dynamodb:DeleteItem,dynamodb:Query", "dynamodb:Scan":
+			case "dynamodb:GetItem,dynamodb:PutItem,dynamodb:Query,dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan":
 				if res != toJSON(map[string]any{"Fn::GetAtt": []any{table, "Arn"}}) {
 					t.Errorf("%s: table actions on %s", p.Name, res)
 				}
@@ -518,9 +518,9 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 				// markers' partition is "<provider>#unsent". A scan has no key to condition on:
 				// it may read only the attributes that name an event, never its data.
 				want := map[string]string{
-					"dynamodb:GetItem,dynamodb:PutItem,dynamodb:UpdateItem": `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["` + p.Name + `#*"]}}`,
-					"dynamodb:DeleteItem,dynamodb:Query":                    `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["` + p.Name + `#unsent"]}}`,
-					"dynamodb:Scan":                                         `{"ForAllValues:StringEquals":{"dynamodb:Attributes":["pk","event_id","received_at","type","subject","sk","provider","status"]},"StringEquals":{"dynamodb:Select":"SPECIFIC_ATTRIBUTES"}}`,
+					"dynamodb:GetItem,dynamodb:PutItem,dynamodb:Query,dynamodb:UpdateItem": `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["` + p.Name + `#*"]}}`,
+					"dynamodb:DeleteItem": `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["` + p.Name + `#unsent"]}}`,
+					"dynamodb:Scan":       `{"ForAllValues:StringEquals":{"dynamodb:Attributes":["pk","sk","received_at","ty","type","su","subject","sh","st","status"]},"StringEquals":{"dynamodb:Select":"SPECIFIC_ATTRIBUTES"}}`,
 				}[acts]
 				if got := toJSON(st["Condition"]); got != want {
 					t.Errorf("%s: %s condition %s, want %s", p.Name, acts, got, want)

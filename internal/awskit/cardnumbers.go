@@ -2,6 +2,7 @@ package awskit
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 
 	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/cardref"
+	"webhooks/shared/eventstore"
 )
 
 // Card numbers at rest, in queues and in logs, looked for with the project's
@@ -177,10 +179,19 @@ func ItemLeaks(k devkit.Kit, item map[string]ddb.AttributeValue, planted ...stri
 	where := "item " + attrText(item["pk"]) + "/" + attrText(item["sk"])
 	var out []Leak
 	var kept []string
-	if data := Str(item, "data"); data != "" {
-		var l []Leak
-		l, kept = dataLeaks(k, where+" data", Str(item, "type"), []byte(data), false, planted)
-		out = append(out, l...)
+	// The names are the event store's (either layout): which attribute
+	// holds data is all this reads from it; every attribute is read.
+	isData := func(a string) bool { return slices.Contains(eventstore.DataAttributes, a) }
+	for _, a := range eventstore.DataAttributes {
+		if data := Str(item, a); data != "" {
+			var l []Leak
+			typ := ""
+			for _, ta := range eventstore.TypeAttributes {
+				typ = cmp.Or(typ, Str(item, ta))
+			}
+			l, kept = dataLeaks(k, where+" "+a, typ, []byte(data), false, planted)
+			out = append(out, l...)
+		}
 	}
 	names := make([]string, 0, len(item))
 	for k := range item {
@@ -188,9 +199,9 @@ func ItemLeaks(k devkit.Kit, item map[string]ddb.AttributeValue, planted ...stri
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		switch k {
-		case "data":
-		case "subject":
+		switch {
+		case isData(k):
+		case slices.Contains(eventstore.SubjectAttributes, k):
 			out = append(out, subjectLeaks(where+" "+k, attrText(item[k]), kept, planted)...)
 		default:
 			out = append(out, textLeaks(where+" "+k, neutral(attrText(item[k])), planted)...)

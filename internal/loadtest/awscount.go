@@ -28,6 +28,8 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
+
+	"webhooks/shared/eventstore"
 )
 
 // SQSChunk is the size SQS bills one request by (each started 64 KB is one request).
@@ -158,7 +160,7 @@ func (c *Counter) handleInitialize(ctx context.Context, in middleware.Initialize
 	switch p := in.Parameters.(type) {
 	case *dynamodb.PutItemInput:
 		p.ReturnConsumedCapacity = ddb.ReturnConsumedCapacityTotal
-		kind = sortKey(p.Item)
+		kind = itemKind(p.Item)
 		sizes := attrSizes(p.Item)
 		itemBytes = sum(sizes)
 		write = units(itemBytes, 1024)
@@ -168,7 +170,7 @@ func (c *Counter) handleInitialize(ctx context.Context, in middleware.Initialize
 		c.items[itemKey(aws.ToString(p.TableName), p.Item)] = sizes
 	case *dynamodb.UpdateItemInput:
 		p.ReturnConsumedCapacity = ddb.ReturnConsumedCapacityTotal
-		kind = sortKey(p.Key)
+		kind = itemKind(p.Key)
 		k := itemKey(aws.ToString(p.TableName), p.Key)
 		before, known := c.items[k]
 		if !known {
@@ -179,6 +181,8 @@ func (c *Counter) handleInitialize(ctx context.Context, in middleware.Initialize
 		write = math.Max(units(sum(before), 1024), units(sum(after), 1024))
 		c.items[k] = after
 	case *dynamodb.GetItemInput:
+		p.ReturnConsumedCapacity = ddb.ReturnConsumedCapacityTotal
+	case *dynamodb.QueryInput:
 		p.ReturnConsumedCapacity = ddb.ReturnConsumedCapacityTotal
 	case *sqs.SendMessageInput:
 		sqsBytes = len(aws.ToString(p.MessageBody))
@@ -214,7 +218,20 @@ func (c *Counter) handleInitialize(ctx context.Context, in middleware.Initialize
 	case *dynamodb.GetItemOutput:
 		reported = capacity(r.ConsumedCapacity)
 		if p, ok := in.Parameters.(*dynamodb.GetItemInput); ok {
-			size := sum(attrSizes(r.Item))
+			read = units(sum(attrSizes(r.Item)), 4096)
+			if !aws.ToBool(p.ConsistentRead) {
+				read /= 2
+			}
+		}
+	case *dynamodb.QueryOutput:
+		// A Query bills the items it read, together, per started 4 KB (at
+		// least one unit), half when eventually consistent.
+		reported = capacity(r.ConsumedCapacity)
+		if p, ok := in.Parameters.(*dynamodb.QueryInput); ok {
+			size := 0
+			for _, it := range r.Items {
+				size += sum(attrSizes(it))
+			}
 			read = units(size, 4096)
 			if !aws.ToBool(p.ConsistentRead) {
 				read /= 2
@@ -254,6 +271,18 @@ func sum(m map[string]int) int {
 	return n
 }
 
+// itemKind names the item a write is for, by its sort key: "event" (an
+// event with a key of its own, or a state of an entity at its generation),
+// "replay" (a single-use record), "state" (the previous layout's latest
+// state), or the sort key itself.
+func itemKind(item map[string]ddb.AttributeValue) string {
+	sk := sortKey(item)
+	if len(sk) == 7 && strings.Trim(sk, "0123456789abcdef") == "" {
+		return "event"
+	}
+	return sk
+}
+
 func sortKey(item map[string]ddb.AttributeValue) string {
 	if v, ok := item["sk"].(*ddb.AttributeValueMemberS); ok {
 		return v.Value
@@ -286,65 +315,9 @@ func attrSizes(item map[string]ddb.AttributeValue) map[string]int {
 // every attribute name plus the size of its value.
 func ItemSize(item map[string]ddb.AttributeValue) int { return sum(attrSizes(item)) }
 
-// ValueSize is the billed size of one attribute value: strings and binaries
-// their length, numbers about one byte per two significant digits plus one,
-// booleans and nulls one byte, documents 3 bytes plus their elements.
-func ValueSize(v ddb.AttributeValue) int {
-	switch t := v.(type) {
-	case *ddb.AttributeValueMemberS:
-		return len(t.Value)
-	case *ddb.AttributeValueMemberN:
-		return numberSize(t.Value)
-	case *ddb.AttributeValueMemberB:
-		return len(t.Value)
-	case *ddb.AttributeValueMemberBOOL, *ddb.AttributeValueMemberNULL:
-		return 1
-	case *ddb.AttributeValueMemberSS:
-		n := 0
-		for _, s := range t.Value {
-			n += len(s)
-		}
-		return n
-	case *ddb.AttributeValueMemberNS:
-		n := 0
-		for _, s := range t.Value {
-			n += numberSize(s)
-		}
-		return n
-	case *ddb.AttributeValueMemberBS:
-		n := 0
-		for _, b := range t.Value {
-			n += len(b)
-		}
-		return n
-	case *ddb.AttributeValueMemberM:
-		n := 3
-		for k, e := range t.Value {
-			n += len(k) + ValueSize(e) + 1
-		}
-		return n
-	case *ddb.AttributeValueMemberL:
-		n := 3
-		for _, e := range t.Value {
-			n += ValueSize(e) + 1
-		}
-		return n
-	}
-	return 0
-}
-
-func numberSize(s string) int {
-	digits := 0
-	for _, r := range strings.TrimLeft(strings.TrimLeft(s, "-+"), "0.") {
-		if r >= '0' && r <= '9' {
-			digits++
-		}
-		if r == 'e' || r == 'E' {
-			break
-		}
-	}
-	return (digits+1)/2 + 1
-}
+// ValueSize is the billed size of one attribute value, by the event
+// store's one rule (eventstore.ValueBytes).
+func ValueSize(v ddb.AttributeValue) int { return eventstore.ValueBytes(v) }
 
 // ApplyUpdate returns the attribute sizes of an item after a simple update
 // expression: "SET a = :v, #b = :w REMOVE c, d". An assignment whose right

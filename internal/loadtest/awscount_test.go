@@ -76,7 +76,7 @@ func TestCountsTheDesignsCallsAndUnits(t *testing.T) {
 	if _, err := pub.Send(ctx, queue.NewMessage("tiki", ce)); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	if err := store.MarkQueued(ctx, "tiki", "e1", "m-1", now.Add(720*time.Hour)); err != nil {
+	if err := store.MarkQueued(ctx, "tiki", "e1", "m-1", now, now.Add(720*time.Hour)); err != nil {
 		t.Fatalf("MarkQueued: %v", err)
 	}
 
@@ -147,11 +147,12 @@ func TestApplyUpdate(t *testing.T) {
 func TestItemSize(t *testing.T) {
 	item := map[string]ddb.AttributeValue{
 		"pk":  &ddb.AttributeValueMemberS{Value: "abc"},                                                                       // 2 + 3
-		"n":   &ddb.AttributeValueMemberN{Value: "1700000000"},                                                                // 1 + (10+1)/2+1 = 1 + 6
+		"n":   &ddb.AttributeValueMemberN{Value: "1700000000"},                                                                // 1 + 2: "17" (zeros trimmed), (2+1)/2+1
+		"m":   &ddb.AttributeValueMemberN{Value: "-0012.3400e5"},                                                              // 1 + 3: "1234", (4+1)/2+1
 		"ok":  &ddb.AttributeValueMemberBOOL{Value: true},                                                                     // 2 + 1
 		"doc": &ddb.AttributeValueMemberM{Value: map[string]ddb.AttributeValue{"a": &ddb.AttributeValueMemberS{Value: "xy"}}}, // 3 + 3 + (1+2+1)
 	}
-	if got, want := loadtest.ItemSize(item), 5+7+3+10; got != want {
+	if got, want := loadtest.ItemSize(item), 5+3+4+3+10; got != want {
 		t.Errorf("ItemSize = %d, want %d", got, want)
 	}
 }

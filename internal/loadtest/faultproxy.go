@@ -52,13 +52,14 @@ const (
 	LateWrite Kind = "late-write"
 	// FalseDuplicate is no AWS fault: it makes the function wrong, to show
 	// that the soak's oracle catches a function that answers "duplicate" for
-	// a new webhook. It answers a DynamoDB UpdateItem that records an
-	// entity's latest state (its condition names #state) as if that state
-	// were recorded already, for the event of the last state the proxy let
-	// through: the function takes the new webhook for a redelivery of that
-	// other webhook, stores nothing, and answers 200 duplicate naming it.
-	// Rules of this kind pass over every other call (and over the first
-	// state record, when there is no earlier event to name).
+	// a new webhook. It answers the conditional PutItem of a new event with
+	// a plain key (sort key "event", condition attribute_not_exists(pk)) as
+	// if the key were taken, by the event of the last such write the proxy
+	// let through for the same provider: the function takes the new webhook
+	// for a redelivery of that other webhook, stores nothing, and answers 200
+	// duplicate naming it. Rules of this kind pass over every other call (and
+	// over a provider's first event write, when there is no earlier event to
+	// name).
 	FalseDuplicate Kind = "false-duplicate"
 )
 
@@ -101,9 +102,9 @@ type Proxy struct {
 	landed  map[string]int // late writes forwarded: "service/Operation/<status>"
 	held    int            // late writes held or being forwarded (under mu)
 	settled *sync.Cond     // on mu: signalled when held drops to 0
-	// lastState is the event id of the last latest-state record forwarded,
-	// by the partition key's provider (for FalseDuplicate).
-	lastState map[string]string
+	// lastEvent is the item (DynamoDB JSON) of the last new event written
+	// with a plain key, by the partition key's provider (for FalseDuplicate).
+	lastEvent map[string]string
 }
 
 // NewFaultProxy returns a proxy to target whose random choices follow seed.
@@ -113,7 +114,7 @@ func NewFaultProxy(target string, seed uint64, rules ...Rule) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{target: u, rules: rules, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		calls: map[string]int{}, hits: map[string]int{}, outages: map[string]*Window{}, killed: map[string]int{}, landed: map[string]int{}, lastState: map[string]string{}}
+		calls: map[string]int{}, hits: map[string]int{}, outages: map[string]*Window{}, killed: map[string]int{}, landed: map[string]int{}, lastEvent: map[string]string{}}
 	p.settled = sync.NewCond(&p.mu)
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	return p, nil
@@ -147,14 +148,14 @@ func Operation(r *http.Request, body []byte) (service, op string) {
 }
 
 // pick chooses the fault for a call, if any; for FalseDuplicate, named is
-// the event id the forged answer names.
+// the item (DynamoDB JSON) the forged answer names.
 func (p *Proxy) pick(service, op string, body []byte) (rule Rule, named string, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls[service+"/"+op]++
-	owner, state, isState := stateRecord(service, op, body)
-	if isState && p.lastState[owner] == "" {
-		p.lastState[owner] = state
+	owner, item, isEvent := eventWrite(service, op, body)
+	if isEvent && p.lastEvent[owner] == "" {
+		p.lastEvent[owner] = item
 	}
 	if w := p.outages[service]; w != nil {
 		w.Failed++
@@ -162,42 +163,44 @@ func (p *Proxy) pick(service, op string, body []byte) (rule Rule, named string, 
 		return Rule{Service: service, Kind: w.Kind, Rate: 1}, "", true
 	}
 	for _, r := range p.rules {
-		if r.Kind == LateWrite && !IsWrite(service, op) || r.Kind == FalseDuplicate && (!isState || p.lastState[owner] == state) {
+		if r.Kind == LateWrite && !IsWrite(service, op) || r.Kind == FalseDuplicate && (!isEvent || p.lastEvent[owner] == item) {
 			continue
 		}
 		if (r.Service == "" || r.Service == service) && (r.Operation == "" || r.Operation == op) && p.rng.Float64() < r.Rate {
 			p.hits[service+"/"+op+"/"+string(r.Kind)]++
 			if r.Kind == FalseDuplicate {
-				return r, p.lastState[owner], true
+				return r, p.lastEvent[owner], true
 			}
 			return r, "", true
 		}
 	}
-	if isState {
-		p.lastState[owner] = state
+	if isEvent {
+		p.lastEvent[owner] = item
 	}
 	return Rule{}, "", false
 }
 
-// stateRecord tells whether a call records an entity's latest state (a
-// DynamoDB UpdateItem whose condition names #state) and, if so, whose (the
-// partition key up to its first '#': the provider) and the event id it
-// records (":e").
-func stateRecord(service, op string, body []byte) (owner, eventID string, ok bool) {
-	if service != "dynamodb" || op != "UpdateItem" {
+// eventWrite tells whether a call writes a new event with a plain key (a
+// DynamoDB PutItem of sort key "event" on the condition that the key is
+// free) and, if so, whose (the partition key up to its first '#': the
+// provider) and the item it writes, as DynamoDB JSON.
+func eventWrite(service, op string, body []byte) (owner, item string, ok bool) {
+	if service != "dynamodb" || op != "PutItem" {
 		return "", "", false
 	}
 	var in struct {
-		Key                       map[string]struct{ S string }
-		ConditionExpression       string
-		ExpressionAttributeValues map[string]struct{ S string }
+		Item                json.RawMessage
+		ConditionExpression string
 	}
-	if json.Unmarshal(body, &in) != nil || !strings.Contains(in.ConditionExpression, "#state") {
+	var keys struct {
+		PK struct{ S string } `json:"pk"`
+		SK struct{ S string } `json:"sk"`
+	}
+	if json.Unmarshal(body, &in) != nil || in.ConditionExpression != "attribute_not_exists(pk)" || json.Unmarshal(in.Item, &keys) != nil || keys.SK.S != "event" {
 		return "", "", false
 	}
-	owner, _, _ = strings.Cut(in.Key["pk"].S, "#")
-	eventID = in.ExpressionAttributeValues[":e"].S
-	return owner, eventID, eventID != ""
+	owner, _, _ = strings.Cut(keys.PK.S, "#")
+	return owner, string(in.Item), owner != ""
 }
 
 // ServeHTTP implements http.Handler.
@@ -250,7 +253,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case LateWrite:
 		p.lateWrite(w, r, body, service, op, rule.Delay)
 	case FalseDuplicate:
-		b := fmt.Appendf(nil, `{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed","Item":{"event_id":{"S":%q}}}`, named)
+		b := fmt.Appendf(nil, `{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed","Item":%s}`, named)
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		w.Header().Set("X-Amzn-ErrorType", "ConditionalCheckFailedException")
 		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10)) // DynamoDB's, which the SDK checks

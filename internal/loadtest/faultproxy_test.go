@@ -308,9 +308,9 @@ func TestIsWrite(t *testing.T) {
 	}
 }
 
-// FalseDuplicate answers a latest-state record as if the state were recorded
-// already, for the event of the last state record let through; other calls
-// (and the first state record) pass.
+// FalseDuplicate answers a new event's write as if its key were taken, by
+// the event of the provider's last such write let through; other calls (and
+// a provider's first event write) pass.
 func TestFalseDuplicate(t *testing.T) {
 	var applied atomic.Int32
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -321,8 +321,11 @@ func TestFalseDuplicate(t *testing.T) {
 	p, _ := NewFaultProxy(upstream.URL, 1, Rule{Kind: FalseDuplicate, Rate: 1})
 	srv := httptest.NewServer(p)
 	defer srv.Close()
-	state := func(provider, id string) string {
-		return `{"Key":{"pk":{"S":"` + provider + `#state#ab"},"sk":{"S":"state"}},"ConditionExpression":"attribute_not_exists(pk) OR #state <> :s","ExpressionAttributeValues":{":e":{"S":"` + id + `"},":s":{"S":"h"}}}`
+	item := func(provider, id string) string {
+		return `{"pk":{"S":"` + provider + `#` + id + `"},"sk":{"S":"event"},"st":{"S":"stored"}}`
+	}
+	put := func(provider, id string) string {
+		return `{"Item":` + item(provider, id) + `,"ConditionExpression":"attribute_not_exists(pk)"}`
 	}
 	call := func(target, body string) (int, string) {
 		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
@@ -335,21 +338,24 @@ func TestFalseDuplicate(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b)
 	}
-	if st, _ := call("DynamoDB_20120810.UpdateItem", state("tiki", "first")); st != 200 {
-		t.Errorf("tiki's first state record: %d", st)
+	if st, _ := call("DynamoDB_20120810.PutItem", put("tiki", "first")); st != 200 {
+		t.Errorf("tiki's first event: %d", st)
 	}
-	if st, _ := call("DynamoDB_20120810.UpdateItem", state("oslpay", "other")); st != 200 {
-		t.Errorf("OSL Pay's first state record: %d", st)
+	if st, _ := call("DynamoDB_20120810.PutItem", put("oslpay", "other")); st != 200 {
+		t.Errorf("OSL Pay's first event: %d", st)
 	}
-	if st, _ := call("DynamoDB_20120810.UpdateItem", `{"ConditionExpression":"#status = :s"}`); st != 200 {
-		t.Errorf("another update: %d", st)
+	if st, _ := call("DynamoDB_20120810.UpdateItem", `{"ConditionExpression":"#st = :s"}`); st != 200 {
+		t.Errorf("an update: %d", st)
 	}
-	st, body := call("DynamoDB_20120810.UpdateItem", state("tiki", "second"))
-	if st != 400 || !strings.Contains(body, "ConditionalCheckFailedException") || !strings.Contains(body, `"Item":{"event_id":{"S":"first"}}`) {
-		t.Errorf("tiki's second state record: %d %s", st, body)
+	if st, _ := call("DynamoDB_20120810.PutItem", `{"Item":{"pk":{"S":"tiki#0123"},"sk":{"S":"0000001"}},"ConditionExpression":"attribute_not_exists(pk)"}`); st != 200 {
+		t.Errorf("a state's write: %d", st)
 	}
-	if applied.Load() != 3 {
-		t.Errorf("%d calls reached AWS; want 3", applied.Load())
+	st, body := call("DynamoDB_20120810.PutItem", put("tiki", "second"))
+	if st != 400 || !strings.Contains(body, "ConditionalCheckFailedException") || !strings.Contains(body, `"Item":`+item("tiki", "first")) {
+		t.Errorf("tiki's second event: %d %s", st, body)
+	}
+	if applied.Load() != 4 {
+		t.Errorf("%d calls reached AWS; want 4", applied.Load())
 	}
 }
 

@@ -28,11 +28,14 @@ import (
 	"sync"
 	"time"
 
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/kits"
 	"webhooks/internal/localrun"
 	"webhooks/shared/contract"
+	"webhooks/shared/eventstore"
 	"webhooks/shared/pipeline"
 	"webhooks/shared/providers/oslpay"
 )
@@ -563,10 +566,10 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 		return nil, err
 	}
 	var stranded []Ack
-	for _, it := range items {
-		if awsStr(it, "sk") == "event" && awsStr(it, "status") == "stored" {
-			res[awsStr(it, "provider")].Stranded++
-			stranded = append(stranded, Ack{awsStr(it, "provider"), awsStr(it, "event_id")})
+	for _, ev := range storedEvents(items) {
+		if ev.Status == eventstore.StatusStored {
+			res[ev.Provider].Stranded++
+			stranded = append(stranded, Ack{ev.Provider, ev.EventID})
 		}
 	}
 	if cfg.Redrive {
@@ -590,11 +593,9 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 				Answers: raceSeen[g*cfg.RaceBodies+b].answers, Group: fmt.Sprintf("single-use race %d", g)})
 		}
 	}
-	for _, it := range items {
-		if awsStr(it, "sk") == "event" {
-			in.Events = append(in.Events, StoredEvent{Provider: awsStr(it, "provider"), EventID: awsStr(it, "event_id"),
-				Status: awsStr(it, "status"), Data: awsStr(it, "data")})
-		}
+	events := storedEvents(items)
+	for _, ev := range events {
+		in.Events = append(in.Events, StoredEvent{Provider: ev.Provider, EventID: ev.EventID, Status: string(ev.Status), Data: string(ev.Data)})
 	}
 	for _, p := range localrun.Providers {
 		msgs, err := awskit.ReadQueue(ctx, aws.SQS, queues[p], awskit.ReadOptions{Consume: true, Settle: true})
@@ -614,8 +615,8 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 			in.Deliveries = append(in.Deliveries, Delivery{Provider: p, EventID: ce.ID, MessageID: m.MessageID, SentAt: m.SentAt, Body: m.Body})
 		}
 		res[p].Messages = len(msgs)
-		for _, it := range items {
-			if awsStr(it, "provider") == p && awsStr(it, "sk") == "event" && awsStr(it, "status") == "queued" {
+		for _, ev := range events {
+			if ev.Provider == p && ev.Status == eventstore.StatusQueued {
 				res[p].ItemsQueued++
 			}
 		}
@@ -637,4 +638,16 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	out.Windows = proxy.Windows()
 	out.Duration = time.Since(start)
 	return out, nil
+}
+
+// storedEvents reads the table's event items as the store reads them
+// (eventstore.Decode: either layout), leaving out every other item.
+func storedEvents(items []map[string]ddb.AttributeValue) []*eventstore.Item {
+	var out []*eventstore.Item
+	for _, av := range items {
+		if ev, err := eventstore.Decode(av); err == nil {
+			out = append(out, ev)
+		}
+	}
+	return out
 }

@@ -2,11 +2,13 @@ package eventstore_test
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"webhooks/internal/awskit"
@@ -36,6 +38,8 @@ type table struct {
 	items func(t *testing.T) []map[string]ddb.AttributeValue
 	// with is another client of the same table whose calls meet f.
 	with func(f eventstore.Fault) store
+	// put writes an item as it is (one the previous layout wrote).
+	put func(t *testing.T, av map[string]ddb.AttributeValue)
 }
 
 // backend is one implementation of the store under test.
@@ -53,6 +57,7 @@ var memoryBackend = backend{"memory", func(*testing.T, bool) *table {
 		store: m,
 		items: func(*testing.T) []map[string]ddb.AttributeValue { return m.Items() },
 		with:  func(f eventstore.Fault) store { return m.WithFault(f) },
+		put:   func(_ *testing.T, av map[string]ddb.AttributeValue) { m.PutRaw(av) },
 	}
 }}
 
@@ -83,6 +88,12 @@ var dynamoBackend = backend{"dynamodb", func(t *testing.T, serial bool) *table {
 			return items
 		},
 		with: func(f eventstore.Fault) store { return eventstore.New(awstest.FaultyDynamoDB(env.DynamoDB, f), name) },
+		put: func(t *testing.T, av map[string]ddb.AttributeValue) {
+			t.Helper()
+			if _, err := env.DynamoDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: &name, Item: av}); err != nil {
+				t.Fatal(err)
+			}
+		},
 	}
 }}
 
@@ -133,6 +144,8 @@ func value(v ddb.AttributeValue) string {
 		return "N:" + t.Value
 	case *ddb.AttributeValueMemberBOOL:
 		return fmt.Sprintf("B:%v", t.Value)
+	case *ddb.AttributeValueMemberB:
+		return "X:" + hex.EncodeToString(t.Value)
 	}
 	return fmt.Sprintf("?:%T", v)
 }

@@ -10,11 +10,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
 	"webhooks/shared/eventstore"
@@ -91,9 +94,9 @@ func TestConformanceCreateOnce(t *testing.T) {
 		if _, err := tb.Get(ctx, "p2", "e1"); kind(err) != "not found/-" {
 			t.Errorf("another provider's event of the same id: %v", err)
 		}
-		wantItems := `data=S:{"id":"e1"}; data_sha256=S:` + first.DataSHA256 + `; deprecated=B:true; event_id=S:e1; pk=S:p1#e1; provider=S:p1; ` +
-			`received_at=S:2026-11-28T10:00:00Z; sk=S:event; status=S:stored; subject=S:s-e1; time=S:2026-11-28T09:59:59Z; type=S:p1.thing; ` +
-			`verified_by=S:a1b2c3d4e5f647898abcdef012345678`
+		wantItems := `d=S:{"id":"e1"}; deprecated=B:true; dh=X:` + first.DataSHA256 + `; pk=S:p1#e1; ` +
+			`received_at=S:2026-11-28T10:00:00Z; sk=S:event; st=S:stored; su=S:s-e1; tm=N:-1000; ty=S:thing; ` +
+			`vb=X:a1b2c3d4e5f647898abcdef012345678`
 		if got := render(tb.items(t)); got != wantItems {
 			t.Errorf("items:\n%s\nwant\n%s", got, wantItems)
 		}
@@ -110,7 +113,7 @@ func TestConformanceLifecycle(t *testing.T) {
 		tb := b.open(t, false)
 		exp := base.Add(720 * time.Hour)
 		for what, err := range map[string]error{
-			"mark queued":  tb.MarkQueued(ctx, "p1", "e1", "m1", exp),
+			"mark queued":  tb.MarkQueued(ctx, "p1", "e1", "m1", base, exp),
 			"release":      tb.Release(ctx, "p1", "e1"),
 			"quarantine":   tb.Quarantine(ctx, "p1", "e1", "why"),
 			"clear marker": nil,
@@ -137,29 +140,29 @@ func TestConformanceLifecycle(t *testing.T) {
 			if err != nil || it.Status != status {
 				t.Fatalf("%s: %+v %v", what, it, err)
 			}
-			if got := attrs(render(tb.items(t), "updated_at", "queued_at")); got != wantAttrs {
+			if got := attrs(render(tb.items(t), "ua", "qa")); got != wantAttrs {
 				t.Errorf("%s: attributes\n%s\nwant\n%s", what, got, wantAttrs)
 			}
 		}
 		step("quarantine", tb.Quarantine(ctx, "p1", "e1", "the key is wrong"), eventstore.StatusQuarantined,
-			"quarantine_pk=S:p1; reason=S:the key is wrong; status=S:quarantined; updated_at=S:<now>")
+			"quarantine_pk=S:p1; reason=S:the key is wrong; st=S:quarantined; ua=S:<now>")
 		step("quarantine again", tb.Quarantine(ctx, "p1", "e1", "still wrong"), eventstore.StatusQuarantined,
-			"quarantine_pk=S:p1; reason=S:still wrong; status=S:quarantined; updated_at=S:<now>")
+			"quarantine_pk=S:p1; reason=S:still wrong; st=S:quarantined; ua=S:<now>")
 		step("release", tb.Release(ctx, "p1", "e1"), eventstore.StatusStored,
-			"quarantine_pk=S:p1; reason=S:still wrong; status=S:stored; updated_at=S:<now>")
+			"quarantine_pk=S:p1; reason=S:still wrong; st=S:stored; ua=S:<now>")
 		if err := tb.Release(ctx, "p1", "e1"); kind(err) != "conflict/-" {
 			t.Errorf("second release: %v", err)
 		}
-		step("mark queued", tb.MarkQueued(ctx, "p1", "e1", "m1", exp), eventstore.StatusQueued,
-			fmt.Sprintf("expires_at=N:%d; message_id=S:m1; queued_at=S:<now>; status=S:queued; updated_at=S:<now>", exp.Unix()))
+		step("mark queued", tb.MarkQueued(ctx, "p1", "e1", "m1", base, exp), eventstore.StatusQueued,
+			fmt.Sprintf("expires_at=N:%d; mi=S:m1; qa=N:<now>; st=S:queued", exp.Unix()))
 		if err := tb.Quarantine(ctx, "p1", "e1", "late"); kind(err) != "conflict/-" {
 			t.Errorf("quarantine of a queued event: %v", err)
 		}
 		if err := tb.Release(ctx, "p1", "e1"); kind(err) != "conflict/-" {
 			t.Errorf("release of a queued event: %v", err)
 		}
-		step("mark queued again", tb.MarkQueued(ctx, "p1", "e1", "m2", exp.Add(time.Hour)), eventstore.StatusQueued,
-			fmt.Sprintf("expires_at=N:%d; message_id=S:m2; queued_at=S:<now>; status=S:queued; updated_at=S:<now>", exp.Add(time.Hour).Unix()))
+		step("mark queued again", tb.MarkQueued(ctx, "p1", "e1", "m2", base, exp.Add(time.Hour)), eventstore.StatusQueued,
+			fmt.Sprintf("expires_at=N:%d; mi=S:m2; qa=N:<now>; st=S:queued", exp.Add(time.Hour).Unix()))
 		it, _ := tb.Get(ctx, "p1", "e1")
 		if !it.ExpiresAt.Equal(exp.Add(time.Hour)) || it.MessageID != "m2" || it.QueuedAt.IsZero() || it.Reason != "" {
 			t.Errorf("queued item read back: %+v", it)
@@ -187,7 +190,7 @@ func attrs(rendered string) string {
 			continue
 		}
 		for _, a := range strings.Split(line, "; ") {
-			for _, p := range []string{"status=", "reason=", "quarantine_pk=", "expires_at=", "message_id=", "queued_at=", "updated_at="} {
+			for _, p := range []string{"st=", "reason=", "quarantine_pk=", "expires_at=", "mi=", "qa=", "ua="} {
 				if strings.HasPrefix(a, p) {
 					out = append(out, a)
 				}
@@ -277,31 +280,141 @@ func TestConformanceUseOnce(t *testing.T) {
 	})
 }
 
-// An entity's state: a new state gets the candidate id, the latest state
-// again gets the id it was recorded with, and A → B → A is three events.
-func TestConformanceRecordState(t *testing.T) {
+// stateItem is a state of entity "ent" (or another) of provider p1.
+func stateItem(entity, state string, received time.Time) *eventstore.Item {
+	it := newItem("p1", "", received)
+	it.Entity, it.State = "p1.thing|"+entity, state
+	return it
+}
+
+// An entity's states: a new state is written at the next generation of the
+// entity's partition with an id of its own, the latest state again is the
+// event stored first (a redelivery), and A → B → A is three events. Ids are
+// read back where they say they are.
+func TestConformanceStates(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := t.Context()
 		tb := b.open(t, false)
-		exp := base.Add(time.Hour)
+		ids := map[string]string{}
 		for i, c := range []struct {
-			entity, state, candidate, wantID string
-			wantNew                          bool
+			entity, state, name string
+			dup                 bool
 		}{
-			{"order-1", "A", "id1", "id1", true},
-			{"order-1", "A", "id2", "id1", false},
-			{"order-1", "B", "id3", "id3", true},
-			{"order-1", "A", "id4", "id4", true},
-			{"order-1", "A", "id5", "id4", false},
-			{"order-2", "A", "id6", "id6", true},
+			{"order-1", "A", "a1", false},
+			{"order-1", "A", "a1", true},
+			{"order-1", "B", "b1", false},
+			{"order-1", "A", "a2", false},
+			{"order-1", "A", "a2", true},
+			{"order-2", "A", "o2", false},
 		} {
-			id, isNew, err := tb.RecordState(ctx, "p1", c.entity, c.state, c.candidate, exp)
-			if err != nil || id != c.wantID || isNew != c.wantNew {
-				t.Errorf("%d: %+v: %s %v %v", i, c, id, isNew, err)
+			it := stateItem(c.entity, c.state, base.Add(time.Duration(i)*time.Second))
+			existing, err := tb.Create(ctx, it)
+			if err != nil || (existing != nil) != c.dup {
+				t.Fatalf("%d: %+v: %+v %v", i, c, existing, err)
+			}
+			if c.dup {
+				if existing.EventID != ids[c.name] || it.EventID != ids[c.name] {
+					t.Errorf("%d: a redelivery of %s answered %s (item %s), want %s", i, c.name, existing.EventID, it.EventID, ids[c.name])
+				}
+				continue
+			}
+			if len(it.EventID) != 32 {
+				t.Errorf("%d: id %q", i, it.EventID)
+			}
+			for name, id := range ids {
+				if id == it.EventID {
+					t.Errorf("%d: %s has the id of %s", i, c.name, name)
+				}
+			}
+			ids[c.name] = it.EventID
+		}
+		for name, id := range ids {
+			got, err := tb.Get(ctx, "p1", id)
+			if err != nil || got.EventID != id || got.Status != eventstore.StatusStored {
+				t.Errorf("%s read back: %+v %v", name, got, err)
 			}
 		}
-		if got := render(tb.items(t), "updated_at"); strings.Count(got, "sk=S:state") != 2 || strings.Contains(got, "order-") {
-			t.Errorf("state records (keyed by a digest of the entity):\n%s", got)
+		// order-1's three states in one partition, at consecutive generations.
+		prefix := eventstore.EntityPrefix("p1", "p1.thing|order-1")
+		var gens []string
+		for _, av := range tb.items(t) {
+			if pk := av["pk"].(*ddb.AttributeValueMemberS).Value; pk == "p1#"+prefix {
+				gens = append(gens, av["sk"].(*ddb.AttributeValueMemberS).Value)
+			}
+			if strings.Contains(render([]map[string]ddb.AttributeValue{av}), "order-") {
+				t.Errorf("an entity id in the keys or the state digest: %s", render([]map[string]ddb.AttributeValue{av}))
+			}
+		}
+		sort.Strings(gens)
+		if len(gens) != 3 || ids["a1"] != eventstore.StateID(prefix, parseGen(t, gens[0])) ||
+			ids["b1"] != eventstore.StateID(prefix, parseGen(t, gens[0])+1) || ids["a2"] != eventstore.StateID(prefix, parseGen(t, gens[0])+2) {
+			t.Errorf("order-1's partition: %v, ids %v", gens, ids)
+		}
+		scan, err := tb.Scan(ctx, eventstore.ScanFilter{Provider: "p1"})
+		if err != nil || len(scan) != 4 {
+			t.Errorf("scan of the states: %+v %v", scan, err)
+		}
+	})
+}
+
+func parseGen(t *testing.T, sk string) uint32 {
+	t.Helper()
+	g, err := strconv.ParseUint(sk, 16, 32)
+	if err != nil || len(sk) != 7 {
+		t.Fatalf("generation %q: %v", sk, err)
+	}
+	return uint32(g)
+}
+
+// An item the previous layout wrote (every name long, every time a string, a
+// version id without its dashes) is read, found by a scan, and moved through
+// its life by the new writes until its TTL passes.
+func TestConformanceReadsThePreviousLayout(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		tb := b.open(t, false)
+		S := func(v string) ddb.AttributeValue { return &ddb.AttributeValueMemberS{Value: v} }
+		id := "0123456789abcdef0123456789abcdef"
+		tb.put(t, map[string]ddb.AttributeValue{
+			"pk": S("p1#" + id), "sk": S("event"), "provider": S("p1"), "event_id": S(id), "type": S("p1.thing"),
+			"subject": S("order-9"), "time": S("2026-11-28T09:59:59.5Z"), "data": S(`{"a":1}`), "data_sha256": S(eventstore.Digest([]byte(`{"a":1}`))),
+			"status": S("stored"), "received_at": S("2026-11-28T10:00:00Z"), "verified_by": S("a1b2c3d4e5f647898abcdef012345678"),
+		})
+		want := fmt.Sprintf("%+v", eventstore.Item{Provider: "p1", EventID: id, Type: "p1.thing", Subject: "order-9", Time: base.Add(-500 * time.Millisecond),
+			Data: []byte(`{"a":1}`), DataSHA256: eventstore.Digest([]byte(`{"a":1}`)), Status: eventstore.StatusStored, ReceivedAt: base,
+			VerifiedBy: "a1b2c3d4-e5f6-4789-8abc-def012345678", UpdatedAt: base})
+		got, err := tb.Get(ctx, "p1", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Time, got.ReceivedAt, got.UpdatedAt = got.Time.UTC(), got.ReceivedAt.UTC(), got.UpdatedAt.UTC()
+		if s := fmt.Sprintf("%+v", *got); s != want {
+			t.Errorf("read:\n%s\nwant\n%s", s, want)
+		}
+		if dup, err := tb.Create(ctx, newItem("p1", id, base.Add(time.Hour))); err != nil || dup == nil || dup.Subject != "order-9" {
+			t.Errorf("a redelivery finds it: %+v %v", dup, err)
+		}
+		if found, err := tb.Scan(ctx, eventstore.ScanFilter{Provider: "p1", Status: eventstore.StatusStored}); err != nil || len(found) != 1 || found[0].EventID != id || found[0].Subject != "order-9" {
+			t.Errorf("scan: %+v %v", found, err)
+		}
+		if err := tb.Quarantine(ctx, "p1", id, "why"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.Release(ctx, "p1", id); err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.MarkQueued(ctx, "p1", id, "m1", base, base.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		got, err = tb.Get(ctx, "p1", id)
+		if err != nil || got.Status != eventstore.StatusQueued || got.MessageID != "m1" || got.Subject != "order-9" || string(got.Data) != `{"a":1}` {
+			t.Errorf("after its life: %+v %v", got, err)
+		}
+		if err := tb.Quarantine(ctx, "p1", id, "late"); kind(err) != "conflict/-" {
+			t.Errorf("quarantine of the queued legacy event: %v", err)
+		}
+		if found, err := tb.Scan(ctx, eventstore.ScanFilter{Provider: "p1", Status: eventstore.StatusQueued}); err != nil || len(found) != 1 {
+			t.Errorf("scan for queued: %+v %v", found, err)
 		}
 	})
 }
@@ -334,7 +447,7 @@ func TestConformanceQuarantined(t *testing.T) {
 		if err := tb.Release(ctx, "p1", "queued"); err != nil {
 			t.Fatal(err)
 		}
-		if err := tb.MarkQueued(ctx, "p1", "queued", "m", base.Add(time.Hour)); err != nil {
+		if err := tb.MarkQueued(ctx, "p1", "queued", "m", base, base.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		list, err := tb.Quarantined(ctx, "p1")
@@ -399,11 +512,8 @@ func TestConformanceFailures(t *testing.T) {
 		{"Create", func(st store) error { _, err := st.Create(t.Context(), newItem("p1", "new", base)); return err }},
 		{"Get", func(st store) error { _, err := st.Get(t.Context(), "p1", "e1"); return err }},
 		{"UseOnce", func(st store) error { return st.UseOnce(t.Context(), "p1", "sig", "mac", base) }},
-		{"RecordState", func(st store) error {
-			_, _, err := st.RecordState(t.Context(), "p1", "ent", "A", "id", base)
-			return err
-		}},
-		{"MarkQueued", func(st store) error { return st.MarkQueued(t.Context(), "p1", "e1", "m", base) }},
+		{"Create a state", func(st store) error { _, err := st.Create(t.Context(), stateItem("ent", "A", base)); return err }},
+		{"MarkQueued", func(st store) error { return st.MarkQueued(t.Context(), "p1", "e1", "m", base, base) }},
 		{"Release", func(st store) error { return st.Release(t.Context(), "p1", "q1") }},
 		{"Quarantine", func(st store) error { return st.Quarantine(t.Context(), "p1", "e1", "r") }},
 		{"MarkUnsent", func(st store) error { return st.MarkUnsent(t.Context(), "p1", "e1", base, false) }},
@@ -456,7 +566,7 @@ func TestConformanceFailures(t *testing.T) {
 		if _, err := lost.Create(ctx, newItem("p1", "lost", base)); kind(err) != "unavailable/-" {
 			t.Errorf("create, answer lost: %v", err)
 		}
-		if err := lost.MarkQueued(ctx, "p1", "e1", "m-lost", base.Add(time.Hour)); kind(err) != "unavailable/-" {
+		if err := lost.MarkQueued(ctx, "p1", "e1", "m-lost", base, base.Add(time.Hour)); kind(err) != "unavailable/-" {
 			t.Errorf("mark queued, answer lost: %v", err)
 		}
 		if err := lost.UseOnce(ctx, "p1", "sig-lost", "mac", base); kind(err) != "unavailable/-" {
@@ -507,7 +617,8 @@ func TestConformanceConcurrentWriters(t *testing.T) {
 				<-start
 				existing, err := tb.Create(ctx, newItem("p1", "race", base.Add(time.Duration(i)*time.Second)))
 				errUse := tb.UseOnce(ctx, "p1", "sig", fmt.Sprint("mac-", i), base)
-				_, isNew, errState := tb.RecordState(ctx, "p1", "ent", "A", fmt.Sprint("id-", i), base)
+				dupState, errState := tb.Create(ctx, stateItem("ent", "A", base.Add(time.Duration(i)*time.Millisecond)))
+				isNew := errState == nil && dupState == nil
 				mu.Lock()
 				defer mu.Unlock()
 				switch {

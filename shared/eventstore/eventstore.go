@@ -2,33 +2,12 @@
 // the de-duplication point of the pipeline: an event is created with a
 // conditional write on its key, so a second delivery finds the first.
 //
-// Item layout (table keys from the contract: pk, sk, TTL expires_at):
-//
-//	pk            "<provider>#<event id>"           sk "event"
-//	provider, event_id, type, subject, time (RFC 3339), data (JSON string: the
-//	storable form, never decrypted secrets or full card numbers), data_sha256
-//	(SHA-256 of data: a digest of what is stored beside it, never of the raw
-//	body, which may hold secrets the stored form drops), status (stored |
-//	queued | quarantined), reason (why it was quarantined), deprecated (only
-//	when true),
-//	data_dropped (true when DynamoDB could not hold the data: data is null),
-//	received_at, updated_at (set by the first update), queued_at, message_id,
-//	verified_by (the id of the secret version that verified the webhook; a
-//	UUID without its dashes), expires_at (epoch s; set only when the event is
-//	queued: an event stored but not sent, or quarantined, never expires),
-//	quarantine_pk ("<provider>", a sparse index key: set when the
-//	event is quarantined and removed only once it is queued, so a released
-//	event whose send failed stays findable)
+// The event item's layout, both places an event is written and the
+// previous layout still read, is in layout.go; the single-use record:
 //
 //	pk            "<provider>#replay#<sha256 of the credential>"   sk "replay"
 //	body_mac, received_at, expires_at: a single-use credential (signatures
 //	that do not cover the body) bound to one body
-//
-//	pk            "<provider>#state#<sha256 of type and entity>"   sk "state"
-//	state (SHA-256 of the entity's latest state), event_id (the event that
-//	recorded it), updated_at, expires_at: the latest recorded state of an entity,
-//	for every event type whose key could come back for a new state (see
-//	pipeline.Event.Entity)
 //
 // Timestamps are written with at most millisecond precision: a nanosecond
 // time of day is a run of 15 digits, which must never be mistaken for (or
@@ -42,7 +21,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -130,6 +111,11 @@ type Item struct {
 	// DataDropped marks a quarantined event whose data DynamoDB could not hold:
 	// Data is null, and the event cannot be re-processed from the table.
 	DataDropped bool
+	// Entity ("<type>|<entity id>") and State are set, for Create, on an
+	// event that is a state of an entity: Create then gives it its id (the
+	// next state's, or the stored event's when State is the entity's latest).
+	// Neither is stored as it is (layout.go); neither is read back.
+	Entity, State string
 }
 
 // Store reads and writes events in one table.
@@ -145,8 +131,6 @@ func New(api API, table string) *Store { return &Store{api: api, table: table, n
 func key(pk, sk string) map[string]ddb.AttributeValue {
 	return map[string]ddb.AttributeValue{contract.TablePartitionKey: s(pk), contract.TableSortKey: s(sk)}
 }
-
-func eventPK(provider, id string) string { return provider + "#" + id }
 
 func s(v string) ddb.AttributeValue { return &ddb.AttributeValueMemberS{Value: v} }
 func n(v int64) ddb.AttributeValue {
@@ -166,67 +150,41 @@ func Digest(data []byte) string {
 	return string(out[:])
 }
 
-func (it *Item) attributes() map[string]ddb.AttributeValue {
-	av := map[string]ddb.AttributeValue{
-		contract.TablePartitionKey: s(eventPK(it.Provider, it.EventID)),
-		contract.TableSortKey:      s(sortEvent),
-		"provider":                 s(it.Provider),
-		"event_id":                 s(it.EventID),
-		"type":                     s(it.Type),
-		"subject":                  s(it.Subject),
-		"time":                     s(ts(it.Time)),
-		"data":                     s(string(it.Data)),
-		"data_sha256":              s(it.DataSHA256),
-		"status":                   s(string(it.Status)),
-		contract.AttrReceivedAt:    s(ts(it.ReceivedAt)),
+// Size is the item's size as DynamoDB counts it against MaxItemBytes and in
+// write units: the UTF-8 bytes of attribute names and values, a number's
+// significant digits two to a byte plus one.
+func (it *Item) Size() int {
+	if it.Entity != "" && it.EventID == "" { // sized before its place is known: every state id has one length
+		c := *it
+		c.EventID = stateID(entityPrefix(it.Provider, it.Entity), 0)
+		return itemBytes(c.attributes())
 	}
-	// Attributes a new item can do without are left out, so that recording
-	// which secret version verified it costs no write unit: updated_at is
-	// received_at until an update sets it, deprecated is false unless set.
-	if it.Deprecated {
-		av["deprecated"] = &ddb.AttributeValueMemberBOOL{Value: true}
-	}
-	if it.VerifiedBy != "" {
-		av["verified_by"] = s(compactVersionID(it.VerifiedBy))
-	}
-	if it.Status == StatusQuarantined {
-		av["reason"] = s(it.Reason)
-		av[contract.QuarantineIndexKey] = s(it.Provider)
-		if it.DataDropped {
-			av["data_dropped"] = &ddb.AttributeValueMemberBOOL{Value: true}
-		}
-	}
-	// No expires_at: an event gets its TTL only once it is queued (MarkQueued),
-	// so an event stored but not sent, or quarantined, never expires.
-	return av
-}
-
-// Size is the item's size as DynamoDB counts it against MaxItemBytes (the
-// UTF-8 bytes of attribute names and string values; numbers and booleans
-// counted at their largest).
-func (it *Item) Size() int { return itemSize(it.attributes()) }
-
-func itemSize(av map[string]ddb.AttributeValue) int {
-	total := 0
-	for k, v := range av {
-		total += len(k)
-		switch t := v.(type) {
-		case *ddb.AttributeValueMemberS:
-			total += len(t.Value)
-		case *ddb.AttributeValueMemberN:
-			total += 21
-		default:
-			total++
-		}
-	}
-	return total
+	return itemBytes(it.attributes())
 }
 
 // Create writes it unless an event with its key exists. It returns nil, nil when
 // it created the item, and the existing item when there was one (a duplicate).
-// The item is written without expires_at (see MarkQueued). ErrRefused means
-// DynamoDB refused the item for its content.
+// An event that is a state of an entity (it.Entity set) is given its id here:
+// the next state's, or the stored one's when its state is the entity's latest
+// (layout.go). The item is written without expires_at (see MarkQueued).
+// ErrRefused means DynamoDB refused the item for its content.
 func (st *Store) Create(ctx context.Context, it *Item) (*Item, error) {
+	if it.Entity != "" {
+		return createState(ctx, ddbStates{st}, it)
+	}
+	old, err := st.putNew(ctx, it)
+	if !errors.Is(err, errTaken) {
+		return nil, err
+	}
+	if len(old) > 0 {
+		return decode(old)
+	}
+	return st.Get(ctx, it.Provider, it.EventID)
+}
+
+// putNew writes it on the condition that its key is free: errTaken, with the
+// item found there, when it is not.
+func (st *Store) putNew(ctx context.Context, it *Item) (map[string]ddb.AttributeValue, error) {
 	_, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(st.table),
 		Item:                                it.attributes(),
@@ -237,13 +195,37 @@ func (st *Store) Create(ctx context.Context, it *Item) (*Item, error) {
 		return nil, nil
 	}
 	var ccf *ddb.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return nil, classify(err, "put "+it.EventID)
+	if errors.As(err, &ccf) {
+		return ccf.Item, errTaken
 	}
-	if len(ccf.Item) > 0 {
-		return decode(ccf.Item)
+	return nil, classify(err, "put "+it.EventID)
+}
+
+// ddbStates is the state table of createState on DynamoDB.
+type ddbStates struct{ st *Store }
+
+func (d ddbStates) putNew(ctx context.Context, it *Item) (map[string]ddb.AttributeValue, error) {
+	return d.st.putNew(ctx, it)
+}
+
+// latest is the partition's last item: one Query of one item, half a read
+// unit when eventually consistent.
+func (d ddbStates) latest(ctx context.Context, pk string, consistent bool) (map[string]ddb.AttributeValue, error) {
+	out, err := d.st.api.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(d.st.table),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{":pk": s(pk)},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(1),
+		ConsistentRead:            aws.Bool(consistent),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: latest state: %w", ErrUnavailable, err)
 	}
-	return st.Get(ctx, it.Provider, it.EventID)
+	if len(out.Items) == 0 {
+		return nil, nil
+	}
+	return out.Items[0], nil
 }
 
 // classify wraps a DynamoDB error by its error code: ErrRefused when the
@@ -258,41 +240,140 @@ func classify(err error, what string) error {
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
 }
 
-// Get reads an event with a strongly consistent read.
+// Get reads an event with a strongly consistent read, wherever its id says
+// it is (layout.go), an item of the previous layout included.
 func (st *Store) Get(ctx context.Context, provider, eventID string) (*Item, error) {
-	out, err := st.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(st.table),
-		Key:            key(eventPK(provider, eventID), sortEvent),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: get %s: %w", ErrUnavailable, eventID, err)
+	for _, k := range keysOf(provider, eventID) {
+		out, err := st.api.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(st.table),
+			Key:            key(k[0], k[1]),
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: get %s: %w", ErrUnavailable, eventID, err)
+		}
+		if len(out.Item) > 0 {
+			return decode(out.Item)
+		}
 	}
-	if len(out.Item) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, eventID)
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, eventID)
+}
+
+// eventUpdate is one of the updates of an event's status (both stores): its
+// condition (on either layout's status) and what it sets and removes.
+type eventUpdate struct {
+	cond   string // the condition expression (DynamoDB); attribute_exists(pk) is added
+	names  map[string]string
+	values map[string]ddb.AttributeValue
+	set    map[string]ddb.AttributeValue // what it sets, by attribute name
+	remove []string
+	holds  func(Status) bool // the condition, for Memory
+}
+
+func (u eventUpdate) expression() string {
+	var sets []string
+	for a := range u.set {
+		sets = append(sets, "#"+a+" = :"+a)
 	}
-	return decode(out.Item)
+	slices.Sort(sets)
+	var rms []string
+	for _, a := range u.remove {
+		rms = append(rms, "#"+a)
+	}
+	e := "SET " + strings.Join(sets, ", ")
+	if len(rms) > 0 {
+		e += " REMOVE " + strings.Join(rms, ", ")
+	}
+	return e
+}
+
+func (u eventUpdate) input(table string, k [2]string) *dynamodb.UpdateItemInput {
+	names := map[string]string{"#st": attrStatus, "#status": legacyStatus}
+	values := map[string]ddb.AttributeValue{}
+	for a, v := range u.set {
+		names["#"+a], values[":"+a] = a, v
+	}
+	for _, a := range u.remove {
+		names["#"+a] = a
+	}
+	for k, v := range u.values {
+		values[k] = v
+	}
+	cond := "attribute_exists(pk)"
+	if u.cond != "" {
+		cond += " AND (" + u.cond + ")"
+	}
+	return &dynamodb.UpdateItemInput{
+		TableName: aws.String(table), Key: key(k[0], k[1]),
+		ConditionExpression: aws.String(cond), UpdateExpression: aws.String(u.expression()),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ReturnValuesOnConditionCheckFailure: ddb.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+}
+
+// markQueued: status queued, out of the quarantine index, and the TTL.
+func markQueued(now, received time.Time, messageID string, expires time.Time) eventUpdate {
+	return eventUpdate{
+		set: map[string]ddb.AttributeValue{
+			attrStatus: s(string(StatusQueued)), attrQueuedAt: since(now, received.Truncate(time.Millisecond)), attrMessageID: compactID(messageID),
+			contract.TableTTLAttribute: n(expires.Unix()),
+		},
+		remove: []string{contract.QuarantineIndexKey, attrReason, attrUpdatedAt, legacyStatus, legacyUpdatedAt},
+		holds:  func(Status) bool { return true },
+	}
+}
+
+func release(now time.Time) eventUpdate {
+	return eventUpdate{
+		cond:   "#st = :qr OR #status = :qr",
+		values: map[string]ddb.AttributeValue{":qr": s(string(StatusQuarantined))},
+		set:    map[string]ddb.AttributeValue{attrStatus: s(string(StatusStored)), attrUpdatedAt: s(ts(now))},
+		remove: []string{legacyStatus},
+		holds:  func(st Status) bool { return st == StatusQuarantined },
+	}
+}
+
+func quarantine(now time.Time, provider, reason string) eventUpdate {
+	return eventUpdate{
+		cond:   "NOT (#st = :queued OR #status = :queued)",
+		values: map[string]ddb.AttributeValue{":queued": s(string(StatusQueued))},
+		set: map[string]ddb.AttributeValue{
+			attrStatus: s(string(StatusQuarantined)), attrReason: s(reason),
+			contract.QuarantineIndexKey: s(provider), attrUpdatedAt: s(ts(now)),
+		},
+		remove: []string{contract.TableTTLAttribute, legacyStatus},
+		holds:  func(st Status) bool { return st != StatusQueued },
+	}
+}
+
+// update applies u to the event wherever its id says it is: ErrConflict when
+// it is there and the condition does not hold, ErrNotFound... as a conflict
+// too (the event is not there to change).
+func (st *Store) update(ctx context.Context, provider, eventID string, u eventUpdate) error {
+	for _, k := range keysOf(provider, eventID) {
+		_, err := st.api.UpdateItem(ctx, u.input(st.table, k))
+		if err == nil {
+			return nil
+		}
+		var ccf *ddb.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			return fmt.Errorf("%w: update %s: %w", ErrUnavailable, eventID, err)
+		}
+		if len(ccf.Item) > 0 {
+			break // it is there, and the condition does not hold
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrConflict, eventID)
 }
 
 // MarkQueued records that the event is on the queue: status queued, out of the
 // quarantine index, and its TTL, expires: an event's time to live starts only
 // once it is queued (no other write gives an event expires_at), so an event
 // stored but never sent, or quarantined, never expires. This is the write that
-// every queued event costs anyway: the TTL adds no write unit.
-func (st *Store) MarkQueued(ctx context.Context, provider, eventID, messageID string, expires time.Time) error {
-	now := ts(st.now())
-	_, err := st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(st.table),
-		Key:                 key(eventPK(provider, eventID), sortEvent),
-		ConditionExpression: aws.String("attribute_exists(pk)"),
-		UpdateExpression: aws.String("SET #st = :q, queued_at = :now, updated_at = :now, message_id = :mid, " +
-			"expires_at = :exp REMOVE quarantine_pk, reason"),
-		ExpressionAttributeNames: map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]ddb.AttributeValue{
-			":q": s(string(StatusQueued)), ":now": s(now), ":mid": s(messageID), ":exp": n(expires.Unix()),
-		},
-	})
-	return st.updateErr(err, eventID)
+// every queued event costs anyway: the TTL adds no write unit. received is
+// the event's receipt time (qa is written from it, layout.go).
+func (st *Store) MarkQueued(ctx context.Context, provider, eventID, messageID string, received, expires time.Time) error {
+	return st.update(ctx, provider, eventID, markQueued(st.now(), received, messageID, expires))
 }
 
 // Release moves a quarantined event back to stored so it can be queued, as the
@@ -301,48 +382,14 @@ func (st *Store) MarkQueued(ctx context.Context, provider, eventID, messageID st
 // the event is still listed where operators and the redrive look for it. It
 // fails with ErrConflict unless the event was quarantined.
 func (st *Store) Release(ctx context.Context, provider, eventID string) error {
-	_, err := st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(st.table),
-		Key:                      key(eventPK(provider, eventID), sortEvent),
-		ConditionExpression:      aws.String("#st = :qr"),
-		UpdateExpression:         aws.String("SET #st = :stored, updated_at = :now"),
-		ExpressionAttributeNames: map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]ddb.AttributeValue{
-			":qr": s(string(StatusQuarantined)), ":stored": s(string(StatusStored)), ":now": s(ts(st.now())),
-		},
-	})
-	return st.updateErr(err, eventID)
+	return st.update(ctx, provider, eventID, release(st.now()))
 }
 
 // Quarantine records that an event that is not queued cannot be processed:
 // status quarantined with the reason, in the quarantine index, and no TTL. It
 // fails with ErrConflict when the event is already queued.
 func (st *Store) Quarantine(ctx context.Context, provider, eventID, reason string) error {
-	_, err := st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(st.table),
-		Key:                 key(eventPK(provider, eventID), sortEvent),
-		ConditionExpression: aws.String("attribute_exists(pk) AND #st <> :queued"),
-		UpdateExpression:    aws.String("SET #st = :qr, reason = :r, quarantine_pk = :p, updated_at = :now REMOVE expires_at"),
-		ExpressionAttributeNames: map[string]string{
-			"#st": "status",
-		},
-		ExpressionAttributeValues: map[string]ddb.AttributeValue{
-			":queued": s(string(StatusQueued)), ":qr": s(string(StatusQuarantined)), ":r": s(reason),
-			":p": s(provider), ":now": s(ts(st.now())),
-		},
-	})
-	return st.updateErr(err, eventID)
-}
-
-func (st *Store) updateErr(err error, eventID string) error {
-	if err == nil {
-		return nil
-	}
-	var ccf *ddb.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return fmt.Errorf("%w: %s", ErrConflict, eventID)
-	}
-	return fmt.Errorf("%w: update %s: %w", ErrUnavailable, eventID, err)
+	return st.update(ctx, provider, eventID, quarantine(st.now(), provider, reason))
 }
 
 // UseOnce records that a single-use credential was presented with a body,
@@ -366,56 +413,8 @@ func (st *Store) UseOnce(ctx context.Context, provider, credential, bodyMAC stri
 	return fmt.Errorf("%w: replay guard: %w", ErrUnavailable, err)
 }
 
-// RecordState records state as the latest state of an entity (one whose
-// events' keys could come back for a new state), and returns the id of the
-// event that records it.
-//
-// When state differs from the latest recorded state (or none is recorded),
-// newEventID becomes the entity's latest event and isNew is true. When it
-// equals the latest state, the delivery is a redelivery of that state: the id
-// of the event that recorded it is returned and isNew is false — the caller
-// then stores (or finds) that event as for any other delivery, so a crash
-// between this write and the event's own write loses nothing. One conditional
-// UpdateItem of a small item: one write unit.
-func (st *Store) RecordState(ctx context.Context, provider, entity, state, newEventID string, expires time.Time) (eventID string, isNew bool, err error) {
-	pk, stateHash := stateKey(provider, entity, state)
-	_, err = st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(st.table),
-		Key:                                 key(pk, sortState),
-		ConditionExpression:                 aws.String("attribute_not_exists(pk) OR #state <> :s"),
-		UpdateExpression:                    aws.String("SET #state = :s, event_id = :e, updated_at = :now, expires_at = :exp"),
-		ExpressionAttributeNames:            map[string]string{"#state": "state"},
-		ReturnValuesOnConditionCheckFailure: ddb.ReturnValuesOnConditionCheckFailureAllOld,
-		ExpressionAttributeValues: map[string]ddb.AttributeValue{
-			":s": s(stateHash), ":e": s(newEventID), ":now": s(ts(st.now())), ":exp": n(expires.Unix()),
-		},
-	})
-	if err == nil {
-		return newEventID, true, nil
-	}
-	var ccf *ddb.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		if v, ok := ccf.Item["event_id"].(*ddb.AttributeValueMemberS); ok && v.Value != "" {
-			return v.Value, false, nil
-		}
-		return "", false, fmt.Errorf("%w: state of %s: no event id returned", ErrUnavailable, provider)
-	}
-	return "", false, fmt.Errorf("%w: state: %w", ErrUnavailable, err)
-}
-
-// compactVersionID stores a secret version id that is a UUID (as Secrets
-// Manager makes them) without its dashes: 32 characters instead of 36.
-// expandVersionID restores it; any other id is stored as it is.
-func compactVersionID(id string) string {
-	if len(id) == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-' {
-		c := id[:8] + id[9:13] + id[14:18] + id[19:23] + id[24:]
-		if _, err := hex.DecodeString(c); err == nil {
-			return c
-		}
-	}
-	return id
-}
-
+// expandVersionID reads a version id the previous layout stored: a UUID
+// without its dashes.
 func expandVersionID(v string) string {
 	if len(v) != 32 {
 		return v
@@ -424,53 +423,6 @@ func expandVersionID(v string) string {
 		return v
 	}
 	return v[:8] + "-" + v[8:12] + "-" + v[12:16] + "-" + v[16:20] + "-" + v[20:]
-}
-
-func decode(av map[string]ddb.AttributeValue) (*Item, error) {
-	get := func(k string) string { return str(av, k) }
-	t := func(k string) time.Time { return parseTime(get(k)) }
-	it := &Item{
-		Provider:   get("provider"),
-		EventID:    get("event_id"),
-		Type:       get("type"),
-		Subject:    get("subject"),
-		Time:       t("time"),
-		Data:       []byte(get("data")),
-		DataSHA256: get("data_sha256"),
-		Status:     Status(get("status")),
-		Reason:     get("reason"),
-		ReceivedAt: t(contract.AttrReceivedAt),
-		MessageID:  get("message_id"),
-		VerifiedBy: expandVersionID(get("verified_by")),
-		QueuedAt:   t("queued_at"),
-		UpdatedAt:  t("updated_at"),
-	}
-	if it.UpdatedAt.IsZero() {
-		it.UpdatedAt = it.ReceivedAt
-	}
-	if b, ok := av["deprecated"].(*ddb.AttributeValueMemberBOOL); ok {
-		it.Deprecated = b.Value
-	}
-	if b, ok := av["data_dropped"].(*ddb.AttributeValueMemberBOOL); ok {
-		it.DataDropped = b.Value
-	}
-	if v, ok := av[contract.TableTTLAttribute].(*ddb.AttributeValueMemberN); ok {
-		if sec, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
-			it.ExpiresAt = time.Unix(sec, 0)
-		}
-	}
-	if it.EventID == "" || it.Status == "" {
-		return nil, fmt.Errorf("eventstore: stored item has no event_id or status")
-	}
-	return it, nil
-}
-
-// stateKey is the partition key of an entity's latest-state record and the
-// digest of a state as it is recorded there (both stores).
-func stateKey(provider, entity, state string) (pk, stateHash string) {
-	eh := sha256.Sum256([]byte(entity))
-	sh := sha256.Sum256([]byte(state))
-	return provider + "#state#" + hex.EncodeToString(eh[:]), hex.EncodeToString(sh[:])
 }
 
 // decodeCursor reads a stored sweep cursor: nil when there is none or it

@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -123,10 +124,19 @@ func (st *Store) Unsent(ctx context.Context, provider string, before time.Time) 
 // policy of the functions allows a Scan of nothing else (dynamodb:Attributes
 // with dynamodb:Select SPECIFIC_ATTRIBUTES), so a function cannot read
 // another provider's events by scanning.
-var ScanAttributes = []string{"event_id", contract.AttrReceivedAt, "type", "subject"}
+// The event's id and provider are read from its keys (layout.go); the type
+// and subject under either layout's name.
+var ScanAttributes = []string{contract.TablePartitionKey, contract.TableSortKey, contract.AttrReceivedAt,
+	attrType, legacyType, attrSubject, legacySubject}
 
-// ScanFilterAttributes are the attributes a Scan's filter reads.
-var ScanFilterAttributes = []string{contract.TableSortKey, "provider", "status", contract.AttrReceivedAt}
+// ScanFilterAttributes are the attributes a Scan's filter reads: the keys,
+// the state digest (an event item is one whose sort key is "event" or that
+// holds a state), either layout's status, and the receipt time.
+var ScanFilterAttributes = []string{contract.TablePartitionKey, contract.TableSortKey, attrState, attrStatus,
+	legacyStatus, contract.AttrReceivedAt}
+
+// attrName is an attribute name placeholder in an expression.
+var attrName = regexp.MustCompile(`#[A-Za-z_]+`)
 
 // ScanFilter selects a provider's events in a filtered Scan.
 type ScanFilter struct {
@@ -193,11 +203,11 @@ type ScanPosition struct {
 // ends first it returns what it found, the cursor to read on from, and ctx's
 // error; a finished scan returns a nil cursor.
 func (st *Store) ScanFrom(ctx context.Context, flt ScanFilter, cursor *ScanCursor) ([]Found, *ScanCursor, error) {
-	cond := []string{"#sk = :ev", "#provider = :p"}
-	vals := map[string]ddb.AttributeValue{":ev": s(sortEvent), ":p": s(flt.Provider)}
+	cond := []string{"(#sk = :ev OR attribute_exists(#" + attrState + "))", "begins_with(#pk, :p)"}
+	vals := map[string]ddb.AttributeValue{":ev": s(sortEvent), ":p": s(flt.Provider + "#")}
 	names := map[string]string{}
 	if flt.Status != "" {
-		cond = append(cond, "#status = :st")
+		cond = append(cond, "(#"+attrStatus+" = :st OR #status = :st)")
 		vals[":st"] = s(string(flt.Status))
 	}
 	// Stored times have at most millisecond precision and trailing zeros
@@ -219,10 +229,8 @@ func (st *Store) ScanFrom(ctx context.Context, flt ScanFilter, cursor *ScanCurso
 		names["#"+a] = a
 	}
 	for _, c := range cond {
-		for _, w := range strings.Fields(c) {
-			if strings.HasPrefix(w, "#") {
-				names[w] = w[1:]
-			}
+		for _, w := range attrName.FindAllString(c, -1) {
+			names[w] = w[1:]
 		}
 	}
 	segments := flt.Segments
@@ -280,14 +288,9 @@ func (st *Store) ScanFrom(ctx context.Context, flt ScanFilter, cursor *ScanCurso
 					return
 				}
 				for _, av := range page.Items {
-					fd := Found{
-						Ref:  Ref{EventID: str(av, "event_id"), ReceivedAt: parseTime(str(av, contract.AttrReceivedAt))},
-						Type: str(av, "type"), Subject: str(av, "subject"),
+					if fd, ok := found(av, flt); ok {
+						out = append(out, fd)
 					}
-					if fd.EventID == "" || (!flt.From.IsZero() && fd.ReceivedAt.Before(flt.From)) || (!flt.To.IsZero() && !fd.ReceivedAt.Before(flt.To)) {
-						continue
-					}
-					out = append(out, fd)
 				}
 				if len(page.LastEvaluatedKey) == 0 {
 					pos[seg] = ScanPosition{Done: true}
@@ -383,6 +386,20 @@ func (st *Store) Quarantined(ctx context.Context, provider string) ([]*Item, err
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
+}
+
+// found reads a Scan's item (projected to ScanAttributes) into a Found, and
+// checks the exact bounds of the window (both stores).
+func found(av map[string]ddb.AttributeValue, flt ScanFilter) (Found, bool) {
+	provider, id := eventIDOf(av)
+	fd := Found{
+		Ref:  Ref{EventID: id, ReceivedAt: parseTime(str(av, contract.AttrReceivedAt))},
+		Type: typeOf(av, provider), Subject: strOf(first(av, attrSubject, legacySubject)),
+	}
+	if id == "" || provider != flt.Provider || (!flt.From.IsZero() && fd.ReceivedAt.Before(flt.From)) || (!flt.To.IsZero() && !fd.ReceivedAt.Before(flt.To)) {
+		return Found{}, false
+	}
+	return fd, true
 }
 
 func str(av map[string]ddb.AttributeValue, k string) string {

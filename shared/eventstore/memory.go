@@ -167,6 +167,21 @@ func keyOf(av map[string]ddb.AttributeValue) memKey {
 
 // Create is Store.Create.
 func (m *Memory) Create(ctx context.Context, it *Item) (*Item, error) {
+	if it.Entity != "" {
+		return createState(ctx, m, it)
+	}
+	old, err := m.putNew(ctx, it)
+	if !errors.Is(err, errTaken) {
+		return nil, err
+	}
+	if len(old) > 0 {
+		return decode(old)
+	}
+	return m.Get(ctx, it.Provider, it.EventID)
+}
+
+// putNew is Store.putNew.
+func (m *Memory) putNew(ctx context.Context, it *Item) (map[string]ddb.AttributeValue, error) {
 	av := it.attributes()
 	k := keyOf(av)
 	err := m.do(ctx, Call{Op: "PutItem", PK: k.pk, SK: k.sk}, func(time.Time) error {
@@ -183,86 +198,92 @@ func (m *Memory) Create(ctx context.Context, it *Item) (*Item, error) {
 		return nil, nil
 	}
 	var ccf *ddb.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return nil, classify(err, "put "+it.EventID)
+	if errors.As(err, &ccf) {
+		return ccf.Item, errTaken
 	}
-	if len(ccf.Item) > 0 {
-		return decode(ccf.Item)
+	return nil, classify(err, "put "+it.EventID)
+}
+
+// latest is ddbStates.latest: the partition's item with the greatest sort key.
+func (m *Memory) latest(ctx context.Context, pk string, _ bool) (map[string]ddb.AttributeValue, error) {
+	var found map[string]ddb.AttributeValue
+	err := m.do(ctx, Call{Op: "Query", PK: pk}, func(time.Time) error {
+		best := ""
+		for k, av := range m.t.items {
+			if k.pk == pk && (found == nil || k.sk > best) {
+				found, best = av, k.sk
+			}
+		}
+		found = copyItem(found)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: latest state: %w", ErrUnavailable, err)
 	}
-	return m.Get(ctx, it.Provider, it.EventID)
+	return found, nil
 }
 
 // Get is Store.Get.
 func (m *Memory) Get(ctx context.Context, provider, eventID string) (*Item, error) {
-	k := memKey{eventPK(provider, eventID), sortEvent}
-	var found map[string]ddb.AttributeValue
-	err := m.do(ctx, Call{Op: "GetItem", PK: k.pk, SK: k.sk}, func(time.Time) error {
-		found = copyItem(m.t.items[k])
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: get %s: %w", ErrUnavailable, eventID, err)
+	for _, key := range keysOf(provider, eventID) {
+		k := memKey{key[0], key[1]}
+		var found map[string]ddb.AttributeValue
+		err := m.do(ctx, Call{Op: "GetItem", PK: k.pk, SK: k.sk}, func(time.Time) error {
+			found = copyItem(m.t.items[k])
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: get %s: %w", ErrUnavailable, eventID, err)
+		}
+		if len(found) > 0 {
+			return decode(found)
+		}
 	}
-	if len(found) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, eventID)
-	}
-	return decode(found)
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, eventID)
 }
 
-// updateEvent applies an update of the event's item when cond holds for it
-// (nil: the item is absent), as an UpdateItem with a condition.
-func (m *Memory) updateEvent(ctx context.Context, provider, eventID string, cond func(map[string]ddb.AttributeValue) bool,
-	set func(now time.Time) map[string]ddb.AttributeValue, remove ...string) error {
-	k := memKey{eventPK(provider, eventID), sortEvent}
-	err := m.do(ctx, Call{Op: "UpdateItem", PK: k.pk, SK: k.sk}, func(now time.Time) error {
-		old := m.t.items[k]
-		if !cond(old) {
-			return &ddb.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+// updateEvent is Store.update: u applied where the event is, when its
+// condition holds.
+func (m *Memory) updateEvent(ctx context.Context, provider, eventID string, u func(now time.Time) eventUpdate) error {
+	for _, key := range keysOf(provider, eventID) {
+		k := memKey{key[0], key[1]}
+		present := false
+		err := m.do(ctx, Call{Op: "UpdateItem", PK: k.pk, SK: k.sk}, func(now time.Time) error {
+			old := m.t.items[k]
+			up := u(now)
+			present = old != nil
+			if old == nil || !up.holds(statusOf(old)) {
+				return &ddb.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+			}
+			return m.update(k, up.set, up.remove...)
+		})
+		if err == nil {
+			return nil
 		}
-		return m.update(k, set(now), remove...)
-	})
-	if err == nil {
-		return nil
+		var ccf *ddb.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			return fmt.Errorf("%w: update %s: %w", ErrUnavailable, eventID, err)
+		}
+		if present {
+			break
+		}
 	}
-	var ccf *ddb.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return fmt.Errorf("%w: %s", ErrConflict, eventID)
-	}
-	return fmt.Errorf("%w: update %s: %w", ErrUnavailable, eventID, err)
+	return fmt.Errorf("%w: %s", ErrConflict, eventID)
 }
 
 // MarkQueued is Store.MarkQueued.
-func (m *Memory) MarkQueued(ctx context.Context, provider, eventID, messageID string, expires time.Time) error {
-	return m.updateEvent(ctx, provider, eventID,
-		func(old map[string]ddb.AttributeValue) bool { return old != nil },
-		func(now time.Time) map[string]ddb.AttributeValue {
-			return map[string]ddb.AttributeValue{
-				"status": s(string(StatusQueued)), "queued_at": s(ts(now)), "updated_at": s(ts(now)),
-				"message_id": s(messageID), contract.TableTTLAttribute: n(expires.Unix()),
-			}
-		}, contract.QuarantineIndexKey, "reason")
+func (m *Memory) MarkQueued(ctx context.Context, provider, eventID, messageID string, received, expires time.Time) error {
+	return m.updateEvent(ctx, provider, eventID, func(now time.Time) eventUpdate { return markQueued(now, received, messageID, expires) })
 }
 
 // Release is Store.Release.
 func (m *Memory) Release(ctx context.Context, provider, eventID string) error {
-	return m.updateEvent(ctx, provider, eventID,
-		func(old map[string]ddb.AttributeValue) bool { return str(old, "status") == string(StatusQuarantined) },
-		func(now time.Time) map[string]ddb.AttributeValue {
-			return map[string]ddb.AttributeValue{"status": s(string(StatusStored)), "updated_at": s(ts(now))}
-		})
+	return m.updateEvent(ctx, provider, eventID, release)
 }
 
 // Quarantine is Store.Quarantine.
 func (m *Memory) Quarantine(ctx context.Context, provider, eventID, reason string) error {
-	return m.updateEvent(ctx, provider, eventID,
-		func(old map[string]ddb.AttributeValue) bool {
-			return old != nil && str(old, "status") != string(StatusQueued)
-		},
-		func(now time.Time) map[string]ddb.AttributeValue {
-			return map[string]ddb.AttributeValue{
-				"status": s(string(StatusQuarantined)), "reason": s(reason), contract.QuarantineIndexKey: s(provider), "updated_at": s(ts(now)),
-			}
-		}, contract.TableTTLAttribute)
+	return m.updateEvent(ctx, provider, eventID, func(now time.Time) eventUpdate { return quarantine(now, provider, reason) })
 }
 
 // UseOnce is Store.UseOnce.
@@ -282,31 +303,6 @@ func (m *Memory) UseOnce(ctx context.Context, provider, credential, bodyMAC stri
 		return ErrReplay
 	}
 	return fmt.Errorf("%w: replay guard: %w", ErrUnavailable, err)
-}
-
-// RecordState is Store.RecordState.
-func (m *Memory) RecordState(ctx context.Context, provider, entity, state, newEventID string, expires time.Time) (eventID string, isNew bool, err error) {
-	pk, stateHash := stateKey(provider, entity, state)
-	k := memKey{pk, sortState}
-	err = m.do(ctx, Call{Op: "UpdateItem", PK: k.pk, SK: k.sk}, func(now time.Time) error {
-		if old, ok := m.t.items[k]; ok && str(old, "state") == stateHash {
-			return conditionFailed(old)
-		}
-		return m.update(k, map[string]ddb.AttributeValue{
-			"state": s(stateHash), "event_id": s(newEventID), "updated_at": s(ts(now)), contract.TableTTLAttribute: n(expires.Unix()),
-		})
-	})
-	if err == nil {
-		return newEventID, true, nil
-	}
-	var ccf *ddb.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		if v, ok := ccf.Item["event_id"].(*ddb.AttributeValueMemberS); ok && v.Value != "" {
-			return v.Value, false, nil
-		}
-		return "", false, fmt.Errorf("%w: state of %s: no event id returned", ErrUnavailable, provider)
-	}
-	return "", false, fmt.Errorf("%w: state: %w", ErrUnavailable, err)
 }
 
 // MarkUnsent is Store.MarkUnsent.
@@ -484,10 +480,10 @@ func compareScanOrder(a, b memKey) int {
 // scanMatch is Store.ScanFrom's filter (the server's and the exact bounds)
 // and projection.
 func scanMatch(av map[string]ddb.AttributeValue, flt ScanFilter) (Found, bool) {
-	if str(av, contract.TableSortKey) != sortEvent || str(av, "provider") != flt.Provider {
+	if !isEventItem(av) || !strings.HasPrefix(str(av, contract.TablePartitionKey), flt.Provider+"#") {
 		return Found{}, false
 	}
-	if flt.Status != "" && str(av, "status") != string(flt.Status) {
+	if flt.Status != "" && statusOf(av) != flt.Status {
 		return Found{}, false
 	}
 	recv, hasRecv := av[contract.AttrReceivedAt].(*ddb.AttributeValueMemberS)
@@ -501,14 +497,7 @@ func scanMatch(av map[string]ddb.AttributeValue, flt ScanFilter) (Found, bool) {
 			return Found{}, false
 		}
 	}
-	fd := Found{
-		Ref:  Ref{EventID: str(av, "event_id"), ReceivedAt: parseTime(str(av, contract.AttrReceivedAt))},
-		Type: str(av, "type"), Subject: str(av, "subject"),
-	}
-	if fd.EventID == "" || (!flt.From.IsZero() && fd.ReceivedAt.Before(flt.From)) || (!flt.To.IsZero() && !fd.ReceivedAt.Before(flt.To)) {
-		return Found{}, false
-	}
-	return fd, true
+	return found(av, flt)
 }
 
 // SweepCursor is Store.SweepCursor.
@@ -637,48 +626,6 @@ func (m *Memory) Expire(now time.Time) int {
 		}
 	}
 	return deleted
-}
-
-// itemBytes is an item's size as DynamoDB counts it against MaxItemBytes:
-// the UTF-8 bytes of attribute names and string values, a number's
-// significant digits two to a byte plus one, one byte for a boolean or null.
-func itemBytes(av map[string]ddb.AttributeValue) int {
-	total := 0
-	for k, v := range av {
-		total += len(k) + valueBytes(v)
-	}
-	return total
-}
-
-func valueBytes(v ddb.AttributeValue) int {
-	switch t := v.(type) {
-	case *ddb.AttributeValueMemberS:
-		return len(t.Value)
-	case *ddb.AttributeValueMemberN:
-		digits := strings.Trim(strings.NewReplacer("-", "", ".", "").Replace(t.Value), "0")
-		return (len(digits)+1)/2 + 1
-	case *ddb.AttributeValueMemberB:
-		return len(t.Value)
-	case *ddb.AttributeValueMemberSS:
-		total := 0
-		for _, x := range t.Value {
-			total += len(x)
-		}
-		return total
-	case *ddb.AttributeValueMemberM:
-		total := 3
-		for k, x := range t.Value {
-			total += len(k) + valueBytes(x) + 1
-		}
-		return total
-	case *ddb.AttributeValueMemberL:
-		total := 3
-		for _, x := range t.Value {
-			total += valueBytes(x) + 1
-		}
-		return total
-	}
-	return 1
 }
 
 // copyItem copies an item deeply (nil for nil): what Memory keeps and hands

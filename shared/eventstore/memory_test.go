@@ -5,6 +5,8 @@ package eventstore_test
 // cannot check).
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +25,7 @@ func TestMemoryExpire(t *testing.T) {
 	if _, err := m.Create(ctx, newItem("p1", "queued", base)); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.MarkQueued(ctx, "p1", "queued", "m", base.Add(time.Hour)); err != nil {
+	if err := m.MarkQueued(ctx, "p1", "queued", "m", base, base.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.Create(ctx, newItem("p1", "stored", base)); err != nil { // no TTL until queued
@@ -67,8 +69,8 @@ func TestMemoryKeepsItsOwnCopies(t *testing.T) {
 	}
 	it.Data[2] = 'X'
 	items := m.Items()
-	items[0]["status"].(*ddb.AttributeValueMemberS).Value = "queued"
-	delete(items[0], "data")
+	items[0]["st"].(*ddb.AttributeValueMemberS).Value = "queued"
+	delete(items[0], "d")
 	got, err := m.Get(ctx, "p1", "e1")
 	if err != nil || got.Status != eventstore.StatusStored || string(got.Data) != `{"id":"e1"}` {
 		t.Errorf("%+v %v", got, err)
@@ -137,5 +139,60 @@ func TestMemoryItemLimitIsDynamoDBs(t *testing.T) {
 	}
 	if got, _ := m.Get(t.Context(), "p1", "big"); got.Status != eventstore.StatusStored {
 		t.Errorf("the refused update was applied: %+v", got.Status)
+	}
+}
+
+// Whatever an event holds, it is read back as it was written, through the
+// encoding of every attribute (short names, binary digests and ids, times
+// as offsets or strings, the type without its prefix), before and after it
+// is marked queued: a property over generated events, its oracle the item
+// given to Create.
+func TestEveryEventReadsBackAsWritten(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 7))
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	ms := func(t time.Time) time.Time { return t.Truncate(time.Millisecond).UTC() }
+	for i := range 2000 {
+		m := eventstore.NewMemory()
+		provider := pick("tiki", "apigift", "p", "a-b")
+		received := time.Date(2000+rng.IntN(60), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(60), rng.IntN(1e9), time.UTC)
+		offsets := []time.Duration{0, time.Duration(rng.Int64N(1e12)) - 5e11, -time.Duration(rng.Int64N(int64(40 * 365 * 24 * time.Hour))), time.Duration(rng.Int64N(int64(40 * 365 * 24 * time.Hour)))}
+		data := []byte(fmt.Sprintf(`{"n":%d}`, rng.IntN(1e6)))
+		it := &eventstore.Item{
+			Provider: provider, EventID: fmt.Sprintf("%032x", rng.Uint64()), Type: pick(provider+".thing.changed", provider+".x", "other.type", "/odd", provider),
+			Subject: pick("", "s-1", "sgn/1377286379376"), Time: received.Add(offsets[rng.IntN(len(offsets))]),
+			Data: data, DataSHA256: eventstore.Digest(data), Status: eventstore.StatusStored, ReceivedAt: received,
+			VerifiedBy: pick("", "a1b2c3d4-e5f6-4789-8abc-def012345678", "custom-version", "0123456789abcdef0123456789abcdef"),
+			Deprecated: rng.IntN(2) == 0,
+		}
+		if rng.IntN(3) == 0 {
+			it.EventID, it.Entity, it.State = "", it.Type+"|"+it.Subject, pick("A", "B")
+		}
+		if _, err := m.Create(t.Context(), it); err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+		want := *it
+		want.Entity, want.State = "", ""
+		want.Time, want.ReceivedAt, want.UpdatedAt = ms(it.Time), ms(received), ms(received)
+		check := func(when string) {
+			t.Helper()
+			got, err := m.Get(t.Context(), provider, it.EventID)
+			if err != nil {
+				t.Fatalf("%d %s: %v", i, when, err)
+			}
+			got.Time, got.ReceivedAt, got.UpdatedAt, got.QueuedAt = got.Time.UTC(), got.ReceivedAt.UTC(), got.UpdatedAt.UTC(), got.QueuedAt.UTC()
+			if g, w := fmt.Sprintf("%+v", *got), fmt.Sprintf("%+v", want); g != w {
+				t.Fatalf("%d %s:\n got %s\nwant %s", i, when, g, w)
+			}
+		}
+		check("stored")
+		queued := received.Add(time.Duration(rng.Int64N(int64(90 * 24 * time.Hour))))
+		m.SetClock(func() time.Time { return queued })
+		msgID := pick("c6af9ac6-7b61-11e6-9a41-93e812345678", "not-a-uuid")
+		exp := queued.Add(720 * time.Hour)
+		if err := m.MarkQueued(t.Context(), provider, it.EventID, msgID, received, exp); err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+		want.Status, want.MessageID, want.QueuedAt, want.UpdatedAt, want.ExpiresAt = eventstore.StatusQueued, msgID, ms(queued), ms(queued), time.Unix(exp.Unix(), 0)
+		check("queued")
 	}
 }

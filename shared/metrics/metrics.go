@@ -5,6 +5,7 @@ package metrics
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -63,6 +64,27 @@ type emfDirective struct {
 type emfMeta struct {
 	Timestamp         int64          `json:"Timestamp"`
 	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
+}
+
+// WebhookEMF returns the EMF members of a webhook's one log record: the
+// _aws directive (its Timestamp is the record's time) and the Webhooks and
+// Latency metrics. The record they are written in carries the dimensions,
+// provider and outcome, at its top level, and eventType as a property: one
+// line per webhook is both its log line and its metrics. A nil Recorder
+// returns none.
+func (r *Recorder) WebhookEMF(latency time.Duration) []slog.Attr {
+	if r == nil {
+		return nil
+	}
+	return []slog.Attr{
+		slog.Group("_aws", slog.Int64("Timestamp", r.now().UnixMilli()), slog.Any("CloudWatchMetrics", []emfDirective{{
+			Namespace:  r.namespace,
+			Dimensions: [][]string{{"provider", "outcome"}, {"provider"}},
+			Metrics:    []emfMetric{{Name: MetricWebhooks, Unit: "Count"}, {Name: MetricLatency, Unit: "Milliseconds"}},
+		}})),
+		slog.Int(MetricWebhooks, 1),
+		slog.Float64(MetricLatency, float64(latency.Microseconds())/1000),
+	}
 }
 
 type record struct {

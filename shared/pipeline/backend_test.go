@@ -192,14 +192,14 @@ func (s *testStack) Items(t *testing.T) []map[string]ddb.AttributeValue {
 	return s.table.Items()
 }
 
-// EventItems returns the table's event items (not replay guards, states or
-// markers), by event id.
+// EventItems returns the table's event items (not replay guards or
+// markers), by event id, as awstest.EventView shows them.
 func (s *testStack) EventItems(t *testing.T) map[string]map[string]ddb.AttributeValue {
 	t.Helper()
 	out := map[string]map[string]ddb.AttributeValue{}
-	for _, it := range s.Items(t) {
-		if awskit.Str(it, "sk") == "event" {
-			out[awskit.Str(it, "event_id")] = it
+	for _, raw := range s.Items(t) {
+		if id, view, ok := awstest.EventView(raw); ok {
+			out[id] = view
 		}
 	}
 	return out

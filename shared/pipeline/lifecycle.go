@@ -132,6 +132,9 @@ func (h *Handler[C]) advance(ctx context.Context, it *eventstore.Item, isNew boo
 				return result{status: http.StatusOK, outcome: metrics.Quarantined, err: stored}
 			}
 			isNew, created = false, true
+			if msg.ID != it.EventID { // a state's id is known once it is stored
+				prepare()
+			}
 		case stepSend:
 			return h.send(ctx, it, msg, !created)
 		case stepQuarantine:
@@ -212,7 +215,7 @@ func (h *Handler[C]) store1(ctx context.Context, it *eventstore.Item, q *Quarant
 		// nothing was written, the redrive finds no event and clears the
 		// marker). An answer from DynamoDB (503, throttling) means it was not
 		// written: no marker, and no time spent on one during an outage.
-		if errors.Is(err, eventstore.ErrUnavailable) && !answered(err) && it.Status == eventstore.StatusStored {
+		if errors.Is(err, eventstore.ErrUnavailable) && !answered(err) && it.Status == eventstore.StatusStored && it.EventID != "" {
 			h.markUnsent(ctx, it, true)
 		}
 		return nil, nil, failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err), false
@@ -247,8 +250,16 @@ func tooLarge(m queue.Message) *QuarantineError {
 
 // message builds the event's queue message.
 func (h *Handler[C]) message(it *eventstore.Item, data json.RawMessage) queue.Message {
-	return queue.NewMessage(h.p.Name(), queue.NewCloudEvent(h.p.Name(), it.EventID, it.Type, it.Subject, it.Time, data))
+	id := it.EventID
+	if id == "" { // a state not stored yet: sized with an id of the same length
+		id = pendingID
+	}
+	return queue.NewMessage(h.p.Name(), queue.NewCloudEvent(h.p.Name(), id, it.Type, it.Subject, it.Time, data))
 }
+
+// pendingID stands for the id of a state not stored yet, in a message built
+// to check its size before the store: every event id has its length.
+const pendingID = "00000000000000000000000000000000"
 
 // quarantine records that a stored event cannot be processed (200: retrying
 // cannot help; an operator re-processes it after fixing the cause).
@@ -278,12 +289,12 @@ func (h *Handler[C]) send(ctx context.Context, it *eventstore.Item, msg queue.Me
 		h.markUnsent(ctx, it, false)
 		return failure(http.StatusServiceUnavailable, CodeQueue, "event could not be queued; retry later", err)
 	}
-	err = h.store.MarkQueued(ctx, it.Provider, it.EventID, msgID, h.opt.Now().Add(h.opt.EventTTL))
+	err = h.store.MarkQueued(ctx, it.Provider, it.EventID, msgID, it.ReceivedAt, h.opt.Now().Add(h.opt.EventTTL))
 	if err != nil && ctx.Err() != nil {
 		// The request's time ran out right after the send: record it on a
 		// context of its own rather than leave the event for the sweep.
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markerTimeout)
-		err = h.store.MarkQueued(mctx, it.Provider, it.EventID, msgID, h.opt.Now().Add(h.opt.EventTTL))
+		err = h.store.MarkQueued(mctx, it.Provider, it.EventID, msgID, it.ReceivedAt, h.opt.Now().Add(h.opt.EventTTL))
 		cancel()
 	}
 	if err != nil {

@@ -8,7 +8,6 @@ package pipeline
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -244,13 +243,14 @@ func requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // result is what one request came to.
 type result struct {
-	status    int
-	outcome   metrics.Outcome
-	code      string
-	message   string
-	eventType string
-	eventID   string
-	err       error // internal detail, logged
+	status     int
+	outcome    metrics.Outcome
+	code       string
+	message    string
+	eventType  string
+	eventID    string
+	verifiedBy string // the secret version that verified the request, logged
+	err        error  // internal detail, logged
 }
 
 // HandleHTTP serves one API Gateway HTTP API (payload 2.0) request. It never
@@ -270,36 +270,52 @@ func (h *Handler[C]) HandleHTTP(ctx context.Context, ev events.APIGatewayV2HTTPR
 		res = h.serve(ctx, req)
 	}
 	elapsed := h.opt.Now().Sub(start)
-	h.opt.Metrics.Webhook(h.p.Name(), res.outcome, res.eventType, elapsed)
 	h.logResult(ctx, req, res, elapsed)
 	return h.respond(res)
 }
 
+// logResult writes the webhook's one log record: what an operator reads
+// (outcome, status, type, event id, latency, route, source address, the
+// secret version that verified it, the error code) and its EMF metrics
+// (metrics.Recorder.WebhookEMF), whose timestamp is the record's time: the
+// record carries no second one.
 func (h *Handler[C]) logResult(ctx context.Context, req *apigw.Request, res result, elapsed time.Duration) {
-	attrs := []slog.Attr{
-		slog.String("outcome", string(res.outcome)),
-		slog.Int("status", res.status),
-		slog.String("eventType", res.eventType),
-		slog.String("eventId", res.eventID),
-		slog.Float64("latencyMs", float64(elapsed.Microseconds())/1000),
-	}
-	if req != nil {
-		// The route key, never the raw path: URL tokens are secrets.
-		attrs = append(attrs, slog.String("routeKey", req.RouteKey), slog.String("sourceIp", req.SourceIP.String()))
-	}
 	level := slog.LevelInfo
-	if res.code != "" {
-		attrs = append(attrs, slog.String("code", res.code))
-	}
-	if res.err != nil {
-		attrs = append(attrs, slog.String("error", res.err.Error()))
-	}
 	if res.status >= 500 {
 		level = slog.LevelError
 	} else if res.status >= 400 {
 		level = slog.LevelWarn
 	}
-	h.log.LogAttrs(ctx, level, "webhook", attrs...)
+	if !h.log.Enabled(ctx, level) {
+		return
+	}
+	rec := slog.NewRecord(time.Time{}, level, "webhook", 0)
+	rec.AddAttrs(
+		slog.String("outcome", string(res.outcome)),
+		slog.Int("status", res.status),
+		slog.String("eventType", res.eventType),
+		slog.String("eventId", res.eventID),
+		slog.Float64("latencyMs", float64(elapsed.Microseconds())/1000),
+	)
+	if req != nil {
+		// The route key, never the raw path: URL tokens are secrets.
+		rec.AddAttrs(slog.String("routeKey", req.RouteKey), slog.String("sourceIp", req.SourceIP.String()))
+	}
+	if res.verifiedBy != "" {
+		rec.AddAttrs(slog.String("verifiedBy", res.verifiedBy))
+	}
+	if res.code != "" {
+		rec.AddAttrs(slog.String("code", res.code))
+	}
+	if res.err != nil {
+		rec.AddAttrs(slog.String("error", res.err.Error()))
+	}
+	if emf := h.opt.Metrics.WebhookEMF(elapsed); emf != nil {
+		rec.AddAttrs(emf...)
+	} else {
+		rec.Time = h.opt.Now() // no EMF timestamp: the record keeps its own
+	}
+	_ = h.log.Handler().Handle(ctx, rec)
 }
 
 func reject(e *Error) result {
@@ -379,11 +395,13 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 		return failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", err)
 	}
 	ev.Time = EventTime(ev.Time, req.Received)
-	id, err := h.eventID(ctx, ev, req.Received)
-	if err != nil {
-		return failure(http.StatusServiceUnavailable, CodeStorage, "event could not be stored; retry later", err)
+	// An event with a key of its own has its id now; a state of an entity gets
+	// its id when it is stored (the next state's, or the stored one's).
+	id := ""
+	if ev.Entity == "" {
+		id = EventID(h.p.Name(), ev.Key)
 	}
-	res = result{eventType: ev.Type, eventID: id}
+	res = result{eventType: ev.Type, eventID: id, verifiedBy: matched.VersionID}
 
 	// Transform for the queue. The result stays in memory: only ev.Data is stored.
 	msgData, err := h.enrich(ctx, ev, stored.Root(), matched.VersionID)
@@ -396,7 +414,12 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 		Data: ev.Data, DataSHA256: eventstore.Digest(ev.Data), Deprecated: ev.Deprecated,
 		ReceivedAt: req.Received, VerifiedBy: matched.VersionID,
 	}
-	return with(res, h.advance(ctx, item, true, msgData, q, byWebhook))
+	if ev.Entity != "" {
+		item.Entity, item.State = ev.Type+"|"+ev.Entity, ev.Key
+	}
+	out := h.advance(ctx, item, true, msgData, q, byWebhook)
+	res.eventID = item.EventID // a state's, once stored
+	return with(res, out)
 }
 
 // awsCode is the AWS error code in err, for a quarantine reason (never the
@@ -407,22 +430,6 @@ func awsCode(err error) string {
 		return ae.ErrorCode()
 	}
 	return "refused"
-}
-
-// eventID derives the event's id. An event without an id or time of its own
-// (ev.Entity set) is recorded as its entity's latest state: a new state gets a
-// new id, the latest state again gets the id it was recorded with.
-func (h *Handler[C]) eventID(ctx context.Context, ev *Event, received time.Time) (string, error) {
-	if ev.Entity == "" {
-		return EventID(h.p.Name(), ev.Key), nil
-	}
-	var nonce [16]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return "", err
-	}
-	candidate := EventID(h.p.Name(), "state:"+ev.Type+"|"+ev.Entity+"|"+ev.Key+"|"+hex.EncodeToString(nonce[:]))
-	id, _, err := h.store.RecordState(ctx, h.p.Name(), ev.Type+"|"+ev.Entity, ev.Key, candidate, received.Add(h.opt.EventTTL))
-	return id, err
 }
 
 // bindCredential binds a single-use credential to the request's body, right
@@ -557,7 +564,7 @@ func secretFailure(err error) result {
 }
 
 func with(base, r result) result {
-	r.eventType, r.eventID = base.eventType, base.eventID
+	r.eventType, r.eventID, r.verifiedBy = base.eventType, base.eventID, base.verifiedBy
 	return r
 }
 

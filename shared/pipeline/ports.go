@@ -17,7 +17,7 @@ import (
 )
 
 // Store keeps the events: the webhook path's writes (Create, UseOnce,
-// RecordState, MarkQueued, Quarantine, Release and the unsent markers) and
+// MarkQueued, Quarantine, Release and the unsent markers) and
 // what the operator commands read (Get, Unsent, Scan, the sweep's cursor).
 // Its errors are eventstore's (ErrRefused, ErrUnavailable, ErrNotFound,
 // ErrReplay, ErrConflict), wrapping the AWS error where there was one.
@@ -25,8 +25,7 @@ type Store interface {
 	Create(ctx context.Context, it *eventstore.Item) (*eventstore.Item, error)
 	Get(ctx context.Context, provider, eventID string) (*eventstore.Item, error)
 	UseOnce(ctx context.Context, provider, credential, bodyMAC string, expires time.Time) error
-	RecordState(ctx context.Context, provider, entity, state, newEventID string, expires time.Time) (eventID string, isNew bool, err error)
-	MarkQueued(ctx context.Context, provider, eventID, messageID string, expires time.Time) error
+	MarkQueued(ctx context.Context, provider, eventID, messageID string, received, expires time.Time) error
 	Release(ctx context.Context, provider, eventID string) error
 	Quarantine(ctx context.Context, provider, eventID, reason string) error
 	MarkUnsent(ctx context.Context, provider, eventID string, received time.Time, unconfirmed bool) error

@@ -25,6 +25,7 @@ import (
 	"webhooks/internal/awskit"
 	"webhooks/internal/devkit"
 	"webhooks/shared/contract"
+	"webhooks/shared/eventstore"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
 )
@@ -163,13 +164,14 @@ func (s *Stack) Items(t testing.TB) []map[string]ddb.AttributeValue {
 	return items
 }
 
-// EventItems returns the table's event items (not replay guards), by event id.
+// EventItems returns the table's event items (not replay guards, markers or
+// cursors), by event id, each as EventView shows it.
 func (s *Stack) EventItems(t testing.TB) map[string]map[string]ddb.AttributeValue {
 	t.Helper()
 	out := map[string]map[string]ddb.AttributeValue{}
 	for _, it := range s.Items(t) {
-		if sk, _ := it["sk"].(*ddb.AttributeValueMemberS); sk != nil && sk.Value == "event" {
-			out[awskit.Str(it, "event_id")] = it
+		if id, view, ok := EventView(it); ok {
+			out[id] = view
 		}
 	}
 	return out
@@ -290,4 +292,29 @@ func MotoOrSkipWith(t testing.TB, opt awskit.MotoOptions) *awskit.Server {
 	}
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// EventView reads a stored event item as eventstore.Decode does (the one
+// reading of the layout, either layout) and shows it under the names the
+// tests ask for: status, reason, data, subject, type, message_id,
+// data_sha256 and verified_by, and the index key quarantine_pk, the TTL
+// expires_at and the flags deprecated and data_dropped as stored. ok is false for an item that is not an event.
+func EventView(raw map[string]ddb.AttributeValue) (id string, view map[string]ddb.AttributeValue, ok bool) {
+	it, err := eventstore.Decode(raw)
+	if err != nil {
+		return "", nil, false
+	}
+	view = map[string]ddb.AttributeValue{}
+	for name, v := range map[string]string{"status": string(it.Status), "reason": it.Reason, "data": string(it.Data),
+		"subject": it.Subject, "type": it.Type, "message_id": it.MessageID, "data_sha256": it.DataSHA256, "verified_by": it.VerifiedBy} {
+		if v != "" {
+			view[name] = &ddb.AttributeValueMemberS{Value: v}
+		}
+	}
+	for _, name := range []string{"quarantine_pk", "expires_at", "deprecated", "data_dropped"} {
+		if v, ok := raw[name]; ok {
+			view[name] = v
+		}
+	}
+	return it.EventID, view, true
 }
