@@ -47,8 +47,8 @@ func TestPreviousVersionUnavailable(t *testing.T) {
 	stack.secret.fail = map[string]error{secrets.StagePrevious: errors.New("throttled")}
 	h := newHandler(t, stack)
 	for name, hdr := range map[string]map[string]string{
-		"previous": {"x-token": "old"},
-		"forged":   {"x-token": "forged"},
+		"previous":                       {"x-token": "old"},
+		"forged":                         {"x-token": "forged"},
 		"single-use credential, current": {"x-token": "new", "x-credential": "sig-1"},
 	} {
 		res := awstest.Invoke(t, h, event(`{"id":"a"}`, hdr, "203.0.113.1"))
