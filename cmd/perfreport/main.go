@@ -39,6 +39,7 @@ type options struct {
 	perLevel, coldRuns, costHooks              int
 	instances                                  int
 	commands                                   string
+	coldOnly                                   bool
 }
 
 func main() {
@@ -55,6 +56,7 @@ func main() {
 	flag.IntVar(&o.costHooks, "cost-webhooks", 20, "webhooks per provider in the cost run")
 	flag.IntVar(&o.instances, "instances", 8, "sandboxes (emulators) per function in the load run (Lambda's concurrency)")
 	flag.StringVar(&o.commands, "commands", "", "the commands that produced this report, ';'-separated, for the report")
+	flag.BoolVar(&o.coldOnly, "cold-only", false, "measure only binary sizes and cold starts, print that part of the report to stdout, write nothing")
 	flag.Parse()
 	for _, f := range strings.Split(levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -83,6 +85,8 @@ type report struct {
 	Commands []string
 	Bench    []benchResult
 	Sizes    []binarySize
+	RefSize  int64         // the reference function's host bootstrap, bytes
+	Parts    []composition // what each binary is made of
 	Cold     []coldStart
 	Load     []loadLevel
 	Cost     []providerCost
@@ -120,6 +124,12 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	if err != nil {
 		return err // nothing is written
 	}
+	if o.coldOnly {
+		var b strings.Builder
+		renderCold(&b, r)
+		fmt.Print(b.String())
+		return nil
+	}
 	return finish(r, o.out, log)
 }
 
@@ -139,6 +149,21 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 		}
 	}
 	if r.Sizes, err = binarySizes(o.lambdaBin, o.hostBin); err != nil {
+		return nil, err
+	}
+	refDir, err := os.MkdirTemp("", "perfreport-ref-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(refDir)
+	ref, err := buildHost(ctx, ReferencePkg, refDir, "bootstrap", false)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(ref); err == nil {
+		r.RefSize = fi.Size()
+	}
+	if r.Parts, err = measureComposition(ctx, r.Sizes, r.RefSize); err != nil {
 		return nil, err
 	}
 
@@ -178,8 +203,12 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	}
 
 	fmt.Fprintln(log, "perfreport: cold starts")
-	if r.Cold, err = measureColdStarts(ctx, stack, keys, o); err != nil {
+	if r.Cold, err = measureColdStarts(ctx, stack, keys, ref, o); err != nil {
 		return nil, err
+	}
+	if o.coldOnly {
+		r.Elapsed = time.Since(began)
+		return r, nil
 	}
 	fmt.Fprintln(log, "perfreport: load")
 	if r.Load, err = runLoad(ctx, stack, keys, o, log); err != nil {

@@ -125,24 +125,71 @@ func nsStr(ns float64) string {
 
 func renderCold(b *strings.Builder, r *report) {
 	w := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
-	w("## Binary sizes\n\n`make build` (linux/arm64, `-tags lambda.norpc -trimpath -ldflags \"-s -w -buildid=\"`, what is deployed) and the host build of `make run-bin` (same flags, %s).\n\n", r.Machine.OS)
+	w("## Binary sizes\n\n`make build` (linux/arm64, `-tags lambda.norpc -trimpath -ldflags \"-s -w -buildid=\"`, what is deployed) and the host build of `make run-bin` (same flags, %s).\n", r.Machine.OS)
+	w("The reference function (`%s`, not deployed) loads the SDK's default configuration and reads one secret; it is built for the host the same way.\n\n", strings.TrimPrefix(ReferencePkg, "./"))
 	w("| function | Lambda (linux/arm64) | host |\n|---|---:|---:|\n")
 	for _, s := range r.Sizes {
 		w("| %s | %s | %s |\n", s.Provider, mib(s.Lambda), mib(s.Host))
 	}
+	w("| reference | — | %s |\n", mib(r.RefSize))
+	if len(r.Parts) > 0 {
+		w("\n### What the binaries are made of\n\n")
+		w("The host builds again with their symbols (the same flags without `-s -w`), each symbol's size as `go tool nm -size` gives it, summed by part:\n")
+		w("code, read-only and initialised data in the file (not bss). The parts' sum is less than the file: headers, symbol and line tables.\n\n")
+		w("| part |")
+		for _, c := range r.Parts {
+			w(" %s |", c.Name)
+		}
+		w("\n|---|")
+		for range r.Parts {
+			w("---:|")
+		}
+		w("\n")
+		for _, part := range compositionParts(r.Parts) {
+			w("| %s |", part)
+			for _, c := range r.Parts {
+				w(" %s |", kibOrDash(c.Parts[part]))
+			}
+			w("\n")
+		}
+		w("| **all symbols** |")
+		for _, c := range r.Parts {
+			w(" %s |", kibOrDash(c.Total))
+		}
+		w("\n| **stripped file** |")
+		for _, c := range r.Parts {
+			w(" %s |", mib(c.File))
+		}
+		w("\n")
+	}
 	w("\n## Cold start\n\n")
 	w("Each function's real host bootstrap started afresh %d times under the AWS Lambda Runtime Interface Emulator (`%s`, classic mode, %d MB reported,\n", r.Opts.coldRuns, localrun.EmulatorVersion, r.In.MemoryMB)
-	w("the contract's environment). *Emulator up* is the emulator process's start until it listens; like Lambda it starts the bootstrap on the first\n")
+	w("the contract's environment), each time beside a fresh start of the reference function with the same environment against the same local API,\n")
+	w("the two in alternating order. *Emulator up* is the emulator process's start until it listens; like Lambda it starts the bootstrap on the first\n")
 	w("invocation. *Init* is the emulator's `INIT REPORT(durationMs)`: the bootstrap's start until it asks for work, its start-up secret read\n")
-	w("(AWSCURRENT and AWSPREVIOUS) included. *First* and *second invocation* are the `Duration` of the emulator's `REPORT` lines; the first\n")
-	w("includes the init. The `REPORT` line's own *Init Duration* is shown last: this emulator times only the call that starts the init, which\n")
-	w("returns at once, so it is no measure of the cold start. Medians; min–max in brackets.\n\n")
-	w("| function | emulator up | init | first invocation | second invocation | REPORT Init Duration |\n|---|---:|---:|---:|---:|---:|\n")
+	w("(AWSCURRENT only; the reference's one read likewise) included. *Time to first response* is the first invocation, sent to the listening emulator,\n")
+	w("until its answer is read, on the caller's clock: the runtime's start, its init and the first webhook. *First* and *second invocation* are the\n")
+	w("`Duration` of the emulator's `REPORT` lines; the first includes the init. The `REPORT` line's own *Init Duration* is shown last: this emulator\n")
+	w("times only the call that starts the init, which returns at once, so it is no measure of the cold start. Medians; min–max in brackets.\n\n")
+	w("| function | time to first response | reference | ratio | init | reference init |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, c := range r.Cold {
-		w("| %s | %s (%s) | %s (%s) | %s (%s) | %s (%s) | %s |\n", c.Provider, ms(c.UpMed), spread(c.Up), ms(c.InitMed), spread(c.Init),
+		w("| %s | %s (%s) | %s (%s) | **%.2f×** | %s (%s) | %s (%s) |\n", c.Provider, ms(c.TTFRMed), spread(c.TTFR), ms(c.RefTTFRMed), spread(c.RefTTFR),
+			c.Ratio(), ms(c.InitMed), spread(c.Init), ms(c.RefInitMed), spread(c.RefInit))
+	}
+	w("\n| function | emulator up | first invocation | second invocation | REPORT Init Duration |\n|---|---:|---:|---:|---:|\n")
+	for _, c := range r.Cold {
+		w("| %s | %s (%s) | %s (%s) | %s (%s) | %s |\n", c.Provider, ms(c.UpMed), spread(c.Up),
 			ms(c.FirstMed), spread(c.First), ms(c.SecondMed), spread(c.Second), fmt.Sprintf("%.2f ms", float64(c.RIMed.Microseconds())/1000))
 	}
 	w("\n")
+}
+
+// kibOrDash is a size in KiB, "—" for none.
+func kibOrDash(n int64) string {
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f KiB", float64(n)/1024)
 }
 
 func spread(v []time.Duration) string {

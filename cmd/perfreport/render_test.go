@@ -234,3 +234,25 @@ func TestParseBenchFile(t *testing.T) {
 		t.Errorf("an output without results: %v, want an error", err)
 	}
 }
+
+func TestPartOf(t *testing.T) {
+	for sym, want := range map[string]string{
+		"github.com/aws/aws-sdk-go-v2/service/dynamodb.(*Client).PutItem":                                   "SDK client: dynamodb",
+		"github.com/aws/aws-sdk-go-v2/service/sqs.timeOperationMetric[go.shape.struct { URI net/url.URL }]": "SDK client: sqs",
+		"type:*github.com/aws/aws-sdk-go-v2/service/sts.Options":                                            "SDK configuration and credential providers",
+		"github.com/aws/aws-sdk-go-v2/config.LoadDefaultConfig":                                             "SDK configuration and credential providers",
+		"github.com/aws/aws-sdk-go-v2/aws/retry.NewStandard":                                                "SDK core",
+		"webhooks/shared/pipeline.(*Handler[go.shape.struct]).Invoke":                                       "this module (webhooks/...)",
+		"runtime.mallocgc":                "Go runtime and standard library",
+		"net/http.(*Transport).RoundTrip": "Go runtime and standard library",
+		"go:func.*":                       "Go runtime and standard library",
+		"github.com/aws/smithy-go/middleware.(*Stack).String":         "smithy-go",
+		"github.com/aws/aws-lambda-go/lambda.Start":                   "aws-lambda-go",
+		"github.com/santhosh-tekuri/jsonschema/v6.(*Schema).Validate": "other modules",
+		"vendor/golang.org/x/net/http2/hpack.(*Decoder).Write":        "Go runtime and standard library",
+	} {
+		if got := partOf(sym); got != want {
+			t.Errorf("partOf(%q) = %q, want %q", sym, got, want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"webhooks/shared/workcount"
 )
@@ -78,16 +79,40 @@ func Parse(body []byte) (*Doc, error) {
 // docs keeps Docs for reuse (see Release).
 var docs = sync.Pool{New: func() any { return new(Doc) }}
 
+// MaxPooledBytes bounds the storage a pooled Doc (and a pooled redactor of
+// package pan) may keep: what a body at the 256 KiB request limit needs, with
+// room (measured: the Doc of a 256 KiB array of one-digit numbers keeps 2.1 MiB).
+// A Doc that grew past it, for a larger body, is not kept. sync.Pool keeps one
+// Doc per P that is in use, and drops what two garbage collections found
+// unused: a warm instance serving one request at a time holds the few a
+// request uses (Docs for the body and the redacted data, one redactor),
+// each at most MaxPooledBytes.
+const MaxPooledBytes = 4 << 20
+
 // Release hands d back for reuse by a later Parse: neither d nor any Value of
 // it may be used after. Releasing is optional (a Doc that is not released is
-// collected as usual); a Doc that grew large for a large body is not kept.
+// collected as usual); a Doc whose storage grew past MaxPooledBytes is not kept.
 func (d *Doc) Release() {
-	if d == nil || cap(d.toks) > 4096 || cap(d.dup) > 4096 {
+	if d == nil || d.Retained() > MaxPooledBytes {
 		return
 	}
 	clear(d.arena[:cap(d.arena)]) // decoded keys of the body
 	d.body, d.toks = nil, d.toks[:0]
 	docs.Put(d)
+}
+
+// Retained is the bytes of storage d keeps for the next body.
+func (d *Doc) Retained() int {
+	return SliceBytes(d.toks) + SliceBytes(d.keys) + SliceBytes(d.arena) + SliceBytes(d.dup)
+}
+
+// Retained is the bytes of storage b keeps for the next text.
+func (b *Builder) Retained() int { return SliceBytes(b.toks) + SliceBytes(b.open) }
+
+// SliceBytes is the bytes of s's backing array (its capacity).
+func SliceBytes[T any](s []T) int {
+	var z T
+	return cap(s) * int(unsafe.Sizeof(z))
 }
 
 // Parse is the package's Parse into d, reusing d's storage. After an error d

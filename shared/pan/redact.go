@@ -153,11 +153,18 @@ func (p Policy) redactValue(v jsonx.Value) (*jsonx.Doc, stats) {
 // a document is zeroed when it is put back.
 var redactors = sync.Pool{New: func() any { return new(redactor) }}
 
-// maxPooledTokens bounds the storage of a redactor kept for reuse.
-const maxPooledTokens = 4096
+// retained is the bytes of storage r keeps for the next document.
+func (r *redactor) retained() int {
+	return jsonx.SliceBytes(r.toks) + jsonx.SliceBytes(r.dig) + jsonx.SliceBytes(r.runs) + jsonx.SliceBytes(r.frames) +
+		jsonx.SliceBytes(r.keyToks) + jsonx.SliceBytes(r.objKeys) + jsonx.SliceBytes(r.objEnds) + r.out.Retained() +
+		jsonx.SliceBytes(r.scratch) + jsonx.SliceBytes(r.scratch2) + jsonx.SliceBytes(r.pa) + jsonx.SliceBytes(r.pb) +
+		jsonx.SliceBytes(r.stk) + jsonx.SliceBytes(r.pend) + jsonx.SliceBytes(r.sv)
+}
 
+// release keeps r for reuse while its storage is within jsonx.MaxPooledBytes,
+// which a document at the request body limit stays under.
 func (r *redactor) release() {
-	if cap(r.toks) > maxPooledTokens || cap(r.dig) > 4*maxPooledTokens {
+	if r.retained() > jsonx.MaxPooledBytes {
 		return
 	}
 	for _, b := range [][]byte{r.dig, r.scratch, r.scratch2, r.pa, r.pb} {

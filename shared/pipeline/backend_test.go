@@ -315,6 +315,8 @@ func (s *testStack) quarantineIndex(t *testing.T, provider string) int {
 type memorySecrets struct {
 	mu       sync.Mutex
 	versions []memoryVersion
+	calls    map[string]int   // GetSecretValue calls by stage
+	fail     map[string]error // stage -> the error its reads return
 }
 
 type memoryVersion struct {
@@ -333,6 +335,13 @@ func (m *memorySecrets) put(value string) {
 func (m *memorySecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.calls == nil {
+		m.calls = map[string]int{}
+	}
+	m.calls[aws.ToString(in.VersionStage)]++
+	if err := m.fail[aws.ToString(in.VersionStage)]; err != nil {
+		return nil, err
+	}
 	back := map[string]int{secrets.StageCurrent: 1, secrets.StagePrevious: 2}[aws.ToString(in.VersionStage)]
 	if back == 0 || len(m.versions) < back {
 		return nil, &smtypes.ResourceNotFoundException{Message: aws.String("Secrets Manager can't find the specified secret value for staging label: " + aws.ToString(in.VersionStage))}

@@ -74,10 +74,11 @@ func (h *Handler[C]) Reprocess(ctx context.Context, eventID string) (ReprocessRe
 	return ReprocessResult{EventID: eventID, Status: string(it.Status), Reason: it.Reason}, nil
 }
 
-// CheckSecret reads the secret (filling the cache) and reports whether it is
-// usable: secrets.ErrNotConfigured when it is missing or invalid.
+// CheckSecret reads the secret's AWSCURRENT version (filling the cache) and
+// reports whether it is usable: secrets.ErrNotConfigured when it is missing or
+// invalid. AWSPREVIOUS is left to the request that needs it.
 func (h *Handler[C]) CheckSecret(ctx context.Context) error {
-	_, err := h.secrets.Versions(ctx)
+	_, err := h.secrets.Current(ctx)
 	return err
 }
 

@@ -449,8 +449,11 @@ func (h *Handler[C]) bindCredential(ctx context.Context, req *apigw.Request, cfg
 	}
 	mac := hmac.New(sha256.New, cred.Key)
 	mac.Write(req.Body)
-	ttl := max(h.singleUseTTL(ctx, su, req, cred), time.Hour)
-	err := h.store.UseOnce(ctx, h.p.Name(), cred.ID, hex.EncodeToString(mac.Sum(nil)), req.Received.Add(ttl))
+	ttl, err := h.singleUseTTL(ctx, su, req, cred)
+	if err != nil {
+		return secretFailure(err), false
+	}
+	err = h.store.UseOnce(ctx, h.p.Name(), cred.ID, hex.EncodeToString(mac.Sum(nil)), req.Received.Add(ttl))
 	switch {
 	case errors.Is(err, eventstore.ErrReplay):
 		return reject(&Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "request is not authentic", Err: err}), false
@@ -465,18 +468,21 @@ func (h *Handler[C]) bindCredential(ctx context.Context, req *apigw.Request, cfg
 // the credential, not only the version that did. During a rotation's grace
 // period, AWSPREVIOUS may carry a larger tolerance than AWSCURRENT: a record
 // kept for the smaller one would expire while the previous version still
-// verifies the captured headers, and a forged body would pass. The versions
-// come from the cache, which authenticate has just filled: no call.
-func (h *Handler[C]) singleUseTTL(ctx context.Context, su SingleUser[C], req *apigw.Request, cred Credential) time.Duration {
-	ttl := cred.TTL
+// verifies the captured headers, and a forged body would pass. AWSCURRENT
+// comes from the cache, which authenticate has just filled; AWSPREVIOUS is read
+// here only while it may be used and has not been read (within a grace period,
+// a request verified by AWSCURRENT), and a failure to read it is a 503: the
+// record is never kept for less than a version could verify.
+func (h *Handler[C]) singleUseTTL(ctx context.Context, su SingleUser[C], req *apigw.Request, cred Credential) (time.Duration, error) {
+	ttl := max(cred.TTL, time.Hour)
 	versions, err := h.secrets.Versions(ctx)
 	if err != nil {
-		return ttl
+		return 0, err
 	}
 	for _, v := range versions {
 		ttl = max(ttl, su.SingleUse(req, v.Config).TTL)
 	}
-	return ttl
+	return ttl, nil
 }
 
 // enrich produces the message data, trying the version that authenticated

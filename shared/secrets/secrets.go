@@ -4,7 +4,7 @@
 // created (the secret's optional "previousVersionGraceHours", default 48, 0 =
 // never), so that a request signed with a secret that is being rotated out
 // still verifies (zero-downtime rotation) without the old secret working for
-// ever.
+// ever. AWSPREVIOUS is read only when a request needs it (see Cache).
 package secrets
 
 import (
@@ -71,6 +71,17 @@ type Version[C any] struct {
 func (v Version[C]) Previous() bool { return v.Stage == StagePrevious }
 
 // Cache holds the parsed versions of one secret.
+//
+// AWSCURRENT is read first and alone: it is all a request signed with the
+// current secret needs, so a fresh function makes one call. AWSPREVIOUS is read
+// only when something needs it: a request that AWSCURRENT (and any version
+// already read) does not verify, or a caller of Versions, which returns every
+// usable version. It is read only while it may be used (within the grace period
+// after AWSCURRENT's creation), at most once per read of AWSCURRENT, and after a
+// failed read at most once per minimum refresh interval; a read that fails is
+// an error (ErrUnavailable: the request is answered 503 and retried), never
+// "previous version absent", so an unreadable AWSPREVIOUS neither accepts nor
+// refuses a request that only it could decide.
 type Cache[C any] struct {
 	api        API
 	id         string
@@ -81,12 +92,21 @@ type Cache[C any] struct {
 
 	mu         sync.Mutex
 	current    *Version[C]
-	previous   *Version[C] // nil when absent, unusable or outside the grace period at load time
-	grace      time.Duration
+	grace      time.Duration // AWSCURRENT's grace period for AWSPREVIOUS
 	fetched    time.Time
 	lastForced time.Time
+	prev       previousState[C]
 	parsed     map[string]parsedVersion[C] // by version id: a version's value never changes
 	firstSeen  map[string]time.Time        // by version id, for a version Secrets Manager gave no creation date
+}
+
+// previousState is what the cache knows of AWSPREVIOUS since AWSCURRENT was
+// last read.
+type previousState[C any] struct {
+	read     bool        // read since AWSCURRENT was; version is nil when absent or broken
+	version  *Version[C] // the previous version, when read and usable
+	failedAt time.Time   // the last read that failed (Secrets Manager unavailable)
+	failure  error       // its error, answered again until the next read may be tried
 }
 
 type parsedVersion[C any] struct {
@@ -122,70 +142,196 @@ func New[C any](api API, id string, parse func([]byte) (C, error), opts ...Optio
 		parsed: map[string]parsedVersion[C]{}, firstSeen: map[string]time.Time{}}
 }
 
-// Versions returns the usable versions, AWSCURRENT first, reading Secrets
+// Current returns the AWSCURRENT version, reading Secrets Manager when the
+// cached copy is older than the TTL. It never reads AWSPREVIOUS: it is the
+// start-up check's read, the one the first request needs.
+func (c *Cache[C]) Current(ctx context.Context) (Version[C], error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.fresh(ctx); err != nil {
+		return Version[C]{}, err
+	}
+	return *c.current, nil
+}
+
+// Versions returns every usable version, AWSCURRENT first, reading Secrets
 // Manager when the cached copy is older than the TTL. AWSPREVIOUS is among
-// them only until the grace period after AWSCURRENT's creation has passed.
+// them only until the grace period after AWSCURRENT's creation has passed; it
+// is read here when it may be usable and has not been read since AWSCURRENT
+// was, and a failure to read it is an error (ErrUnavailable): a caller that
+// reasons about every version never sees a partial list.
 func (c *Cache[C]) Versions(ctx context.Context) ([]Version[C], error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.fresh(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.ensurePrevious(ctx); err != nil {
+		return nil, err
+	}
+	return c.usable(), nil
+}
+
+// fresh reads AWSCURRENT when it is not cached or older than the TTL.
+func (c *Cache[C]) fresh(ctx context.Context) error {
 	if c.current != nil && c.now().Sub(c.fetched) < c.ttl {
-		return c.usable(), nil
+		return nil
 	}
 	return c.load(ctx)
 }
 
-// usable is the cached versions that may be used now.
+// usable is the versions read so far that may be used now, AWSCURRENT first.
 func (c *Cache[C]) usable() []Version[C] {
 	out := []Version[C]{*c.current}
-	if c.previous != nil && c.now().Before(c.current.Created.Add(c.grace)) {
-		out = append(out, *c.previous)
+	if c.prev.version != nil && c.previousMayBeUsed() {
+		out = append(out, *c.prev.version)
 	}
 	return out
 }
 
+// previousMayBeUsed reports whether AWSPREVIOUS may be used now: within the
+// grace period (AWSCURRENT's) after AWSCURRENT was created.
+func (c *Cache[C]) previousMayBeUsed() bool {
+	return c.now().Before(c.current.Created.Add(c.grace))
+}
+
+// ensurePrevious reads AWSPREVIOUS if it may be used and has not been read
+// since AWSCURRENT was. After a failed read, it answers that failure again
+// without a call until the minimum refresh interval has passed, so a flood of
+// requests that AWSCURRENT does not verify cannot flood Secrets Manager.
+func (c *Cache[C]) ensurePrevious(ctx context.Context) error {
+	if c.prev.read || !c.previousMayBeUsed() {
+		return nil
+	}
+	now := c.now()
+	if c.prev.failure != nil && now.Sub(c.prev.failedAt) < c.minRefresh {
+		return c.prev.failure
+	}
+	p, _, err := c.read(ctx, StagePrevious)
+	switch {
+	case err != nil && errors.Is(err, ErrUnavailable):
+		c.prev.failedAt, c.prev.failure = now, err
+		return err
+	case err != nil:
+		// A broken previous version must not take the current one down with it:
+		// it is read as absent.
+		p = nil
+	}
+	c.prev = previousState[C]{read: true, version: p}
+	return nil
+}
+
 // Refresh re-reads the secret ahead of its TTL, as after a verification failure,
-// but at most once per minimum refresh interval. It reports whether it re-read.
+// but at most once per minimum refresh interval. It reports whether it re-read,
+// and returns every usable version as Versions does.
 func (c *Cache[C]) Refresh(ctx context.Context) ([]Version[C], bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	refreshed, err := c.forceLoad(ctx)
+	if err != nil || c.current == nil {
+		return nil, refreshed, err
+	}
+	if err := c.ensurePrevious(ctx); err != nil {
+		return nil, refreshed, err
+	}
+	return c.usable(), refreshed, nil
+}
+
+// forceLoad re-reads AWSCURRENT unless it was forced less than the minimum
+// refresh interval ago; it reports whether it re-read.
+func (c *Cache[C]) forceLoad(ctx context.Context) (bool, error) {
 	now := c.now()
 	if !c.lastForced.IsZero() && now.Sub(c.lastForced) < c.minRefresh {
-		if c.current == nil {
-			return nil, false, nil
-		}
-		return c.usable(), false, nil
+		return false, nil
 	}
 	c.lastForced = now
-	v, err := c.load(ctx)
-	return v, err == nil, err
+	if err := c.load(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Try is how every use of the secret goes: it calls try with each usable
 // version, prefer first (by version id; "" means AWSCURRENT first) and then
-// the others in order, until one succeeds. When none does, the cached copy may
-// predate a rotation: it re-reads the secret (Refresh: at most once per
-// minimum refresh interval) and, when it did, tries every version again. try
-// receives all usable versions too (AWSCURRENT first), for checks that only
-// the current version may decide.
+// the others in order, until one succeeds. AWSPREVIOUS is read only when no
+// version already read succeeds (and only while it may be used). When none
+// does, the cached copy may predate a rotation: it re-reads the secret
+// (at most once per minimum refresh interval) and, when it did, tries again
+// the same way. try receives the usable versions read so far too, AWSCURRENT
+// always first, for checks that only the current version may decide.
 //
-// It returns the version that succeeded and the usable versions. An error
-// reading the secret is returned as is (ErrNotConfigured, ErrUnavailable); a
-// failure of try is the first error try returned for the versions last tried.
+// It returns the version that succeeded and the usable versions read. An error
+// reading the secret is returned as is (ErrNotConfigured, ErrUnavailable) with
+// no versions; that includes AWSPREVIOUS when it may be used and cannot be
+// read, so that such a request is retried rather than refused. A failure of
+// try is the first error try returned for the versions last tried.
 func (c *Cache[C]) Try(ctx context.Context, prefer string, try func(v Version[C], all []Version[C]) error) (Version[C], []Version[C], error) {
-	versions, err := c.Versions(ctx)
+	c.mu.Lock()
+	err := c.fresh(ctx)
+	var versions []Version[C]
+	if err == nil {
+		versions = c.usable()
+	}
+	c.mu.Unlock()
 	if err != nil {
 		return Version[C]{}, nil, err
 	}
-	v, tryErr := tryEach(versions, prefer, try)
-	if tryErr == nil {
-		return v, versions, nil
+	v, versions, tryErr, err := c.round(ctx, versions, prefer, try)
+	if err != nil || tryErr == nil {
+		return v, versions, err
 	}
-	fresh, refreshed, err := c.Refresh(ctx)
-	if err != nil || !refreshed || len(fresh) == 0 {
+	c.mu.Lock()
+	refreshed, err := c.forceLoad(ctx)
+	var fresh []Version[C]
+	if refreshed {
+		fresh = c.usable()
+	}
+	c.mu.Unlock()
+	if err != nil || !refreshed {
+		// The versions known have all been tried: the request is refused as it
+		// would have been without the opportunistic re-read.
 		return Version[C]{}, versions, tryErr
 	}
-	v, tryErr = tryEach(fresh, prefer, try)
+	v, fresh, tryErr, err = c.round(ctx, fresh, prefer, try)
+	if err != nil {
+		return v, nil, err
+	}
 	return v, fresh, tryErr
+}
+
+// round tries the versions, then, when none succeeds, AWSPREVIOUS if it was
+// not among them and may be used (reading it). err is a failure to read it.
+func (c *Cache[C]) round(ctx context.Context, versions []Version[C], prefer string, try func(Version[C], []Version[C]) error) (v Version[C], all []Version[C], tryErr, err error) {
+	v, tryErr = tryEach(versions, prefer, try)
+	if tryErr == nil {
+		return v, versions, nil, nil
+	}
+	c.mu.Lock()
+	err = c.ensurePrevious(ctx)
+	var more []Version[C]
+	if err == nil {
+		more = c.usable()
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return Version[C]{}, nil, tryErr, err
+	}
+	for _, p := range more {
+		if !tried(versions, p) && try(p, more) == nil {
+			return p, more, nil, nil
+		}
+	}
+	return Version[C]{}, more, tryErr, nil
+}
+
+// tried reports whether v is among versions.
+func tried[C any](versions []Version[C], v Version[C]) bool {
+	for _, t := range versions {
+		if t.Stage == v.Stage && t.VersionID == v.VersionID && t.Created.Equal(v.Created) {
+			return true
+		}
+	}
+	return false
 }
 
 func tryEach[C any](versions []Version[C], prefer string, try func(Version[C], []Version[C]) error) (Version[C], error) {
@@ -212,39 +358,34 @@ func tryEach[C any](versions []Version[C], prefer string, try func(Version[C], [
 	return Version[C]{}, first
 }
 
-// Reload re-reads the secret now, regardless of the refresh limit. It is for
-// rare operator actions (re-processing after a fix), not for the request path,
-// where Refresh's limit protects Secrets Manager from floods of bad requests.
+// Reload re-reads the secret now, regardless of the refresh limit, and returns
+// every usable version as Versions does. It is for rare operator actions
+// (re-processing after a fix), not for the request path, where Refresh's limit
+// protects Secrets Manager from floods of bad requests.
 func (c *Cache[C]) Reload(ctx context.Context) ([]Version[C], error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.load(ctx)
-}
-
-func (c *Cache[C]) load(ctx context.Context) ([]Version[C], error) {
-	cur, grace, err := c.read(ctx, StageCurrent)
-	if err != nil {
+	if err := c.load(ctx); err != nil {
 		return nil, err
 	}
-	if cur == nil {
-		return nil, fmt.Errorf("%w: %s has no %s version", ErrNotConfigured, c.id, StageCurrent)
+	if err := c.ensurePrevious(ctx); err != nil {
+		return nil, err
 	}
-	var prev *Version[C]
-	// The previous version is read only while it may still be used: once the
-	// grace period is over (or when it is 0) it costs no call at all.
-	if c.now().Before(cur.Created.Add(grace)) {
-		p, _, err := c.read(ctx, StagePrevious)
-		switch {
-		case err != nil && errors.Is(err, ErrUnavailable):
-			return nil, err
-		case err != nil:
-			// A broken previous version must not take the current one down with it.
-		default:
-			prev = p
-		}
-	}
-	c.current, c.previous, c.grace, c.fetched = cur, prev, grace, c.now()
 	return c.usable(), nil
+}
+
+// load reads AWSCURRENT; AWSPREVIOUS is to be read again when needed.
+func (c *Cache[C]) load(ctx context.Context) error {
+	cur, grace, err := c.read(ctx, StageCurrent)
+	if err != nil {
+		return err
+	}
+	if cur == nil {
+		return fmt.Errorf("%w: %s has no %s version", ErrNotConfigured, c.id, StageCurrent)
+	}
+	c.current, c.grace, c.fetched = cur, grace, c.now()
+	c.prev = previousState[C]{failedAt: c.prev.failedAt, failure: c.prev.failure}
+	return nil
 }
 
 // read returns nil, 0, nil when the stage does not exist. The duration is the

@@ -21,6 +21,7 @@ type fakeSM struct {
 	calls      int
 	stageCalls map[string]int
 	fail       error
+	failStage  map[string]error // stage -> error, for that stage only
 }
 
 func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
@@ -31,6 +32,9 @@ func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretV
 	f.stageCalls[aws.ToString(in.VersionStage)]++
 	if f.fail != nil {
 		return nil, f.fail
+	}
+	if err := f.failStage[aws.ToString(in.VersionStage)]; err != nil {
+		return nil, err
 	}
 	v, ok := f.stages[aws.ToString(in.VersionStage)]
 	if !ok {
