@@ -54,6 +54,21 @@ func (c coldStart) Ratio() float64 {
 	return float64(c.TTFRMed) / float64(c.RefTTFRMed)
 }
 
+// ColdPart is what the cold start adds to the first response: its time less
+// the same function's warm invocation of a webhook (the calls a webhook makes
+// whenever it comes, which the reference, answering an empty request, does
+// not make).
+func (c coldStart) ColdPart() time.Duration { return max(c.TTFRMed-c.SecondMed, 0) }
+
+// ColdRatio is ColdPart over the reference's time to first response: the
+// cold start against the reference, like for like.
+func (c coldStart) ColdRatio() float64 {
+	if c.RefTTFRMed <= 0 {
+		return 0
+	}
+	return float64(c.ColdPart()) / float64(c.RefTTFRMed)
+}
+
 // measureColdStarts starts each function's real bootstrap afresh under the
 // Lambda Runtime Interface Emulator, opts.coldRuns times, each time next to a
 // fresh start of the reference function (ref, a host bootstrap) with the same

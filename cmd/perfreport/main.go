@@ -52,7 +52,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "docs/PERFORMANCE.md", "report to write")
 	flag.StringVar(&levels, "levels", "1,2,4,8,16,32", "load concurrency levels")
 	flag.IntVar(&o.perLevel, "per-level", 400, "webhooks per load level (spread over the four providers)")
-	flag.IntVar(&o.coldRuns, "cold-runs", 5, "cold starts per function")
+	flag.IntVar(&o.coldRuns, "cold-runs", 20, "cold starts per function, each beside one of the reference function (interleaved rounds)")
 	flag.IntVar(&o.costHooks, "cost-webhooks", 20, "webhooks per provider in the cost run")
 	flag.IntVar(&o.instances, "instances", 8, "sandboxes (emulators) per function in the load run (Lambda's concurrency)")
 	flag.StringVar(&o.commands, "commands", "", "the commands that produced this report, ';'-separated, for the report")
