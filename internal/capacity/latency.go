@@ -89,7 +89,7 @@ func (p Profile) Check() error {
 // behind it) are assumed slower than a DynamoDB write. Replace these with
 // figures measured in the target account before relying on them.
 var AWSDocumented = Profile{
-	Name: "aws-documented",
+	Name:   "aws-documented",
 	Source: "DynamoDB single-digit ms (on-demand-capacity-mode.html); p50/p99 assumed; SQS SendMessage and Secrets Manager GetSecretValue assumed (AWS publishes no latency)",
 	Ops: map[string]Dist{
 		OpPutItem:        {P50: 4 * time.Millisecond, P99: 12 * time.Millisecond},
