@@ -271,7 +271,9 @@ func renderCapacity(b *strings.Builder, r *report) {
 		c.Webhooks, c.Instances, c.MemoryMB, float64(c.FullVCPUMB)/float64(c.MemoryMB))
 	w("below %d MB that share of a vCPU). *Handler* is the simulated time per webhook: scaled CPU plus the AWS calls' latency. The open-loop replay\n", c.FullVCPUMB)
 	w("offers %d Poisson arrivals at the provider's peak, each served for one of the run's handler times by an instance of its own (as Lambda\n", c.Arrivals)
-	w("serves synchronous invocations): Little's law says *mean in flight* = *λW*; *p99 in flight* is what a burst needs above the mean.\n\n")
+	w("serves synchronous invocations): Little's law says *mean in flight* = *λW*; *p99 in flight* is what a burst needs above the mean.\n")
+	w("CPU is the handler's time here with no more handlers at once than cores; garbage collection and other processes on this machine land in\n")
+	w("it and are scaled with it, so the tail (p99) is pessimistic. An instance's first webhook also reads the secret.\n\n")
 	w("| provider | exactly once | AWS calls per webhook | WRU | handler p50 | p99 | mean | CPU | AWS | per instance | replay: mean in flight | λW | p99 in flight | peak |\n")
 	w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, res := range c.Runs {
@@ -296,7 +298,8 @@ func renderCapacity(b *strings.Builder, r *report) {
 	}
 	w("\nEach instance read its secret once (`GetSecretValue` for AWSCURRENT and AWSPREVIOUS) and kept it: these calls are per instance and per\n")
 	w("cache period, counted in the limits above, not per webhook. Write units per webhook are computed from the sizes of the items the run left\n")
-	w("in the table (an event item written twice: the conditional put and the queued mark).\n\n")
+	w("in the table (an event item written twice: the conditional put and the queued mark, both counted at its final size, so an upper estimate;\n")
+	w("the cost section's counts of the real calls are exact).\n\n")
 }
 
 // limitValue is the value of the first limit of kind.
