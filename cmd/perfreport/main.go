@@ -93,6 +93,7 @@ type report struct {
 	Opts     options
 	In       inputs
 	Elapsed  time.Duration
+	Capacity *capacityReport // the "Capacity" section (capacity.go)
 }
 
 // inputs are the constants of a run: the functions' configuration, the
@@ -120,6 +121,13 @@ func currentInputs() inputs {
 
 // run measures, then writes the report only if every measurement succeeded.
 func run(ctx context.Context, o options, log io.Writer) error {
+	switch capOpts.only {
+	case "capacity":
+		return runCapacityOnly(ctx, o, log)
+	case "":
+	default:
+		return errCapacityOnly
+	}
 	r, err := measure(ctx, o, log)
 	if err != nil {
 		return err // nothing is written
@@ -220,6 +228,9 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 		bare = r.Load[0].Bare.Mean
 	}
 	if r.Cost, err = measureCost(ctx, stack, keys, o, bare); err != nil {
+		return nil, err
+	}
+	if r.Capacity, err = measureCapacity(ctx, o, r, log); err != nil {
 		return nil, err
 	}
 	r.Elapsed = time.Since(began)

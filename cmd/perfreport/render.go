@@ -59,6 +59,7 @@ func render(r *report) string {
 	renderCold(&b, r)
 	renderLoad(&b, r)
 	renderCost(&b, r)
+	renderCapacity(&b, r)
 	return b.String()
 }
 
