@@ -2,7 +2,8 @@ package capacity
 
 // One simulated Lambda instance: its own handler (and so its own secret
 // cache), its own simulated clock, and clients of the shared in-memory table
-// and queue that charge each AWS call a latency drawn for this instance.
+// and queue that charge each AWS call a latency drawn for this instance: the
+// table's calls as the store makes them (its call hook), the queue's sends.
 
 import (
 	"context"
@@ -19,22 +20,6 @@ import (
 	"webhooks/shared/secrets"
 )
 
-// StoreCalls maps each Store method of the webhook path to the DynamoDB
-// calls eventstore.Store makes for it (shared/eventstore/eventstore.go).
-// When a method changes its calls (the latest-state record as a Query and a
-// conditional PutItem, say), change its line here.
-var StoreCalls = map[string][]string{
-	"Create":      {OpPutItem},
-	"Get":         {OpGetItem},
-	"UseOnce":     {OpPutItem},
-	"RecordState": {OpUpdateItem},
-	"MarkQueued":  {OpUpdateItem},
-	"Release":     {OpUpdateItem},
-	"Quarantine":  {OpUpdateItem},
-	"MarkUnsent":  {OpPutItem},
-	"ClearUnsent": {OpDeleteItem},
-}
-
 // instance is one simulated Lambda instance. Only its own goroutine touches
 // it while the run lasts.
 type instance struct {
@@ -50,62 +35,14 @@ func (in *instance) call(op string) {
 	in.aws += in.profile.Ops[op].Sample(in.rng)
 }
 
-func (in *instance) charge(method string) {
-	for _, op := range StoreCalls[method] {
-		in.call(op)
-	}
-}
-
-// timedStore is a client of the shared table whose calls are charged to one
-// instance. Methods it does not list pass through uncharged (operator paths).
-type timedStore struct {
-	pipeline.Store
-	in *instance
-}
-
-func (s timedStore) Create(ctx context.Context, it *eventstore.Item) (*eventstore.Item, error) {
-	s.in.charge("Create")
-	return s.Store.Create(ctx, it)
-}
-
-func (s timedStore) Get(ctx context.Context, provider, eventID string) (*eventstore.Item, error) {
-	s.in.charge("Get")
-	return s.Store.Get(ctx, provider, eventID)
-}
-
-func (s timedStore) UseOnce(ctx context.Context, provider, credential, bodyMAC string, expires time.Time) error {
-	s.in.charge("UseOnce")
-	return s.Store.UseOnce(ctx, provider, credential, bodyMAC, expires)
-}
-
-func (s timedStore) RecordState(ctx context.Context, provider, entity, state, newEventID string, expires time.Time) (string, bool, error) {
-	s.in.charge("RecordState")
-	return s.Store.RecordState(ctx, provider, entity, state, newEventID, expires)
-}
-
-func (s timedStore) MarkQueued(ctx context.Context, provider, eventID, messageID string, expires time.Time) error {
-	s.in.charge("MarkQueued")
-	return s.Store.MarkQueued(ctx, provider, eventID, messageID, expires)
-}
-
-func (s timedStore) Release(ctx context.Context, provider, eventID string) error {
-	s.in.charge("Release")
-	return s.Store.Release(ctx, provider, eventID)
-}
-
-func (s timedStore) Quarantine(ctx context.Context, provider, eventID, reason string) error {
-	s.in.charge("Quarantine")
-	return s.Store.Quarantine(ctx, provider, eventID, reason)
-}
-
-func (s timedStore) MarkUnsent(ctx context.Context, provider, eventID string, received time.Time, unconfirmed bool) error {
-	s.in.charge("MarkUnsent")
-	return s.Store.MarkUnsent(ctx, provider, eventID, received, unconfirmed)
-}
-
-func (s timedStore) ClearUnsent(ctx context.Context, provider, eventID string, received time.Time) error {
-	s.in.charge("ClearUnsent")
-	return s.Store.ClearUnsent(ctx, provider, eventID, received)
+// observe is the in-memory table's hook on every call it receives (a
+// client's, through eventstore.Memory.WithFault): the instance is charged
+// the DynamoDB operation the store made, whatever method made it (a state's
+// Create is a Query and a PutItem, twice the Query for a redelivery), and no
+// call fails.
+func (in *instance) observe(c eventstore.Call) eventstore.Failure {
+	in.call("DynamoDB." + c.Op)
+	return eventstore.Failure{}
 }
 
 // timedQueue is a publisher to the shared queue charged to one instance.

@@ -36,10 +36,11 @@ type Inputs struct {
 	// HotStateWRU and HotStateRRU are the write and read units one state
 	// event of an entity costs on the entity's partition: the conditional
 	// put of the state and the update that marks it queued, and the
-	// Query (Limit 1) that reads the latest state.
+	// Query (Limit 1, eventually consistent: half a unit) that reads the
+	// latest state.
 	HotStateWRU, HotStateRRU float64
 	// SecretCallsPerRead: GetSecretValue calls per read of a secret
-	// (AWSCURRENT and AWSPREVIOUS).
+	// (AWSCURRENT; AWSPREVIOUS only for a request it must verify).
 	SecretCallsPerRead float64
 	// SecretTTL: how long an instance keeps its secret.
 	SecretTTL time.Duration
@@ -55,7 +56,7 @@ type Inputs struct {
 
 // DefaultInputs are the model's inputs for this stack.
 var DefaultInputs = Inputs{
-	HotStateWRU: 2, HotStateRRU: 1, SecretCallsPerRead: 2, SecretTTL: secrets.DefaultTTL,
+	HotStateWRU: 2, HotStateRRU: 0.5, SecretCallsPerRead: 1, SecretTTL: secrets.DefaultTTL,
 	KMSPerSecretCall: 1, ScalingWindow: 10 * time.Second, PartitionRRU: 3000,
 }
 
