@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"webhooks/internal/awskit/awstest"
-	"webhooks/internal/devkit"
 	"webhooks/internal/console"
+	"webhooks/internal/devkit"
 )
 
 // consoleServer is the console over the fixture's make run, as `webhookctl
