@@ -214,11 +214,11 @@ func TestConsoleInBrowser(t *testing.T) {
 			if shots == "" {
 				return chromedp.Void{}, nil
 			}
-			buf, err := chromedp.FullScreenshot(90)(ctx, tg)
+			buf, err := chromedp.FullScreenshot(100)(ctx, tg)
 			if err != nil {
 				return chromedp.Void{}, err
 			}
-			return chromedp.Void{}, os.WriteFile(filepath.Join(shots, name+".jpg"), buf, 0o644)
+			return chromedp.Void{}, os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
 		}
 	}
 	waitText := func(id, want string) step {
