@@ -35,7 +35,7 @@ async function api(path, body) {
   return data;
 }
 
-function fmtTime(t) { return t ? t.replace(".000Z", "Z") : "-"; }
+function fmtTime(t) { return t ? new Date(t).toISOString() : "-"; }
 
 function costText(c) {
   if (!c) return "";
