@@ -226,3 +226,18 @@ func TestConsoleAPI(t *testing.T) {
 		}
 	})
 }
+
+// The console listens on a loopback address only: any other -addr is a usage
+// error, before any target is read.
+func TestConsoleRefusesOtherAddresses(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:8080", ":8080", "192.168.1.5:8080", "[::]:8080", "example.com:80"} {
+		_, errOut, code := ctl("console", "-addr", addr, "-state", "/nonexistent/local.json")
+		if code != 2 || !strings.Contains(errOut, "loopback") {
+			t.Errorf("-addr %s: exit %d, %s", addr, code, errOut)
+		}
+	}
+	_, errOut, code := ctl("console", "-addr", "127.0.0.1:0", "-state", "/nonexistent/local.json")
+	if code != 1 || !strings.Contains(errOut, "no running make run") {
+		t.Errorf("no make run: exit %d, %s", code, errOut)
+	}
+}
