@@ -110,6 +110,18 @@ func TestConsoleAPI(t *testing.T) {
 		t.Logf("search cost: %+v (matched %d)", r.Cost, r.Matched)
 	})
 
+	t.Run("a search in the page's address is in its markup", func(t *testing.T) {
+		resp, err := http.Get(hs.URL + "/?provider=tiki&subject=347171822")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if page := string(b); resp.StatusCode != 200 || !strings.Contains(page, ids[1]) || !strings.Contains(page, `status-queued">queued<`) || strings.Contains(page, ids[0]) {
+			t.Errorf("page %d lacks the event and its status:\n%s", resp.StatusCode, page)
+		}
+	})
+
 	t.Run("newest first, bounded", func(t *testing.T) {
 		var r console.SearchReply
 		getJSON(t, hs.URL+"/api/events?provider=tiki&limit=2", &r)

@@ -188,6 +188,10 @@ func (s *Server) checkForgery(r *http.Request) (code, msg string) {
 
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if page := s.renderSearch(r.Context(), r); page != nil {
+		_, _ = w.Write(page)
+		return
+	}
 	_, _ = w.Write(s.page)
 }
 

@@ -326,6 +326,12 @@ async function init() {
   const now = new Date();
   $("replay-to").value = now.toISOString().replace(/\.\d+Z$/, "Z");
   $("replay-from").value = new Date(now - 3600e3).toISOString().replace(/\.\d+Z$/, "Z");
+  // A search in the address (/?provider=tiki&subject=...): the server put its
+  // results in the page; fill the form with it.
+  const qs = new URLSearchParams(location.search);
+  for (const f of ["provider", "subject", "type", "status", "from", "to", "limit"]) {
+    if (qs.get(f)) $("search-" + f).value = qs.get(f);
+  }
   $("search-form").addEventListener("submit", search);
   $("chart-form").addEventListener("submit", loadChart);
   wireActions();
