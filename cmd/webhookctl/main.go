@@ -41,6 +41,8 @@ Operating (make run, or a deployed stack with -stack NAME):
                                                   move dead-lettered messages back to the queue, in order
   webhookctl tail -provider P -consume | -f       print (and consume) the CloudEvents on P's queue
   webhookctl tail -provider P -dlq                peek at P's dead-letter queue
+  webhookctl console [-addr 127.0.0.1:8080]       the events console in a browser: search, an event's
+                                                  timeline, counts, the commands above (loopback only)
 
 Providers (with the variant flag sign and send take):
 %s
@@ -115,6 +117,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runReplay(args[1:], stdout, stderr)
 	case "dlq":
 		err = runDLQ(args[1:], stdout, stderr)
+	case "console":
+		err = runConsole(args[1:], stdout, stderr)
 	case "gen-events":
 		err = runGenEvents(args[1:], stdout, stderr)
 	case "resign":

@@ -93,6 +93,7 @@ type target struct {
 	sqs       *sqs.Client
 	lambda    invoker
 	local     bool
+	cfg       aws.Config // the SDK configuration the clients were made from
 }
 
 // resolve finds the target: the stack's outputs through the SDK's default
@@ -145,6 +146,7 @@ func stackTarget(stack string, cfg aws.Config, outputs map[string]string) (*targ
 		table:     outputs[contract.OutputTable],
 		functions: map[string]string{}, queues: map[string]string{}, dlqs: map[string]string{},
 		ddb: dynamodb.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg), lambda: lambda.NewFromConfig(cfg, invokeRetries),
+		cfg: cfg,
 	}
 	if t.table == "" {
 		return nil, fmt.Errorf("stack %s has no output %s: is it this project's stack?", stack, contract.OutputTable)
@@ -184,6 +186,7 @@ func (tf *targetFlags) resolveLocal(ctx context.Context) (*target, error) {
 		// each function is named after its provider.
 		lambda: lambda.NewFromConfig(cfg, invokeRetries, func(o *lambda.Options) { o.BaseEndpoint = aws.String(cmp.Or(st.Lambda, st.Gateway)) }),
 		local:  true,
+		cfg:    cfg,
 	}
 	for _, name := range kits.Names() {
 		t.functions[name] = cmp.Or(st.Functions[name], name)
