@@ -2,7 +2,6 @@ package awskit
 
 import (
 	"bufio"
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -186,8 +185,8 @@ func ItemLeaks(k devkit.Kit, item map[string]ddb.AttributeValue, planted ...stri
 		if data := Str(item, a); data != "" {
 			var l []Leak
 			typ := ""
-			for _, ta := range eventstore.TypeAttributes {
-				typ = cmp.Or(typ, Str(item, ta))
+			if ev, err := eventstore.Decode(item); err == nil {
+				typ = ev.Type // which fields the type keeps as sent
 			}
 			l, kept = dataLeaks(k, where+" "+a, typ, []byte(data), false, planted)
 			out = append(out, l...)

@@ -30,6 +30,7 @@ import (
 	"webhooks/internal/awskit/awstest"
 	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/kits"
+	"webhooks/shared/contract"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/metrics"
@@ -81,9 +82,9 @@ type faultyDDB struct {
 }
 
 // UpdateItem fails the mark that records an event as queued (the update that
-// sets queued_at), when asked.
+// sets the TTL attribute: no other write gives an event one), when asked.
 func (d faultyDDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	if in.UpdateExpression != nil && strings.Contains(*in.UpdateExpression, "queued_at") {
+	if _, marks := in.ExpressionAttributeValues[":"+contract.TableTTLAttribute]; marks && in.UpdateExpression != nil && strings.Contains(*in.UpdateExpression, "SET") {
 		d.f.mu.Lock()
 		fail := d.f.failMark
 		d.f.marksTried++

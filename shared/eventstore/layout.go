@@ -93,12 +93,11 @@ const (
 	attrDataDropped = "data_dropped"
 )
 
-// DataAttributes, TypeAttributes and SubjectAttributes name, for tools that
-// read the table's items as they are (the card-number oracle), the attributes
-// of either layout that hold an event's data, type and subject.
+// DataAttributes and SubjectAttributes name, for tools that read the table's
+// items as they are (the card-number oracle), the attributes of either
+// layout that hold an event's data and subject.
 var (
 	DataAttributes    = []string{attrData, legacyData}
-	TypeAttributes    = []string{attrType, legacyType}
 	SubjectAttributes = []string{attrSubject, legacySubject}
 )
 

@@ -297,7 +297,7 @@ func MotoOrSkipWith(t testing.TB, opt awskit.MotoOptions) *awskit.Server {
 // EventView reads a stored event item as eventstore.Decode does (the one
 // reading of the layout, either layout) and shows it under the names the
 // tests ask for: status, reason, data, subject, type, message_id,
-// data_sha256 and verified_by, and the index key quarantine_pk, the TTL
+// data_sha256, verified_by and queued_at, and the index key quarantine_pk, the TTL
 // expires_at and the flags deprecated and data_dropped as stored. ok is false for an item that is not an event.
 func EventView(raw map[string]ddb.AttributeValue) (id string, view map[string]ddb.AttributeValue, ok bool) {
 	it, err := eventstore.Decode(raw)
@@ -310,6 +310,9 @@ func EventView(raw map[string]ddb.AttributeValue) (id string, view map[string]dd
 		if v != "" {
 			view[name] = &ddb.AttributeValueMemberS{Value: v}
 		}
+	}
+	if !it.QueuedAt.IsZero() {
+		view["queued_at"] = &ddb.AttributeValueMemberS{Value: eventstore.FormatTime(it.QueuedAt)}
 	}
 	for _, name := range []string{"quarantine_pk", "expires_at", "deprecated", "data_dropped"} {
 		if v, ok := raw[name]; ok {
