@@ -57,7 +57,9 @@ const (
 	// if the key were taken, by the event of the last such write the proxy
 	// let through for the same provider: the function takes the new webhook
 	// for a redelivery of that other webhook, stores nothing, and answers 200
-	// duplicate naming it. Rules of this kind pass over every other call (and
+	// duplicate naming it (the item as that write sent it, its status made
+	// queued: nothing is sent again). Rules of this kind pass over every
+	// other call (and
 	// over a provider's first event write, when there is no earlier event to
 	// name).
 	FalseDuplicate Kind = "false-duplicate"
@@ -169,7 +171,7 @@ func (p *Proxy) pick(service, op string, body []byte) (rule Rule, named string, 
 		if (r.Service == "" || r.Service == service) && (r.Operation == "" || r.Operation == op) && p.rng.Float64() < r.Rate {
 			p.hits[service+"/"+op+"/"+string(r.Kind)]++
 			if r.Kind == FalseDuplicate {
-				return r, p.lastEvent[owner], true
+				return r, strings.Replace(p.lastEvent[owner], `"st":{"S":"stored"}`, `"st":{"S":"queued"}`, 1), true
 			}
 			return r, "", true
 		}
@@ -182,7 +184,7 @@ func (p *Proxy) pick(service, op string, body []byte) (rule Rule, named string, 
 
 // eventWrite tells whether a call writes a new event with a plain key (a
 // DynamoDB PutItem of sort key "event" on the condition that the key is
-// free) and, if so, whose (the partition key up to its first '#': the
+// free), to be sent (status stored, not quarantined), and, if so, whose (the partition key up to its first '#': the
 // provider) and the item it writes, as DynamoDB JSON.
 func eventWrite(service, op string, body []byte) (owner, item string, ok bool) {
 	if service != "dynamodb" || op != "PutItem" {
@@ -195,8 +197,10 @@ func eventWrite(service, op string, body []byte) (owner, item string, ok bool) {
 	var keys struct {
 		PK struct{ S string } `json:"pk"`
 		SK struct{ S string } `json:"sk"`
+		ST struct{ S string } `json:"st"`
 	}
-	if json.Unmarshal(body, &in) != nil || in.ConditionExpression != "attribute_not_exists(pk)" || json.Unmarshal(in.Item, &keys) != nil || keys.SK.S != "event" {
+	if json.Unmarshal(body, &in) != nil || in.ConditionExpression != "attribute_not_exists(pk)" || json.Unmarshal(in.Item, &keys) != nil ||
+		keys.SK.S != "event" || keys.ST.S != "stored" {
 		return "", "", false
 	}
 	owner, _, _ = strings.Cut(keys.PK.S, "#")

@@ -163,7 +163,8 @@ func (it *Item) Size() int {
 }
 
 // Create writes it unless an event with its key exists. It returns nil, nil when
-// it created the item, and the existing item when there was one (a duplicate).
+// it created the item, and the existing item when there was one (a duplicate),
+// whose id it then gives it.
 // An event that is a state of an entity (it.Entity set) is given its id here:
 // the next state's, or the stored one's when its state is the entity's latest
 // (layout.go). The item is written without expires_at (see MarkQueued).
@@ -177,7 +178,7 @@ func (st *Store) Create(ctx context.Context, it *Item) (*Item, error) {
 		return nil, err
 	}
 	if len(old) > 0 {
-		return decode(old)
+		return duplicateOf(it, old)
 	}
 	return st.Get(ctx, it.Provider, it.EventID)
 }

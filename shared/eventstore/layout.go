@@ -422,6 +422,17 @@ func expandMessageID(v ddb.AttributeValue) string {
 	return expandID(v)
 }
 
+// duplicateOf reads the event found where it was to be written, and gives
+// it its id: the stored event's, which the caller answers with.
+func duplicateOf(it *Item, old map[string]ddb.AttributeValue) (*Item, error) {
+	found, err := decode(old)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the event at %s's key: %w", ErrUnavailable, it.EventID, err)
+	}
+	it.EventID = found.EventID
+	return found, nil
+}
+
 // stateTable is what recording a state needs of a store: the latest item of
 // a partition, and a write on the condition that the key is free (returning
 // the item found there when it is not).
@@ -453,12 +464,7 @@ func createState(ctx context.Context, t stateTable, it *Item) (*Item, error) {
 					consistent = true
 					continue
 				}
-				old, err := decode(latest)
-				if err != nil {
-					return nil, fmt.Errorf("%w: state of %s: %w", ErrUnavailable, it.Provider, err)
-				}
-				it.EventID = old.EventID
-				return old, nil
+				return duplicateOf(it, latest)
 			}
 			g, err := strconv.ParseUint(str(latest, contract.TableSortKey), 16, 32)
 			if err != nil || g >= maxGen {

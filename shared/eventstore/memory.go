@@ -175,7 +175,7 @@ func (m *Memory) Create(ctx context.Context, it *Item) (*Item, error) {
 		return nil, err
 	}
 	if len(old) > 0 {
-		return decode(old)
+		return duplicateOf(it, old)
 	}
 	return m.Get(ctx, it.Provider, it.EventID)
 }
