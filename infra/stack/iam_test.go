@@ -299,7 +299,7 @@ func (r *roleRun) run() {
 }
 
 // keyKinds records the kinds of leading key a call used ("tiki#<event id>",
-// "tiki#unsent", "tiki#state#…", ...), for the log: what the LeadingKeys
+// "tiki#unsent", "tiki#<entity prefix>", ...), for the log: what the LeadingKeys
 // evaluation covered.
 func (r *roleRun) keyKinds(c awskit.Call) {
 	ctx, err := callContext(c)

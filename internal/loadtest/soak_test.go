@@ -64,8 +64,8 @@ func TestSoakExactlyOnceUnderFaults(t *testing.T) {
 }
 
 // A function that answers "duplicate" for a new webhook (here: the fault
-// proxy answers its latest-state record as if the state were recorded already,
-// naming the previous webhook's event), storing nothing, passes every check
+// proxy answers its store-once write as if its key were taken, by the
+// previous such webhook's event), storing nothing, passes every check
 // that trusts the ids it answers, and fails the soak's oracle.
 func TestSoakCatchesADuplicateAnsweredForANewWebhook(t *testing.T) {
 	if testing.Short() {

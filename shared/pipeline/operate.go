@@ -236,6 +236,11 @@ func (h *Handler[C]) redriveOne(ctx context.Context, r eventstore.Ref, cutoff ti
 		h.log.WarnContext(ctx, "redrive: event quarantined", slog.String("eventId", it.EventID), slog.String("reason", it.Reason))
 	case out.outcome == metrics.Accepted:
 		res.Sent++
+		if !r.ReceivedAt.Equal(it.ReceivedAt) {
+			// A marker left by a redelivery (its own receipt time, when its
+			// store got no answer): the send cleared the event's, not this.
+			h.clearUnsent(ctx, name, r)
+		}
 		h.log.InfoContext(ctx, "redriven", slog.String("eventId", it.EventID), slog.String("eventType", it.Type))
 	default: // queued meanwhile by a delivery of the webhook
 		h.clearUnsent(ctx, name, r)

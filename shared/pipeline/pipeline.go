@@ -47,7 +47,8 @@ type Event struct {
 	// whose key could come back for a new state (no event id of its own, or
 	// a time too coarse or optional to tell two states apart): Key is then
 	// the entity's state, and the event is a duplicate only when that state
-	// equals the entity's latest recorded state (see eventstore.RecordState),
+	// equals the entity's latest recorded state (eventstore's layout.go: the
+	// entity's states in a partition of their own),
 	// so A → B → A is three events and only an immediate redelivery of the
 	// latest state is one event. Every key that can recur must be such an
 	// entity's state (docs/CONTRACT.md lists each type's). Like Key, it must
