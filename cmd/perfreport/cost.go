@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
@@ -84,8 +87,11 @@ func measureCost(ctx context.Context, stack *localrun.Stack, keys devkit.Signers
 			if err != nil {
 				return 0, err
 			}
+			// As Lambda invokes it: with a request id, which every log
+			// line of the invocation carries (and the log bytes count).
+			lctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: newRequestID()})
 			t0 := time.Now()
-			raw, err := h.Invoke(ctx, ev)
+			raw, err := h.Invoke(lctx, ev)
 			d := time.Since(t0)
 			if err != nil {
 				return d, err
@@ -162,6 +168,15 @@ func floor(provider string, requestBytes int) (loadtest.Usage, loadtest.Breakdow
 	u := Floor
 	u.Provider, u.RequestBytes = provider, requestBytes
 	return u, loadtest.PerMillion(loadtest.USEast1, u, loadtest.Amortised{})
+}
+
+// newRequestID is a Lambda request id: a random UUID.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // isDuplicateOK: a redelivery is answered 200 with outcome duplicate.
