@@ -31,7 +31,7 @@ func TestLeakScanners(t *testing.T) {
 	item := func(typ, subject, data string) map[string]ddb.AttributeValue {
 		return map[string]ddb.AttributeValue{
 			"pk": sAttr("alchemypay#" + eventID), "sk": sAttr("event"), "event_id": sAttr(eventID), "type": sAttr(typ),
-			"subject": sAttr(subject), "data": sAttr(data), "received_at": sAttr("2026-01-02T03:04:05.123Z"),
+			"subject": sAttr(subject), "data": sAttr(data), "received_at": sAttr("2026-01-02T03:04:05.123Z"), "status": sAttr("queued"),
 			"data_sha256": sAttr("4111111111111111111111111111111111111111111111111111111111111a2b"),
 			"expires_at":  &ddb.AttributeValueMemberN{Value: "1767323045"},
 		}
@@ -59,6 +59,7 @@ func TestLeakScanners(t *testing.T) {
 		{"Tiki's stock subject", tikidev.Kit, item("tiki.stock.changed", "sgn/1377286379376",
 			`{"sku":"1377286379376","warehouse":"sgn","qty_salable":1}`), ""},
 	} {
+		c.it["pk"] = sAttr(c.kit.Name + "#" + eventID) // the item's provider is the kit's
 		if got := numbers(ItemLeaks(c.kit, c.it)); got != c.want {
 			t.Errorf("%s: found %q, want %q", c.name, got, c.want)
 		}
