@@ -226,7 +226,7 @@ bench: build run-bin tools
 		-commands "make bench; $(GO) test -run '^\$$' -bench . -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) $(BENCH_PKGS); $(GO) run ./cmd/perfreport -bench $(BENCH_OUT) -lambda-bin $(BUILD_DIR) -host-bin $(RUN_BIN) -out docs/PERFORMANCE.md $(PERF_ARGS)" $(PERF_ARGS)
 
 # ---- Capacity (issue 23): the "Capacity" section of docs/PERFORMANCE.md, alone ----
-# The capacity model and its simulation (internal/capacity) without moto_server, the
+# The capacity model and its simulation (internal/loadtest/capacity) without moto_server, the
 # emulator or a build: seconds. `make bench` writes the same section into the report
 # with the latency its load run measured; this writes it alone to CAPACITY_OUT.
 CAPACITY_OUT  ?= .run/capacity.md

@@ -1,6 +1,6 @@
 package main
 
-// The "Capacity" section: the capacity model of internal/capacity under the
+// The "Capacity" section: the capacity model of internal/loadtest/capacity under the
 // usage its simulation measures. `make bench` runs it after the cost run,
 // with the latency measured against moto_server by the load run (or the
 // documented AWS figures: -capacity-latency aws); `-only capacity` runs the
@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"webhooks/internal/capacity"
 	"webhooks/internal/devkit/kits"
+	"webhooks/internal/loadtest/capacity"
 )
 
 // capacityOptions are the section's flags, registered beside main's.
@@ -196,7 +196,7 @@ func renderCapacity(b *strings.Builder, r *report) {
 	w := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	load := c.Load
 	w("## Capacity\n\n")
-	w("What limits a flash sale, on paper and in simulation (`internal/capacity`). On paper: each limit on the webhook path with its value and\n")
+	w("What limits a flash sale, on paper and in simulation (`internal/loadtest/capacity`). On paper: each limit on the webhook path with its value and\n")
 	w("source (*documented*: read on the page cited; *assumed*: not found there), what the peak assumed below asks of it, and the multiple of\n")
 	w("that peak at which it breaks. In simulation: each provider's real handler (`pipeline.New` over the in-memory table and queue, webhooks\n")
 	w("signed by the dev kits) served by simulated Lambda instances, one request at a time each; every AWS call is charged a latency drawn from the\n")

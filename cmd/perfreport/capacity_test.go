@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"webhooks/internal/capacity"
+	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/kits"
+	"webhooks/internal/loadtest/capacity"
 )
 
 // capacityFixture is a capacity section whose every input and measurement
@@ -46,7 +47,7 @@ func capacityFixture(k float64) *report {
 		}
 		c.Runs = append(c.Runs, res)
 		usage[p] = capacity.UsageOf(res)
-		peaks = append(peaks, capacity.Peak{Provider: p, Rate: 100 * x * k, Why: "why " + p, HotRate: 7 * x * k, HotEntity: "entity", HotState: true})
+		peaks = append(peaks, capacity.Peak{Provider: p, Peak: devkit.Peak{Rate: 100 * x * k, Why: "why " + p, HotRate: 7 * x * k, HotEntity: "entity", HotState: true}})
 		c.Replays[p] = capacity.Replay{Served: n, Span: d(1000 * x), MeanService: d(20 * x), MeanInFlight: 3.5 * x * k, P99InFlight: int(9 * x * k), PeakInFlight: int(11 * x * k)}
 	}
 	c.Load = capacity.Load{Peaks: peaks, Usage: usage, In: in}

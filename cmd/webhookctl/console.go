@@ -1,6 +1,6 @@
 package main
 
-// webhookctl console: the events console (internal/console) over this
+// webhookctl console: the events console (cmd/webhookctl/console) over this
 // command's targets. The console reads the table through shared/eventstore;
 // its actions are the operator commands as the other subcommands run them
 // (Lambda Invoke on the provider's function, the dead-letter redrive over
@@ -23,9 +23,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"webhooks/cmd/webhookctl/console"
 	"webhooks/infra/spec"
 	"webhooks/internal/awskit"
-	"webhooks/internal/console"
 	"webhooks/internal/devkit/kits"
 	"webhooks/shared/pipeline"
 )

@@ -26,9 +26,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"webhooks/cmd/webhookctl/console"
 	"webhooks/internal/awskit"
 	"webhooks/internal/awskit/awstest"
-	"webhooks/internal/console"
 	"webhooks/internal/localrun"
 )
 

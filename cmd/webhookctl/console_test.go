@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"webhooks/cmd/webhookctl/console"
 	"webhooks/internal/awskit/awstest"
-	"webhooks/internal/console"
 	"webhooks/internal/devkit"
 )
 

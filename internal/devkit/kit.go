@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
@@ -25,6 +26,7 @@ import (
 	"webhooks/shared/contract"
 	"webhooks/shared/lambdamain"
 	"webhooks/shared/pipeline"
+	"webhooks/shared/secrets"
 )
 
 // Kit is one provider's tooling support.
@@ -53,6 +55,15 @@ type Kit struct {
 	// main does (shared/lambdamain).
 	Handler HandlerFunc
 
+	// InProcess builds the provider's handler over in-process parts, exactly
+	// as its Lambda main assembles it (lambdamain.Assemble): the capacity
+	// simulation's instances.
+	InProcess InProcessFunc
+
+	// Peak is the provider's assumed flash-sale peak (docs/PERFORMANCE.md,
+	// "Capacity").
+	Peak Peak
+
 	// Adversarial wraps a JSON value in an otherwise valid body of the
 	// provider, for the linear-time tests and benchmarks; it returns the
 	// variant. The value is the last member of the object the provider
@@ -64,6 +75,44 @@ type Kit struct {
 	// as queued: written from docs/CONTRACT.md §5, for the tests that look
 	// for card numbers (a full one may survive only there).
 	Kept func(eventType string, data []byte, queued bool) cardref.KeptAsSent
+}
+
+// Peak is the peak a provider is assumed to reach in a flash sale, and why.
+// Assumptions, stated plainly: no provider publishes its volumes. They follow
+// docs/DEPLOY.md ("Throttling"), which sizes the stage throttle for them.
+type Peak struct {
+	Rate float64 // webhooks per second at the peak
+	Why  string
+	// HotRate is the webhooks per second of the provider's busiest single
+	// entity (one message group) and HotEntity names it; HotState says they
+	// are states of that entity, recorded in its one partition.
+	HotRate   float64
+	HotEntity string
+	HotState  bool
+}
+
+// Parts are what a handler is built over in process: the secret's API, the
+// store, the queue, and the function's stdout (JSON logs and EMF records).
+type Parts struct {
+	Secrets secrets.API
+	Store   pipeline.Store
+	Queue   pipeline.Queue
+	Stdout  io.Writer
+}
+
+// InProcessFunc builds a provider's handler of API Gateway events over parts,
+// configured by env.
+type InProcessFunc func(env lambdamain.Env, parts Parts) (func(context.Context, events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse, error)
+
+// InProcessOf returns the InProcessFunc of a provider.
+func InProcessOf[C any](p pipeline.Provider[C]) InProcessFunc {
+	return func(env lambdamain.Env, parts Parts) (func(context.Context, events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse, error) {
+		h, err := lambdamain.Assemble(p, env, parts.Secrets, parts.Store, parts.Queue, lambdamain.NewLogger(parts.Stdout), parts.Stdout)
+		if err != nil {
+			return nil, err
+		}
+		return h.HandleHTTP, nil
+	}
 }
 
 // SignOptions are sender choices a provider may offer.

@@ -112,10 +112,15 @@ func NewHandler[C any](ctx context.Context, p pipeline.Provider[C], env Env, log
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	sc := secrets.New(secretsmanager.NewFromConfig(cfg), env.SecretID, p.ParseSecret)
-	store := eventstore.New(dynamodb.NewFromConfig(cfg), env.Table)
-	pub := queue.New(sqs.NewFromConfig(cfg), env.QueueURL)
-	return pipeline.New(p, sc, store, pub, pipeline.Options{
+	return Assemble(p, env, secretsmanager.NewFromConfig(cfg), eventstore.New(dynamodb.NewFromConfig(cfg), env.Table),
+		queue.New(sqs.NewFromConfig(cfg), env.QueueURL), log, stdout)
+}
+
+// Assemble builds the pipeline for p over its secret's API, its store and its
+// queue, with the options a function's main sets: NewHandler over AWS clients,
+// the capacity simulation over in-process ones.
+func Assemble[C any](p pipeline.Provider[C], env Env, sm secrets.API, store pipeline.Store, q pipeline.Queue, log *slog.Logger, stdout io.Writer) (*pipeline.Handler[C], error) {
+	return pipeline.New(p, secrets.New(sm, env.SecretID, p.ParseSecret), store, q, pipeline.Options{
 		EventTTL: env.EventTTL,
 		Logger:   log,
 		Metrics:  metrics.New(stdout, env.MetricsNamespace),

@@ -18,7 +18,11 @@ var Kit = devkit.Kit{
 	NewSigner: newSigner,
 	Samples:   samples,
 	Handler:   devkit.HandlerOf(alchemypay.New()),
-	Kept:      kept,
+	InProcess: devkit.InProcessOf(alchemypay.New()),
+	Peak: devkit.Peak{Rate: 50,
+		Why:     "card spending during the sale, plus retry waves after any outage of ours (every ten minutes for an hour, then hourly)",
+		HotRate: 1, HotEntity: "one card order's states", HotState: true},
+	Kept: kept,
 	Adversarial: func(v string) (string, []byte) {
 		return "", []byte(`{"orderNo":"100217","orderType":"1","status":"FAIL","cardNumber":"5554748800912345","x":` + v + `}`)
 	},

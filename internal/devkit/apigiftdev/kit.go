@@ -22,7 +22,11 @@ var Kit = devkit.Kit{
 	NewSigner: newSigner,
 	Samples:   samples,
 	Handler:   devkit.HandlerOf(apigift.New()),
-	Kept:      kept,
+	InProcess: devkit.InProcessOf(apigift.New()),
+	Peak: devkit.Peak{Rate: 30,
+		Why:     "gift cards sold in the same sale: an invoice status change per order and a delivery per inventory item",
+		HotRate: 2, HotEntity: "one order's invoice states", HotState: true},
+	Kept: kept,
 	Adversarial: func(v string) (string, []byte) {
 		return "order-invoice-status-changed", []byte(`{"orderId":"b3c09d58","status":1,"price":47.99,"x":` + v + `}`)
 	},

@@ -24,7 +24,11 @@ var Kit = devkit.Kit{
 	NewSigner: newSigner,
 	Samples:   samples,
 	Handler:   devkit.HandlerOf(oslpay.New()),
-	Kept:      kept,
+	InProcess: devkit.InProcessOf(oslpay.New()),
+	Peak: devkit.Peak{Rate: 20,
+		Why:     "crypto purchases: an order webhook per state, KYC and account events besides",
+		HotRate: 1, HotEntity: "one order's states", HotState: true},
+	Kept: kept,
 	Adversarial: func(v string) (string, []byte) {
 		return "", []byte(`{"type":"order_status_change","data":{"orderId":"o1","state":"COMPLETED","appid":"dev-oslpay-app","x":` + v + `}}`)
 	},

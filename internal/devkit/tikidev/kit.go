@@ -21,7 +21,11 @@ var Kit = devkit.Kit{
 	NewSigner:       newSigner,
 	Samples:         samples,
 	Handler:         devkit.HandlerOf(tiki.New()),
-	Kept:            kept,
+	InProcess:       devkit.InProcessOf(tiki.New()),
+	Peak: devkit.Peak{Rate: 600,
+		Why:     "a marketplace flash sale: an order webhook per order state change and a stock webhook per SKU and warehouse each order moves; as docs/DEPLOY.md sizes it, two hundred orders a second of two items each",
+		HotRate: 50, HotEntity: "the sale's headline SKU in one warehouse: every order of it moves its stock (tiki.stock.changed, subject warehouse/sku)", HotState: true},
+	Kept: kept,
 	Adversarial: func(v string) (string, []byte) {
 		return tiki.KindOrder, []byte(`{"data":{"date":"2022-10-26T14:22:05+07:00","order_code":"347171821","main_state":"processing","x":` + v + `}}`)
 	},

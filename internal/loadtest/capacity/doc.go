@@ -3,12 +3,12 @@
 //
 // On paper (limits.go, peaks.go, model.go): every AWS limit on the webhook
 // path with its documented value and its source, the peak assumed per
-// provider and why, and, at multiples of that peak, which limit breaks
+// provider and why (each provider's kit states its own: devkit.Peak), and, at multiples of that peak, which limit breaks
 // first, the knob that moves it and the alarm that warns first. The
 // arithmetic is plain functions a test checks.
 //
 // In simulation (sim.go, latency.go): each provider's real handler
-// (pipeline.New over eventstore.Memory and queue.Memory, real provider code,
+// (lambdamain.Assemble, through its kit, over eventstore.Memory and queue.Memory, real provider code,
 // webhooks signed by the dev kits) served by N goroutines standing for Lambda
 // instances, one request at a time each. Every AWS call the handler makes is
 // charged a latency drawn from a distribution (an input: documented AWS

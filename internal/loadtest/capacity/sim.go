@@ -13,10 +13,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/kits"
 	"webhooks/internal/loadtest"
 	"webhooks/shared/eventstore"
+	"webhooks/shared/lambdamain"
+	"webhooks/shared/pipeline"
 	"webhooks/shared/queue"
 )
 
@@ -130,10 +134,6 @@ const maxFailures = 5
 // Run serves cfg.Webhooks distinct webhooks of one provider, signed by its dev
 // kit, with cfg.Instances instances sharing one in-memory table and queue.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	b, ok := builders[cfg.Provider]
-	if !ok {
-		return nil, fmt.Errorf("capacity: no handler for provider %q", cfg.Provider)
-	}
 	if cfg.Webhooks < 1 || cfg.Instances < 1 {
 		return nil, errors.New("capacity: a run needs at least one webhook and one instance")
 	}
@@ -143,6 +143,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	kit, err := kits.Get(cfg.Provider)
 	if err != nil {
 		return nil, err
+	}
+	if kit.InProcess == nil {
+		return nil, fmt.Errorf("capacity: the %s kit builds no handler in process (Kit.InProcess)", cfg.Provider)
 	}
 	hooks, err := devkit.Generate(cfg.EventsDir, kit, "cap", cfg.Webhooks)
 	if err != nil {
@@ -166,11 +169,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// which OSL Pay's single-use record must outlive an AWSPREVIOUS.
 	created := time.Now().Add(-30 * 24 * time.Hour)
 	insts := make([]*instance, cfg.Instances)
-	serve := make([]serveFunc, cfg.Instances)
+	serve := make([]func(context.Context, events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse, cfg.Instances)
+	env := lambdamain.Env{SecretID: "capacity/" + cfg.Provider, EventTTL: pipeline.DefaultEventTTL, MetricsNamespace: "capacity"}
 	for i := range insts {
 		in := &instance{profile: cfg.Profile, rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i))), calls: map[string]int{}}
-		h, err := b(deps{secrets: &memorySecret{value: string(secret), created: created, in: in},
-			store: table.WithFault(in.observe), queue: timedQueue{q: q, in: in}, logs: io.Discard})
+		h, err := kit.InProcess(env, devkit.Parts{Secrets: &memorySecret{value: string(secret), created: created, in: in},
+			Store: table.WithFault(in.observe), Queue: timedQueue{q: q, in: in}, Stdout: io.Discard})
 		if err != nil {
 			return nil, err
 		}

@@ -212,7 +212,7 @@ type Detail struct {
 	Deprecated    bool       `json:"deprecated,omitempty"`
 	DataDropped   bool       `json:"dataDropped,omitempty"`
 	Timeline      []Step     `json:"timeline"`
-	// Data is the event's data as stored: redacted, APIGift's goods only as
+	// Data is the event's data as stored: redacted, encrypted goods only as
 	// ciphertext (never decrypted here).
 	Data json.RawMessage `json:"data"`
 	Cost Cost            `json:"cost"`
@@ -286,7 +286,7 @@ func orDash(s string) string {
 
 // storedData is the stored data for the page: JSON as stored, with any member
 // named virtualCollections removed wherever it is (the store never holds
-// APIGift's decrypted goods; this keeps the page from showing them even if a
+// decrypted goods; this keeps the page from showing them even if a
 // future layout did).
 func storedData(raw []byte) json.RawMessage {
 	if len(raw) == 0 {

@@ -1,7 +1,7 @@
 package console
 
 // The page rendered with a search's results already in it, for a GET / with
-// search parameters (/?provider=tiki&subject=347171821): the results are in
+// search parameters (/?provider=<p>&subject=<id>): the results are in
 // the markup itself, so the page shows them without running a script, and a
 // link to a search can be shared. The script renders the same table for
 // searches run from the form.

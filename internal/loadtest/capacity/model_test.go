@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/kits"
 )
 
@@ -47,8 +48,8 @@ func TestPartitionArithmetic(t *testing.T) {
 func testLoad() Load {
 	return Load{
 		Peaks: []Peak{
-			{Provider: "a", Rate: 100, HotRate: 10, HotState: true},
-			{Provider: "b", Rate: 300, HotRate: 400, HotState: false},
+			{Provider: "a", Peak: devkit.Peak{Rate: 100, HotRate: 10, HotState: true}},
+			{Provider: "b", Peak: devkit.Peak{Rate: 300, HotRate: 400, HotState: false}},
 		},
 		Usage: map[string]Usage{
 			"a": {Service: 20 * time.Millisecond, WriteUnits: 3, Sends: 1},
@@ -153,7 +154,7 @@ func TestTablesAreComplete(t *testing.T) {
 // read from its source so this package does not build the CDK.
 func TestStageThrottleIsTheStacks(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), "..", "..", "infra", "stack", "config.go")
+	path := filepath.Join(filepath.Dir(file), "..", "..", "..", "infra", "stack", "config.go")
 	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 	if err != nil {
 		t.Fatal(err)

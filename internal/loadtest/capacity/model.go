@@ -2,7 +2,7 @@ package capacity
 
 // The capacity model on paper: each limit a flash sale meets on the webhook
 // path, with its documented value and source, what the sale asks of it at
-// the peak assumed per provider (peaks.go), and the multiple of that peak at
+// the peak assumed per provider (its kit's, peaks.go), and the multiple of that peak at
 // which it breaks. Sentences here hold no figure: every number is a field,
 // so the report shows the values the model computed with.
 
