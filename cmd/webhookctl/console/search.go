@@ -252,7 +252,7 @@ func (s *Server) timeline(it *eventstore.Item) []Step {
 	rcv := timePtr(it.ReceivedAt)
 	steps := []Step{
 		{What: "received", At: rcv, Detail: "verified by secret version " + orDash(it.VerifiedBy)},
-		{What: "stored", At: rcv, Detail: "stored once, keyed by its event id"},
+		{What: "stored", At: rcv, Detail: "stored once (a redelivery is answered with this event's id)"},
 	}
 	switch it.Status {
 	case eventstore.StatusQuarantined:
