@@ -224,20 +224,37 @@ func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rates)
 }
 
+// actionProvider is the provider every action's body names.
+type actionProvider struct {
+	Provider string `json:"provider"`
+}
+
+func (a actionProvider) provider() string { return a.Provider }
+
+// decodeAction decodes an action's body and checks the provider it names;
+// false when it has answered with the error.
+func decodeAction[T interface{ provider() string }](s *Server, w http.ResponseWriter, r *http.Request, what string) (T, bool) {
+	var req T
+	if err := decodeBody(r, &req); err != nil {
+		s.fail(w, what, err)
+		return req, false
+	}
+	if err := s.provider(req.provider()); err != nil {
+		s.fail(w, what, err)
+		return req, false
+	}
+	return req, true
+}
+
 // reprocessRequest is POST /api/reprocess.
 type reprocessRequest struct {
-	Provider string `json:"provider"`
-	EventID  string `json:"eventId"`
+	actionProvider
+	EventID string `json:"eventId"`
 }
 
 func (s *Server) postReprocess(w http.ResponseWriter, r *http.Request) {
-	var req reprocessRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.fail(w, "reprocess", err)
-		return
-	}
-	if err := s.provider(req.Provider); err != nil {
-		s.fail(w, "reprocess", err)
+	req, ok := decodeAction[reprocessRequest](s, w, r, "reprocess")
+	if !ok {
 		return
 	}
 	if req.EventID == "" {
@@ -254,18 +271,13 @@ func (s *Server) postReprocess(w http.ResponseWriter, r *http.Request) {
 
 // redriveRequest is POST /api/redrive.
 type redriveRequest struct {
-	Provider  string `json:"provider"`
+	actionProvider
 	OlderThan string `json:"olderThan"` // a Go duration; default 5m
 }
 
 func (s *Server) postRedrive(w http.ResponseWriter, r *http.Request) {
-	var req redriveRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.fail(w, "redrive", err)
-		return
-	}
-	if err := s.provider(req.Provider); err != nil {
-		s.fail(w, "redrive", err)
+	req, ok := decodeAction[redriveRequest](s, w, r, "redrive")
+	if !ok {
 		return
 	}
 	if req.OlderThan == "" {
@@ -285,18 +297,13 @@ func (s *Server) postRedrive(w http.ResponseWriter, r *http.Request) {
 
 // replayRequest is POST /api/replay: the replay command and its provider.
 type replayRequest struct {
-	Provider string `json:"provider"`
+	actionProvider
 	pipeline.ReplayCommand
 }
 
 func (s *Server) postReplay(w http.ResponseWriter, r *http.Request) {
-	var req replayRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.fail(w, "replay", err)
-		return
-	}
-	if err := s.provider(req.Provider); err != nil {
-		s.fail(w, "replay", err)
+	req, ok := decodeAction[replayRequest](s, w, r, "replay")
+	if !ok {
 		return
 	}
 	for name, v := range map[string]string{"from": req.From, "to": req.To} {
@@ -319,19 +326,14 @@ func (s *Server) postReplay(w http.ResponseWriter, r *http.Request) {
 
 // dlqRequest is POST /api/dlq/redrive.
 type dlqRequest struct {
-	Provider string `json:"provider"`
-	Max      int    `json:"max"`
-	DryRun   bool   `json:"dryRun"`
+	actionProvider
+	Max    int  `json:"max"`
+	DryRun bool `json:"dryRun"`
 }
 
 func (s *Server) postDLQRedrive(w http.ResponseWriter, r *http.Request) {
-	var req dlqRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.fail(w, "dlq redrive", err)
-		return
-	}
-	if err := s.provider(req.Provider); err != nil {
-		s.fail(w, "dlq redrive", err)
+	req, ok := decodeAction[dlqRequest](s, w, r, "dlq redrive")
+	if !ok {
 		return
 	}
 	if req.Max < 0 {
