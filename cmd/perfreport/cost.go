@@ -56,7 +56,7 @@ func newHandler(ctx context.Context, kit devkit.Kit, env lambdamain.Env, out io.
 // measureCost runs each provider's real handler in this process, with its AWS
 // clients counted by awscount, against the stack's endpoint: one cold
 // webhook, then o.costHooks warm ones, then one redelivery.
-func measureCost(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o options, bareMs float64) ([]providerCost, error) {
+func measureCost(ctx context.Context, stack *localrun.Stack, keys devkit.Signers, o options) ([]providerCost, error) {
 	var out []providerCost
 	tag := fmt.Sprintf("cost%d-", time.Now().UnixNano())
 	for _, kit := range kits.All {
