@@ -198,7 +198,7 @@ func renderCapacity(b *strings.Builder, r *report) {
 	w("## Capacity\n\n")
 	w("What limits a flash sale, on paper and in simulation (`internal/loadtest/capacity`). On paper: each limit on the webhook path with its value and\n")
 	w("source (*documented*: read on the page cited; *assumed*: not found there), what the peak assumed below asks of it, and the multiple of\n")
-	w("that peak at which it breaks. In simulation: each provider's real handler (`pipeline.New` over the in-memory table and queue, webhooks\n")
+	w("that peak at which it breaks. In simulation: each provider's real handler (`lambdamain.Assemble` over the in-memory table and queue, webhooks\n")
 	w("signed by the dev kits) served by simulated Lambda instances, one request at a time each; every AWS call is charged a latency drawn from the\n")
 	w("profile below on the instance's own simulated clock, and the handler's CPU time is measured here and scaled to the function's share of a\n")
 	w("vCPU. Only the arithmetic and the accounting are tested (every webhook answered, stored and queued exactly once); the figures are reported.\n\n")
@@ -296,7 +296,7 @@ func renderCapacity(b *strings.Builder, r *report) {
 			num(res.WriteUnits/float64(max(1, res.Webhooks))), ms(capacity.Percentile(res.Service, 50)), ms(capacity.Percentile(res.Service, 99)),
 			ms(res.MeanService()), ms(res.CPU/n), ms(res.AWS/n), num(res.PerInstance()), num(rp.MeanInFlight), num(rp.Little()), rp.P99InFlight, rp.PeakInFlight)
 	}
-	w("\nEach instance read its secret once (`GetSecretValue` for AWSCURRENT and AWSPREVIOUS) and kept it: these calls are per instance and per\n")
+	w("\nEach instance read its secret once (`GetSecretValue` for AWSCURRENT: a secret rotated long ago has no AWSPREVIOUS to read) and kept it: these calls are per instance and per\n")
 	w("cache period, counted in the limits above, not per webhook. Write units per webhook are computed from the sizes of the items the run left\n")
 	w("in the table (an event item written twice: the conditional put and the queued mark, both counted at its final size, so an upper estimate;\n")
 	w("the cost section's counts of the real calls are exact).\n\n")

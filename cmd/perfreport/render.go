@@ -215,7 +215,7 @@ func renderLoad(b *strings.Builder, r *report) {
 	w("and the local HTTP gateway on loopback. Per level, %d distinct valid webhooks, the providers interleaved, each signed when sent,\n", perLevelWebhooks(r.Opts))
 	w("POSTed over HTTP by *c* concurrent clients; every answer must be OK with outcome `accepted`, and each provider's queue must then hold\n")
 	w("exactly one message per accepted webhook — anything else is an error, and a run with errors fails without writing this report.\n")
-	w("Queues are purged between levels: each level starts from empty queues.\n\n")
+	w("Queues are purged and the table emptied between levels: each level starts from empty queues and an empty table (moto_server answers a Query\nby reading every item of the table, where DynamoDB reads one partition).\n\n")
 	w("Right after, at the same concurrency and against the same moto_server, the **bare calls** the design must make per webhook are\n")
 	w("timed: `PutItem` (conditional) + `SendMessage` (FIFO) + `UpdateItem` (conditional), straight from the SDK, with items and messages of the same size.\n")
 	w("*ratio* = pipeline p50 / bare p50: what the gateway, the runtime, the function and its checks add on top of the AWS calls.\n\n")
@@ -257,7 +257,7 @@ func renderLoad(b *strings.Builder, r *report) {
 			first.Concurrency, last.Concurrency, first.Pipeline.P50, last.Pipeline.P50, peak.Pipeline.Throughput, peak.Concurrency, barePeak.Bare.Throughput, barePeak.Concurrency)
 	}
 	w("\nEvery call of both goes to the one local moto_server; on AWS each service has its own capacity. The bare calls are the stored\n")
-	w("event's three; the calls a provider makes besides them (a single-use signature record, an entity's latest state) are counted per\n")
+	w("event's three; the calls a provider makes besides them (a single-use signature record, the Query for an entity's latest state) are counted per\n")
 	w("provider in the next section.\n\n")
 	w("Requests are signed at distinct milliseconds: a signature may cover only the app id and a millisecond timestamp, and the\n")
 	w("receiver accepts a signature once, so two different webhooks signed in the same millisecond would share a signature and the\n")
@@ -273,8 +273,8 @@ func renderCost(b *strings.Builder, r *report) {
 	w("distinct webhooks one at a time (*per webhook* = their mean), then one redelivery (*duplicate*). DynamoDB units are computed from item\n")
 	w("sizes by DynamoDB's rules (a write unit per started kilobyte written, the larger of before and after for an update), not read from the\n")
 	w("local API's `ConsumedCapacity`. SQS requests are counted per started %s of body plus attributes. *WRU by item* splits the write units by\n", kib(r.In.SQSChunk))
-	w("the item written: `event` (the event itself), `replay` (a single-use signature record), `state` (the latest state of an entity, for\n")
-	w("every event type whose key could come back for a new state), averaged over the provider's sample mix.\n\n")
+	w("the item written: `event` (the event itself, an entity's state included: each state is its own item in the entity's partition), `replay`\n")
+	w("(a single-use signature record), averaged over the provider's sample mix. *RRU*: the Query that finds an entity's latest state.\n\n")
 	w("| provider | per webhook (warm) | first (cold) | duplicate | largest item | message | WRU | WRU by item | RRU | SQS req | log bytes | handler time |\n|---|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n")
 	for _, c := range r.Cost {
 		byKind := map[string]float64{}
