@@ -246,6 +246,17 @@ func decodeAction[T interface{ provider() string }](s *Server, w http.ResponseWr
 	return req, true
 }
 
+// invoke runs an operator command on the provider's function and returns its
+// reply; false when it has answered with the error.
+func invoke[R any](s *Server, w http.ResponseWriter, r *http.Request, what, provider string, cmd pipeline.Command) (R, bool) {
+	var res R
+	if err := s.cfg.Backend.Invoke(r.Context(), provider, cmd, &res); err != nil {
+		s.fail(w, what, err)
+		return res, false
+	}
+	return res, true
+}
+
 // reprocessRequest is POST /api/reprocess.
 type reprocessRequest struct {
 	actionProvider
@@ -261,12 +272,9 @@ func (s *Server) postReprocess(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "reprocess", badf("eventId is required"))
 		return
 	}
-	var res pipeline.ReprocessResult
-	if err := s.cfg.Backend.Invoke(r.Context(), req.Provider, pipeline.Command{Reprocess: &pipeline.ReprocessCommand{EventID: req.EventID}}, &res); err != nil {
-		s.fail(w, "reprocess", err)
-		return
+	if res, ok := invoke[pipeline.ReprocessResult](s, w, r, "reprocess", req.Provider, pipeline.Command{Reprocess: &pipeline.ReprocessCommand{EventID: req.EventID}}); ok {
+		writeJSON(w, http.StatusOK, res)
 	}
-	writeJSON(w, http.StatusOK, res)
 }
 
 // redriveRequest is POST /api/redrive.
@@ -287,12 +295,9 @@ func (s *Server) postRedrive(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "redrive", badf("olderThan %q is not a Go duration such as 5m", req.OlderThan))
 		return
 	}
-	var res pipeline.RedriveResult
-	if err := s.cfg.Backend.Invoke(r.Context(), req.Provider, pipeline.Command{Redrive: &pipeline.RedriveCommand{OlderThan: req.OlderThan}}, &res); err != nil {
-		s.fail(w, "redrive", err)
-		return
+	if res, ok := invoke[pipeline.RedriveResult](s, w, r, "redrive", req.Provider, pipeline.Command{Redrive: &pipeline.RedriveCommand{OlderThan: req.OlderThan}}); ok {
+		writeJSON(w, http.StatusOK, res)
 	}
-	writeJSON(w, http.StatusOK, res)
 }
 
 // replayRequest is POST /api/replay: the replay command and its provider.
@@ -312,10 +317,9 @@ func (s *Server) postReplay(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var res pipeline.ReplayResult
 	cmd := req.ReplayCommand
-	if err := s.cfg.Backend.Invoke(r.Context(), req.Provider, pipeline.Command{Replay: &cmd}, &res); err != nil {
-		s.fail(w, "replay", err)
+	res, ok := invoke[pipeline.ReplayResult](s, w, r, "replay", req.Provider, pipeline.Command{Replay: &cmd})
+	if !ok {
 		return
 	}
 	if !cmd.DryRun && res.ReplayID != "" {
