@@ -35,23 +35,11 @@ func ValueBytes(v ddb.AttributeValue) int {
 	case *ddb.AttributeValueMemberBOOL, *ddb.AttributeValueMemberNULL:
 		return 1
 	case *ddb.AttributeValueMemberSS:
-		n := 0
-		for _, s := range t.Value {
-			n += len(s)
-		}
-		return n
+		return sum(t.Value, func(s string) int { return len(s) })
 	case *ddb.AttributeValueMemberNS:
-		n := 0
-		for _, s := range t.Value {
-			n += numberBytes(s)
-		}
-		return n
+		return sum(t.Value, numberBytes)
 	case *ddb.AttributeValueMemberBS:
-		n := 0
-		for _, b := range t.Value {
-			n += len(b)
-		}
-		return n
+		return sum(t.Value, func(b []byte) int { return len(b) })
 	case *ddb.AttributeValueMemberM:
 		n := 3
 		for k, e := range t.Value {
@@ -74,4 +62,13 @@ func numberBytes(s string) int {
 	mant, _, _ := strings.Cut(strings.ToLower(strings.TrimLeft(s, "-+")), "e")
 	digits := strings.Trim(strings.Replace(mant, ".", "", 1), "0")
 	return (len(digits)+1)/2 + 1
+}
+
+// sum is the sum of size over the elements of a set.
+func sum[T any](set []T, size func(T) int) int {
+	n := 0
+	for _, e := range set {
+		n += size(e)
+	}
+	return n
 }
