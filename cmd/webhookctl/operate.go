@@ -241,9 +241,6 @@ Exit status 1 when no provider has the event.`, stderr)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		if it.Provider == "" {
-			it.Provider = p
-		}
 		if found > 0 && !*asJSON {
 			fmt.Fprintln(stdout)
 		}
@@ -304,9 +301,6 @@ shows status stored. Re-process one with webhookctl reprocess.`, stderr)
 		}
 		for _, it := range items {
 			total++
-			if it.Provider == "" {
-				it.Provider = p
-			}
 			if *asJSON {
 				if err := json.NewEncoder(stdout).Encode(statusOf(it)); err != nil {
 					return err

@@ -366,6 +366,8 @@ func decode(av map[string]ddb.AttributeValue) (*Item, error) {
 	provider, id := eventIDOf(av)
 	if id == "" {
 		id = str(av, legacyEventID)
+		// Every key begins with its provider: an Item always names it.
+		provider, _, _ = strings.Cut(str(av, contract.TablePartitionKey), "#")
 	}
 	it := &Item{
 		Provider:   provider,

@@ -150,9 +150,6 @@ func (s *Server) getQuarantine(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, it := range items {
-			if it.Provider == "" {
-				it.Provider = p
-			}
 			reply.Events = append(reply.Events, eventOf(it))
 		}
 	}
@@ -188,9 +185,6 @@ func (s *Server) getStranded(w http.ResponseWriter, r *http.Request) {
 			case err != nil:
 				s.fail(w, "stranded of "+p, err)
 				return
-			}
-			if it.Provider == "" {
-				it.Provider = p
 			}
 			reply.Events = append(reply.Events, eventOf(it))
 		}

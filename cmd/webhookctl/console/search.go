@@ -170,9 +170,6 @@ func (s *Server) search(ctx context.Context, q Query) (SearchReply, error) {
 		if err != nil {
 			return SearchReply{}, err
 		}
-		if it.Provider == "" {
-			it.Provider = h.provider
-		}
 		reply.Events = append(reply.Events, eventOf(it))
 	}
 	reply.Cost = api.Cost()
@@ -224,9 +221,6 @@ func (s *Server) detail(ctx context.Context, provider, id string) (*Detail, erro
 	it, err := eventstore.New(api, s.cfg.Table).Get(ctx, provider, id)
 	if err != nil {
 		return nil, err
-	}
-	if it.Provider == "" {
-		it.Provider = provider
 	}
 	d := &Detail{
 		Event: eventOf(it), MessageID: it.MessageID, SecretVersion: it.VerifiedBy, ExpiresAt: timePtr(it.ExpiresAt),
