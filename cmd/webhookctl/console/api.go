@@ -133,36 +133,47 @@ func (s *Server) providersParam(r *http.Request) ([]string, error) {
 // getQuarantine lists the quarantined events (and released ones not yet
 // queued) from the quarantine index, oldest first.
 func (s *Server) getQuarantine(w http.ResponseWriter, r *http.Request) {
-	list, err := s.providersParam(r)
-	if err != nil {
-		s.fail(w, "quarantine", err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
-	defer cancel()
-	api := &costAPI{API: s.cfg.DynamoDB}
-	st := eventstore.New(api, s.cfg.Table)
-	reply := listReply{Events: []Event{}}
-	for _, p := range list {
+	s.listPerProvider(w, r, "quarantine", func(ctx context.Context, st *eventstore.Store, p string) ([]Event, error) {
 		items, err := st.Quarantined(ctx, p)
-		if err != nil {
-			s.fail(w, "quarantine of "+p, err)
-			return
-		}
+		var out []Event
 		for _, it := range items {
-			reply.Events = append(reply.Events, eventOf(it))
+			out = append(out, eventOf(it))
 		}
-	}
-	reply.Cost = api.Cost()
-	writeJSON(w, http.StatusOK, reply)
+		return out, err
+	})
 }
 
 // getStranded lists the events their unsent markers name, oldest first,
 // each read back (a marker whose event is gone shows status "missing").
 func (s *Server) getStranded(w http.ResponseWriter, r *http.Request) {
-	list, err := s.providersParam(r)
+	s.listPerProvider(w, r, "stranded", func(ctx context.Context, st *eventstore.Store, p string) ([]Event, error) {
+		refs, err := st.Unsent(ctx, p, s.cfg.Now())
+		if err != nil {
+			return nil, err
+		}
+		var out []Event
+		for _, ref := range refs {
+			it, err := st.Get(ctx, p, ref.EventID)
+			switch {
+			case errors.Is(err, eventstore.ErrNotFound):
+				out = append(out, Event{ID: ref.EventID, Provider: p, Status: "missing", ReceivedAt: timePtr(ref.ReceivedAt)})
+			case err != nil:
+				return nil, err
+			default:
+				out = append(out, eventOf(it))
+			}
+		}
+		return out, nil
+	})
+}
+
+// listPerProvider answers a list of events gathered by list for each
+// provider the request names (every provider when it names none), with what
+// the reads cost.
+func (s *Server) listPerProvider(w http.ResponseWriter, r *http.Request, what string, list func(context.Context, *eventstore.Store, string) ([]Event, error)) {
+	providers, err := s.providersParam(r)
 	if err != nil {
-		s.fail(w, "stranded", err)
+		s.fail(w, what, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
@@ -170,24 +181,13 @@ func (s *Server) getStranded(w http.ResponseWriter, r *http.Request) {
 	api := &costAPI{API: s.cfg.DynamoDB}
 	st := eventstore.New(api, s.cfg.Table)
 	reply := listReply{Events: []Event{}}
-	for _, p := range list {
-		refs, err := st.Unsent(ctx, p, s.cfg.Now())
+	for _, p := range providers {
+		events, err := list(ctx, st, p)
 		if err != nil {
-			s.fail(w, "stranded of "+p, err)
+			s.fail(w, what+" of "+p, err)
 			return
 		}
-		for _, ref := range refs {
-			it, err := st.Get(ctx, p, ref.EventID)
-			switch {
-			case errors.Is(err, eventstore.ErrNotFound):
-				reply.Events = append(reply.Events, Event{ID: ref.EventID, Provider: p, Status: "missing", ReceivedAt: timePtr(ref.ReceivedAt)})
-				continue
-			case err != nil:
-				s.fail(w, "stranded of "+p, err)
-				return
-			}
-			reply.Events = append(reply.Events, eventOf(it))
-		}
+		reply.Events = append(reply.Events, events...)
 	}
 	reply.Cost = api.Cost()
 	writeJSON(w, http.StatusOK, reply)
