@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"math"
@@ -89,7 +87,7 @@ func measureCost(ctx context.Context, stack *localrun.Stack, keys devkit.Signers
 			}
 			// As Lambda invokes it: with a request id, which every log
 			// line of the invocation carries (and the log bytes count).
-			lctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: newRequestID()})
+			lctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: localrun.NewUUID()})
 			t0 := time.Now()
 			raw, err := h.Invoke(lctx, ev)
 			d := time.Since(t0)
@@ -168,15 +166,6 @@ func floor(provider string, requestBytes int) (loadtest.Usage, loadtest.Breakdow
 	u := Floor
 	u.Provider, u.RequestBytes = provider, requestBytes
 	return u, loadtest.PerMillion(loadtest.USEast1, u, loadtest.Amortised{})
-}
-
-// newRequestID is a Lambda request id: a random UUID.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // isDuplicateOK: a redelivery is answered 200 with outcome duplicate.

@@ -121,7 +121,8 @@ func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(ti
 
 // ---- helpers ----
 
-func newUUID() string {
+// NewUUID is a random (version 4) UUID, as Lambda's request ids are.
+func NewUUID() string {
 	b := randomBytes(16)
 	b[6] = (b[6] & 0x0f) | 0x40
 	b[8] = (b[8] & 0x3f) | 0x80

@@ -275,7 +275,7 @@ func (f *Function) invoke(ctx context.Context, payload []byte, wantReport bool) 
 	}
 	id := invocationID(ctx) // the Invoke API's request id, when it is the caller
 	if id == "" {
-		id = newUUID()
+		id = NewUUID()
 	}
 	inv := &invocation{id: id, payload: payload, report: wantReport, done: make(chan struct{})}
 	go func() {

@@ -122,7 +122,7 @@ func (g *Gateway) functionARN(name, qualifier string) string {
 
 // serveInvoke answers one request under InvokeAPIPrefix.
 func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request, res *Result) {
-	requestID := newUUID()
+	requestID := NewUUID()
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	res.EventType = "-"
 	fail := func(e apiError) {
