@@ -20,7 +20,6 @@ import (
 	"webhooks/internal/loadtest"
 	"webhooks/internal/localrun"
 	"webhooks/shared/lambdamain"
-	"webhooks/shared/pipeline"
 )
 
 // MemoryMB is the functions' configured memory (infra/stack FunctionMemoryMB).
@@ -67,7 +66,13 @@ func measureCost(ctx context.Context, stack *localrun.Stack, keys devkit.Signers
 		}
 		counter := loadtest.NewCounter()
 		logs := &countingWriter{}
-		env := lambdamain.Env{Table: stack.Table, QueueURL: p.QueueURL, SecretID: p.SecretID, EventTTL: pipeline.DefaultEventTTL}
+		// The environment the stack gives the function (its EMF namespace
+		// is in every log record the bytes count).
+		fnEnv := stack.FunctionEnv(p)
+		env, err := lambdamain.LoadEnv(func(k string) string { return fnEnv[k] })
+		if err != nil {
+			return nil, err
+		}
 		h, err := newHandler(ctx, kit, env, logs,
 			config.WithRegion(stack.AWS.Region),
 			config.WithBaseEndpoint(stack.AWS.Endpoint),
