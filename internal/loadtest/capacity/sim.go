@@ -15,12 +15,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"webhooks/infra/spec"
 	"webhooks/internal/devkit"
 	"webhooks/internal/devkit/kits"
 	"webhooks/internal/loadtest"
 	"webhooks/shared/eventstore"
 	"webhooks/shared/lambdamain"
-	"webhooks/shared/pipeline"
 	"webhooks/shared/queue"
 )
 
@@ -170,7 +170,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	created := time.Now().Add(-30 * 24 * time.Hour)
 	insts := make([]*instance, cfg.Instances)
 	serve := make([]func(context.Context, events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse, cfg.Instances)
-	env := lambdamain.Env{SecretID: "capacity/" + cfg.Provider, EventTTL: pipeline.DefaultEventTTL, MetricsNamespace: "capacity"}
+	// The environment the stack gives a function (its table, queue and
+	// secret stand for the in-memory ones).
+	fnEnv := spec.FunctionEnvironment("capacity", "https://sqs.us-east-1.amazonaws.com/000000000000/capacity-"+cfg.Provider+".fifo", "capacity/"+cfg.Provider, spec.DefaultEventTTL, spec.MetricsNamespace("capacity"))
+	env, err := lambdamain.LoadEnv(func(k string) string { return fnEnv[k] })
+	if err != nil {
+		return nil, err
+	}
 	for i := range insts {
 		in := &instance{profile: cfg.Profile, rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i))), calls: map[string]int{}}
 		h, err := kit.InProcess(env, devkit.Parts{Secrets: &memorySecret{value: string(secret), created: created, in: in},
