@@ -2,12 +2,14 @@ package stack
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -35,12 +37,24 @@ const (
 	API5xxThreshold = 5
 	// The deployment alarms' period: short, so that a 5-minute canary sees a failure in time.
 	DeployAlarmPeriodMinutes = 1
+	// API near its throttle: a minute whose requests average this share of the stage's rate
+	// limit. The stage throttle is the first limit a flash sale reaches (docs/PERFORMANCE.md,
+	// "Capacity"), and API Gateway answers 429 before any function runs, so no function alarm
+	// sees it: this one warns while every request is still served.
+	APINearThrottlePercent = 80
+	// Table throttled: this many requests DynamoDB throttled in one period. The SDK retries
+	// them, so nothing failed yet; the next step is 503s (Api5xx).
+	TableThrottledThreshold = 1
 )
 
 type MonitoringProps struct {
 	Receivers []*Receiver
 	API       *WebhookAPI
-	Key       awskms.IKey
+	// RateLimit is the API stage's steady-state rate limit (requests/s), for ApiNearThrottle.
+	RateLimit float64
+	// Table is the event store, for TableThrottled.
+	Table awsdynamodb.ITable
+	Key   awskms.IKey
 	// Namespace is the functions' EMF namespace (WEBHOOKS_METRICS_NAMESPACE).
 	Namespace   string
 	AlarmEmails []string
@@ -253,6 +267,22 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 	}
 	alarm("Api5xx", fmt.Sprintf("HTTP API: %d or more 5xx answers in %d minutes (storage, queue or secret problems; providers are retrying)", API5xxThreshold, alarmPeriodMinutes),
 		props.API.API.MetricServerError(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), API5xxThreshold)
+	perMinute := awscdk.Duration_Minutes(jsii.Number(1))
+	alarm("ApiNearThrottle", fmt.Sprintf("HTTP API: a minute of requests at %d%% or more of the stage's throttle (%.0f requests/s); past it API Gateway answers 429 and the providers retry. Raise the context apiRateLimit and apiBurstLimit before a sale (docs/PERFORMANCE.md, Capacity)", APINearThrottlePercent, props.RateLimit),
+		props.API.API.MetricCount(&awscloudwatch.MetricOptions{Period: perMinute, Statistic: jsii.String("Sum")}),
+		math.Ceil(props.RateLimit*60*APINearThrottlePercent/100))
+	// Read and write throttle events of the table: on demand, a new table's initial throughput,
+	// a hot entity's partition or the table quota. Every webhook path reads (Query) and writes.
+	throttled := func(name string) awscloudwatch.IMetric {
+		return props.Table.Metric(jsii.String(name), &awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")})
+	}
+	alarm("TableThrottled", fmt.Sprintf("DynamoDB: %d or more requests to the event store throttled in %d minutes (a new table's throughput, a hot entity's partition or the table quota); the SDK retried them, 503s follow if it keeps up. Pre-warm the table before a sale (docs/PERFORMANCE.md, Capacity)", TableThrottledThreshold, alarmPeriodMinutes),
+		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression:   jsii.String("FILL(r, 0) + FILL(w, 0)"),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{"r": throttled("ReadThrottleEvents"), "w": throttled("WriteThrottleEvents")},
+			Label:        jsii.String("throttled requests"),
+			Period:       period,
+		}), TableThrottledThreshold)
 
 	// Deployment alarms, per provider: a deployment of a function rolls back when its live
 	// alias failed an invocation, or its webhooks were answered 5xx (outcome "failed", from the

@@ -95,6 +95,8 @@ func NewWebhooksStack(scope constructs.Construct, id string, props *WebhooksStac
 	s.Monitoring = NewMonitoring(stack, "Monitoring", &MonitoringProps{
 		Receivers:          s.Receivers,
 		API:                s.API,
+		RateLimit:          cfg.RateLimit,
+		Table:              s.Store.Table,
 		Key:                s.Key,
 		Namespace:          cfg.MetricsNamespace,
 		AlarmEmails:        cfg.AlarmEmails,

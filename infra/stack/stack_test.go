@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
+	"webhooks/internal/loadtest/capacity"
 	"webhooks/shared/contract"
 )
 
@@ -973,13 +974,15 @@ func TestNoHardCodedPhysicalNames(t *testing.T) {
 // --- alarms -------------------------------------------------------------------------------
 
 func TestAlarmsCoverEveryProviderAndTheApi(t *testing.T) {
-	// GIVEN the stack WHEN synthesised THEN seven alarms per provider and one for API 5xx, all
-	// notifying the encrypted alarm topic, and the deployment alarms (two per provider, see
+	// GIVEN the stack WHEN synthesised THEN seven alarms per provider and three for the API
+	// and the table (5xx, near its throttle, throttled), all notifying the encrypted alarm
+	// topic, and the deployment alarms (two per provider, see
 	// TestEachAliasHasADeploymentGroupThatRollsBack), notifying nobody
 	needsSynth(t)
+	const shared = 3
 	alarms := dflt.resources("AWS::CloudWatch::Alarm")
-	if len(alarms) != 9*len(Providers)+1 {
-		t.Errorf("want %d alarms, got %d", 9*len(Providers)+1, len(alarms))
+	if len(alarms) != 9*len(Providers)+shared {
+		t.Errorf("want %d alarms, got %d", 9*len(Providers)+shared, len(alarms))
 	}
 	topic := dflt.logicalID(t, "AWS::SNS::Topic", "MonitoringAlarmTopic")
 	paging := 0
@@ -995,8 +998,8 @@ func TestAlarmsCoverEveryProviderAndTheApi(t *testing.T) {
 			t.Errorf("%s: actions %v", id, props(a)["AlarmActions"])
 		}
 	}
-	if paging != 7*len(Providers)+1 {
-		t.Errorf("want %d alarms notifying the topic, got %d", 7*len(Providers)+1, paging)
+	if paging != 7*len(Providers)+shared {
+		t.Errorf("want %d alarms notifying the topic, got %d", 7*len(Providers)+shared, paging)
 	}
 	check(t, "topic", func() {
 		dflt.template.HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]any{
@@ -1059,6 +1062,62 @@ func TestAlarmsCoverEveryProviderAndTheApi(t *testing.T) {
 			"Threshold":  API5xxThreshold,
 		})
 	})
+	// AND the first limit a flash sale reaches, the stage throttle, warns while every request
+	// is still served: a minute of requests at APINearThrottlePercent of the stage's rate (the
+	// context's rate when one is given), on this API's $default stage
+	for _, c := range []struct {
+		s    synthesized
+		rate float64
+	}{{dflt, DefaultRateLimit}, {full, 20}} {
+		api := c.s.logicalID(t, "AWS::ApiGatewayV2::Api", "ApiHttpApi")
+		id := c.s.logicalID(t, "AWS::CloudWatch::Alarm", "MonitoringApiNearThrottle")
+		got := props(c.s.resources("AWS::CloudWatch::Alarm")[id])
+		want := map[string]any{
+			"Namespace": "AWS/ApiGateway", "MetricName": "Count", "Statistic": "Sum", "Period": 60.0,
+			"Dimensions":         []any{map[string]any{"Name": "ApiId", "Value": ref(api)}},
+			"Threshold":          c.rate * 60 * APINearThrottlePercent / 100,
+			"EvaluationPeriods":  1.0,
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+		}
+		for k, v := range want {
+			if toJSON(got[k]) != toJSON(v) {
+				t.Errorf("ApiNearThrottle %s: %s, want %s", k, toJSON(got[k]), toJSON(v))
+			}
+		}
+	}
+	// AND a throttled read or write of the table warns before the SDK's retries run out
+	check(t, "table throttled", func() {
+		table := dflt.logicalID(t, "AWS::DynamoDB::Table", "EventStoreTable")
+		metric := func(id, name string) any {
+			return assertions.Match_ObjectLike(&map[string]any{"Id": id, "MetricStat": assertions.Match_ObjectLike(&map[string]any{
+				"Metric": map[string]any{"Namespace": "AWS/DynamoDB", "MetricName": name,
+					"Dimensions": []any{map[string]any{"Name": "TableName", "Value": ref(table)}}},
+				"Stat": "Sum",
+			})})
+		}
+		dflt.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+			"Threshold":          TableThrottledThreshold,
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+			"Metrics":            assertions.Match_ArrayWith(&[]any{metric("r", "ReadThrottleEvents"), metric("w", "WriteThrottleEvents")}),
+		})
+	})
+	// AND every alarm the capacity model names as the one that warns first of a limit is an
+	// alarm of the stack, for every provider where it is one per provider
+	for _, l := range capacity.Limits {
+		for _, name := range l.AlarmIDs {
+			names := []string{name}
+			if strings.Contains(name, "<Provider>") {
+				names = names[:0]
+				for _, p := range Providers {
+					names = append(names, strings.ReplaceAll(name, "<Provider>", p.Title))
+				}
+			}
+			for _, n := range names {
+				t.Logf("capacity limit %s: alarm %s", l.ID, n)
+				dflt.logicalID(t, "AWS::CloudWatch::Alarm", "Monitoring"+n) // fails when there is none
+			}
+		}
+	}
 	// AND alarm emails from the context subscribe to the topic
 	check(t, "subscriptions", func() {
 		dflt.template.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(0))
