@@ -71,7 +71,8 @@ type Amortised struct {
 	// CacheSeconds is how long a secret stays cached (300).
 	CacheSeconds float64
 	// SecretCallsPerRead is the GetSecretValue calls one (re)read of the
-	// secret makes (AWSCURRENT and AWSPREVIOUS), as measured.
+	// secret makes (AWSCURRENT, and AWSPREVIOUS when a request needs it), as
+	// measured.
 	SecretCallsPerRead float64
 	// KMSPerSecretCall is KMS Decrypt requests per GetSecretValue (1 with a
 	// customer-managed key).

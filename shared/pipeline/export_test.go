@@ -5,3 +5,7 @@ var MalformedJSON = malformedJSON
 
 // RedactedType is the pipeline's redaction of an event type.
 var RedactedType = redactedType
+
+// KeepSingleUse is keepSingleUse, for the property test of the single-use
+// record's lifetime.
+var KeepSingleUse = keepSingleUse

@@ -469,21 +469,27 @@ func (h *Handler[C]) bindCredential(ctx context.Context, req *apigw.Request, cfg
 // the credential, not only the version that did. During a rotation's grace
 // period, AWSPREVIOUS may carry a larger tolerance than AWSCURRENT: a record
 // kept for the smaller one would expire while the previous version still
-// verifies the captured headers, and a forged body would pass. AWSCURRENT
-// comes from the cache, which authenticate has just filled; AWSPREVIOUS is read
-// here only while it may be used and has not been read (within a grace period,
-// a request verified by AWSCURRENT), and a failure to read it is a 503: the
-// record is never kept for less than a version could verify.
+// verifies the captured headers, and a forged body would pass. AWSPREVIOUS
+// verifies nothing after the grace period ends, whatever its tolerance, so
+// the record is kept until then (keepSingleUse) instead of reading AWSPREVIOUS
+// to learn its tolerance: the request needs AWSCURRENT only, which the cache
+// holds since authenticate, and an unreadable AWSPREVIOUS cannot stop a
+// request AWSCURRENT verified.
 func (h *Handler[C]) singleUseTTL(ctx context.Context, su SingleUser[C], req *apigw.Request, cred Credential) (time.Duration, error) {
-	ttl := max(cred.TTL, time.Hour)
-	versions, err := h.secrets.Versions(ctx)
+	cur, graceEnd, err := h.secrets.CurrentAndGraceEnd(ctx)
 	if err != nil {
 		return 0, err
 	}
-	for _, v := range versions {
-		ttl = max(ttl, su.SingleUse(req, v.Config).TTL)
-	}
-	return ttl, nil
+	return keepSingleUse(req.Received, cred.TTL, su.SingleUse(req, cur.Config).TTL, graceEnd), nil
+}
+
+// keepSingleUse is the lifetime of a single-use record made at received for a
+// credential that the version which verified it keeps usable for verified,
+// and AWSCURRENT's rules for current: the longest of these, an hour, and the
+// time until AWSPREVIOUS stops being usable (previousUntil), after which no
+// version but AWSCURRENT verifies anything.
+func keepSingleUse(received time.Time, verified, current time.Duration, previousUntil time.Time) time.Duration {
+	return max(verified, current, time.Hour, previousUntil.Sub(received))
 }
 
 // enrich produces the message data, trying the version that authenticated

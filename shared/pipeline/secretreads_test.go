@@ -3,15 +3,20 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"webhooks/internal/awskit"
 	"webhooks/internal/awskit/awstest"
 	"webhooks/shared/secrets"
 )
 
 // A fresh handler's start-up check and first webhook read AWSCURRENT once,
-// though a rotation's AWSPREVIOUS is within its grace period: AWSPREVIOUS is
-// read by the first request that AWSCURRENT does not verify, and then cached.
+// though a rotation's AWSPREVIOUS is within its grace period, and though the
+// webhook carries a single-use credential: AWSPREVIOUS is read by the first
+// request that AWSCURRENT does not verify, and then cached.
 func TestFirstWebhookReadsOneSecretVersion(t *testing.T) {
 	stack := newStack(t, inMemory, `{"token":"old"}`)
 	stack.putSecret(t, `{"token":"new"}`)
@@ -19,7 +24,7 @@ func TestFirstWebhookReadsOneSecretVersion(t *testing.T) {
 	if err := h.CheckSecret(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if res := awstest.Invoke(t, h, event(`{"id":"a"}`, map[string]string{"x-token": "new"}, "203.0.113.1")); res.StatusCode != 200 {
+	if res := awstest.Invoke(t, h, event(`{"id":"a"}`, map[string]string{"x-token": "new", "x-credential": "sig-first"}, "203.0.113.1")); res.StatusCode != 200 {
 		t.Fatalf("first webhook: %d %s", res.StatusCode, res.Body)
 	}
 	if c := stack.secret.calls; c[secrets.StageCurrent] != 1 || c[secrets.StagePrevious] != 0 {
@@ -38,18 +43,17 @@ func TestFirstWebhookReadsOneSecretVersion(t *testing.T) {
 // An AWSPREVIOUS that may be used but cannot be read never turns a request
 // AWSCURRENT does not verify into a success, nor into a 401 the provider would
 // not retry: it is a 503, and nothing is stored. A request AWSCURRENT verifies
-// is accepted, except one with a single-use credential: its replay record must
-// outlive every version that could verify it, so it waits (503) for
-// AWSPREVIOUS too.
+// is accepted, one with a single-use credential too: its record is kept until
+// AWSPREVIOUS's grace period ends, after which AWSPREVIOUS verifies nothing
+// whatever its tolerance, so AWSPREVIOUS is not read for it.
 func TestPreviousVersionUnavailable(t *testing.T) {
 	stack := newStack(t, inMemory, `{"token":"old"}`)
 	stack.putSecret(t, `{"token":"new"}`)
 	stack.secret.fail = map[string]error{secrets.StagePrevious: errors.New("throttled")}
 	h := newHandler(t, stack)
 	for name, hdr := range map[string]map[string]string{
-		"previous":                       {"x-token": "old"},
-		"forged":                         {"x-token": "forged"},
-		"single-use credential, current": {"x-token": "new", "x-credential": "sig-1"},
+		"previous": {"x-token": "old"},
+		"forged":   {"x-token": "forged"},
 	} {
 		res := awstest.Invoke(t, h, event(`{"id":"a"}`, hdr, "203.0.113.1"))
 		if res.StatusCode != 503 {
@@ -61,5 +65,29 @@ func TestPreviousVersionUnavailable(t *testing.T) {
 	}
 	if res := awstest.Invoke(t, h, event(`{"id":"b"}`, map[string]string{"x-token": "new"}, "203.0.113.1")); res.StatusCode != 200 {
 		t.Fatalf("current version: %d %s", res.StatusCode, res.Body)
+	}
+	reads := stack.secret.calls[secrets.StagePrevious]
+	if res := awstest.Invoke(t, h, event(`{"id":"c"}`, map[string]string{"x-token": "new", "x-credential": "sig-1"}, "203.0.113.1")); res.StatusCode != 200 {
+		t.Fatalf("single-use credential, current version: %d %s", res.StatusCode, res.Body)
+	}
+	if got := stack.secret.calls[secrets.StagePrevious]; got != reads {
+		t.Errorf("a single-use credential AWSCURRENT verified read %s %d more time(s)", secrets.StagePrevious, got-reads)
+	}
+	// Its record outlives the grace period, in which AWSPREVIOUS, whatever its
+	// tolerance, could verify the captured credential with another body.
+	graceEnd := stack.secret.versions[len(stack.secret.versions)-1].created.Add(secrets.DefaultGrace)
+	records := 0
+	for _, it := range stack.Items(t) {
+		if awskit.Str(it, "sk") != "replay" {
+			continue
+		}
+		records++
+		exp, err := strconv.ParseInt(it["expires_at"].(*ddb.AttributeValueMemberN).Value, 10, 64)
+		if err != nil || exp < graceEnd.Unix() {
+			t.Errorf("single-use record expires at %d, before the grace period ends (%d)", exp, graceEnd.Unix())
+		}
+	}
+	if records != 1 {
+		t.Errorf("%d single-use records, want 1", records)
 	}
 }

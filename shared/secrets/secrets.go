@@ -154,6 +154,21 @@ func (c *Cache[C]) Current(ctx context.Context) (Version[C], error) {
 	return *c.current, nil
 }
 
+// CurrentAndGraceEnd returns the AWSCURRENT version, reading Secrets Manager
+// when the cached copy is older than the TTL, and the end of its grace period:
+// the time after which AWSPREVIOUS verifies nothing, whatever it holds (at or
+// before AWSCURRENT's creation when the grace is 0). It never reads
+// AWSPREVIOUS: a caller that must outlast every version that could verify
+// something can wait for that time instead of reading what AWSPREVIOUS holds.
+func (c *Cache[C]) CurrentAndGraceEnd(ctx context.Context) (Version[C], time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.fresh(ctx); err != nil {
+		return Version[C]{}, time.Time{}, err
+	}
+	return *c.current, c.current.Created.Add(c.grace), nil
+}
+
 // Versions returns every usable version, AWSCURRENT first, reading Secrets
 // Manager when the cached copy is older than the TTL. AWSPREVIOUS is among
 // them only until the grace period after AWSCURRENT's creation has passed; it

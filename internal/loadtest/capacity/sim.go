@@ -166,7 +166,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	table, q := eventstore.NewMemory(), queue.NewMemory()
 	// A secret rotated long ago (the steady state): no grace period in
-	// which OSL Pay's single-use record must outlive an AWSPREVIOUS.
+	// which a request might need AWSPREVIOUS.
 	created := time.Now().Add(-30 * 24 * time.Hour)
 	insts := make([]*instance, cfg.Instances)
 	serve := make([]func(context.Context, events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse, cfg.Instances)
