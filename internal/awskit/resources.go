@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"webhooks/infra/spec"
+	"webhooks/shared/contract"
 )
 
 // Env holds clients for one AWS endpoint.
@@ -210,4 +212,22 @@ func Str(it map[string]ddb.AttributeValue, k string) string {
 		return v.Value
 	}
 	return ""
+}
+
+// SingleUseExpiries are the expiry times (expires_at, epoch seconds) of the
+// single-use credential records among items (sort key "replay"), in their order;
+// a record without a readable expiry is 0.
+func SingleUseExpiries(items []map[string]ddb.AttributeValue) []int64 {
+	var out []int64
+	for _, it := range items {
+		if Str(it, contract.TableSortKey) != "replay" {
+			continue
+		}
+		var exp int64
+		if v, ok := it[contract.TableTTLAttribute].(*ddb.AttributeValueMemberN); ok {
+			exp, _ = strconv.ParseInt(v.Value, 10, 64)
+		}
+		out = append(out, exp)
+	}
+	return out
 }

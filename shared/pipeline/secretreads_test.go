@@ -3,10 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
-	"strconv"
 	"testing"
-
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/awskit/awstest"
@@ -76,18 +73,13 @@ func TestPreviousVersionUnavailable(t *testing.T) {
 	// Its record outlives the grace period, in which AWSPREVIOUS, whatever its
 	// tolerance, could verify the captured credential with another body.
 	graceEnd := stack.secret.versions[len(stack.secret.versions)-1].created.Add(secrets.DefaultGrace)
-	records := 0
-	for _, it := range stack.Items(t) {
-		if awskit.Str(it, "sk") != "replay" {
-			continue
-		}
-		records++
-		exp, err := strconv.ParseInt(it["expires_at"].(*ddb.AttributeValueMemberN).Value, 10, 64)
-		if err != nil || exp < graceEnd.Unix() {
+	exps := awskit.SingleUseExpiries(stack.Items(t))
+	for _, exp := range exps {
+		if exp < graceEnd.Unix() {
 			t.Errorf("single-use record expires at %d, before the grace period ends (%d)", exp, graceEnd.Unix())
 		}
 	}
-	if records != 1 {
-		t.Errorf("%d single-use records, want 1", records)
+	if len(exps) != 1 {
+		t.Errorf("%d single-use records, want 1", len(exps))
 	}
 }
