@@ -124,6 +124,7 @@ type handlerConfig struct {
 	storeFault eventstore.Fault
 	queueFault queue.Fault
 	maxBody    int
+	provider   pipeline.Provider[testSecret] // nil: testProvider
 }
 
 // newHandler builds the test provider's handler as a function's main does
@@ -139,7 +140,10 @@ func newHandler(t *testing.T, s *testStack) *pipeline.Handler[testSecret] {
 // handlerWith is newHandler with cfg.
 func (s *testStack) handlerWith(t *testing.T, cfg handlerConfig) *pipeline.Handler[testSecret] {
 	t.Helper()
-	p := pipeline.Provider[testSecret](testProvider{})
+	p := cfg.provider
+	if p == nil {
+		p = testProvider{}
+	}
 	var sm secrets.API = s.secret
 	var q pipeline.Queue
 	now := time.Now

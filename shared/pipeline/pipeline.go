@@ -524,11 +524,12 @@ func (h *Handler[C]) route(req *apigw.Request) (Route, error) {
 // authenticate checks the request against the usable secret versions (the
 // cache re-reads the secret once when none matches, so a rotation is picked
 // up before the cache expires). The network policy is always AWSCURRENT's. A
-// route error is the answer instead, once the secret is read.
+// route error is the answer instead, once AWSCURRENT is read (a secret that is
+// not configured is answered as such first); AWSPREVIOUS is not needed for it.
 func (h *Handler[C]) authenticate(ctx context.Context, req *apigw.Request, routeErr error) (secrets.Version[C], result, bool) {
 	var none secrets.Version[C]
 	if routeErr != nil {
-		if _, err := h.secrets.Versions(ctx); err != nil {
+		if _, err := h.secrets.Current(ctx); err != nil {
 			return none, secretFailure(err), false
 		}
 		return none, h.authFailure(routeErr), false

@@ -7,6 +7,8 @@ import (
 
 	"webhooks/internal/awskit"
 	"webhooks/internal/awskit/awstest"
+	"webhooks/shared/apigw"
+	"webhooks/shared/pipeline"
 	"webhooks/shared/secrets"
 )
 
@@ -81,5 +83,35 @@ func TestPreviousVersionUnavailable(t *testing.T) {
 	}
 	if len(exps) != 1 {
 		t.Errorf("%d single-use records, want 1", len(exps))
+	}
+}
+
+// routedProvider is testProvider with a route parameter: the place "nowhere"
+// names nothing.
+type routedProvider struct{ testProvider }
+
+func (routedProvider) Route(r *apigw.Request) (pipeline.Route, error) {
+	if r.PathParams["place"] == "nowhere" {
+		return pipeline.Route{}, pipeline.NotFound("nothing is delivered to /t/nowhere")
+	}
+	return pipeline.Route{}, nil
+}
+
+// A request on a route that names nothing is answered once AWSCURRENT is read
+// (a 404, or the configuration error first), whatever became of AWSPREVIOUS:
+// it needs no verification, so it never reads AWSPREVIOUS, and an unreadable
+// one cannot turn it into a 503.
+func TestRouteErrorNeedsNoPreviousVersion(t *testing.T) {
+	stack := newStack(t, inMemory, `{"token":"old"}`)
+	stack.putSecret(t, `{"token":"new"}`)
+	stack.secret.fail = map[string]error{secrets.StagePrevious: errors.New("throttled")}
+	h := stack.handlerWith(t, handlerConfig{provider: routedProvider{}})
+	ev := event(`{"id":"a"}`, map[string]string{"x-token": "old"}, "203.0.113.1")
+	ev.PathParameters = map[string]string{"place": "nowhere"}
+	if res := awstest.Invoke(t, h, ev); res.StatusCode != 404 {
+		t.Fatalf("route that names nothing, %s unreadable: %d %s, want 404", secrets.StagePrevious, res.StatusCode, res.Body)
+	}
+	if c := stack.secret.calls; c[secrets.StageCurrent] != 1 || c[secrets.StagePrevious] != 0 {
+		t.Errorf("reads %v, want %s once and nothing else", c, secrets.StageCurrent)
 	}
 }
