@@ -408,6 +408,9 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	msgData, err := h.enrich(ctx, ev, stored.Root(), matched.VersionID)
 	var q *QuarantineError // non-nil: authentic, but cannot be processed
 	if err != nil && !errors.As(err, &q) {
+		if errors.Is(err, secrets.ErrUnavailable) { // AWSPREVIOUS, tried when AWSCURRENT could not enrich
+			return with(res, secretFailure(err))
+		}
 		return with(res, failure(http.StatusInternalServerError, CodeInternal, "event could not be processed", err))
 	}
 	item := &eventstore.Item{
@@ -487,9 +490,11 @@ func (h *Handler[C]) singleUseTTL(ctx context.Context, su SingleUser[C], req *ap
 // credential that the version which verified it keeps usable for verified,
 // and AWSCURRENT's rules for current: the longest of these, an hour, and the
 // time until AWSPREVIOUS stops being usable (previousUntil), after which no
-// version but AWSCURRENT verifies anything.
+// version but AWSCURRENT verifies anything, with a minute's margin as the
+// tolerances have (the record's expiry is kept in whole seconds, and clocks
+// differ).
 func keepSingleUse(received time.Time, verified, current time.Duration, previousUntil time.Time) time.Duration {
-	return max(verified, current, time.Hour, previousUntil.Sub(received))
+	return max(verified, current, time.Hour, previousUntil.Sub(received)+time.Minute)
 }
 
 // enrich produces the message data, trying the version that authenticated

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"webhooks/internal/awskit"
@@ -113,5 +114,23 @@ func TestRouteErrorNeedsNoPreviousVersion(t *testing.T) {
 	}
 	if c := stack.secret.calls; c[secrets.StageCurrent] != 1 || c[secrets.StagePrevious] != 0 {
 		t.Errorf("reads %v, want %s once and nothing else", c, secrets.StageCurrent)
+	}
+}
+
+// An event AWSCURRENT cannot enrich (its key does not open the sealed field)
+// is tried with AWSPREVIOUS within the grace period; when AWSPREVIOUS cannot
+// be read, Secrets Manager failed, not the event: a 503 the provider retries,
+// and nothing stored, as for a verification that needs AWSPREVIOUS.
+func TestEnrichNeedingAnUnreadablePreviousVersionIsRetried(t *testing.T) {
+	stack := newStack(t, inMemory, `{"token":"t1","key":"good"}`)
+	stack.putSecret(t, `{"token":"t1","key":"wrong"}`)
+	stack.secret.fail = map[string]error{secrets.StagePrevious: errors.New("throttled")}
+	h := newHandler(t, stack)
+	res := awstest.Invoke(t, h, event(`{"id":"e1","sealed":"abc"}`, map[string]string{"x-token": "t1"}, "203.0.113.1"))
+	if res.StatusCode != 503 || !strings.Contains(res.Body, `"secret_unavailable"`) {
+		t.Fatalf("%s unreadable while enriching: %d %s, want 503 secret_unavailable", secrets.StagePrevious, res.StatusCode, res.Body)
+	}
+	if n := len(stack.Items(t)); n != 0 {
+		t.Errorf("%d items stored while %s was unreadable", n, secrets.StagePrevious)
 	}
 }

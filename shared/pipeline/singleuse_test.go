@@ -45,7 +45,7 @@ func TestSingleUseRecordOutlivesEveryVersionProperty(t *testing.T) {
 		ts := received.Add(time.Duration((rng.Float64()*2 - 1) * float64(tv)))
 
 		keep := pipeline.KeepSingleUse(received, osl(tv), osl(tc), graceEnd)
-		expires := received.Add(keep)
+		expires := time.Unix(received.Add(keep).Unix(), 0) // as the record keeps it: whole seconds
 
 		last := ts.Add(tc) // AWSCURRENT's last moment
 		if prevLast := ts.Add(tp); ts.Add(-tp).Before(graceEnd) {
