@@ -372,7 +372,7 @@ func (h *Handler[C]) serve(ctx context.Context, req *apigw.Request) result {
 	if route.NotFound != nil {
 		return reject(route.NotFound)
 	}
-	if res, ok := h.bindCredential(ctx, req, matched.Config); !ok {
+	if res, ok := h.bindCredential(ctx, req, matched); !ok {
 		return res
 	}
 	if !jsonContentType(req.Headers.Get("content-type")) {
@@ -439,12 +439,12 @@ func awsCode(err error) string {
 // bindCredential binds a single-use credential to the request's body, right
 // after authentication and before any parsing: the same credential with another
 // body is refused, whatever became of the first body (400, 503 or 200).
-func (h *Handler[C]) bindCredential(ctx context.Context, req *apigw.Request, cfg C) (result, bool) {
+func (h *Handler[C]) bindCredential(ctx context.Context, req *apigw.Request, verified secrets.Version[C]) (result, bool) {
 	su, ok := any(h.p).(SingleUser[C])
 	if !ok {
 		return result{}, true
 	}
-	cred := su.SingleUse(req, cfg)
+	cred := su.SingleUse(req, verified.Config)
 	if cred.ID == "" { // this request carries no single-use credential
 		return result{}, true
 	}
@@ -453,7 +453,7 @@ func (h *Handler[C]) bindCredential(ctx context.Context, req *apigw.Request, cfg
 	}
 	mac := hmac.New(sha256.New, cred.Key)
 	mac.Write(req.Body)
-	ttl, err := h.singleUseTTL(ctx, su, req, cred)
+	ttl, err := h.singleUseTTL(ctx, su, req, cred, verified.VersionID)
 	if err != nil {
 		return secretFailure(err), false
 	}
@@ -478,12 +478,16 @@ func (h *Handler[C]) bindCredential(ctx context.Context, req *apigw.Request, cfg
 // to learn its tolerance: the request needs AWSCURRENT only, which the cache
 // holds since authenticate, and an unreadable AWSPREVIOUS cannot stop a
 // request AWSCURRENT verified.
-func (h *Handler[C]) singleUseTTL(ctx context.Context, su SingleUser[C], req *apigw.Request, cred Credential) (time.Duration, error) {
+func (h *Handler[C]) singleUseTTL(ctx context.Context, su SingleUser[C], req *apigw.Request, cred Credential, verifiedBy string) (time.Duration, error) {
 	cur, graceEnd, err := h.secrets.CurrentAndGraceEnd(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return keepSingleUse(req.Received, cred.TTL, su.SingleUse(req, cur.Config).TTL, graceEnd), nil
+	current := cred.TTL // AWSCURRENT verified the request: its rules are cred's
+	if cur.VersionID != verifiedBy {
+		current = su.SingleUse(req, cur.Config).TTL
+	}
+	return keepSingleUse(req.Received, cred.TTL, current, graceEnd), nil
 }
 
 // keepSingleUse is the lifetime of a single-use record made at received for a

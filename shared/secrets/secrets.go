@@ -166,7 +166,7 @@ func (c *Cache[C]) CurrentAndGraceEnd(ctx context.Context) (Version[C], time.Tim
 	if err := c.fresh(ctx); err != nil {
 		return Version[C]{}, time.Time{}, err
 	}
-	return *c.current, c.current.Created.Add(c.grace), nil
+	return *c.current, c.graceEnd(), nil
 }
 
 // Versions returns every usable version, AWSCURRENT first, reading Secrets
@@ -207,8 +207,11 @@ func (c *Cache[C]) usable() []Version[C] {
 // previousMayBeUsed reports whether AWSPREVIOUS may be used now: within the
 // grace period (AWSCURRENT's) after AWSCURRENT was created.
 func (c *Cache[C]) previousMayBeUsed() bool {
-	return c.now().Before(c.current.Created.Add(c.grace))
+	return c.now().Before(c.graceEnd())
 }
+
+// graceEnd is when AWSCURRENT's grace period for AWSPREVIOUS ends.
+func (c *Cache[C]) graceEnd() time.Time { return c.current.Created.Add(c.grace) }
 
 // ensurePrevious reads AWSPREVIOUS if it may be used and has not been read
 // since AWSCURRENT was. After a failed read, it answers that failure again
