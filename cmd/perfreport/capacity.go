@@ -219,7 +219,7 @@ func renderCapacity(b *strings.Builder, r *report) {
 			src = "documented"
 		}
 		w("| %s | %s | %s %s | %s%s | %s | %s | %s | %s: %s |\n", l.Component, l.Name, num(l.Value), l.Unit, num(row.Use.Demand), who,
-			fmtX(row.BreaksAt), l.Knob, l.Alarm, src, l.Source)
+			fmtX(row.BreaksAt), l.Knob, l.AlarmText(), src, l.Source)
 	}
 	w("\nModel inputs: a hot entity's state costs %s WRU and %s RRU on its partition (a partition serves %s RRU/s beside its WRU, in a linear\n",
 		num(load.In.HotStateWRU), num(load.In.HotStateRRU), num(load.In.PartitionRRU))
@@ -256,7 +256,7 @@ func renderCapacity(b *strings.Builder, r *report) {
 			continue
 		}
 		w("| %s | %s | %s | %s | %s: %s (at %s) | %s | %s | %s |\n", fmtX(k), num(at.Rate()), num(at.TotalConcurrency()), num(at.WriteUnits()),
-			first.Limit.Component, first.Limit.ID, fmtX(first.BreaksAt), first.Limit.Knob, first.Limit.Alarm, strings.Join(also, ", "))
+			first.Limit.Component, first.Limit.ID, fmtX(first.BreaksAt), first.Limit.Knob, first.Limit.AlarmText(), strings.Join(also, ", "))
 	}
 	w("\n")
 

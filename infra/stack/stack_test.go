@@ -973,6 +973,14 @@ func TestNoHardCodedPhysicalNames(t *testing.T) {
 
 // --- alarms -------------------------------------------------------------------------------
 
+// The capacity model's warnings quote the stack's alarm thresholds: the same values.
+func TestCapacityWarningsQuoteTheAlarms(t *testing.T) {
+	if capacity.NearThrottlePercent != APINearThrottlePercent || capacity.TableThrottledThreshold != TableThrottledThreshold {
+		t.Fatalf("capacity quotes %d%% and %d throttled, the stack alarms at %d%% and %d",
+			capacity.NearThrottlePercent, capacity.TableThrottledThreshold, APINearThrottlePercent, TableThrottledThreshold)
+	}
+}
+
 func TestAlarmsCoverEveryProviderAndTheApi(t *testing.T) {
 	// GIVEN the stack WHEN synthesised THEN seven alarms per provider and three for the API
 	// and the table (5xx, near its throttle, throttled), all notifying the encrypted alarm
@@ -1104,7 +1112,8 @@ func TestAlarmsCoverEveryProviderAndTheApi(t *testing.T) {
 	// AND every alarm the capacity model names as the one that warns first of a limit is an
 	// alarm of the stack, for every provider where it is one per provider
 	for _, l := range capacity.Limits {
-		for _, name := range l.AlarmIDs {
+		for _, w := range l.Alarms {
+			name := w.ID
 			names := []string{name}
 			if strings.Contains(name, "<Provider>") {
 				names = names[:0]

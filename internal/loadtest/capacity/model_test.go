@@ -143,7 +143,7 @@ func TestTablesAreComplete(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for _, l := range Limits {
-		if l.Value <= 0 || l.Source == "" || l.Knob == "" || l.Alarm == "" || len(l.AlarmIDs) == 0 || l.Kind == 0 || ids[l.ID] {
+		if l.Value <= 0 || l.Source == "" || l.Knob == "" || len(l.Alarms) == 0 || l.Kind == 0 || ids[l.ID] {
 			t.Errorf("limit %+v", l)
 		}
 		ids[l.ID] = true
