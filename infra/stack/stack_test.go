@@ -1275,3 +1275,49 @@ func routeCount() int {
 	}
 	return n
 }
+
+func TestEveryAlarmHasItsRunbook(t *testing.T) {
+	// GIVEN every alarm of the template (the example consumer's included) WHEN docs/DEPLOY.md
+	// section 8 says what it measures and docs/OPERATIONS.md what to do THEN both name it, a
+	// provider's alarm as <P>… and <Title>…
+	needsSynth(t)
+	read := func(name string) string {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "docs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
+	}
+	deploy, ops := read("DEPLOY.md"), read("OPERATIONS.md")
+	seen := map[string]bool{}
+	for _, s := range []synthesized{dflt, cons} {
+		for id := range s.resources("AWS::CloudWatch::Alarm") {
+			name := strings.TrimPrefix(id, "Monitoring")
+			if name == id || len(name) <= 8 {
+				t.Errorf("alarm %s: not the monitoring construct's", id)
+				continue
+			}
+			name = name[:len(name)-8] // the logical id's hash
+			generic := name
+			for _, p := range Providers {
+				if rest, ok := strings.CutPrefix(name, p.Title); ok {
+					generic = "<>" + rest
+				}
+			}
+			if seen[generic] {
+				continue
+			}
+			seen[generic] = true
+			inDeploy, inOps := strings.ReplaceAll(generic, "<>", "<P>"), strings.ReplaceAll(generic, "<>", "<Title>")
+			if !strings.Contains(deploy, "`"+inDeploy+"`") {
+				t.Errorf("docs/DEPLOY.md does not name the alarm %s", inDeploy)
+			}
+			if !strings.Contains(ops, "`"+inOps+"`") {
+				t.Errorf("docs/OPERATIONS.md does not name the alarm %s", inOps)
+			}
+		}
+	}
+	if len(seen) < 10 {
+		t.Errorf("only %d alarm names found: %v", len(seen), seen)
+	}
+}
